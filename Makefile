@@ -1,0 +1,46 @@
+# Two commands for a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+FLASK := $(BIN)/flask --app app
+DEV := KOHTAAMO_ENV=development
+
+.PHONY: run test test-sqlite test-postgres install translations migrate seed bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+translations: install
+	$(BIN)/python -m core.i18n_tools compile
+
+migrate: translations
+	$(DEV) $(FLASK) db upgrade
+
+seed: migrate
+	$(DEV) $(FLASK) seed-demo --if-empty
+
+run: seed
+	@echo "Kohtaamo on http://127.0.0.1:$(PORT)  (stop with Ctrl+C)"
+	$(DEV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# The whole suite on SQLite (browser tests included), then the database tests again on
+# PostgreSQL. REQUIRE_BROWSER=1 / REQUIRE_POSTGRES=1 turn a missing Chromium or server into failures.
+test: test-sqlite test-postgres
+
+test-sqlite: translations
+	$(BIN)/python -m pytest -q
+
+test-postgres: translations
+	KOHTAAMO_TEST_DB=postgres $(BIN)/python -m pytest -q -m "not browser"
+
+bench: translations
+	$(BIN)/python -m bench.run
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

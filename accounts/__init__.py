@@ -1,0 +1,1 @@
+"""Staff accounts: login, server-side sessions, login throttling, staff administration."""

@@ -1,0 +1,84 @@
+"""Configuration from the environment.
+
+``KOHTAAMO_ENV=development`` (what ``make run`` sets) relaxes two things: a missing ``SECRET_KEY``
+is generated into ``instance/`` and the session cookie may travel over plain HTTP on localhost.
+Anything else is production and refuses to start without ``SECRET_KEY``.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    pass
+
+
+def database_url(instance_path: str) -> str:
+    url = os.environ.get("DATABASE_URL", "").strip()
+    if not url:
+        return "sqlite:///" + str(Path(instance_path) / "kohtaamo.db")
+    # Heroku-style and bare URLs get the psycopg 3 driver.
+    if url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url[len("postgres://"):]
+    elif url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    return url
+
+
+def _dev_secret(instance_path: str) -> str:
+    path = Path(instance_path) / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_hex(32)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+def from_environment(instance_path: str) -> dict:
+    env = os.environ.get("KOHTAAMO_ENV", "production").strip().lower()
+    development = env == "development"
+    secret = os.environ.get("SECRET_KEY", "").strip()
+    if not secret:
+        if not development:
+            raise ConfigError("SECRET_KEY must be set (or KOHTAAMO_ENV=development for local use)")
+        secret = _dev_secret(instance_path)
+    return {
+        "KOHTAAMO_ENV": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
+        "SESSION_COOKIE_SECURE": not development,
+        "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25") or 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_USE_TLS": os.environ.get("MAIL_USE_TLS", "") in ("1", "true", "yes"),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", ""),
+        "SMS_BACKEND": os.environ.get("SMS_BACKEND", "outbox"),
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_KEY": os.environ.get("SMS_GATEWAY_KEY", ""),
+    }
+
+
+DEFAULTS = {
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_NAME": "kohtaamo_session",
+    "REMEMBER_COOKIE_HTTPONLY": True,
+    "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "WTF_CSRF_TIME_LIMIT": 8 * 3600,
+    "BABEL_DEFAULT_LOCALE": "fi",
+    "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
+    "LANGUAGES": ("fi", "sv", "en"),
+    # Login throttling: failures allowed per window before further attempts are refused.
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_WINDOW_SECONDS": 15 * 60,
+    # Feedback aggregates need at least this many responses behind them (never below 3).
+    "FEEDBACK_MIN_RESPONSES": 5,
+}

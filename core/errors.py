@@ -1,0 +1,50 @@
+"""Translated error pages that say what happened and leak nothing else."""
+from __future__ import annotations
+
+from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from .extensions import db
+
+MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood. If you were sending a form, go back, reload the page and try again.")),
+    403: (_l("No access"), _l("You do not have access to this page.")),
+    404: (_l("Page not found"), _l("The page you were looking for does not exist or has been removed.")),
+    405: (_l("Not allowed"), _l("This address cannot be used that way.")),
+    413: (_l("Too large"), _l("What you sent is too large.")),
+    429: (_l("Too many attempts"), _l("Too many attempts in a short time. Wait a while and try again.")),
+    500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing you did caused it; try again in a moment.")),
+}
+
+
+def render_error(code: int, message=None):
+    title, default_message = MESSAGES.get(code, MESSAGES[500])
+    return render_template("errors/error.html", code=code, title=title, message=message or default_message), code
+
+
+def init_errors(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def csrf_error(_error):
+        db.session.rollback()
+        return render_error(400, _l("The form had expired or was not sent from this site. Nothing was saved. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        db.session.rollback()
+        code = error.code or 500
+        if code not in MESSAGES:
+            return error
+        response = render_error(code)
+        if code == 405 and getattr(error, "valid_methods", None):
+            return response[0], code, {"Allow": ", ".join(error.valid_methods)}
+        if code == 429 and error.response is not None and error.response.headers.get("Retry-After"):
+            return response[0], code, {"Retry-After": error.response.headers["Retry-After"]}
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        db.session.rollback()
+        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        return render_error(500)

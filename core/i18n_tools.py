@@ -1,0 +1,130 @@
+"""Translation catalogues: one per package (``translations/`` for the shared parts, and
+``<feature>/translations/`` for each feature), so features can be translated independently.
+Message ids are English; Finnish and Swedish catalogues must be complete (a test checks)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+LOCALES = ("fi", "sv")
+KEYWORDS = {
+    "_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
+    "lazy_ngettext": (1, 2), "_n": (1, 2), "pgettext": ((1, "c"), 2),
+}
+METHOD_MAP = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
+SHARED_SOURCES = ("core", "accounts", "register", "templates")
+
+
+@dataclass(frozen=True)
+class CatalogSpec:
+    name: str
+    sources: tuple[Path, ...]
+    directory: Path
+
+
+def catalog_specs() -> list[CatalogSpec]:
+    from core.setup import installed_features
+
+    specs = [CatalogSpec("core", tuple(ROOT / s for s in SHARED_SOURCES), ROOT / "translations")]
+    for name in installed_features():
+        if name in SHARED_SOURCES:
+            continue
+        specs.append(CatalogSpec(name, (ROOT / name,), ROOT / name / "translations"))
+    return specs
+
+
+def extract(spec: CatalogSpec) -> Catalog:
+    template = Catalog(project="Kohtaamo", charset="utf-8")
+    for source in spec.sources:
+        if not source.exists():
+            continue
+        for filename, lineno, message, comments, context in extract_from_dir(
+            str(source), METHOD_MAP, {"**.html": {"trimmed": "true"}}, keywords=KEYWORDS, strip_comment_tags=True
+        ):
+            if "translations" in Path(filename).parts or "tests" in Path(filename).parts:
+                continue
+            template.add(message, None, [(str(Path(source.name) / filename), lineno)],
+                         auto_comments=comments, context=context)
+    return template
+
+
+def po_path(spec: CatalogSpec, locale: str) -> Path:
+    return spec.directory / locale / "LC_MESSAGES" / "messages.po"
+
+
+def read_catalog(path: Path, locale: str) -> Catalog:
+    with path.open("rb") as fh:
+        return read_po(fh, locale=locale)
+
+
+def update(spec: CatalogSpec) -> list[Path]:
+    """Bring each locale's .po up to date with the sources, keeping existing translations."""
+    template = extract(spec)
+    written = []
+    for locale in LOCALES:
+        path = po_path(spec, locale)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.exists():
+            catalog = read_catalog(path, locale)
+            catalog.update(template, update_header_comment=False)
+        else:
+            catalog = Catalog(locale=locale, project="Kohtaamo", charset="utf-8")
+            catalog.update(template)
+        with path.open("wb") as fh:
+            write_po(fh, catalog, width=100, omit_header=False, ignore_obsolete=True, sort_output=False)
+        written.append(path)
+    return written
+
+
+def compile_all() -> list[Path]:
+    written = []
+    for spec in catalog_specs():
+        for locale in LOCALES:
+            path = po_path(spec, locale)
+            if not path.exists():
+                continue
+            catalog = read_catalog(path, locale)
+            mo = path.with_suffix(".mo")
+            with mo.open("wb") as fh:
+                write_mo(fh, catalog, use_fuzzy=False)
+            written.append(mo)
+    return written
+
+
+def missing_translations(spec: CatalogSpec) -> dict[str, list[str]]:
+    """Message ids used in the sources that a locale's catalogue does not translate."""
+    template = extract(spec)
+    missing: dict[str, list[str]] = {}
+    for locale in LOCALES:
+        path = po_path(spec, locale)
+        translated = {}
+        if path.exists():
+            for message in read_catalog(path, locale):
+                if message.id and not message.fuzzy:
+                    translated[message.id if isinstance(message.id, str) else message.id[0]] = message.string
+        gaps = []
+        for message in template:
+            if not message.id:
+                continue
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            value = translated.get(key)
+            if not value or (isinstance(value, tuple) and not all(value)):
+                gaps.append(key)
+        if gaps:
+            missing[locale] = gaps
+    return missing
+
+
+if __name__ == "__main__":  # `python -m core.i18n_tools compile`: the build step, no app needed
+    import sys
+
+    if sys.argv[1:] == ["compile"]:
+        print(f"compiled {len(compile_all())} catalogues")
+    else:
+        sys.exit("usage: python -m core.i18n_tools compile")

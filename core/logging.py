@@ -1,0 +1,28 @@
+"""Secret tokens in URLs (calendar feeds, partner links) must never reach a log file."""
+from __future__ import annotations
+
+import logging
+import re
+
+# Any path segment of 20+ URL-safe characters after a token-bearing prefix is a secret.
+_TOKEN_RE = re.compile(r"(/(?:calendar|p|partner|f)/)[A-Za-z0-9_\-]{20,}")
+
+
+def redact(text: str) -> str:
+    return _TOKEN_RE.sub(r"\1[redacted]", text)
+
+
+class RedactTokens(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+        if isinstance(record.msg, str):
+            record.msg = redact(record.msg)
+        return True
+
+
+def install() -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactTokens) for f in logger.filters):
+            logger.addFilter(RedactTokens())

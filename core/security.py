@@ -1,0 +1,49 @@
+"""Security headers, safe redirects and the read-only marker for views that never write."""
+from __future__ import annotations
+
+import functools
+from urllib.parse import urljoin, urlsplit
+
+from flask import Flask, g, request
+
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def read_only(view):
+    """Mark a view that never writes, so SQLite may start a plain (shared) transaction."""
+
+    @functools.wraps(view)
+    def wrapper(*args, **kwargs):
+        g.read_only = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def is_safe_next(target: str | None) -> bool:
+    """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return False
+    parts = urlsplit(urljoin(request.host_url, target))
+    return parts.scheme in ("http", "https") and parts.netloc == urlsplit(request.host_url).netloc
+
+
+def init_security(app: Flask) -> None:
+    @app.after_request
+    def headers(response):
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        if app.config.get("SESSION_COOKIE_SECURE"):
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        # Pages with client data must not be kept by shared caches or the back/forward cache.
+        if "Cache-Control" not in response.headers and response.mimetype == "text/html":
+            response.headers["Cache-Control"] = "no-store"
+        return response

@@ -1,0 +1,136 @@
+"""One ``register_*`` function per concern, called in order by ``create_app``."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask, g, has_request_context, request
+
+from .db import IMMEDIATE_OUTSIDE_REQUESTS
+from .extensions import babel, csrf, db, login_manager, migrate
+
+# Feature packages in dependency order. A package that is not there (yet) is simply not loaded;
+# one that is there but fails to import stops the app, as it should.
+FEATURES = (
+    "core",
+    "accounts",
+    "register",
+    "groups",
+    "meetings",
+    "feedback",
+    "calendar_export",
+    "reminders",
+    "outreach",
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def installed_features() -> list[str]:
+    return [name for name in FEATURES if importlib.util.find_spec(name) is not None]
+
+
+def import_models() -> None:
+    """Import every feature's models so metadata (create_all, Alembic) knows all tables."""
+    for name in installed_features():
+        if importlib.util.find_spec(f"{name}.models") is not None:
+            importlib.import_module(f"{name}.models")
+
+
+def _sqlite_listeners(engine: sa.Engine) -> None:
+    @sa.event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite would defer it).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def on_begin(conn):
+        # A deferred transaction that reads and then writes fails at once with "database is
+        # locked" when another worker committed in between (busy_timeout cannot help there).
+        # BEGIN IMMEDIATE takes the write lock up front and waits for it, so writers queue
+        # instead of failing. Views that never write opt out with @read_only for concurrency.
+        # Outside requests (tests, shell) transactions are deferred unless a command asks for
+        # the write lock with core.db.immediate_transactions().
+        if has_request_context():
+            immediate = not getattr(g, "read_only", False)
+        else:
+            immediate = IMMEDIATE_OUTSIDE_REQUESTS.get()
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def register_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        options.setdefault("connect_args", {})
+        options["connect_args"].setdefault("timeout", 30)
+    else:
+        # Survive a database restart without restarting the app.
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    db.init_app(app)
+    import_models()
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            _sqlite_listeners(db.engine)
+
+
+def register_extensions(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    from accounts.session_auth import configure_login
+
+    configure_login(app)
+
+
+def register_i18n(app: Flask) -> None:
+    from .i18n import init_i18n
+
+    dirs = [str(ROOT / "translations")]
+    for name in installed_features():
+        candidate = ROOT / name / "translations"
+        if candidate.is_dir() and name != "core":
+            dirs.append(str(candidate))
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
+    init_i18n(app, babel)
+
+
+def register_security(app: Flask) -> None:
+    from .security import init_security
+
+    init_security(app)
+
+
+def register_templating(app: Flask) -> None:
+    from .templating import init_templating
+
+    init_templating(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    for name in installed_features():
+        if importlib.util.find_spec(f"{name}.views") is None:
+            continue
+        module = importlib.import_module(f"{name}.views")
+        app.register_blueprint(module.bp)
+
+
+def register_errors(app: Flask) -> None:
+    from .errors import init_errors
+
+    init_errors(app)
+
+
+def register_cli(app: Flask) -> None:
+    from .cli import init_cli
+
+    init_cli(app)

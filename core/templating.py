@@ -1,0 +1,77 @@
+"""Jinja filters for local (Helsinki) times and the navigation shown in the base layout."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask, current_app, request
+from flask_babel import format_date, format_datetime, format_time, get_locale, lazy_gettext as _l
+from flask_login import current_user
+
+from .timeutil import to_local
+
+# (endpoint, label, lead only). Entries whose endpoint is not registered are left out, so a
+# feature appears in the menu as soon as its blueprint exists.
+NAV = (
+    ("core.index", _l("Start"), False),
+    ("groups.index", _l("Groups"), False),
+    ("meetings.index", _l("Network meetings"), False),
+    ("meetings.my_tasks", _l("My tasks"), False),
+    ("outreach.index", _l("Outreach"), False),
+    ("register.clients", _l("Clients"), False),
+    ("register.partners", _l("Partners"), False),
+    ("calendar_export.subscriptions", _l("Calendars"), False),
+    ("reminders.outbox", _l("Outbox"), False),
+    ("feedback.report", _l("Reports"), True),
+    ("accounts.staff_list", _l("Staff"), True),
+)
+
+
+def local_dt(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    return format_datetime(value, fmt)
+
+
+def local_date(value: date | datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value)
+        return format_date(value.date(), fmt)
+    return format_date(value, fmt)
+
+
+def local_time(value: datetime | None, fmt: str = "short") -> str:
+    if value is None:
+        return ""
+    return format_time(value, fmt)
+
+
+def weekday_date(value: datetime | date | None) -> str:
+    """'ti 3.12.2026' style: short weekday and date, in the user's language."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = to_local(value).date()
+    return format_date(value, "EEE d.M.yyyy")
+
+
+def init_templating(app: Flask) -> None:
+    app.jinja_env.filters.update(dt=local_dt, d=local_date, t=local_time, wd=weekday_date)
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def layout_context():
+        items = []
+        if getattr(current_user, "is_authenticated", False):
+            is_lead = getattr(current_user, "is_lead", False)
+            for endpoint, label, lead_only in NAV:
+                if endpoint in current_app.view_functions and (is_lead or not lead_only):
+                    items.append((endpoint, label))
+        return {
+            "nav_items": items,
+            "current_locale": str(get_locale() or "fi"),
+            "languages": (("fi", "suomi"), ("sv", "svenska"), ("en", "English")),
+            "current_endpoint": request.endpoint if request else None,
+        }

@@ -1,0 +1,51 @@
+"""Time zone rules: store UTC, show and export Europe/Helsinki, skip Finnish public holidays."""
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import holidays
+
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def local_to_utc(day: date, at: time) -> datetime:
+    """Combine a local Helsinki date and wall-clock time into an aware UTC instant.
+
+    ``fold=0`` picks the first of two instants on the autumn DST night; a wall time that does not
+    exist in spring (03:00–03:59) is moved forward by zoneinfo's normal arithmetic.
+    """
+    local = datetime.combine(day, at).replace(tzinfo=HELSINKI)
+    # Round-trip normalises a non-existent spring-forward wall time.
+    return local.astimezone(UTC)
+
+
+def to_local(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(HELSINKI)
+
+
+def local_today() -> date:
+    return datetime.now(HELSINKI).date()
+
+
+@lru_cache(maxsize=64)
+def _finnish_holidays(year: int) -> dict[date, str]:
+    return dict(holidays.Finland(years=year, language="fi"))
+
+
+def finnish_holiday(day: date) -> str | None:
+    """Name of the Finnish public holiday on ``day`` (in Finnish), or None."""
+    return _finnish_holidays(day.year).get(day)
+
+
+def local_day_bounds_utc(day: date) -> tuple[datetime, datetime]:
+    start = local_to_utc(day, time(0, 0))
+    end = local_to_utc(day + timedelta(days=1), time(0, 0))
+    return start, end

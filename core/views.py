@@ -1,0 +1,67 @@
+"""Start page, language switch and health check."""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, SelectField, SubmitField
+
+from .dashboard import panels_for
+from .extensions import db
+from .security import is_safe_next, read_only
+
+bp = Blueprint("core", __name__, template_folder="templates")
+
+
+class LanguageForm(FlaskForm):
+    language = SelectField(_l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")])
+    next = HiddenField()
+    submit = SubmitField(_l("Change"))
+
+
+@bp.app_context_processor
+def language_form():
+    form = LanguageForm(formdata=None, meta={"csrf": True})
+    from flask_babel import get_locale
+
+    form.language.data = str(get_locale() or "fi")
+    form.next.data = request.full_path.rstrip("?") if request else "/"
+    return {"language_form": form}
+
+
+@bp.route("/")
+@login_required
+def index():
+    # Panels of installed features register themselves when their module is imported.
+    for name in current_app.blueprints:
+        if importlib.util.find_spec(f"{name}.panels") is not None:
+            importlib.import_module(f"{name}.panels")
+    panels = panels_for(current_user)
+    db.session.commit()
+    return render_template("core/index.html", panels=panels)
+
+
+@bp.route("/language", methods=["POST"])
+def set_language():
+    form = LanguageForm()
+    if not form.validate_on_submit():
+        abort(400)
+    lang = form.language.data
+    session["lang"] = lang
+    if current_user.is_authenticated:
+        current_user.language = lang
+        db.session.commit()
+    target = form.next.data
+    return redirect(target if is_safe_next(target) else url_for("core.index"))
+
+
+@bp.route("/healthz")
+@read_only
+def healthz():
+    db.session.execute(sa.text("SELECT 1"))
+    return {"status": "ok"}

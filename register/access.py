@@ -1,0 +1,77 @@
+"""Who may see which client, and the access log.
+
+A staff member sees a client when they have a reason: they are a lead, they work with the client
+(``ClientWorker``), or a feature grants it (a facilitator of a group the client is enrolled in, a
+staff participant of the client's network meeting). Features add their reason with
+``register_access_rule``; each rule returns a SELECT of client ids, so checking and listing are
+one query whatever the number of rules.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
+
+from core.extensions import db
+
+from .models import AccessLog, Client, ClientWorker
+
+AccessRule = Callable[[int], sa.Select]
+_rules: list[AccessRule] = []
+
+
+def register_access_rule(rule: AccessRule) -> AccessRule:
+    if rule not in _rules:
+        _rules.append(rule)
+    return rule
+
+
+@register_access_rule
+def _worker_rule(user_id: int) -> sa.Select:
+    return sa.select(ClientWorker.client_id).where(ClientWorker.user_id == user_id)
+
+
+def accessible_client_ids(user) -> sa.Select | None:
+    """A SELECT of the client ids ``user`` may see, or None for "all" (leads)."""
+    if user.is_lead:
+        return None
+    return sa.union(*(rule(user.id) for rule in _rules))
+
+
+def can_access_client(user, client_id: int) -> bool:
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_lead:
+        return True
+    ids = accessible_client_ids(user).subquery()
+    return db.session.scalar(sa.select(sa.exists().where(ids.c[0] == client_id))) or False
+
+
+def get_client_or_404(client_id) -> Client:
+    """Load a client the current user may see; anything else is a 404 (no probing by id)."""
+    from core.db import get_or_404
+
+    client = get_or_404(Client, client_id)
+    if not can_access_client(current_user, client.id):
+        abort(404)
+    return client
+
+
+def log_access(client_id: int, action: str, detail: str = "", user=None) -> None:
+    """Record a view or change of client data in the current transaction."""
+    user = user if user is not None else current_user
+    db.session.add(AccessLog(
+        user_id=getattr(user, "id", None),
+        user_name=getattr(user, "name", "") or "",
+        client_id=client_id,
+        action=action[:60],
+        detail=detail[:200],
+    ))
+
+
+def log_access_many(client_ids, action: str, detail: str = "") -> None:
+    """One log row per client shown, e.g. on a group's participant list."""
+    for client_id in sorted(set(client_ids)):
+        log_access(client_id, action, detail)

@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from core.forms import PhoneField, VersionedForm, no_control_chars, strip_filter
+
+from .models import PartnerKind
+
+EMAIL_MESSAGE = _l("Enter a valid email address, for example name@example.fi.")
+
+
+def language_choices():
+    return [("fi", _l("Finnish")), ("sv", _l("Swedish")), ("en", _l("English"))]
+
+
+def partner_kind_choices():
+    labels = {
+        PartnerKind.SUBSTANCE_ABUSE: _l("Substance-abuse treatment"),
+        PartnerKind.EMPLOYMENT: _l("Employment services"),
+        PartnerKind.LABOUR_FORCE_CENTRE: _l("Labour-force service centre"),
+        PartnerKind.PROBATION: _l("Probation service"),
+        PartnerKind.YOUTH_OUTREACH: _l("Youth outreach"),
+        PartnerKind.AFTERCARE: _l("Aftercare"),
+        PartnerKind.HOSPITAL: _l("Hospital"),
+        PartnerKind.PARISH: _l("Parish"),
+        PartnerKind.NGO: _l("NGO"),
+        PartnerKind.OTHER: _l("Other"),
+    }
+    return [(kind.value, label) for kind, label in labels.items()]
+
+
+def partner_kind_label(value: str) -> str:
+    return str(dict(partner_kind_choices()).get(value, value))
+
+
+class ClientForm(VersionedForm):
+    name = StringField(_l("Name or initials"), validators=[DataRequired(_l("Enter a name or initials.")),
+                                                          Length(max=120), no_control_chars], filters=[strip_filter],
+                       description=_l("Record only what the work needs: initials are enough."))
+    phone = PhoneField(_l("Phone (optional)"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email (optional)"), validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)],
+                       filters=[strip_filter])
+    language = SelectField(_l("Preferred language"), choices=language_choices)
+    reminder_consent = BooleanField(_l("Consents to reminders by SMS or email"))
+    submit = SubmitField(_l("Save"))
+
+
+class RelativeForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120), no_control_chars],
+                       filters=[strip_filter])
+    relation = StringField(_l("Relation to the client"), validators=[Optional(), Length(max=60)], filters=[strip_filter],
+                           description=_l("For example mother, spouse, friend."))
+    phone = PhoneField(_l("Phone (optional)"), validators=[Optional(), Length(max=32)])
+    email = EmailField(_l("Email (optional)"), validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)],
+                       filters=[strip_filter])
+    language = SelectField(_l("Preferred language"), choices=language_choices)
+    reminder_consent = BooleanField(_l("Consents to reminders by SMS or email"))
+    submit = SubmitField(_l("Save"))
+
+
+class PartnerForm(VersionedForm):
+    name = StringField(_l("Organisation name"), validators=[DataRequired(_l("Enter the organisation's name.")),
+                                                           Length(max=160), no_control_chars], filters=[strip_filter])
+    kind = SelectField(_l("Kind"), choices=partner_kind_choices)
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200)], filters=[strip_filter])
+    phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=2000)], filters=[strip_filter])
+    submit = SubmitField(_l("Save"))
+
+
+class ContactForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120), no_control_chars],
+                       filters=[strip_filter])
+    title = StringField(_l("Title"), validators=[Optional(), Length(max=120)], filters=[strip_filter])
+    email = EmailField(_l("Email"), validators=[Optional(), Email(EMAIL_MESSAGE), Length(max=254)], filters=[strip_filter])
+    phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=32)])
+    language = SelectField(_l("Language"), choices=language_choices)
+    submit = SubmitField(_l("Save"))

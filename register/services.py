@@ -1,0 +1,108 @@
+"""Changes to the register. Functions flush; the calling view commits once."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from core.extensions import db
+from core.timeutil import local_today
+
+from .access import log_access
+from .models import Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
+
+
+def _consent(obj, consent: bool) -> None:
+    """Record the date consent to reminders was given; withdrawing it clears the date."""
+    if consent and not obj.reminder_consent:
+        obj.consent_date = local_today()
+    elif not consent:
+        obj.consent_date = None
+    obj.reminder_consent = consent
+
+
+def create_client(*, name: str, phone: str = "", email: str = "", language: str = "fi",
+                  reminder_consent: bool = False, created_by=None) -> Client:
+    client = Client(name=name.strip(), phone=phone or "", email=(email or "").strip().lower(), language=language,
+                    created_by_id=getattr(created_by, "id", None))
+    _consent(client, reminder_consent)
+    db.session.add(client)
+    db.session.flush()
+    if created_by is not None:
+        db.session.add(ClientWorker(client_id=client.id, user_id=created_by.id))
+        log_access(client.id, "create", user=created_by)
+    return client
+
+
+def update_client(client: Client, *, name: str, phone: str, email: str, language: str, reminder_consent: bool) -> None:
+    client.name = name.strip()
+    client.phone = phone or ""
+    client.email = (email or "").strip().lower()
+    client.language = language
+    _consent(client, reminder_consent)
+    client.version += 1
+    log_access(client.id, "update")
+
+
+def add_worker(client: Client, user_id: int) -> None:
+    exists = db.session.scalar(sa.select(ClientWorker.id).where(ClientWorker.client_id == client.id,
+                                                                  ClientWorker.user_id == user_id))
+    if exists is None:
+        db.session.add(ClientWorker(client_id=client.id, user_id=user_id))
+        log_access(client.id, "add_worker", f"user {user_id}")
+
+
+def save_relative(client: Client, relative: Relative | None, *, name: str, relation: str, phone: str, email: str,
+                  language: str, reminder_consent: bool) -> Relative:
+    if relative is None:
+        relative = Relative(client=client)
+        db.session.add(relative)
+    relative.name = name.strip()
+    relative.relation = relation.strip()
+    relative.phone = phone or ""
+    relative.email = (email or "").strip().lower()
+    relative.language = language
+    _consent(relative, reminder_consent)
+    db.session.flush()
+    log_access(client.id, "relative_saved", f"relative {relative.id}")
+    return relative
+
+
+def delete_relative(relative: Relative) -> None:
+    log_access(relative.client_id, "relative_deleted", f"relative {relative.id}")
+    db.session.delete(relative)
+
+
+def partner_name_taken(name: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(PartnerOrganisation.id).where(sa.func.lower(PartnerOrganisation.name) == name.strip().lower())
+    if exclude_id is not None:
+        stmt = stmt.where(PartnerOrganisation.id != exclude_id)
+    return db.session.scalar(stmt) is not None
+
+
+def save_partner(partner: PartnerOrganisation | None, *, name: str, kind: str, address: str = "", phone: str = "",
+                 notes: str = "") -> PartnerOrganisation:
+    if partner is None:
+        partner = PartnerOrganisation()
+        db.session.add(partner)
+    else:
+        partner.version += 1
+    partner.name = name.strip()
+    partner.kind = kind
+    partner.address = address.strip()
+    partner.phone = phone or ""
+    partner.notes = notes.strip()
+    db.session.flush()
+    return partner
+
+
+def save_contact(partner: PartnerOrganisation, contact: PartnerContact | None, *, name: str, title: str = "",
+                 email: str = "", phone: str = "", language: str = "fi") -> PartnerContact:
+    if contact is None:
+        contact = PartnerContact(organisation=partner)
+        db.session.add(contact)
+    contact.name = name.strip()
+    contact.title = title.strip()
+    contact.email = (email or "").strip().lower()
+    contact.phone = phone or ""
+    contact.language = language
+    db.session.flush()
+    return contact

@@ -1,0 +1,212 @@
+"""Clients, relatives and partner organisations."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from accounts.models import User
+from accounts.permissions import lead_required
+from core.db import get_or_404
+from core.extensions import db
+from core.forms import ConfirmForm
+
+from . import services
+from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
+from .forms import ClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
+from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
+
+bp = Blueprint("register", __name__, template_folder="templates")
+
+
+@bp.app_template_filter("partner_kind")
+def _partner_kind_filter(value):
+    return partner_kind_label(value)
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+# --- clients -----------------------------------------------------------------------------------
+
+@bp.route("/clients")
+def clients():
+    q = (request.args.get("q") or "").strip()[:120]
+    stmt = sa.select(Client).where(Client.active.is_(True)).order_by(Client.name)
+    ids = accessible_client_ids(current_user)
+    if ids is not None:
+        stmt = stmt.where(Client.id.in_(ids))
+    if q:
+        stmt = stmt.where(Client.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    log_access_many([c.id for c in page.items], "list")
+    db.session.commit()
+    return render_template("register/clients.html", page=page, q=q)
+
+
+@bp.route("/clients/new", methods=["GET", "POST"])
+def client_new():
+    form = ClientForm()
+    if form.validate_on_submit():
+        client = services.create_client(
+            name=form.name.data, phone=form.phone.data, email=form.email.data, language=form.language.data,
+            reminder_consent=form.reminder_consent.data, created_by=current_user,
+        )
+        db.session.commit()
+        flash(_("Client saved."), "success")
+        return redirect(url_for("register.client", client_id=client.id))
+    return render_template("register/client_form.html", form=form, client=None)
+
+
+@bp.route("/clients/<client_id>")
+def client(client_id):
+    client = get_client_or_404(client_id)
+    log_access(client.id, "view")
+    workers = db.session.scalars(
+        sa.select(User).join(ClientWorker, ClientWorker.user_id == User.id).where(ClientWorker.client_id == client.id)
+        .order_by(User.name)
+    ).all()
+    db.session.commit()
+    return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
+                           staff=db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all())
+
+
+@bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
+def client_edit(client_id):
+    client = get_client_or_404(client_id)
+    form = ClientForm(obj=client)
+    if request.method == "GET":
+        form.version.data = str(client.version)
+        log_access(client.id, "view", "edit form")
+        db.session.commit()
+    elif form.validate_on_submit() and form.check_version(client.version):
+        services.update_client(client, name=form.name.data, phone=form.phone.data, email=form.email.data,
+                               language=form.language.data, reminder_consent=form.reminder_consent.data)
+        db.session.commit()
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("register.client", client_id=client.id))
+    return render_template("register/client_form.html", form=form, client=client)
+
+
+@bp.route("/clients/<client_id>/workers", methods=["POST"])
+def client_add_worker(client_id):
+    client = get_client_or_404(client_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    user = get_or_404(User, request.form.get("user_id"))
+    services.add_worker(client, user.id)
+    db.session.commit()
+    flash(_("%(name)s now works with this client.", name=user.name), "success")
+    return redirect(url_for("register.client", client_id=client.id))
+
+
+@bp.route("/clients/<client_id>/access-log")
+@lead_required
+def client_access_log(client_id):
+    client = get_client_or_404(client_id)
+    stmt = sa.select(AccessLog).where(AccessLog.client_id == client.id).order_by(AccessLog.at.desc(), AccessLog.id.desc())
+    page = db.paginate(stmt, per_page=100, error_out=False)
+    log_access(client.id, "view_access_log")
+    db.session.commit()
+    return render_template("register/access_log.html", client=client, page=page)
+
+
+# --- relatives ---------------------------------------------------------------------------------
+
+def _relative_of(client: Client, relative_id) -> Relative:
+    relative = get_or_404(Relative, relative_id)
+    if relative.client_id != client.id:
+        abort(404)
+    return relative
+
+
+@bp.route("/clients/<client_id>/relatives/new", methods=["GET", "POST"])
+@bp.route("/clients/<client_id>/relatives/<relative_id>/edit", methods=["GET", "POST"])
+def relative_form(client_id, relative_id=None):
+    client = get_client_or_404(client_id)
+    relative = _relative_of(client, relative_id) if relative_id is not None else None
+    form = RelativeForm(obj=relative)
+    if form.validate_on_submit():
+        services.save_relative(client, relative, name=form.name.data, relation=form.relation.data or "",
+                               phone=form.phone.data, email=form.email.data, language=form.language.data,
+                               reminder_consent=form.reminder_consent.data)
+        db.session.commit()
+        flash(_("Relative saved."), "success")
+        return redirect(url_for("register.client", client_id=client.id))
+    if request.method == "GET" and relative is not None:
+        log_access(client.id, "view", "relative form")
+        db.session.commit()
+    return render_template("register/relative_form.html", form=form, client=client, relative=relative)
+
+
+@bp.route("/clients/<client_id>/relatives/<relative_id>/delete", methods=["POST"])
+def relative_delete(client_id, relative_id):
+    client = get_client_or_404(client_id)
+    relative = _relative_of(client, relative_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_relative(relative)
+    db.session.commit()
+    flash(_("Relative removed."), "success")
+    return redirect(url_for("register.client", client_id=client.id))
+
+
+# --- partners ----------------------------------------------------------------------------------
+
+@bp.route("/partners")
+def partners():
+    orgs = db.session.scalars(
+        sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True)).order_by(PartnerOrganisation.name)
+        .options(sa.orm.selectinload(PartnerOrganisation.contacts))
+    ).all()
+    return render_template("register/partners.html", orgs=orgs)
+
+
+@bp.route("/partners/new", methods=["GET", "POST"])
+@bp.route("/partners/<partner_id>/edit", methods=["GET", "POST"])
+def partner_form(partner_id=None):
+    partner = get_or_404(PartnerOrganisation, partner_id) if partner_id is not None else None
+    form = PartnerForm(obj=partner)
+    if request.method == "GET" and partner is not None:
+        form.version.data = str(partner.version)
+    if form.validate_on_submit() and (partner is None or form.check_version(partner.version)):
+        if services.partner_name_taken(form.name.data, exclude_id=partner.id if partner else None):
+            form.name.errors.append(_("An organisation with this name already exists."))
+        else:
+            partner = services.save_partner(partner, name=form.name.data, kind=form.kind.data,
+                                            address=form.address.data or "", phone=form.phone.data,
+                                            notes=form.notes.data or "")
+            db.session.commit()
+            flash(_("Organisation saved."), "success")
+            return redirect(url_for("register.partner", partner_id=partner.id))
+    return render_template("register/partner_form.html", form=form, partner=partner)
+
+
+@bp.route("/partners/<partner_id>")
+def partner(partner_id):
+    partner = get_or_404(PartnerOrganisation, partner_id)
+    return render_template("register/partner.html", partner=partner)
+
+
+@bp.route("/partners/<partner_id>/contacts/new", methods=["GET", "POST"])
+@bp.route("/partners/<partner_id>/contacts/<contact_id>/edit", methods=["GET", "POST"])
+def contact_form(partner_id, contact_id=None):
+    partner = get_or_404(PartnerOrganisation, partner_id)
+    contact = None
+    if contact_id is not None:
+        contact = get_or_404(PartnerContact, contact_id)
+        if contact.organisation_id != partner.id:
+            abort(404)
+    form = ContactForm(obj=contact)
+    if form.validate_on_submit():
+        services.save_contact(partner, contact, name=form.name.data, title=form.title.data or "",
+                              email=form.email.data or "", phone=form.phone.data, language=form.language.data)
+        db.session.commit()
+        flash(_("Contact person saved."), "success")
+        return redirect(url_for("register.partner", partner_id=partner.id))
+    return render_template("register/contact_form.html", form=form, partner=partner, contact=contact)

@@ -1,0 +1,197 @@
+"""Shared fixtures: a fresh app and database per test, a test client that does real CSRF,
+login helpers and small factories.
+
+The database is SQLite by default. ``KOHTAAMO_TEST_DB=postgres`` runs the same tests against a
+real PostgreSQL server (``TEST_POSTGRES_URL``, default the role ``.ci/run`` creates); when none
+answers the tests are skipped, unless ``REQUIRE_POSTGRES=1`` makes that a failure.
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from flask.testing import FlaskClient
+
+import accounts.passwords
+
+# argon2id with small costs keeps the suite fast; production uses argon2-cffi's defaults.
+accounts.passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+accounts.passwords._DUMMY_HASH = accounts.passwords._hasher.hash("dummy")
+
+BACKEND = os.environ.get("KOHTAAMO_TEST_DB", "sqlite")
+PG_ADMIN_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+psycopg://kohtaamo:kohtaamo@127.0.0.1:5432/postgres")
+
+_CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
+
+
+def pytest_configure(config):
+    from core.i18n_tools import compile_all
+
+    compile_all()
+
+
+def pytest_collection_modifyitems(config, items):
+    # The PostgreSQL run repeats the database tests; browser tests run once, on SQLite.
+    if BACKEND == "postgres":
+        skip = pytest.mark.skip(reason="browser tests run in the SQLite pass")
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(skip)
+
+
+class CsrfClient(FlaskClient):
+    """A test client that fetches a real CSRF token the way a browser does: from a page."""
+
+    def csrf_token(self, url: str = "/login") -> str:
+        response = self.get(url)
+        match = _CSRF_RE.search(response.get_data(as_text=True))
+        assert match, f"no CSRF token on {url} (status {response.status_code})"
+        return match.group(1)
+
+    def post_form(self, url: str, data: dict | None = None, *, token_from: str | None = None, **kwargs):
+        data = dict(data or {})
+        data.setdefault("csrf_token", self.csrf_token(token_from or "/login"))
+        return self.post(url, data=data, **kwargs)
+
+
+def _make_test_app(uri: str, extra: dict | None = None):
+    from app import create_app
+
+    config = {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret",
+        "SQLALCHEMY_DATABASE_URI": uri,
+        "WTF_CSRF_ENABLED": True,
+        "SERVER_NAME": None,
+        "BASE_URL": "http://localhost",
+    }
+    config.update(extra or {})
+    return create_app(config)
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory) -> Path:
+    from core.extensions import db
+
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    app = _make_test_app(f"sqlite:///{path}")
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_url():
+    if BACKEND != "postgres":
+        return None
+    engine = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"kohtaamo_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"REQUIRE_POSTGRES=1 but PostgreSQL is not reachable at {PG_ADMIN_URL}: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    from core.extensions import db
+
+    app = _make_test_app(url)
+    with app.app_context():
+        db.create_all()
+        db.engine.dispose()
+    yield url
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    engine.dispose()
+
+
+@pytest.fixture
+def database_url(request, tmp_path, _sqlite_template):
+    if BACKEND == "postgres":
+        url = request.getfixturevalue("_postgres_url")
+        yield url
+        from core.extensions import db
+
+        engine = sa.create_engine(url)
+        with engine.begin() as conn:
+            tables = ", ".join(f'"{t.name}"' for t in db.metadata.sorted_tables)
+            conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        engine.dispose()
+    else:
+        path = tmp_path / "test.db"
+        shutil.copy(_sqlite_template, path)
+        yield f"sqlite:///{path}"
+
+
+@pytest.fixture
+def app_config():
+    """Override in a test module to change settings for its app."""
+    return {}
+
+
+@pytest.fixture
+def app(database_url, app_config):
+    from core.extensions import db
+
+    app = _make_test_app(database_url, app_config)
+    app.test_client_class = CsrfClient
+    with app.app_context():
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app) -> CsrfClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def db_session(app):
+    from core.extensions import db
+
+    return db.session
+
+
+from tests.factories import PASSWORD, login, make_client, make_partner, make_user  # noqa: E402
+
+
+@pytest.fixture
+def facilitator(app):
+    return make_user(role="facilitator", name="Fiia Facilitator", email="fiia@example.fi")
+
+
+@pytest.fixture
+def lead(app):
+    return make_user(role="lead", name="Leo Lead", email="leo@example.fi")
+
+
+@pytest.fixture
+def auth_client(client, facilitator):
+    """A client logged in as a facilitator."""
+    login(client, facilitator)
+    return client
+
+
+@pytest.fixture
+def lead_client(app, lead):
+    c = app.test_client()
+    login(c, lead)
+    return c
+
+
+# Browser fixtures (live_server, browser, page) live in tests/browser.py.
+from tests.browser import browser, live_server, page, viewport  # noqa: E402,F401

@@ -1,0 +1,54 @@
+"""Small factories for tests: they create rows through the services, as the app does."""
+from __future__ import annotations
+
+PASSWORD = "correct horse battery"
+
+_counter = {"n": 0}
+
+
+def _next() -> int:
+    _counter["n"] += 1
+    return _counter["n"]
+
+
+def make_user(*, role: str = "facilitator", email: str | None = None, name: str | None = None,
+              password: str = PASSWORD, language: str = "fi", active: bool = True):
+    from accounts.services import create_staff
+    from core.extensions import db
+
+    n = _next()
+    user = create_staff(email=email or f"staff{n}@example.fi", name=name or f"Staff Member {n}",
+                        password=password, role=role, language=language)
+    user.active = active
+    db.session.commit()
+    return user
+
+
+def make_client(*, name: str | None = None, worker=None, phone: str = "", consent: bool = False, language: str = "fi"):
+    from core.extensions import db
+    from register.services import create_client
+
+    client = create_client(name=name or f"Client {_next()}", phone=phone, reminder_consent=consent,
+                           language=language, created_by=worker)
+    db.session.commit()
+    return client
+
+
+def make_partner(*, name: str | None = None, kind: str = "substance_abuse", contacts: int = 1):
+    from core.extensions import db
+    from register.services import save_contact, save_partner
+
+    partner = save_partner(None, name=name or f"Partner {_next()}", kind=kind)
+    for i in range(contacts):
+        save_contact(partner, None, name=f"Contact {_next()}", email=f"contact{_next()}@partner.example")
+    db.session.commit()
+    return partner
+
+
+def login(client, user_or_email, password: str = PASSWORD):
+    email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
+    response = client.post_form("/login", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return response
+
+
