@@ -1,0 +1,2 @@
+"""Themed client groups: ideas, planning with two facilitators, weekly sessions, enrolment,
+attendance and evaluation."""

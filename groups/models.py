@@ -1,0 +1,207 @@
+"""Groups, their weekly sessions, enrolment, attendance and evaluation."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+
+class GroupStatus(str, enum.Enum):
+    IDEA = "idea"
+    PLANNING = "planning"
+    ENROLLING = "enrolling"
+    RUNNING = "running"
+    FINISHED = "finished"
+    EVALUATED = "evaluated"
+
+
+class SessionStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+
+
+class EnrolmentStatus(str, enum.Enum):
+    ENROLLED = "enrolled"
+    WAITING = "waiting"
+    OFFERED = "offered"      # a place freed up and was offered to the first on the waiting list
+    WITHDRAWN = "withdrawn"
+
+
+class AttendanceStatus(str, enum.Enum):
+    PRESENT = "present"
+    ABSENT = "absent"
+    EXCUSED = "excused"
+
+
+class GroupIdea(db.Model):
+    """A backlog entry from a team meeting, a coffee break or a client meeting."""
+
+    __tablename__ = "group_idea"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    theme: Mapped[str] = mapped_column(sa.String(120))
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    suggested_by: Mapped[str] = mapped_column(sa.String(120), default="")
+    source: Mapped[str] = mapped_column(sa.String(40), default="team_meeting")
+    target_clients: Mapped[str] = mapped_column(sa.String(300), default="")
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when the idea was turned into a group.
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True)
+
+
+class Group(db.Model):
+    # "group" is an SQL keyword; the table is client_group.
+    __tablename__ = "client_group"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "facilitator1_id IS NULL OR facilitator2_id IS NULL OR facilitator1_id <> facilitator2_id",
+            name="distinct_facilitators",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    title: Mapped[str] = mapped_column(sa.String(160))
+    theme: Mapped[str] = mapped_column(sa.String(120), default="")
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    target_clients: Mapped[str] = mapped_column(sa.String(300), default="")
+    venue: Mapped[str] = mapped_column(sa.String(200), default="")
+    room: Mapped[str] = mapped_column(sa.String(120), default="")
+    capacity: Mapped[int] = mapped_column(default=8)
+    language: Mapped[str] = mapped_column(sa.String(2), default="fi")
+    planning_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default=GroupStatus.PLANNING.value, index=True)
+    # Exactly two facilitators: two columns make "a third" impossible by construction.
+    facilitator1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    facilitator2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    previous_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    facilitator1 = relationship("User", foreign_keys=[facilitator1_id])
+    facilitator2 = relationship("User", foreign_keys=[facilitator2_id])
+    sessions: Mapped[list[GroupSession]] = relationship(back_populates="group", cascade="all, delete-orphan",
+                                                        order_by="GroupSession.starts_at")
+    enrolments: Mapped[list[Enrolment]] = relationship(back_populates="group", cascade="all, delete-orphan",
+                                                       order_by="Enrolment.id")
+    partners: Mapped[list[GroupPartner]] = relationship(back_populates="group", cascade="all, delete-orphan")
+    evaluation: Mapped[GroupEvaluation | None] = relationship(back_populates="group", cascade="all, delete-orphan",
+                                                              uselist=False)
+    previous_round = relationship("Group", remote_side=[id], foreign_keys=[previous_round_id])
+
+    @property
+    def facilitator_ids(self) -> set[int]:
+        return {i for i in (self.facilitator1_id, self.facilitator2_id) if i is not None}
+
+
+class GroupPartner(db.Model):
+    """A partner organisation co-hosting a group (its calendar feed shows the group's sessions)."""
+
+    __tablename__ = "group_partner"
+    __table_args__ = (sa.UniqueConstraint("group_id", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partner_organisation.id", ondelete="CASCADE"), index=True)
+
+    group: Mapped[Group] = relationship(back_populates="partners")
+    partner = relationship("PartnerOrganisation")
+
+
+class GroupSession(db.Model):
+    """One weekly meeting of a group. Calendar feeds read starts_at/ends_at (UTC), room/venue,
+    status, sequence (raised on every change of time, place or status) and updated_at."""
+
+    __tablename__ = "group_session"
+    __table_args__ = (sa.Index("ix_group_session_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column()
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    topic: Mapped[str] = mapped_column(sa.String(200), default="")
+    room: Mapped[str] = mapped_column(sa.String(120), default="")
+    plan_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default=SessionStatus.SCHEDULED.value)
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    group: Mapped[Group] = relationship(back_populates="sessions")
+    changes: Mapped[list[SessionChange]] = relationship(back_populates="session", cascade="all, delete-orphan",
+                                                        order_by="SessionChange.changed_at")
+    attendance: Mapped[list[Attendance]] = relationship(back_populates="session", cascade="all, delete-orphan")
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == SessionStatus.CANCELLED.value
+
+
+class SessionChange(db.Model):
+    """What changed in a session (time, place, status, topic), so feeds and people can see it."""
+
+    __tablename__ = "group_session_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("group_session.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(sa.String(20))
+    old_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    new_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[GroupSession] = relationship(back_populates="changes")
+
+
+class Enrolment(db.Model):
+    __tablename__ = "enrolment"
+    __table_args__ = (sa.UniqueConstraint("group_id", "client_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=EnrolmentStatus.ENROLLED.value)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    group: Mapped[Group] = relationship(back_populates="enrolments")
+    client = relationship("Client")
+
+
+class Attendance(db.Model):
+    __tablename__ = "attendance"
+    __table_args__ = (sa.UniqueConstraint("session_id", "enrolment_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("group_session.id", ondelete="CASCADE"), index=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(sa.String(20))
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    session: Mapped[GroupSession] = relationship(back_populates="attendance")
+    enrolment: Mapped[Enrolment] = relationship()
+
+
+class GroupEvaluation(db.Model):
+    __tablename__ = "group_evaluation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), unique=True)
+    interesting: Mapped[str] = mapped_column(sa.String(20), default="")       # yes / partly / no
+    continue_decision: Mapped[str] = mapped_column(sa.String(20), default="")  # yes / with_changes / no
+    what_worked: Mapped[str] = mapped_column(sa.Text, default="")
+    improvements: Mapped[str] = mapped_column(sa.Text, default="")
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    group: Mapped[Group] = relationship(back_populates="evaluation")

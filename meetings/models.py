@@ -1,0 +1,165 @@
+"""Network meetings, their participants, the plan's action items and partner links."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+
+class MeetingStatus(str, enum.Enum):
+    PLANNED = "planned"
+    HELD = "held"
+    CANCELLED = "cancelled"
+
+
+class PlaceKind(str, enum.Enum):
+    OFFICE = "office"
+    HOME_VISIT = "home_visit"
+    PARTNER_VENUE = "partner_venue"
+    REMOTE = "remote"
+
+
+class ParticipantKind(str, enum.Enum):
+    STAFF = "staff"
+    PARTNER = "partner"
+    RELATIVE = "relative"
+    CLIENT = "client"
+
+
+class InvitationStatus(str, enum.Enum):
+    INVITED = "invited"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class ItemStatus(str, enum.Enum):
+    OPEN = "open"
+    DONE = "done"
+    DROPPED = "dropped"
+    CARRIED = "carried"  # reviewed at a later meeting and carried forward as a new item
+
+
+class ClientIdentification(str, enum.Enum):
+    """How partner links name the client: initials by default."""
+
+    INITIALS = "initials"
+    FIRST_NAME = "name"
+    NONE = "none"
+
+
+class Meeting(db.Model):
+    __tablename__ = "meeting"
+    __table_args__ = (sa.Index("ix_meeting_starts_at", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(sa.String(300), default="")
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place_kind: Mapped[str] = mapped_column(sa.String(20), default=PlaceKind.OFFICE.value)
+    place: Mapped[str] = mapped_column(sa.String(200), default="")
+    remote_link: Mapped[str] = mapped_column(sa.String(500), default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default=MeetingStatus.PLANNED.value, index=True)
+    worries: Mapped[str] = mapped_column(sa.Text, default="")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    client_identification: Mapped[str] = mapped_column(sa.String(20), default=ClientIdentification.INITIALS.value)
+    previous_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True)
+    # Raised on every change of time, place or status (calendar feeds and invitations use it).
+    sequence: Mapped[int] = mapped_column(default=0)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    client = relationship("Client")
+    participants: Mapped[list[MeetingParticipant]] = relationship(back_populates="meeting", cascade="all, delete-orphan",
+                                                                  order_by="MeetingParticipant.id")
+    items: Mapped[list[ActionItem]] = relationship(back_populates="meeting", cascade="all, delete-orphan",
+                                                   order_by="ActionItem.id")
+    changes: Mapped[list[MeetingChange]] = relationship(back_populates="meeting", cascade="all, delete-orphan",
+                                                        order_by="MeetingChange.changed_at")
+    previous_meeting = relationship("Meeting", remote_side=[id])
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.status == MeetingStatus.CANCELLED.value
+
+
+class MeetingParticipant(db.Model):
+    """One invitee: exactly one of user (staff), contact (partner), relative, or the client."""
+
+    __tablename__ = "meeting_participant"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner_contact.id", ondelete="SET NULL"), nullable=True, index=True)
+    relative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("relative.id", ondelete="SET NULL"), nullable=True)
+    invitation_status: Mapped[str] = mapped_column(sa.String(20), default=InvitationStatus.INVITED.value)
+    attended: Mapped[bool | None] = mapped_column(nullable=True)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="participants")
+    user = relationship("User")
+    contact = relationship("PartnerContact")
+    relative = relationship("Relative")
+
+
+class ActionItem(db.Model):
+    """Who does what, with whom, by when. One responsible participant per item."""
+
+    __tablename__ = "action_item"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    responsible_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_participant.id", ondelete="RESTRICT"), index=True)
+    what: Mapped[str] = mapped_column(sa.String(500))
+    with_whom: Mapped[str] = mapped_column(sa.String(300), default="")
+    due_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    status: Mapped[str] = mapped_column(sa.String(20), default=ItemStatus.OPEN.value, index=True)
+    status_changed_by: Mapped[str] = mapped_column(sa.String(160), default="")
+    status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The item this one continues (carried forward from an earlier meeting).
+    carried_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("action_item.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="items")
+    responsible: Mapped[MeetingParticipant] = relationship()
+    carried_from = relationship("ActionItem", remote_side=[id])
+
+
+class MeetingChange(db.Model):
+    __tablename__ = "meeting_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    field: Mapped[str] = mapped_column(sa.String(20))
+    old_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    new_value: Mapped[str] = mapped_column(sa.String(300), default="")
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: Mapped[Meeting] = relationship(back_populates="changes")
+
+
+class PartnerLink(db.Model):
+    """A partner contact's personal link to their own open items. Only the token's hash is kept."""
+
+    __tablename__ = "partner_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_id: Mapped[int] = mapped_column(sa.ForeignKey("partner_contact.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    contact = relationship("PartnerContact")
