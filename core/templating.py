@@ -58,6 +58,8 @@ def weekday_date(value: datetime | date | None) -> str:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters.update(dt=local_dt, d=local_date, t=local_time, wd=weekday_date)
+    # Features link to each other only when the other feature is installed.
+    app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 
