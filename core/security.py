@@ -33,6 +33,10 @@ def is_safe_next(target: str | None) -> bool:
 
 
 def init_security(app: Flask) -> None:
+    from .logging import install as install_log_redaction
+
+    install_log_redaction()
+
     @app.after_request
     def headers(response):
         response.headers.setdefault("Content-Security-Policy", CSP)

@@ -46,10 +46,23 @@ def pytest_collection_modifyitems(config, items):
 
 
 class CsrfClient(FlaskClient):
-    """A test client that fetches a real CSRF token the way a browser does: from a page."""
+    """A test client that fetches a real CSRF token the way a browser does: from a page.
+
+    The ``app`` fixture keeps an app context pushed for the whole test (so tests can use
+    ``db.session``), and Flask reuses that context for each request. ``g`` would then carry
+    over from one request to the next (the CSRF token, the logged-in user), which never happens
+    in a real server; so every request starts with an empty ``g``.
+    """
+
+    def open(self, *args, **kwargs):
+        from flask import g, has_app_context
+
+        if has_app_context():
+            g.__dict__.clear()
+        return super().open(*args, **kwargs)
 
     def csrf_token(self, url: str = "/login") -> str:
-        response = self.get(url)
+        response = self.get(url, follow_redirects=True)
         match = _CSRF_RE.search(response.get_data(as_text=True))
         assert match, f"no CSRF token on {url} (status {response.status_code})"
         return match.group(1)

@@ -1,0 +1,24 @@
+"""Production server settings: `gunicorn -c gunicorn.conf.py "app:create_app()"`.
+
+Migrations run once before the workers start (`flask --app app db upgrade`), never from a worker.
+"""
+import multiprocessing
+import os
+
+bind = os.environ.get("BIND", "127.0.0.1:8000")
+workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 + 1))
+threads = int(os.environ.get("GUNICORN_THREADS", "1"))
+timeout = 30
+graceful_timeout = 20
+# Forwarded headers are trusted only from the reverse proxy on this host.
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+accesslog = "-"
+# The access log never carries request bodies; secret tokens in paths are masked by the
+# RedactTokens filter that the app installs on gunicorn's loggers.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+
+
+def post_fork(server, worker):
+    from core.logging import install
+
+    install()
