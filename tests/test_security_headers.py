@@ -1,0 +1,81 @@
+"""Security headers, cookies, error pages and bad URLs."""
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from core.logging import RedactTokens, redact
+from tests.factories import login
+
+
+def test_headers_on_every_response(client):
+    for url in ("/login", "/does-not-exist", "/static/css/app.css"):
+        response = client.get(url)
+        csp = response.headers["Content-Security-Policy"]
+        assert "default-src 'self'" in csp and "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
+        assert "unsafe-inline" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"]
+        response.close()
+
+
+def test_html_pages_are_not_cached(auth_client):
+    assert auth_client.get("/").headers["Cache-Control"] == "no-store"
+
+
+def test_session_cookie_flags(client, facilitator):
+    response = login(client, facilitator)
+    cookie = response.headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_secure_cookie_in_production(app):
+    from core import config
+
+    assert config.DEFAULTS["SESSION_COOKIE_HTTPONLY"] is True
+
+
+@pytest.mark.parametrize("url", ["/nope", "/clients/abc", "/clients/0", "/clients/-5", "/partners/1e9",
+                                 "/clients/%00", "/staff/999999999999999999999/edit"])
+def test_bad_urls_are_404_not_500(auth_client, url):
+    response = auth_client.get(url)
+    assert response.status_code == 404
+    assert "Sivua ei löytynyt" in response.get_data(as_text=True)
+
+
+def test_405_page(auth_client):
+    response = auth_client.put("/clients")
+    assert response.status_code == 405
+    assert "Allow" in response.headers
+
+
+def test_413_page(auth_client):
+    response = auth_client.post("/clients/new", data={"name": "x" * (2 * 1024 * 1024)})
+    assert response.status_code == 413
+
+
+def test_500_page_leaks_nothing(app, client):
+    @app.route("/boom")
+    def boom():
+        raise RuntimeError("secret internal detail")
+
+    response = client.get("/boom")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert "secret internal detail" not in body and "Traceback" not in body
+
+
+def test_tokens_are_redacted_from_logs():
+    token = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789_-abc"
+    assert token not in redact(f'"GET /calendar/{token}.ics HTTP/1.1" 200')
+    assert token not in redact(f'"GET /p/{token} HTTP/1.1" 200')
+    record = logging.LogRecord("werkzeug", logging.INFO, __file__, 1, '%s - "%s" %s',
+                               ("127.0.0.1", f"GET /calendar/{token}.ics HTTP/1.1", "200"), None)
+    RedactTokens().filter(record)
+    assert token not in record.getMessage()
+    gunicorn_style = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, "%(r)s",
+                                       None, None)
+    gunicorn_style.args = {"r": f"GET /calendar/{token}.ics HTTP/1.1"}
+    RedactTokens().filter(gunicorn_style)
+    assert token not in gunicorn_style.getMessage()
