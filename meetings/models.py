@@ -109,6 +109,25 @@ class MeetingParticipant(db.Model):
     contact = relationship("PartnerContact")
     relative = relationship("Relative")
 
+    @property
+    def display_name(self) -> str:
+        """The name staff see; the client is named as in the register (staff pages only)."""
+        if self.kind == ParticipantKind.STAFF.value:
+            return self.user.name if self.user else "?"
+        if self.kind == ParticipantKind.PARTNER.value:
+            if not self.contact:
+                return "?"
+            return f"{self.contact.name} ({self.contact.organisation.name})"
+        if self.kind == ParticipantKind.RELATIVE.value:
+            if not self.relative:
+                return "?"
+            return f"{self.relative.name} ({self.relative.relation})" if self.relative.relation else self.relative.name
+        return self.meeting.client.name
+
+    def same_person(self, other: MeetingParticipant) -> bool:
+        return (self.kind == other.kind and self.user_id == other.user_id and self.contact_id == other.contact_id
+                and self.relative_id == other.relative_id)
+
 
 class ActionItem(db.Model):
     """Who does what, with whom, by when. One responsible participant per item."""

@@ -1,0 +1,156 @@
+"""Forms of network meetings. Choices that depend on the meeting (participants, relatives) are
+filled in by the view."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
+    URLField,
+)
+from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
+
+from core.forms import VersionedForm, no_control_chars, strip_filter
+
+from .models import ClientIdentification, InvitationStatus, ItemStatus, PlaceKind
+
+PLACE_LABELS = {
+    PlaceKind.OFFICE.value: _l("Office"),
+    PlaceKind.HOME_VISIT.value: _l("Home visit"),
+    PlaceKind.PARTNER_VENUE.value: _l("Partner's premises"),
+    PlaceKind.REMOTE.value: _l("Remote meeting"),
+}
+STATUS_LABELS = {
+    "planned": _l("Planned"),
+    "held": _l("Held"),
+    "cancelled": _l("Cancelled"),
+}
+INVITATION_LABELS = {
+    InvitationStatus.INVITED.value: _l("Invited"),
+    InvitationStatus.ACCEPTED.value: _l("Accepted"),
+    InvitationStatus.DECLINED.value: _l("Declined"),
+}
+ITEM_STATUS_LABELS = {
+    ItemStatus.OPEN.value: _l("Open"),
+    ItemStatus.DONE.value: _l("Done"),
+    ItemStatus.DROPPED.value: _l("Dropped"),
+    ItemStatus.CARRIED.value: _l("Carried forward"),
+}
+KIND_LABELS = {
+    "staff": _l("Staff"),
+    "partner": _l("Partner"),
+    "relative": _l("Relative"),
+    "client": _l("Client"),
+}
+IDENTIFICATION_LABELS = {
+    ClientIdentification.INITIALS.value: _l("Initials"),
+    ClientIdentification.FIRST_NAME.value: _l("First name"),
+    ClientIdentification.NONE.value: _l("Not at all"),
+}
+LENGTHS = [("30", _l("30 minutes")), ("45", _l("45 minutes")), ("60", _l("1 hour")), ("90", _l("1½ hours")),
+           ("120", _l("2 hours"))]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Rendered by the template as a fieldset of checkboxes; ids are strings of integers."""
+
+    def pre_validate(self, form):
+        # Only offered values are accepted; a forged id is an error at the field, never a 500.
+        offered = {str(v) for v, _label in (self.choices or [])}
+        if any(str(v) not in offered for v in (self.data or [])):
+            raise ValidationError(_l("Choose only from the list."))
+
+
+class MeetingDetailsForm(VersionedForm):
+    purpose = StringField(_l("Purpose"), validators=[DataRequired(_l("Write the purpose of the meeting.")),
+                                                     Length(max=300), no_control_chars], filters=[strip_filter],
+                          description=_l("For example: follow-up of the activation plan."))
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
+    start = TimeField(_l("Start time"), validators=[InputRequired(_l("Enter a time, for example 13:00."))])
+    length = SelectField(_l("Length"), choices=LENGTHS, default="60")
+    place_kind = SelectField(_l("Place"), choices=list(PLACE_LABELS.items()), default=PlaceKind.OFFICE.value)
+    place = StringField(_l("Address or room"), validators=[Optional(), Length(max=200), no_control_chars],
+                        filters=[strip_filter])
+    remote_link = URLField(_l("Link to the remote meeting"),
+                           validators=[Optional(), URL(message=_l("Enter a full web address starting with https://.")),
+                                       Length(max=500)], filters=[strip_filter])
+    client_identification = SelectField(
+        _l("How partner links name the client"), choices=list(IDENTIFICATION_LABELS.items()),
+        default=ClientIdentification.INITIALS.value,
+        description=_l("Partners' personal links show the client only this way."))
+    submit = SubmitField(_l("Save"))
+
+    def validate_remote_link(self, field):
+        if self.place_kind.data == PlaceKind.REMOTE.value and not field.data:
+            raise ValidationError(_l("A remote meeting needs a link."))
+
+    def validate_length(self, field):
+        if field.data not in dict(LENGTHS):
+            raise ValidationError(_l("Choose a length from the list."))
+
+
+class MeetingForm(MeetingDetailsForm):
+    staff = MultiCheckboxField(_l("Staff"), coerce=str)
+    contacts = MultiCheckboxField(_l("Partners"), coerce=str)
+    relatives = MultiCheckboxField(_l("Relatives"), coerce=str)
+    include_client = BooleanField(_l("The client takes part"), default=True)
+    submit = SubmitField(_l("Arrange the meeting"))
+
+    def validate_staff(self, field):
+        if not field.data:
+            raise ValidationError(_l("Choose at least one staff member."))
+
+
+class FollowUpForm(FlaskForm):
+    purpose = StringField(_l("Purpose"), validators=[DataRequired(_l("Write the purpose of the meeting.")),
+                                                     Length(max=300), no_control_chars], filters=[strip_filter])
+    day = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
+    start = TimeField(_l("Start time"), validators=[InputRequired(_l("Enter a time, for example 13:00."))])
+    length = SelectField(_l("Length"), choices=LENGTHS, default="60")
+    submit = SubmitField(_l("Schedule the next meeting"))
+
+
+class NotesForm(VersionedForm):
+    worries = TextAreaField(_l("Worries raised"), validators=[Optional(), Length(max=5000)], filters=[strip_filter])
+    summary = TextAreaField(_l("Shared understanding"), validators=[Optional(), Length(max=5000)],
+                            filters=[strip_filter], description=_l("A summary of what was agreed, in plain words."))
+    held = BooleanField(_l("The meeting was held"))
+    submit = SubmitField(_l("Save the record"))
+
+
+class ItemForm(FlaskForm):
+    # The choices are the meeting's participants; a value not among them is refused by the service
+    # with a clear message rather than WTForms' generic "Not a valid choice".
+    responsible = SelectField(_l("Responsible person"), validate_choice=False,
+                              validators=[DataRequired(_l("Choose who is responsible for this item."))])
+    what = StringField(_l("What"), validators=[DataRequired(_l("Write what will be done.")), Length(max=500),
+                                               no_control_chars], filters=[strip_filter])
+    with_whom = StringField(_l("With whom"), validators=[Optional(), Length(max=300), no_control_chars],
+                            filters=[strip_filter])
+    due_date = DateField(_l("By when"), validators=[Optional()])
+    submit = SubmitField(_l("Add to the plan"))
+
+
+class ItemStatusForm(FlaskForm):
+    status = SelectField(_l("Status"), choices=[(k, v) for k, v in ITEM_STATUS_LABELS.items() if k != "carried"])
+    submit = SubmitField(_l("Change"))
+
+
+class ReviewForm(FlaskForm):
+    action = SelectField(_l("Decision"), choices=[("done", _l("Done")), ("dropped", _l("Dropped")),
+                                                   ("carry", _l("Carry forward"))])
+    due_date = DateField(_l("New due date (if carried forward)"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+class ParticipationForm(FlaskForm):
+    invitation_status = SelectField(_l("Invitation"), choices=list(INVITATION_LABELS.items()))
+    attended = SelectField(_l("Attended"), choices=[("", _l("Not recorded")), ("yes", _l("Yes")), ("no", _l("No"))])
+    submit = SubmitField(_l("Save"))

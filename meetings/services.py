@@ -1,0 +1,507 @@
+"""Business rules of network meetings: arranging, moving and cancelling, the plan's action items,
+carrying open items forward to the next meeting, and partners' personal links.
+
+Services change data and flush; the view commits. Each change of a meeting's time, place or status
+raises ``Meeting.sequence`` and writes a ``MeetingChange`` row, so calendar feeds and invitations
+can tell an updated event from a new one.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from core.db import utcnow
+from core.extensions import db
+from core.timeutil import local_to_utc, local_today, to_local
+from register.access import register_access_rule
+
+from . import signals
+from .models import (
+    ActionItem,
+    InvitationStatus,
+    ItemStatus,
+    Meeting,
+    MeetingChange,
+    MeetingParticipant,
+    MeetingStatus,
+    ParticipantKind,
+    PartnerLink,
+    PlaceKind,
+)
+
+
+class MeetingError(Exception):
+    """A rule refused the change; the message is translated and shown to the user."""
+
+
+@register_access_rule
+def _meeting_staff_rule(user_id: int) -> sa.Select:
+    # Staff participants of a client's meetings have a reason to open the client's record.
+    return (sa.select(Meeting.client_id)
+            .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+            .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id))
+
+
+def _send(meeting: Meeting, change: str) -> None:
+    signals.meeting_changed.send(current_app._get_current_object(), meeting=meeting, change=change)
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+def staff_user_ids(meeting: Meeting) -> set[int]:
+    return {p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user_id}
+
+
+def can_open(user, meeting: Meeting) -> bool:
+    """Only the meeting's staff participants and leads."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return bool(user.is_lead or user.id in staff_user_ids(meeting))
+
+
+def is_single_worker(meeting: Meeting) -> bool:
+    """Pair work is the norm: fewer than two staff is flagged."""
+    return len(staff_user_ids(meeting)) < 2
+
+
+def _participant_options():
+    return (selectinload(Meeting.participants).selectinload(MeetingParticipant.user),
+            selectinload(Meeting.participants).selectinload(MeetingParticipant.contact),
+            selectinload(Meeting.participants).selectinload(MeetingParticipant.relative),
+            selectinload(Meeting.client))
+
+
+def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
+                      include_cancelled: bool = True) -> list[Meeting]:
+    """Meetings overlapping [start_utc, end_utc) in which the user is a staff participant.
+
+    Cancelled meetings are included by default because calendar feeds keep them for a while with
+    STATUS:CANCELLED; pass ``include_cancelled=False`` for work lists.
+    """
+    stmt = (sa.select(Meeting)
+            .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+            .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id,
+                   Meeting.starts_at < end_utc, Meeting.ends_at > start_utc)
+            .options(*_participant_options())
+            .order_by(Meeting.starts_at)
+            .distinct())
+    if not include_cancelled:
+        stmt = stmt.where(Meeting.status != MeetingStatus.CANCELLED.value)
+    return list(db.session.scalars(stmt).unique())
+
+
+def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
+    """Upcoming (not yet ended) or past meetings the user takes part in; leads see all."""
+    now = utcnow()
+    stmt = sa.select(Meeting).options(*_participant_options())
+    if not user.is_lead:
+        mine = sa.select(MeetingParticipant.meeting_id).where(
+            MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+        stmt = stmt.where(Meeting.id.in_(mine))
+    if upcoming:
+        stmt = stmt.where(Meeting.ends_at >= now).order_by(Meeting.starts_at)
+    else:
+        stmt = stmt.where(Meeting.ends_at < now).order_by(Meeting.starts_at.desc())
+    return list(db.session.scalars(stmt.limit(limit)))
+
+
+@dataclass
+class Conflict:
+    user_name: str
+    what: str  # "meeting" or "group"
+    title: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude_meeting_id: int | None = None) -> list[Conflict]:
+    """Other bookings of these staff members overlapping the time: meetings they take part in and
+    group sessions they facilitate. Cancelled ones do not count."""
+    from accounts.models import User
+    from groups.models import Group, GroupSession, SessionStatus
+
+    user_ids = list(user_ids)
+    if not user_ids:
+        return []
+    conflicts: list[Conflict] = []
+    rows = db.session.execute(
+        sa.select(User.name, Meeting.purpose, Meeting.starts_at, Meeting.ends_at)
+        .join(MeetingParticipant, MeetingParticipant.user_id == User.id)
+        .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
+        .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, User.id.in_(user_ids),
+               Meeting.status != MeetingStatus.CANCELLED.value,
+               Meeting.starts_at < ends_at, Meeting.ends_at > starts_at,
+               Meeting.id != (exclude_meeting_id or 0))
+        .order_by(Meeting.starts_at, User.name)
+    ).all()
+    conflicts += [Conflict(name, "meeting", purpose, s, e) for name, purpose, s, e in rows]
+    rows = db.session.execute(
+        sa.select(User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at)
+        .join(Group, GroupSession.group_id == Group.id)
+        .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
+        .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
+               GroupSession.starts_at < ends_at, GroupSession.ends_at > starts_at)
+        .order_by(GroupSession.starts_at, User.name)
+    ).all()
+    conflicts += [Conflict(name, "group", title, s, e) for name, title, s, e in rows]
+    return conflicts
+
+
+def meeting_conflicts(meeting: Meeting) -> list[Conflict]:
+    if meeting.is_cancelled:
+        return []
+    return staff_conflicts(staff_user_ids(meeting), meeting.starts_at, meeting.ends_at, exclude_meeting_id=meeting.id)
+
+
+# --- arranging, moving, cancelling -------------------------------------------------------------
+
+def meeting_times(day: date, at: time, minutes: int) -> tuple[datetime, datetime]:
+    starts = local_to_utc(day, at)
+    return starts, starts + timedelta(minutes=minutes)
+
+
+def create_meeting(*, client, purpose: str, starts_at: datetime, ends_at: datetime,
+                   place_kind: str = PlaceKind.OFFICE.value, place: str = "", remote_link: str = "",
+                   staff_ids=(), contact_ids=(), relative_ids=(), include_client: bool = True,
+                   client_identification: str = "initials", created_by=None, previous: Meeting | None = None) -> Meeting:
+    meeting = Meeting(client_id=client.id, client=client, purpose=purpose, starts_at=starts_at, ends_at=ends_at,
+                      place_kind=place_kind, place=place, remote_link=remote_link,
+                      client_identification=client_identification,
+                      created_by_id=getattr(created_by, "id", None),
+                      previous_meeting_id=previous.id if previous else None)
+    db.session.add(meeting)
+    for uid in dict.fromkeys(staff_ids):
+        meeting.participants.append(MeetingParticipant(kind=ParticipantKind.STAFF.value, user_id=uid))
+    for cid in dict.fromkeys(contact_ids):
+        meeting.participants.append(MeetingParticipant(kind=ParticipantKind.PARTNER.value, contact_id=cid))
+    for rid in dict.fromkeys(relative_ids):
+        meeting.participants.append(MeetingParticipant(kind=ParticipantKind.RELATIVE.value, relative_id=rid))
+    if include_client:
+        meeting.participants.append(MeetingParticipant(kind=ParticipantKind.CLIENT.value))
+    db.session.flush()
+    _send(meeting, "created")
+    return meeting
+
+
+def _refuse_if_cancelled(meeting: Meeting) -> None:
+    if meeting.is_cancelled:
+        raise MeetingError(_l("This meeting has been cancelled and can no longer be changed."))
+
+
+def _record_change(meeting: Meeting, field_name: str, old: str, new: str, user) -> None:
+    meeting.changes.append(MeetingChange(field=field_name, old_value=old[:300], new_value=new[:300],
+                                         changed_by_id=getattr(user, "id", None), changed_at=utcnow()))
+
+
+def _fmt_time(starts: datetime, ends: datetime) -> str:
+    s, e = to_local(starts), to_local(ends)
+    return f"{s:%Y-%m-%d %H:%M}–{e:%H:%M}"
+
+
+def _fmt_place(kind: str, place: str, link: str) -> str:
+    return " ".join(x for x in (kind, place, link) if x)
+
+
+def update_meeting(meeting: Meeting, *, user, purpose: str, starts_at: datetime, ends_at: datetime,
+                   place_kind: str, place: str, remote_link: str, client_identification: str) -> str:
+    """Edit the meeting's details; returns the change sent ("moved" when the time changed)."""
+    _refuse_if_cancelled(meeting)
+    raised = False
+    change = "updated"
+    if (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at):
+        _record_change(meeting, "time", _fmt_time(meeting.starts_at, meeting.ends_at), _fmt_time(starts_at, ends_at), user)
+        meeting.starts_at, meeting.ends_at = starts_at, ends_at
+        raised = True
+        change = "moved"
+    if (place_kind, place, remote_link) != (meeting.place_kind, meeting.place, meeting.remote_link):
+        _record_change(meeting, "place", _fmt_place(meeting.place_kind, meeting.place, meeting.remote_link),
+                       _fmt_place(place_kind, place, remote_link), user)
+        meeting.place_kind, meeting.place, meeting.remote_link = place_kind, place, remote_link
+        raised = True
+    meeting.purpose = purpose
+    meeting.client_identification = client_identification
+    if raised:
+        meeting.sequence += 1
+    meeting.version += 1
+    db.session.flush()
+    _send(meeting, change)
+    return change
+
+
+def _set_status(meeting: Meeting, status: str, user) -> None:
+    if meeting.status == status:
+        return
+    _record_change(meeting, "status", meeting.status, status, user)
+    meeting.status = status
+    meeting.sequence += 1
+    meeting.version += 1
+
+
+def cancel_meeting(meeting: Meeting, *, user) -> None:
+    _refuse_if_cancelled(meeting)
+    _set_status(meeting, MeetingStatus.CANCELLED.value, user)
+    db.session.flush()
+    _send(meeting, "cancelled")
+
+
+def save_notes(meeting: Meeting, *, user, worries: str, summary: str, held: bool) -> None:
+    _refuse_if_cancelled(meeting)
+    meeting.worries = worries
+    meeting.summary = summary
+    meeting.version += 1
+    if held:
+        _set_status(meeting, MeetingStatus.HELD.value, user)
+    db.session.flush()
+    _send(meeting, "updated")
+
+
+def participant_of(meeting: Meeting, participant_id) -> MeetingParticipant | None:
+    try:
+        pid = int(participant_id)
+    except (TypeError, ValueError):
+        return None
+    return next((p for p in meeting.participants if p.id == pid), None)
+
+
+def record_participation(meeting: Meeting, participant: MeetingParticipant, *, invitation_status: str,
+                         attended: bool | None) -> None:
+    _refuse_if_cancelled(meeting)
+    participant.invitation_status = invitation_status
+    attendance_changed = participant.attended != attended
+    participant.attended = attended
+    db.session.flush()
+    if attendance_changed and attended is not None:
+        signals.participant_attendance_recorded.send(current_app._get_current_object(), participant=participant)
+
+
+# --- the plan ----------------------------------------------------------------------------------
+
+@dataclass
+class ItemResult:
+    item: ActionItem
+    warnings: list = field(default_factory=list)
+
+
+def add_item(meeting: Meeting, *, responsible_id, what: str, with_whom: str = "", due_date: date | None = None) -> ItemResult:
+    """One responsible participant of this meeting per item; a due date before the meeting is
+    saved with a warning (it may be a task already under way)."""
+    _refuse_if_cancelled(meeting)
+    responsible = participant_of(meeting, responsible_id)
+    if responsible is None:
+        raise MeetingError(_l("Choose the responsible person from this meeting's participants."))
+    item = ActionItem(what=what, with_whom=with_whom, due_date=due_date, responsible=responsible,
+                      responsible_id=responsible.id)
+    meeting.items.append(item)
+    db.session.flush()
+    result = ItemResult(item)
+    if due_date is not None and due_date < to_local(meeting.starts_at).date():
+        result.warnings.append(_l("The due date is before the meeting. The item was saved; check the date."))
+    return result
+
+
+def set_item_status(item: ActionItem, status: str, *, by_name: str) -> None:
+    if status not in (ItemStatus.OPEN.value, ItemStatus.DONE.value, ItemStatus.DROPPED.value):
+        raise MeetingError(_l("Choose a valid status."))
+    if item.status == status:
+        return
+    item.status = status
+    item.status_changed_by = by_name[:160]
+    item.status_changed_at = utcnow()
+    item.version += 1
+    db.session.flush()
+
+
+def is_overdue(item: ActionItem, today: date | None = None) -> bool:
+    today = today or local_today()
+    return item.status == ItemStatus.OPEN.value and item.due_date is not None and item.due_date < today
+
+
+def item_histories(items) -> dict[int, list[ActionItem]]:
+    """For each item, the earlier items it continues (oldest first). One query per step back, not
+    per item."""
+    by_id: dict[int, ActionItem] = {i.id: i for i in items}
+    pending = {i.carried_from_id for i in items if i.carried_from_id} - set(by_id)
+    while pending:
+        found = db.session.scalars(sa.select(ActionItem).where(ActionItem.id.in_(pending))
+                                   .options(selectinload(ActionItem.meeting))).all()
+        for f in found:
+            by_id[f.id] = f
+        pending = {f.carried_from_id for f in found if f.carried_from_id} - set(by_id)
+    result = {}
+    for item in items:
+        chain = []
+        prev = by_id.get(item.carried_from_id) if item.carried_from_id else None
+        while prev is not None and len(chain) < 50:
+            chain.append(prev)
+            prev = by_id.get(prev.carried_from_id) if prev.carried_from_id else None
+        result[item.id] = list(reversed(chain))
+    return result
+
+
+# --- follow-up and review ----------------------------------------------------------------------
+
+def schedule_follow_up(meeting: Meeting, *, user, starts_at: datetime, ends_at: datetime, purpose: str | None = None) -> Meeting:
+    """The next meeting, with the same participants (invitations start afresh)."""
+    new = create_meeting(
+        client=meeting.client, purpose=purpose or meeting.purpose, starts_at=starts_at, ends_at=ends_at,
+        place_kind=meeting.place_kind, place=meeting.place, remote_link=meeting.remote_link,
+        staff_ids=[p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user_id],
+        contact_ids=[p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value and p.contact_id],
+        relative_ids=[p.relative_id for p in meeting.participants if p.kind == ParticipantKind.RELATIVE.value and p.relative_id],
+        include_client=any(p.kind == ParticipantKind.CLIENT.value for p in meeting.participants),
+        client_identification=meeting.client_identification, created_by=user, previous=meeting,
+    )
+    return new
+
+
+def items_for_review(meeting: Meeting) -> list[ActionItem]:
+    """The previous meeting's items still open: this meeting reviews them."""
+    if meeting.previous_meeting_id is None:
+        return []
+    return list(db.session.scalars(
+        sa.select(ActionItem).where(ActionItem.meeting_id == meeting.previous_meeting_id,
+                                    ActionItem.status == ItemStatus.OPEN.value)
+        .options(selectinload(ActionItem.responsible)).order_by(ActionItem.id)))
+
+
+def _matching_participant(meeting: Meeting, other: MeetingParticipant) -> MeetingParticipant:
+    for p in meeting.participants:
+        if p.same_person(other):
+            return p
+    # The responsible person was left out of this meeting: they stay responsible, so they are
+    # added (as invited) rather than the item losing its owner.
+    copy = MeetingParticipant(kind=other.kind, user_id=other.user_id, contact_id=other.contact_id,
+                              relative_id=other.relative_id, invitation_status=InvitationStatus.INVITED.value)
+    meeting.participants.append(copy)
+    db.session.flush()
+    return copy
+
+
+def review_item(meeting: Meeting, item: ActionItem, action: str, *, by_name: str,
+                due_date: date | None = None) -> ActionItem | None:
+    """Done, dropped, or carried forward as a new item of this meeting (linked by carried_from)."""
+    _refuse_if_cancelled(meeting)
+    if item.meeting_id != meeting.previous_meeting_id or item.status != ItemStatus.OPEN.value:
+        raise MeetingError(_l("This item is not open for review in this meeting."))
+    if action in (ItemStatus.DONE.value, ItemStatus.DROPPED.value):
+        set_item_status(item, action, by_name=by_name)
+        return None
+    if action != "carry":
+        raise MeetingError(_l("Choose a valid status."))
+    responsible = _matching_participant(meeting, item.responsible)
+    new = ActionItem(what=item.what, with_whom=item.with_whom, due_date=due_date or item.due_date,
+                     responsible=responsible, responsible_id=responsible.id, carried_from_id=item.id)
+    meeting.items.append(new)
+    item.status = ItemStatus.CARRIED.value
+    item.status_changed_by = by_name[:160]
+    item.status_changed_at = utcnow()
+    item.version += 1
+    db.session.flush()
+    return new
+
+
+# --- my tasks ----------------------------------------------------------------------------------
+
+def open_items_for_user(user_id: int) -> list[ActionItem]:
+    """The staff member's open items across meetings, overdue first, then by due date."""
+    today = local_today()
+    items = list(db.session.scalars(
+        sa.select(ActionItem)
+        .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
+        .join(Meeting, ActionItem.meeting_id == Meeting.id)
+        .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id,
+               ActionItem.status == ItemStatus.OPEN.value, Meeting.status != MeetingStatus.CANCELLED.value)
+        .options(selectinload(ActionItem.meeting).selectinload(Meeting.client))
+    ))
+    items.sort(key=lambda i: (not is_overdue(i, today), i.due_date is None, i.due_date or date.max, i.id))
+    return items
+
+
+# --- partner links -----------------------------------------------------------------------------
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_partner_link(contact, *, user) -> tuple[PartnerLink, str]:
+    """A new personal link; the token is returned once and only its hash is kept."""
+    token = secrets.token_urlsafe(32)
+    link = PartnerLink(contact_id=contact.id, token_hash=hash_token(token), created_by_id=getattr(user, "id", None))
+    db.session.add(link)
+    db.session.flush()
+    return link, token
+
+
+def revoke_partner_link(link: PartnerLink) -> None:
+    if link.revoked_at is None:
+        link.revoked_at = utcnow()
+        db.session.flush()
+
+
+def link_for_token(token: str) -> PartnerLink | None:
+    if not token or len(token) > 100:
+        return None
+    link = db.session.scalar(sa.select(PartnerLink).where(PartnerLink.token_hash == hash_token(token)))
+    if link is None or link.revoked_at is not None or link.contact is None or not link.contact.active:
+        return None
+    return link
+
+
+def partner_open_items(contact_id: int) -> list[ActionItem]:
+    return list(db.session.scalars(
+        sa.select(ActionItem)
+        .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
+        .join(Meeting, ActionItem.meeting_id == Meeting.id)
+        .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value, MeetingParticipant.contact_id == contact_id,
+               ActionItem.status == ItemStatus.OPEN.value, Meeting.status != MeetingStatus.CANCELLED.value)
+        .options(selectinload(ActionItem.meeting).selectinload(Meeting.client))
+        .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)
+    ))
+
+
+def partner_next_meetings(contact_id: int) -> dict[int, Meeting]:
+    """The next upcoming meeting per client that the contact is invited to."""
+    rows = db.session.scalars(
+        sa.select(Meeting)
+        .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+        .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value, MeetingParticipant.contact_id == contact_id,
+               Meeting.status == MeetingStatus.PLANNED.value, Meeting.starts_at >= utcnow())
+        .options(selectinload(Meeting.client))
+        .order_by(Meeting.starts_at)
+    ).all()
+    result: dict[int, Meeting] = {}
+    for m in rows:
+        result.setdefault(m.client_id, m)
+    return result
+
+
+def client_label(meeting: Meeting) -> str:
+    """How a partner link names the client: as the meeting's staff chose, initials by default."""
+    kind = meeting.client_identification
+    if kind == "name":
+        return meeting.client.name.split()[0] if meeting.client.name.split() else meeting.client.initials
+    if kind == "none":
+        return ""
+    return meeting.client.initials
+
+
+def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
+    """A partner may close only their own open items; anything else is refused as not found."""
+    try:
+        key = int(item_id)
+    except (TypeError, ValueError):
+        raise LookupError(item_id) from None
+    item = db.session.get(ActionItem, key) if 0 < key < 2**63 else None
+    if (item is None or item.status != ItemStatus.OPEN.value or item.responsible.kind != ParticipantKind.PARTNER.value
+            or item.responsible.contact_id != link.contact_id or item.meeting.is_cancelled):
+        raise LookupError(item_id)
+    contact = link.contact
+    set_item_status(item, ItemStatus.DONE.value, by_name=f"{contact.name} ({contact.organisation.name})")
+    return item

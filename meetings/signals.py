@@ -1,0 +1,15 @@
+"""Signals other features hook on (reminders, invitations, calendar feeds).
+
+``meeting_changed`` is sent after a service has changed a meeting (the change is flushed, not yet
+committed) with ``sender=current_app._get_current_object()``, ``meeting=...`` and
+``change="created"|"moved"|"cancelled"|"updated"``. ``participant_attendance_recorded`` is sent
+with ``participant=...`` when attendance is recorded.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+meeting_changed = _signals.signal("meeting-changed")
+participant_attendance_recorded = _signals.signal("participant-attendance-recorded")

@@ -1,0 +1,522 @@
+"""Network meeting pages for staff (under /meetings) and partners' personal links (/p/<token>)."""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from accounts.models import User
+from core.db import get_or_404, utcnow
+from core.extensions import db
+from core.forms import ConfirmForm
+from core.timeutil import finnish_holiday, local_today, to_local
+from register.access import accessible_client_ids, get_client_or_404, log_access
+from register.models import Client, PartnerContact, PartnerOrganisation
+
+from . import services
+from .forms import (
+    FollowUpForm,
+    INVITATION_LABELS,
+    IDENTIFICATION_LABELS,
+    ITEM_STATUS_LABELS,
+    KIND_LABELS,
+    PLACE_LABELS,
+    STATUS_LABELS,
+    ItemForm,
+    ItemStatusForm,
+    MeetingDetailsForm,
+    MeetingForm,
+    NotesForm,
+    ParticipationForm,
+    ReviewForm,
+)
+from .models import ActionItem, Meeting, MeetingParticipant, ParticipantKind, PartnerLink
+from .services import MeetingError
+
+bp = Blueprint("meetings", __name__, template_folder="templates")
+
+
+@bp.after_request
+def _partner_pages_no_referrer(response):
+    # Also error pages of /p/<token> (404 for an unknown token) keep the token out of Referer.
+    if request.endpoint in ("meetings.partner_view", "meetings.partner_done") or request.path.startswith("/p/"):
+        response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.app_context_processor
+def _labels():
+    return {"meeting_labels": SimpleNamespace(place=PLACE_LABELS, status=STATUS_LABELS, invitation=INVITATION_LABELS,
+                                              item=ITEM_STATUS_LABELS, kind=KIND_LABELS,
+                                              identification=IDENTIFICATION_LABELS)}
+
+
+def _meeting_or_404(meeting_id) -> Meeting:
+    meeting = get_or_404(Meeting, meeting_id)
+    if not services.can_open(current_user, meeting):
+        abort(404)
+    return meeting
+
+
+def _item_of(meeting: Meeting, item_id) -> ActionItem:
+    item = get_or_404(ActionItem, item_id)
+    if item.meeting_id != meeting.id:
+        abort(404)
+    return item
+
+
+def _length_minutes(meeting: Meeting) -> str:
+    return str(int((meeting.ends_at - meeting.starts_at).total_seconds() // 60))
+
+
+def _warn_conflicts(conflicts) -> None:
+    for c in conflicts:
+        flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name, title=c.title,
+                start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
+
+
+def _warn_holiday(day) -> None:
+    holiday = finnish_holiday(day)
+    if holiday:
+        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=day.strftime("%d.%m.%Y"), holiday=holiday),
+              "warning")
+
+
+# --- lists -------------------------------------------------------------------------------------
+
+@bp.route("/meetings/")
+@login_required
+def index():
+    upcoming = services.list_meetings(current_user, upcoming=True)
+    past = services.list_meetings(current_user, upcoming=False, limit=50)
+    for m in upcoming + past:
+        log_access(m.client_id, "list", "meetings")
+    db.session.commit()
+    return render_template("meetings/index.html", upcoming=upcoming, past=past,
+                           single_worker=services.is_single_worker)
+
+
+@bp.route("/meetings/tasks")
+@login_required
+def my_tasks():
+    items = services.open_items_for_user(current_user.id)
+    for client_id in sorted({i.meeting.client_id for i in items}):
+        log_access(client_id, "view", "my tasks")
+    db.session.commit()
+    return render_template("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
+
+
+# --- arranging ---------------------------------------------------------------------------------
+
+@bp.route("/meetings/new")
+@login_required
+def choose_client():
+    stmt = sa.select(Client).where(Client.active.is_(True)).order_by(Client.name)
+    ids = accessible_client_ids(current_user)
+    if ids is not None:
+        stmt = stmt.where(Client.id.in_(ids))
+    clients = db.session.scalars(stmt.limit(500)).all()
+    chosen = request.args.get("client_id")
+    if chosen:
+        return redirect(url_for("meetings.new", client_id=chosen))
+    for c in clients:
+        log_access(c.id, "list", "new meeting")
+    db.session.commit()
+    return render_template("meetings/choose_client.html", clients=clients)
+
+
+def _fill_participant_choices(form: MeetingForm, client: Client) -> None:
+    staff = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    form.staff.choices = [(str(u.id), u.name) for u in staff]
+    contacts = db.session.execute(
+        sa.select(PartnerContact, PartnerOrganisation.name)
+        .join(PartnerOrganisation, PartnerContact.organisation_id == PartnerOrganisation.id)
+        .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True))
+        .order_by(PartnerOrganisation.name, PartnerContact.name)).all()
+    form.contacts.choices = [(str(c.id), f"{c.name} ({org})") for c, org in contacts]
+    form.relatives.choices = [(str(r.id), f"{r.name} ({r.relation})" if r.relation else r.name)
+                              for r in client.relatives]
+
+
+@bp.route("/meetings/new/<client_id>", methods=["GET", "POST"])
+@login_required
+def new(client_id):
+    client = get_client_or_404(client_id)
+    form = MeetingForm()
+    _fill_participant_choices(form, client)
+    if request.method == "GET":
+        form.staff.data = [str(current_user.id)]
+        form.include_client.data = True
+    if form.validate_on_submit():
+        starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
+        meeting = services.create_meeting(
+            client=client, purpose=form.purpose.data, starts_at=starts, ends_at=ends,
+            place_kind=form.place_kind.data, place=form.place.data or "", remote_link=form.remote_link.data or "",
+            staff_ids=[int(x) for x in form.staff.data], contact_ids=[int(x) for x in form.contacts.data],
+            relative_ids=[int(x) for x in form.relatives.data], include_client=form.include_client.data,
+            client_identification=form.client_identification.data, created_by=current_user)
+        log_access(client.id, "create", f"meeting {meeting.id}")
+        conflicts = services.meeting_conflicts(meeting)
+        db.session.commit()
+        flash(_("Meeting arranged."), "success")
+        _warn_conflicts(conflicts)
+        _warn_holiday(form.day.data)
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(client.id, "view", "new meeting form")
+    db.session.commit()
+    return render_template("meetings/new.html", form=form, client=client)
+
+
+# --- one meeting -------------------------------------------------------------------------------
+
+def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, notes_form: NotesForm | None = None,
+                    status=200):
+    item_form = item_form or ItemForm(formdata=None)
+    item_form.responsible.choices = [("", _("Choose…"))] + [(str(p.id), p.display_name) for p in meeting.participants]
+    if notes_form is None:
+        notes_form = NotesForm(formdata=None, obj=meeting)
+        notes_form.version.data = str(meeting.version)
+    participation_forms = {}
+    for p in meeting.participants:
+        f = ParticipationForm(formdata=None, prefix=f"p{p.id}")
+        f.invitation_status.data = p.invitation_status
+        f.attended.data = "" if p.attended is None else ("yes" if p.attended else "no")
+        participation_forms[p.id] = f
+    status_forms = {}
+    for item in meeting.items:
+        f = ItemStatusForm(formdata=None, prefix=f"i{item.id}")
+        f.status.data = item.status
+        status_forms[item.id] = f
+    review = services.items_for_review(meeting)
+    review_forms = {item.id: ReviewForm(formdata=None, prefix=f"r{item.id}") for item in review}
+    histories = services.item_histories(list(meeting.items) + review)
+    contact_ids = [p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value and p.contact_id]
+    links = db.session.scalars(sa.select(PartnerLink).where(PartnerLink.contact_id.in_(contact_ids))
+                               .order_by(PartnerLink.created_at)).all() if contact_ids else []
+    links_by_contact: dict[int, list[PartnerLink]] = {}
+    for link in links:
+        links_by_contact.setdefault(link.contact_id, []).append(link)
+    next_meetings = db.session.scalars(sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id)
+                                       .order_by(Meeting.starts_at)).all()
+    users = {u.id: u.name for u in db.session.scalars(
+        sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
+    log_access(meeting.client_id, "view", f"meeting {meeting.id}")
+    db.session.commit()
+    return render_template(
+        "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
+        participation_forms=participation_forms, status_forms=status_forms, review=review, review_forms=review_forms,
+        histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
+        conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
+        change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
+    ), status
+
+
+@bp.route("/meetings/<meeting_id>")
+@login_required
+def show(meeting_id):
+    return _render_meeting(_meeting_or_404(meeting_id))
+
+
+@bp.route("/meetings/<meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if meeting.is_cancelled:
+        flash(_("This meeting has been cancelled and can no longer be changed."), "error")
+        log_access(meeting.client_id, "view", f"meeting {meeting.id}")
+        db.session.commit()
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    form = MeetingDetailsForm(obj=meeting)
+    if request.method == "GET":
+        local = to_local(meeting.starts_at)
+        form.day.data, form.start.data = local.date(), local.time().replace(second=0, microsecond=0)
+        form.length.data = _length_minutes(meeting)
+        form.version.data = str(meeting.version)
+    elif form.validate_on_submit() and form.check_version(meeting.version):
+        starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
+        try:
+            services.update_meeting(meeting, user=current_user, purpose=form.purpose.data, starts_at=starts,
+                                    ends_at=ends, place_kind=form.place_kind.data, place=form.place.data or "",
+                                    remote_link=form.remote_link.data or "",
+                                    client_identification=form.client_identification.data)
+        except MeetingError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id}")
+            conflicts = services.meeting_conflicts(meeting)
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            _warn_conflicts(conflicts)
+            _warn_holiday(form.day.data)
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
+    db.session.commit()
+    return render_template("meetings/edit.html", form=form, meeting=meeting)
+
+
+@bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
+@login_required
+def cancel(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_meeting(meeting, user=current_user)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} cancelled")
+    db.session.commit()
+    flash(_("Meeting cancelled."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<meeting_id>/notes", methods=["POST"])
+@login_required
+def notes(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = NotesForm()
+    if form.validate_on_submit() and form.check_version(meeting.version):
+        try:
+            services.save_notes(meeting, user=current_user, worries=form.worries.data or "",
+                                summary=form.summary.data or "", held=form.held.data)
+        except MeetingError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} record")
+            db.session.commit()
+            flash(_("Record saved."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#record-heading")
+    return _render_meeting(meeting, notes_form=form)
+
+
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])
+@login_required
+def participation(meeting_id, participant_id):
+    meeting = _meeting_or_404(meeting_id)
+    participant = services.participant_of(meeting, participant_id)
+    if participant is None:
+        abort(404)
+    form = ParticipationForm(prefix=f"p{participant.id}")
+    if not form.validate_on_submit():
+        abort(400)
+    attended = {"yes": True, "no": False}.get(form.attended.data)
+    try:
+        services.record_participation(meeting, participant, invitation_status=form.invitation_status.data,
+                                      attended=attended)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+
+
+@bp.route("/meetings/<meeting_id>/items", methods=["POST"])
+@login_required
+def add_item(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = ItemForm()
+    form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
+    if form.validate_on_submit():
+        try:
+            result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
+                                       with_whom=form.with_whom.data or "", due_date=form.due_date.data)
+        except MeetingError as exc:
+            if meeting.is_cancelled:
+                form.form_errors.append(str(exc))
+            else:
+                form.responsible.errors = list(form.responsible.errors) + [str(exc)]
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} plan")
+            db.session.commit()
+            flash(_("Item added to the plan."), "success")
+            for w in result.warnings:
+                flash(str(w), "warning")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    return _render_meeting(meeting, item_form=form)
+
+
+@bp.route("/meetings/<meeting_id>/items/<item_id>/status", methods=["POST"])
+@login_required
+def item_status(meeting_id, item_id):
+    meeting = _meeting_or_404(meeting_id)
+    item = _item_of(meeting, item_id)
+    form = ItemStatusForm(prefix=f"i{item.id}")
+    if not form.validate_on_submit():
+        abort(400)
+    if item.status == "carried":
+        flash(_("This item was carried forward; change it in the later meeting."), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    services.set_item_status(item, form.status.data, by_name=current_user.name)
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
+    db.session.commit()
+    flash(_("Status changed."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+
+
+@bp.route("/meetings/<meeting_id>/review/<item_id>", methods=["POST"])
+@login_required
+def review(meeting_id, item_id):
+    meeting = _meeting_or_404(meeting_id)
+    item = get_or_404(ActionItem, item_id)
+    if item.meeting_id != meeting.previous_meeting_id:
+        abort(404)
+    form = ReviewForm(prefix=f"r{item.id}")
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
+    db.session.commit()
+    flash(_("Item reviewed."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#review-heading")
+
+
+@bp.route("/meetings/<meeting_id>/follow-up", methods=["GET", "POST"])
+@login_required
+def follow_up(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    form = FollowUpForm()
+    if request.method == "GET":
+        form.purpose.data = meeting.purpose
+        form.length.data = _length_minutes(meeting)
+    if form.validate_on_submit():
+        starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
+        new_meeting = services.schedule_follow_up(meeting, user=current_user, starts_at=starts, ends_at=ends,
+                                                  purpose=form.purpose.data)
+        log_access(meeting.client_id, "create", f"meeting {new_meeting.id} (follow-up of {meeting.id})")
+        conflicts = services.meeting_conflicts(new_meeting)
+        db.session.commit()
+        flash(_("The next meeting is scheduled."), "success")
+        _warn_conflicts(conflicts)
+        _warn_holiday(form.day.data)
+        return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
+    db.session.commit()
+    return render_template("meetings/follow_up.html", form=form, meeting=meeting)
+
+
+@bp.route("/meetings/<meeting_id>/plan")
+@login_required
+def plan(meeting_id):
+    """The plan for handing to the client and relatives, in the client's language."""
+    meeting = _meeting_or_404(meeting_id)
+    items = [i for i in meeting.items if i.status in ("open", "done")]
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} printable plan")
+    db.session.commit()
+    next_meeting = db.session.scalar(
+        sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id, Meeting.status == "planned")
+        .order_by(Meeting.starts_at).limit(1))
+    language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
+    with force_locale(language):
+        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+    return html
+
+
+# --- partner links (staff side) ----------------------------------------------------------------
+
+def _partner_participant(meeting: Meeting, participant_id) -> MeetingParticipant:
+    participant = services.participant_of(meeting, participant_id)
+    if participant is None or participant.kind != ParticipantKind.PARTNER.value or participant.contact is None:
+        abort(404)
+    return participant
+
+
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>/link", methods=["POST"])
+@login_required
+def create_link(meeting_id, participant_id):
+    meeting = _meeting_or_404(meeting_id)
+    participant = _partner_participant(meeting, participant_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    link, token = services.create_partner_link(participant.contact, user=current_user)
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link for contact {participant.contact_id}")
+    db.session.commit()
+    # The token is shown once, in this response, and never stored in clear (not even in the flash).
+    url = url_for("meetings.partner_view", token=token, _external=True)
+    return render_template("meetings/link_created.html", meeting=meeting, participant=participant, url=url)
+
+
+@bp.route("/meetings/<meeting_id>/links/<link_id>/revoke", methods=["POST"])
+@login_required
+def revoke_link(meeting_id, link_id):
+    meeting = _meeting_or_404(meeting_id)
+    link = get_or_404(PartnerLink, link_id)
+    if link.contact_id not in {p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value}:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.revoke_partner_link(link)
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link {link.id} revoked")
+    db.session.commit()
+    flash(_("The link was revoked. It no longer works."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+
+
+# --- partner links (partner side, no login) ----------------------------------------------------
+
+def _no_referrer(response):
+    # The token is in the URL: no page may pass it on to another site in a Referer header.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _link_or_404(token: str) -> PartnerLink:
+    link = services.link_for_token(token)
+    if link is None:
+        abort(404)
+    return link
+
+
+def _partner_actor(link: PartnerLink):
+    contact = link.contact
+    return SimpleNamespace(id=None, name=f"{contact.name} ({contact.organisation.name}), partner link")
+
+
+@bp.route("/p/<token>")
+def partner_view(token):
+    link = _link_or_404(token)
+    items = services.partner_open_items(link.contact_id)
+    next_meetings = services.partner_next_meetings(link.contact_id)
+    groups: dict[int, dict] = {}
+    for item in items:
+        g = groups.setdefault(item.meeting.client_id, {"label": services.client_label(item.meeting), "items": [],
+                                                       "next": next_meetings.get(item.meeting.client_id)})
+        g["items"].append(item)
+    for client_id, m in next_meetings.items():
+        groups.setdefault(client_id, {"label": services.client_label(m), "items": [], "next": m})
+    actor = _partner_actor(link)
+    for client_id in sorted(groups):
+        log_access(client_id, "view", "partner link", user=actor)
+    link.last_used_at = utcnow()
+    db.session.commit()
+    response = make_response(render_template("meetings/partner.html", link=link, groups=list(groups.values()),
+                                             confirm=ConfirmForm(), token=token, today=local_today()))
+    return _no_referrer(response)
+
+
+@bp.route("/p/<token>/items/<item_id>/done", methods=["POST"])
+def partner_done(token, item_id):
+    link = _link_or_404(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        item = services.partner_mark_done(link, item_id)
+    except LookupError:
+        abort(404)
+    log_access(item.meeting.client_id, "change", f"partner link: item {item.id} done", user=_partner_actor(link))
+    link.last_used_at = utcnow()
+    db.session.commit()
+    flash(_("Thank you. The task is marked done."), "success")
+    return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))
