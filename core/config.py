@@ -51,6 +51,8 @@ def from_environment(instance_path: str) -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(instance_path),
         "SESSION_COOKIE_SECURE": not development,
         "BASE_URL": os.environ.get("BASE_URL", "").rstrip("/"),
+        # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0") or 0),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25") or 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),

@@ -107,6 +107,13 @@ def register_i18n(app: Flask) -> None:
 def register_security(app: Flask) -> None:
     from .security import init_security
 
+    proxies = int(app.config.get("TRUSTED_PROXIES") or 0)
+    if proxies:
+        # Client addresses (login throttling) and https URLs come right only behind a proxy
+        # that is trusted explicitly; otherwise X-Forwarded-For could be forged.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     init_security(app)
 
 
