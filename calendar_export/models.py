@@ -1,0 +1,42 @@
+"""Calendar subscriptions: one secret feed URL per subscriber. Only the token's hash is stored."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+
+class FeedKind(str, enum.Enum):
+    STAFF = "staff"
+    GROUP = "group"
+    PARTNER = "partner"
+    UNIT = "unit"
+
+
+class CalendarSubscription(db.Model):
+    __tablename__ = "calendar_subscription"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    # Id of the user, group or partner organisation the feed is about; None for the unit feed.
+    # No foreign key: the column points at a different table per kind.
+    target_id: Mapped[int | None] = mapped_column(nullable=True, index=True)
+    label: Mapped[str] = mapped_column(sa.String(120), default="")
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
+                                                      index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    created_by = relationship("User")
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None

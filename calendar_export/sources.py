@@ -1,0 +1,292 @@
+"""Event sources for calendar feeds: a small registry, so a feature (e.g. outreach visits) adds
+its events with ``register_source`` without touching this package.
+
+A source answers two questions for a feed scope (whose feed) and a time window:
+
+- ``events(scope, window)``: plain ``EventRecord``s, with nothing in them that must not leave
+  the system (no client names or identifiers, no home addresses, no meeting links);
+- ``version(scope, window)``: a cheap tuple that changes whenever the events would (count,
+  latest change, sum of ids), used for the feed's ETag without rendering it.
+
+Both must run a fixed number of queries whatever the number of events.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import joinedload, selectinload
+
+from core.db import utcnow
+from core.extensions import db
+
+from .ical import EventRecord
+
+UID_DOMAIN = "kohtaamo"
+PAST = timedelta(days=60)
+AHEAD = timedelta(days=548)          # about 18 months
+CANCELLED_KEPT = timedelta(days=30)  # cancelled events stay this long after the cancellation
+
+
+@dataclass(frozen=True)
+class FeedScope:
+    kind: str                 # "staff" | "group" | "partner" | "unit"
+    target_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Window:
+    start: datetime
+    end: datetime
+    cancelled_since: datetime
+
+    @classmethod
+    def around(cls, now: datetime | None = None) -> Window:
+        now = now or utcnow()
+        return cls(start=now - PAST, end=now + AHEAD, cancelled_since=now - CANCELLED_KEPT)
+
+
+class EventSource(Protocol):
+    name: str
+
+    def events(self, scope: FeedScope, window: Window) -> list[EventRecord]: ...
+
+    def version(self, scope: FeedScope, window: Window) -> tuple: ...
+
+
+_sources: dict[str, EventSource] = {}
+
+
+def register_source(source: EventSource) -> EventSource:
+    _sources[source.name] = source
+    return source
+
+
+def sources() -> list[EventSource]:
+    return [_sources[name] for name in sorted(_sources)]
+
+
+def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
+    events: list[EventRecord] = []
+    for source in sources():
+        events.extend(source.events(scope, window))
+    return events
+
+
+def feed_version(scope: FeedScope, window: Window) -> list[tuple]:
+    return [(source.name, *source.version(scope, window)) for source in sources()]
+
+
+def _latest(values) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+def _as_aware(value):
+    # func.max() bypasses the UTCDateTime type on SQLite and may return a naive value or a string.
+    from datetime import UTC
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def latest_change(version: list[tuple]) -> datetime | None:
+    """The newest change time in a ``feed_version`` result (for Last-Modified)."""
+    return _latest(v[2] for v in version)
+
+
+# --- group sessions ----------------------------------------------------------------------------
+
+def _staff_names(*users) -> str:
+    return ", ".join(u.name for u in users if u is not None)
+
+
+class GroupSessionSource:
+    name = "group_session"
+
+    def _filter(self, stmt: sa.Select, scope: FeedScope, window: Window) -> sa.Select | None:
+        from groups.models import Group, GroupPartner, GroupSession, SessionStatus
+
+        stmt = stmt.where(
+            GroupSession.starts_at < window.end,
+            GroupSession.ends_at > window.start,
+            sa.or_(GroupSession.status != SessionStatus.CANCELLED.value,
+                   GroupSession.updated_at >= window.cancelled_since),
+        )
+        if scope.kind == "staff":
+            return stmt.where(sa.or_(Group.facilitator1_id == scope.target_id,
+                                     Group.facilitator2_id == scope.target_id))
+        if scope.kind == "group":
+            return stmt.where(GroupSession.group_id == scope.target_id)
+        if scope.kind == "partner":
+            return stmt.where(GroupSession.group_id.in_(
+                sa.select(GroupPartner.group_id).where(GroupPartner.partner_id == scope.target_id)))
+        if scope.kind == "unit":
+            return stmt
+        return None
+
+    def version(self, scope: FeedScope, window: Window) -> tuple:
+        from groups.models import Group, GroupSession
+
+        stmt = self._filter(
+            sa.select(sa.func.count(GroupSession.id), sa.func.max(GroupSession.updated_at),
+                      sa.func.coalesce(sa.func.sum(GroupSession.id), 0), sa.func.max(Group.updated_at))
+            .join(Group, Group.id == GroupSession.group_id),
+            scope, window)
+        if stmt is None:
+            return (0, None, 0)
+        count, latest, id_sum, group_latest = db.session.execute(stmt).one()
+        # A renamed group changes every session's summary, so its change time counts too.
+        return (count, _latest([_as_aware(latest), _as_aware(group_latest)]), int(id_sum))
+
+    def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
+        from groups.models import Group, GroupSession
+
+        stmt = self._filter(sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id), scope, window)
+        if stmt is None:
+            return []
+        rows = db.session.scalars(stmt.options(
+            joinedload(GroupSession.group).joinedload(Group.facilitator1),
+            joinedload(GroupSession.group).joinedload(Group.facilitator2),
+        )).unique().all()
+        totals = session_totals({s.group_id for s in rows})
+        return [session_event(s, totals.get(s.group_id, 0)) for s in rows]
+
+
+def session_totals(group_ids) -> dict[int, int]:
+    """Number of sessions per group ("3/6"), in one query."""
+    from groups.models import GroupSession
+
+    if not group_ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(GroupSession.group_id, sa.func.count(GroupSession.id))
+        .where(GroupSession.group_id.in_(sorted(group_ids))).group_by(GroupSession.group_id)
+    ).all())
+
+
+def session_event(session, total: int) -> EventRecord:
+    group = session.group
+    summary = f"{group.title} {session.number}/{max(total, session.number)}"
+    if session.topic:
+        summary += f": {session.topic}"
+    location = ", ".join(p for p in (session.room or group.room, group.venue) if p)
+    names = _staff_names(group.facilitator1, group.facilitator2)
+    description = _("Facilitators: %(names)s", names=names) if names else ""
+    return EventRecord(
+        uid=f"session-{session.id}@{UID_DOMAIN}",
+        summary=summary,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        updated_at=_latest([session.updated_at, group.updated_at]),
+        created_at=session.created_at,
+        sequence=session.sequence,
+        cancelled=session.is_cancelled,
+        location=location,
+        description=description,
+    )
+
+
+# --- network meetings --------------------------------------------------------------------------
+
+class MeetingSource:
+    name = "meeting"
+
+    def _filter(self, stmt: sa.Select, scope: FeedScope, window: Window) -> sa.Select | None:
+        from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+        from register.models import PartnerContact
+
+        stmt = stmt.where(
+            Meeting.starts_at < window.end,
+            Meeting.ends_at > window.start,
+            sa.or_(Meeting.status != MeetingStatus.CANCELLED.value, Meeting.updated_at >= window.cancelled_since),
+        )
+        if scope.kind == "staff":
+            return stmt.where(Meeting.id.in_(
+                sa.select(MeetingParticipant.meeting_id).where(
+                    MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                    MeetingParticipant.user_id == scope.target_id)))
+        if scope.kind == "partner":
+            return stmt.where(Meeting.id.in_(
+                sa.select(MeetingParticipant.meeting_id)
+                .join(PartnerContact, PartnerContact.id == MeetingParticipant.contact_id)
+                .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value,
+                       PartnerContact.organisation_id == scope.target_id)))
+        if scope.kind == "unit":
+            return stmt
+        return None  # a group's feed has no network meetings
+
+    def version(self, scope: FeedScope, window: Window) -> tuple:
+        from meetings.models import Meeting
+
+        stmt = self._filter(
+            sa.select(sa.func.count(Meeting.id), sa.func.max(Meeting.updated_at),
+                      sa.func.coalesce(sa.func.sum(Meeting.id), 0)),
+            scope, window)
+        if stmt is None:
+            return (0, None, 0)
+        count, latest, id_sum = db.session.execute(stmt).one()
+        return (count, _as_aware(latest), int(id_sum))
+
+    def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
+        from meetings.models import Meeting, MeetingParticipant
+
+        stmt = self._filter(sa.select(Meeting), scope, window)
+        if stmt is None:
+            return []
+        rows = db.session.scalars(stmt.options(
+            selectinload(Meeting.participants).joinedload(MeetingParticipant.user))).all()
+        return [meeting_event(m) for m in rows]
+
+
+def meeting_location(meeting, include_remote_link: bool = False) -> str:
+    """Where the meeting is, without anything that identifies the client.
+
+    A home visit's address is the client's home, so feeds only say "Home visit". A remote
+    meeting's link lets anyone holding it join a confidential meeting, and feed contents end up
+    on Google's or Microsoft's servers and are often shared within a partner organisation, so
+    feeds never carry it; staff who may see the meeting get it in their single-event download.
+    """
+    from meetings.models import PlaceKind
+
+    kind = meeting.place_kind
+    if kind == PlaceKind.HOME_VISIT.value:
+        return _("Home visit")
+    if kind == PlaceKind.REMOTE.value:
+        if include_remote_link and meeting.remote_link:
+            return _("Remote meeting: %(link)s", link=meeting.remote_link)
+        return _("Remote meeting (the link is in the invitation)")
+    return meeting.place or (_("Office") if kind == PlaceKind.OFFICE.value else "")
+
+
+def meeting_event(meeting, include_remote_link: bool = False) -> EventRecord:
+    """A network meeting as an event: "Network meeting", time, place and staff names only.
+    The purpose, worries and the client's name stay out: they are client data."""
+    from meetings.models import ParticipantKind
+
+    staff = [p.user for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user]
+    names = _staff_names(*staff)
+    return EventRecord(
+        uid=f"meeting-{meeting.id}@{UID_DOMAIN}",
+        summary=_("Network meeting"),
+        starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at,
+        updated_at=meeting.updated_at,
+        created_at=meeting.created_at,
+        sequence=meeting.sequence,
+        cancelled=meeting.is_cancelled,
+        location=meeting_location(meeting, include_remote_link),
+        description=_("Staff: %(names)s", names=names) if names else "",
+    )
+
+
+register_source(GroupSessionSource())
+register_source(MeetingSource())

@@ -1,0 +1,295 @@
+"""Calendar feeds (secret-token URLs, no login), single-event downloads, the subscription pages
+and the ``flask calendar`` commands."""
+from __future__ import annotations
+
+import hashlib
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import (Blueprint, Response, abort, current_app, flash, g, has_request_context, redirect,
+                   render_template, request, session, url_for)
+from flask_babel import force_locale, gettext as _
+from flask_login import current_user, login_required
+
+from core.db import get_or_404
+from core.extensions import db
+from core.forms import ConfirmForm
+from core.security import read_only
+
+from . import services
+from .cli import register_commands
+from .forms import KIND_LABELS, SubscriptionForm
+from .ical import build_event_ics, build_feed_ics
+from .models import CalendarSubscription, FeedKind
+from .sources import Window, collect_events, feed_version, latest_change
+
+bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
+register_commands(bp)
+
+# Bump when the feed's layout changes, so clients holding an old ETag get the new bytes.
+FEED_FORMAT = 1
+FEED_MAX_AGE = 15 * 60
+FEED_LOCALE = "fi"
+NEW_LINK_KEY = "calendar_new_link"
+ICS_MIMETYPE = "text/calendar"
+
+
+@bp.after_request
+def _no_referrer(response):
+    # Feed URLs are capabilities: neither the feed nor the pages showing its URL may leak it
+    # in a Referer header (the pages link out to Google and Outlook).
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def base_url() -> str:
+    configured = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    if configured:
+        return configured
+    if has_request_context():
+        return request.host_url.rstrip("/")
+    return "http://127.0.0.1:5000"
+
+
+def feed_url(token: str) -> str:
+    return f"{base_url()}/calendar/{token}.ics"
+
+
+def subscribe_links(url: str) -> dict[str, str]:
+    webcal = "webcal://" + url.split("://", 1)[1]
+    return {
+        "https": url,
+        "webcal": webcal,
+        "google": "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe=":/"),
+        "outlook": "https://outlook.live.com/calendar/0/addfromweb?url=" + quote(url, safe="")
+                   + "&name=" + quote("Kohtaamo", safe=""),
+    }
+
+
+def feed_name(kind: str, target) -> str:
+    if kind == FeedKind.STAFF.value:
+        return _("Kohtaamo: %(name)s", name=target.name)
+    if kind == FeedKind.GROUP.value:
+        return _("Kohtaamo: %(name)s", name=target.title)
+    if kind == FeedKind.PARTNER.value:
+        return _("Kohtaamo: %(name)s", name=target.name)
+    return _("Kohtaamo: the whole unit")
+
+
+def _ics_response(body: bytes, *, filename: str | None = None) -> Response:
+    response = Response(body, mimetype=ICS_MIMETYPE)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    if filename:
+        response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def _record_use(sub_id: int) -> None:
+    """Write last_used_at in its own short write transaction, then go back to reading.
+
+    The feed is read-only (a shared SQLite transaction); upgrading that to a write could fail
+    when another writer committed meanwhile, so the read transaction ends first and the write
+    takes the lock up front. A failed write must not cost the subscriber their calendar.
+    """
+    db.session.rollback()
+    g.read_only = False
+    try:
+        services.touch(sub_id)
+        db.session.commit()
+    except sa.exc.OperationalError:
+        db.session.rollback()
+        current_app.logger.warning("could not record the use of calendar subscription %s", sub_id)
+    finally:
+        g.read_only = True
+
+
+# --- the feed ----------------------------------------------------------------------------------
+
+@bp.route("/calendar/<token>.ics")
+@read_only
+def feed(token):
+    sub = services.find_active(token)
+    if sub is None:
+        abort(404)
+    target = services.target_of(sub.kind, sub.target_id)
+    if sub.kind != FeedKind.UNIT.value and target is None:
+        abort(404)
+    sub_id, scope, created_at = sub.id, services.scope_of(sub), sub.created_at
+    with force_locale(FEED_LOCALE):
+        name = feed_name(sub.kind, target)
+    if services.needs_touch(sub):
+        _record_use(sub_id)
+
+    window = Window.around()
+    version = feed_version(scope, window)
+    digest = hashlib.sha256(repr((FEED_FORMAT, FEED_LOCALE, scope, name, version)).encode()).hexdigest()[:40]
+    last_modified = (latest_change(version) or created_at).replace(microsecond=0)
+
+    if request.if_none_match:
+        not_modified = request.if_none_match.contains(digest)
+    elif request.if_modified_since is not None:
+        not_modified = last_modified <= request.if_modified_since
+    else:
+        not_modified = False
+    if not_modified:
+        response = Response(status=304)
+    else:
+        with force_locale(FEED_LOCALE):
+            events = collect_events(scope, window)
+        response = _ics_response(build_feed_ics(events, name))
+    response.set_etag(digest)
+    response.last_modified = last_modified
+    response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"
+    return response
+
+
+# --- single events -----------------------------------------------------------------------------
+
+@bp.route("/calendar/session/<session_id>.ics")
+@login_required
+@read_only
+def session_ics(session_id):
+    """A group session for "add to my calendar". Sessions hold no client data; any staff member
+    may see the unit's group schedule."""
+    from groups.models import GroupSession
+
+    from .sources import session_event, session_totals
+
+    group_session = get_or_404(GroupSession, session_id)
+    total = session_totals({group_session.group_id}).get(group_session.group_id, 0)
+    body = build_event_ics(session_event(group_session, total))
+    return _ics_response(body, filename=f"session-{group_session.id}.ics")
+
+
+def _may_see_meeting(meeting) -> bool:
+    from meetings.models import ParticipantKind
+    from register.access import can_access_client
+
+    if current_user.is_lead or meeting.created_by_id == current_user.id:
+        return True
+    if any(p.kind == ParticipantKind.STAFF.value and p.user_id == current_user.id for p in meeting.participants):
+        return True
+    return can_access_client(current_user, meeting.client_id)
+
+
+@bp.route("/calendar/meeting/<meeting_id>.ics")
+@login_required
+def meeting_ics(meeting_id):
+    """A network meeting for "add to my calendar", for staff who may see the meeting. The file
+    has no client name, but the meeting is about a client, so the download is logged."""
+    from meetings.models import Meeting
+    from register.access import log_access
+
+    from .sources import meeting_event
+
+    meeting = get_or_404(Meeting, meeting_id)
+    if not _may_see_meeting(meeting):
+        abort(404)
+    body = build_event_ics(meeting_event(meeting, include_remote_link=True))
+    log_access(meeting.client_id, "calendar_download", f"meeting {meeting.id}")
+    db.session.commit()
+    return _ics_response(body, filename=f"meeting-{meeting.id}.ics")
+
+
+# --- subscription pages ------------------------------------------------------------------------
+
+def _visible_subscriptions() -> sa.Select:
+    stmt = sa.select(CalendarSubscription)
+    if not current_user.is_lead:
+        stmt = stmt.where(sa.or_(
+            CalendarSubscription.created_by_id == current_user.id,
+            sa.and_(CalendarSubscription.kind == FeedKind.STAFF.value,
+                    CalendarSubscription.target_id == current_user.id)))
+    return stmt
+
+
+def _get_subscription_or_404(sub_id) -> CalendarSubscription:
+    sub = get_or_404(CalendarSubscription, sub_id)
+    visible = db.session.scalar(_visible_subscriptions().where(CalendarSubscription.id == sub.id))
+    if visible is None:
+        abort(404)
+    return sub
+
+
+@bp.route("/calendar/subscriptions")
+@login_required
+@read_only
+def subscriptions():
+    subs = db.session.scalars(_visible_subscriptions().order_by(
+        CalendarSubscription.revoked_at.is_not(None), CalendarSubscription.created_at.desc(),
+        CalendarSubscription.id.desc())).all()
+    return render_template("calendar_export/subscriptions.html", subs=subs, names=services.target_names(subs),
+                           kind_labels=KIND_LABELS, confirm=ConfirmForm())
+
+
+def _choices():
+    from groups.models import Group
+    from register.models import PartnerOrganisation
+
+    groups = db.session.scalars(sa.select(Group).order_by(Group.title, Group.id)).all()
+    partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True))
+                                  .order_by(PartnerOrganisation.name)).all()
+    return groups, partners
+
+
+def _show_link_once(sub: CalendarSubscription, token: str):
+    # The token lives in the (signed) session cookie only until the page after this redirect.
+    session[NEW_LINK_KEY] = {"id": sub.id, "token": token}
+    return redirect(url_for("calendar_export.link", sub_id=sub.id))
+
+
+@bp.route("/calendar/subscriptions/new", methods=["GET", "POST"])
+@login_required
+def new():
+    form = SubscriptionForm()
+    groups, partners = _choices()
+    form.setup(is_lead=current_user.is_lead, groups=groups, partners=partners)
+    if form.validate_on_submit() and form.check():
+        sub, token = services.create_subscription(kind=form.kind.data, target_id=form.target_id,
+                                                  label=form.label.data or "", created_by=current_user)
+        db.session.commit()
+        return _show_link_once(sub, token)
+    return render_template("calendar_export/new.html", form=form)
+
+
+@bp.route("/calendar/subscriptions/<sub_id>/link")
+@login_required
+def link(sub_id):
+    sub = _get_subscription_or_404(sub_id)
+    pending = session.get(NEW_LINK_KEY)
+    links = None
+    if pending and pending.get("id") == sub.id:
+        session.pop(NEW_LINK_KEY, None)
+        links = subscribe_links(feed_url(pending["token"]))
+    names = services.target_names([sub])
+    return render_template("calendar_export/link.html", sub=sub, links=links, names=names,
+                           kind_labels=KIND_LABELS, confirm=ConfirmForm())
+
+
+@bp.route("/calendar/subscriptions/<sub_id>/rotate", methods=["POST"])
+@login_required
+def rotate(sub_id):
+    sub = _get_subscription_or_404(sub_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if sub.is_revoked:
+        abort(404)
+    token = services.rotate(sub)
+    db.session.commit()
+    flash(_("A new link was made. The old link no longer works."), "success")
+    return _show_link_once(sub, token)
+
+
+@bp.route("/calendar/subscriptions/<sub_id>/revoke", methods=["POST"])
+@login_required
+def revoke(sub_id):
+    sub = _get_subscription_or_404(sub_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.revoke(sub)
+    db.session.commit()
+    flash(_("The calendar link was revoked. It no longer works."), "success")
+    return redirect(url_for("calendar_export.subscriptions"))
+
