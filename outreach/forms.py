@@ -1,0 +1,133 @@
+"""Forms of the outreach pages. Choices of staff and partners are filled in by the views."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField,
+                     StringField, SubmitField, TimeField)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from core.forms import VersionedForm, no_control_chars, strip_filter
+
+from .models import LAST
+
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
+            _l("Sunday"))
+MONTHS = (_l("January"), _l("February"), _l("March"), _l("April"), _l("May"), _l("June"), _l("July"),
+          _l("August"), _l("September"), _l("October"), _l("November"), _l("December"))
+NTH = ((1, _l("first")), (2, _l("second")), (3, _l("third")), (4, _l("fourth")), (LAST, _l("last")))
+
+
+def optional_int(value):
+    """Coerce a select's value to int; the empty choice is None."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class VenueForm(VersionedForm):
+    partner_id = SelectField(_l("Partner organisation"), coerce=optional_int,
+                             validators=[InputRequired(_l("Choose the partner organisation."))])
+    name = StringField(_l("Venue name"), validators=[DataRequired(_l("Enter the venue's name.")), Length(max=160),
+                                                     no_control_chars], filters=[strip_filter],
+                       description=_l("For example: Diaconia drop-in café"))
+    address = StringField(_l("Address"), validators=[Optional(), Length(max=200), no_control_chars],
+                          filters=[strip_filter])
+    active = BooleanField(_l("Visits continue"), default=True)
+    submit = SubmitField(_l("Save"))
+
+    def validate_partner_id(self, field):
+        if field.data not in {value for value, _label in self.partner_id.choices}:
+            raise ValidationError(_l("Choose the partner organisation."))
+
+
+class RuleForm(VersionedForm):
+    frequency = RadioField(_l("How often"), choices=[("monthly", _l("Once a month")), ("weekly", _l("Weekly"))],
+                           default="monthly", validators=[InputRequired(_l("Choose how often."))])
+    nth = SelectField(_l("Which week of the month"), coerce=int, choices=NTH, default=1,
+                      description=_l("For monthly visits, e.g. the second Tuesday or the last Friday."))
+    weekday = SelectField(_l("Weekday"), coerce=int, choices=list(enumerate(WEEKDAYS)), default=1)
+    interval_weeks = SelectField(_l("For weekly visits"), coerce=int,
+                                 choices=[(1, _l("every week")), (2, _l("every other week"))], default=1)
+    start_time = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the start time, e.g. 13:00."))])
+    end_time = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter the end time, e.g. 15:00."))])
+    valid_from = DateField(_l("First possible date"), validators=[InputRequired(_l("Enter a date."))])
+    valid_until = DateField(_l("Last possible date (optional)"), validators=[Optional()])
+    break_months = MultiCheckboxField(_l("No visits in these months"), coerce=int,
+                                      choices=[(i + 1, m) for i, m in enumerate(MONTHS)])
+    break_from = DateField(_l("Break from (optional)"), validators=[Optional()])
+    break_until = DateField(_l("Break until (optional)"), validators=[Optional()])
+    submit = SubmitField(_l("Save and create visits"))
+
+    def validate_end_time(self, field):
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("The end time must be after the start time."))
+
+    def validate_valid_until(self, field):
+        if field.data and self.valid_from.data and field.data < self.valid_from.data:
+            raise ValidationError(_l("The last date cannot be before the first date."))
+
+    def validate_break_until(self, field):
+        if bool(field.data) != bool(self.break_from.data):
+            raise ValidationError(_l("Give both the first and the last day of the break, or neither."))
+        if field.data and self.break_from.data and field.data < self.break_from.data:
+            raise ValidationError(_l("The break cannot end before it starts."))
+
+
+class PairForm(FlaskForm):
+    staff1_id = SelectField(_l("First worker"), coerce=optional_int)
+    staff2_id = SelectField(_l("Second worker"), coerce=optional_int)
+    submit = SubmitField(_l("Save the pair"))
+
+    def validate_staff2_id(self, field):
+        if field.data is not None and field.data == self.staff1_id.data:
+            raise ValidationError(_l("Choose two different people: the same person cannot be both workers."))
+
+
+class MoveForm(VersionedForm):
+    day = DateField(_l("New date"), validators=[InputRequired(_l("Enter a date."))])
+    start_time = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the start time, e.g. 13:00."))])
+    end_time = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter the end time, e.g. 15:00."))])
+    confirm_holiday = BooleanField(_l("Move it anyway, the venue is open that day"))
+    submit = SubmitField(_l("Move the visit"))
+
+    def validate_end_time(self, field):
+        if self.start_time.data and field.data and field.data <= self.start_time.data:
+            raise ValidationError(_l("The end time must be after the start time."))
+
+
+def count_field(label, description=None):
+    return IntegerField(label, description=description, validators=[
+        InputRequired(_l("Enter a number (0 if none).")),
+        NumberRange(min=0, message=_l("A count cannot be below zero.")),
+        NumberRange(max=9999, message=_l("Enter a number up to 9999.")),
+    ])
+
+
+class ReportForm(VersionedForm):
+    people_met = count_field(_l("People met"))
+    topic_benefits = count_field(_l("Benefits"))
+    topic_housing = count_field(_l("Housing"))
+    topic_money = count_field(_l("Money and debts"))
+    topic_health = count_field(_l("Health"))
+    topic_other = count_field(_l("Other matters"))
+    guided_onward = count_field(_l("Guided onward to other services"))
+    appointments_booked = count_field(_l("Appointments booked at the office"))
+    submit = SubmitField(_l("Save the counts"))
+
+
+class ReportPeriodForm(FlaskForm):
+    """The report's period (GET, changes nothing, so no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    months = SelectField(_l("Period"), coerce=int, default=12,
+                         choices=[(3, _l("last 3 months")), (6, _l("last 6 months")), (12, _l("last 12 months")),
+                                  (24, _l("last 24 months"))])

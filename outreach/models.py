@@ -1,0 +1,147 @@
+"""Outreach venues, their recurrence rules, the visits generated from them and the anonymous
+counts recorded after a visit. No client names or other personal data live here."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+
+class VisitStatus(str, enum.Enum):
+    SCHEDULED = "scheduled"
+    CANCELLED = "cancelled"
+    DONE = "done"
+
+
+class RuleFrequency(str, enum.Enum):
+    MONTHLY = "monthly"
+    WEEKLY = "weekly"
+
+
+LAST = -1  # ``OutreachRule.nth`` for "the last <weekday> of the month"
+
+
+class OutreachVenue(db.Model):
+    __tablename__ = "outreach_venue"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partner_id: Mapped[int] = mapped_column(sa.ForeignKey("partner_organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(sa.String(160))
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    partner = relationship("PartnerOrganisation")
+    rule: Mapped[OutreachRule | None] = relationship(back_populates="venue", cascade="all, delete-orphan",
+                                                     uselist=False)
+    visits: Mapped[list[OutreachVisit]] = relationship(back_populates="venue", cascade="all, delete-orphan",
+                                                       order_by="OutreachVisit.starts_at")
+
+
+class OutreachRule(db.Model):
+    """The schedule agreed with a venue: monthly on the nth (or last) weekday, or every one or
+    two weeks; local Helsinki wall-clock times; break months and an optional break date range.
+    Finnish public holidays are always skipped."""
+
+    __tablename__ = "outreach_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"), unique=True)
+    frequency: Mapped[str] = mapped_column(sa.String(10), default=RuleFrequency.MONTHLY.value)
+    # 1..4, or LAST (-1); used by monthly rules.
+    nth: Mapped[int] = mapped_column(default=1)
+    # 0 = Monday … 6 = Sunday, as datetime.date.weekday().
+    weekday: Mapped[int] = mapped_column(default=1)
+    # Weekly rules: every 1 or 2 weeks, counted from valid_from.
+    interval_weeks: Mapped[int] = mapped_column(default=1)
+    start_time: Mapped[time] = mapped_column(sa.Time)
+    end_time: Mapped[time] = mapped_column(sa.Time)
+    valid_from: Mapped[date] = mapped_column(sa.Date)
+    valid_until: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # Comma-separated month numbers without visits, e.g. "6,7" for a summer break.
+    break_months: Mapped[str] = mapped_column(sa.String(40), default="")
+    break_from: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    break_until: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    venue: Mapped[OutreachVenue] = relationship(back_populates="rule")
+
+    @property
+    def break_month_list(self) -> list[int]:
+        return [int(m) for m in self.break_months.split(",") if m.strip().isdigit()]
+
+
+class OutreachVisit(db.Model):
+    __tablename__ = "outreach_visit"
+    __table_args__ = (
+        # Regenerating from the rule never duplicates: one generated visit per venue and rule date.
+        sa.UniqueConstraint("venue_id", "rule_date", name="uq_outreach_visit_rule_date"),
+        sa.CheckConstraint("staff1_id IS NULL OR staff2_id IS NULL OR staff1_id <> staff2_id",
+                           name="distinct_outreach_staff"),
+        sa.Index("ix_outreach_visit_starts_at", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    status: Mapped[str] = mapped_column(sa.String(12), default=VisitStatus.SCHEDULED.value)
+    # Raised on every change of time, place or status (calendar clients need it).
+    sequence: Mapped[int] = mapped_column(default=0)
+    # The local date the rule produced this visit for; kept when the visit is moved so the rule
+    # does not recreate it. None for visits added by hand.
+    rule_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    # Two columns make a third worker impossible by construction.
+    staff1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    staff2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    venue: Mapped[OutreachVenue] = relationship(back_populates="visits")
+    staff1 = relationship("User", foreign_keys=[staff1_id])
+    staff2 = relationship("User", foreign_keys=[staff2_id])
+    report: Mapped[VisitReport | None] = relationship(back_populates="visit", cascade="all, delete-orphan",
+                                                      uselist=False)
+
+    @property
+    def staff(self) -> list:
+        return [u for u in (self.staff1, self.staff2) if u is not None]
+
+    @property
+    def staff_ids(self) -> list[int]:
+        return [i for i in (self.staff1_id, self.staff2_id) if i is not None]
+
+
+TOPICS = ("benefits", "housing", "money", "health", "other")
+
+
+class VisitReport(db.Model):
+    """Anonymous counts only: nothing here can name or identify a person met at a venue."""
+
+    __tablename__ = "outreach_visit_report"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_visit.id", ondelete="CASCADE"), unique=True)
+    people_met: Mapped[int] = mapped_column(default=0)
+    topic_benefits: Mapped[int] = mapped_column(default=0)
+    topic_housing: Mapped[int] = mapped_column(default=0)
+    topic_money: Mapped[int] = mapped_column(default=0)
+    topic_health: Mapped[int] = mapped_column(default=0)
+    topic_other: Mapped[int] = mapped_column(default=0)
+    guided_onward: Mapped[int] = mapped_column(default=0)
+    appointments_booked: Mapped[int] = mapped_column(default=0)
+    recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    visit: Mapped[OutreachVisit] = relationship(back_populates="report")

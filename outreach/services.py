@@ -1,0 +1,476 @@
+"""Outreach business rules: recurrence dates, generating visits, staff pairs and their flags,
+moving and cancelling, anonymous counts, the lead's report and plain event records for feeds.
+
+Services change data and flush; views commit once.
+"""
+from __future__ import annotations
+
+import calendar
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from core.extensions import db
+from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
+
+from .models import (LAST, TOPICS, OutreachRule, OutreachVenue, OutreachVisit, RuleFrequency, VisitReport,
+                     VisitStatus)
+
+# How far ahead visits are generated and the rota looks: the coming three months.
+HORIZON_MONTHS = 3
+
+
+class OutreachError(ValueError):
+    """A business rule refused the change; the message is translated lazily for the form."""
+
+
+# --- recurrence ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """The recurrence part of a rule, so dates can be computed before anything is saved."""
+
+    frequency: str
+    weekday: int
+    valid_from: date
+    nth: int = 1
+    interval_weeks: int = 1
+    valid_until: date | None = None
+    break_months: tuple[int, ...] = ()
+    break_from: date | None = None
+    break_until: date | None = None
+
+    @classmethod
+    def of(cls, rule: OutreachRule) -> RuleSpec:
+        return cls(frequency=rule.frequency, weekday=rule.weekday, valid_from=rule.valid_from, nth=rule.nth,
+                   interval_weeks=rule.interval_weeks, valid_until=rule.valid_until,
+                   break_months=tuple(rule.break_month_list), break_from=rule.break_from,
+                   break_until=rule.break_until)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def nth_weekday(year: int, month: int, weekday: int, nth: int) -> date | None:
+    """The nth (1–5) or last (LAST) given weekday of a month; None if the month has no such day."""
+    if nth == LAST:
+        last = date(year, month, calendar.monthrange(year, month)[1])
+        return last - timedelta(days=(last.weekday() - weekday) % 7)
+    first = date(year, month, 1)
+    day = first + timedelta(days=(weekday - first.weekday()) % 7 + 7 * (nth - 1))
+    return day if day.month == month else None
+
+
+def _candidates(spec: RuleSpec, start: date, end: date):
+    if spec.frequency == RuleFrequency.WEEKLY.value:
+        day = spec.valid_from + timedelta(days=(spec.weekday - spec.valid_from.weekday()) % 7)
+        step = timedelta(weeks=max(1, spec.interval_weeks))
+        if day < start:
+            # Jump ahead whole steps so the fortnightly rhythm stays anchored to valid_from.
+            day += step * ((start - day).days // step.days)
+        while day < end:
+            yield day
+            day += step
+    else:
+        month = date(start.year, start.month, 1)
+        while month < end:
+            day = nth_weekday(month.year, month.month, spec.weekday, spec.nth)
+            if day is not None:
+                yield day
+            month = add_months(month, 1)
+
+
+def skip_reason(spec: RuleSpec, day: date) -> str | None:
+    """Why the rule skips ``day`` ("holiday", "break"), or None."""
+    if day.month in spec.break_months:
+        return "break"
+    if spec.break_from and spec.break_until and spec.break_from <= day <= spec.break_until:
+        return "break"
+    if finnish_holiday(day):
+        return "holiday"
+    return None
+
+
+def rule_dates(spec: RuleSpec, start: date, end: date) -> list[date]:
+    """Local dates in [start, end) on which the rule has a visit: within its validity, outside
+    break months and the break range, and never on a Finnish public holiday."""
+    start = max(start, spec.valid_from)
+    if spec.valid_until is not None:
+        end = min(end, spec.valid_until + timedelta(days=1))
+    return [day for day in _candidates(spec, start, end)
+            if start <= day < end and skip_reason(spec, day) is None]
+
+
+def horizon_end(today: date) -> date:
+    """End (exclusive) of the generation window: the rest of this month and three whole months."""
+    return add_months(date(today.year, today.month, 1), HORIZON_MONTHS + 1)
+
+
+# --- venues and rules ---------------------------------------------------------------------------
+
+def save_venue(venue: OutreachVenue | None, *, partner_id: int, name: str, address: str, active: bool) -> OutreachVenue:
+    if venue is None:
+        venue = OutreachVenue(partner_id=partner_id, name=name, address=address, active=active)
+        db.session.add(venue)
+    else:
+        place_changed = (venue.name, venue.address) != (name, address)
+        venue.partner_id, venue.name, venue.address, venue.active = partner_id, name, address, active
+        venue.version += 1
+        if place_changed:
+            # The place of every coming visit changed: calendar clients must see a new SEQUENCE.
+            for visit in upcoming_visits(venue):
+                visit.sequence += 1
+                visit.version += 1
+    db.session.flush()
+    return venue
+
+
+def upcoming_visits(venue: OutreachVenue) -> list[OutreachVisit]:
+    return list(db.session.scalars(
+        sa.select(OutreachVisit).where(OutreachVisit.venue_id == venue.id,
+                                       OutreachVisit.ends_at >= now_utc(),
+                                       OutreachVisit.status == VisitStatus.SCHEDULED.value)
+    ))
+
+
+def save_rule(venue: OutreachVenue, *, spec: RuleSpec, start_time: time, end_time: time,
+              today: date | None = None) -> OutreachRule:
+    """Save the venue's rule and bring its coming visits in line: a visit on a date the new rule
+    no longer has is cancelled (it stays in feeds as cancelled), and a visit still at the old
+    rule's times gets the new times. Visits moved by hand keep their own times."""
+    rule = venue.rule
+    old_times = None
+    if rule is None:
+        rule = OutreachRule(venue=venue)
+        db.session.add(rule)
+    else:
+        old_times = (rule.start_time, rule.end_time)
+        rule.version += 1
+    rule.frequency, rule.weekday, rule.nth = spec.frequency, spec.weekday, spec.nth
+    rule.interval_weeks = spec.interval_weeks
+    rule.valid_from, rule.valid_until = spec.valid_from, spec.valid_until
+    rule.break_months = ",".join(str(m) for m in sorted(set(spec.break_months)))
+    rule.break_from, rule.break_until = spec.break_from, spec.break_until
+    rule.start_time, rule.end_time = start_time, end_time
+    if old_times is not None:
+        _reconcile_visits(venue, spec, old_times, (start_time, end_time), today or local_today())
+    db.session.flush()
+    return rule
+
+
+def _reconcile_visits(venue: OutreachVenue, spec: RuleSpec, old_times, new_times, today: date) -> None:
+    coming = [v for v in db.session.scalars(
+        sa.select(OutreachVisit).where(OutreachVisit.venue_id == venue.id, OutreachVisit.rule_date >= today,
+                                       OutreachVisit.status == VisitStatus.SCHEDULED.value))]
+    if not coming:
+        return
+    keep = set(rule_dates(spec, today, max(v.rule_date for v in coming) + timedelta(days=1)))
+    for visit in coming:
+        day = visit.rule_date
+        if day not in keep:
+            cancel_visit(visit)
+        elif old_times != new_times and (visit.starts_at, visit.ends_at) == (
+                local_to_utc(day, old_times[0]), local_to_utc(day, old_times[1])):
+            move_visit(visit, day, *new_times)
+
+
+def generate_visits(venue: OutreachVenue, *, today: date | None = None, end: date | None = None) -> list[OutreachVisit]:
+    """Create the rule's visits from today to the horizon. Idempotent: a rule date that already
+    has a visit (even a moved or cancelled one) is left alone."""
+    rule = venue.rule
+    if rule is None or not venue.active:
+        return []
+    today = today or local_today()
+    end = end or horizon_end(today)
+    dates = rule_dates(RuleSpec.of(rule), today, end)
+    if not dates:
+        return []
+    existing = set(db.session.scalars(
+        sa.select(OutreachVisit.rule_date).where(OutreachVisit.venue_id == venue.id,
+                                                 OutreachVisit.rule_date.in_(dates))
+    ))
+    created = []
+    for day in dates:
+        if day in existing:
+            continue
+        visit = OutreachVisit(venue=venue, rule_date=day, starts_at=local_to_utc(day, rule.start_time),
+                              ends_at=local_to_utc(day, rule.end_time), status=VisitStatus.SCHEDULED.value)
+        db.session.add(visit)
+        created.append(visit)
+    db.session.flush()
+    return created
+
+
+# --- visits -------------------------------------------------------------------------------------
+
+def assign_pair(visit: OutreachVisit, staff1_id: int | None, staff2_id: int | None) -> OutreachVisit:
+    if staff1_id is None and staff2_id is not None:
+        staff1_id, staff2_id = staff2_id, None
+    if staff1_id is not None and staff1_id == staff2_id:
+        raise OutreachError(_l("Choose two different people: the same person cannot be both workers."))
+    if (visit.staff1_id, visit.staff2_id) != (staff1_id, staff2_id):
+        visit.staff1_id, visit.staff2_id = staff1_id, staff2_id
+        # The feed's description names the pair, so clients should refresh the event.
+        visit.sequence += 1
+        visit.version += 1
+    db.session.flush()
+    return visit
+
+
+def move_visit(visit: OutreachVisit, day: date, start: time, end: time) -> OutreachVisit:
+    if visit.status == VisitStatus.DONE.value:
+        raise OutreachError(_l("A visit that has taken place cannot be moved."))
+    starts_at, ends_at = local_to_utc(day, start), local_to_utc(day, end)
+    if ends_at <= starts_at:
+        raise OutreachError(_l("The end time must be after the start time."))
+    if (visit.starts_at, visit.ends_at) != (starts_at, ends_at):
+        visit.starts_at, visit.ends_at = starts_at, ends_at
+        visit.sequence += 1
+        visit.version += 1
+    db.session.flush()
+    return visit
+
+
+def cancel_visit(visit: OutreachVisit) -> OutreachVisit:
+    if visit.status == VisitStatus.DONE.value:
+        raise OutreachError(_l("A visit that has taken place cannot be cancelled."))
+    if visit.status != VisitStatus.CANCELLED.value:
+        visit.status = VisitStatus.CANCELLED.value
+        visit.sequence += 1
+        visit.version += 1
+    db.session.flush()
+    return visit
+
+
+def restore_visit(visit: OutreachVisit) -> OutreachVisit:
+    if visit.status == VisitStatus.CANCELLED.value:
+        visit.status = VisitStatus.SCHEDULED.value
+        visit.sequence += 1
+        visit.version += 1
+    db.session.flush()
+    return visit
+
+
+COUNT_FIELDS = ("people_met", *(f"topic_{t}" for t in TOPICS), "guided_onward", "appointments_booked")
+
+
+def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: datetime | None = None) -> VisitReport:
+    if visit.status == VisitStatus.CANCELLED.value:
+        raise OutreachError(_l("A cancelled visit has no counts to record."))
+    now = now or now_utc()
+    if visit.starts_at > now:
+        raise OutreachError(_l("Counts can be recorded once the visit has started."))
+    if any(counts[name] < 0 for name in COUNT_FIELDS):
+        raise OutreachError(_l("Counts cannot be below zero."))
+    report = visit.report
+    if report is None:
+        report = VisitReport(visit=visit, recorded_by_id=user.id)
+        db.session.add(report)
+    else:
+        report.version += 1
+    for name in COUNT_FIELDS:
+        setattr(report, name, counts[name])
+    if visit.status != VisitStatus.DONE.value:
+        visit.status = VisitStatus.DONE.value
+        visit.sequence += 1
+        visit.version += 1
+    db.session.flush()
+    return report
+
+
+def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | None = None) -> list[OutreachVisit]:
+    """Visits in a window with venue, partner, staff and report loaded up front (no query per row)."""
+    stmt = (
+        sa.select(OutreachVisit)
+        .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc)
+        .order_by(OutreachVisit.starts_at, OutreachVisit.id)
+        .options(selectinload(OutreachVisit.venue).selectinload(OutreachVenue.partner),
+                 selectinload(OutreachVisit.staff1), selectinload(OutreachVisit.staff2),
+                 selectinload(OutreachVisit.report))
+    )
+    if venue_id is not None:
+        stmt = stmt.where(OutreachVisit.venue_id == venue_id)
+    return list(db.session.scalars(stmt))
+
+
+@dataclass
+class VisitFlags:
+    single_worker: bool = False
+    no_workers: bool = False
+    new_to: list = field(default_factory=list)  # staff for whom the venue is new
+
+    @property
+    def any(self) -> bool:
+        return self.single_worker or self.no_workers or bool(self.new_to)
+
+
+def visit_flags(visits: list[OutreachVisit]) -> dict[int, VisitFlags]:
+    """Safety flags per visit: fewer than two workers, or a worker with no earlier done visit at
+    the venue (pairs at new places is the safety rule). One query for any number of visits."""
+    venue_ids = {v.venue_id for v in visits}
+    first_done: dict[tuple[int, int], datetime] = {}
+    if venue_ids:
+        done = OutreachVisit.status == VisitStatus.DONE.value
+        pairs = sa.union_all(
+            sa.select(OutreachVisit.venue_id.label("venue_id"), OutreachVisit.staff1_id.label("user_id"),
+                      OutreachVisit.starts_at.label("at"))
+            .where(done, OutreachVisit.staff1_id.is_not(None), OutreachVisit.venue_id.in_(venue_ids)),
+            sa.select(OutreachVisit.venue_id, OutreachVisit.staff2_id, OutreachVisit.starts_at)
+            .where(done, OutreachVisit.staff2_id.is_not(None), OutreachVisit.venue_id.in_(venue_ids)),
+        ).subquery()
+        rows = db.session.execute(
+            sa.select(pairs.c.venue_id, pairs.c.user_id, sa.func.min(pairs.c.at)).group_by(pairs.c.venue_id,
+                                                                                          pairs.c.user_id)
+        )
+        from core.db import UTCDateTime
+
+        to_utc = UTCDateTime().process_result_value
+        for venue_id, user_id, at in rows:
+            # MIN over a UNION loses the column type on SQLite: normalise to aware UTC.
+            if isinstance(at, str):
+                at = datetime.fromisoformat(at)
+            first_done[(venue_id, user_id)] = to_utc(at, db.engine.dialect)
+    flags = {}
+    for visit in visits:
+        f = VisitFlags()
+        if visit.status != VisitStatus.CANCELLED.value:
+            f.no_workers = not visit.staff_ids
+            f.single_worker = len(visit.staff_ids) == 1
+            for user in visit.staff:
+                earliest = first_done.get((visit.venue_id, user.id))
+                if earliest is None or earliest >= visit.starts_at:
+                    f.new_to.append(user)
+        flags[visit.id] = f
+    return flags
+
+
+def rota_window(today: date | None = None) -> tuple[datetime, datetime]:
+    today = today or local_today()
+    return local_to_utc(today, time(0, 0)), local_to_utc(add_months(today, HORIZON_MONTHS) + timedelta(days=1),
+                                                         time(0, 0))
+
+
+# --- report -------------------------------------------------------------------------------------
+
+@dataclass
+class VenueStats:
+    venue: OutreachVenue
+    visits_done: int = 0
+    visits_cancelled: int = 0
+    people_met: int = 0
+    guided_onward: int = 0
+    appointments_booked: int = 0
+    topics: dict[str, int] = field(default_factory=lambda: {t: 0 for t in TOPICS})
+    # month (date of the 1st) -> [visits done, people met, appointments booked]
+    months: dict[date, list[int]] = field(default_factory=dict)
+
+    @property
+    def people_per_visit(self) -> float:
+        return self.people_met / self.visits_done if self.visits_done else 0.0
+
+
+def report_months(end_month: date, count: int) -> list[date]:
+    first = date(end_month.year, end_month.month, 1)
+    return [add_months(first, -i) for i in range(count - 1, -1, -1)]
+
+
+def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[VenueStats]:
+    """Per venue, over the given months (local): visits done and cancelled, people met, topics,
+    guided onward and appointments booked, with a per-month series for the chart. One query."""
+    start_utc = local_to_utc(months[0], time(0, 0))
+    end_utc = local_to_utc(add_months(months[-1], 1), time(0, 0))
+    stmt = (
+        sa.select(OutreachVisit)
+        .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
+               OutreachVisit.status != VisitStatus.SCHEDULED.value)
+        .options(selectinload(OutreachVisit.report), selectinload(OutreachVisit.venue))
+    )
+    if venue_id is not None:
+        stmt = stmt.where(OutreachVisit.venue_id == venue_id)
+    venue_stmt = sa.select(OutreachVenue).order_by(OutreachVenue.name).options(selectinload(OutreachVenue.partner))
+    if venue_id is not None:
+        venue_stmt = venue_stmt.where(OutreachVenue.id == venue_id)
+    stats = {v.id: VenueStats(venue=v, months={m: [0, 0, 0] for m in months})
+             for v in db.session.scalars(venue_stmt)}
+    for visit in db.session.scalars(stmt):
+        s = stats[visit.venue_id]
+        if visit.status == VisitStatus.CANCELLED.value:
+            s.visits_cancelled += 1
+            continue
+        local = to_local(visit.starts_at).date()
+        bucket = s.months[date(local.year, local.month, 1)]
+        s.visits_done += 1
+        bucket[0] += 1
+        report = visit.report
+        if report is None:
+            continue
+        s.people_met += report.people_met
+        s.guided_onward += report.guided_onward
+        s.appointments_booked += report.appointments_booked
+        for topic in TOPICS:
+            s.topics[topic] += getattr(report, f"topic_{topic}")
+        bucket[1] += report.people_met
+        bucket[2] += report.appointments_booked
+    # Venues with nothing in the period and no longer active are left out of the report.
+    return [s for s in stats.values() if s.venue.active or s.visits_done or s.visits_cancelled]
+
+
+# --- calendar feed ------------------------------------------------------------------------------
+
+def feed_uid(visit: OutreachVisit) -> str:
+    return f"outreach-{visit.id}@kohtaamo"
+
+
+def visits_for_feed(partner_id: int | None = None, user_id: int | None = None, *, start_utc: datetime,
+                    end_utc: datetime) -> list[dict]:
+    """Plain event records for calendar feeds: a partner's venues' visits, or a staff member's.
+    No client data exists here; the summary names the venue, the description the staff pair."""
+    stmt = (
+        sa.select(OutreachVisit).join(OutreachVisit.venue)
+        .where(OutreachVisit.ends_at > start_utc, OutreachVisit.starts_at < end_utc)
+        .order_by(OutreachVisit.starts_at, OutreachVisit.id)
+        .options(selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
+                 selectinload(OutreachVisit.staff2))
+    )
+    if partner_id is not None:
+        stmt = stmt.where(OutreachVenue.partner_id == partner_id)
+    if user_id is not None:
+        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
+    if partner_id is None and user_id is None:
+        return []
+    return [visit_event(v) for v in db.session.scalars(stmt)]
+
+
+def visit_event(visit: OutreachVisit) -> dict:
+    venue = visit.venue
+    names = ", ".join(u.name for u in visit.staff)
+    return {
+        "uid": feed_uid(visit),
+        "summary": f"Jalkautuminen: {venue.name}",
+        "location": venue.address or venue.name,
+        "description": f"Sosiaalityön jalkautuminen. Työntekijät: {names}" if names else "Sosiaalityön jalkautuminen.",
+        "starts_at": visit.starts_at,
+        "ends_at": visit.ends_at,
+        "status": "cancelled" if visit.status == VisitStatus.CANCELLED.value else "confirmed",
+        "sequence": visit.sequence,
+        "updated_at": visit.updated_at,
+    }
+
+
+def feed_version(partner_id: int | None = None, user_id: int | None = None) -> tuple:
+    """A cheap version of a feed's outreach part, for ETags: count and newest change."""
+    stmt = sa.select(sa.func.count(OutreachVisit.id), sa.func.max(OutreachVisit.updated_at),
+                     sa.func.sum(OutreachVisit.sequence)).join(OutreachVisit.venue)
+    if partner_id is not None:
+        stmt = stmt.where(OutreachVenue.partner_id == partner_id)
+    if user_id is not None:
+        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
+    count, newest, seq = db.session.execute(stmt).one()
+    return (count or 0, str(newest or ""), seq or 0)

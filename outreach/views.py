@@ -1,0 +1,358 @@
+"""Outreach pages: rota, venues and their schedules, one visit (pair, move, cancel, counts) and
+the lead's report with its charts."""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
+
+from accounts.models import User
+from accounts.permissions import lead_required
+from core.db import get_or_404
+from core.extensions import db
+from core.forms import ConfirmForm
+from core.security import read_only
+from core.timeutil import finnish_holiday, local_today, now_utc, to_local
+from register.models import PartnerOrganisation
+
+from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
+from . import services
+from .chart import venue_chart_png
+from .forms import MONTHS, NTH, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm, VenueForm
+from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
+
+bp = Blueprint("outreach", __name__, template_folder="templates", url_prefix="/outreach")
+
+
+@bp.before_request
+@login_required
+def _require_login():
+    return None
+
+
+def _staff_choices():
+    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    return [(None, _("— nobody yet —"))] + [(u.id, u.name) for u in users]
+
+
+def rule_summary(rule) -> str:
+    """'Second Tuesday of the month, 13:00–15:00' in the user's language."""
+    if rule is None:
+        return _("No schedule yet")
+    times = f"{rule.start_time:%H:%M}–{rule.end_time:%H:%M}"
+    weekday = str(WEEKDAYS[rule.weekday])
+    if rule.frequency == RuleFrequency.WEEKLY.value:
+        text = (_("Every %(weekday)s", weekday=weekday) if rule.interval_weeks == 1
+                else _("Every other %(weekday)s", weekday=weekday))
+    else:
+        nth = str(dict(NTH)[rule.nth])
+        text = _("The %(nth)s %(weekday)s of the month", nth=nth, weekday=weekday)
+    parts = [f"{text}, {times}"]
+    if rule.break_month_list:
+        parts.append(_("no visits in %(months)s", months=", ".join(str(MONTHS[m - 1]) for m in rule.break_month_list)))
+    if rule.break_from and rule.break_until:
+        parts.append(_("break %(start)s–%(end)s", start=format_date(rule.break_from, "short"),
+                       end=format_date(rule.break_until, "short")))
+    parts.append(_("public holidays skipped"))
+    return "; ".join(parts)
+
+
+@bp.app_template_global("outreach_rule_summary")
+def _rule_summary_global(rule):
+    return rule_summary(rule)
+
+
+def _visit_or_404(visit_id) -> OutreachVisit:
+    # Visits carry no client data and every staff member may work on any venue, so loading by
+    # id is the whole check; malformed ids are 404 through get_or_404.
+    return get_or_404(OutreachVisit, visit_id)
+
+
+# --- rota ---------------------------------------------------------------------------------------
+
+@bp.route("/")
+@read_only
+def index():
+    start_utc, end_utc = services.rota_window()
+    visits = services.visits_between(start_utc, end_utc)
+    flags = services.visit_flags(visits)
+    mine = request.args.get("mine") == "1"
+    if mine:
+        visits = [v for v in visits if current_user.id in v.staff_ids]
+    months = []
+    for visit in visits:
+        local = to_local(visit.starts_at)
+        key = (local.year, local.month)
+        if not months or months[-1][0] != key:
+            months.append((key, str(MONTHS[local.month - 1]) + f" {local.year}", []))
+        months[-1][2].append(visit)
+    past = services.visits_between(start_utc - timedelta(days=60), start_utc)
+    needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
+    return render_template("outreach/index.html", months=months, flags=flags, mine=mine,
+                           needs_counts=needs_counts, holiday=lambda v: finnish_holiday(to_local(v.starts_at).date()))
+
+
+# --- venues -------------------------------------------------------------------------------------
+
+@bp.route("/venues")
+@read_only
+def venues():
+    rows = db.session.scalars(
+        sa.select(OutreachVenue).order_by(OutreachVenue.active.desc(), OutreachVenue.name)
+        .options(selectinload(OutreachVenue.partner), selectinload(OutreachVenue.rule))
+    ).all()
+    return render_template("outreach/venues.html", venues=rows)
+
+
+def _partner_choices(current_id: int | None = None):
+    stmt = sa.select(PartnerOrganisation).order_by(PartnerOrganisation.name)
+    orgs = [o for o in db.session.scalars(stmt) if o.active or o.id == current_id]
+    return [(None, _("— choose —"))] + [(o.id, o.name) for o in orgs]
+
+
+@bp.route("/venues/new", methods=["GET", "POST"])
+@bp.route("/venues/<venue_id>/edit", methods=["GET", "POST"])
+def venue_form(venue_id=None):
+    venue = get_or_404(OutreachVenue, venue_id) if venue_id is not None else None
+    form = VenueForm(obj=venue)
+    form.partner_id.choices = _partner_choices(venue.partner_id if venue else None)
+    if request.method == "GET" and venue is not None:
+        form.version.data = str(venue.version)
+    if form.validate_on_submit() and (venue is None or form.check_version(venue.version)):
+        partner = db.session.get(PartnerOrganisation, form.partner_id.data)
+        venue = services.save_venue(venue, partner_id=partner.id, name=form.name.data,
+                                    address=form.address.data or partner.address or "", active=form.active.data)
+        db.session.commit()
+        flash(_("Venue saved."), "success")
+        if venue.rule is None:
+            return redirect(url_for("outreach.rule_form", venue_id=venue.id))
+        return redirect(url_for("outreach.venue", venue_id=venue.id))
+    return render_template("outreach/venue_form.html", form=form, venue=venue)
+
+
+@bp.route("/venues/<venue_id>")
+@read_only
+def venue(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    today_utc = services.rota_window()[0]
+    coming = services.visits_between(today_utc, today_utc + timedelta(days=400), venue_id=venue.id)
+    past = services.visits_between(today_utc - timedelta(days=400), today_utc, venue_id=venue.id)[::-1][:24]
+    flags = services.visit_flags(coming)
+    return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
+                           confirm=ConfirmForm())
+
+
+@bp.route("/venues/<venue_id>/rule", methods=["GET", "POST"])
+def rule_form(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    rule = venue.rule
+    form = RuleForm(obj=rule)
+    if request.method == "GET":
+        if rule is None:
+            form.valid_from.data = local_today()
+            form.start_time.data, form.end_time.data = time(13, 0), time(15, 0)
+        else:
+            form.version.data = str(rule.version)
+            form.break_months.data = rule.break_month_list
+    if form.validate_on_submit() and (rule is None or form.check_version(rule.version)):
+        spec = services.RuleSpec(
+            frequency=form.frequency.data, weekday=form.weekday.data, nth=form.nth.data,
+            interval_weeks=form.interval_weeks.data, valid_from=form.valid_from.data,
+            valid_until=form.valid_until.data, break_months=tuple(form.break_months.data or ()),
+            break_from=form.break_from.data, break_until=form.break_until.data,
+        )
+        today = local_today()
+        first = max(today, spec.valid_from)
+        if not services.rule_dates(spec, first, services.add_months(first, 12)):
+            form.form_errors.append(_(
+                "This schedule gives no visit dates in the next 12 months. Check the weekday, the dates "
+                "and the breaks (public holidays are always skipped)."))
+        else:
+            services.save_rule(venue, spec=spec, start_time=form.start_time.data, end_time=form.end_time.data,
+                               today=today)
+            created = services.generate_visits(venue, today=today)
+            db.session.commit()
+            flash(_("Schedule saved. %(count)d new visits added to the rota.", count=len(created)), "success")
+            return redirect(url_for("outreach.venue", venue_id=venue.id))
+    return render_template("outreach/rule_form.html", form=form, venue=venue)
+
+
+@bp.route("/venues/<venue_id>/generate", methods=["POST"])
+def generate(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    created = services.generate_visits(venue)
+    db.session.commit()
+    if created:
+        flash(_("%(count)d new visits added to the rota.", count=len(created)), "success")
+    else:
+        flash(_("The rota already has every visit of this schedule for the coming months."), "success")
+    return redirect(url_for("outreach.venue", venue_id=venue.id))
+
+
+# --- one visit ----------------------------------------------------------------------------------
+
+def _render_visit(visit, pair_form=None, status=200):
+    if pair_form is None:
+        pair_form = PairForm(data={"staff1_id": visit.staff1_id, "staff2_id": visit.staff2_id})
+        pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
+    flags = services.visit_flags([visit])[visit.id]
+    holiday = finnish_holiday(to_local(visit.starts_at).date())
+    return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
+                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc()), status
+
+
+@bp.route("/visits/<visit_id>")
+@read_only
+def visit(visit_id):
+    return _render_visit(_visit_or_404(visit_id))
+
+
+@bp.route("/visits/<visit_id>/pair", methods=["POST"])
+def visit_pair(visit_id):
+    visit = _visit_or_404(visit_id)
+    form = PairForm()
+    form.staff1_id.choices = form.staff2_id.choices = _staff_choices()
+    if form.validate_on_submit():
+        try:
+            services.assign_pair(visit, form.staff1_id.data, form.staff2_id.data)
+        except services.OutreachError as exc:
+            form.staff2_id.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flags = services.visit_flags([visit])[visit.id]
+            flash(_("Workers saved."), "success")
+            if flags.no_workers or flags.single_worker:
+                flash(_("This visit has only one worker. Outreach visits are made in pairs."), "warning")
+            for user in flags.new_to:
+                flash(_("The venue is new to %(name)s: make sure they go with someone who has been there.",
+                        name=user.name), "warning")
+            return redirect(url_for("outreach.visit", visit_id=visit.id))
+    return _render_visit(visit, form)
+
+
+@bp.route("/visits/<visit_id>/move", methods=["GET", "POST"])
+def visit_move(visit_id):
+    visit = _visit_or_404(visit_id)
+    if visit.status == VisitStatus.DONE.value:
+        flash(_("A visit that has taken place cannot be moved."), "error")
+        return redirect(url_for("outreach.visit", visit_id=visit.id))
+    form = MoveForm()
+    holiday = None
+    if request.method == "GET":
+        local_start, local_end = to_local(visit.starts_at), to_local(visit.ends_at)
+        form.day.data, form.start_time.data, form.end_time.data = (local_start.date(), local_start.time(),
+                                                                   local_end.time())
+        form.version.data = str(visit.version)
+    elif form.validate_on_submit() and form.check_version(visit.version):
+        holiday = finnish_holiday(form.day.data)
+        if holiday and not form.confirm_holiday.data:
+            form.day.errors.append(_("%(day)s is a public holiday (%(name)s). Many venues are closed. Choose another "
+                                     "day, or tick the box below to move the visit anyway.",
+                                     day=format_date(form.day.data, "short"), name=holiday))
+        else:
+            services.move_visit(visit, form.day.data, form.start_time.data, form.end_time.data)
+            db.session.commit()
+            flash(_("The visit was moved."), "success")
+            if holiday:
+                flash(_("Note: the new date is a public holiday (%(name)s).", name=holiday), "warning")
+            return redirect(url_for("outreach.visit", visit_id=visit.id))
+    return render_template("outreach/move.html", form=form, visit=visit, holiday=holiday)
+
+
+@bp.route("/visits/<visit_id>/cancel", methods=["POST"])
+def visit_cancel(visit_id):
+    visit = _visit_or_404(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.cancel_visit(visit)
+    except services.OutreachError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The visit was cancelled. It stays in the venue's calendar marked as cancelled."), "success")
+    return redirect(url_for("outreach.visit", visit_id=visit.id))
+
+
+@bp.route("/visits/<visit_id>/restore", methods=["POST"])
+def visit_restore(visit_id):
+    visit = _visit_or_404(visit_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.restore_visit(visit)
+    db.session.commit()
+    flash(_("The visit is back on the rota."), "success")
+    return redirect(url_for("outreach.visit", visit_id=visit.id))
+
+
+@bp.route("/visits/<visit_id>/counts", methods=["GET", "POST"])
+def visit_report(visit_id):
+    visit = _visit_or_404(visit_id)
+    report = visit.report
+    form = ReportForm(obj=report)
+    if request.method == "GET":
+        form.version.data = str(report.version if report else 0)
+    elif form.validate_on_submit() and form.check_version(report.version if report else 0):
+        counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
+        try:
+            services.save_report(visit, current_user, counts)
+        except services.OutreachError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Counts saved. Thank you!"), "success")
+            return redirect(url_for("outreach.visit", visit_id=visit.id))
+    return render_template("outreach/report_form.html", form=form, visit=visit)
+
+
+# --- lead's report ------------------------------------------------------------------------------
+
+def _period_months():
+    form = ReportPeriodForm(request.args)
+    if not form.validate():
+        form.months.data = 12
+    return form, services.report_months(local_today(), form.months.data)
+
+
+def _month_label(month: date) -> str:
+    return format_date(month, "LLL yyyy")
+
+
+@bp.route("/report")
+@lead_required
+@read_only
+def report():
+    form, months = _period_months()
+    stats = services.outreach_report(months)
+    totals = {
+        "visits": sum(s.visits_done for s in stats),
+        "people": sum(s.people_met for s in stats),
+        "appointments": sum(s.appointments_booked for s in stats),
+        "guided": sum(s.guided_onward for s in stats),
+    }
+    return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
+                           topics=TOPICS, month_label=_month_label)
+
+
+@bp.route("/report/venues/<venue_id>/chart.png")
+@lead_required
+@read_only
+def report_chart(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    _form, months = _period_months()
+    stats = services.outreach_report(months, venue_id=venue.id)
+    if not stats:
+        abort(404)
+    series = stats[0].months
+    png = venue_chart_png(venue.name, [_month_label(m) for m in months], [series[m][1] for m in months],
+                          [series[m][2] for m in months], people_label=_("People met"),
+                          appointments_label=_("Appointments booked"))
+    response = Response(png, mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=300"
+    return response
