@@ -129,6 +129,9 @@ def register_blueprints(app: Flask) -> None:
             continue
         module = importlib.import_module(f"{name}.views")
         app.register_blueprint(module.bp)
+        # Start-page panels register themselves on import.
+        if importlib.util.find_spec(f"{name}.panels") is not None:
+            importlib.import_module(f"{name}.panels")
 
 
 def register_errors(app: Flask) -> None:

@@ -1,11 +1,8 @@
 """Start page, language switch and health check."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
-
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -37,10 +34,6 @@ def language_form():
 @bp.route("/")
 @login_required
 def index():
-    # Panels of installed features register themselves when their module is imported.
-    for name in current_app.blueprints:
-        if importlib.util.find_spec(f"{name}.panels") is not None:
-            importlib.import_module(f"{name}.panels")
     panels = panels_for(current_user)
     db.session.commit()
     return render_template("core/index.html", panels=panels)
