@@ -11,7 +11,7 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, session
+from flask import Flask, g, session
 from flask_babel import lazy_gettext as _l
 
 from core.db import utcnow
@@ -78,6 +78,7 @@ def configure_login(app: Flask) -> None:
         now = utcnow()
         if now - user_session.created_at > lifetime:
             return None
-        if now - user_session.last_seen_at > TOUCH_EVERY:
+        # Read-only views run in a shared SQLite transaction and must not write.
+        if now - user_session.last_seen_at > TOUCH_EVERY and not g.get("read_only"):
             user_session.last_seen_at = now
         return user
