@@ -87,9 +87,13 @@ class MeetingDetailsForm(VersionedForm):
         description=_l("Partners' personal links show the client only this way."))
     submit = SubmitField(_l("Save"))
 
-    def validate_remote_link(self, field):
-        if self.place_kind.data == PlaceKind.REMOTE.value and not field.data:
-            raise ValidationError(_l("A remote meeting needs a link."))
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        # Checked here because Optional() on the field stops its own validators when it is empty.
+        if self.place_kind.data == PlaceKind.REMOTE.value and not self.remote_link.data:
+            self.remote_link.errors = list(self.remote_link.errors) + [_l("A remote meeting needs a link.")]
+            ok = False
+        return ok
 
     def validate_length(self, field):
         if field.data not in dict(LENGTHS):
