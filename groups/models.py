@@ -75,6 +75,11 @@ class Group(db.Model):
     capacity: Mapped[int] = mapped_column(default=8)
     language: Mapped[str] = mapped_column(sa.String(2), default="fi")
     planning_notes: Mapped[str] = mapped_column(sa.Text, default="")
+    # Weeks without a session (the Monday of each, ISO dates, comma-separated); the schedule
+    # generator skips them and the series moves on a week.
+    break_weeks: Mapped[str] = mapped_column(sa.String(600), default="")
+    # Length of one session in minutes, remembered for the next schedule and for new rounds.
+    session_minutes: Mapped[int] = mapped_column(default=90)
     status: Mapped[str] = mapped_column(sa.String(20), default=GroupStatus.PLANNING.value, index=True)
     # Exactly two facilitators: two columns make "a third" impossible by construction.
     facilitator1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)

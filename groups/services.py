@@ -1,0 +1,610 @@
+"""Business rules for groups: ideas, planning, the lifecycle, schedule generation, session changes,
+conflicts, copying a round, enrolment with a waiting list, attendance and evaluation.
+
+Functions take and return models and flush; they never commit (the view does, once).
+Rule violations raise ``GroupError`` with a translated message and, where it belongs to one
+form field, that field's name.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
+from sqlalchemy.orm import selectinload
+
+from core.db import utcnow
+from core.extensions import db
+from core.timeutil import finnish_holiday, local_to_utc, to_local
+from register.access import register_access_rule
+
+from .models import (
+    Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
+    GroupSession, GroupStatus, SessionChange, SessionStatus,
+)
+from .signals import attendance_recorded
+
+MAX_WEEKS = 52
+ACTIVE_ENROLMENT = (EnrolmentStatus.ENROLLED.value, EnrolmentStatus.OFFERED.value)
+
+STATUS_LABELS = {
+    GroupStatus.IDEA.value: _l("Idea"),
+    GroupStatus.PLANNING.value: _l("Planning"),
+    GroupStatus.ENROLLING.value: _l("Enrolling"),
+    GroupStatus.RUNNING.value: _l("Running"),
+    GroupStatus.FINISHED.value: _l("Finished"),
+    GroupStatus.EVALUATED.value: _l("Evaluated"),
+}
+
+# Which status may follow which. Going back one step is allowed where it is harmless
+# (re-open planning while enrolling, e.g. when the schedule must change).
+TRANSITIONS = {
+    GroupStatus.IDEA.value: {GroupStatus.PLANNING.value},
+    GroupStatus.PLANNING.value: {GroupStatus.ENROLLING.value},
+    GroupStatus.ENROLLING.value: {GroupStatus.RUNNING.value, GroupStatus.PLANNING.value},
+    GroupStatus.RUNNING.value: {GroupStatus.FINISHED.value},
+    GroupStatus.FINISHED.value: {GroupStatus.EVALUATED.value},
+    GroupStatus.EVALUATED.value: set(),
+}
+
+
+class GroupError(Exception):
+    """A refused change; ``message`` is translated, ``field`` names the form field it concerns."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# --- access -------------------------------------------------------------------------------------
+
+def can_edit(user, group: Group) -> bool:
+    """Facilitators of the group and leads may change it and see its participants."""
+    return bool(getattr(user, "is_authenticated", False)) and (user.is_lead or user.id in group.facilitator_ids)
+
+
+can_see_names = can_edit
+
+
+@register_access_rule
+def _facilitator_rule(user_id: int) -> sa.Select:
+    # A group's facilitators may open the records of the clients enrolled in their groups.
+    return (
+        sa.select(Enrolment.client_id)
+        .join(Group, Group.id == Enrolment.group_id)
+        .where(Enrolment.status != EnrolmentStatus.WITHDRAWN.value)
+        .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id))
+    )
+
+
+# --- ideas --------------------------------------------------------------------------------------
+
+def create_idea(*, theme: str, description: str = "", suggested_by: str = "", source: str = "team_meeting",
+                target_clients: str = "", created_by=None) -> GroupIdea:
+    idea = GroupIdea(theme=theme, description=description, suggested_by=suggested_by, source=source,
+                     target_clients=target_clients, created_by_id=getattr(created_by, "id", None))
+    db.session.add(idea)
+    db.session.flush()
+    return idea
+
+
+def group_from_idea(idea: GroupIdea, user) -> Group:
+    """Start planning a group from an idea; the one who does it becomes its first facilitator."""
+    if idea.group_id is not None:
+        raise GroupError(_("This idea has already been turned into a group."))
+    group = Group(title=idea.theme, theme=idea.theme, description=idea.description,
+                  target_clients=idea.target_clients, status=GroupStatus.PLANNING.value,
+                  facilitator1_id=user.id, created_by_id=user.id)
+    db.session.add(group)
+    db.session.flush()
+    idea.group_id = group.id
+    db.session.flush()
+    return group
+
+
+# --- planning -----------------------------------------------------------------------------------
+
+def _check_facilitators(f1: int | None, f2: int | None) -> None:
+    if f1 is not None and f1 == f2:
+        raise GroupError(_("Choose two different people: the same person cannot be both facilitators."),
+                         "facilitator2_id")
+
+
+def save_group(group: Group | None, *, title: str, theme: str = "", description: str = "", target_clients: str = "",
+               venue: str = "", room: str = "", capacity: int = 8, language: str = "fi", planning_notes: str = "",
+               facilitator1_id: int | None = None, facilitator2_id: int | None = None,
+               partner_ids: list[int] | None = None, created_by=None) -> Group:
+    _check_facilitators(facilitator1_id, facilitator2_id)
+    if capacity < 1:
+        raise GroupError(_("The capacity must be at least 1."), "capacity")
+    if group is not None:
+        enrolled = count_enrolled(group)
+        if capacity < enrolled:
+            raise GroupError(_("%(n)s participants are already enrolled: the capacity cannot be lower than that.",
+                               n=enrolled), "capacity")
+    if group is None:
+        group = Group(status=GroupStatus.PLANNING.value, created_by_id=getattr(created_by, "id", None))
+        db.session.add(group)
+    else:
+        group.version += 1
+    group.title = title
+    group.theme = theme
+    group.description = description
+    group.target_clients = target_clients
+    group.venue = venue
+    group.room = room
+    group.capacity = capacity
+    group.language = language
+    group.planning_notes = planning_notes
+    group.facilitator1_id = facilitator1_id
+    group.facilitator2_id = facilitator2_id
+    if partner_ids is not None:
+        wanted = set(partner_ids)
+        for link in list(group.partners):
+            if link.partner_id not in wanted:
+                group.partners.remove(link)
+        have = {link.partner_id for link in group.partners}
+        for pid in sorted(wanted - have):
+            group.partners.append(GroupPartner(partner_id=pid))
+    db.session.flush()
+    return group
+
+
+def count_enrolled(group: Group) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Enrolment.id)).where(Enrolment.group_id == group.id, Enrolment.status.in_(ACTIVE_ENROLMENT))
+    ) or 0
+
+
+def scheduled_sessions(group: Group) -> list[GroupSession]:
+    return [s for s in group.sessions if not s.is_cancelled]
+
+
+def transition_refusal(group: Group, target: str) -> str | None:
+    """Why ``group`` cannot move to ``target`` now, or None when it can."""
+    if target not in TRANSITIONS:
+        return _("Unknown status.")
+    if target not in TRANSITIONS.get(group.status, set()):
+        return _("A group cannot go from “%(old)s” to “%(new)s”.",
+                 old=STATUS_LABELS[group.status], new=STATUS_LABELS[target])
+    if target == GroupStatus.ENROLLING.value:
+        if len(group.facilitator_ids) != 2:
+            return _("Enrolment can open only when the group has two facilitators.")
+        if not scheduled_sessions(group):
+            return _("Enrolment can open only when the group has a schedule.")
+    if target == GroupStatus.EVALUATED.value and group.evaluation is None:
+        return _("Record the evaluation first.")
+    return None
+
+
+def change_status(group: Group, target: str) -> Group:
+    reason = transition_refusal(group, target)
+    if reason:
+        raise GroupError(reason)
+    group.status = target
+    group.version += 1
+    db.session.flush()
+    return group
+
+
+# --- schedule -----------------------------------------------------------------------------------
+
+def monday_of(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def parse_break_weeks(raw: str) -> list[date]:
+    """Mondays of the listed break weeks; any day of the week may be given (d.m.yyyy or ISO)."""
+    mondays = set()
+    for part in (raw or "").replace(";", ",").replace("\n", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        day = None
+        for fmt in ("%d.%m.%Y", "%Y-%m-%d"):
+            try:
+                day = datetime.strptime(part, fmt).date()
+                break
+            except ValueError:
+                continue
+        if day is None:
+            raise GroupError(_("“%(value)s” is not a date. Write dates like 23.12.2026, separated by commas.",
+                               value=part), "break_weeks")
+        mondays.add(monday_of(day))
+    return sorted(mondays)
+
+
+def format_break_weeks(group: Group) -> str:
+    return ", ".join(f"{d.day}.{d.month}.{d.year}" for d in group_break_weeks(group))
+
+
+def group_break_weeks(group: Group) -> list[date]:
+    return [date.fromisoformat(v) for v in (group.break_weeks or "").split(",") if v]
+
+
+@dataclass
+class PlannedSession:
+    number: int
+    day: date
+    starts_at: datetime
+    ends_at: datetime
+    skipped: list[tuple[date, str]] = field(default_factory=list)   # (day, why) skipped before this one
+
+
+def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, weeks: int,
+               break_weeks: list[date] = ()) -> list[PlannedSession]:
+    """The weekly series: the first ``weekday`` on or after ``first_date``, then every week.
+    A public holiday or a break week is skipped and the series moves on a week, so the group
+    still gets ``weeks`` sessions. Local wall time stays the same across DST changes."""
+    if not 1 <= weeks <= MAX_WEEKS:
+        raise GroupError(_("Choose between 1 and %(max)s weeks.", max=MAX_WEEKS), "weeks")
+    if not 15 <= minutes <= 480:
+        raise GroupError(_("A session lasts between 15 minutes and 8 hours."), "minutes")
+    if not 0 <= weekday <= 6:
+        raise GroupError(_("Choose a weekday."), "weekday")
+    breaks = set(break_weeks)
+    day = first_date + timedelta(days=(weekday - first_date.weekday()) % 7)
+    result: list[PlannedSession] = []
+    skipped: list[tuple[date, str]] = []
+    # A hard stop: even a year of holidays cannot make this loop run away.
+    for _i in range(weeks + 104):
+        if len(result) == weeks:
+            break
+        holiday = finnish_holiday(day)
+        if holiday:
+            skipped.append((day, holiday))
+        elif monday_of(day) in breaks:
+            skipped.append((day, str(_("break week"))))
+        else:
+            starts = local_to_utc(day, start)
+            ends = local_to_utc(day, start) + timedelta(minutes=minutes)
+            result.append(PlannedSession(len(result) + 1, day, starts, ends, skipped))
+            skipped = []
+        day += timedelta(days=7)
+    return result
+
+
+def generate_schedule(group: Group, planned: list[PlannedSession], *, topics: list[str] | None = None,
+                      minutes: int | None = None, break_weeks: list[date] | None = None) -> list[GroupSession]:
+    """Replace the group's sessions with the planned series (only while nobody attended yet)."""
+    if group.status not in (GroupStatus.IDEA.value, GroupStatus.PLANNING.value):
+        raise GroupError(_("The schedule can be generated only while the group is being planned. "
+                           "Move single sessions instead."))
+    if any(s.attendance for s in group.sessions):
+        raise GroupError(_("Attendance has been recorded; the schedule can no longer be replaced."))
+    old_topics = [s.topic for s in sorted(group.sessions, key=lambda s: s.number)]
+    topics = topics if topics is not None else old_topics
+    for old in list(group.sessions):
+        group.sessions.remove(old)
+    db.session.flush()
+    created = []
+    for p in planned:
+        topic = topics[p.number - 1] if p.number - 1 < len(topics) else ""
+        s = GroupSession(number=p.number, starts_at=p.starts_at, ends_at=p.ends_at, topic=topic, room=group.room)
+        group.sessions.append(s)
+        created.append(s)
+    if minutes:
+        group.session_minutes = minutes
+    if break_weeks is not None:
+        group.break_weeks = ",".join(d.isoformat() for d in break_weeks)
+    group.version += 1
+    db.session.flush()
+    return created
+
+
+def _fmt_local(value: datetime) -> str:
+    return to_local(value).strftime("%Y-%m-%d %H:%M")
+
+
+def update_session(session: GroupSession, *, starts_at: datetime, ends_at: datetime, topic: str, room: str,
+                   plan_notes: str, user=None) -> GroupSession:
+    """Move, re-room or re-topic one session. Each change is recorded and raises the sequence
+    (calendar clients apply an update only when SEQUENCE grows)."""
+    if ends_at <= starts_at:
+        raise GroupError(_("The end must be after the start."), "end_time")
+    changes = []
+    if starts_at != session.starts_at or ends_at != session.ends_at:
+        changes.append(("time", f"{_fmt_local(session.starts_at)}–{to_local(session.ends_at):%H:%M}",
+                        f"{_fmt_local(starts_at)}–{to_local(ends_at):%H:%M}"))
+        session.starts_at, session.ends_at = starts_at, ends_at
+    if room != session.room:
+        changes.append(("room", session.room, room))
+        session.room = room
+    if topic != session.topic:
+        changes.append(("topic", session.topic, topic))
+        session.topic = topic
+    session.plan_notes = plan_notes
+    _record(session, changes, user)
+    session.version += 1
+    db.session.flush()
+    return session
+
+
+def set_session_status(session: GroupSession, status: str, user=None) -> GroupSession:
+    if status not in (SessionStatus.SCHEDULED.value, SessionStatus.CANCELLED.value):
+        raise GroupError(_("Unknown status."))
+    if status != session.status:
+        _record(session, [("status", session.status, status)], user)
+        session.status = status
+        session.version += 1
+        db.session.flush()
+    return session
+
+
+def _record(session: GroupSession, changes: list[tuple[str, str, str]], user) -> None:
+    for name, old, new in changes:
+        session.changes.append(SessionChange(field=name, old_value=(old or "")[:300], new_value=(new or "")[:300],
+                                             changed_by_id=getattr(user, "id", None)))
+    if changes:
+        session.sequence += 1
+        # onupdate fires only when a column of the row changes; make the stamp explicit anyway.
+        session.updated_at = utcnow()
+
+
+# --- conflicts ----------------------------------------------------------------------------------
+
+@dataclass
+class Conflict:
+    starts_at: datetime
+    message: str
+
+
+def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room: str | None = None,
+                   exclude_session_ids: set[int] = frozenset()) -> list[Conflict]:
+    """Facilitators or the room already booked at one of ``slots``: by another group's session
+    or by a network meeting the facilitator takes part in. Cancelled bookings do not count."""
+    if not slots:
+        return []
+    staff = group.facilitator_ids
+    room_key = (room if room is not None else group.room or "").strip().casefold()
+    lo = min(s for s, _e in slots)
+    hi = max(e for _s, e in slots)
+    others = db.session.scalars(
+        sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
+        .where(GroupSession.starts_at < hi, GroupSession.ends_at > lo,
+               GroupSession.status != SessionStatus.CANCELLED.value, GroupSession.group_id != group.id)
+        .options(selectinload(GroupSession.group))
+    ).all()
+    others = [o for o in others if o.id not in exclude_session_ids]
+    meetings = []
+    if staff:
+        from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+
+        meetings = db.session.execute(
+            sa.select(Meeting, MeetingParticipant.user_id).join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+            .where(Meeting.starts_at < hi, Meeting.ends_at > lo, Meeting.status != MeetingStatus.CANCELLED.value,
+                   MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id.in_(staff))
+        ).all()
+    names = _user_names(staff)
+    result: list[Conflict] = []
+    for start, end in slots:
+        when = to_local(start).strftime("%d.%m.%Y %H:%M")
+        for o in others:
+            if not (o.starts_at < end and o.ends_at > start):
+                continue
+            for uid in sorted(staff & o.group.facilitator_ids):
+                result.append(Conflict(start, _("%(when)s: %(name)s is facilitating “%(group)s” at the same time.",
+                                                when=when, name=names.get(uid, "?"), group=o.group.title)))
+            if room_key and (o.room or "").strip().casefold() == room_key:
+                result.append(Conflict(start, _("%(when)s: the room %(room)s is booked for “%(group)s”.",
+                                                when=when, room=o.room, group=o.group.title)))
+        for meeting, uid in meetings:
+            if meeting.starts_at < end and meeting.ends_at > start:
+                result.append(Conflict(start, _("%(when)s: %(name)s has a network meeting at the same time.",
+                                                when=when, name=names.get(uid, "?"))))
+    return result
+
+
+def _user_names(ids) -> dict[int, str]:
+    from accounts.models import User
+
+    if not ids:
+        return {}
+    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
+
+
+def holiday_warnings(slots: list[tuple[datetime, datetime]]) -> list[str]:
+    warnings = []
+    for start, _end in slots:
+        day = to_local(start).date()
+        name = finnish_holiday(day)
+        if name:
+            warnings.append(_("%(day)s is a public holiday (%(name)s).", day=f"{day.day}.{day.month}.{day.year}",
+                              name=name))
+    return warnings
+
+
+# --- copying a round ----------------------------------------------------------------------------
+
+def copy_round(group: Group, *, title: str, first_date: date, user) -> Group:
+    """A new round: same settings, facilitators, partners and session topics, new dates on the
+    same weekday and local time as the original's first session."""
+    new = Group(title=title, theme=group.theme, description=group.description, target_clients=group.target_clients,
+                venue=group.venue, room=group.room, capacity=group.capacity, language=group.language,
+                planning_notes=group.planning_notes, facilitator1_id=group.facilitator1_id,
+                facilitator2_id=group.facilitator2_id, previous_round_id=group.id, session_minutes=group.session_minutes,
+                status=GroupStatus.PLANNING.value, created_by_id=getattr(user, "id", None))
+    new.partners = [GroupPartner(partner_id=p.partner_id) for p in group.partners]
+    db.session.add(new)
+    db.session.flush()
+    kept = sorted(scheduled_sessions(group), key=lambda s: s.number)
+    if kept:
+        first_local = to_local(kept[0].starts_at)
+        minutes = int((kept[0].ends_at - kept[0].starts_at).total_seconds() // 60)
+        planned = plan_dates(first_date=first_date, weekday=first_local.weekday(), start=first_local.time(),
+                             minutes=minutes, weeks=len(kept))
+        generate_schedule(new, planned, topics=[s.topic for s in kept], minutes=minutes)
+    return new
+
+
+# --- enrolment ----------------------------------------------------------------------------------
+
+def enrol(group: Group, client_id: int) -> Enrolment:
+    """Enrol up to capacity; after that the client goes on the waiting list."""
+    if group.status not in (GroupStatus.PLANNING.value, GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value):
+        raise GroupError(_("Participants can be enrolled only while the group is enrolling or running."))
+    existing = db.session.scalar(sa.select(Enrolment).where(Enrolment.group_id == group.id,
+                                                             Enrolment.client_id == client_id))
+    if existing is not None and existing.status != EnrolmentStatus.WITHDRAWN.value:
+        raise GroupError(_("This client is already on the list of this group."), "client_id")
+    full = count_enrolled(group) >= group.capacity
+    status = EnrolmentStatus.WAITING.value if full else EnrolmentStatus.ENROLLED.value
+    if existing is not None:
+        # Coming back after withdrawing: re-use the row (one per client and group), at the end of the queue.
+        existing.status = status
+        existing.created_at = utcnow()
+        enrolment = existing
+    else:
+        enrolment = Enrolment(group_id=group.id, client_id=client_id, status=status)
+        db.session.add(enrolment)
+    db.session.flush()
+    return enrolment
+
+
+def waiting_list(group: Group) -> list[Enrolment]:
+    return db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.WAITING.value)
+        .order_by(Enrolment.created_at, Enrolment.id)
+    ).all()
+
+
+def withdraw(enrolment: Enrolment) -> Enrolment | None:
+    """Withdraw; if that frees a place, offer it to the first on the waiting list (returned)."""
+    if enrolment.status == EnrolmentStatus.WITHDRAWN.value:
+        raise GroupError(_("This participant has already withdrawn."))
+    freed = enrolment.status in ACTIVE_ENROLMENT
+    enrolment.status = EnrolmentStatus.WITHDRAWN.value
+    db.session.flush()
+    if freed:
+        group = enrolment.group
+        queue = waiting_list(group)
+        if queue and count_enrolled(group) < group.capacity:
+            queue[0].status = EnrolmentStatus.OFFERED.value
+            db.session.flush()
+            return queue[0]
+    return None
+
+
+def confirm_offer(enrolment: Enrolment) -> Enrolment:
+    if enrolment.status != EnrolmentStatus.OFFERED.value:
+        raise GroupError(_("There is no open offer for this participant."))
+    enrolment.status = EnrolmentStatus.ENROLLED.value
+    db.session.flush()
+    return enrolment
+
+
+# --- attendance ---------------------------------------------------------------------------------
+
+ATTENDANCE_VALUES = tuple(a.value for a in AttendanceStatus)
+
+
+def roll_call_enrolments(group: Group) -> list[Enrolment]:
+    return db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.ENROLLED.value)
+        .options(selectinload(Enrolment.client)).order_by(Enrolment.id)
+    ).all()
+
+
+def record_attendance(session: GroupSession, statuses: dict[int, str], user=None) -> list[Attendance]:
+    """Set each enrolment's attendance at ``session`` and tell listeners (no-show follow-ups)."""
+    existing = {a.enrolment_id: a for a in session.attendance}
+    allowed = {e.id for e in session.group.enrolments if e.status == EnrolmentStatus.ENROLLED.value}
+    changed = []
+    for enrolment_id, status in statuses.items():
+        if status not in ATTENDANCE_VALUES:
+            raise GroupError(_("Choose present, absent or excused."))
+        if enrolment_id not in allowed:
+            raise GroupError(_("That person is not enrolled in this group."))
+        row = existing.get(enrolment_id)
+        if row is None:
+            row = Attendance(enrolment_id=enrolment_id, status=status, recorded_by_id=getattr(user, "id", None))
+            session.attendance.append(row)
+        elif row.status == status:
+            continue
+        else:
+            row.status = status
+            row.recorded_by_id = getattr(user, "id", None)
+        changed.append(row)
+    db.session.flush()
+    app = current_app._get_current_object()
+    for row in changed:
+        attendance_recorded.send(app, attendance=row)
+    return changed
+
+
+@dataclass
+class AttendanceFigures:
+    per_session: list[tuple[GroupSession, dict[str, int]]]
+    per_participant: list[tuple[Enrolment, dict[str, int]]]
+    total: dict[str, int]
+
+    @property
+    def rate(self) -> int | None:
+        counted = sum(self.total.values())
+        return round(100 * self.total.get("present", 0) / counted) if counted else None
+
+
+def attendance_figures(group: Group) -> AttendanceFigures:
+    """Counts of present/absent/excused per session and per participant, in two queries."""
+    rows = db.session.execute(
+        sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
+        .join(GroupSession, GroupSession.id == Attendance.session_id).where(GroupSession.group_id == group.id)
+    ).all()
+    by_session: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ATTENDANCE_VALUES, 0))
+    by_enrolment: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ATTENDANCE_VALUES, 0))
+    total = dict.fromkeys(ATTENDANCE_VALUES, 0)
+    for session_id, enrolment_id, status in rows:
+        by_session[session_id][status] += 1
+        by_enrolment[enrolment_id][status] += 1
+        total[status] += 1
+    enrolments = db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.group_id == group.id,
+                                   sa.or_(Enrolment.status == EnrolmentStatus.ENROLLED.value,
+                                          Enrolment.id.in_(list(by_enrolment) or [0])))
+        .options(selectinload(Enrolment.client)).order_by(Enrolment.id)
+    ).all()
+    return AttendanceFigures(
+        per_session=[(s, by_session[s.id]) for s in sorted(group.sessions, key=lambda s: s.number)],
+        per_participant=[(e, by_enrolment[e.id]) for e in enrolments],
+        total=total,
+    )
+
+
+# --- evaluation ---------------------------------------------------------------------------------
+
+def save_evaluation(group: Group, *, interesting: str, continue_decision: str, what_worked: str, improvements: str,
+                    user=None) -> GroupEvaluation:
+    if group.status not in (GroupStatus.FINISHED.value, GroupStatus.EVALUATED.value):
+        raise GroupError(_("A group can be evaluated once it has finished."))
+    evaluation = group.evaluation or GroupEvaluation()
+    evaluation.interesting = interesting
+    evaluation.continue_decision = continue_decision
+    evaluation.what_worked = what_worked
+    evaluation.improvements = improvements
+    evaluation.recorded_by_id = getattr(user, "id", None)
+    group.evaluation = evaluation
+    group.status = GroupStatus.EVALUATED.value
+    group.version += 1
+    db.session.flush()
+    return evaluation
+
+
+# --- finding sessions ---------------------------------------------------------------------------
+
+def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> list[GroupSession]:
+    """Sessions (cancelled ones included, marked) that ``user_id`` facilitates between the two instants."""
+    return db.session.scalars(
+        sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
+        .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id),
+               GroupSession.starts_at < end_utc, GroupSession.ends_at > start_utc)
+        .options(selectinload(GroupSession.group).selectinload(Group.sessions))
+        .order_by(GroupSession.starts_at)
+    ).all()
+
+
+def local_time_of(value: datetime) -> time:
+    return to_local(value).time().replace(tzinfo=None)

@@ -1,0 +1,13 @@
+"""Signals other features hook on.
+
+``attendance_recorded`` is sent after a participant's attendance at a session is set or changed
+(flushed, not yet committed) with ``sender=current_app._get_current_object()`` and
+``attendance=<groups.models.Attendance>``; the reminders feature creates no-show follow-ups from it.
+"""
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+attendance_recorded = _signals.signal("attendance-recorded")
