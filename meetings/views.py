@@ -70,6 +70,14 @@ def _item_of(meeting: Meeting, item_id) -> ActionItem:
     return item
 
 
+def _refused_if_cancelled(meeting: Meeting):
+    """A redirect with the reason when the meeting is cancelled (its forms are gone from the page)."""
+    if not meeting.is_cancelled:
+        return None
+    flash(_("This meeting has been cancelled and can no longer be changed."), "error")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
 def _length_minutes(meeting: Meeting) -> str:
     return str(int((meeting.ends_at - meeting.starts_at).total_seconds() // 60))
 
@@ -226,11 +234,8 @@ def show(meeting_id):
 @login_required
 def edit(meeting_id):
     meeting = _meeting_or_404(meeting_id)
-    if meeting.is_cancelled:
-        flash(_("This meeting has been cancelled and can no longer be changed."), "error")
-        log_access(meeting.client_id, "view", f"meeting {meeting.id}")
-        db.session.commit()
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
     form = MeetingDetailsForm(obj=meeting)
     if request.method == "GET":
         local = to_local(meeting.starts_at)
@@ -280,6 +285,8 @@ def cancel(meeting_id):
 @login_required
 def notes(meeting_id):
     meeting = _meeting_or_404(meeting_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
     form = NotesForm()
     if form.validate_on_submit() and form.check_version(meeting.version):
         try:
@@ -322,6 +329,8 @@ def participation(meeting_id, participant_id):
 @login_required
 def add_item(meeting_id):
     meeting = _meeting_or_404(meeting_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
     form = ItemForm()
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
     if form.validate_on_submit():
@@ -329,10 +338,7 @@ def add_item(meeting_id):
             result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
                                        with_whom=form.with_whom.data or "", due_date=form.due_date.data)
         except MeetingError as exc:
-            if meeting.is_cancelled:
-                form.form_errors.append(str(exc))
-            else:
-                form.responsible.errors = list(form.responsible.errors) + [str(exc)]
+            form.responsible.errors = list(form.responsible.errors) + [str(exc)]
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} plan")
             db.session.commit()

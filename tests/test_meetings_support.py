@@ -26,7 +26,7 @@ def make_meeting(staff, *, client=None, contacts=(), relatives=(), day: date | N
     return meeting
 
 
-def make_contact(name: str = "Sovatek"):
+def make_contact(name: str | None = None):
     partner = make_partner(name=name, contacts=1)
     return partner.contacts[0]
 
