@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, Event, vCalAddress
+from icalendar import Calendar, Event, vCalAddress, vDuration
 
 from core.timeutil import HELSINKI
 
@@ -94,7 +94,7 @@ def _calendar(name: str | None = None, method: str | None = None) -> Calendar:
         cal.add("x-wr-calname", name)
         cal.add("x-wr-timezone", "Europe/Helsinki")
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
-        cal.add("x-published-ttl", REFRESH)
+        cal.add("x-published-ttl", vDuration(REFRESH))
     return cal
 
 

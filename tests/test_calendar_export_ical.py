@@ -1,0 +1,108 @@
+"""The pure iCalendar builder: what real calendar clients need, checked with icalendar and with an
+independent parser (the ``ical`` package)."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import icalendar
+import pytest
+from ical.calendar_stream import IcsCalendarStream
+
+from calendar_export.ical import EventRecord, build_event_ics, build_feed_ics
+from tests.test_calendar_export_data import hel, next_dst_change
+
+CHANGED = datetime(2026, 11, 1, 8, 30, 15, 123456, tzinfo=UTC)
+
+
+def record(uid="session-1@kohtaamo", start=None, minutes=90, **kw) -> EventRecord:
+    start = start or datetime(2027, 1, 12, 15, 0, tzinfo=UTC)
+    return EventRecord(uid=uid, summary=kw.pop("summary", "Raharyhmä 3/6: Kela-etuudet"), starts_at=start,
+                       ends_at=start + timedelta(minutes=minutes), updated_at=kw.pop("updated_at", CHANGED), **kw)
+
+
+def both_parsers(data: bytes):
+    cal = icalendar.Calendar.from_ical(data)
+    other = IcsCalendarStream.calendar_from_ics(data.decode("utf-8"))
+    return cal, other
+
+
+def test_feed_has_calendar_properties_and_no_method():
+    data = build_feed_ics([record()], "Kohtaamo: Sovatek")
+    cal, other = both_parsers(data)
+    assert cal["NAME"] == "Kohtaamo: Sovatek"
+    assert cal["X-WR-CALNAME"] == "Kohtaamo: Sovatek"
+    assert "METHOD" not in cal
+    assert cal["PRODID"].startswith("-//Kohtaamo//")
+    assert b"REFRESH-INTERVAL;VALUE=DURATION:PT1H" in data
+    assert b"X-PUBLISHED-TTL:PT1H" in data
+    assert [tz["TZID"] for tz in cal.walk("VTIMEZONE")] == ["Europe/Helsinki"]
+    assert len(other.events) == 1 and other.events[0].summary == "Raharyhmä 3/6: Kela-etuudet"
+
+
+@pytest.mark.parametrize("month", [3, 10])
+def test_instants_either_side_of_dst_change(month):
+    sunday = next_dst_change(month)
+    before = hel(sunday - timedelta(days=5), 17)   # the Tuesday before
+    after = hel(sunday + timedelta(days=2), 17)    # the Tuesday after
+    data = build_feed_ics([record("session-1@kohtaamo", before), record("session-2@kohtaamo", after)], "x")
+    # Spring: 17:00 EET = 15:00Z before, 17:00 EEST = 14:00Z after; autumn the other way round.
+    expected = {3: (15, 14), 10: (14, 15)}[month]
+    assert (before.hour, after.hour) == expected
+    cal, other = both_parsers(data)
+    for ev in cal.walk("VEVENT"):
+        line = ev["DTSTART"]
+        assert line.params["TZID"] == "Europe/Helsinki"
+        assert ev.decoded("DTSTART").hour == 17  # wall-clock time in Helsinki
+    starts = {ev["UID"]: ev.decoded("DTSTART").astimezone(UTC) for ev in cal.walk("VEVENT")}
+    assert starts == {"session-1@kohtaamo": before, "session-2@kohtaamo": after}
+    other_starts = {e.uid: e.dtstart.astimezone(UTC) for e in other.events}
+    assert other_starts == starts
+    assert b"DTSTART;TZID=Europe/Helsinki:" in data
+    assert b"DTSTART:" not in data.split(b"END:VTIMEZONE")[1]  # no floating or UTC start times
+
+
+def test_same_records_give_identical_bytes_whatever_their_order():
+    a, b = record("session-1@kohtaamo"), record("meeting-2@kohtaamo", datetime(2027, 1, 13, 9, tzinfo=UTC))
+    assert build_feed_ics([a, b], "x") == build_feed_ics([b, a], "x")
+
+
+def test_dtstamp_and_last_modified_come_from_the_row_and_sequence_is_kept():
+    data = build_feed_ics([record(sequence=3)], "x")
+    ev = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert ev.decoded("DTSTAMP") == CHANGED.replace(microsecond=0)
+    assert ev.decoded("LAST-MODIFIED") == CHANGED.replace(microsecond=0)
+    assert ev["SEQUENCE"] == 3
+    assert ev["STATUS"] == "CONFIRMED"
+
+
+def test_cancelled_event_says_so():
+    data = build_feed_ics([record(cancelled=True, sequence=2)], "x")
+    cal, other = both_parsers(data)
+    ev = cal.walk("VEVENT")[0]
+    assert ev["STATUS"] == "CANCELLED" and ev["SEQUENCE"] == 2
+    assert str(other.events[0].status).upper().endswith("CANCELLED")
+
+
+def test_single_event_download_and_invitations():
+    plain = build_event_ics(record())
+    cal, other = both_parsers(plain)
+    assert "METHOD" not in cal and len(other.events) == 1
+    assert "NAME" not in cal  # a download is not a subscription
+    invite = build_event_ics(record(organizer=("Fiia", "fiia@example.fi"),
+                                    attendees=(("Tiina", "tiina@sovatek.example"),)), method="REQUEST")
+    cal = icalendar.Calendar.from_ical(invite)
+    assert cal["METHOD"] == "REQUEST"
+    ev = cal.walk("VEVENT")[0]
+    assert str(ev["ORGANIZER"]) == "mailto:fiia@example.fi"
+    assert "mailto:tiina@sovatek.example" in str(ev["ATTENDEE"])
+    cancel = icalendar.Calendar.from_ical(build_event_ics(record(), method="CANCEL"))
+    assert cancel["METHOD"] == "CANCEL" and cancel.walk("VEVENT")[0]["STATUS"] == "CANCELLED"
+    # Attendees never leak into plain downloads or feeds.
+    assert b"ATTENDEE" not in build_event_ics(record(attendees=(("Tiina", "tiina@sovatek.example"),)))
+    with pytest.raises(ValueError):
+        build_event_ics(record(), method="PUBLISH")
+
+
+def test_naive_times_are_refused():
+    with pytest.raises(ValueError):
+        build_feed_ics([record(start=datetime(2027, 1, 12, 15, 0))], "x")
