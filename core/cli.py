@@ -9,6 +9,10 @@ from .extensions import db
 
 
 def init_cli(app: Flask) -> None:
+    from .backup import init_backup_cli
+
+    init_backup_cli(app)
+
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no users.")
     def seed_demo(if_empty: bool) -> None:
