@@ -1,3 +1,110 @@
 """Hooks outreach visits into the calendar feeds' event-source registry
-(``calendar_export.sources``), when that feature is installed. Partners see their venues'
-visits; staff see the visits they go on."""
+(``calendar_export.sources``), when that feature is installed: a partner's feed shows the visits
+to its venues (so the venue can announce them), a staff member's feed the visits they go on, and
+the unit feed all visits. Imported by ``outreach.views`` so it registers with the blueprint.
+
+No client data exists in outreach; the summary names the venue, the description the staff pair.
+"""
+from __future__ import annotations
+
+import importlib.util
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from core.extensions import db
+
+from .models import OutreachVenue, OutreachVisit, VisitStatus
+
+
+def _scoped(stmt: sa.Select, scope, window) -> sa.Select | None:
+    stmt = stmt.where(
+        OutreachVisit.starts_at < window.end,
+        OutreachVisit.ends_at > window.start,
+        # Cancelled visits stay in the feed for a while so clients can strike them through.
+        sa.or_(OutreachVisit.status != VisitStatus.CANCELLED.value,
+               OutreachVisit.updated_at >= window.cancelled_since),
+    )
+    if scope.kind == "partner":
+        return stmt.where(OutreachVisit.venue_id.in_(
+            sa.select(OutreachVenue.id).where(OutreachVenue.partner_id == scope.target_id)))
+    if scope.kind == "staff":
+        return stmt.where(sa.or_(OutreachVisit.staff1_id == scope.target_id,
+                                 OutreachVisit.staff2_id == scope.target_id))
+    if scope.kind == "unit":
+        return stmt
+    return None  # a group's feed has no outreach visits
+
+
+def visit_record(visit: OutreachVisit):
+    from calendar_export.ical import EventRecord
+    from calendar_export.sources import UID_DOMAIN
+
+    venue = visit.venue
+    names = ", ".join(u.name for u in visit.staff)
+    updated = max(visit.updated_at, venue.updated_at)
+    return EventRecord(
+        uid=f"outreach-{visit.id}@{UID_DOMAIN}",
+        summary=_("Outreach: %(venue)s", venue=venue.name),
+        starts_at=visit.starts_at,
+        ends_at=visit.ends_at,
+        updated_at=updated,
+        created_at=visit.created_at,
+        sequence=visit.sequence,
+        cancelled=visit.status == VisitStatus.CANCELLED.value,
+        location=venue.address or venue.name,
+        description=(_("Adult social work outreach. Staff: %(names)s", names=names) if names
+                     else _("Adult social work outreach.")),
+    )
+
+
+def _as_aware(value) -> datetime | None:
+    # MAX() bypasses the UTCDateTime type on SQLite and may give a naive value or a string.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _latest(values) -> datetime | None:
+    present = [v for v in values if v is not None]
+    return max(present) if present else None
+
+
+class OutreachSource:
+    name = "outreach"
+
+    def events(self, scope, window) -> list:
+        stmt = _scoped(sa.select(OutreachVisit), scope, window)
+        if stmt is None:
+            return []
+        rows = db.session.scalars(stmt.order_by(OutreachVisit.starts_at).options(
+            selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
+            selectinload(OutreachVisit.staff2))).all()
+        return [visit_record(v) for v in rows]
+
+    def version(self, scope, window) -> tuple:
+        stmt = _scoped(
+            sa.select(sa.func.count(OutreachVisit.id), sa.func.max(OutreachVisit.updated_at),
+                      sa.func.coalesce(sa.func.sum(OutreachVisit.id), 0), sa.func.max(OutreachVenue.updated_at))
+            .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id),
+            scope, window)
+        if stmt is None:
+            return (0, None, 0)
+        count, latest, id_sum, venue_latest = db.session.execute(stmt).one()
+        # A renamed or moved venue changes every visit's summary or location.
+        return (count, _latest([_as_aware(latest), _as_aware(venue_latest)]), int(id_sum))
+
+
+SOURCE = OutreachSource()
+
+if importlib.util.find_spec("calendar_export") is not None and importlib.util.find_spec(
+        "calendar_export.sources") is not None:
+    from calendar_export.sources import register_source
+
+    register_source(SOURCE)

@@ -73,11 +73,18 @@ class RuleForm(VersionedForm):
         if field.data and self.valid_from.data and field.data < self.valid_from.data:
             raise ValidationError(_l("The last date cannot be before the first date."))
 
-    def validate_break_until(self, field):
-        if bool(field.data) != bool(self.break_from.data):
-            raise ValidationError(_l("Give both the first and the last day of the break, or neither."))
-        if field.data and self.break_from.data and field.data < self.break_from.data:
-            raise ValidationError(_l("The break cannot end before it starts."))
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        # Cross-field checks here: Optional() would stop a field's own validators when empty.
+        start, end = self.break_from.data, self.break_until.data
+        if bool(start) != bool(end) and not (self.break_from.errors or self.break_until.errors):
+            missing = self.break_until if start else self.break_from
+            missing.errors = [*missing.errors, _l("Give both the first and the last day of the break, or neither.")]
+            ok = False
+        elif start and end and end < start:
+            self.break_until.errors = [*self.break_until.errors, _l("The break cannot end before it starts.")]
+            ok = False
+        return ok
 
 
 class PairForm(FlaskForm):

@@ -1,5 +1,5 @@
 """Outreach business rules: recurrence dates, generating visits, staff pairs and their flags,
-moving and cancelling, anonymous counts, the lead's report and plain event records for feeds.
+moving and cancelling, anonymous counts and the lead's report. (Feed events: calendar_source.py.)
 
 Services change data and flush; views commit once.
 """
@@ -420,57 +420,3 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
         bucket[2] += report.appointments_booked
     # Venues with nothing in the period and no longer active are left out of the report.
     return [s for s in stats.values() if s.venue.active or s.visits_done or s.visits_cancelled]
-
-
-# --- calendar feed ------------------------------------------------------------------------------
-
-def feed_uid(visit: OutreachVisit) -> str:
-    return f"outreach-{visit.id}@kohtaamo"
-
-
-def visits_for_feed(partner_id: int | None = None, user_id: int | None = None, *, start_utc: datetime,
-                    end_utc: datetime) -> list[dict]:
-    """Plain event records for calendar feeds: a partner's venues' visits, or a staff member's.
-    No client data exists here; the summary names the venue, the description the staff pair."""
-    stmt = (
-        sa.select(OutreachVisit).join(OutreachVisit.venue)
-        .where(OutreachVisit.ends_at > start_utc, OutreachVisit.starts_at < end_utc)
-        .order_by(OutreachVisit.starts_at, OutreachVisit.id)
-        .options(selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
-                 selectinload(OutreachVisit.staff2))
-    )
-    if partner_id is not None:
-        stmt = stmt.where(OutreachVenue.partner_id == partner_id)
-    if user_id is not None:
-        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
-    if partner_id is None and user_id is None:
-        return []
-    return [visit_event(v) for v in db.session.scalars(stmt)]
-
-
-def visit_event(visit: OutreachVisit) -> dict:
-    venue = visit.venue
-    names = ", ".join(u.name for u in visit.staff)
-    return {
-        "uid": feed_uid(visit),
-        "summary": f"Jalkautuminen: {venue.name}",
-        "location": venue.address or venue.name,
-        "description": f"Sosiaalityön jalkautuminen. Työntekijät: {names}" if names else "Sosiaalityön jalkautuminen.",
-        "starts_at": visit.starts_at,
-        "ends_at": visit.ends_at,
-        "status": "cancelled" if visit.status == VisitStatus.CANCELLED.value else "confirmed",
-        "sequence": visit.sequence,
-        "updated_at": visit.updated_at,
-    }
-
-
-def feed_version(partner_id: int | None = None, user_id: int | None = None) -> tuple:
-    """A cheap version of a feed's outreach part, for ETags: count and newest change."""
-    stmt = sa.select(sa.func.count(OutreachVisit.id), sa.func.max(OutreachVisit.updated_at),
-                     sa.func.sum(OutreachVisit.sequence)).join(OutreachVisit.venue)
-    if partner_id is not None:
-        stmt = stmt.where(OutreachVenue.partner_id == partner_id)
-    if user_id is not None:
-        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
-    count, newest, seq = db.session.execute(stmt).one()
-    return (count or 0, str(newest or ""), seq or 0)
