@@ -1,0 +1,72 @@
+"""Charts as pure functions: plain data in, SVG bytes out. Nothing here knows about requests,
+the database or suppression; callers pass only figures that may be shown."""
+from __future__ import annotations
+
+import io
+
+import matplotlib
+
+# No display on servers; must be set before pyplot is imported.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+SVG = "image/svg+xml"
+COLOURS = ["#1f5f8b", "#b35900", "#2e7d32", "#6a1b9a", "#8b1f3f", "#37474f"]
+# Same input, same bytes: a fixed SVG id salt and no date in the metadata.
+plt.rcParams["svg.hashsalt"] = "kohtaamo"
+plt.rcParams["svg.fonttype"] = "path"
+
+
+def _svg(fig: Figure) -> tuple[bytes, str]:
+    out = io.BytesIO()
+    fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return out.getvalue(), SVG
+
+
+def means_chart(data: dict) -> tuple[bytes, str]:
+    """data: {"title", "x_labels": [...], "series": [{"label", "values": [mean|None]}], "n": [...],
+    "y_label"}. Points that are None (hidden) are gaps in the lines."""
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    xs = list(range(len(data["x_labels"])))
+    markers = "osD^v<>"
+    for i, series in enumerate(data["series"]):
+        ax.plot(xs, [v if v is not None else float("nan") for v in series["values"]],
+                marker=markers[i % len(markers)], color=COLOURS[i % len(COLOURS)], label=series["label"])
+    ax.set_xticks(xs, [f"{label}\nn={n}" if n is not None else f"{label}\n–" for label, n in
+                       zip(data["x_labels"], data["n"], strict=True)])
+    ax.set_ylim(0, 10)
+    ax.set_ylabel(data.get("y_label", ""))
+    ax.set_title(data.get("title", ""))
+    ax.grid(axis="y", alpha=.3)
+    ax.legend(loc="lower left", fontsize="small")
+    return _svg(fig)
+
+
+def distribution_chart(data: dict) -> tuple[bytes, str]:
+    """data: {"title", "counts": [count for score 0..10], "x_label", "y_label"}."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    ax.bar(range(11), data["counts"], color=COLOURS[0])
+    ax.set_xticks(range(11))
+    ax.set_xlabel(data.get("x_label", ""))
+    ax.set_ylabel(data.get("y_label", ""))
+    ax.set_title(data.get("title", ""))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    return _svg(fig)
+
+
+def attendance_chart(data: dict) -> tuple[bytes, str]:
+    """data: {"title", "x_labels", "present": [...], "enrolled": [...], "labels": {present, enrolled}}."""
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    xs = list(range(len(data["x_labels"])))
+    ax.bar([x - .2 for x in xs], data["enrolled"], width=.4, color="#9fb8cc", label=data["labels"]["enrolled"])
+    ax.bar([x + .2 for x in xs], data["present"], width=.4, color=COLOURS[0], label=data["labels"]["present"])
+    ax.set_xticks(xs, data["x_labels"])
+    ax.set_title(data.get("title", ""))
+    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize="small")
+    return _svg(fig)
+
+
+RENDERERS = {"means": means_chart, "distribution": distribution_chart, "attendance": attendance_chart}

@@ -1,0 +1,123 @@
+"""Forms: the participants' feedback form (built per item set), the code entry, window actions,
+item sets, group settings and the report period."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, \
+    TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+
+from core.forms import no_control_chars, strip_filter
+
+from .services import COMMENT_MAX
+
+SCORES = [str(i) for i in range(11)]
+
+
+def _score_in_range(form, field):
+    if field.data not in SCORES:
+        raise ValidationError(_l("Choose a number from 0 to 10."))
+
+
+class ResponseFormBase(FlaskForm):
+    window_id = HiddenField()
+    comment = TextAreaField(validators=[Optional(), Length(max=COMMENT_MAX, message=_l(
+        "The comment is too long: at most %(max)d characters.", max=COMMENT_MAX)), no_control_chars],
+        filters=[strip_filter])
+    submit = SubmitField(_l("Send feedback"))
+
+    item_fields: list
+
+
+def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
+    """A form class with one 0–10 radio group per item of the set (labels in the visitor's language)."""
+
+    class ResponseForm(ResponseFormBase):
+        pass
+
+    names = []
+    for item in item_set.items:
+        name = f"item_{item.id}"
+        names.append(name)
+        setattr(ResponseForm, name, RadioField(
+            item.label(locale), choices=[(s, s) for s in SCORES], validate_choice=False,
+            validators=[InputRequired(_l("Choose a number from 0 to 10.")), _score_in_range]))
+    form = ResponseForm(**kwargs)
+    form.comment.label.text = item_set.comment_labels.get(locale) or item_set.comment_labels.get("fi") or \
+        _l("Anything else you want to say? (optional)")
+    form.item_fields = [form[name] for name in names]
+    return form
+
+
+class CodeForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET form that only looks a code up
+
+    code = StringField(_l("Feedback code"), validators=[DataRequired(_l("Enter the code you were given."))],
+                       render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
+
+
+class WindowActionForm(FlaskForm):
+    action = HiddenField(validators=[DataRequired()])
+
+
+def item_set_kind_choices():
+    return [("session", _l("Session feedback")), ("group_end", _l("End-of-group survey")),
+            ("meeting", _l("Network meeting feedback"))]
+
+
+class LabelsForm(FlaskForm):
+    class Meta:
+        csrf = False  # part of ItemSetForm, which carries the token
+
+    fi = StringField(_l("Finnish"), validators=[Optional(), Length(max=200)], filters=[strip_filter])
+    sv = StringField(_l("Swedish"), validators=[Optional(), Length(max=200)], filters=[strip_filter])
+    en = StringField(_l("English"), validators=[Optional(), Length(max=200)], filters=[strip_filter])
+
+
+class ItemSetForm(FlaskForm):
+    name = StringField(_l("Name of the set"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)],
+                       filters=[strip_filter])
+    kind = SelectField(_l("Used for"), choices=item_set_kind_choices)
+    items = FieldList(FormField(LabelsForm), min_entries=6, max_entries=6)
+    comment = FormField(LabelsForm)
+    submit = SubmitField(_l("Save the set"))
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        filled = [entry for entry in self.items if any(entry.form.data.get(lang) for lang in ("fi", "sv", "en"))]
+        for entry in filled:
+            if not entry.form.fi.data:
+                entry.form.fi.errors.append(_l("Give at least the Finnish wording."))
+                ok = False
+        if not filled:
+            self.form_errors.append(_l("Give at least one item."))
+            ok = False
+        return ok
+
+    def item_labels(self) -> list[dict]:
+        return [{lang: entry.form.data[lang] for lang in ("fi", "sv", "en") if entry.form.data[lang]}
+                for entry in self.items if entry.form.data.get("fi")]
+
+    def comment_labels(self) -> dict:
+        return {lang: self.comment.form.data[lang] for lang in ("fi", "sv", "en") if self.comment.form.data[lang]}
+
+
+class GroupSettingsForm(FlaskForm):
+    session_set = SelectField(_l("Session feedback items"), coerce=int)
+    end_set = SelectField(_l("End-of-group survey items"), coerce=int)
+    submit = SubmitField(_l("Save"))
+
+
+class PeriodForm(FlaskForm):
+    class Meta:
+        csrf = False  # read-only report filter sent with GET
+
+    start = DateField(_l("From"), validators=[InputRequired(_l("Enter a start date."))])
+    end = DateField(_l("To"), validators=[InputRequired(_l("Enter an end date."))])
+    submit = SubmitField(_l("Show"))
+
+    def validate_end(self, field):
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("The end date must be on or after the start date."))

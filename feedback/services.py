@@ -1,0 +1,328 @@
+"""Feedback operations: item sets, windows and codes, anonymous submission with rate limiting,
+and the aggregate queries behind results (always a fixed number of queries, whatever the data).
+
+Services change data and flush; views commit.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import selectinload
+
+from core.db import utcnow
+from core.extensions import db
+from core.timeutil import local_today, to_local
+
+from . import suppression
+from .builtin import BUILTIN_SETS
+from .models import (ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
+                     ItemSet, SubmissionBucket, WindowKind)
+
+# No 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G: easy to read off a projector and type on a phone.
+CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
+CODE_LENGTH = 6
+DEFAULT_WINDOW = timedelta(hours=48)
+GROUP_END_WINDOW = timedelta(days=14)
+EXTENSION = timedelta(hours=24)
+RATE_BUCKET_SECONDS = 600
+COMMENT_MAX = 1000
+
+
+def threshold() -> int:
+    return suppression.min_responses(current_app.config.get("FEEDBACK_MIN_RESPONSES"))
+
+
+def normalise_code(raw: str | None) -> str:
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())[:12]
+
+
+# --- item sets -------------------------------------------------------------------------------
+
+def builtin_set(kind: str) -> ItemSet:
+    """The built-in set of a kind, created on first use."""
+    spec = BUILTIN_SETS[kind]
+    found = db.session.scalar(sa.select(ItemSet).where(ItemSet.builtin_key == kind))
+    if found is not None:
+        return found
+    item_set = ItemSet(kind=spec["kind"], builtin_key=kind, name=spec["name"], comment_labels=dict(spec["comment"]))
+    item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
+    db.session.add(item_set)
+    db.session.flush()
+    return item_set
+
+
+def create_item_set(*, kind: str, name: str, comment_labels: dict, item_labels: list[dict], user=None) -> ItemSet:
+    item_set = ItemSet(kind=kind, name=name, comment_labels=comment_labels,
+                       created_by_id=getattr(user, "id", None))
+    item_set.items = [Item(position=i, labels=labels) for i, labels in enumerate(item_labels)]
+    db.session.add(item_set)
+    db.session.flush()
+    return item_set
+
+
+def item_sets() -> list[ItemSet]:
+    for kind in BUILTIN_SETS:
+        builtin_set(kind)
+    return list(db.session.scalars(sa.select(ItemSet).options(selectinload(ItemSet.items))
+                                   .order_by(ItemSet.kind, ItemSet.builtin_key.is_(None), ItemSet.name)))
+
+
+def group_settings(group) -> GroupFeedbackSettings | None:
+    return db.session.scalar(sa.select(GroupFeedbackSettings).where(GroupFeedbackSettings.group_id == group.id))
+
+
+def set_for_group(group, kind: str) -> ItemSet:
+    settings = group_settings(group)
+    chosen = None
+    if settings is not None:
+        chosen = settings.session_item_set_id if kind == WindowKind.SESSION.value else settings.end_item_set_id
+    if chosen:
+        return db.session.get(ItemSet, chosen)
+    return builtin_set(kind)
+
+
+def group_has_windows(group, kind: str) -> bool:
+    return bool(db.session.scalar(sa.select(sa.func.count(FeedbackWindow.id)).where(
+        FeedbackWindow.group_id == group.id, FeedbackWindow.kind == kind)))
+
+
+class SettingsLocked(Exception):
+    """A set cannot change once feedback with the old set has started (answers would mix)."""
+
+
+def choose_group_sets(group, *, session_set: ItemSet, end_set: ItemSet) -> GroupFeedbackSettings:
+    settings = group_settings(group)
+    current_session = set_for_group(group, WindowKind.SESSION.value)
+    current_end = set_for_group(group, WindowKind.GROUP_END.value)
+    if session_set.id != current_session.id and group_has_windows(group, WindowKind.SESSION.value):
+        raise SettingsLocked("session")
+    if end_set.id != current_end.id and group_has_windows(group, WindowKind.GROUP_END.value):
+        raise SettingsLocked("group_end")
+    if settings is None:
+        settings = GroupFeedbackSettings(group_id=group.id)
+        db.session.add(settings)
+    else:
+        settings.version += 1
+    settings.session_item_set_id = session_set.id
+    settings.end_item_set_id = end_set.id
+    db.session.flush()
+    return settings
+
+
+# --- windows and codes -----------------------------------------------------------------------
+
+def _code_taken(code: str, now: datetime, exclude_id: int | None = None) -> bool:
+    query = sa.select(FeedbackWindow.id).where(FeedbackWindow.code == code, FeedbackWindow.closes_at > now)
+    if exclude_id is not None:
+        query = query.where(FeedbackWindow.id != exclude_id)
+    return db.session.scalar(query.limit(1)) is not None
+
+
+def new_code(now: datetime | None = None, exclude_id: int | None = None) -> str:
+    """A code no window that is open or still to open uses."""
+    now = now or utcnow()
+    for _attempt in range(50):
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        if not _code_taken(code, now, exclude_id):
+            return code
+    raise RuntimeError("could not find a free feedback code")
+
+
+def window_for_session(session) -> FeedbackWindow | None:
+    return db.session.scalar(sa.select(FeedbackWindow).where(FeedbackWindow.session_id == session.id))
+
+
+def window_for_meeting(meeting) -> FeedbackWindow | None:
+    return db.session.scalar(sa.select(FeedbackWindow).where(FeedbackWindow.meeting_id == meeting.id))
+
+
+def end_window_for_group(group) -> FeedbackWindow | None:
+    return db.session.scalar(sa.select(FeedbackWindow).where(
+        FeedbackWindow.group_id == group.id, FeedbackWindow.kind == WindowKind.GROUP_END.value))
+
+
+def open_session_window(session) -> FeedbackWindow:
+    """The session's window with the default times (start to 48 h after); created once."""
+    window = window_for_session(session)
+    if window is None:
+        window = FeedbackWindow(kind=WindowKind.SESSION.value, group_id=session.group_id, session_id=session.id,
+                                item_set_id=set_for_group(session.group, WindowKind.SESSION.value).id,
+                                opens_at=session.starts_at, closes_at=session.starts_at + DEFAULT_WINDOW,
+                                code=new_code())
+        db.session.add(window)
+        db.session.flush()
+    return window
+
+
+def open_group_end_window(group) -> FeedbackWindow:
+    """The end-of-group survey: from the last session's start until two weeks after it ends."""
+    window = end_window_for_group(group)
+    if window is None:
+        sessions = [s for s in group.sessions if not s.is_cancelled]
+        now = utcnow()
+        opens = sessions[-1].starts_at if sessions else now
+        closes = (sessions[-1].ends_at if sessions else now) + GROUP_END_WINDOW
+        window = FeedbackWindow(kind=WindowKind.GROUP_END.value, group_id=group.id,
+                                item_set_id=set_for_group(group, WindowKind.GROUP_END.value).id,
+                                opens_at=opens, closes_at=max(closes, now + EXTENSION), code=new_code())
+        db.session.add(window)
+        db.session.flush()
+    return window
+
+
+def open_meeting_window(meeting) -> FeedbackWindow:
+    window = window_for_meeting(meeting)
+    if window is None:
+        window = FeedbackWindow(kind=WindowKind.MEETING.value, meeting_id=meeting.id,
+                                item_set_id=builtin_set(WindowKind.MEETING.value).id,
+                                opens_at=meeting.starts_at, closes_at=meeting.starts_at + DEFAULT_WINDOW,
+                                code=new_code())
+        db.session.add(window)
+        db.session.flush()
+    return window
+
+
+def _ensure_code_free(window: FeedbackWindow, now: datetime) -> None:
+    # A window that comes back to life may collide with a code given out meanwhile.
+    if _code_taken(window.code, now, exclude_id=window.id):
+        window.code = new_code(now, exclude_id=window.id)
+
+
+def adjust_window(window: FeedbackWindow, action: str, now: datetime | None = None) -> FeedbackWindow:
+    """open (now, early or again), close (now, early) or extend (24 h more)."""
+    now = now or utcnow()
+    if action == "open":
+        window.opens_at = min(window.opens_at, now)
+        if window.closes_at <= now:
+            window.closes_at = now + EXTENSION
+            _ensure_code_free(window, now)
+    elif action == "close":
+        window.opens_at = min(window.opens_at, now)
+        window.closes_at = now
+    elif action == "extend":
+        was_closed = window.closes_at <= now
+        window.closes_at = max(window.closes_at, now) + EXTENSION
+        if was_closed:
+            _ensure_code_free(window, now)
+    else:
+        raise ValueError(action)
+    window.version += 1
+    db.session.flush()
+    return window
+
+
+def find_window_by_code(code: str) -> FeedbackWindow | None:
+    """The open (or still to open) window with this code, else the latest one that had it."""
+    if not code:
+        return None
+    now = utcnow()
+    base = sa.select(FeedbackWindow).where(FeedbackWindow.code == code).options(
+        selectinload(FeedbackWindow.item_set).selectinload(ItemSet.items))
+    current = db.session.scalar(base.where(FeedbackWindow.closes_at > now).order_by(FeedbackWindow.opens_at).limit(1))
+    if current is not None:
+        return current
+    return db.session.scalar(base.order_by(FeedbackWindow.closes_at.desc()).limit(1))
+
+
+# --- submission ------------------------------------------------------------------------------
+
+class RateLimited(Exception):
+    pass
+
+
+def _take_rate_slot(window: FeedbackWindow, now: datetime) -> None:
+    limit = int(current_app.config.get("FEEDBACK_RATE_LIMIT", 60))
+    bucket = int(now.timestamp()) // RATE_BUCKET_SECONDS
+    row = db.session.get(SubmissionBucket, (window.id, bucket))
+    if row is None:
+        row = SubmissionBucket(window_id=window.id, bucket=bucket, count=0)
+        db.session.add(row)
+        # Old buckets are of no use; keep the table small.
+        db.session.execute(sa.delete(SubmissionBucket).where(SubmissionBucket.bucket < bucket - 6))
+    if row.count >= limit:
+        raise RateLimited()
+    row.count += 1
+
+
+def submit_response(window: FeedbackWindow, scores: dict[int, int], comment: str) -> FeedbackResponse:
+    """Store one anonymous response. ``scores`` maps item id to 0–10 for every item of the set."""
+    now = utcnow()
+    if not window.is_open(now):
+        raise ValueError("window not open")
+    item_ids = {item.id for item in window.item_set.items}
+    if set(scores) != item_ids or any(not (0 <= v <= 10) for v in scores.values()):
+        raise ValueError("scores do not match the items")
+    comment = (comment or "").strip()
+    if len(comment) > COMMENT_MAX:
+        raise ValueError("comment too long")
+    _take_rate_slot(window, now)
+    response = FeedbackResponse(window_id=window.id, answered_on=local_today(), comment=comment)
+    response.answers = [FeedbackAnswer(item_id=item_id, value=value) for item_id, value in scores.items()]
+    db.session.add(response)
+    db.session.flush()
+    return response
+
+
+# --- aggregates ------------------------------------------------------------------------------
+
+@dataclass
+class WindowStats:
+    n: int = 0
+    sums: dict = field(default_factory=dict)          # item id -> sum of scores
+    distribution: dict = field(default_factory=dict)  # item id -> {score: count}
+    comments: list = field(default_factory=list)
+
+
+def window_stats(window_ids: list[int]) -> dict[int, WindowStats]:
+    """Counts, sums, distributions and comments for many windows in three queries."""
+    stats = {wid: WindowStats() for wid in window_ids}
+    if not window_ids:
+        return stats
+    for wid, n in db.session.execute(
+            sa.select(FeedbackResponse.window_id, sa.func.count())
+            .where(FeedbackResponse.window_id.in_(window_ids)).group_by(FeedbackResponse.window_id)):
+        stats[wid].n = n
+    for wid, item_id, value, count in db.session.execute(
+            sa.select(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value, sa.func.count())
+            .join(FeedbackAnswer.response).where(FeedbackResponse.window_id.in_(window_ids))
+            .group_by(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value)):
+        s = stats[wid]
+        s.sums[item_id] = s.sums.get(item_id, 0) + value * count
+        s.distribution.setdefault(item_id, {})[value] = count
+    # Sorted by text, never by storage order, so comments cannot be matched to arrival order.
+    for wid, comment in db.session.execute(
+            sa.select(FeedbackResponse.window_id, FeedbackResponse.comment)
+            .where(FeedbackResponse.window_id.in_(window_ids), FeedbackResponse.comment != "")
+            .order_by(FeedbackResponse.comment)):
+        stats[wid].comments.append(comment)
+    return stats
+
+
+# --- chart cache -----------------------------------------------------------------------------
+
+def data_key(kind: str, data) -> str:
+    payload = json.dumps({"kind": kind, "data": data}, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def cached_chart(kind: str, data, render) -> tuple[bytes, str, bool]:
+    """(body, mimetype, from_cache). ``render(data)`` runs only on a cache miss."""
+    key = data_key(kind, data)
+    row = db.session.get(ChartCache, key)
+    if row is not None:
+        return row.body, row.mimetype, True
+    body, mimetype = render(data)
+    try:
+        # Another worker may store the same chart at the same moment; theirs is as good as ours.
+        with db.session.begin_nested():
+            db.session.add(ChartCache(key=key, mimetype=mimetype, body=body))
+    except sa.exc.IntegrityError:
+        pass
+    return body, mimetype, False

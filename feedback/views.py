@@ -1,0 +1,424 @@
+"""Feedback pages: public (no login) code entry, form and thank-you; staff "show to participants"
+pages with code and QR, window actions, results with charts; the lead's item sets, group
+settings and unit report.
+
+The public form's request bodies are never logged: no view here logs form data, and errors
+re-render the form to the participant only.
+"""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+import segno
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale, gettext as _
+from flask_login import current_user, login_required
+from itsdangerous import BadSignature, URLSafeSerializer
+
+import sqlalchemy as sa
+
+from accounts.permissions import lead_required
+from core.db import get_or_404, utcnow
+from core.extensions import db
+from core.security import read_only
+from core.templating import local_dt
+from core.timeutil import local_today
+from groups.models import Group, GroupSession
+from meetings.models import Meeting, MeetingParticipant
+
+from . import charts, report as unit_report, services, summary as summaries
+from .forms import CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
+from .models import FeedbackWindow, ItemSet, WindowKind
+
+bp = Blueprint("feedback", __name__, template_folder="templates")
+
+MARKER_COOKIE = "kohtaamo_feedback_given"
+MARKER_MAX = 60
+
+
+def _locale() -> str:
+    return str(get_locale() or "fi")
+
+
+# --- the "already answered" marker -----------------------------------------------------------
+# A signed list of window ids this browser has answered. It discourages a second answer; it is
+# never stored server-side and holds nothing that identifies the response.
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="feedback-given")
+
+
+def answered_windows() -> list[int]:
+    raw = request.cookies.get(MARKER_COOKIE)
+    if not raw:
+        return []
+    try:
+        value = _serializer().loads(raw)
+    except BadSignature:
+        return []
+    return [int(v) for v in value if isinstance(v, int)] if isinstance(value, list) else []
+
+
+def _set_marker(response: Response, window_id: int) -> None:
+    ids = [i for i in answered_windows() if i != window_id][-(MARKER_MAX - 1):] + [window_id]
+    response.set_cookie(MARKER_COOKIE, _serializer().dumps(ids), max_age=120 * 24 * 3600, path="/f",
+                        httponly=True, samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+
+
+# --- public pages ----------------------------------------------------------------------------
+
+@bp.route("/f", methods=["GET"])
+@read_only
+def public_entry():
+    form = CodeForm(request.args)
+    if request.args and form.validate():
+        return redirect(url_for("feedback.public_form", code=services.normalise_code(form.code.data)))
+    return render_template("feedback/public_entry.html", form=form)
+
+
+def _window_title(window: FeedbackWindow) -> str:
+    if window.kind == WindowKind.SESSION.value:
+        return _("Feedback on today's group session")
+    if window.kind == WindowKind.GROUP_END.value:
+        return _("Feedback on the whole group")
+    return _("Feedback on the network meeting")
+
+
+@bp.route("/f/<code>", methods=["GET", "POST"])
+def public_form(code: str):
+    normalised = services.normalise_code(code)
+    if normalised != code:
+        return redirect(url_for("feedback.public_form", code=normalised))
+    window = services.find_window_by_code(normalised)
+    if window is None:
+        return render_template("feedback/public_unknown.html", form=CodeForm(formdata=None), code=code), 404
+    now = utcnow()
+    if not window.is_open(now):
+        return render_template("feedback/public_closed.html", window=window, not_yet=window.opens_at > now,
+                               form=CodeForm(formdata=None))
+    form = response_form(window.item_set, _locale())
+    if request.method == "GET":
+        form.window_id.data = str(window.id)
+    if window.id in answered_windows():
+        return render_template("feedback/public_already.html", window=window)
+    status = 200
+    if form.validate_on_submit():
+        if form.window_id.data != str(window.id):
+            # The form was loaded for another code (an old tab, a mistyped address): nothing is stored.
+            form.form_errors.append(_("This form belongs to another feedback code. Open the code you were "
+                                      "given again and answer there."))
+            form.window_id.data = str(window.id)
+        else:
+            scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
+            try:
+                services.submit_response(window, scores, form.comment.data or "")
+            except services.RateLimited:
+                db.session.rollback()
+                form.form_errors.append(_("Many answers have just arrived with this code. Wait a few minutes and "
+                                          "send again; your answers are still here."))
+                status = 429
+            else:
+                db.session.commit()
+                response = redirect(url_for("feedback.public_thanks"))
+                _set_marker(response, window.id)
+                return response
+    return render_template("feedback/public_form.html", form=form, window=window, title=_window_title(window),
+                           code=normalised), status
+
+
+@bp.route("/f/thanks")
+@read_only
+def public_thanks():
+    return render_template("feedback/public_thanks.html")
+
+
+# --- staff: access checks --------------------------------------------------------------------
+
+def _may_see_group(group: Group) -> bool:
+    return current_user.is_lead or current_user.id in group.facilitator_ids
+
+
+def _group_or_404(group_id) -> Group:
+    group = get_or_404(Group, group_id)
+    if not _may_see_group(group):
+        abort(404)
+    return group
+
+
+def _meeting_or_404(meeting_id) -> Meeting:
+    meeting = get_or_404(Meeting, meeting_id)
+    if current_user.is_lead or meeting.created_by_id == current_user.id:
+        return meeting
+    staff = db.session.scalar(sa.select(MeetingParticipant.id).where(
+        MeetingParticipant.meeting_id == meeting.id, MeetingParticipant.user_id == current_user.id).limit(1))
+    if staff is None:
+        abort(404)
+    return meeting
+
+
+def _window_or_404(window_id) -> FeedbackWindow:
+    window = get_or_404(FeedbackWindow, window_id)
+    if window.meeting_id is not None:
+        _meeting_or_404(window.meeting_id)
+    elif window.group_id is None or not _may_see_group(window.group):
+        abort(404)
+    return window
+
+
+def _back_to(window: FeedbackWindow) -> str:
+    if window.kind == WindowKind.SESSION.value:
+        return url_for("feedback.session_show", session_id=window.session_id)
+    if window.kind == WindowKind.GROUP_END.value:
+        return url_for("feedback.group_end_show", group_id=window.group_id)
+    return url_for("feedback.meeting_feedback_show", meeting_id=window.meeting_id)
+
+
+def public_url(window: FeedbackWindow) -> str:
+    base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+    return base + url_for("feedback.public_form", code=window.code)
+
+
+def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str, back_url: str | None):
+    return render_template("feedback/show.html", window=window, heading=heading, create_url=create_url,
+                           back_url=back_url, url=public_url(window) if window else None,
+                           entry_url=(current_app.config.get("BASE_URL") or request.host_url.rstrip("/"))
+                           + url_for("feedback.public_entry"),
+                           now=utcnow(), action_form=WindowActionForm(), create_form=WindowActionForm())
+
+
+# --- staff: show to participants ------------------------------------------------------------
+
+@bp.route("/feedback/sessions/<session_id>/show")
+@login_required
+@read_only
+def session_show(session_id):
+    session = get_or_404(GroupSession, session_id)
+    group = _group_or_404(session.group_id)
+    return _render_show(services.window_for_session(session),
+                        heading=_("Feedback: %(group)s, session %(number)s", group=group.title, number=session.number),
+                        create_url=url_for("feedback.session_window_create", session_id=session.id),
+                        back_url=url_for("feedback.group_results", group_id=group.id))
+
+
+@bp.route("/feedback/sessions/<session_id>/window", methods=["POST"])
+@login_required
+def session_window_create(session_id):
+    session = get_or_404(GroupSession, session_id)
+    _group_or_404(session.group_id)
+    if not WindowActionForm().validate_on_submit() or session.is_cancelled:
+        abort(400)
+    services.open_session_window(session)
+    db.session.commit()
+    return redirect(url_for("feedback.session_show", session_id=session.id))
+
+
+@bp.route("/feedback/groups/<group_id>/end")
+@login_required
+@read_only
+def group_end_show(group_id):
+    group = _group_or_404(group_id)
+    return _render_show(services.end_window_for_group(group),
+                        heading=_("End-of-group survey: %(group)s", group=group.title),
+                        create_url=url_for("feedback.group_end_create", group_id=group.id),
+                        back_url=url_for("feedback.group_results", group_id=group.id))
+
+
+@bp.route("/feedback/groups/<group_id>/end", methods=["POST"])
+@login_required
+def group_end_create(group_id):
+    group = _group_or_404(group_id)
+    if not WindowActionForm().validate_on_submit():
+        abort(400)
+    services.open_group_end_window(group)
+    db.session.commit()
+    return redirect(url_for("feedback.group_end_show", group_id=group.id))
+
+
+@bp.route("/feedback/meetings/<meeting_id>/show")
+@login_required
+@read_only
+def meeting_feedback_show(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    # Projected or handed to participants: the meeting's date only, never the client's name.
+    return _render_show(services.window_for_meeting(meeting),
+                        heading=_("Feedback on the network meeting of %(date)s", date=local_dt(meeting.starts_at)),
+                        create_url=url_for("feedback.meeting_window_create", meeting_id=meeting.id),
+                        back_url=url_for("feedback.meeting_results", meeting_id=meeting.id))
+
+
+@bp.route("/feedback/meetings/<meeting_id>/window", methods=["POST"])
+@login_required
+def meeting_window_create(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if not WindowActionForm().validate_on_submit():
+        abort(400)
+    services.open_meeting_window(meeting)
+    db.session.commit()
+    return redirect(url_for("feedback.meeting_feedback_show", meeting_id=meeting.id))
+
+
+@bp.route("/feedback/windows/<window_id>/adjust", methods=["POST"])
+@login_required
+def window_adjust(window_id):
+    window = _window_or_404(window_id)
+    form = WindowActionForm()
+    if not form.validate_on_submit() or form.action.data not in ("open", "close", "extend"):
+        abort(400)
+    services.adjust_window(window, form.action.data)
+    db.session.commit()
+    flash({"open": _("Feedback is open."), "close": _("Feedback is closed."),
+           "extend": _("Feedback time extended by 24 hours.")}[form.action.data], "success")
+    return redirect(_back_to(window))
+
+
+@bp.route("/feedback/windows/<window_id>/qr.svg")
+@login_required
+@read_only
+def window_qr(window_id):
+    window = _window_or_404(window_id)
+    out = io.BytesIO()
+    segno.make(public_url(window), error="m").save(out, kind="svg", scale=10, border=2, xmldecl=False,
+                                                    title=None, svgclass=None, lineclass=None)
+    return Response(out.getvalue(), mimetype="image/svg+xml", headers={"Cache-Control": "private, max-age=300"})
+
+
+# --- staff: results --------------------------------------------------------------------------
+
+@bp.route("/feedback/groups/<group_id>")
+@login_required
+@read_only
+def group_results(group_id):
+    group = _group_or_404(group_id)
+    data = summaries.group_summary(group)
+    return render_template("feedback/group_results.html", group=group, s=data, now=utcnow(),
+                           alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
+                           chart_keys={kind: services.data_key(kind, d)[:16] for kind, d in data.charts.items()},
+                           locale=_locale(), is_lead=current_user.is_lead)
+
+
+@bp.route("/feedback/groups/<group_id>/charts/<kind>.svg")
+@login_required
+def group_chart(group_id, kind):
+    group = _group_or_404(group_id)
+    if kind not in charts.RENDERERS:
+        abort(404)
+    data = summaries.group_summary(group).charts.get(kind)
+    if data is None:
+        # Suppressed or nothing to show: the chart is never rendered.
+        abort(404)
+    body, mimetype, _from_cache = services.cached_chart(kind, data, charts.RENDERERS[kind])
+    db.session.commit()
+    return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+
+
+@bp.route("/feedback/meetings/<meeting_id>/results")
+@login_required
+@read_only
+def meeting_results(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    return render_template("feedback/meeting_results.html", meeting=meeting, s=summaries.meeting_summary(meeting),
+                           locale=_locale())
+
+
+@bp.app_template_global("feedback_group_summary")
+def feedback_group_summary(group):
+    """For the groups feature's evaluation page (feedback/_group_summary.html): the suppressed summary."""
+    return summaries.group_summary(group)
+
+
+# --- lead: item sets and group settings --------------------------------------------------------
+
+@bp.route("/feedback/item-sets")
+@lead_required
+def item_sets():
+    sets = services.item_sets()
+    db.session.commit()  # built-in sets are created on first use
+    return render_template("feedback/item_sets.html", sets=sets, locale=_locale())
+
+
+@bp.route("/feedback/item-sets/new", methods=["GET", "POST"])
+@lead_required
+def item_set_new():
+    form = ItemSetForm()
+    if form.validate_on_submit():
+        services.create_item_set(kind=form.kind.data, name=form.name.data, comment_labels=form.comment_labels(),
+                                 item_labels=form.item_labels(), user=current_user)
+        db.session.commit()
+        flash(_("Item set saved."), "success")
+        return redirect(url_for("feedback.item_sets"))
+    return render_template("feedback/item_set_form.html", form=form)
+
+
+@bp.route("/feedback/groups/<group_id>/settings", methods=["GET", "POST"])
+@lead_required
+def group_settings(group_id):
+    group = get_or_404(Group, group_id)
+    sets = services.item_sets()
+    form = GroupSettingsForm()
+    form.session_set.choices = [(s.id, s.name) for s in sets if s.kind == WindowKind.SESSION.value]
+    form.end_set.choices = [(s.id, s.name) for s in sets if s.kind == WindowKind.GROUP_END.value]
+    if request.method == "GET":
+        form.session_set.data = services.set_for_group(group, WindowKind.SESSION.value).id
+        form.end_set.data = services.set_for_group(group, WindowKind.GROUP_END.value).id
+        db.session.commit()
+    elif form.validate_on_submit():
+        try:
+            services.choose_group_sets(group, session_set=db.session.get(ItemSet, form.session_set.data),
+                                       end_set=db.session.get(ItemSet, form.end_set.data))
+        except services.SettingsLocked as locked:
+            db.session.rollback()
+            field = form.session_set if str(locked) == "session" else form.end_set
+            field.errors = list(field.errors) + [_("Feedback with the current set has already started in this "
+                                                   "group, so the set can no longer be changed.")]
+        else:
+            db.session.commit()
+            flash(_("Feedback settings saved."), "success")
+            return redirect(url_for("feedback.group_results", group_id=group.id))
+    return render_template("feedback/group_settings.html", form=form, group=group)
+
+
+# --- lead: unit report ---------------------------------------------------------------------------
+
+def _report_from_args():
+    form = PeriodForm(request.args)
+    if not request.args.get("start"):
+        start, end = unit_report.default_period(local_today())
+        form = PeriodForm(formdata=None, start=start, end=end)
+        return form, unit_report.unit_report(start, end, services.threshold())
+    if not form.validate():
+        return form, None
+    return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold())
+
+
+@bp.route("/feedback/report")
+@lead_required
+@read_only
+def report():
+    form, data = _report_from_args()
+    return render_template("feedback/report.html", form=form, r=data)
+
+
+def csv_labels() -> dict:
+    return {
+        "measure": _("Measure"), "value": _("Value"), "period": _("Period"), "groups_held": _("Groups held"),
+        "sessions_held": _("Sessions held"), "participants": _("Participants (present at least once)"),
+        "attendance_rate": _("Attendance rate"), "meetings_held": _("Network meetings held"),
+        "items_on_time": _("Action items done on time / due in the period"), "theme": _("Theme"),
+        "groups": _("Groups"), "responses": _("Responses"), "mean": _("Mean of feedback scores (0–10)"),
+        "all_themes": _("All themes"), "hidden_too_few": _("Hidden: too few responses"),
+        "hidden_complementary": _("Hidden: would reveal another hidden figure"),
+        "hidden_empty": _("No responses"),
+    }
+
+
+@bp.route("/feedback/report.csv")
+@lead_required
+@read_only
+def report_csv():
+    form, data = _report_from_args()
+    if data is None:
+        abort(400)
+    body = unit_report.report_csv(data, csv_labels())
+    filename = f"kohtaamo-report-{data.start.isoformat()}-{data.end.isoformat()}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})
