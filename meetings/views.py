@@ -70,6 +70,14 @@ def _item_of(meeting: Meeting, item_id) -> ActionItem:
     return item
 
 
+def _render_then_commit(template: str, **context) -> str:
+    """Render before committing: a commit expires every loaded row, and touching them in the
+    template afterwards would reload them one query per row."""
+    html = render_template(template, **context)
+    db.session.commit()
+    return html
+
+
 def _refused_if_cancelled(meeting: Meeting):
     """A redirect with the reason when the meeting is cancelled (its forms are gone from the page)."""
     if not meeting.is_cancelled:
@@ -104,8 +112,7 @@ def index():
     past = services.list_meetings(current_user, upcoming=False, limit=50)
     for m in upcoming + past:
         log_access(m.client_id, "list", "meetings")
-    db.session.commit()
-    return render_template("meetings/index.html", upcoming=upcoming, past=past,
+    return _render_then_commit("meetings/index.html", upcoming=upcoming, past=past,
                            single_worker=services.is_single_worker)
 
 
@@ -115,8 +122,7 @@ def my_tasks():
     items = services.open_items_for_user(current_user.id)
     for client_id in sorted({i.meeting.client_id for i in items}):
         log_access(client_id, "view", "my tasks")
-    db.session.commit()
-    return render_template("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
+    return _render_then_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
 
 
 # --- arranging ---------------------------------------------------------------------------------
@@ -134,8 +140,7 @@ def choose_client():
         return redirect(url_for("meetings.new", client_id=chosen))
     for c in clients:
         log_access(c.id, "list", "new meeting")
-    db.session.commit()
-    return render_template("meetings/choose_client.html", clients=clients)
+    return _render_then_commit("meetings/choose_client.html", clients=clients)
 
 
 def _fill_participant_choices(form: MeetingForm, client: Client) -> None:
@@ -176,8 +181,7 @@ def new(client_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
-    db.session.commit()
-    return render_template("meetings/new.html", form=form, client=client)
+    return _render_then_commit("meetings/new.html", form=form, client=client)
 
 
 # --- one meeting -------------------------------------------------------------------------------
@@ -214,8 +218,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     users = {u.id: u.name for u in db.session.scalars(
         sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
-    db.session.commit()
-    return render_template(
+    return _render_then_commit(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
         participation_forms=participation_forms, status_forms=status_forms, review=review, review_forms=review_forms,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
@@ -260,8 +263,7 @@ def edit(meeting_id):
             _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
-    db.session.commit()
-    return render_template("meetings/edit.html", form=form, meeting=meeting)
+    return _render_then_commit("meetings/edit.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
@@ -408,8 +410,7 @@ def follow_up(meeting_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
-    db.session.commit()
-    return render_template("meetings/follow_up.html", form=form, meeting=meeting)
+    return _render_then_commit("meetings/follow_up.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/plan")
@@ -419,13 +420,12 @@ def plan(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     items = [i for i in meeting.items if i.status in ("open", "done")]
     log_access(meeting.client_id, "view", f"meeting {meeting.id} printable plan")
-    db.session.commit()
     next_meeting = db.session.scalar(
         sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id, Meeting.status == "planned")
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
     with force_locale(language):
-        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+        html = _render_then_commit("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
     return html
 
 
@@ -506,9 +506,8 @@ def partner_view(token):
     for client_id in sorted(groups):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
-    db.session.commit()
-    response = make_response(render_template("meetings/partner.html", link=link, groups=list(groups.values()),
-                                             confirm=ConfirmForm(), token=token, today=local_today()))
+    response = make_response(_render_then_commit("meetings/partner.html", link=link, groups=list(groups.values()),
+                                                 token=token, today=local_today()))
     return _no_referrer(response)
 
 
