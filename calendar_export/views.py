@@ -10,6 +10,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, has_reques
                    render_template, request, session, url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
+from sqlalchemy.orm import selectinload
 
 from core.db import get_or_404
 from core.extensions import db
@@ -217,7 +218,7 @@ def _get_subscription_or_404(sub_id) -> CalendarSubscription:
 @login_required
 @read_only
 def subscriptions():
-    subs = db.session.scalars(_visible_subscriptions().order_by(
+    subs = db.session.scalars(_visible_subscriptions().options(selectinload(CalendarSubscription.created_by)).order_by(
         CalendarSubscription.revoked_at.is_not(None), CalendarSubscription.created_at.desc(),
         CalendarSubscription.id.desc())).all()
     return render_template("calendar_export/subscriptions.html", subs=subs, names=services.target_names(subs),
@@ -247,7 +248,9 @@ def new():
     groups, partners = _choices()
     form.setup(is_lead=current_user.is_lead, groups=groups, partners=partners)
     if form.validate_on_submit() and form.check():
-        sub, token = services.create_subscription(kind=form.kind.data, target_id=form.target_id,
+        # A staff feed made in the UI is always the user's own; leads use the CLI for others.
+        target_id = current_user.id if form.kind.data == FeedKind.STAFF.value else form.target_id
+        sub, token = services.create_subscription(kind=form.kind.data, target_id=target_id,
                                                   label=form.label.data or "", created_by=current_user)
         db.session.commit()
         return _show_link_once(sub, token)
