@@ -445,7 +445,7 @@ def copy_round(group: Group, *, title: str, first_date: date, user) -> Group:
 
 def enrol(group: Group, client_id: int) -> Enrolment:
     """Enrol up to capacity; after that the client goes on the waiting list."""
-    if group.status not in (GroupStatus.PLANNING.value, GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value):
+    if group.status not in (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value):
         raise GroupError(_("Participants can be enrolled only while the group is enrolling or running."))
     existing = db.session.scalar(sa.select(Enrolment).where(Enrolment.group_id == group.id,
                                                              Enrolment.client_id == client_id))
