@@ -1,0 +1,26 @@
+"""Demo data: reminder policies for the demo groups and meetings, when those features seeded any."""
+from __future__ import annotations
+
+from datetime import time
+
+import sqlalchemy as sa
+
+from core.extensions import db
+
+from . import services
+from .models import TargetKind
+
+
+def seed(ctx) -> None:
+    try:
+        from groups.models import Group
+        from meetings.models import Meeting
+    except ImportError:
+        return
+    for group in db.session.scalars(sa.select(Group).order_by(Group.id).limit(5)):
+        services.save_policy(TargetKind.GROUP.value, group.id, day_before=True, day_before_at=time(16, 0),
+                             same_morning=False, same_morning_at=time(8, 0), by_sms=True, by_email=False)
+    for meeting in db.session.scalars(sa.select(Meeting).order_by(Meeting.id).limit(5)):
+        services.save_policy(TargetKind.MEETING.value, meeting.id, day_before=True, day_before_at=time(16, 0),
+                             same_morning=True, same_morning_at=time(8, 0), by_sms=True, by_email=True)
+    db.session.flush()

@@ -1,0 +1,147 @@
+"""Reminder policies, the outbox of messages, opt-outs and no-show follow-up tasks."""
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime, time
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import UTCDateTime, utcnow
+from core.extensions import db
+
+
+class TargetKind(str, enum.Enum):
+    GROUP = "group"        # policy target; outbox target is then the session
+    SESSION = "session"
+    MEETING = "meeting"
+
+
+class RecipientKind(str, enum.Enum):
+    CLIENT = "client"
+    RELATIVE = "relative"
+    CONTACT = "contact"    # partner contact (invitations only)
+
+
+class Channel(str, enum.Enum):
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class MessageStatus(str, enum.Enum):
+    PENDING = "pending"    # waiting to be sent (or to be retried at next_attempt_at)
+    SENDING = "sending"    # claimed by one send-reminders process
+    SENT = "sent"
+    FAILED = "failed"      # last attempt failed; retried at next_attempt_at unless given up
+    MANUAL = "manual"      # SMS outbox backend: staff send it by hand and mark it sent
+    CANCELLED = "cancelled"  # not sent: the event was cancelled or the recipient opted out
+
+
+class ReminderPolicy(db.Model):
+    """When and how one group's sessions or one network meeting are reminded."""
+
+    __tablename__ = "reminder_policy"
+    __table_args__ = (sa.UniqueConstraint("target_kind", "target_id", name="uq_reminder_policy_target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    target_kind: Mapped[str] = mapped_column(sa.String(10))   # group | meeting
+    target_id: Mapped[int] = mapped_column()
+    day_before: Mapped[bool] = mapped_column(default=True)
+    day_before_at: Mapped[time] = mapped_column(sa.Time, default=time(16, 0))
+    same_morning: Mapped[bool] = mapped_column(default=False)
+    same_morning_at: Mapped[time] = mapped_column(sa.Time, default=time(8, 0))
+    by_sms: Mapped[bool] = mapped_column(default=True)
+    by_email: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class OutboxMessage(db.Model):
+    """One message to one recipient over one channel. The unique key makes "exactly once" a
+    property of the database: two send-reminders processes cannot both create the same
+    reminder, and a row is sent only by the process whose claim token is on it."""
+
+    __tablename__ = "reminder_outbox"
+    __table_args__ = (
+        sa.UniqueConstraint("target_kind", "target_id", "recipient_kind", "recipient_id", "slot", "channel",
+                            name="uq_reminder_outbox_once"),
+        sa.Index("ix_reminder_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(20))          # reminder | invitation | new_time
+    target_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting
+    target_id: Mapped[int] = mapped_column()
+    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_id: Mapped[int] = mapped_column()
+    # e.g. "day_before@2026-12-03T08:00" (a moved event gets a new slot), "invite-2", "cancel-3"
+    slot: Mapped[str] = mapped_column(sa.String(60))
+    channel: Mapped[str] = mapped_column(sa.String(10))
+    # The client the message concerns: access control and the access log go through it.
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    address: Mapped[str] = mapped_column(sa.String(254))
+    language: Mapped[str] = mapped_column(sa.String(2), default="fi")
+    subject: Mapped[str] = mapped_column(sa.String(200), default="")
+    body: Mapped[str] = mapped_column(sa.Text)
+    ics: Mapped[str] = mapped_column(sa.Text, default="")
+    ics_method: Mapped[str] = mapped_column(sa.String(10), default="")
+    status: Mapped[str] = mapped_column(sa.String(10), default=MessageStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)
+    last_error: Mapped[str] = mapped_column(sa.String(500), default="")
+    claim_token: Mapped[str | None] = mapped_column(sa.String(40), nullable=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    client = relationship("Client")
+
+
+class ReminderOptOut(db.Model):
+    """A client or relative who asked for no more reminders (by link or through staff)."""
+
+    __tablename__ = "reminder_opt_out"
+    __table_args__ = (sa.UniqueConstraint("recipient_kind", "recipient_id", name="uq_reminder_opt_out"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_id: Mapped[int] = mapped_column()
+    source: Mapped[str] = mapped_column(sa.String(10), default="link")   # link | staff
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class FollowUpStatus(str, enum.Enum):
+    OPEN = "open"
+    REACHED = "reached"          # called, new time agreed
+    NOT_REACHED = "not_reached"  # new time sent by SMS and letter
+    CLOSED = "closed"            # not needed any more (attendance corrected)
+
+
+class FollowUpTask(db.Model):
+    """"Call and agree a new time" after a client missed a session or a network meeting."""
+
+    __tablename__ = "reminder_follow_up"
+    __table_args__ = (sa.UniqueConstraint("source_kind", "source_id", "client_id", name="uq_follow_up_source"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting
+    source_id: Mapped[int] = mapped_column()
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
+                                                       index=True)
+    missed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.String(12), default=FollowUpStatus.OPEN.value, index=True)
+    new_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True)
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+    client = relationship("Client")
+    assigned_to = relationship("User", foreign_keys=[assigned_to_id])
+    new_meeting = relationship("Meeting", foreign_keys=[new_meeting_id])

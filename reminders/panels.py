@@ -1,0 +1,31 @@
+"""Start-page panel: follow-ups due and reminders that failed or wait for sending by hand."""
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from core.dashboard import Panel, register_panel
+from core.extensions import db
+from register.access import accessible_client_ids, log_access_many
+
+from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage
+from .services import task_visible_condition
+
+
+@register_panel
+def reminders_panel(user):
+    tasks = db.session.scalars(
+        sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value, task_visible_condition(user))
+        .options(selectinload(FollowUpTask.client)).order_by(FollowUpTask.due_on, FollowUpTask.id).limit(20)
+    ).all()
+    counts_stmt = sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id)).where(
+        OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value))).group_by(OutboxMessage.status)
+    ids = accessible_client_ids(user)
+    if ids is not None:
+        counts_stmt = counts_stmt.where(OutboxMessage.client_id.in_(ids))
+    counts = dict(db.session.execute(counts_stmt).all())
+    failed, manual = counts.get(MessageStatus.FAILED.value, 0), counts.get(MessageStatus.MANUAL.value, 0)
+    if not (tasks or failed or manual):
+        return None
+    log_access_many([t.client_id for t in tasks], "follow_up_panel")
+    return Panel("reminders/panel.html", {"tasks": tasks, "failed": failed, "manual": manual}, order=30)

@@ -1,0 +1,676 @@
+"""Reminder policies, recipients, queuing what is due, claiming and sending, invitations and
+no-show follow-ups. Functions flush; views and the send-reminders command commit."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import phonenumbers
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy.orm import selectinload
+
+from core.db import immediate_transactions, utcnow
+from core.extensions import db
+from core.forms import normalise_phone
+from core.timeutil import local_to_utc, to_local
+from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
+from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+from register.models import Client, PartnerContact, Relative
+
+from . import channels, texts
+from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind,
+                     ReminderOptOut, ReminderPolicy, TargetKind)
+
+# How far ahead reminders are queued: a day-before reminder for an event the day after tomorrow
+# is never due yet, so two days is enough.
+LOOKAHEAD = timedelta(days=2)
+MAX_ATTEMPTS = 6
+BACKOFF_BASE = timedelta(minutes=2)
+BACKOFF_CAP = timedelta(hours=6)
+# A claim older than this belongs to a process that died mid-send; the row is retried (the
+# only case where a message could go out twice, and only if the crash fell between the
+# gateway's acceptance and our "sent" update).
+STALE_CLAIM = timedelta(minutes=30)
+CLAIMABLE = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
+
+# --- policies ----------------------------------------------------------------------------------
+
+
+def get_policy(target_kind: str, target_id: int) -> ReminderPolicy | None:
+    return db.session.scalar(sa.select(ReminderPolicy).where(ReminderPolicy.target_kind == target_kind,
+                                                             ReminderPolicy.target_id == target_id))
+
+
+def save_policy(target_kind: str, target_id: int, *, day_before: bool, day_before_at: time, same_morning: bool,
+                same_morning_at: time, by_sms: bool, by_email: bool, user=None) -> ReminderPolicy:
+    policy = get_policy(target_kind, target_id)
+    if policy is None:
+        policy = ReminderPolicy(target_kind=target_kind, target_id=target_id)
+        db.session.add(policy)
+    else:
+        policy.version += 1
+    policy.day_before, policy.day_before_at = day_before, day_before_at
+    policy.same_morning, policy.same_morning_at = same_morning, same_morning_at
+    policy.by_sms, policy.by_email = by_sms, by_email
+    policy.updated_by_id = getattr(user, "id", None)
+    db.session.flush()
+    return policy
+
+
+# --- recipients --------------------------------------------------------------------------------
+
+@dataclass
+class Recipient:
+    kind: str
+    id: int
+    client_id: int
+    name: str
+    phone: str
+    email: str
+    language: str
+    consent: bool
+    consent_date: date | None
+    opted_out: bool = False
+
+
+def _from_client(client: Client) -> Recipient:
+    return Recipient(RecipientKind.CLIENT.value, client.id, client.id, client.name, client.phone, client.email,
+                     client.language, client.reminder_consent, client.consent_date)
+
+
+def _from_relative(relative: Relative) -> Recipient:
+    return Recipient(RecipientKind.RELATIVE.value, relative.id, relative.client_id, relative.name, relative.phone,
+                     relative.email, relative.language, relative.reminder_consent, relative.consent_date)
+
+
+def _mark_opt_outs(recipients: list[Recipient]) -> list[Recipient]:
+    if not recipients:
+        return recipients
+    rows = db.session.execute(sa.select(ReminderOptOut.recipient_kind, ReminderOptOut.recipient_id)).all()
+    opted = {(k, i) for k, i in rows}
+    for r in recipients:
+        r.opted_out = (r.kind, r.id) in opted
+    return recipients
+
+
+def group_recipients(group: Group) -> list[Recipient]:
+    clients = db.session.scalars(
+        sa.select(Client).join(Enrolment, Enrolment.client_id == Client.id)
+        .where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.ENROLLED.value,
+               Client.active.is_(True)).order_by(Client.name)
+    ).all()
+    return _mark_opt_outs([_from_client(c) for c in clients])
+
+
+def meeting_recipients(meeting: Meeting) -> list[Recipient]:
+    """The meeting's client and the relatives invited to it."""
+    result = [_from_client(meeting.client)] if meeting.client and meeting.client.active else []
+    for p in meeting.participants:
+        if p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
+            result.append(_from_relative(p.relative))
+    return _mark_opt_outs(result)
+
+
+REASONS = {
+    "no_consent": _l("No consent to reminders"),
+    "opted_out": _l("Has opted out of reminders"),
+    "no_phone": _l("No phone number"),
+    "invalid_phone": _l("Invalid phone number"),
+    "foreign_phone": _l("Foreign phone number: SMS is sent to Finnish numbers only"),
+    "no_email": _l("No e-mail address"),
+}
+
+
+def sms_address(phone: str) -> tuple[str | None, str | None]:
+    """(E.164 number, None) or (None, reason key). Only Finnish numbers: the gateway contract and
+    the consent cover Finnish subscriptions."""
+    if not (phone or "").strip():
+        return None, "no_phone"
+    try:
+        number = normalise_phone(phone)
+    except ValueError:
+        return None, "invalid_phone"
+    if phonenumbers.region_code_for_number(phonenumbers.parse(number)) != "FI":
+        return None, "foreign_phone"
+    return number, None
+
+
+def channel_address(recipient: Recipient, channel: str) -> tuple[str | None, str | None]:
+    """Where a reminder to ``recipient`` goes on ``channel``, or why it is not sent."""
+    if not recipient.consent:
+        return None, "no_consent"
+    if recipient.opted_out:
+        return None, "opted_out"
+    if channel == Channel.SMS.value:
+        return sms_address(recipient.phone)
+    email = (recipient.email or "").strip()
+    return (email, None) if email else (None, "no_email")
+
+
+def policy_channels(policy: ReminderPolicy) -> list[str]:
+    return [c for c, on in ((Channel.SMS.value, policy.by_sms), (Channel.EMAIL.value, policy.by_email)) if on]
+
+
+# --- opt-out links -----------------------------------------------------------------------------
+
+def _serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="reminder-opt-out")
+
+
+def opt_out_token(kind: str, recipient_id: int) -> str:
+    return _serializer().dumps([kind[0], recipient_id])
+
+
+def parse_opt_out_token(token: str) -> tuple[str, int] | None:
+    try:
+        letter, recipient_id = _serializer().loads(token)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    kind = {"c": RecipientKind.CLIENT.value, "r": RecipientKind.RELATIVE.value}.get(letter)
+    if kind is None or not isinstance(recipient_id, int):
+        return None
+    return kind, recipient_id
+
+
+def opt_out_url(kind: str, recipient_id: int) -> str:
+    """The absolute opt-out link, or "" when BASE_URL is not set (a relative link in an SMS
+    would be useless; staff can still turn reminders off on the settings page)."""
+    base = (current_app.config.get("BASE_URL") or "").rstrip("/")
+    if not base:
+        return ""
+    # Built by hand: the command runs outside any request, where url_for cannot build URLs.
+    return f"{base}/reminders/stop/{opt_out_token(kind, recipient_id)}"
+
+
+def set_opt_out(kind: str, recipient_id: int, opted_out: bool, source: str = "link") -> None:
+    row = db.session.scalar(sa.select(ReminderOptOut).where(ReminderOptOut.recipient_kind == kind,
+                                                            ReminderOptOut.recipient_id == recipient_id))
+    if opted_out and row is None:
+        db.session.add(ReminderOptOut(recipient_kind=kind, recipient_id=recipient_id, source=source))
+    elif not opted_out and row is not None:
+        db.session.delete(row)
+    if opted_out:
+        # Nothing already queued for them goes out either.
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.recipient_kind == kind, OutboxMessage.recipient_id == recipient_id,
+                   OutboxMessage.kind == "reminder", OutboxMessage.status.in_(CLAIMABLE))
+            .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="opted out")
+        )
+    db.session.flush()
+
+
+# --- queuing -----------------------------------------------------------------------------------
+
+def _insert_once(values: dict) -> bool:
+    """INSERT that does nothing when the (target, recipient, slot, channel) row exists: a
+    concurrent process that got there first wins and nothing is duplicated."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    values.setdefault("status", MessageStatus.PENDING.value)
+    values.setdefault("next_attempt_at", utcnow())
+    values.setdefault("created_at", utcnow())
+    result = db.session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+def due_slots(policy: ReminderPolicy, starts_at: datetime, now: datetime) -> list[str]:
+    """Slots whose send time has come and whose event has not started. When a run comes late
+    and both slots are due, only the latest one is sent (one reminder is enough)."""
+    if starts_at <= now:
+        return []
+    day = to_local(starts_at).date()
+    candidates = []
+    if policy.day_before:
+        candidates.append(("day_before", local_to_utc(day - timedelta(days=1), policy.day_before_at)))
+    if policy.same_morning:
+        send_at = local_to_utc(day, policy.same_morning_at)
+        # A "morning" time after the event would never be useful.
+        if send_at < starts_at:
+            candidates.append(("same_morning", send_at))
+    due = [(name, at) for name, at in candidates if at <= now]
+    if not due:
+        return []
+    name, _at = max(due, key=lambda item: item[1])
+    # The slot carries the start time, so a moved event is reminded again for its new time.
+    return [f"{name}@{starts_at.astimezone(UTC).strftime('%Y-%m-%dT%H:%MZ')}"]
+
+
+def _queue_for(policy, target_kind, target_id, what, starts_at, place, recipients, now) -> int:
+    created = 0
+    slots = due_slots(policy, starts_at, now)
+    if not slots:
+        return 0
+    today = to_local(now).date()
+    for slot in slots:
+        for r in recipients:
+            for channel in policy_channels(policy):
+                address, _reason = channel_address(r, channel)
+                if address is None:
+                    continue
+                stop = opt_out_url(r.kind, r.id)
+                body = texts.reminder_text(what, starts_at, place, r.language, today, stop)
+                created += _insert_once(dict(
+                    kind="reminder", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
+                    recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
+                    language=r.language, subject=texts.subject_for("reminder", r.language), body=body,
+                ))
+    return created
+
+
+def session_place(session: GroupSession) -> str:
+    group = session.group
+    parts = [p for p in (group.venue, session.room or group.room) if p]
+    return ", ".join(parts)
+
+
+def meeting_place(meeting: Meeting, language: str = "fi") -> str:
+    from flask_babel import force_locale, gettext as _
+
+    if meeting.place_kind == "remote":
+        with force_locale(language):
+            return _("remote meeting")
+    if meeting.place_kind == "home_visit":
+        # The client's home address never goes into a message.
+        with force_locale(language):
+            return _("home visit")
+    return meeting.place
+
+
+def queue_due(now: datetime) -> int:
+    """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
+    created = 0
+    policies = db.session.scalars(sa.select(ReminderPolicy)).all()
+    group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
+    meeting_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.MEETING.value}
+    if group_policies:
+        sessions = db.session.scalars(
+            sa.select(GroupSession)
+            .where(GroupSession.group_id.in_(group_policies), GroupSession.status == SessionStatus.SCHEDULED.value,
+                   GroupSession.starts_at > now, GroupSession.starts_at <= now + LOOKAHEAD)
+            .options(selectinload(GroupSession.group))
+        ).all()
+        recipients_by_group: dict[int, list[Recipient]] = {}
+        for session in sessions:
+            if session.group_id not in recipients_by_group:
+                recipients_by_group[session.group_id] = group_recipients(session.group)
+            created += _queue_for(group_policies[session.group_id], TargetKind.SESSION.value, session.id, "session",
+                                  session.starts_at, session_place(session), recipients_by_group[session.group_id],
+                                  now)
+    if meeting_policies:
+        meetings = db.session.scalars(
+            sa.select(Meeting)
+            .where(Meeting.id.in_(meeting_policies), Meeting.status == MeetingStatus.PLANNED.value,
+                   Meeting.starts_at > now, Meeting.starts_at <= now + LOOKAHEAD)
+            .options(selectinload(Meeting.client), selectinload(Meeting.participants)
+                     .selectinload(MeetingParticipant.relative))
+        ).all()
+        for meeting in meetings:
+            recipients = meeting_recipients(meeting)
+            # Place text depends on language only for remote/home visits; fi is the fallback.
+            created += _queue_for(meeting_policies[meeting.id], TargetKind.MEETING.value, meeting.id, "meeting",
+                                  meeting.starts_at, meeting_place(meeting), recipients, now)
+    db.session.flush()
+    return created
+
+
+def _cancelled_targets_condition():
+    """Rows whose session or meeting was cancelled after the reminder was queued."""
+    cancelled_sessions = sa.select(GroupSession.id).where(GroupSession.status == SessionStatus.CANCELLED.value)
+    cancelled_meetings = sa.select(Meeting.id).where(Meeting.status == MeetingStatus.CANCELLED.value)
+    return sa.and_(
+        OutboxMessage.kind == "reminder",
+        sa.or_(sa.and_(OutboxMessage.target_kind == TargetKind.SESSION.value,
+                       OutboxMessage.target_id.in_(cancelled_sessions)),
+               sa.and_(OutboxMessage.target_kind == TargetKind.MEETING.value,
+                       OutboxMessage.target_id.in_(cancelled_meetings))),
+    )
+
+
+def drop_cancelled(now: datetime) -> int:
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status.in_(CLAIMABLE), _cancelled_targets_condition())
+        .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def recover_stale_claims(now: datetime) -> int:
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.status == MessageStatus.SENDING.value, OutboxMessage.claimed_at < now - STALE_CLAIM)
+        .values(status=MessageStatus.FAILED.value, claim_token=None, next_attempt_at=now,
+                last_error="interrupted while sending")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def due_channels(now: datetime) -> set[str]:
+    rows = db.session.scalars(
+        sa.select(OutboxMessage.channel).distinct()
+        .where(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now)
+    ).all()
+    return set(rows)
+
+
+# --- claiming and sending ----------------------------------------------------------------------
+
+def claim_batch(now: datetime, limit: int = 20) -> tuple[str, list[int]]:
+    """Claim up to ``limit`` due messages for this process and commit the claim.
+
+    The UPDATE repeats the status condition: when two processes picked the same ids, the one
+    that writes second finds the rows no longer pending (PostgreSQL re-checks the WHERE after
+    waiting for the row lock; on SQLite the write lock is taken at BEGIN, so the processes queue)
+    and claims nothing. Only rows carrying this process's token are sent by it.
+    """
+    token = secrets.token_hex(16)
+    db.session.commit()
+    with immediate_transactions():
+        ids = db.session.scalars(
+            sa.select(OutboxMessage.id)
+            .where(OutboxMessage.status.in_(CLAIMABLE), OutboxMessage.next_attempt_at <= now)
+            .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id).limit(limit)
+        ).all()
+        claimed = 0
+        if ids:
+            result = db.session.execute(
+                sa.update(OutboxMessage)
+                .where(OutboxMessage.id.in_(ids), OutboxMessage.status.in_(CLAIMABLE),
+                       OutboxMessage.next_attempt_at <= now)
+                .values(status=MessageStatus.SENDING.value, claim_token=token, claimed_at=now,
+                        attempts=OutboxMessage.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            claimed = result.rowcount
+        db.session.commit()
+    if not claimed:
+        return token, []
+    mine = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.claim_token == token,
+                                                                OutboxMessage.status == MessageStatus.SENDING.value)
+                              .order_by(OutboxMessage.id)).all()
+    db.session.commit()
+    return token, list(mine)
+
+
+def backoff(attempts: int) -> timedelta:
+    return min(BACKOFF_BASE * (2 ** max(0, attempts - 1)), BACKOFF_CAP)
+
+
+def _finish(message_id: int, token: str, values: dict) -> None:
+    with immediate_transactions():
+        db.session.execute(
+            sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+            .values(**values).execution_options(synchronize_session=False)
+        )
+        db.session.commit()
+
+
+def deliver(message: OutboxMessage, config) -> str:
+    if message.channel == Channel.EMAIL.value:
+        return channels.send_email(config, to=message.address, subject=message.subject, body=message.body,
+                                   ics=message.ics, ics_method=message.ics_method)
+    return channels.sms_backend(config).send(message.address, message.body)
+
+
+def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
+    counts = {"sent": 0, "manual": 0, "failed": 0}
+    for message_id in ids:
+        message = db.session.get(OutboxMessage, message_id)
+        attempts = message.attempts
+        db.session.commit()   # release the read transaction while talking to the network
+        try:
+            outcome = deliver(message, config)
+        except channels.SendError as exc:
+            give_up = attempts >= MAX_ATTEMPTS
+            _finish(message_id, token, dict(
+                status=MessageStatus.FAILED.value, claim_token=None, last_error=str(exc)[:500],
+                next_attempt_at=None if give_up else now + backoff(attempts)))
+            counts["failed"] += 1
+            continue
+        if outcome == channels.MANUAL:
+            _finish(message_id, token, dict(status=MessageStatus.MANUAL.value, claim_token=None, next_attempt_at=None,
+                                            last_error=""))
+            counts["manual"] += 1
+        else:
+            _finish(message_id, token, dict(status=MessageStatus.SENT.value, claim_token=None, sent_at=utcnow(),
+                                            next_attempt_at=None, last_error=""))
+            counts["sent"] += 1
+    return counts
+
+
+def mark_sent_by_hand(message: OutboxMessage, user) -> None:
+    message.status = MessageStatus.SENT.value
+    message.sent_at = utcnow()
+    message.sent_by_id = user.id
+    db.session.flush()
+
+
+def retry_now(message: OutboxMessage) -> None:
+    message.status = MessageStatus.PENDING.value
+    message.next_attempt_at = utcnow()
+    db.session.flush()
+
+
+# --- invitations -------------------------------------------------------------------------------
+
+def meeting_uid(meeting: Meeting) -> str:
+    return f"meeting-{meeting.id}@kohtaamo"
+
+
+def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],
+                   language: str) -> str:
+    """The .ics attachment: same UID for the life of the meeting, SEQUENCE from the meeting."""
+    from calendar_export.ical import EventRecord, build_event_ics
+
+    record = EventRecord(
+        uid=meeting_uid(meeting), summary=texts.meeting_summary(language), starts_at=meeting.starts_at,
+        ends_at=meeting.ends_at, updated_at=meeting.updated_at or utcnow(), sequence=meeting.sequence,
+        cancelled=meeting.is_cancelled or method == "CANCEL", location=meeting_place(meeting, language),
+        created_at=meeting.created_at, organizer=organizer, attendees=(attendee,),
+    )
+    return build_event_ics(record, method=method).decode("utf-8")
+
+
+def queue_invitations(meeting: Meeting, change: str) -> int:
+    """Queue an invitation (created), update (moved/updated) or cancellation for the partner
+    contacts and relatives of a meeting. The slot carries the SEQUENCE, so an "updated" signal
+    that changed nothing calendar-relevant (same sequence) queues nothing new."""
+    if change == "cancelled" or meeting.is_cancelled:
+        method, slot = "CANCEL", f"cancel-{meeting.sequence}"
+    else:
+        method, slot = "REQUEST", f"invite-{meeting.sequence}"
+    organizer = ("Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost")
+    created = 0
+    for p in meeting.participants:
+        if p.kind == ParticipantKind.PARTNER.value and p.contact is not None:
+            kind, rid, name, email, lang = (RecipientKind.CONTACT.value, p.contact.id, p.contact.name,
+                                            p.contact.email, p.contact.language)
+        elif p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
+            kind, rid, name, email, lang = (RecipientKind.RELATIVE.value, p.relative.id, p.relative.name,
+                                            p.relative.email, p.relative.language)
+        else:
+            continue
+        email = (email or "").strip()
+        if not email:
+            continue
+        if method == "CANCEL" and not _was_invited(meeting.id, kind, rid):
+            continue
+        subject, body = texts.invitation_texts(method, change, meeting.starts_at, meeting_place(meeting, lang), lang)
+        created += _insert_once(dict(
+            kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
+            recipient_id=rid, slot=slot, channel=Channel.EMAIL.value, client_id=meeting.client_id, address=email,
+            language=lang, subject=subject, body=body, ics_method=method,
+            ics=invitation_ics(meeting, method, (name, email), organizer, lang),
+        ))
+    # Reminders queued for the old time or for a cancelled meeting must not go out.
+    if method == "CANCEL":
+        drop_cancelled(utcnow())
+    db.session.flush()
+    return created
+
+
+def _was_invited(meeting_id: int, kind: str, recipient_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
+        OutboxMessage.target_id == meeting_id, OutboxMessage.recipient_kind == kind,
+        OutboxMessage.recipient_id == recipient_id))) or False
+
+
+# --- no-show follow-ups ------------------------------------------------------------------------
+
+def _open_task(source_kind: str, source_id: int, client_id: int, assigned_to_id: int | None, missed_at: datetime):
+    task = db.session.scalar(sa.select(FollowUpTask).where(
+        FollowUpTask.source_kind == source_kind, FollowUpTask.source_id == source_id,
+        FollowUpTask.client_id == client_id))
+    if task is None:
+        task = FollowUpTask(source_kind=source_kind, source_id=source_id, client_id=client_id,
+                            assigned_to_id=assigned_to_id, missed_at=missed_at,
+                            due_on=to_local(max(missed_at, utcnow())).date() + timedelta(days=1))
+        db.session.add(task)
+    elif task.status == FollowUpStatus.CLOSED.value:
+        task.status = FollowUpStatus.OPEN.value
+        task.version += 1
+    db.session.flush()
+    return task
+
+
+def _close_task(source_kind: str, source_id: int, client_id: int) -> None:
+    task = db.session.scalar(sa.select(FollowUpTask).where(
+        FollowUpTask.source_kind == source_kind, FollowUpTask.source_id == source_id,
+        FollowUpTask.client_id == client_id, FollowUpTask.status == FollowUpStatus.OPEN.value))
+    if task is not None:
+        task.status = FollowUpStatus.CLOSED.value
+        task.version += 1
+        db.session.flush()
+
+
+def record_session_attendance(attendance) -> FollowUpTask | None:
+    """An absence at a group session creates a task for the group's first facilitator (one
+    call, not two; the other facilitator sees the task too and can take it)."""
+    session = attendance.session
+    client_id = attendance.enrolment.client_id
+    if attendance.status != "absent":
+        _close_task(TargetKind.SESSION.value, session.id, client_id)
+        return None
+    group = session.group
+    assignee = group.facilitator1_id or group.facilitator2_id
+    return _open_task(TargetKind.SESSION.value, session.id, client_id, assignee, session.starts_at)
+
+
+def record_participant_attendance(participant) -> FollowUpTask | None:
+    if participant.kind != ParticipantKind.CLIENT.value or participant.attended is None:
+        return None
+    meeting = participant.meeting
+    if participant.attended:
+        _close_task(TargetKind.MEETING.value, meeting.id, meeting.client_id)
+        return None
+    staff = [p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user_id]
+    assignee = staff[0] if staff else meeting.created_by_id
+    return _open_task(TargetKind.MEETING.value, meeting.id, meeting.client_id, assignee, meeting.starts_at)
+
+
+def responsible_ids(task: FollowUpTask) -> set[int]:
+    ids = {task.assigned_to_id} if task.assigned_to_id else set()
+    if task.source_kind == TargetKind.SESSION.value:
+        session = db.session.get(GroupSession, task.source_id)
+        if session is not None:
+            ids |= session.group.facilitator_ids
+    else:
+        ids |= set(db.session.scalars(sa.select(MeetingParticipant.user_id).where(
+            MeetingParticipant.meeting_id == task.source_id, MeetingParticipant.kind == ParticipantKind.STAFF.value,
+            MeetingParticipant.user_id.is_not(None))).all())
+    return ids
+
+
+def task_visible_condition(user):
+    """SQL condition for the tasks ``user`` sees (assigned, or co-responsible, or lead)."""
+    if user.is_lead:
+        return sa.true()
+    facilitated = sa.select(GroupSession.id).join(Group, Group.id == GroupSession.group_id).where(
+        sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
+    staffed = sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.user_id == user.id,
+                                                             MeetingParticipant.kind == ParticipantKind.STAFF.value)
+    return sa.or_(
+        FollowUpTask.assigned_to_id == user.id,
+        sa.and_(FollowUpTask.source_kind == TargetKind.SESSION.value, FollowUpTask.source_id.in_(facilitated)),
+        sa.and_(FollowUpTask.source_kind == TargetKind.MEETING.value, FollowUpTask.source_id.in_(staffed)),
+    )
+
+
+def task_source(task: FollowUpTask):
+    if task.source_kind == TargetKind.SESSION.value:
+        return db.session.get(GroupSession, task.source_id)
+    return db.session.get(Meeting, task.source_id)
+
+
+def _policy_for_new_meeting(task: FollowUpTask, meeting: Meeting) -> ReminderPolicy:
+    """The new time is reminded as the missed one was (or the day before at 16:00 by SMS)."""
+    if task.source_kind == TargetKind.SESSION.value:
+        session = db.session.get(GroupSession, task.source_id)
+        source = get_policy(TargetKind.GROUP.value, session.group_id) if session else None
+    else:
+        source = get_policy(TargetKind.MEETING.value, task.source_id)
+    if source is None:
+        return save_policy(TargetKind.MEETING.value, meeting.id, day_before=True, day_before_at=time(16, 0),
+                           same_morning=False, same_morning_at=time(8, 0), by_sms=True, by_email=False)
+    return save_policy(TargetKind.MEETING.value, meeting.id, day_before=source.day_before,
+                       day_before_at=source.day_before_at, same_morning=source.same_morning,
+                       same_morning_at=source.same_morning_at, by_sms=source.by_sms, by_email=source.by_email)
+
+
+def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetime, minutes: int, place: str,
+                  purpose: str) -> tuple[Meeting, str | None]:
+    """Book the new appointment as a meeting of the client and the staff member, with its
+    reminder policy. Not reached: the new time also goes to the client by SMS now (returns the
+    reason when it cannot: no consent, no or foreign number)."""
+    meeting = Meeting(client_id=task.client_id, purpose=purpose[:300], starts_at=starts_at,
+                      ends_at=starts_at + timedelta(minutes=minutes), place=place,
+                      previous_meeting_id=task.source_id if task.source_kind == TargetKind.MEETING.value else None,
+                      created_by_id=user.id)
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add_all([
+        MeetingParticipant(meeting_id=meeting.id, kind=ParticipantKind.CLIENT.value),
+        MeetingParticipant(meeting_id=meeting.id, kind=ParticipantKind.STAFF.value, user_id=user.id),
+    ])
+    _policy_for_new_meeting(task, meeting)
+    reason = None
+    if not reached:
+        client = db.session.get(Client, task.client_id)
+        recipient = _mark_opt_outs([_from_client(client)])[0]
+        address, reason = channel_address(recipient, Channel.SMS.value)
+        if address is not None:
+            _insert_once(dict(
+                kind="new_time", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
+                recipient_kind=recipient.kind, recipient_id=recipient.id, slot="new-time",
+                channel=Channel.SMS.value, client_id=client.id, address=address, language=client.language,
+                subject=texts.subject_for("new_time", client.language),
+                body=texts.new_time_text(starts_at, place, client.language,
+                                         opt_out_url(recipient.kind, recipient.id)),
+            ))
+    task.status = FollowUpStatus.REACHED.value if reached else FollowUpStatus.NOT_REACHED.value
+    task.new_meeting_id = meeting.id
+    task.done_by_id = user.id
+    task.done_at = utcnow()
+    task.version += 1
+    db.session.flush()
+    _announce_meeting(meeting)
+    return meeting, reason
+
+
+def _announce_meeting(meeting: Meeting) -> None:
+    """Tell the other features (calendar feeds) that a meeting was created."""
+    try:
+        from meetings.signals import meeting_changed
+    except ImportError:
+        return
+    meeting_changed.send(current_app._get_current_object(), meeting=meeting, change="created")

@@ -1,0 +1,139 @@
+"""Test helpers for the reminders feature: a fake SMS gateway (HTTP on loopback), a real SMTP
+server (aiosmtpd) on loopback, and rows for groups and meetings built straight on the models."""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time as _time
+from collections import Counter
+from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+class FakeGateway:
+    """Accepts POSTs like a JSON SMS gateway. ``script`` gives the answer for the next requests
+    ("ok", "500", "timeout"); after the script it answers "ok"."""
+
+    def __init__(self, delay: float = 0.0):
+        self.requests: list[dict] = []
+        self.script: list[str] = []
+        self.delay = delay
+        self.lock = threading.Lock()
+        gateway = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server API
+                length = int(self.headers.get("Content-Length", 0))
+                payload = json.loads(self.rfile.read(length) or b"{}")
+                with gateway.lock:
+                    action = gateway.script.pop(0) if gateway.script else "ok"
+                    gateway.requests.append({"payload": payload, "auth": self.headers.get("Authorization"),
+                                             "action": action})
+                if action == "timeout":
+                    _time.sleep(2.0)
+                if gateway.delay:
+                    _time.sleep(gateway.delay)
+                status = 500 if action == "500" else 200
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": %s}' % (b"true" if status == 200 else b"false"))
+                except OSError:
+                    pass  # the client gave up (timeout)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/send"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def delivered(self) -> list[dict]:
+        return [r["payload"] for r in self.requests if r["action"] == "ok"]
+
+    def delivered_counts(self) -> Counter:
+        return Counter((p["to"], p["message"]) for p in self.delivered())
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class SmtpSink:
+    """A real SMTP server on 127.0.0.1 that keeps what arrived."""
+
+    def __init__(self):
+        from aiosmtpd.controller import Controller
+
+        self.messages: list = []
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+                import email
+                from email import policy
+
+                sink.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content,
+                                                                                  policy=policy.default)))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()
+
+
+def make_group_with_session(*, facilitator, clients, starts_at: datetime, status: str = "scheduled",
+                            venue: str = "Kauppakatu 5", room: str = ""):
+    from core.extensions import db
+    from groups.models import Enrolment, Group, GroupSession
+
+    group = Group(title="Raharyhmä", venue=venue, room=room, status="running", facilitator1_id=facilitator.id)
+    db.session.add(group)
+    db.session.flush()
+    session = GroupSession(group_id=group.id, number=1, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2),
+                           status=status)
+    db.session.add(session)
+    for client in clients:
+        db.session.add(Enrolment(group_id=group.id, client_id=client.id, status="enrolled"))
+    db.session.flush()
+    return group, session
+
+
+def make_meeting(*, client, starts_at: datetime, staff=None, relatives=(), contacts=(), place: str = "Kauppakatu 5"):
+    from core.extensions import db
+    from meetings.models import Meeting, MeetingParticipant
+
+    meeting = Meeting(client_id=client.id, purpose="Verkostopalaveri", starts_at=starts_at,
+                      ends_at=starts_at + timedelta(hours=1), place=place,
+                      created_by_id=getattr(staff, "id", None))
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="client"))
+    if staff is not None:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="staff", user_id=staff.id))
+    for relative in relatives:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="relative", relative_id=relative.id))
+    for contact in contacts:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="partner", contact_id=contact.id))
+    db.session.flush()
+    db.session.refresh(meeting)
+    return meeting

@@ -1,0 +1,86 @@
+"""Message texts in the recipient's language: short, and nothing sensitive (no client name, no
+group title, no meeting purpose): only that there is an appointment, when and where."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_time
+from flask_babel import force_locale, gettext as _
+
+from core.timeutil import to_local
+
+LANGUAGES = ("fi", "sv", "en")
+
+
+def _lang(language: str | None) -> str:
+    return language if language in LANGUAGES else "fi"
+
+
+def when_text(starts_at: datetime, language: str, today: date | None = None, place: str = "") -> str:
+    """"huomenna to 3.12. klo 10.00, Kauppakatu 5" in the current (forced) locale."""
+    local = to_local(starts_at)
+    lang = _lang(language)
+    day = format_date(local.date(), "EEE d MMM" if lang == "en" else "EEE d.M.", locale=lang)
+    clock = format_time(local.time(), "H:mm" if lang == "en" else "H.mm", locale=lang)
+    text = _("%(date)s at %(time)s", date=day, time=clock)
+    if today is not None:
+        if local.date() == today:
+            text = _("today") + " " + text
+        elif (local.date() - today).days == 1:
+            text = _("tomorrow") + " " + text
+    if place:
+        text += ", " + place
+    return text
+
+
+def reminder_text(what: str, starts_at: datetime, place: str, language: str, today: date, stop_url: str = "") -> str:
+    """what is "session" (a group meeting) or "meeting" (an appointment / network meeting)."""
+    with force_locale(_lang(language)):
+        when = when_text(starts_at, language, today, place)
+        if what == "session":
+            text = _("Reminder: group meeting %(when)s.", when=when)
+        else:
+            text = _("Reminder: appointment %(when)s.", when=when)
+        if stop_url:
+            text += " " + _("No more reminders: %(url)s", url=stop_url)
+        return text
+
+
+def new_time_text(starts_at: datetime, place: str, language: str, stop_url: str = "") -> str:
+    with force_locale(_lang(language)):
+        text = _("We tried to reach you. Your new appointment: %(when)s. If the time does not suit you, "
+                 "please call us.", when=when_text(starts_at, language, None, place))
+        if stop_url:
+            text += " " + _("No more reminders: %(url)s", url=stop_url)
+        return text
+
+
+def invitation_texts(method: str, change: str, starts_at: datetime, place: str, language: str) -> tuple[str, str]:
+    """(subject, body) of a meeting invitation, update or cancellation."""
+    with force_locale(_lang(language)):
+        when = when_text(starts_at, language, None, place)
+        if method == "CANCEL":
+            subject = _("Cancelled: network meeting %(when)s", when=when)
+            body = _("The network meeting %(when)s has been cancelled. The attached calendar file removes it "
+                     "from your calendar.", when=when)
+        elif change == "created":
+            subject = _("Invitation: network meeting %(when)s", when=when)
+            body = _("You are invited to a network meeting %(when)s. The attached calendar file adds it to "
+                     "your calendar.", when=when)
+        else:
+            subject = _("Updated: network meeting %(when)s", when=when)
+            body = _("The network meeting has changed. New time: %(when)s. The attached calendar file updates "
+                     "your calendar.", when=when)
+        return subject, body
+
+
+def subject_for(kind: str, language: str) -> str:
+    with force_locale(_lang(language)):
+        if kind == "new_time":
+            return _("Your new appointment")
+        return _("Reminder")
+
+
+def meeting_summary(language: str) -> str:
+    with force_locale(_lang(language)):
+        return _("Network meeting")

@@ -1,0 +1,401 @@
+"""Outbox, reminder settings of groups and meetings, opt-out links, no-show follow-ups, and the
+``flask send-reminders`` command."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import Markup
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from core.db import get_or_404, immediate_transactions, utcnow
+from core.extensions import db, login_manager
+from core.forms import ConfirmForm
+from core.security import read_only
+from core.timeutil import local_to_utc, local_today
+from groups.models import Group, GroupSession, GroupStatus
+from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
+from register.models import Client, Relative
+
+from . import channels, services
+from .forms import NewTimeForm, OptOutForm, PolicyForm
+from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
+
+bp = Blueprint("reminders", __name__, url_prefix="/reminders", template_folder="templates", cli_group=None)
+
+PUBLIC_ENDPOINTS = {"reminders.stop"}
+
+
+@bp.before_request
+def _require_login():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
+
+
+# --- signals from groups and meetings ----------------------------------------------------------
+
+def _on_meeting_changed(sender, meeting=None, change=None, **_kw):
+    if meeting is not None and change in ("created", "moved", "cancelled", "updated"):
+        services.queue_invitations(meeting, change)
+
+
+def _on_attendance_recorded(sender, attendance=None, **_kw):
+    if attendance is not None:
+        services.record_session_attendance(attendance)
+
+
+def _on_participant_attendance(sender, participant=None, **_kw):
+    if participant is not None:
+        services.record_participant_attendance(participant)
+
+
+def connect_signals() -> list[str]:
+    """Hook on the other features' signals; a feature that is not installed is skipped."""
+    connected = []
+    try:
+        from meetings import signals as meeting_signals
+    except ImportError:
+        meeting_signals = None
+    if meeting_signals is not None:
+        meeting_signals.meeting_changed.connect(_on_meeting_changed, weak=False)
+        meeting_signals.participant_attendance_recorded.connect(_on_participant_attendance, weak=False)
+        connected.append("meetings")
+    try:
+        from groups import signals as group_signals
+    except ImportError:
+        group_signals = None
+    if group_signals is not None and hasattr(group_signals, "attendance_recorded"):
+        group_signals.attendance_recorded.connect(_on_attendance_recorded, weak=False)
+        connected.append("groups")
+    return connected
+
+
+connect_signals()
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+def _visible_messages():
+    stmt = sa.select(OutboxMessage)
+    ids = accessible_client_ids(current_user)
+    if ids is not None:
+        stmt = stmt.where(OutboxMessage.client_id.in_(ids))
+    return stmt
+
+
+def _message_or_404(message_id) -> OutboxMessage:
+    message = get_or_404(OutboxMessage, message_id)
+    if not can_access_client(current_user, message.client_id):
+        abort(404)
+    return message
+
+
+@bp.route("/outbox")
+def outbox():
+    status = request.args.get("status", "")
+    if status not in {s.value for s in MessageStatus}:
+        status = ""
+    stmt = _visible_messages().order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
+    if status:
+        stmt = stmt.where(OutboxMessage.status == status)
+    page = db.paginate(stmt, per_page=50, error_out=False)
+    counts = dict(db.session.execute(
+        _visible_messages().with_only_columns(OutboxMessage.status, sa.func.count(OutboxMessage.id))
+        .group_by(OutboxMessage.status)).all())
+    log_access_many([m.client_id for m in page.items], "reminder_outbox")
+    db.session.commit()
+    return render_template("reminders/outbox.html", page=page, status=status, counts=counts,
+                           statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
+                           sms_backend=current_app.config.get("SMS_BACKEND") or "outbox")
+
+
+@bp.route("/outbox/<message_id>/sent", methods=["POST"])
+def mark_sent(message_id):
+    message = _message_or_404(message_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if message.status != MessageStatus.MANUAL.value:
+        flash(_("Only messages waiting for manual sending can be marked sent."), "error")
+        return redirect(url_for("reminders.outbox"))
+    services.mark_sent_by_hand(message, current_user)
+    log_access(message.client_id, "reminder_sent_by_hand", f"message {message.id}")
+    db.session.commit()
+    flash(_("Marked as sent."), "success")
+    return redirect(url_for("reminders.outbox", status=MessageStatus.MANUAL.value))
+
+
+@bp.route("/outbox/<message_id>/retry", methods=["POST"])
+def retry(message_id):
+    message = _message_or_404(message_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if message.status != MessageStatus.FAILED.value:
+        abort(404)
+    services.retry_now(message)
+    log_access(message.client_id, "reminder_retry", f"message {message.id}")
+    db.session.commit()
+    flash(_("The message will be sent again on the next run."), "success")
+    return redirect(url_for("reminders.outbox", status=MessageStatus.FAILED.value))
+
+
+# --- reminder settings -------------------------------------------------------------------------
+
+def _group_or_404(group_id) -> Group:
+    group = get_or_404(Group, group_id)
+    if not (current_user.is_lead or current_user.id in group.facilitator_ids):
+        abort(404)
+    return group
+
+
+def _meeting_or_404(meeting_id) -> Meeting:
+    meeting = get_or_404(Meeting, meeting_id)
+    staff = {p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value}
+    if not (current_user.id in staff or can_access_client(current_user, meeting.client_id)):
+        abort(404)
+    return meeting
+
+
+@bp.route("/settings")
+@read_only
+def settings():
+    groups_stmt = sa.select(Group).where(Group.status.not_in((GroupStatus.FINISHED.value,
+                                                              GroupStatus.EVALUATED.value))).order_by(Group.title)
+    meetings_stmt = (sa.select(Meeting).where(Meeting.status == MeetingStatus.PLANNED.value,
+                                              Meeting.starts_at >= utcnow()).order_by(Meeting.starts_at).limit(100))
+    if not current_user.is_lead:
+        groups_stmt = groups_stmt.where(sa.or_(Group.facilitator1_id == current_user.id,
+                                               Group.facilitator2_id == current_user.id))
+        meetings_stmt = meetings_stmt.where(Meeting.id.in_(sa.select(MeetingParticipant.meeting_id).where(
+            MeetingParticipant.user_id == current_user.id, MeetingParticipant.kind == ParticipantKind.STAFF.value)))
+    return render_template("reminders/settings.html", groups=db.session.scalars(groups_stmt).all(),
+                           meetings=db.session.scalars(meetings_stmt).all())
+
+
+def _policy_page(target_kind: str, target, recipients, title: str, back_url: str | None):
+    policy = services.get_policy(target_kind, target.id)
+    form = PolicyForm(obj=policy) if policy is not None else PolicyForm()
+    if request.method == "GET":
+        form.version.data = str(policy.version if policy else 0)
+        if policy is None:
+            form.day_before.data = True
+            form.day_before_at.data = services.time(16, 0)
+            form.same_morning_at.data = services.time(8, 0)
+            form.by_sms.data = True
+    if form.validate_on_submit() and form.check_version(policy.version if policy else 0):
+        services.save_policy(target_kind, target.id, day_before=form.day_before.data,
+                             day_before_at=form.day_before_at.data or services.time(16, 0),
+                             same_morning=form.same_morning.data,
+                             same_morning_at=form.same_morning_at.data or services.time(8, 0),
+                             by_sms=form.by_sms.data, by_email=form.by_email.data, user=current_user)
+        log_access_many([r.client_id for r in recipients], "reminder_policy")
+        db.session.commit()
+        flash(_("Reminder settings saved."), "success")
+        return redirect(request.path)
+    log_access_many([r.client_id for r in recipients], "reminder_recipients")
+    rows = []
+    for r in recipients:
+        rows.append((r, {c: services.channel_address(r, c) for c in ("sms", "email")}))
+    db.session.commit()
+    return render_template("reminders/policy.html", form=form, policy=policy, rows=rows, title=title,
+                           target_kind=target_kind, target=target, back_url=back_url, reasons=services.REASONS,
+                           opt_form=OptOutForm())
+
+
+def _endpoint_url(endpoint: str, **values) -> str | None:
+    return url_for(endpoint, **values) if endpoint in current_app.view_functions else None
+
+
+@bp.route("/group/<group_id>", methods=["GET", "POST"])
+def group_policy(group_id):
+    group = _group_or_404(group_id)
+    return _policy_page(TargetKind.GROUP.value, group, services.group_recipients(group),
+                        _("Reminders: %(title)s", title=group.title),
+                        _endpoint_url("groups.detail", group_id=group.id))
+
+
+@bp.route("/meeting/<meeting_id>", methods=["GET", "POST"])
+def meeting_policy(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    return _policy_page(TargetKind.MEETING.value, meeting, services.meeting_recipients(meeting),
+                        _("Reminders: network meeting"), _endpoint_url("meetings.detail", meeting_id=meeting.id))
+
+
+@bp.route("/<target_kind>/<target_id>/recipients/<kind>/<recipient_id>/opt-out", methods=["POST"])
+def recipient_opt_out(target_kind, target_id, kind, recipient_id):
+    if target_kind == TargetKind.GROUP.value:
+        target = _group_or_404(target_id)
+        recipients = services.group_recipients(target)
+        back = url_for("reminders.group_policy", group_id=target.id)
+    elif target_kind == TargetKind.MEETING.value:
+        target = _meeting_or_404(target_id)
+        recipients = services.meeting_recipients(target)
+        back = url_for("reminders.meeting_policy", meeting_id=target.id)
+    else:
+        abort(404)
+    # Only someone on this target's recipient list: an id cannot reach anyone else.
+    match = next((r for r in recipients if r.kind == kind and str(r.id) == str(recipient_id)), None)
+    if match is None:
+        abort(404)
+    form = OptOutForm()
+    if not form.validate_on_submit():
+        abort(400)
+    opted_out = form.opted_out.data == "1"
+    services.set_opt_out(match.kind, match.id, opted_out, source="staff")
+    log_access(match.client_id, "reminder_opt_out" if opted_out else "reminder_opt_in")
+    db.session.commit()
+    flash(_("Reminders turned off for %(name)s.", name=match.name) if opted_out
+          else _("Reminders turned on again for %(name)s.", name=match.name), "success")
+    return redirect(back)
+
+
+# --- public opt-out link -----------------------------------------------------------------------
+
+@bp.route("/stop/<token>", methods=["GET", "POST"])
+def stop(token):
+    parsed = services.parse_opt_out_token(token)
+    if parsed is None:
+        abort(404)
+    kind, recipient_id = parsed
+    model = Client if kind == RecipientKind.CLIENT.value else Relative
+    if db.session.get(model, recipient_id) is None:
+        abort(404)
+    form = ConfirmForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            abort(400)
+        services.set_opt_out(kind, recipient_id, True, source="link")
+        db.session.commit()
+        return render_template("reminders/stop.html", form=form, done=True, token=token)
+    db.session.commit()
+    return render_template("reminders/stop.html", form=form, done=False, token=token)
+
+
+# --- follow-ups --------------------------------------------------------------------------------
+
+def _task_or_404(task_id) -> FollowUpTask:
+    task = get_or_404(FollowUpTask, task_id)
+    if not (current_user.is_lead or current_user.id in services.responsible_ids(task)):
+        abort(404)
+    return task
+
+
+@bp.route("/follow-ups")
+def follow_ups():
+    tasks = db.session.scalars(
+        sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value,
+                                      services.task_visible_condition(current_user))
+        .options(selectinload(FollowUpTask.client), selectinload(FollowUpTask.assigned_to))
+        .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)
+    ).all()
+    log_access_many([t.client_id for t in tasks], "follow_up_list")
+    db.session.commit()
+    return render_template("reminders/follow_ups.html", tasks=tasks)
+
+
+@bp.route("/follow-ups/<task_id>", methods=["GET", "POST"])
+def follow_up(task_id):
+    task = _task_or_404(task_id)
+    source = services.task_source(task)
+    form = NewTimeForm()
+    if task.status == FollowUpStatus.OPEN.value and form.validate_on_submit():
+        starts_at = local_to_utc(form.day.data, form.at.data)
+        if starts_at <= utcnow():
+            form.day.errors.append(_("The new time must be in the future."))
+        else:
+            reached = form.outcome.data == "reached"
+            meeting, reason = services.book_new_time(
+                task, current_user, reached=reached, starts_at=starts_at, minutes=int(form.minutes.data),
+                place=form.place.data, purpose=_("New time after a missed appointment"))
+            log_access(task.client_id, "follow_up_done", f"task {task.id}, meeting {meeting.id}")
+            db.session.commit()
+            if reached:
+                flash(_("New time saved. The client gets a reminder before it."), "success")
+            elif reason:
+                flash(_("New time saved, but no SMS was sent: %(reason)s. Send the letter.",
+                        reason=services.REASONS[reason]), "error")
+            else:
+                flash(_("New time saved and the SMS is in the outbox. Print the letter too."), "success")
+            return redirect(url_for("reminders.follow_up", task_id=task.id))
+    log_access(task.client_id, "follow_up_view", f"task {task.id}")
+    sms_to, sms_reason = services.channel_address(services._mark_opt_outs([services._from_client(task.client)])[0],
+                                                  "sms")
+    new_sms = None
+    if task.new_meeting_id:
+        new_sms = db.session.scalar(sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "new_time", OutboxMessage.target_id == task.new_meeting_id))
+    db.session.commit()
+    return render_template("reminders/follow_up.html", task=task, source=source, form=form, sms_to=sms_to,
+                           sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms)
+
+
+@bp.route("/follow-ups/<task_id>/letter")
+def letter(task_id):
+    task = _task_or_404(task_id)
+    if task.new_meeting is None:
+        abort(404)
+    from flask_babel import force_locale
+
+    log_access(task.client_id, "follow_up_letter", f"task {task.id}")
+    db.session.commit()
+    with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
+        body = render_template("reminders/letter_body.html", task=task, meeting=task.new_meeting,
+                               staff=current_user, today=local_today())
+    # The body is our own autoescaped template, rendered in the client's language.
+    return render_template("reminders/letter.html", task=task, body=Markup(body))
+
+
+# --- command -----------------------------------------------------------------------------------
+
+def _parse_now(value: str | None) -> datetime:
+    if not value:
+        return utcnow()
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if parsed.tzinfo is None:
+        raise click.BadParameter("give a time zone, e.g. 2026-12-02T14:00:00Z")
+    return parsed.astimezone(UTC)
+
+
+@bp.cli.command("send-reminders")
+@click.option("--now", "now_text", default=None, help="Pretend it is this UTC time (ISO 8601); for testing.")
+@click.option("--batch", default=20, show_default=True, help="Messages claimed at a time.")
+def send_reminders(now_text: str | None, batch: int) -> None:
+    """Queue the reminders that are due and send everything waiting in the outbox."""
+    now = _parse_now(now_text)
+    config = current_app.config
+    db.session.commit()
+    with immediate_transactions():
+        services.recover_stale_claims(now)
+        services.drop_cancelled(now)
+        created = services.queue_due(now)
+        due = services.due_channels(now)
+        missing = []
+        if "email" in due:
+            missing += channels.missing_email_settings(config)
+        if "sms" in due:
+            missing += channels.missing_sms_settings(config)
+        if missing:
+            # Nothing is queued or marked: the run changes nothing until the settings are fixed.
+            db.session.rollback()
+            raise click.ClickException(
+                "Messages are due but these settings are missing: " + ", ".join(missing)
+                + ". Set them in the environment (see README); nothing was sent.")
+        db.session.commit()
+    totals = {"sent": 0, "manual": 0, "failed": 0}
+    while True:
+        token, ids = services.claim_batch(now, batch)
+        if not ids:
+            break
+        for key, value in services.send_claimed(token, ids, config, now).items():
+            totals[key] += value
+    click.echo(f"queued {created}, sent {totals['sent']}, waiting for manual sending {totals['manual']}, "
+               f"failed {totals['failed']}")
