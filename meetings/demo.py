@@ -1,0 +1,69 @@
+"""Demo network meetings: a held meeting with a relative and partners from three organisations
+(Sovatek, TYP, TE-palvelut) and a plan, its upcoming follow-up with items carried forward, and a
+second client's upcoming meeting with the probation service. Dates are relative to today."""
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+from core.timeutil import local_today
+
+from . import services
+from .models import ParticipantKind
+
+
+def _p(meeting, kind, **match):
+    return next(p for p in meeting.participants
+                if p.kind == kind and all(getattr(p, k) == v for k, v in match.items()))
+
+
+def seed(ctx) -> None:
+    today = local_today()
+    ohjaaja, pekka, sanna = ctx.staff["ohjaaja"], ctx.staff["pekka"], ctx.staff["sanna"]
+    tiina, jari, maija = ctx.contacts["sovatek_tiina"], ctx.contacts["typ_jari"], ctx.contacts["te_maija"]
+    mk = ctx.clients["mk"]
+
+    starts, ends = services.meeting_times(today - timedelta(days=14), time(13, 0), 60)
+    held = services.create_meeting(
+        client=mk, purpose="Aktivointisuunnitelman laatiminen", starts_at=starts, ends_at=ends,
+        place_kind="office", place="Neuvotteluhuone 2", staff_ids=[ohjaaja.id, pekka.id],
+        contact_ids=[tiina.id, jari.id, maija.id], relative_ids=[ctx.relatives["mk_aiti"].id], created_by=ohjaaja)
+    for p in held.participants:
+        p.invitation_status = "accepted"
+        p.attended = True
+    services.save_notes(held, user=ohjaaja, held=True,
+                        worries="Vuokrarästit ovat kasvaneet. Päihteiden käyttö on lisääntynyt viikonloppuisin.",
+                        summary="Matti haluaa päästä kuntouttavaan työtoimintaan. Ensin hoidetaan asuminen ja "
+                                "aloitetaan päihdetyön tapaamiset. Äiti tukee arjessa.")
+    client_p = _p(held, ParticipantKind.CLIENT.value)
+    due = today + timedelta(days=3)
+    done = services.add_item(held, responsible_id=client_p.id, what="Soittaa vuokranantajalle maksusuunnitelmasta",
+                             with_whom="Olli Ohjaaja", due_date=today - timedelta(days=7)).item
+    services.set_item_status(done, "done", by_name=ohjaaja.name)
+    carry1 = services.add_item(held, responsible_id=_p(held, "partner", contact_id=tiina.id).id,
+                               what="Aloittaa päihdetyön tapaamiset", with_whom="Matti", due_date=due).item
+    carry2 = services.add_item(held, responsible_id=_p(held, "partner", contact_id=jari.id).id,
+                               what="Selvittää kuntouttavan työtoiminnan paikat", due_date=due).item
+    dropped = services.add_item(held, responsible_id=_p(held, "relative").id,
+                                what="Lähteä mukaan kirjastokäynnille", with_whom="Matti").item
+    services.add_item(held, responsible_id=_p(held, "staff", user_id=ohjaaja.id).id,
+                      what="Hakea harkinnanvaraista toimeentulotukea vuokrarästeihin", due_date=due)
+    services.add_item(held, responsible_id=_p(held, "partner", contact_id=maija.id).id,
+                      what="Päivittää työllistymissuunnitelma", with_whom="Jari Järvinen",
+                      due_date=today + timedelta(days=10))
+
+    starts, ends = services.meeting_times(today + timedelta(days=7), time(10, 0), 60)
+    follow = services.schedule_follow_up(held, user=ohjaaja, starts_at=starts, ends_at=ends,
+                                         purpose="Suunnitelman seuranta")
+    services.review_item(follow, carry1, "carry", by_name=ohjaaja.name, due_date=today + timedelta(days=21))
+    services.review_item(follow, carry2, "carry", by_name=ohjaaja.name)
+    services.review_item(follow, dropped, "dropped", by_name=ohjaaja.name)
+
+    ls = ctx.clients["ls"]
+    starts, ends = services.meeting_times(today + timedelta(days=3), time(14, 0), 45)
+    other = services.create_meeting(
+        client=ls, purpose="Verkostopalaveri: tilanteen kartoitus", starts_at=starts, ends_at=ends,
+        place_kind="home_visit", place="Laura S:n koti", staff_ids=[ohjaaja.id, sanna.id],
+        contact_ids=[ctx.contacts["rise_ville"].id, tiina.id], relative_ids=[ctx.relatives["ls_puoliso"].id],
+        created_by=ohjaaja)
+
+    ctx.extra["meetings"] = {"held": held, "follow_up": follow, "home_visit": other}
