@@ -88,7 +88,8 @@ def index():
         local = to_local(visit.starts_at)
         key = (local.year, local.month)
         if not months or months[-1][0] != key:
-            months.append((key, str(MONTHS[local.month - 1]) + f" {local.year}", []))
+            name = str(MONTHS[local.month - 1])
+            months.append((key, f"{name[:1].upper()}{name[1:]} {local.year}", []))
         months[-1][2].append(visit)
     past = services.visits_between(start_utc - timedelta(days=60), start_utc)
     needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
