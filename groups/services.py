@@ -258,7 +258,7 @@ def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, wee
         if holiday:
             skipped.append((day, holiday))
         elif monday_of(day) in breaks:
-            skipped.append((day, str(_("break week"))))
+            skipped.append((day, _l("break week")))
         else:
             starts = local_to_utc(day, start)
             ends = local_to_utc(day, start) + timedelta(minutes=minutes)
