@@ -27,6 +27,16 @@ from .sources import Window, collect_events, feed_version, latest_change
 bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
 register_commands(bp)
 
+
+@bp.record_once
+def _redact_app_log(state) -> None:
+    # core.logging filters the werkzeug and gunicorn loggers, but the app's own logger also
+    # writes request paths (the 500 handler logs "Unhandled error on GET /calendar/<token>.ics").
+    from core.logging import RedactTokens
+
+    if not any(isinstance(f, RedactTokens) for f in state.app.logger.filters):
+        state.app.logger.addFilter(RedactTokens())
+
 # Bump when the feed's layout changes, so clients holding an old ETag get the new bytes.
 FEED_FORMAT = 1
 FEED_MAX_AGE = 15 * 60

@@ -357,3 +357,19 @@ def test_remote_link_only_in_the_download_for_staff_who_take_part(app, world):
     text = c.get(f"/calendar/meeting/{world['m_typ'].id}.ics").get_data(as_text=True).replace("\r\n ", "")
     assert LINK in text
     assert CLIENT_NAME not in text
+
+
+def test_token_not_in_the_app_log_when_a_feed_fails(client, world, monkeypatch, caplog):
+    import calendar_export.views as views
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(views, "collect_events", broken)
+    url = subscribe("unit")
+    token = url.split("/")[-1][:-4]
+    caplog.set_level(logging.INFO)
+    assert client.get(url).status_code == 500
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Unhandled error on GET /calendar/[redacted].ics" in logged
+    assert token not in logged
