@@ -28,6 +28,8 @@ from groups.models import Group, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 
 from . import charts, report as unit_report, services, summary as summaries
+from core.forms import ConfirmForm
+
 from .forms import CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
 
@@ -206,7 +208,7 @@ def session_show(session_id):
 def session_window_create(session_id):
     session = get_or_404(GroupSession, session_id)
     _group_or_404(session.group_id)
-    if not WindowActionForm().validate_on_submit() or session.is_cancelled:
+    if not ConfirmForm().validate_on_submit() or session.is_cancelled:
         abort(400)
     services.open_session_window(session)
     db.session.commit()
@@ -228,7 +230,7 @@ def group_end_show(group_id):
 @login_required
 def group_end_create(group_id):
     group = _group_or_404(group_id)
-    if not WindowActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     services.open_group_end_window(group)
     db.session.commit()
@@ -251,7 +253,7 @@ def meeting_feedback_show(meeting_id):
 @login_required
 def meeting_window_create(meeting_id):
     meeting = _meeting_or_404(meeting_id)
-    if not WindowActionForm().validate_on_submit():
+    if not ConfirmForm().validate_on_submit():
         abort(400)
     services.open_meeting_window(meeting)
     db.session.commit()
