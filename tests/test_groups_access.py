@@ -1,0 +1,147 @@
+"""Who may see and change a group, malformed and foreign ids, finding groups, the start-page
+panels and the printable pages."""
+from __future__ import annotations
+
+from datetime import time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.extensions import db
+from core.timeutil import local_to_utc, local_today
+from groups import services
+from groups.models import Enrolment, GroupSession
+from tests.factories import login, make_client, make_user
+from tests.test_groups_support import make_group, text_of
+
+
+@pytest.fixture
+def other_client(app):
+    c = app.test_client()
+    login(c, make_user(email="other@example.fi", name="Olli Other"))
+    return c
+
+
+def test_another_facilitator_sees_the_plan_but_cannot_edit(other_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=1, status="running")
+    session = group.sessions[0]
+    assert other_client.get(f"/groups/{group.id}").status_code == 200
+    assert other_client.get(f"/groups/{group.id}/sessions/{session.id}").status_code == 200
+    for url in (f"/groups/{group.id}/edit", f"/groups/{group.id}/schedule", f"/groups/{group.id}/participants",
+                f"/groups/{group.id}/sessions/{session.id}/edit", f"/groups/{group.id}/sessions/{session.id}/roll-call",
+                f"/groups/{group.id}/copy", f"/groups/{group.id}/sheet"):
+        assert other_client.get(url).status_code == 403, url
+    response = other_client.post_form(f"/groups/{group.id}/edit", {"title": "Hijacked", "capacity": "8",
+                                                                   "version": "1"}, token_from="/groups/")
+    assert response.status_code == 403
+    response = other_client.post_form(f"/groups/{group.id}/status", {"target": "finished"}, token_from="/groups/")
+    assert response.status_code == 403
+    db.session.refresh(group)
+    assert (group.title, group.status) == ("Raharyhmä", "running")
+    assert "Muokkaa suunnitelmaa" not in text_of(other_client.get(f"/groups/{group.id}"))
+
+
+@pytest.mark.parametrize("path", [
+    "/groups/abc", "/groups/0", "/groups/-1", "/groups/99999999999999999999", "/groups/999",
+    "/groups/abc/edit", "/groups/1/sessions/xyz", "/groups/1/sessions/999/edit", "/groups/1/sessions/1.5/roll-call",
+])
+def test_malformed_or_unknown_ids_are_404(lead_client, facilitator, path):
+    make_group(facilitator, make_user(), weeks=1)
+    assert lead_client.get(path).status_code == 404
+
+
+def test_session_and_enrolment_of_another_group_are_404(lead_client, facilitator):
+    mine = make_group(facilitator, make_user(), weeks=1, status="enrolling")
+    other = make_group(facilitator, make_user(), title="Toinen", weeks=1, status="enrolling")
+    services.enrol(other, make_client().id)
+    db.session.commit()
+    foreign_session = other.sessions[0]
+    foreign_enrolment = db.session.scalar(sa.select(Enrolment))
+    assert lead_client.get(f"/groups/{mine.id}/sessions/{foreign_session.id}").status_code == 404
+    assert lead_client.get(f"/groups/{mine.id}/sessions/{foreign_session.id}/roll-call").status_code == 404
+    response = lead_client.post_form(f"/groups/{mine.id}/enrolments/{foreign_enrolment.id}/withdraw", {},
+                                     token_from="/groups/")
+    assert response.status_code == 404
+    assert db.session.get(Enrolment, foreign_enrolment.id).status == "enrolled"
+
+
+def test_post_without_csrf_is_refused(auth_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=1)
+    response = auth_client.post(f"/groups/{group.id}/status", data={"target": "enrolling"})
+    assert response.status_code == 400
+    db.session.refresh(group)
+    assert group.status == "planning"
+
+
+def test_find_groups_by_status_facilitator_and_theme(auth_client, facilitator):
+    pekka = make_user(name="Pekka Peltonen")
+    make_group(facilitator, pekka, title="Raharyhmä", status="evaluated")
+    make_group(facilitator, make_user(), title="Kahviryhmä", status="running")
+    g3 = make_group(make_user(), make_user(), title="Liikuntaryhmä")
+    g3.theme = "Liikunta"
+    db.session.commit()
+    def titles(query):
+        html = text_of(auth_client.get("/groups/" + query))
+        return {t for t in ("Raharyhmä", "Kahviryhmä", "Liikuntaryhmä") if f">{t}</a>" in html}
+    assert titles("") == {"Raharyhmä", "Kahviryhmä", "Liikuntaryhmä"}
+    assert titles("?when=upcoming") == {"Liikuntaryhmä"}
+    assert titles("?when=running") == {"Kahviryhmä"}
+    assert titles("?when=past") == {"Raharyhmä"}
+    assert titles(f"?facilitator={pekka.id}") == {"Raharyhmä"}
+    assert titles("?theme=liikun") == {"Liikuntaryhmä"}
+    assert titles("?facilitator=abc&when=nonsense") == {"Raharyhmä", "Kahviryhmä", "Liikuntaryhmä"}
+
+
+def test_list_page_query_count_does_not_grow(auth_client, facilitator, app):
+    from sqlalchemy import event
+
+    def count_queries(url):
+        counter = {"n": 0}
+
+        def before(*_args):
+            counter["n"] += 1
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            assert auth_client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        return counter["n"]
+
+    make_group(facilitator, make_user(), weeks=3)
+    few = count_queries("/groups/")
+    for i in range(5):
+        make_group(make_user(), make_user(), title=f"Ryhmä {i}", weeks=3)
+    assert count_queries("/groups/") == few
+
+
+def test_start_page_shows_my_week_and_today(auth_client, facilitator):
+    today = local_today()
+
+    def group_on(day, title, *people):
+        # Sessions are added directly: the schedule generator would skip a public holiday.
+        group = make_group(*people, title=title)
+        starts = local_to_utc(day, time(12, 0))
+        group.sessions.append(GroupSession(number=1, starts_at=starts, ends_at=starts + timedelta(hours=1)))
+        db.session.commit()
+        return group
+
+    mine = group_on(today, "Tämän viikon ryhmä", facilitator, make_user())
+    group_on(today + timedelta(days=10), "Kaukainen ryhmä", facilitator, make_user())
+    group_on(today, "Jonkun muun ryhmä", make_user(), make_user())
+    html = text_of(auth_client.get("/"))
+    assert "Minun viikkoni: ryhmätapaamiset" in html and "Tämän päivän ryhmätapaamiset" in html
+    assert "Tämän viikon ryhmä 1/1" in html
+    assert "Kaukainen ryhmä" not in html and "Jonkun muun ryhmä" not in html
+    found = services.sessions_for_user(facilitator.id, mine.sessions[0].starts_at - timedelta(minutes=1),
+                                       mine.sessions[0].starts_at + timedelta(minutes=1))
+    assert [s.group_id for s in found] == [mine.id]
+
+
+def test_printable_plan_and_attendance_sheet(lead_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=2, status="running", topics=["Kela-etuudet", "Budjetointi"])
+    services.enrol(group, make_client(name="Matti K.").id)
+    db.session.commit()
+    plan = text_of(lead_client.get(f"/groups/{group.id}/print"))
+    assert "1/2: Kela-etuudet" in plan and "2/2: Budjetointi" in plan and "Matti K." not in plan
+    sheet = text_of(lead_client.get(f"/groups/{group.id}/sheet"))
+    assert "Matti K." in sheet and "Läsnäololista" in sheet
