@@ -406,6 +406,9 @@ def backoff(attempts: int) -> timedelta:
 
 
 def _finish(message_id: int, token: str, values: dict) -> None:
+    # End any read transaction first: on SQLite a deferred read that turns into a write fails
+    # with "database is locked" when another process wrote meanwhile.
+    db.session.commit()
     with immediate_transactions():
         db.session.execute(
             sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
@@ -426,7 +429,9 @@ def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str,
     for message_id in ids:
         message = db.session.get(OutboxMessage, message_id)
         attempts = message.attempts
-        db.session.commit()   # release the read transaction while talking to the network
+        # A detached copy: no transaction stays open (or reopens) while talking to the network.
+        db.session.expunge(message)
+        db.session.commit()
         try:
             outcome = deliver(message, config)
         except channels.SendError as exc:
