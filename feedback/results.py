@@ -47,7 +47,8 @@ def summarise(parts: Sequence[PartInput], items: Sequence[Hashable], k: int, *, 
         total = Row("total", True, n_total,
                     {i: mean(sum(p.sums.get(i, 0) for p in parts), n_total) for i in items})
     else:
-        total = Row("total", False, None, reason="empty" if n_total == 0 else "too_few")
+        reason = "empty" if n_total == 0 else ("too_few" if n_total < k or not with_total else "complementary")
+        total = Row("total", False, None, reason=reason)
     return Table(rows=rows, total=total, k=k)
 
 

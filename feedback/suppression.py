@@ -4,7 +4,8 @@ Rule: a figure (mean, distribution, count, comment list) is shown only when at l
 responses stand behind it. Showing each cell's own count is not enough: when a total is shown
 next to its parts, the total minus the shown parts reveals the hidden parts together. So hidden
 parts must together hold 0 or at least ``k`` responses (complementary suppression): if they do
-not, more parts are hidden (smallest first), and if that cannot help, the total is hidden too.
+not, more parts are hidden (smallest first); if that cannot help, or would hide every part,
+the total is hidden instead.
 """
 from __future__ import annotations
 
@@ -53,15 +54,21 @@ def plan_partition(counts: Mapping[Hashable, int], k: int, *, with_total: bool =
     if total_shown:
         hidden = sum(counts[key] for key, why in reasons.items() if why == "too_few")
         # Differencing the total against the shown parts reveals the hidden parts together.
-        while 0 < hidden < k:
-            if not shown:
-                total_shown = False
-                break
+        extra: dict = {}
+        remaining = set(shown)
+        while 0 < hidden < k and remaining:
             # Hide the smallest shown part (stable order for equal counts) so the hidden pool grows.
-            victim = min(shown, key=lambda key: (counts[key], str(key)))
-            shown.discard(victim)
-            reasons[victim] = "complementary"
+            victim = min(remaining, key=lambda key: (counts[key], str(key)))
+            remaining.discard(victim)
+            extra[victim] = "complementary"
             hidden += counts[victim]
+        if 0 < hidden < k or (shown and not remaining):
+            # Either nothing could protect the small parts, or protecting them would hide every
+            # part: then the total goes instead, which keeps the parts readable.
+            total_shown = False
+        else:
+            shown = remaining
+            reasons.update(extra)
     return Plan(shown=frozenset(shown), total_shown=total_shown, reasons=reasons)
 
 

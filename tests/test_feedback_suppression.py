@@ -34,6 +34,7 @@ def test_no_shown_figure_rests_on_fewer_than_k(parts, k, with_total):
         else:
             assert row.n is None and row.means == {}
             assert row.reason in ("too_few", "complementary", "empty")
+            assert (row.reason == "too_few") == (0 < len(rs) < k)
             assert (row.reason == "empty") == (len(rs) == 0)
     total_n = sum(len(rs) for rs in parts)
     if table.total.shown:
@@ -45,6 +46,9 @@ def test_no_shown_figure_rests_on_fewer_than_k(parts, k, with_total):
         # (or none): each shown part has >= k and the hidden remainder has 0 or >= k.
     else:
         assert table.total.n is None and table.total.means == {}
+    # Without a shown total, every part that has enough answers is shown.
+    if not table.total.shown:
+        assert all(row.shown for row, rs in zip(table.rows, parts, strict=True) if len(rs) >= k)
 
 
 @settings(max_examples=200, deadline=None)
@@ -92,3 +96,6 @@ def test_example_complementary_suppression():
     # Only one part and too few to hide anything behind it: the total goes too.
     plan = plan_partition({1: 2, 2: 0}, 5)
     assert not plan.total_shown and plan.shown == frozenset()
+    # Protecting a small part would hide every other part: the total goes instead.
+    plan = plan_partition({"Raha": 6, "Mieli": 2}, 5)
+    assert plan.shown == frozenset({"Raha"}) and not plan.total_shown

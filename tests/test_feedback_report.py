@@ -1,0 +1,99 @@
+"""The lead's unit report for a period and its CSV download."""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from core.extensions import db
+from feedback import services
+from tests.test_feedback_factories import add_responses, close_window, make_group
+
+
+@pytest.fixture
+def unit(app, facilitator):
+    from groups.models import Attendance
+    from meetings.models import ActionItem, Meeting, MeetingParticipant
+    from tests.factories import make_client
+
+    money = make_group([facilitator], title="Raharyhmä", theme="Raha", sessions=2, enrolled=4,
+                       start=datetime(2026, 3, 2, 10, tzinfo=UTC))
+    mood = make_group([facilitator], title="Mielenryhmä", theme="Mieli", sessions=2, enrolled=2,
+                      start=datetime(2026, 3, 3, 10, tzinfo=UTC))
+    make_group([facilitator], title="Syksyn ryhmä", theme="Raha", sessions=1,
+               start=datetime(2026, 10, 1, 10, tzinfo=UTC))  # outside the period
+    statuses = ["present", "present", "absent", "excused"]
+    for session in money.sessions:
+        for enrolment, status in zip(money.enrolments, statuses, strict=True):
+            db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status=status))
+    db.session.commit()
+    w1, w2 = (services.open_session_window(s) for s in money.sessions)
+    m1 = services.open_session_window(mood.sessions[0])
+    db.session.commit()
+    add_responses(w1, [[8, 8, 8, 8]] * 3)
+    add_responses(w2, [[6, 6, 6, 6]] * 3)
+    add_responses(m1, [[2, 2, 2, 2]] * 2)
+    for w in (w1, w2, m1):
+        close_window(w)
+
+    client = make_client()
+    for day, status in ((date(2026, 3, 10), "held"), (date(2026, 3, 20), "cancelled"), (date(2026, 4, 1), "held")):
+        start = datetime.combine(day, datetime.min.time(), UTC) + timedelta(hours=9)
+        db.session.add(Meeting(client_id=client.id, starts_at=start, ends_at=start + timedelta(hours=1), status=status))
+    db.session.commit()
+    meeting = db.session.query(Meeting).first()
+    who = MeetingParticipant(meeting_id=meeting.id, kind="client")
+    db.session.add(who)
+    db.session.flush()
+    for due, status, changed in ((date(2026, 3, 15), "done", datetime(2026, 3, 15, 20, tzinfo=UTC)),  # 22:00 local, on time
+                                 (date(2026, 3, 15), "done", datetime(2026, 3, 15, 22, 30, tzinfo=UTC)),  # 00:30 next day
+                                 (date(2026, 3, 20), "open", None),
+                                 (date(2026, 3, 25), "dropped", datetime(2026, 3, 1, tzinfo=UTC)),
+                                 (date(2026, 9, 1), "done", datetime(2026, 8, 1, tzinfo=UTC))):
+        db.session.add(ActionItem(meeting_id=meeting.id, responsible_id=who.id, what="Tehtävä", due_date=due,
+                                  status=status, status_changed_at=changed))
+    db.session.commit()
+    return money, mood
+
+
+def test_report_figures_with_suppression(lead_client, unit):
+    html = lead_client.get("/feedback/report", query_string={"start": "2026-03-01", "end": "2026-04-30"}).get_data(as_text=True)
+    facts = html.split('<dl class="facts">')[1].split("</dl>")[0]
+    assert "<dd>2 (4 ryhmäkertaa)</dd>" in facts
+    assert "<dt>Osallistujat (paikalla vähintään kerran)</dt><dd>2</dd>" in facts
+    assert "50 % (4 paikalla 8 kirjatusta)" in facts
+    assert "<dt>Pidetyt verkostopalaverit</dt><dd>2</dd>" in facts
+    assert "1 / 3 jaksolla erääntynyttä tehtävää" in facts
+    # Raha: 6 responses, mean 7.0. Mieli: 2 responses, hidden. The total (8) would reveal Mieli
+    # by subtraction, so it is hidden too (rather than Raha, which would leave nothing to read).
+    table = html.split("<tbody>")[1].split("</tfoot>")[0]
+    assert '<th scope="row">Raha</th><td class="num">1</td>' in table
+    assert '<td class="num">6</td><td class="num">7.0</td>' in table
+    assert "Piilotettu: alle 5 vastausta" in table
+    assert "2.0" not in table and "5.8" not in table and '<td class="num">8</td>' not in table
+    assert "paljastaisi luvun" in table
+
+
+def test_report_csv(lead_client, unit):
+    response = lead_client.get("/feedback/report.csv", query_string={"start": "2026-03-01", "end": "2026-04-30"})
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert "attachment" in response.headers["Content-Disposition"]
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
+    assert ["Pidetyt ryhmät", "2"] in rows
+    assert ["Osallistumisaste", "50 %"] in rows
+    assert ["Raha", "1", "6", "7.0"] in rows
+    assert ["Mieli", "1", "Piilotettu: liian vähän vastauksia", ""] in rows
+    assert not any("2.0" in cell for row in rows for cell in row)
+
+
+def test_report_is_for_leads_and_checks_dates(auth_client, lead_client, unit):
+    assert auth_client.get("/feedback/report").status_code == 403
+    assert auth_client.get("/feedback/report.csv").status_code == 403
+    html = lead_client.get("/feedback/report", query_string={"start": "2026-05-01", "end": "2026-04-01"}).get_data(as_text=True)
+    assert "Loppupäivä ei voi olla ennen alkupäivää." in html and 'value="2026-05-01"' in html
+    html = lead_client.get("/feedback/report", query_string={"start": "nonsense", "end": ""}).get_data(as_text=True)
+    assert "Anna loppupäivä." in html
+    assert lead_client.get("/feedback/report.csv", query_string={"start": "x", "end": "y"}).status_code == 400
+    assert lead_client.get("/feedback/report").status_code == 200  # default period
