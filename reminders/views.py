@@ -220,14 +220,14 @@ def group_policy(group_id):
     group = _group_or_404(group_id)
     return _policy_page(TargetKind.GROUP.value, group, services.group_recipients(group),
                         _("Reminders: %(title)s", title=group.title),
-                        _endpoint_url("groups.detail", group_id=group.id))
+                        _endpoint_url("groups.group", group_id=group.id))
 
 
 @bp.route("/meeting/<meeting_id>", methods=["GET", "POST"])
 def meeting_policy(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     return _policy_page(TargetKind.MEETING.value, meeting, services.meeting_recipients(meeting),
-                        _("Reminders: network meeting"), _endpoint_url("meetings.detail", meeting_id=meeting.id))
+                        _("Reminders: network meeting"), _endpoint_url("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/<target_kind>/<target_id>/recipients/<kind>/<recipient_id>/opt-out", methods=["POST"])

@@ -1,0 +1,134 @@
+"""Meeting invitations: partner contacts and relatives get an e-mail with an .ics file; a move
+sends an update with the same UID and a higher SEQUENCE; a cancellation sends METHOD:CANCEL.
+Queued by the meetings feature's meeting_changed signal, sent by send-reminders over SMTP."""
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+from flask import current_app
+from icalendar import Calendar
+
+from core.extensions import db
+from meetings.signals import meeting_changed
+from reminders import services
+from reminders.models import MessageStatus, OutboxMessage
+from reminders.testing import SmtpSink, make_meeting
+from register.services import save_relative
+from tests.factories import make_client, make_partner
+
+MEETING_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def smtp():
+    with SmtpSink() as sink:
+        yield sink
+
+
+@pytest.fixture
+def app_config(smtp):
+    return {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp.port, "MAIL_FROM": "kohtaamo@sosiaali.example"}
+
+
+def changed(meeting, change):
+    meeting_changed.send(current_app._get_current_object(), meeting=meeting, change=change)
+    db.session.commit()
+
+
+def run(runner):
+    result = runner.invoke(args=["send-reminders", "--now", "2026-12-01T10:00:00Z"])
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def ics_of(message):
+    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    assert part.get_param("method") in ("REQUEST", "CANCEL")
+    return Calendar.from_ical(part.get_content() if isinstance(part.get_content(), str)
+                              else part.get_content().decode()), part.get_param("method")
+
+
+def test_invitation_update_and_cancellation_apply_to_the_same_event(app, runner, facilitator, smtp):
+    partner = make_partner(name="Sovatek")
+    contact = partner.contacts[0]
+    client = make_client(name="Matti Meikäläinen", worker=facilitator, consent=True)
+    sister = save_relative(client, None, name="Liisa", relation="sisar", phone="", email="liisa@example.fi",
+                           language="sv", reminder_consent=False)
+    no_email = save_relative(client, None, name="Pekka", relation="veli", phone="040 123 4567", email="",
+                             language="fi", reminder_consent=True)
+    db.session.commit()
+    meeting = make_meeting(client=client, starts_at=MEETING_AT, staff=facilitator, relatives=[sister, no_email],
+                           contacts=[contact], place="Kauppakatu 5")
+    db.session.commit()
+
+    changed(meeting, "created")
+    changed(meeting, "updated")          # nothing calendar-relevant changed: no second invitation
+    run(runner)
+    assert sorted(rcpt[0] for rcpt, _m in smtp.messages) == sorted([contact.email, "liisa@example.fi"])
+    by_to = {rcpt[0]: m for rcpt, m in smtp.messages}
+    partner_mail = by_to[contact.email]
+    assert partner_mail["Subject"] == "Kutsu: verkostopalaveri to 3.12. klo 10.00, Kauppakatu 5"
+    assert "Matti" not in partner_mail.as_string()        # the client is not named
+    assert by_to["liisa@example.fi"]["Subject"].startswith("Inbjudan: nätverksmöte")
+    cal, method = ics_of(partner_mail)
+    assert method == "REQUEST" and cal["METHOD"] == "REQUEST"
+    [event] = cal.walk("VEVENT")
+    uid = str(event["UID"])
+    assert uid == f"meeting-{meeting.id}@kohtaamo"
+    assert int(event["SEQUENCE"]) == 0
+    assert event.decoded("DTSTART") == MEETING_AT
+    assert "BEGIN:VTIMEZONE" in cal.to_ical().decode()
+
+    # Moved: the same event, a higher SEQUENCE.
+    meeting.starts_at += timedelta(days=1)
+    meeting.ends_at += timedelta(days=1)
+    meeting.sequence += 1
+    changed(meeting, "moved")
+    smtp.messages.clear()
+    run(runner)
+    assert len(smtp.messages) == 2
+    moved = {rcpt[0]: m for rcpt, m in smtp.messages}[contact.email]
+    assert moved["Subject"].startswith("Muutos: verkostopalaveri pe 4.12.")
+    cal, method = ics_of(moved)
+    [event] = cal.walk("VEVENT")
+    assert method == "REQUEST" and str(event["UID"]) == uid and int(event["SEQUENCE"]) == 1
+    assert event.decoded("DTSTART") == MEETING_AT + timedelta(days=1)
+
+    # A reminder queued for the meeting is dropped when it is cancelled.
+    services.save_policy("meeting", meeting.id, day_before=True, day_before_at=time(16, 0), same_morning=False,
+                         same_morning_at=time(8, 0), by_sms=True, by_email=False)
+    services.queue_due(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
+    db.session.commit()
+    reminder = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
+    assert reminder is not None and reminder.address == "+358401234567"
+
+    meeting.status = "cancelled"
+    meeting.sequence += 1
+    changed(meeting, "cancelled")
+    smtp.messages.clear()
+    run(runner)
+    assert len(smtp.messages) == 2
+    cancel = {rcpt[0]: m for rcpt, m in smtp.messages}[contact.email]
+    assert cancel["Subject"].startswith("Peruttu: verkostopalaveri")
+    cal, method = ics_of(cancel)
+    [event] = cal.walk("VEVENT")
+    assert method == "CANCEL" and cal["METHOD"] == "CANCEL"
+    assert str(event["UID"]) == uid and int(event["SEQUENCE"]) == 2 and event["STATUS"] == "CANCELLED"
+
+    db.session.expire_all()
+    assert reminder.status == MessageStatus.CANCELLED.value
+    invitations = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "invitation")).all()
+    assert len(invitations) == 6 and all(m.status == MessageStatus.SENT.value for m in invitations)
+
+
+def test_cancelling_a_meeting_nobody_was_invited_to_sends_nothing(app, runner, facilitator, smtp):
+    contact = make_partner().contacts[0]
+    client = make_client(worker=facilitator)
+    meeting = make_meeting(client=client, starts_at=MEETING_AT, staff=facilitator, contacts=[contact])
+    meeting.status = "cancelled"
+    db.session.commit()
+    changed(meeting, "cancelled")
+    run(runner)
+    assert smtp.messages == []
