@@ -102,7 +102,9 @@ def target_of(kind: str, target_id: int | None):
     if kind == FeedKind.PARTNER.value:
         from register.models import PartnerOrganisation
 
-        return db.session.get(PartnerOrganisation, target_id) if target_id else None
+        org = db.session.get(PartnerOrganisation, target_id) if target_id else None
+        # When the cooperation ends (organisation deactivated), its feeds stop too.
+        return org if org is not None and org.active else None
     return None
 
 

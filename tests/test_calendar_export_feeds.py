@@ -224,6 +224,10 @@ def test_feed_of_a_removed_target_is_gone(client, world):
     world["other"].active = False
     db.session.commit()
     assert client.get(staff_url).status_code == 404
+    partner_url = subscribe("partner", world["typ"].id)
+    world["typ"].active = False
+    db.session.commit()
+    assert client.get(partner_url).status_code == 404
 
 
 def test_last_use_is_recorded_but_not_on_every_poll(client, world):

@@ -202,3 +202,22 @@ def test_cli_friendly_errors(runner, partner, args, message):
     assert message in result.output
     assert "Traceback" not in result.output
     assert subs() == []
+
+
+def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, partner, group):
+    from tests.test_calendar_export_feeds import _count_queries
+
+    create(lead_client, kind="partner", partner_id=str(partner.id))
+    create(lead_client, kind="group", group_id=str(group.id))
+    create(lead_client, kind="staff")
+
+    def fetch():
+        assert lead_client.get(LIST).status_code == 200
+
+    few = _count_queries(app, fetch)
+    for n in range(8):
+        other = make_partner(name=f"Kumppani {n}")
+        create(lead_client, kind="partner", partner_id=str(other.id))
+        create(lead_client, kind="staff")
+        create(lead_client, kind="unit")
+    assert _count_queries(app, fetch) == few
