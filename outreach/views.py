@@ -91,7 +91,9 @@ def index():
             name = str(MONTHS[local.month - 1])
             months.append((key, f"{name[:1].upper()}{name[1:]} {local.year}", []))
         months[-1][2].append(visit)
-    past = services.visits_between(start_utc - timedelta(days=60), start_utc)
+    # Visits that have started (today's too) and still wait for their counts.
+    now = now_utc()
+    past = services.visits_between(now - timedelta(days=60), now)
     needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
     return render_template("outreach/index.html", months=months, flags=flags, mine=mine,
                            needs_counts=needs_counts, holiday=lambda v: finnish_holiday(to_local(v.starts_at).date()))

@@ -1,0 +1,100 @@
+"""Browser tests at phone width with axe-core on every outreach page reached: a worker records a
+visit's anonymous counts from the rota (a negative count is refused first), and a lead walks
+through venues, a schedule and the report."""
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from core.extensions import db
+from core.timeutil import now_utc
+from outreach import services
+from outreach.models import OutreachVisit, VisitReport
+from tests.browser import assert_accessible, browser_login
+from tests.factories import PASSWORD, make_partner, make_user
+
+pytestmark = pytest.mark.browser
+
+
+def _venue_with_visits(worker, other):
+    partner = make_partner(name="Jyväskylän seurakunta", kind="parish")
+    venue = services.save_venue(None, partner_id=partner.id, name="Diakoniakahvila", address="Kirkkotie 1",
+                                active=True)
+    services.save_rule(venue, spec=services.RuleSpec(frequency="monthly", nth=2, weekday=1,
+                                                     valid_from=date(2020, 1, 1)),
+                       start_time=time(13), end_time=time(15))
+    services.generate_visits(venue)
+    start = now_utc() - timedelta(hours=4)
+    past = OutreachVisit(venue=venue, starts_at=start, ends_at=start + timedelta(hours=2), staff1_id=worker.id,
+                         staff2_id=other.id)
+    db.session.add(past)
+    db.session.commit()
+    return venue, past
+
+
+def test_worker_records_counts_at_phone_width(page, app):
+    worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
+    other = make_user(name="Pekka Peltonen")
+    _venue, visit = _venue_with_visits(worker, other)
+    visit_id = visit.id
+    db.session.commit()
+    db.session.close()
+
+    browser_login(page, "sanna@example.fi", PASSWORD)
+    page.goto("/outreach/")
+    assert page.locator("h1").inner_text() == "Jalkautumisten vuorolista"
+    assert_accessible(page, context="rota")
+    page.click(f"a[href='/outreach/visits/{visit_id}/counts']")
+    page.wait_for_url(f"**/outreach/visits/{visit_id}/counts")
+    assert_accessible(page, context="counts form")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+    page.fill("#people_met", "-2")
+    for field, value in (("topic_benefits", "3"), ("topic_housing", "1"), ("topic_money", "2"), ("topic_health", "0"),
+                         ("topic_other", "0"), ("guided_onward", "1"), ("appointments_booked", "1")):
+        page.fill(f"#{field}", value)
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("#people_met-error")
+    assert "nolla" in page.inner_text("#people_met-error")
+    assert page.input_value("#topic_benefits") == "3"
+    assert_accessible(page, context="counts form with an error")
+
+    page.fill("#people_met", "6")
+    page.click("main form button[type=submit]")
+    page.wait_for_url(f"**/outreach/visits/{visit_id}")
+    assert "6 tavattua ihmistä" in page.inner_text("main")
+    assert_accessible(page, context="visit page")
+
+    report = db.session.scalar(sa.select(VisitReport).where(VisitReport.visit_id == visit_id))
+    assert (report.people_met, report.topic_benefits, report.appointments_booked) == (6, 3, 1)
+    assert db.session.get(OutreachVisit, visit_id).status == "done"
+    db.session.close()
+
+
+def test_lead_pages_are_accessible_at_phone_width(page, app):
+    lead = make_user(role="lead", name="Leo Lead", email="leo@example.fi")
+    other = make_user(name="Pekka Peltonen")
+    venue, visit = _venue_with_visits(lead, other)
+    services.save_report(visit, lead, {name: 2 for name in services.COUNT_FIELDS})
+    venue_id = venue.id
+    db.session.commit()
+    db.session.close()
+
+    browser_login(page, "leo@example.fi", PASSWORD)
+    for path in ("/outreach/venues", f"/outreach/venues/{venue_id}", f"/outreach/venues/{venue_id}/rule",
+                 "/outreach/venues/new", "/outreach/report"):
+        page.goto(path)
+        assert page.locator("h1").count() == 1
+        assert_accessible(page, context=path)
+    assert page.locator("img.outreach-chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    page.click("details summary")
+    assert_accessible(page, context="report with the chart table open")
+    # A visit page with the pair form and the move form.
+    coming = db.session.scalar(sa.select(OutreachVisit.id).where(OutreachVisit.status == "scheduled",
+                                                                 OutreachVisit.starts_at > now_utc()))
+    db.session.close()
+    for path in (f"/outreach/visits/{coming}", f"/outreach/visits/{coming}/move"):
+        page.goto(path)
+        assert_accessible(page, context=path)
