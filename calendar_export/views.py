@@ -139,7 +139,7 @@ def feed(token):
     last_modified = (latest_change(version) or created_at).replace(microsecond=0)
 
     if request.if_none_match:
-        not_modified = request.if_none_match.contains(digest)
+        not_modified = request.if_none_match.contains_weak(digest)  # proxies may weaken it
     elif request.if_modified_since is not None:
         not_modified = last_modified <= request.if_modified_since
     else:
