@@ -23,8 +23,10 @@ class RedactTokens(logging.Filter):
         return True
 
 
-def install() -> None:
-    for name in ("werkzeug", "gunicorn.access", "gunicorn.error"):
-        logger = logging.getLogger(name)
+def install(*extra: logging.Logger) -> None:
+    """Add the filter to the server loggers and any given ones (the app's own logger: the error
+    handler logs request paths)."""
+    loggers = [logging.getLogger(name) for name in ("werkzeug", "gunicorn.access", "gunicorn.error")]
+    for logger in [*loggers, *extra]:
         if not any(isinstance(f, RedactTokens) for f in logger.filters):
             logger.addFilter(RedactTokens())

@@ -35,7 +35,7 @@ def is_safe_next(target: str | None) -> bool:
 def init_security(app: Flask) -> None:
     from .logging import install as install_log_redaction
 
-    install_log_redaction()
+    install_log_redaction(app.logger)
 
     @app.after_request
     def headers(response):
