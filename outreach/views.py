@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, gettext as _
+from flask_babel import format_date, format_decimal, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -20,6 +20,7 @@ from core.timeutil import finnish_holiday, local_today, now_utc, to_local
 from register.models import PartnerOrganisation
 
 from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
+from . import panels  # noqa: F401  (registers the start-page panel)
 from . import services
 from .chart import venue_chart_png
 from .forms import MONTHS, NTH, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm, VenueForm
@@ -340,7 +341,8 @@ def report():
         "guided": sum(s.guided_onward for s in stats),
     }
     return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
-                           topics=TOPICS, month_label=_month_label)
+                           topics=TOPICS, month_label=_month_label,
+                           decimal=lambda value: format_decimal(value, "0.0"))
 
 
 @bp.route("/report/venues/<venue_id>/chart.png")

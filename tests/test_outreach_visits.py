@@ -303,3 +303,43 @@ def test_rota_has_no_query_per_row(auth_client):
     body = auth_client.get("/outreach/").get_data(as_text=True)
     assert "Paikka 11" in body and "Työntekijä 3" in body
     assert _count_queries(auth_client, "/outreach/venues") == _count_queries(auth_client, "/outreach/venues")
+
+
+def test_start_page_and_rota_show_visits_waiting_for_counts(auth_client, facilitator):
+    venue = make_venue("Olohuone")
+    other = make_user(name="Pekka Peltonen")
+    waiting = make_visit(venue, now_utc() - timedelta(days=2), staff=(facilitator, other))
+    coming = make_visit(venue, now_utc() + timedelta(days=3), staff=(facilitator, other))
+    make_visit(venue, now_utc() + timedelta(days=4), staff=(other,))  # not Fiia's
+    start = auth_client.get("/").get_data(as_text=True)
+    assert "My outreach visits" in start
+    assert f"/outreach/visits/{waiting.id}/counts" in start and f"/outreach/visits/{coming.id}\"" in start
+    assert start.count("Olohuone,") == 2
+    rota = auth_client.get("/outreach/").get_data(as_text=True)
+    assert "Visits waiting for counts" in rota and f"/outreach/visits/{waiting.id}/counts" in rota
+    mine = auth_client.get("/outreach/?mine=1").get_data(as_text=True)
+    assert mine.count("Fiia Facilitator &amp; Pekka Peltonen") == 1 and "Only one worker" not in mine
+    services.save_report(waiting, facilitator, {name: 1 for name in services.COUNT_FIELDS})
+    db.session.commit()
+    assert f"/outreach/visits/{waiting.id}/counts" not in auth_client.get("/").get_data(as_text=True)
+
+
+def test_editing_a_venue_raises_coming_visits_sequence_and_refuses_stale_saves(auth_client):
+    venue = make_venue("Kahvila")
+    coming = make_visit(venue, now_utc() + timedelta(days=3))
+    past = make_visit(venue, now_utc() - timedelta(days=3), status="done")
+    url = f"/outreach/venues/{venue.id}/edit"
+    data = {"partner_id": str(venue.partner_id), "name": "Kahvila Kulma", "address": "Kulmakatu 2", "active": "y",
+            "version": str(venue.version)}
+    assert auth_client.post_form(url, data, token_from=url).status_code == 302
+    db.session.refresh(coming)
+    db.session.refresh(past)
+    assert (venue.name, venue.address) == ("Kahvila Kulma", "Kulmakatu 2")
+    assert coming.sequence == 1 and past.sequence == 0
+    body = auth_client.post_form(url, dict(data, name="Vanha nimi"), token_from=url).get_data(as_text=True)
+    assert "Someone else saved" in body and 'value="Vanha nimi"' in body
+    body = auth_client.post_form(url, dict(data, partner_id="99999", version=str(venue.version)),
+                                 token_from=url).get_data(as_text=True)
+    assert 'id="partner_id-error"' in body
+    db.session.refresh(venue)
+    assert venue.name == "Kahvila Kulma"
