@@ -1,0 +1,86 @@
+"""Browser test: plan a group from an idea to enrolment through the UI and take a roll call at
+phone width; axe-core finds no WCAG 2.1 AA violations on any group page reached."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.extensions import db
+from groups.models import Attendance, Enrolment, Group
+from tests.browser import assert_accessible, browser_login
+from tests.factories import PASSWORD, make_client, make_user
+
+
+@pytest.mark.browser
+def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
+    partner = make_user(name="Pekka Peltonen", email="pekka@example.fi")
+    person = make_client(name="Matti K.", worker=facilitator)
+    db.session.commit()
+    partner_id, person_id, me_id, email = partner.id, person.id, facilitator.id, facilitator.email
+    db.session.close()
+
+    browser_login(page, email, PASSWORD)
+    page.goto("/groups/")
+    assert_accessible(page, context="group list")
+    page.click("text=Ryhmäideat")
+    assert_accessible(page, context="ideas")
+    page.fill("#theme", "Raharyhmä")
+    page.fill("#description", "Arjen raha-asiat kuudessa tapaamisessa")
+    page.select_option("#source", "team_meeting")
+    page.click("button:has-text('Tallenna idea')")
+    page.click("button:has-text('Suunnittele ryhmä tästä ideasta')")
+    page.wait_for_url("**/edit")
+    assert_accessible(page, context="group form")
+    page.select_option("#facilitator2_id", str(partner_id))
+    page.fill("#room", "Ryhmähuone Kipinä")
+    page.fill("#capacity", "6")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("text=Muutokset tallennettu.")
+    assert_accessible(page, context="group page, planning")
+
+    page.click("a:has-text('Tee aikataulu')")
+    assert_accessible(page, context="schedule form")
+    page.fill("#first_date", "2027-11-29")
+    page.select_option("#weekday", "0")
+    page.fill("#start_time", "13:00")
+    page.fill("#weeks", "3")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("text=Aikataulu tehty: 3 tapaamista.")
+    # Independence Day (Mon 6.12.2027) was skipped.
+    assert "13.12.2027" in page.content() and "6.12.2027" not in page.inner_text("table.schedule")
+
+    page.click("button:has-text('Vaihda tilaan: Ilmoittautuminen auki')")
+    page.wait_for_selector("text=Ryhmän tila on nyt: Ilmoittautuminen auki.")
+    assert_accessible(page, context="group page, enrolling")
+    page.click(".group-nav >> text=Osallistujat")
+    assert_accessible(page, context="participants")
+    page.select_option("#client_id", str(person_id))
+    page.click("button:has-text('Ilmoita ryhmään')")
+    page.wait_for_selector("text=Ilmoitettu ryhmään.")
+    assert "Matti K." in page.inner_text(".participant-list")
+    assert_accessible(page, context="participants after enrolment")
+
+    page.click(".group-nav >> text=Suunnitelma ja aikataulu")
+    page.click("table.schedule a >> nth=0")
+    assert_accessible(page, context="session page")
+    page.click("text=Kirjaa läsnäolot")
+    assert_accessible(page, context="roll call")
+    box = page.locator(".roll-call-present label").first.bounding_box()
+    assert box["height"] >= 44 and box["x"] + box["width"] <= 360
+    page.click(".roll-call-present label")
+    page.click("button:has-text('Tallenna läsnäolot')")
+    page.wait_for_selector("text=Läsnäolot tallennettu.")
+    assert_accessible(page, context="attendance figures")
+    page.click(".group-nav >> text=Arviointi")
+    assert_accessible(page, context="evaluation")
+    page.click(".group-nav >> text=Tulostettava suunnitelma")
+    assert_accessible(page, context="printable plan")
+    page.goto("/")
+    assert_accessible(page, context="start page with groups panels")
+
+    group = db.session.scalar(sa.select(Group))
+    assert group.status == "enrolling" and group.facilitator_ids == {me_id, partner_id}
+    enrolment = db.session.scalar(sa.select(Enrolment))
+    assert enrolment.client_id == person_id and enrolment.status == "enrolled"
+    assert db.session.scalar(sa.select(Attendance.status)) == "present"
+    db.session.close()
