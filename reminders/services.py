@@ -19,7 +19,7 @@ from core.forms import normalise_phone
 from core.timeutil import local_to_utc, to_local
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
-from register.models import Client, PartnerContact, Relative
+from register.models import Client, Relative
 
 from . import channels, texts
 from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind,
@@ -90,7 +90,10 @@ def _from_relative(relative: Relative) -> Recipient:
 def _mark_opt_outs(recipients: list[Recipient]) -> list[Recipient]:
     if not recipients:
         return recipients
-    rows = db.session.execute(sa.select(ReminderOptOut.recipient_kind, ReminderOptOut.recipient_id)).all()
+    rows = db.session.execute(
+        sa.select(ReminderOptOut.recipient_kind, ReminderOptOut.recipient_id)
+        .where(ReminderOptOut.recipient_id.in_({r.id for r in recipients}))
+    ).all()
     opted = {(k, i) for k, i in rows}
     for r in recipients:
         r.opted_out = (r.kind, r.id) in opted
@@ -255,7 +258,8 @@ def _queue_for(policy, target_kind, target_id, what, starts_at, place, recipient
                 if address is None:
                     continue
                 stop = opt_out_url(r.kind, r.id)
-                body = texts.reminder_text(what, starts_at, place, r.language, today, stop)
+                where = place(r.language) if callable(place) else place
+                body = texts.reminder_text(what, starts_at, where, r.language, today, stop)
                 created += _insert_once(dict(
                     kind="reminder", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
                     recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
@@ -313,9 +317,8 @@ def queue_due(now: datetime) -> int:
         ).all()
         for meeting in meetings:
             recipients = meeting_recipients(meeting)
-            # Place text depends on language only for remote/home visits; fi is the fallback.
             created += _queue_for(meeting_policies[meeting.id], TargetKind.MEETING.value, meeting.id, "meeting",
-                                  meeting.starts_at, meeting_place(meeting), recipients, now)
+                                  meeting.starts_at, lambda lang, m=meeting: meeting_place(m, lang), recipients, now)
     db.session.flush()
     return created
 

@@ -2,7 +2,7 @@
 ``flask send-reminders`` command."""
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 
 import click
 import sqlalchemy as sa
@@ -17,7 +17,7 @@ from core.extensions import db, login_manager
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today
-from groups.models import Group, GroupSession, GroupStatus
+from groups.models import Group, GroupStatus
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
 from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
 from register.models import Client, Relative
@@ -29,6 +29,8 @@ from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders", template_folder="templates", cli_group=None)
 
 PUBLIC_ENDPOINTS = {"reminders.stop"}
+DEFAULT_DAY_BEFORE = time(16, 0)
+DEFAULT_MORNING = time(8, 0)
 
 
 @bp.before_request
@@ -188,14 +190,14 @@ def _policy_page(target_kind: str, target, recipients, title: str, back_url: str
         form.version.data = str(policy.version if policy else 0)
         if policy is None:
             form.day_before.data = True
-            form.day_before_at.data = services.time(16, 0)
-            form.same_morning_at.data = services.time(8, 0)
+            form.day_before_at.data = DEFAULT_DAY_BEFORE
+            form.same_morning_at.data = DEFAULT_MORNING
             form.by_sms.data = True
     if form.validate_on_submit() and form.check_version(policy.version if policy else 0):
         services.save_policy(target_kind, target.id, day_before=form.day_before.data,
-                             day_before_at=form.day_before_at.data or services.time(16, 0),
+                             day_before_at=form.day_before_at.data or DEFAULT_DAY_BEFORE,
                              same_morning=form.same_morning.data,
-                             same_morning_at=form.same_morning_at.data or services.time(8, 0),
+                             same_morning_at=form.same_morning_at.data or DEFAULT_MORNING,
                              by_sms=form.by_sms.data, by_email=form.by_email.data, user=current_user)
         log_access_many([r.client_id for r in recipients], "reminder_policy")
         db.session.commit()

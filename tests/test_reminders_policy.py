@@ -11,7 +11,7 @@ from register.models import AccessLog
 from register.services import save_relative
 from reminders.models import ReminderOptOut, ReminderPolicy
 from reminders.testing import make_group_with_session, make_meeting
-from tests.factories import login, make_client, make_user
+from tests.factories import make_client, make_user
 
 AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 
