@@ -120,12 +120,16 @@ def save_venue(venue: OutreachVenue | None, *, partner_id: int, name: str, addre
         venue = OutreachVenue(partner_id=partner_id, name=name, address=address, active=active)
         db.session.add(venue)
     else:
-        place_changed = (venue.name, venue.address) != (name, address)
+        place_changed = (venue.name, venue.address, venue.partner_id) != (name, address, partner_id)
+        stopped = venue.active and not active
         venue.partner_id, venue.name, venue.address, venue.active = partner_id, name, address, active
         venue.version += 1
-        if place_changed:
-            # The place of every coming visit changed: calendar clients must see a new SEQUENCE.
-            for visit in upcoming_visits(venue):
+        for visit in upcoming_visits(venue):
+            if stopped:
+                # No more visits there: coming ones are cancelled, so the venue's feed says so.
+                cancel_visit(visit)
+            elif place_changed:
+                # The place of every coming visit changed: calendar clients must see a new SEQUENCE.
                 visit.sequence += 1
                 visit.version += 1
     db.session.flush()

@@ -343,3 +343,10 @@ def test_editing_a_venue_raises_coming_visits_sequence_and_refuses_stale_saves(a
     assert 'id="partner_id-error"' in body
     db.session.refresh(venue)
     assert venue.name == "Kahvila Kulma"
+    # Stopping the visits cancels the coming ones (they stay in feeds as cancelled), not the past.
+    auth_client.post_form(url, {k: v for k, v in data.items() if k != "active"} | {"version": str(venue.version)},
+                          token_from=url)
+    db.session.refresh(coming)
+    db.session.refresh(past)
+    assert not venue.active and (coming.status, coming.sequence) == ("cancelled", 2) and past.status == "done"
+    assert services.generate_visits(venue) == []
