@@ -355,8 +355,9 @@ def _render_participants(group: Group, form: EnrolForm):
     enrolments = db.session.scalars(
         sa.select(Enrolment).where(Enrolment.group_id == group.id).options(selectinload(Enrolment.client))
         .order_by(Enrolment.created_at, Enrolment.id)).all()
-    shown = [e.client_id for e in enrolments] + [cid for cid, _label in form.client_id.choices if cid]
-    log_access_many(shown, "view", f"group {group.id} participants")
+    log_access_many([e.client_id for e in enrolments], "view", f"group {group.id} participants")
+    # The enrol menu shows names too, as a list (like the client register's list page).
+    log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
     db.session.commit()
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
     return render_template("groups/participants.html", group=group, form=form, by_status=by_status,
