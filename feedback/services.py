@@ -45,11 +45,11 @@ def normalise_code(raw: str | None) -> str:
 
 # --- item sets -------------------------------------------------------------------------------
 
-def builtin_set(kind: str) -> ItemSet:
-    """The built-in set of a kind, created on first use."""
+def builtin_set(kind: str, *, create: bool = True) -> ItemSet | None:
+    """The built-in set of a kind, created on first use (unless ``create`` is False: read-only pages)."""
     spec = BUILTIN_SETS[kind]
     found = db.session.scalar(sa.select(ItemSet).where(ItemSet.builtin_key == kind))
-    if found is not None:
+    if found is not None or not create:
         return found
     item_set = ItemSet(kind=spec["kind"], builtin_key=kind, name=spec["name"], comment_labels=dict(spec["comment"]))
     item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
@@ -78,14 +78,14 @@ def group_settings(group) -> GroupFeedbackSettings | None:
     return db.session.scalar(sa.select(GroupFeedbackSettings).where(GroupFeedbackSettings.group_id == group.id))
 
 
-def set_for_group(group, kind: str) -> ItemSet:
+def set_for_group(group, kind: str, *, create: bool = True) -> ItemSet | None:
     settings = group_settings(group)
     chosen = None
     if settings is not None:
         chosen = settings.session_item_set_id if kind == WindowKind.SESSION.value else settings.end_item_set_id
     if chosen:
         return db.session.get(ItemSet, chosen)
-    return builtin_set(kind)
+    return builtin_set(kind, create=create)
 
 
 def group_has_windows(group, kind: str) -> bool:

@@ -58,9 +58,10 @@ def group_summary(group) -> GroupSummary:
     set_ids = {w.item_set_id for w in windows}
     sets = {s.id: s for s in db.session.scalars(
         sa.select(ItemSet).where(ItemSet.id.in_(set_ids or {0})).options(selectinload(ItemSet.items)))}
+    # Read-only: before any window exists the set may not exist yet either (no rows are created here).
     session_set = sets.get(next((w.item_set_id for w in by_session.values()), None)) or \
-        services.set_for_group(group, WindowKind.SESSION.value)
-    items = list(session_set.items)
+        services.set_for_group(group, WindowKind.SESSION.value, create=False)
+    items = list(session_set.items) if session_set is not None else []
     stats = services.window_stats([w.id for w in windows])
 
     closed = [s for s in sessions if s.id in by_session and by_session[s.id].is_closed(now)]

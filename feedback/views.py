@@ -75,7 +75,10 @@ def _set_marker(response: Response, window_id: int) -> None:
 def public_entry():
     form = CodeForm(request.args)
     if request.args and form.validate():
-        return redirect(url_for("feedback.public_form", code=services.normalise_code(form.code.data)))
+        code = services.normalise_code(form.code.data)
+        if code:
+            return redirect(url_for("feedback.public_form", code=code))
+        form.code.errors.append(_("Check the code and try again. The code has six letters or numbers."))
     return render_template("feedback/public_entry.html", form=form)
 
 
@@ -90,11 +93,14 @@ def _window_title(window: FeedbackWindow) -> str:
 @bp.route("/f/<code>", methods=["GET", "POST"])
 def public_form(code: str):
     normalised = services.normalise_code(code)
+    if not normalised:
+        return redirect(url_for("feedback.public_entry"))
     if normalised != code:
         return redirect(url_for("feedback.public_form", code=normalised))
     window = services.find_window_by_code(normalised)
     if window is None:
-        return render_template("feedback/public_unknown.html", form=CodeForm(formdata=None), code=code), 404
+        # A mistyped code is an everyday slip, not an error: a calm page with the box to try again.
+        return render_template("feedback/public_unknown.html", form=CodeForm(formdata=None), code=code)
     now = utcnow()
     if not window.is_open(now):
         return render_template("feedback/public_closed.html", window=window, not_yet=window.opens_at > now,

@@ -154,8 +154,13 @@ def test_rate_limit_per_code_is_kept_in_the_database(app, window):
 def test_unknown_code_gets_a_friendly_page(client, window):
     response = client.get("/f/XXXXXX")
     html = response.get_data(as_text=True)
+    assert response.status_code == 200
     assert "Emme löytäneet tätä koodia" in html
     assert 'name="code"' in html  # try again right there
+    assert client.get("/f/---").status_code == 302
+    html = client.get("/f", query_string={"code": "--"}).get_data(as_text=True)
+    assert "Tarkista koodi ja yritä uudelleen." in html
+    assert "Kirjoita koodi, jonka sait." in client.get("/f", query_string={"code": ""}).get_data(as_text=True)
 
 
 def test_closed_window_gets_a_friendly_page_and_takes_no_answers(client, window):

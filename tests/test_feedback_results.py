@@ -311,3 +311,10 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(lead_client, auth_c
     db.session.commit()
     locked = lead_client.post_form(settings, {"session_set": other, "end_set": end_id}, token_from=settings)
     assert "sarjaa ei voi enää vaihtaa" in locked.get_data(as_text=True)
+
+
+def test_results_page_writes_nothing_before_feedback_starts(auth_client, group):
+    html = auth_client.get(f"/feedback/groups/{group.id}").get_data(as_text=True)
+    assert "Aloita palaute" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemSet)) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackWindow)) == 0
