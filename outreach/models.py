@@ -100,8 +100,10 @@ class OutreachVisit(db.Model):
     # does not recreate it. None for visits added by hand.
     rule_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     # Two columns make a third worker impossible by construction.
-    staff1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
-    staff2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
+    staff1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
+                                                  index=True)
+    staff2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
+                                                  index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -11,7 +11,8 @@ TUE, FRI, MON = 1, 4, 0
 
 
 def monthly(nth, weekday, **kw):
-    return RuleSpec(frequency="monthly", nth=nth, weekday=weekday, valid_from=kw.pop("valid_from", date(2026, 1, 1)), **kw)
+    valid_from = kw.pop("valid_from", date(2026, 1, 1))
+    return RuleSpec(frequency="monthly", nth=nth, weekday=weekday, valid_from=valid_from, **kw)
 
 
 def test_second_tuesday_of_each_month():
