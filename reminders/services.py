@@ -494,6 +494,9 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
     that changed nothing calendar-relevant (same sequence) queues nothing new."""
     if change == "cancelled" or meeting.is_cancelled:
         method, slot = "CANCEL", f"cancel-{meeting.sequence}"
+    elif meeting.status != MeetingStatus.PLANNED.value or meeting.starts_at <= utcnow():
+        # Marking a meeting held (or notes on a past one) is no news for anyone's calendar.
+        return 0
     else:
         method, slot = "REQUEST", f"invite-{meeting.sequence}"
     organizer = ("Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost")
