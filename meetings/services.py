@@ -21,6 +21,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule
+from register.models import PartnerContact
 
 from . import signals
 from .models import (
@@ -76,6 +77,20 @@ def _participant_options():
             selectinload(Meeting.participants).selectinload(MeetingParticipant.contact),
             selectinload(Meeting.participants).selectinload(MeetingParticipant.relative),
             selectinload(Meeting.client))
+
+
+def meeting_page_options():
+    """Loader options for one meeting's pages: participants with their people, items, changes."""
+    participants = selectinload(Meeting.participants)
+    return (participants.selectinload(MeetingParticipant.user),
+            participants.selectinload(MeetingParticipant.contact).selectinload(PartnerContact.organisation),
+            participants.selectinload(MeetingParticipant.relative),
+            # An item's responsible participant is one of the meeting's own participants, already
+            # loaded above, so it comes from the identity map without a query.
+            selectinload(Meeting.items),
+            selectinload(Meeting.changes),
+            selectinload(Meeting.client),
+            selectinload(Meeting.previous_meeting))
 
 
 def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
@@ -188,6 +203,39 @@ def create_meeting(*, client, purpose: str, starts_at: datetime, ends_at: dateti
     db.session.flush()
     _send(meeting, "created")
     return meeting
+
+
+def add_participant(meeting: Meeting, *, kind: str, person_id: int | None = None) -> MeetingParticipant:
+    """Invite one more person: a staff member, a partner contact, one of the client's relatives or
+    the client. Someone already invited, or a relative of another client, is refused."""
+    from accounts.models import User
+    from register.models import Relative
+
+    _refuse_if_cancelled(meeting)
+    participant = MeetingParticipant(kind=kind)
+    if kind == ParticipantKind.STAFF.value:
+        user = db.session.get(User, person_id) if person_id else None
+        if user is None or not user.active:
+            raise MeetingError(_l("Choose only from the list."))
+        participant.user_id = user.id
+    elif kind == ParticipantKind.PARTNER.value:
+        contact = db.session.get(PartnerContact, person_id) if person_id else None
+        if contact is None or not contact.active:
+            raise MeetingError(_l("Choose only from the list."))
+        participant.contact_id = contact.id
+    elif kind == ParticipantKind.RELATIVE.value:
+        relative = db.session.get(Relative, person_id) if person_id else None
+        if relative is None or relative.client_id != meeting.client_id:
+            raise MeetingError(_l("Choose only from the list."))
+        participant.relative_id = relative.id
+    elif kind != ParticipantKind.CLIENT.value:
+        raise MeetingError(_l("Choose only from the list."))
+    if any(p.same_person(participant) for p in meeting.participants):
+        raise MeetingError(_l("This person is already a participant."))
+    meeting.participants.append(participant)
+    db.session.flush()
+    _send(meeting, "updated")
+    return participant
 
 
 def _refuse_if_cancelled(meeting: Meeting) -> None:

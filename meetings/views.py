@@ -57,7 +57,17 @@ def _labels():
 
 
 def _meeting_or_404(meeting_id) -> Meeting:
-    meeting = get_or_404(Meeting, meeting_id)
+    # Parse like core.db.get_or_404 (malformed id -> 404), then load the meeting with everything
+    # its pages show in a fixed number of queries, however many participants and items it has.
+    try:
+        key = int(meeting_id)
+    except (TypeError, ValueError):
+        abort(404)
+    if not 0 < key < 2**63:
+        abort(404)
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == key).options(*services.meeting_page_options()))
+    if meeting is None:
+        abort(404)
     if not services.can_open(current_user, meeting):
         abort(404)
     return meeting

@@ -102,3 +102,51 @@ def test_list_query_count_does_not_grow_with_meetings(app, client, facilitator):
     for _ in range(5):
         make_meeting([facilitator, make_user()])
     assert count_queries() == few
+
+
+def test_meeting_page_query_count_does_not_grow(app, client, facilitator):
+    from sqlalchemy import event
+
+    from tests.test_meetings_support import add_relative, make_contact
+
+    login(client, facilitator)
+    meeting = make_meeting([facilitator], day=local_today() - timedelta(days=30))
+    services.add_item(meeting, responsible_id=meeting.participants[0].id, what="First")
+    follow = services.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=7),
+                                         ends_at=meeting.ends_at + timedelta(days=7))
+
+    def grow(i):
+        contact = make_contact()
+        relative = add_relative(meeting.client, name=f"Relative {i}")
+        for m in (meeting, follow):
+            services.add_participant(m, kind="partner", person_id=contact.id)
+            services.add_participant(m, kind="relative", person_id=relative.id)
+        services.add_participant(meeting, kind="staff", person_id=make_user().id)
+        item = services.add_item(meeting, responsible_id=meeting.participants[-1].id, what=f"Task {i}").item
+        services.add_item(meeting, responsible_id=meeting.participants[0].id, what=f"Mine {i}")
+        services.review_item(follow, item, "carry", by_name="x")
+        db.session.commit()
+
+    grow(0)  # one of each kind first, so the comparison is about numbers, not kinds
+
+    def count(url):
+        # A real request starts with an empty session; the test shares its session with the app.
+        db.session.close()
+        statements = []
+        listener = lambda *args: statements.append(args[2]) if args[2].lstrip().upper().startswith("SELECT") else None  # noqa: E731
+        event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    urls = [f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/plan", f"/meetings/{follow.id}", "/meetings/tasks"]
+    ids = (meeting.id, follow.id)
+    before = [count(u) for u in urls]
+    from meetings.models import Meeting
+
+    meeting, follow = db.session.get(Meeting, ids[0]), db.session.get(Meeting, ids[1])
+    for i in range(1, 5):
+        grow(i)
+    assert [count(u) for u in urls] == before
