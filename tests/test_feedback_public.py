@@ -55,7 +55,7 @@ def test_code_entry_leads_to_the_form_in_plain_finnish(client, window):
     first = window.item_set.items[0]
     assert len(re.findall(rf'type="radio"[^>]*name="item_{first.id}"|name="item_{first.id}"[^>]*type="radio"', form)) == 11
     assert f'<label for="item_{first.id}-10">10</label>' in form
-    assert "0 = ei lainkaan" in form
+    assert "0 = ei lainkaan, huono" in form and "10 = todella paljon, hyvä" in form
 
 
 def test_swedish_and_english_forms(client, window):
