@@ -1,6 +1,8 @@
 """Start-page panel: follow-ups due and reminders that failed or wait for sending by hand."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
@@ -28,4 +30,6 @@ def reminders_panel(user):
     if not (tasks or failed or manual):
         return None
     log_access_many([t.client_id for t in tasks], "follow_up_panel")
-    return Panel("reminders/panel.html", {"tasks": tasks, "failed": failed, "manual": manual}, order=30)
+    # Plain values: the start page commits before rendering, which would expire ORM rows.
+    rows = [SimpleNamespace(id=t.id, client_name=t.client.name, due_on=t.due_on) for t in tasks]
+    return Panel("reminders/panel.html", {"tasks": rows, "failed": failed, "manual": manual}, order=30)

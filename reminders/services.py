@@ -112,7 +112,11 @@ def group_recipients(group: Group) -> list[Recipient]:
 def meeting_recipients(meeting: Meeting) -> list[Recipient]:
     """The meeting's client and the relatives invited to it."""
     result = [_from_client(meeting.client)] if meeting.client and meeting.client.active else []
-    for p in meeting.participants:
+    participants = db.session.scalars(
+        sa.select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting.id)
+        .options(selectinload(MeetingParticipant.relative)).order_by(MeetingParticipant.id)
+    ).all()
+    for p in participants:
         if p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
             result.append(_from_relative(p.relative))
     return _mark_opt_outs(result)

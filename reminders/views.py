@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
+from types import SimpleNamespace
 
 import click
 import sqlalchemy as sa
@@ -113,10 +114,13 @@ def outbox():
         _visible_messages().with_only_columns(OutboxMessage.status, sa.func.count(OutboxMessage.id))
         .group_by(OutboxMessage.status)).all())
     log_access_many([m.client_id for m in page.items], "reminder_outbox")
-    db.session.commit()
-    return render_template("reminders/outbox.html", page=page, status=status, counts=counts,
+    # Rendered before the commit: committing expires the rows, and reading them back would
+    # cost one query per row.
+    html = render_template("reminders/outbox.html", page=page, status=status, counts=counts,
                            statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
                            sms_backend=current_app.config.get("SMS_BACKEND") or "outbox")
+    db.session.commit()
+    return html
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
@@ -269,13 +273,17 @@ def stop(token):
         abort(404)
     kind, recipient_id = parsed
     model = Client if kind == RecipientKind.CLIENT.value else Relative
-    if db.session.get(model, recipient_id) is None:
+    person = db.session.get(model, recipient_id)
+    if person is None:
         abort(404)
     form = ConfirmForm()
     if request.method == "POST":
         if not form.validate_on_submit():
             abort(400)
         services.set_opt_out(kind, recipient_id, True, source="link")
+        # The client (or their relative) changed their own data: logged without a staff user.
+        log_access(person.id if model is Client else person.client_id, "reminder_opt_out_link", kind,
+                   user=SimpleNamespace(id=None, name=""))
         db.session.commit()
         return render_template("reminders/stop.html", form=form, done=True, token=token)
     db.session.commit()
@@ -300,8 +308,9 @@ def follow_ups():
         .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)
     ).all()
     log_access_many([t.client_id for t in tasks], "follow_up_list")
+    html = render_template("reminders/follow_ups.html", tasks=tasks)   # before commit expires the rows
     db.session.commit()
-    return render_template("reminders/follow_ups.html", tasks=tasks)
+    return html
 
 
 @bp.route("/follow-ups/<task_id>", methods=["GET", "POST"])

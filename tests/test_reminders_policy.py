@@ -112,3 +112,48 @@ def test_meeting_recipients_include_relatives_and_staff_can_opt_them_out(app, fa
     assert auth_client.post_form(bad, {"opted_out": "1"}, token_from=url).status_code == 404
     assert auth_client.post_form(opt_url, {"opted_out": "0"}, token_from=url).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ReminderOptOut)) == 0
+
+
+def _count_queries(client, url):
+    from sqlalchemy import event
+
+    count = {"n": 0}
+
+    def before(_conn, _cursor, statement, *_args, **_kw):
+        count["n"] += 1
+
+    engine = db.engine
+    event.listen(engine, "before_cursor_execute", before)
+    try:
+        assert client.get(url).status_code == 200
+    finally:
+        event.remove(engine, "before_cursor_execute", before)
+    return count["n"]
+
+
+def test_list_pages_do_not_query_per_row(app, facilitator, auth_client):
+    from reminders.models import OutboxMessage
+
+    client = make_client(worker=facilitator, phone="040 123 4567", consent=True)
+    meeting = make_meeting(client=client, starts_at=AT, staff=facilitator)
+    db.session.commit()
+
+    def add_rows(n, start):
+        for i in range(start, start + n):
+            relative = save_relative(client, None, name=f"R{i}", relation="", phone="040 555 6666", email="",
+                                     language="fi", reminder_consent=True)
+            db.session.flush()
+            from meetings.models import MeetingParticipant
+            db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="relative", relative_id=relative.id))
+            db.session.add(OutboxMessage(kind="reminder", target_kind="meeting", target_id=meeting.id,
+                                         recipient_kind="relative", recipient_id=relative.id, slot="s",
+                                         channel="sms", client_id=client.id, address="+358405556666", body="x",
+                                         status="manual"))
+        db.session.commit()
+        db.session.expire_all()
+
+    add_rows(2, 0)
+    few = [_count_queries(auth_client, u) for u in ("/reminders/outbox", f"/reminders/meeting/{meeting.id}")]
+    add_rows(8, 2)
+    many = [_count_queries(auth_client, u) for u in ("/reminders/outbox", f"/reminders/meeting/{meeting.id}")]
+    assert many == few

@@ -260,6 +260,9 @@ def test_opt_out_link_stops_reminders(app, runner, facilitator, gateway, client)
     response = client.post_form(link, token_from=link)
     assert response.status_code == 200 and "Et saa enää muistutuksia" in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(ReminderOptOut.recipient_id)) == person.id
+    from register.models import AccessLog
+    assert db.session.scalar(sa.select(AccessLog.action).where(AccessLog.client_id == person.id,
+                                                               AccessLog.user_id.is_(None))) == "reminder_opt_out_link"
     assert client.get("/reminders/stop/not-a-token").status_code == 404
 
     # The next session is not reminded.
