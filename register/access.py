@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user
 
+from core.db import utcnow
 from core.extensions import db
 
 from .models import AccessLog, Client, ClientWorker
@@ -71,7 +72,16 @@ def log_access(client_id: int, action: str, detail: str = "", user=None) -> None
     ))
 
 
-def log_access_many(client_ids, action: str, detail: str = "") -> None:
-    """One log row per client shown, e.g. on a group's participant list."""
-    for client_id in sorted(set(client_ids)):
-        log_access(client_id, action, detail)
+def log_access_many(client_ids, action: str, detail: str = "", user=None) -> None:
+    """One log row per client shown (e.g. a group's participant list), written with a single
+    executemany statement however long the list is."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return
+    user = user if user is not None else current_user
+    now = utcnow()
+    db.session.execute(sa.insert(AccessLog), [
+        {"user_id": getattr(user, "id", None), "user_name": getattr(user, "name", "") or "", "client_id": cid,
+         "action": action[:60], "detail": detail[:200], "at": now}
+        for cid in ids
+    ])

@@ -11,6 +11,7 @@ from accounts.permissions import lead_required
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
+from core.web import render_and_commit
 
 from . import services
 from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
@@ -44,8 +45,7 @@ def clients():
         stmt = stmt.where(Client.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
     page = db.paginate(stmt, per_page=50, error_out=False)
     log_access_many([c.id for c in page.items], "list")
-    db.session.commit()
-    return render_template("register/clients.html", page=page, q=q)
+    return render_and_commit("register/clients.html", page=page, q=q)
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])

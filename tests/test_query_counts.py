@@ -282,8 +282,6 @@ KNOWN_PER_ROW: dict[str, str] = {
                     "in display_name)",
     "meeting plan": "one meeting_participant and one partner_contact SELECT per action item (responsible "
                     "lazy-loaded)",
-    "client list": "one client SELECT per client (the list is expired by the commit after log_access_many and "
-                   "reloaded row by row while rendering)",
 }
 
 
