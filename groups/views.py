@@ -358,10 +358,12 @@ def _render_participants(group: Group, form: EnrolForm):
     log_access_many([e.client_id for e in enrolments], "view", f"group {group.id} participants")
     # The enrol menu shows names too, as a list (like the client register's list page).
     log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
-    db.session.commit()
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
-    return render_template("groups/participants.html", group=group, form=form, by_status=by_status,
+    html = render_template("groups/participants.html", group=group, form=form, by_status=by_status,
                            confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
+    # Commit after rendering: a commit expires the loaded rows and the page would reload each one.
+    db.session.commit()
+    return html
 
 
 @bp.route("/<group_id>/participants", methods=["GET", "POST"])
@@ -451,9 +453,10 @@ def roll_call(group_id, session_id):
             return redirect(url_for("groups.attendance", group_id=group.id))
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
-    db.session.commit()
-    return render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
+    html = render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
                            current=current, form=form, error=error, total=len(group.sessions))
+    db.session.commit()
+    return html
 
 
 @bp.route("/<group_id>/attendance")
@@ -463,9 +466,10 @@ def attendance(group_id):
     names = services.can_see_names(current_user, group)
     if names:
         log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance")
-    db.session.commit()
-    return render_template("groups/attendance.html", group=group, figures=figures, names=names,
+    html = render_template("groups/attendance.html", group=group, figures=figures, names=names,
                            total=len(group.sessions))
+    db.session.commit()
+    return html
 
 
 # --- evaluation and new rounds ------------------------------------------------------------------
@@ -492,7 +496,6 @@ def evaluation(group_id):
                 flash(_("Evaluation saved."), "success")
                 return redirect(url_for("groups.evaluation", group_id=group.id))
     figures = services.attendance_figures(group)
-    db.session.commit()
     return render_template("groups/evaluation.html", group=group, form=form, figures=figures, editable=editable,
                            total=len(group.sessions))
 
@@ -535,6 +538,7 @@ def print_sheet(group_id):
         sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
         .join(GroupSession, GroupSession.id == Attendance.session_id).where(GroupSession.group_id == group.id)).all())
     log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance sheet")
-    db.session.commit()
-    return render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
+    html = render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
                            total=len(group.sessions))
+    db.session.commit()
+    return html

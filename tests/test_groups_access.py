@@ -145,3 +145,45 @@ def test_printable_plan_and_attendance_sheet(lead_client, facilitator):
     assert "1/2: Kela-etuudet" in plan and "2/2: Budjetointi" in plan and "Matti K." not in plan
     sheet = text_of(lead_client.get(f"/groups/{group.id}/sheet"))
     assert "Matti K." in sheet and "Läsnäololista" in sheet
+
+
+def test_pages_in_swedish(app, facilitator):
+    swede = make_user(email="sv@example.fi", language="sv")
+    group = make_group(swede, facilitator, weeks=2, status="running")
+    c = app.test_client()
+    login(c, swede)
+    c.post_form("/language", {"language": "sv", "next": "/groups/"})
+    assert "Planera en ny grupp" in text_of(c.get("/groups/"))
+    page = text_of(c.get(f"/groups/{group.id}"))
+    assert "Träffarna i Raharyhmä" in page and "Byt till: Avslutad" in page
+
+
+def test_participants_page_query_count_does_not_grow(lead_client, facilitator):
+    from sqlalchemy import event
+
+    group = make_group(facilitator, make_user(), weeks=2, capacity=30, status="enrolling")
+
+    def count(url):
+        n = {"q": 0}
+
+        def before(_conn, _cursor, statement, *_a):
+            # Access-log rows are one INSERT each (register.access); reads must not grow.
+            if statement.lstrip().upper().startswith("SELECT"):
+                n["q"] += 1
+        event.listen(db.engine, "before_cursor_execute", before)
+        try:
+            assert lead_client.get(url).status_code == 200
+        finally:
+            event.remove(db.engine, "before_cursor_execute", before)
+        return n["q"]
+
+    services.enrol(group, make_client().id)
+    db.session.commit()
+    urls = [f"/groups/{group.id}/participants", f"/groups/{group.id}/attendance",
+            f"/groups/{group.id}/sessions/{group.sessions[0].id}/roll-call", f"/groups/{group.id}/sheet"]
+    [count(u) for u in urls]      # warm up (first-request work is not what we measure)
+    before_counts = [count(u) for u in urls]
+    for _ in range(6):
+        services.enrol(group, make_client().id)
+    db.session.commit()
+    assert [count(u) for u in urls] == before_counts
