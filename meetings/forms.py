@@ -158,3 +158,11 @@ class ParticipationForm(FlaskForm):
     invitation_status = SelectField(_l("Invitation"), choices=list(INVITATION_LABELS.items()))
     attended = SelectField(_l("Attended"), choices=[("", _l("Not recorded")), ("yes", _l("Yes")), ("no", _l("No"))])
     submit = SubmitField(_l("Save"))
+
+
+class AddParticipantForm(FlaskForm):
+    # Values are "<kind>:<id>" (or "client"); the service checks them, so a forged value gets a
+    # clear message at the field.
+    person = SelectField(_l("Person"), validate_choice=False,
+                         validators=[DataRequired(_l("Choose the person to invite."))])
+    submit = SubmitField(_l("Invite"))

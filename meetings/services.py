@@ -393,6 +393,16 @@ def item_histories(items) -> dict[int, list[ActionItem]]:
     return result
 
 
+def carried_to(items) -> dict[int, ActionItem]:
+    """For carried items, the item that continues them in a later meeting (one query)."""
+    ids = [i.id for i in items if i.status == ItemStatus.CARRIED.value]
+    if not ids:
+        return {}
+    later = db.session.scalars(sa.select(ActionItem).where(ActionItem.carried_from_id.in_(ids))
+                               .options(selectinload(ActionItem.meeting))).all()
+    return {i.carried_from_id: i for i in later}
+
+
 # --- follow-up and review ----------------------------------------------------------------------
 
 def schedule_follow_up(meeting: Meeting, *, user, starts_at: datetime, ends_at: datetime, purpose: str | None = None) -> Meeting:

@@ -20,6 +20,7 @@ from register.models import Client, PartnerContact, PartnerOrganisation
 
 from . import services
 from .forms import (
+    AddParticipantForm,
     FollowUpForm,
     INVITATION_LABELS,
     IDENTIFICATION_LABELS,
@@ -196,8 +197,28 @@ def new(client_id):
 
 # --- one meeting -------------------------------------------------------------------------------
 
+def _add_participant_choices(meeting: Meeting) -> list:
+    """Who could still be invited, grouped by kind (optgroups)."""
+    present = {(p.kind, p.user_id or p.contact_id or p.relative_id) for p in meeting.participants}
+    staff = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+    contacts = db.session.execute(
+        sa.select(PartnerContact, PartnerOrganisation.name)
+        .join(PartnerOrganisation, PartnerContact.organisation_id == PartnerOrganisation.id)
+        .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True))
+        .order_by(PartnerOrganisation.name, PartnerContact.name)).all()
+    groups = {
+        str(KIND_LABELS["staff"]): [(f"staff:{u.id}", u.name) for u in staff if ("staff", u.id) not in present],
+        str(KIND_LABELS["partner"]): [(f"partner:{c.id}", f"{c.name} ({org})") for c, org in contacts
+                                      if ("partner", c.id) not in present],
+        str(KIND_LABELS["relative"]): [(f"relative:{r.id}", r.name) for r in meeting.client.relatives
+                                       if ("relative", r.id) not in present],
+        str(KIND_LABELS["client"]): [] if ("client", None) in present else [("client", meeting.client.name)],
+    }
+    return [(label, options) for label, options in groups.items() if options]
+
+
 def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, notes_form: NotesForm | None = None,
-                    status=200):
+                    add_form: AddParticipantForm | None = None, status=200):
     item_form = item_form or ItemForm(formdata=None)
     item_form.responsible.choices = [("", _("Choose…"))] + [(str(p.id), p.display_name) for p in meeting.participants]
     if notes_form is None:
@@ -214,6 +235,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         f = ItemStatusForm(formdata=None, prefix=f"i{item.id}")
         f.status.data = item.status
         status_forms[item.id] = f
+    add_form = add_form or AddParticipantForm(formdata=None)
+    add_groups = _add_participant_choices(meeting)
     review = services.items_for_review(meeting)
     review_forms = {item.id: ReviewForm(formdata=None, prefix=f"r{item.id}") for item in review}
     histories = services.item_histories(list(meeting.items) + review)
@@ -229,7 +252,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
     return _render_then_commit(
-        "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
+        "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form, add_form=add_form,
+        add_groups=add_groups, carried_to=services.carried_to(meeting.items),
         participation_forms=participation_forms, status_forms=status_forms, review=review, review_forms=review_forms,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
@@ -312,6 +336,29 @@ def notes(meeting_id):
             flash(_("Record saved."), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#record-heading")
     return _render_meeting(meeting, notes_form=form)
+
+
+@bp.route("/meetings/<meeting_id>/participants", methods=["POST"])
+@login_required
+def add_participant(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    form = AddParticipantForm()
+    if form.validate_on_submit():
+        kind, _sep, raw_id = form.person.data.partition(":")
+        try:
+            person_id = int(raw_id) if raw_id else None
+            participant = services.add_participant(meeting, kind=kind, person_id=person_id)
+        except (ValueError, MeetingError) as exc:
+            message = str(exc) if isinstance(exc, MeetingError) else _("Choose only from the list.")
+            form.person.errors = list(form.person.errors) + [message]
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} participant added")
+            db.session.commit()
+            flash(_("%(name)s was invited.", name=participant.display_name), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return _render_meeting(meeting, add_form=form)
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])

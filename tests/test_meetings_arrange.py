@@ -125,3 +125,25 @@ def test_meetings_for_user_returns_overlapping_staff_meetings(app, facilitator):
     start, end = local_to_utc(day, time(0, 0)), local_to_utc(day + timedelta(days=1), time(0, 0))
     assert [m.id for m in meetings_for_user(facilitator.id, start, end)] == [mine.id]
     assert meetings_for_user(facilitator.id, end, end + timedelta(days=1)) == []
+
+
+def test_invite_someone_else_later(auth_client, facilitator):
+    from meetings.models import MeetingParticipant
+
+    client = make_client(worker=facilitator)
+    relative = add_relative(client, name="Late Relative")
+    foreign_relative = add_relative(make_client(), name="Foreign Relative")
+    contact = make_contact()
+    meeting = make_meeting([facilitator], client=client, include_client=False)
+    page = auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert f'value="relative:{relative.id}"' in page and f'value="relative:{foreign_relative.id}"' not in page
+    url = f"/meetings/{meeting.id}/participants"
+    for value in (f"relative:{relative.id}", f"partner:{contact.id}", "client"):
+        assert auth_client.post_form(url, {"person": value}).status_code == 302, value
+    # Forged, duplicate and malformed values are refused at the field.
+    for value in (f"relative:{foreign_relative.id}", f"partner:{contact.id}", "staff:abc", "boss:1", ""):
+        response = auth_client.post_form(url, {"person": value})
+        assert response.status_code == 200 and 'id="person-error"' in response.get_data(as_text=True), value
+    db.session.refresh(meeting)
+    assert sorted(p.kind for p in meeting.participants) == ["client", "partner", "relative", "staff"]
+    assert db.session.scalar(sa.select(sa.func.count(MeetingParticipant.id))) == 4

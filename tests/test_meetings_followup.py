@@ -73,6 +73,9 @@ def test_follow_up_copies_participants_and_reviews_items(auth_client, facilitato
     page = auth_client.get(f"/meetings/{nxt.id}").get_data(as_text=True)
     assert 'id="review-heading"' not in page
     assert 'class="item-history"' in page and to_local(meeting.starts_at).strftime("%-d.%-m.%Y") in page
+    # ...and the earlier meeting points forward to where the item continues.
+    old_page = auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert f'href="/meetings/{nxt.id}#plan-heading"' in old_page
     # A second review of the same item is refused.
     assert review(items["carry"], "done").status_code == 302
     db.session.refresh(items["carry"])
