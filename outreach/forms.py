@@ -59,7 +59,7 @@ class RuleForm(VersionedForm):
     end_time = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter the end time, e.g. 15:00."))])
     valid_from = DateField(_l("First possible date"), validators=[InputRequired(_l("Enter a date."))])
     valid_until = DateField(_l("Last possible date (optional)"), validators=[Optional()])
-    break_months = MultiCheckboxField(_l("No visits in these months"), coerce=int,
+    break_month_list = MultiCheckboxField(_l("No visits in these months"), coerce=int,
                                       choices=[(i + 1, m) for i, m in enumerate(MONTHS)])
     break_from = DateField(_l("Break from (optional)"), validators=[Optional()])
     break_until = DateField(_l("Break until (optional)"), validators=[Optional()])

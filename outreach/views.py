@@ -154,6 +154,7 @@ def venue(venue_id):
 def rule_form(venue_id):
     venue = get_or_404(OutreachVenue, venue_id)
     rule = venue.rule
+    # The form's break_month_list reads the rule's property of the same name (a list of ints).
     form = RuleForm(obj=rule)
     if request.method == "GET":
         if rule is None:
@@ -161,12 +162,11 @@ def rule_form(venue_id):
             form.start_time.data, form.end_time.data = time(13, 0), time(15, 0)
         else:
             form.version.data = str(rule.version)
-            form.break_months.data = rule.break_month_list
     if form.validate_on_submit() and (rule is None or form.check_version(rule.version)):
         spec = services.RuleSpec(
             frequency=form.frequency.data, weekday=form.weekday.data, nth=form.nth.data,
             interval_weeks=form.interval_weeks.data, valid_from=form.valid_from.data,
-            valid_until=form.valid_until.data, break_months=tuple(form.break_months.data or ()),
+            valid_until=form.valid_until.data, break_months=tuple(form.break_month_list.data or ()),
             break_from=form.break_from.data, break_until=form.break_until.data,
         )
         today = local_today()

@@ -89,12 +89,12 @@ def test_rule_that_yields_no_dates_is_a_form_error(auth_client):
     partner = make_partner(name="Sovatek", kind="substance_abuse")
     venue = services.save_venue(None, partner_id=partner.id, name="Olohuone", address="", active=True)
     db.session.commit()
-    data = dict(RULE, valid_from=local_today().isoformat(), break_months=[str(m) for m in range(1, 13)])
+    data = dict(RULE, valid_from=local_today().isoformat(), break_month_list=[str(m) for m in range(1, 13)])
     response = auth_client.post_form(f"/outreach/venues/{venue.id}/rule", data, token_from="/outreach/venues")
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "no visit dates in the next 12 months" in body
-    assert 'checked id="break_months-11"' in body  # the user's ticks are kept
+    assert 'checked id="break_month_list-11"' in body  # the user's ticks are kept
     assert db.session.scalar(sa.select(sa.func.count(OutreachRule.id))) == 0 and visit_count() == 0
     # End before start, half a break range: errors at the fields, nothing saved.
     body = auth_client.post_form(f"/outreach/venues/{venue.id}/rule",
@@ -353,3 +353,22 @@ def test_editing_a_venue_raises_coming_visits_sequence_and_refuses_stale_saves(a
     db.session.refresh(past)
     assert not venue.active and (coming.status, coming.sequence) == ("cancelled", 2) and past.status == "done"
     assert services.generate_visits(venue) == []
+
+
+def test_editing_a_rule_with_break_months(auth_client):
+    venue = make_venue("Verstas")
+    spec = services.RuleSpec(frequency="weekly", weekday=3, interval_weeks=2, valid_from=date(2026, 1, 1),
+                             break_months=(6, 7, 8))
+    services.save_rule(venue, spec=spec, start_time=time(9), end_time=time(11))
+    db.session.commit()
+    url = f"/outreach/venues/{venue.id}/rule"
+    body = auth_client.get(url).get_data(as_text=True)
+    assert 'checked id="break_month_list-5"' in body and 'checked id="break_month_list-7"' in body
+    assert 'checked id="frequency-1"' in body and 'value="09:00"' in body
+    data = dict(RULE, frequency="weekly", weekday="3", interval_weeks="2", start_time="09:00", end_time="11:00",
+                valid_from="2026-01-01", break_month_list=["7"], version=str(venue.rule.version))
+    assert auth_client.post_form(url, data, token_from=url).status_code == 302
+    db.session.refresh(venue.rule)
+    assert venue.rule.break_months == "7" and venue.rule.interval_weeks == 2
+    assert "Every other Thursday, 09:00–11:00; no visits in July" in auth_client.get(
+        f"/outreach/venues/{venue.id}").get_data(as_text=True)
