@@ -77,6 +77,15 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     assert_accessible(page, context="printable plan")
     page.goto("/")
     assert_accessible(page, context="start page with groups panels")
+    page.goto("/groups/1/sessions/1/edit")
+    page.fill("#day", "2027-12-06")
+    page.click("main form button[type=submit]")
+    page.wait_for_selector("text=on arkipyhä")
+    assert_accessible(page, context="session form with a holiday warning")
+    page.goto("/groups/1/sheet")
+    assert_accessible(page, context="attendance sheet")
+    page.goto("/groups/1/copy")
+    assert_accessible(page, context="copy as a new round")
 
     group = db.session.scalar(sa.select(Group))
     assert group.status == "enrolling" and group.facilitator_ids == {me_id, partner_id}
