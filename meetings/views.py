@@ -413,6 +413,8 @@ def add_item(meeting_id):
 def item_status(meeting_id, item_id):
     meeting = _meeting_or_404(meeting_id)
     item = _item_of(meeting, item_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
     form = ItemStatusForm(prefix=f"i{item.id}")
     if not form.validate_on_submit():
         abort(400)

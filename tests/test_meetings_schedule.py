@@ -90,3 +90,26 @@ def test_invitation_and_attendance_are_recorded(auth_client, facilitator):
     db.session.refresh(p)
     assert p.invitation_status == "accepted" and p.attended is True and heard == [p.id]
     assert auth_client.post_form(f"/meetings/{meeting.id}/participants/999999", {}).status_code == 404
+
+
+def test_local_times_are_stored_utc_across_dst_and_holidays_warned(auth_client, facilitator):
+    from datetime import date
+
+    from meetings.models import Meeting
+    from tests.factories import make_client
+
+    client = make_client(worker=facilitator)
+    base = {"purpose": "Palaveri", "start": "10:00", "length": "60", "place_kind": "office",
+            "client_identification": "initials", "staff": [str(facilitator.id)]}
+    # Finland moves to summer time on the last Sunday of March 2027 (28 March).
+    for day, utc_hour in ((date(2027, 3, 26), 8), (date(2027, 3, 29), 7)):
+        response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day=day.isoformat()))
+        assert response.status_code == 302
+        meeting = db.session.scalar(sa.select(Meeting).order_by(Meeting.id.desc()))
+        assert meeting.starts_at.hour == utc_hour and to_local(meeting.starts_at).hour == 10
+        assert "10.00" in auth_client.get(response.headers["Location"]).get_data(as_text=True)
+    # Christmas Day is a public holiday: the meeting is saved, with a warning naming the holiday.
+    response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day="2026-12-25"),
+                                     follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "flash-warning" in page and "Joulupäivä" in page
