@@ -1,0 +1,121 @@
+"""Side-by-side micro-measurements:
+
+- the full partner feed over HTTP vs icalendar alone serialising the same events (the pure
+  builder ``calendar_export.ical.build_feed_ics``, in process, no database, no request);
+- a results chart served from the cache vs its first render (over HTTP, and in process: the
+  matplotlib render vs the cache lookup).
+"""
+from __future__ import annotations
+
+import statistics
+import time
+
+import sqlalchemy as sa
+
+from .load import Browser
+
+REPEAT = 7
+
+
+def _median_ms(fn, repeat: int = REPEAT) -> tuple[float, object]:
+    times, value = [], None
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        value = fn()
+        times.append(time.perf_counter() - t0)
+    return round(statistics.median(times) * 1000, 2), value
+
+
+def _app(url: str):
+    from app import create_app
+
+    return create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-micro", "TESTING": False,
+                       "SERVER_NAME": None})
+
+
+def feed_vs_icalendar(port: int, state: dict, url: str) -> dict:
+    from flask_babel import force_locale
+
+    from calendar_export import services as cal
+    from calendar_export.ical import build_feed_ics
+    from calendar_export.sources import FeedScope, Window, collect_events
+    from core.extensions import db
+
+    path = f"/calendar/{state['partner_feed_token']}.ics"
+    browser = Browser(port)
+    status, _h, body = browser.request("GET", path)  # warm the worker's caches
+    assert status == 200, status
+
+    def fetch():
+        s, _hh, b = browser.request("GET", path)
+        assert s == 200, s
+        return b
+
+    http_ms, body = _median_ms(fetch)
+    browser.close()
+    events_in_feed = body.count(b"BEGIN:VEVENT")
+
+    app = _app(url)
+    with app.app_context(), app.test_request_context():
+        scope = FeedScope("partner", state["busy_partner_id"])
+        window = Window.around()
+        with force_locale("fi"):
+            query_ms, events = _median_ms(lambda: collect_events(scope, window), 3)
+        target = cal.target_of("partner", state["busy_partner_id"])
+        build_ms, built = _median_ms(lambda: build_feed_ics(events, f"Kohtaamo: {target.name}"))
+        db.session.remove()
+        db.engine.dispose()
+    return {"events": events_in_feed, "events_built": len(events), "http_full_feed_ms": http_ms,
+            "icalendar_alone_ms": build_ms, "collect_events_ms": query_ms,
+            "ratio": round(http_ms / build_ms, 2) if build_ms else None, "bytes": len(body),
+            "same_size": abs(len(built) - len(body)) < 200}
+
+
+def chart_cache(port: int, state: dict, url: str) -> dict:
+    from feedback import charts, services, summary
+    from feedback.models import ChartCache
+    from groups.models import Group
+
+    from core.extensions import db
+
+    paths = state.get("chart_paths") or []
+    if not paths:
+        return {"skipped": "no chart with enough responses to show"}
+    path = paths[0]
+    group_id, kind = int(path.split("/")[3]), path.rsplit("/", 1)[1].removesuffix(".svg")
+    app = _app(url)
+    with app.app_context():
+        db.session.execute(sa.delete(ChartCache))
+        db.session.commit()
+        db.session.remove()
+
+    browser = Browser(port)
+    assert browser.login(state["lead_email"], state["password"]) == 302
+    # Warm the worker on another page first, so the first render is not also a cold start.
+    browser.request("GET", f"/feedback/groups/{group_id}")
+    t0 = time.perf_counter()
+    status, _h, first_body = browser.request("GET", path)
+    first_ms = round((time.perf_counter() - t0) * 1000, 2)
+    assert status == 200, status
+
+    def fetch():
+        s, _hh, b = browser.request("GET", path)
+        assert s == 200 and b == first_body
+        return b
+
+    cached_ms, _ = _median_ms(fetch, 11)
+    browser.close()
+
+    with app.app_context(), app.test_request_context("/", headers={"Accept-Language": "fi"}):
+        group = db.session.get(Group, group_id)
+        data = summary.group_summary(group).charts[kind]
+        render = charts.RENDERERS[kind]
+        render_ms, _ = _median_ms(lambda: render(data), 5)
+        hit_ms, hit = _median_ms(lambda: services.cached_chart(kind, data, render), 11)
+        assert hit[2] is True, "expected a cache hit"
+        db.session.remove()
+        db.engine.dispose()
+    return {"path": path, "http_first_ms": first_ms, "http_cached_ms": cached_ms,
+            "http_ratio": round(first_ms / cached_ms, 1) if cached_ms else None,
+            "render_ms": render_ms, "cache_lookup_ms": hit_ms,
+            "inprocess_ratio": round(render_ms / hit_ms, 1) if hit_ms else None}

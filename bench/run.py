@@ -1,0 +1,413 @@
+"""`make bench`: seed a large data set, serve it with gunicorn, load it from a second process,
+compare with a hello-world app under the same gunicorn settings, run the micro-measurements and
+the fault scenarios, on SQLite and on PostgreSQL; print the tables and write bench/RESULTS.md.
+
+    .venv/bin/python -m bench.run                       # full: scale 1, 20 s per page
+    .venv/bin/python -m bench.run --duration 5 --databases sqlite
+    .venv/bin/python -m bench.run --skip-faults --scale 0.2
+
+Targets from issue 9 are reported with pass/fail marks; they are measured, never asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import subprocess
+import sys
+import time
+import traceback
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from . import databases, faults, micro
+from .load import Browser
+from .server import DATA, ROOT, Gunicorn, workers_for_machine
+
+RESULTS = ROOT / "bench" / "RESULTS.md"
+
+# (scenario, label, endpoint that must exist)
+PAGES = [
+    ("start_page", "Start page", "core.index"),
+    ("group_list", "Group list", "groups.index"),
+    ("group_page", "Group page", "groups.group"),
+    ("meeting_page", "Meeting page", "meetings.show"),
+    ("my_tasks", "My tasks", "meetings.my_tasks"),
+    ("feedback_submit", "Feedback form submit", "feedback.public_form"),
+    ("chart", "Results chart", "feedback.group_chart"),
+    ("feed_full", "Partner feed, full render", "calendar_export.feed"),
+    ("feed_304", "Partner feed, conditional GET (304)", "calendar_export.feed"),
+]
+P95_TARGET_MS = 150
+
+
+def log(message: str) -> None:
+    print(f"[bench {datetime.now():%H:%M:%S}] {message}", file=sys.stderr, flush=True)
+
+
+def machine() -> dict:
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        mem_kb = int(next(line for line in Path("/proc/meminfo").read_text().splitlines()
+                          if line.startswith("MemTotal")).split()[1])
+        memory = f"{mem_kb / 1024 / 1024:.1f} GiB"
+    except (OSError, StopIteration):
+        memory = "unknown"
+    packages = {}
+    for name in ("flask", "sqlalchemy", "flask-sqlalchemy", "gunicorn", "psycopg", "icalendar", "matplotlib",
+                 "werkzeug", "jinja2"):
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = "not installed"
+    load = os.getloadavg()
+    return {"date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"), "nproc": os.cpu_count(), "cpu": cpu,
+            "memory": memory, "os": platform.platform(), "python": platform.python_version(),
+            "sqlite": sqlite3.sqlite_version, "packages": packages,
+            "load_before": f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"}
+
+
+def existing_endpoints() -> set[str]:
+    from app import create_app
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "SECRET_KEY": "x", "TESTING": False})
+    return set(app.view_functions)
+
+
+def seed(url: str, scale: float, name: str) -> dict:
+    state_path = DATA / f"state-{name}.json"
+    log(f"seeding {name} at scale {scale} …")
+    t0 = time.monotonic()
+    subprocess.run([sys.executable, "-m", "bench.seed", "--database-url", url, "--scale", str(scale),
+                    "--state", str(state_path)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
+    state = json.loads(state_path.read_text())
+    state["seed_seconds"] = round(time.monotonic() - t0, 1)
+    state["reserved_windows"] = 50
+    return state
+
+
+def probe_charts(port: int, state: dict, limit: int = 10) -> list[str]:
+    """Chart URLs that answer 200 (groups with enough responses); the probe also caches them."""
+    from feedback.charts import RENDERERS
+
+    b = Browser(port)
+    if b.login(state["lead_email"], state["password"]) != 302:
+        return []
+    found = []
+    for group_id in state["group_ids"]:
+        for kind in RENDERERS:
+            path = f"/feedback/groups/{group_id}/charts/{kind}.svg"
+            status, _h, _body = b.request("GET", path)
+            if status == 200:
+                found.append(path)
+        if len(found) >= limit:
+            break
+    b.close()
+    return found
+
+
+def login_sessions(port: int, state: dict, count: int) -> list[dict]:
+    """One logged-in session (cookies) per simulated user, through the real login form."""
+    sessions = []
+    for _n in range(count):
+        b = Browser(port)
+        if b.login(state["lead_email"], state["password"]) != 302:
+            raise RuntimeError("the benchmark user could not log in")
+        sessions.append(dict(b.cookies))
+        b.close()
+    return sessions
+
+
+def run_load(port: int, scenario: str, state_path: Path, duration: float, concurrency: int) -> dict:
+    """The load generator in its own process."""
+    result = subprocess.run([sys.executable, "-m", "bench.load", "--port", str(port), "--scenario", scenario,
+                             "--state", str(state_path), "--duration", str(duration),
+                             "--concurrency", str(concurrency)], cwd=ROOT, capture_output=True, text=True,
+                            timeout=duration + 300)
+    if result.returncode != 0:
+        return {"scenario": scenario, "failed": result.stderr.strip()[-500:]}
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> dict:
+    out: dict = {"database": name, "url": url.split("@")[-1], "notes": []}
+    state = seed(url, args.scale, name)
+    out["seed"] = {"seconds": state["seed_seconds"], "counts": state["counts"], "skipped": state["skipped"],
+                   "scale": args.scale}
+    state_path = DATA / f"state-{name}.json"
+
+    log(f"{name}: hello-world under gunicorn ({args.workers} workers) …")
+    with Gunicorn("bench.hello:app", workers=args.workers, name=f"hello-{name}") as hello:
+        run_load(hello.port, "hello", state_path, min(3, args.duration), args.concurrency)  # warm-up
+        out["hello"] = run_load(hello.port, "hello", state_path, args.duration, args.concurrency)
+    log(f"{name}: hello {out['hello'].get('rps')} req/s")
+
+    with Gunicorn("app:create_app()", database_url=url, workers=args.workers, name=f"app-{name}") as server:
+        if "feedback.group_chart" in endpoints:
+            state["chart_paths"] = probe_charts(server.port, state)
+        state["sessions"] = login_sessions(server.port, state, args.concurrency)
+        state_path.write_text(json.dumps(state))
+        pages = {}
+        for scenario, label, endpoint in PAGES:
+            if endpoint not in endpoints:
+                pages[scenario] = {"skipped": f"{endpoint} does not exist yet"}
+                continue
+            if scenario == "chart" and not state.get("chart_paths"):
+                pages[scenario] = {"skipped": "no chart with enough responses in the sample groups"}
+                continue
+            log(f"{name}: {label} for {args.duration} s at {args.concurrency} concurrent users …")
+            # A short unmeasured warm-up, so every worker has loaded templates and caches.
+            run_load(server.port, scenario, state_path, 1, args.concurrency)
+            pages[scenario] = run_load(server.port, scenario, state_path, args.duration, args.concurrency)
+            log(f"{name}: {label}: {pages[scenario].get('rps')} req/s, p95 {pages[scenario].get('p95_ms')} ms, "
+                f"errors {pages[scenario].get('errors')}")
+        out["pages"] = pages
+
+        out["micro"] = {}
+        if "calendar_export.feed" in endpoints:
+            log(f"{name}: feed vs icalendar alone …")
+            out["micro"]["feed"] = _guard(lambda: micro.feed_vs_icalendar(server.port, state, url))
+        if "feedback.group_chart" in endpoints:
+            log(f"{name}: chart from cache vs first render …")
+            out["micro"]["chart"] = _guard(lambda: micro.chart_cache(server.port, state, url))
+
+        out["faults"] = {}
+        if not args.skip_faults and "feedback.public_form" in endpoints:
+            if name == "sqlite":
+                log(f"{name}: 200 participants send feedback at once …")
+                out["faults"]["concurrent_feedback"] = _guard(lambda: faults.concurrent_feedback(server.port, state, url))
+            log(f"{name}: SIGKILL a worker during submissions …")
+            out["faults"]["kill_worker"] = _guard(lambda: faults.kill_worker(server, state, url))
+        if not args.skip_faults and name == "postgresql":
+            if pg is not None and pg.restart_command:
+                log(f"{name}: restart PostgreSQL under load ({' '.join(pg.restart_command)}) …")
+                out["faults"]["postgres_restart"] = _guard(lambda: faults.postgres_restart(server, state, pg))
+            else:
+                out["faults"]["postgres_restart"] = {"skipped": "no private PostgreSQL cluster; "
+                                                                "use --allow-shared-restart to restart the shared one"}
+    if not args.skip_faults and name == "postgresql":
+        log(f"{name}: scale-out, two gunicorn instances on one database …")
+        out["faults"]["scale_out"] = _guard(lambda: faults.scale_out(url, state))
+    return out
+
+
+def _guard(fn):
+    try:
+        return fn()
+    except Exception as exc:  # noqa: BLE001 - one broken measurement must not lose the others
+        log(f"failed: {exc!r}")
+        return {"error": f"{type(exc).__name__}: {exc}", "trace": traceback.format_exc(limit=3)}
+
+
+# --- report ------------------------------------------------------------------------------------
+
+def _mark(ok) -> str:
+    return "✅ pass" if ok is True else ("❌ fail" if ok is False else "– not measured")
+
+
+def _fmt(value, unit="") -> str:
+    return "–" if value is None else f"{value}{unit}"
+
+
+def page_table(run: dict) -> list[str]:
+    hello = run.get("hello", {})
+    hello_rps = hello.get("rps") or 0
+    lines = ["| Page | req/s | p50 ms | p95 ms | ratio to hello-world | errors |", "|---|---:|---:|---:|---:|---|",
+             f"| hello-world (the stack's limit) | {_fmt(hello.get('rps'))} | {_fmt(hello.get('p50_ms'))} | "
+             f"{_fmt(hello.get('p95_ms'))} | 1.00 | {hello.get('errors') or 'none'} |"]
+    for scenario, label, _endpoint in PAGES:
+        r = run.get("pages", {}).get(scenario, {})
+        if "skipped" in r or "failed" in r:
+            lines.append(f"| {label} | – | – | – | – | {r.get('skipped') or 'load generator failed: ' + r['failed']} |")
+            continue
+        ratio = f"{r['rps'] / hello_rps:.3f}" if hello_rps and r.get("rps") is not None else "–"
+        lines.append(f"| {label} | {r['rps']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {ratio} | "
+                     f"{r['errors'] or 'none'} |")
+    return lines
+
+
+def targets(run: dict) -> list[tuple[str, object, str]]:
+    pages = run.get("pages", {})
+    hello_rps = run.get("hello", {}).get("rps")
+    rows = []
+    r304 = pages.get("feed_304", {})
+    if r304.get("rps") is not None and hello_rps:
+        rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", r304["rps"] >= hello_rps / 2,
+                     f"{r304['rps']} vs {hello_rps} req/s ({r304['rps'] / hello_rps:.2f}×)"))
+    else:
+        rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", None, "not measured"))
+    measured = {s: p for s, p in pages.items() if p.get("p95_ms") is not None}
+    slow = [f"{s} {p['p95_ms']} ms" for s, p in measured.items() if p["p95_ms"] >= P95_TARGET_MS]
+    rows.append((f"Pages p95 < {P95_TARGET_MS} ms at 8 concurrent users", (not slow) if measured else None,
+                 ("over: " + ", ".join(slow)) if slow else f"all {len(measured)} measured pages under"))
+    feed = run.get("micro", {}).get("feed", {})
+    if feed.get("ratio") is not None:
+        rows.append(("Full feed ≤ 2× icalendar alone (same events)", feed["ratio"] <= 2,
+                     f"{feed['http_full_feed_ms']} ms vs {feed['icalendar_alone_ms']} ms for {feed['events']} events "
+                     f"({feed['ratio']}×)"))
+    else:
+        rows.append(("Full feed ≤ 2× icalendar alone (same events)", None, feed.get("error", "not measured")))
+    chart = run.get("micro", {}).get("chart", {})
+    if chart.get("http_ratio") is not None:
+        rows.append(("Chart from cache ≥ 20× faster than first render", chart["http_ratio"] >= 20,
+                     f"HTTP {chart['http_first_ms']} ms first vs {chart['http_cached_ms']} ms cached "
+                     f"({chart['http_ratio']}×); in process: render {chart['render_ms']} ms vs cache lookup "
+                     f"{chart['cache_lookup_ms']} ms ({chart['inprocess_ratio']}×)"))
+    else:
+        rows.append(("Chart from cache ≥ 20× faster than first render", None,
+                     chart.get("skipped") or chart.get("error", "not measured")))
+    return rows
+
+
+def fault_lines(run: dict) -> list[str]:
+    lines = []
+    f = run.get("faults", {})
+    if not f:
+        return ["Not run (--skip-faults or the feature is missing)."]
+    c = f.get("concurrent_feedback")
+    if c:
+        if "error" in c:
+            lines.append(f"- **200 participants at once**: harness error: {c['error']}")
+        else:
+            lines.append(f"- **{c['participants']} participants send feedback at the same moment** (spread over "
+                         f"{c['windows']} open windows): responses {c['statuses']}, stored {c['stored']}, slowest "
+                         f"{c['max_latency_ms']} ms — {_mark(c['passed'])}")
+    k = f.get("kill_worker")
+    if k:
+        if "error" in k:
+            lines.append(f"- **Worker killed**: harness error: {k['error']}")
+        else:
+            lines.append(f"- **SIGKILL of worker {k['killed_pid']} during submissions**: {k['acknowledged']} answers "
+                         f"acknowledged, {k['stored']} stored, failed requests {k['failed_requests'] or 'none'}; "
+                         f"{k['workers_after']} workers afterwards, serving: {k['serving_after']} — {_mark(k['passed'])}")
+    p = f.get("postgres_restart")
+    if p:
+        if "skipped" in p or "error" in p:
+            lines.append(f"- **PostgreSQL restart under load**: {p.get('skipped') or p.get('error')}")
+        else:
+            lines.append(f"- **PostgreSQL restarted under load** (at {p['restart_at_s']} s, restart took "
+                         f"{p['restart_took_s']} s): {p['requests']} requests, {p['failed']} failed "
+                         f"({p['failure_statuses'] or 'none'}; slowest failure {p['slowest_failure_ms']} ms; last "
+                         f"failure at {p['last_failure_at_s']} s); all requests in the last 3 s succeeded: "
+                         f"{p['recovered']}; the app was not restarted — {_mark(p['passed'])}")
+    s = f.get("scale_out")
+    if s:
+        if "error" in s:
+            lines.append(f"- **Scale-out**: harness error: {s['error']}")
+        else:
+            lines.append(f"- **Scale-out, two gunicorn instances on one PostgreSQL** — {_mark(s['passed'])}")
+            for key, label in (("session_from_a_works_on_b", "session started on A works on B"),
+                               ("logout_on_b_ends_session_on_a", "logout on B ends the session on A"),
+                               ("login_limit_counts_across_instances", "login limit counts failures on both"),
+                               ("chart_cache_shared", "chart rendered on A served from the shared cache on B"),
+                               ("reminders_exactly_once", "reminders sent exactly once")):
+                lines.append(f"  - {label}: {s.get(key)}")
+            if "chart_first_on_a_ms" in s:
+                lines.append(f"  - chart: {s['chart_first_on_a_ms']} ms first on A, {s['chart_from_cache_on_b_ms']} ms "
+                             f"from the cache on B; login statuses {s.get('login_limit_statuses')}")
+    return lines
+
+
+def write_report(results: dict, args) -> str:
+    m = results["machine"]
+    out = ["# Benchmark results", "",
+           "Written by `make bench` (`.venv/bin/python -m bench.run`) from a real run; do not edit by hand.", "",
+           "## Machine", "",
+           f"- Date: {m['date']}", f"- CPU: {m['cpu']}, {m['nproc']} cores (nproc); memory {m['memory']}",
+           f"- OS: {m['os']}; Python {m['python']}; SQLite {m['sqlite']}"
+           + (f"; PostgreSQL {results['postgres_version']} ({results['postgres_where']})"
+              if results.get("postgres_version") else ""),
+           "- Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
+           f"- Load average before the run: {m['load_before']} (the machine is shared; other work running at the "
+           "same time lowers every number, hello-world's included)", "",
+           "## How it was run", "",
+           f"- Data set scale {args.scale} (1 = five years of a 50-worker unit); {args.duration} s of load per page "
+           f"after a 1 s warm-up, {args.concurrency} concurrent users (threads with keep-alive connections) in a "
+           "separate load-generator process on the same machine.",
+           f"- gunicorn with the project's gunicorn.conf.py, {args.workers} sync workers (2 × cores + 1), "
+           "production settings (SECRET_KEY set, access log on). hello-world runs under the same settings.",
+           "- Logged-in pages use the lead's account, logged in once per user through the real login form.",
+           "- The feedback submissions are spread over 350 open windows: each window accepts at most 60 answers "
+           "per 10 minutes (the feature's anti-abuse limit).",
+           ""]
+    for name, run in results["runs"].items():
+        out += [f"## {name}", ""]
+        if "error" in run:
+            out += [f"The run failed: `{run['error']}`", ""]
+            continue
+        seed = run["seed"]
+        counts = seed["counts"]
+        out += [f"Seeded in {seed['seconds']} s: " + ", ".join(f"{k} {v}" for k, v in counts.items()) + ".", ""]
+        if seed["skipped"]:
+            out += ["Not seeded: " + "; ".join(seed["skipped"]) + ".", ""]
+        out += page_table(run) + [""]
+        feed = run.get("micro", {}).get("feed", {})
+        if feed.get("events") is not None:
+            out += [f"The partner feed has {feed['events']} events ({feed['bytes']} bytes).", ""]
+        out += ["### Targets", "", "| Target | Result | Measured |", "|---|---|---|"]
+        out += [f"| {label} | {_mark(ok)} | {detail} |" for label, ok, detail in targets(run)]
+        out += ["", "### Faults", ""] + fault_lines(run) + [""]
+    out += ["## Query counts", "",
+            "`tests/test_query_counts.py` (part of `make test`) counts the SQL statements of every main page with 3 "
+            "and with 30 rows of each kind; pages that run a query per row are listed there in `KNOWN_PER_ROW` with "
+            "what grows.", ""]
+    if results.get("notes"):
+        out += ["## Notes", ""] + [f"- {n}" for n in results["notes"]] + [""]
+    text = "\n".join(out)
+    RESULTS.write_text(text)
+    return text
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--databases", default="sqlite,postgresql")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=workers_for_machine())
+    parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--allow-shared-restart", action="store_true",
+                        help="restart the shared PostgreSQL service if no private cluster can be made")
+    args = parser.parse_args(argv)
+    DATA.mkdir(parents=True, exist_ok=True)
+    results: dict = {"machine": machine(), "runs": {}, "notes": []}
+    endpoints = existing_endpoints()
+    for scenario, label, endpoint in PAGES:
+        if endpoint not in endpoints:
+            results["notes"].append(f"{label}: {endpoint} does not exist yet; skipped.")
+    for name in [n.strip() for n in args.databases.split(",") if n.strip()]:
+        try:
+            if name == "sqlite":
+                url = databases.fresh_sqlite("bench-sqlite")
+                results["runs"]["SQLite"] = bench_database("sqlite", url, args, endpoints)
+            elif name in ("postgresql", "postgres"):
+                pg = databases.postgres(args.allow_shared_restart)
+                if pg is None:
+                    results["runs"]["PostgreSQL"] = {"error": "no PostgreSQL server answers"}
+                    continue
+                results["postgres_version"] = pg.server_version()
+                results["postgres_where"] = pg.description
+                url = pg.fresh_database("kohtaamo_bench")
+                results["runs"]["PostgreSQL"] = bench_database("postgresql", url, args, endpoints, pg)
+            else:
+                raise SystemExit(f"unknown database {name}")
+        except Exception as exc:  # noqa: BLE001 - report what broke, go on with the next database
+            log(f"{name} failed: {exc!r}")
+            results["runs"][name] = {"error": f"{type(exc).__name__}: {exc}"}
+        (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    text = write_report(results, args)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
