@@ -105,8 +105,9 @@ class ItemSetForm(FlaskForm):
 
 
 class GroupSettingsForm(FlaskForm):
-    session_set = SelectField(_l("Session feedback items"), coerce=int)
-    end_set = SelectField(_l("End-of-group survey items"), coerce=int)
+    # Values are ids, or "builtin:<kind>" for a built-in set not stored yet.
+    session_set = SelectField(_l("Session feedback items"))
+    end_set = SelectField(_l("End-of-group survey items"))
     submit = SubmitField(_l("Save"))
 
 

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_day_bounds_utc, to_local
-from groups.models import Attendance, AttendanceStatus, Enrolment, Group, GroupSession, SessionStatus
+from groups.models import Attendance, AttendanceStatus, Group, GroupSession, SessionStatus
 from meetings.models import ActionItem, ItemStatus, Meeting, MeetingStatus
 
 from . import results

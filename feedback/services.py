@@ -8,9 +8,8 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -18,7 +17,7 @@ from sqlalchemy.orm import selectinload
 
 from core.db import utcnow
 from core.extensions import db
-from core.timeutil import local_today, to_local
+from core.timeutil import local_today
 
 from . import suppression
 from .builtin import BUILTIN_SETS
@@ -68,10 +67,35 @@ def create_item_set(*, kind: str, name: str, comment_labels: dict, item_labels: 
 
 
 def item_sets() -> list[ItemSet]:
-    for kind in BUILTIN_SETS:
-        builtin_set(kind)
-    return list(db.session.scalars(sa.select(ItemSet).options(selectinload(ItemSet.items))
-                                   .order_by(ItemSet.kind, ItemSet.builtin_key.is_(None), ItemSet.name)))
+    """Every set, built-in ones first. Built-ins not yet in the database are shown as unsaved
+    objects (nothing is written on a page view); they are stored when first chosen or used."""
+    stored = list(db.session.scalars(sa.select(ItemSet).options(selectinload(ItemSet.items))
+                                     .order_by(ItemSet.kind, ItemSet.builtin_key.is_(None), ItemSet.name)))
+    present = {s.builtin_key for s in stored}
+    virtual = []
+    for kind, spec in BUILTIN_SETS.items():
+        if kind not in present:
+            item_set = ItemSet(kind=spec["kind"], builtin_key=kind, name=spec["name"],
+                               comment_labels=dict(spec["comment"]))
+            item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
+            virtual.append(item_set)
+    return sorted(virtual + stored, key=lambda s: (s.kind, s.builtin_key is None, s.name))
+
+
+def set_choice_value(item_set: ItemSet) -> str:
+    return str(item_set.id) if item_set.id else f"builtin:{item_set.builtin_key}"
+
+
+def resolve_set_choice(value: str, kind: str) -> ItemSet | None:
+    """An item set from a form choice (an id, or a built-in not stored yet), if it is of ``kind``."""
+    if value.startswith("builtin:"):
+        key = value.removeprefix("builtin:")
+        return builtin_set(key) if key == kind else None
+    try:
+        item_set = db.session.get(ItemSet, int(value))
+    except ValueError:
+        return None
+    return item_set if item_set is not None and item_set.kind == kind else None
 
 
 def group_settings(group) -> GroupFeedbackSettings | None:
@@ -99,11 +123,11 @@ class SettingsLocked(Exception):
 
 def choose_group_sets(group, *, session_set: ItemSet, end_set: ItemSet) -> GroupFeedbackSettings:
     settings = group_settings(group)
-    current_session = set_for_group(group, WindowKind.SESSION.value)
-    current_end = set_for_group(group, WindowKind.GROUP_END.value)
-    if session_set.id != current_session.id and group_has_windows(group, WindowKind.SESSION.value):
+    current_session = set_for_group(group, WindowKind.SESSION.value, create=False)
+    current_end = set_for_group(group, WindowKind.GROUP_END.value, create=False)
+    if session_set is not current_session and group_has_windows(group, WindowKind.SESSION.value):
         raise SettingsLocked("session")
-    if end_set.id != current_end.id and group_has_windows(group, WindowKind.GROUP_END.value):
+    if end_set is not current_end and group_has_windows(group, WindowKind.GROUP_END.value):
         raise SettingsLocked("group_end")
     if settings is None:
         settings = GroupFeedbackSettings(group_id=group.id)

@@ -8,19 +8,18 @@ re-render the form to the participant only.
 from __future__ import annotations
 
 import io
-from datetime import date
 
 import segno
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
-import sqlalchemy as sa
-
 from accounts.permissions import lead_required
 from core.db import get_or_404, utcnow
 from core.extensions import db
+from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import local_dt
 from core.timeutil import local_today
@@ -28,8 +27,6 @@ from groups.models import Group, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 
 from . import charts, report as unit_report, services, summary as summaries
-from core.forms import ConfirmForm
-
 from .forms import CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
 
@@ -339,10 +336,9 @@ def feedback_group_summary(group):
 
 @bp.route("/feedback/item-sets")
 @lead_required
+@read_only
 def item_sets():
-    sets = services.item_sets()
-    db.session.commit()  # built-in sets are created on first use
-    return render_template("feedback/item_sets.html", sets=sets, locale=_locale())
+    return render_template("feedback/item_sets.html", sets=services.item_sets(), locale=_locale())
 
 
 @bp.route("/feedback/item-sets/new", methods=["GET", "POST"])
@@ -364,16 +360,21 @@ def group_settings(group_id):
     group = get_or_404(Group, group_id)
     sets = services.item_sets()
     form = GroupSettingsForm()
-    form.session_set.choices = [(s.id, s.name) for s in sets if s.kind == WindowKind.SESSION.value]
-    form.end_set.choices = [(s.id, s.name) for s in sets if s.kind == WindowKind.GROUP_END.value]
+    form.session_set.choices = [(services.set_choice_value(s), s.name) for s in sets
+                                if s.kind == WindowKind.SESSION.value]
+    form.end_set.choices = [(services.set_choice_value(s), s.name) for s in sets
+                            if s.kind == WindowKind.GROUP_END.value]
     if request.method == "GET":
-        form.session_set.data = services.set_for_group(group, WindowKind.SESSION.value).id
-        form.end_set.data = services.set_for_group(group, WindowKind.GROUP_END.value).id
-        db.session.commit()
+        for field, kind in ((form.session_set, WindowKind.SESSION.value), (form.end_set, WindowKind.GROUP_END.value)):
+            current = services.set_for_group(group, kind, create=False)
+            field.data = services.set_choice_value(current) if current else f"builtin:{kind}"
     elif form.validate_on_submit():
+        session_set = services.resolve_set_choice(form.session_set.data, WindowKind.SESSION.value)
+        end_set = services.resolve_set_choice(form.end_set.data, WindowKind.GROUP_END.value)
         try:
-            services.choose_group_sets(group, session_set=db.session.get(ItemSet, form.session_set.data),
-                                       end_set=db.session.get(ItemSet, form.end_set.data))
+            if session_set is None or end_set is None:
+                abort(400)  # a forged choice; the select offers only sets of the right kind
+            services.choose_group_sets(group, session_set=session_set, end_set=end_set)
         except services.SettingsLocked as locked:
             db.session.rollback()
             field = form.session_set if str(locked) == "session" else form.end_set

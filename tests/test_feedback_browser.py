@@ -8,7 +8,7 @@ from core.extensions import db
 from feedback import services
 from tests.browser import assert_accessible, browser_login
 from tests.factories import PASSWORD
-from tests.test_feedback_factories import add_responses, close_window, make_group, open_now
+from tests.test_feedback_factories import add_responses, make_group, open_now
 
 
 @pytest.mark.browser

@@ -297,9 +297,15 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(lead_client, auth_c
     assert [i.labels for i in item_set.items] == [{"fi": "Tulin kuulluksi", "sv": "Jag blev hörd", "en": "I felt heard"},
                                                   {"fi": "Yleisesti"}]
     settings = f"/feedback/groups/{group.id}/settings"
-    end_id = services.builtin_set("group_end").id
-    db.session.commit()
-    assert lead_client.post_form(settings, {"session_set": item_set.id, "end_set": end_id},
+    listing = lead_client.get("/feedback/item-sets").get_data(as_text=True)
+    assert "Lisensoitu mittari" in listing and "Tulin kuulluksi" in listing and "Minua kuunneltiin" in listing
+    page = lead_client.get(settings).get_data(as_text=True)
+    assert '<option selected value="builtin:session">' in page or 'value="builtin:session" selected' in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemSet)) == 1  # viewing wrote nothing
+    # A set of another kind cannot be forged into the choice.
+    assert lead_client.post_form(settings, {"session_set": "builtin:meeting", "end_set": "builtin:group_end"},
+                                 token_from=settings).status_code == 200
+    assert lead_client.post_form(settings, {"session_set": str(item_set.id), "end_set": "builtin:group_end"},
                                  token_from=settings).status_code == 302
     w = services.open_session_window(group.sessions[0])
     db.session.commit()
@@ -307,9 +313,11 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(lead_client, auth_c
     form = lead_client.get(f"/f/{w.code}").get_data(as_text=True)
     assert "Tulin kuulluksi" in form and "Ilmapiiri" not in form
     # Once feedback has started with a set it cannot be swapped (answers would mix).
-    other = services.builtin_set("session").id
-    db.session.commit()
-    locked = lead_client.post_form(settings, {"session_set": other, "end_set": end_id}, token_from=settings)
+    builtin_session = db.session.scalar(sa.select(ItemSet.id).where(ItemSet.builtin_key == "session"))
+    assert builtin_session is None  # the group uses its own set; the built-in was never stored
+    end_id = db.session.scalar(sa.select(ItemSet.id).where(ItemSet.builtin_key == "group_end"))
+    locked = lead_client.post_form(settings, {"session_set": "builtin:session", "end_set": str(end_id)},
+                                   token_from=settings)
     assert "sarjaa ei voi enää vaihtaa" in locked.get_data(as_text=True)
 
 
