@@ -477,7 +477,9 @@ def follow_up(meeting_id):
 def plan(meeting_id):
     """The plan for handing to the client and relatives, in the client's language."""
     meeting = _meeting_or_404(meeting_id)
-    items = [i for i in meeting.items if i.status in ("open", "done")]
+    # Everything agreed at this meeting except what was later dropped; carried items are still
+    # tasks for the client and relatives, continued at the next meeting.
+    items = [i for i in meeting.items if i.status != "dropped"]
     log_access(meeting.client_id, "view", f"meeting {meeting.id} printable plan")
     next_meeting = db.session.scalar(
         sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id, Meeting.status == "planned")
