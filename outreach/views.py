@@ -26,7 +26,22 @@ from .chart import venue_chart_png
 from .forms import MONTHS, NTH, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm, VenueForm
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
 
-bp = Blueprint("outreach", __name__, template_folder="templates", url_prefix="/outreach")
+bp = Blueprint("outreach", __name__, template_folder="templates", url_prefix="/outreach", cli_group="outreach")
+
+
+@bp.cli.command("generate")
+def generate_command():
+    """Create the coming months' visits of every active venue (run daily, e.g. from cron)."""
+    import click
+
+    from core.db import immediate_transactions
+
+    with immediate_transactions():
+        venues = db.session.scalars(sa.select(OutreachVenue).where(OutreachVenue.active.is_(True))
+                                    .options(selectinload(OutreachVenue.rule))).all()
+        created = sum(len(services.generate_visits(venue)) for venue in venues)
+        db.session.commit()
+    click.echo(f"{created} new outreach visits")
 
 
 @bp.before_request
@@ -302,6 +317,11 @@ def visit_report(visit_id):
     form = ReportForm(obj=report)
     if request.method == "GET":
         form.version.data = str(report.version if report else 0)
+        if report is None:
+            # Topics and follow-ups start at 0 so only what happened needs typing on a phone;
+            # people met stays empty so it is always entered on purpose.
+            for name in services.COUNT_FIELDS[1:]:
+                getattr(form, name).data = 0
     elif form.validate_on_submit() and form.check_version(report.version if report else 0):
         counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
         try:

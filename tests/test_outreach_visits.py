@@ -372,3 +372,20 @@ def test_editing_a_rule_with_break_months(auth_client):
     assert venue.rule.break_months == "7" and venue.rule.interval_weeks == 2
     assert "Every other Thursday, 09:00–11:00; no visits in July" in auth_client.get(
         f"/outreach/venues/{venue.id}").get_data(as_text=True)
+
+
+def test_daily_command_generates_idempotently(app, runner):
+    venue = make_venue("Olohuone")
+    first = runner.invoke(args=["outreach", "generate"])
+    assert first.exit_code == 0, first.output
+    count = visit_count(venue.id)
+    assert count >= 3 and f"{count} new outreach visits" in first.output
+    again = runner.invoke(args=["outreach", "generate"])
+    assert "0 new outreach visits" in again.output and visit_count(venue.id) == count
+
+
+def test_new_counts_form_starts_topics_at_zero(auth_client):
+    visit = make_visit(make_venue(), now_utc() - timedelta(hours=1))
+    body = auth_client.get(f"/outreach/visits/{visit.id}/counts").get_data(as_text=True)
+    assert 'name="topic_housing" required type="number" value="0"' in body
+    assert 'name="people_met" required type="number" value=""' in body
