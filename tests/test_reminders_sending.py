@@ -272,3 +272,32 @@ def test_opt_out_link_stops_reminders(app, runner, facilitator, gateway, client)
     db.session.commit()
     run(runner, "2026-12-09T14:05:00Z")
     assert len(gateway.requests) == 1
+
+
+def test_interrupted_send_is_retried_and_hopeless_ones_give_up(app, runner, facilitator, gateway):
+    client = make_client(worker=facilitator, phone="040 123 4567", consent=True)
+    common = dict(kind="reminder", target_kind="session", target_id=1, recipient_kind="client",
+                  recipient_id=client.id, channel="sms", client_id=client.id, address="+358401234567")
+    # A process died while sending 40 minutes ago: the claim is stale and the message is retried.
+    stale = OutboxMessage(slot="stale", body="stale", status="sending", claim_token="dead", attempts=1,
+                          claimed_at=datetime(2026, 12, 2, 13, 25, tzinfo=UTC),
+                          next_attempt_at=datetime(2026, 12, 2, 13, 0, tzinfo=UTC), **common)
+    # A fresh claim belongs to a process that is still running: left alone.
+    busy = OutboxMessage(slot="busy", body="busy", status="sending", claim_token="alive", attempts=1,
+                         claimed_at=datetime(2026, 12, 2, 14, 0, tzinfo=UTC),
+                         next_attempt_at=datetime(2026, 12, 2, 13, 0, tzinfo=UTC), **common)
+    # The last allowed attempt fails: no further retries, shown as failed.
+    last = OutboxMessage(slot="last", body="last", status="failed", attempts=services.MAX_ATTEMPTS - 1,
+                         next_attempt_at=datetime(2026, 12, 2, 14, 0, tzinfo=UTC), **common)
+    db.session.add_all([stale, busy, last])
+    db.session.commit()
+    # Claimed rows are sent in id order: "stale" first (works), then "last" (fails again).
+    gateway.script = ["ok", "500"]
+    result = run(runner)
+    assert result.exit_code == 0, result.output
+    rows = {m.slot: m for m in messages()}
+    assert rows["stale"].status == MessageStatus.SENT.value and rows["stale"].attempts == 2
+    assert rows["busy"].status == MessageStatus.SENDING.value and rows["busy"].claim_token == "alive"
+    assert rows["last"].status == MessageStatus.FAILED.value and rows["last"].attempts == services.MAX_ATTEMPTS
+    assert rows["last"].next_attempt_at is None and "HTTP 500" in rows["last"].last_error
+    assert [p["message"] for p in gateway.delivered()] == ["stale"]
