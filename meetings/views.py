@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, make_response, redirect, render_templ
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
 
 from accounts.models import User
 from core.db import get_or_404, utcnow

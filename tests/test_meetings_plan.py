@@ -8,8 +8,8 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today, to_local
-from meetings.models import ActionItem, Meeting
-from tests.factories import make_client, make_user
+from meetings.models import ActionItem
+from tests.factories import make_client
 from tests.test_meetings_support import add_relative, make_contact, make_meeting, participant
 
 
