@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 
+import holidays
 import sqlalchemy as sa
-from flask import current_app
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask import current_app, has_request_context
+from flask_babel import get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from core.db import utcnow
@@ -235,6 +237,23 @@ class PlannedSession:
     skipped: list[tuple[date, str]] = field(default_factory=list)   # (day, why) skipped before this one
 
 
+_HOLIDAY_LANGUAGES = {"sv": "sv_FI", "en": "en_US"}
+
+
+@lru_cache(maxsize=32)
+def _holidays_in(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.Finland(years=year, language=language))
+
+
+def holiday_label(day: date) -> str | None:
+    """The public holiday on ``day`` named in the user's language (Finnish outside requests)."""
+    name = finnish_holiday(day)
+    if name is None or not has_request_context():
+        return name
+    language = _HOLIDAY_LANGUAGES.get(str(get_locale() or "fi"))
+    return _holidays_in(day.year, language).get(day, name) if language else name
+
+
 def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, weeks: int,
                break_weeks: list[date] = ()) -> list[PlannedSession]:
     """The weekly series: the first ``weekday`` on or after ``first_date``, then every week.
@@ -254,7 +273,7 @@ def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, wee
     for _i in range(weeks + 104):
         if len(result) == weeks:
             break
-        holiday = finnish_holiday(day)
+        holiday = holiday_label(day)
         if holiday:
             skipped.append((day, holiday))
         elif monday_of(day) in breaks:
@@ -411,7 +430,7 @@ def holiday_warnings(slots: list[tuple[datetime, datetime]]) -> list[str]:
     warnings = []
     for start, _end in slots:
         day = to_local(start).date()
-        name = finnish_holiday(day)
+        name = holiday_label(day)
         if name:
             warnings.append(_("%(day)s is a public holiday (%(name)s).", day=f"{day.day}.{day.month}.{day.year}",
                               name=name))

@@ -178,3 +178,15 @@ def test_copy_a_group_as_a_new_round(auth_client, facilitator):
     page = text_of(auth_client.get(f"/groups/{new.id}"))
     assert "Edellinen kierros: Raharyhmä" in page and "Enemmän aikaa budjetointiin" in page
     assert "Enemmän aikaa budjetointiin" in text_of(auth_client.get(f"/groups/{new.id}/edit"))
+
+
+def test_holiday_warning_names_the_holiday_in_swedish(app, facilitator):
+    from tests.factories import login
+    swede = make_user(email="sv2@example.fi", language="sv")
+    group = make_group(swede, facilitator, weeks=1, first=date(2027, 11, 29))
+    session = group.sessions[0]
+    c = app.test_client()
+    login(c, swede)
+    c.post_form("/language", {"language": "sv", "next": "/groups/"})
+    html = text_of(_edit(c, group, session, day="2027-12-06"))
+    assert "6.12.2027 är en helgdag (Självständighetsdagen)." in html
