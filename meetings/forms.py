@@ -90,6 +90,12 @@ class MeetingDetailsForm(VersionedForm):
     def validate(self, extra_validators=None):
         ok = super().validate(extra_validators)
         # Checked here because Optional() on the field stops its own validators when it is empty.
+        link = self.remote_link.data or ""
+        if link and not link.lower().startswith(("https://", "http://")):
+            # Only web links: a javascript: or other scheme must never become a clickable link.
+            self.remote_link.errors = list(self.remote_link.errors) + [
+                _l("Enter a full web address starting with https://.")]
+            ok = False
         if self.place_kind.data == PlaceKind.REMOTE.value and not self.remote_link.data:
             self.remote_link.errors = list(self.remote_link.errors) + [_l("A remote meeting needs a link.")]
             ok = False

@@ -104,6 +104,9 @@ def test_forged_and_missing_values_are_refused_with_input_kept(auth_client, faci
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and page.count('class="error"') >= 2
     assert 'id="staff-error"' in page and 'id="remote_link-error"' in page
+    response = auth_client.post_form(f"/meetings/new/{client.id}", _form(
+        day, staff=[str(facilitator.id)], place_kind="remote", remote_link="javascript://example.com/%0aalert(1)"))
+    assert response.status_code == 200 and 'id="remote_link-error"' in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
 
 
