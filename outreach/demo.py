@@ -3,7 +3,7 @@ coming months with staff pairs, and past visits with anonymous counts for the le
 from __future__ import annotations
 
 import random
-from datetime import time, timedelta
+from datetime import time
 
 from core.extensions import db
 from core.timeutil import local_today

@@ -6,9 +6,8 @@ Services change data and flush; views commit once.
 from __future__ import annotations
 
 import calendar
-from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -333,14 +332,11 @@ def visit_flags(visits: list[OutreachVisit]) -> dict[int, VisitFlags]:
             sa.select(pairs.c.venue_id, pairs.c.user_id, sa.func.min(pairs.c.at)).group_by(pairs.c.venue_id,
                                                                                           pairs.c.user_id)
         )
-        from core.db import UTCDateTime
-
-        to_utc = UTCDateTime().process_result_value
         for venue_id, user_id, at in rows:
-            # MIN over a UNION loses the column type on SQLite: normalise to aware UTC.
+            # MIN over a UNION loses the column type on SQLite (naive or a string): make it aware UTC.
             if isinstance(at, str):
                 at = datetime.fromisoformat(at)
-            first_done[(venue_id, user_id)] = to_utc(at, db.engine.dialect)
+            first_done[(venue_id, user_id)] = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
     flags = {}
     for visit in visits:
         f = VisitFlags()
