@@ -530,6 +530,8 @@ def roll_call_enrolments(group: Group) -> list[Enrolment]:
 
 def record_attendance(session: GroupSession, statuses: dict[int, str], user=None) -> list[Attendance]:
     """Set each enrolment's attendance at ``session`` and tell listeners (no-show follow-ups)."""
+    if session.is_cancelled:
+        raise GroupError(_("This session has been cancelled; restore it before taking the roll call."))
     existing = {a.enrolment_id: a for a in session.attendance}
     allowed = {e.id for e in session.group.enrolments if e.status == EnrolmentStatus.ENROLLED.value}
     changed = []

@@ -256,6 +256,11 @@ def schedule(group_id):
         form.minutes.data = group.session_minutes
         form.break_weeks.data = services.format_break_weeks(group)
         if group.sessions:
+            # Start from the current series, so a small change does not mean retyping everything.
+            first = to_local(group.sessions[0].starts_at)
+            form.first_date.data = first.date()
+            form.weekday.data = first.weekday()
+            form.start_time.data = first.time().replace(tzinfo=None)
             form.weeks.data = len(group.sessions)
     preview, conflicts, warnings = [], [], []
     if form.validate_on_submit():

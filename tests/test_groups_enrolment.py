@@ -164,3 +164,16 @@ def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator):
     html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "asleep"}, token_from=url))
     assert "Valitse paikalla, poissa tai poissa ilmoitetusti." in html
     assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+
+
+def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=1, status="running")
+    services.enrol(group, make_client().id)
+    session = group.sessions[0]
+    services.set_session_status(session, "cancelled")
+    db.session.commit()
+    enrolment = db.session.scalar(sa.select(Enrolment))
+    url = f"/groups/{group.id}/sessions/{session.id}/roll-call"
+    html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "present"}, token_from=url))
+    assert "Tämä tapaaminen on peruttu. Palauta se" in html
+    assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0

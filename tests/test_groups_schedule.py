@@ -103,3 +103,10 @@ def test_schedule_cannot_be_replaced_once_enrolling(auth_client, facilitator):
     response = _schedule_post(auth_client, group)
     assert response.status_code == 200
     assert db.session.scalar(sa.select(sa.func.count(GroupSession.id))) == 2
+
+
+def test_schedule_form_starts_from_the_current_series(auth_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=4, first=date(2027, 3, 3), start=time(9, 30))
+    html = text_of(auth_client.get(f"/groups/{group.id}/schedule"))
+    assert 'value="2027-03-03"' in html and 'value="09:30"' in html and 'value="4"' in html
+    assert '<option selected value="2">' in html or '<option value="2" selected>' in html
