@@ -301,3 +301,24 @@ def test_interrupted_send_is_retried_and_hopeless_ones_give_up(app, runner, faci
     assert rows["last"].status == MessageStatus.FAILED.value and rows["last"].attempts == services.MAX_ATTEMPTS
     assert rows["last"].next_attempt_at is None and "HTTP 500" in rows["last"].last_error
     assert [p["message"] for p in gateway.delivered()] == ["stale"]
+
+
+def test_staff_can_retry_a_failed_message_now(app, facilitator, auth_client):
+    client = make_client(worker=facilitator, phone="040 123 4567", consent=True)
+    failed = OutboxMessage(kind="reminder", target_kind="session", target_id=1, recipient_kind="client",
+                           recipient_id=client.id, slot="s", channel="sms", client_id=client.id,
+                           address="+358401234567", body="x", status="failed", attempts=6, next_attempt_at=None,
+                           last_error="SMS gateway: HTTP 500")
+    sent = OutboxMessage(kind="reminder", target_kind="session", target_id=1, recipient_kind="client",
+                         recipient_id=client.id, slot="t", channel="sms", client_id=client.id,
+                         address="+358401234567", body="y", status="sent")
+    db.session.add_all([failed, sent])
+    db.session.commit()
+    page = auth_client.get("/reminders/outbox?status=failed").get_data(as_text=True)
+    assert "SMS gateway: HTTP 500" in page and "Yritä uudelleen" in page
+    assert auth_client.post_form(f"/reminders/outbox/{sent.id}/retry", token_from="/reminders/outbox").status_code == 404
+    assert auth_client.post_form(f"/reminders/outbox/{failed.id}/retry",
+                                 token_from="/reminders/outbox").status_code == 302
+    db.session.expire_all()
+    assert failed.status == MessageStatus.PENDING.value and failed.next_attempt_at is not None
+    assert sent.status == MessageStatus.SENT.value
