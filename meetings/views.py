@@ -14,7 +14,7 @@ from core.db import get_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.timeutil import finnish_holiday, local_today, to_local
-from register.access import accessible_client_ids, get_client_or_404, log_access
+from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
 
 from . import services
@@ -120,8 +120,7 @@ def _warn_holiday(day) -> None:
 def index():
     upcoming = services.list_meetings(current_user, upcoming=True)
     past = services.list_meetings(current_user, upcoming=False, limit=50)
-    for m in upcoming + past:
-        log_access(m.client_id, "list", "meetings")
+    log_access_many([m.client_id for m in upcoming + past], "list", "meetings")
     return _render_then_commit("meetings/index.html", upcoming=upcoming, past=past,
                            single_worker=services.is_single_worker)
 
@@ -130,8 +129,7 @@ def index():
 @login_required
 def my_tasks():
     items = services.open_items_for_user(current_user.id)
-    for client_id in sorted({i.meeting.client_id for i in items}):
-        log_access(client_id, "view", "my tasks")
+    log_access_many([i.meeting.client_id for i in items], "view", "my tasks")
     return _render_then_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
 
 
@@ -148,8 +146,7 @@ def choose_client():
     chosen = request.args.get("client_id")
     if chosen:
         return redirect(url_for("meetings.new", client_id=chosen))
-    for c in clients:
-        log_access(c.id, "list", "new meeting")
+    log_access_many([c.id for c in clients], "list", "new meeting")
     return _render_then_commit("meetings/choose_client.html", clients=clients)
 
 

@@ -78,7 +78,9 @@ def test_list_shows_upcoming_and_past_of_own_meetings(app, client, facilitator):
     page = client.get("/meetings/").get_data(as_text=True)
     assert "Upcoming one" in page and "Past one" in page and "Not mine" not in page
     assert page.index("upcoming-heading") < page.index("Upcoming one") < page.index("past-heading") < page.index("Past one")
-    assert {upcoming.id, past.id}
+    logged = set(db.session.scalars(sa.select(AccessLog.client_id).where(AccessLog.action == "list",
+                                                                        AccessLog.user_id == facilitator.id)))
+    assert logged == {upcoming.client_id, past.client_id}
 
 
 def test_list_query_count_does_not_grow_with_meetings(app, client, facilitator):
