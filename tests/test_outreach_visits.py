@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from accounts.models import User
 from core.extensions import db
 from core.timeutil import HELSINKI, local_to_utc, local_today, now_utc, to_local
 from outreach import services
@@ -186,16 +187,23 @@ def test_move_onto_a_public_holiday_warns_first(auth_client):
     assert auth_client.get(url).status_code == 200
     data = {"day": "2027-12-06", "start_time": "13:00", "end_time": "15:00", "version": str(visit.version)}
     body = auth_client.post_form(url, data, token_from=url).get_data(as_text=True)
-    assert 'id="day-error"' in body and "Itsenäisyyspäivä" in body and 'value="2027-12-06"' in body
+    assert 'id="day-error"' in body and "Independence Day" in body and 'value="2027-12-06"' in body
     assert 'name="confirm_holiday"' in body
     db.session.refresh(visit)
     assert to_local(visit.starts_at).date() == date(2027, 12, 14) and visit.sequence == 0
 
     response = auth_client.post_form(url, dict(data, confirm_holiday="y"), token_from=url, follow_redirects=True)
-    assert "public holiday (Itsenäisyyspäivä)" in response.get_data(as_text=True)
+    assert "public holiday (Independence Day)" in response.get_data(as_text=True)
     db.session.refresh(visit)
     assert to_local(visit.starts_at) == local_to_utc(date(2027, 12, 6), time(13)).astimezone(HELSINKI)
     assert visit.sequence == 1
+    # The holiday is named in the user's language.
+    facilitator = db.session.scalar(sa.select(User).where(User.email == "fiia@example.fi"))
+    facilitator.language = "sv"
+    db.session.commit()
+    assert "Självständighetsdagen" in auth_client.get(f"/outreach/visits/{visit.id}").get_data(as_text=True)
+    facilitator.language = "en"
+    db.session.commit()
 
     # An ordinary day moves at once; end before start is refused at the field.
     body = auth_client.post_form(url, dict(data, day="2027-12-07", end_time="12:00", version=str(visit.version)),
