@@ -184,7 +184,7 @@ def public_url(window: FeedbackWindow) -> str:
     return base + url_for("feedback.public_form", code=window.code)
 
 
-def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str, back_url: str | None):
+def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str | None, back_url: str | None):
     return render_template("feedback/show.html", window=window, heading=heading, create_url=create_url,
                            back_url=back_url, url=public_url(window) if window else None,
                            entry_url=(current_app.config.get("BASE_URL") or request.host_url.rstrip("/"))
@@ -202,7 +202,9 @@ def session_show(session_id):
     group = _group_or_404(session.group_id)
     return _render_show(services.window_for_session(session),
                         heading=_("Feedback: %(group)s, session %(number)s", group=group.title, number=session.number),
-                        create_url=url_for("feedback.session_window_create", session_id=session.id),
+                        # A cancelled session gets no feedback.
+                        create_url=None if session.is_cancelled else
+                        url_for("feedback.session_window_create", session_id=session.id),
                         back_url=url_for("feedback.group_results", group_id=group.id))
 
 

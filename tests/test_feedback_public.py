@@ -171,3 +171,14 @@ def test_closed_window_gets_a_friendly_page_and_takes_no_answers(client, window)
     assert page.status_code == 200 and "Palauteaika on päättynyt" in page.get_data(as_text=True)
     post(client, window, form_data(window))
     assert count_responses() == 0
+
+
+def test_window_not_open_yet(client, window):
+    from datetime import UTC, datetime, timedelta
+
+    window.opens_at = datetime.now(UTC) + timedelta(days=2)
+    window.closes_at = window.opens_at + timedelta(hours=48)
+    db.session.commit()
+    html = client.get(f"/f/{window.code}").get_data(as_text=True)
+    assert "Palaute ei ole vielä auki" in html and "Voit antaa palautetta" in html
+    assert 'name="item_' not in html

@@ -341,3 +341,14 @@ def test_groups_evaluation_page_shows_the_summary(auth_client, group):
     assert "Osallistujien palaute" in summary
     # All three sessions closed in September: 13 responses behind the total.
     assert "13 vastausta" in summary and '<td class="num">6.5</td>' in summary
+
+
+def test_cancelled_session_gets_no_window(auth_client, group):
+    session = group.sessions[1]
+    session.status = "cancelled"
+    db.session.commit()
+    url = f"/feedback/sessions/{session.id}/show"
+    html = auth_client.get(url).get_data(as_text=True)
+    assert "Tämä kerta on peruttu" in html and "Aloita palaute" not in html
+    assert auth_client.post_form(f"/feedback/sessions/{session.id}/window", {}, token_from=url).status_code == 400
+    assert services.window_for_session(session) is None
