@@ -60,9 +60,11 @@ class Browser:
                 payload = response.read()
                 break
             except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                # A kept-alive connection the server closed: reconnect once, as browsers do.
+                # A kept-alive connection the server closed: reconnect once, as browsers do, but
+                # only for GET. A POST may have been committed before the connection broke, and
+                # sending it again would store it twice (and hide a lost answer in the counts).
                 self.close()
-                if attempt == 2:
+                if attempt == 2 or method != "GET":
                     raise
         if response.getheader("Connection", "").lower() == "close":
             self.close()
