@@ -187,3 +187,19 @@ def test_participants_page_query_count_does_not_grow(lead_client, facilitator):
         services.enrol(group, make_client().id)
     db.session.commit()
     assert [count(u) for u in urls] == before_counts
+
+
+def test_other_staff_read_the_evaluation_but_cannot_record_it(other_client, facilitator):
+    from groups.models import GroupEvaluation
+    group = make_group(facilitator, make_user(), weeks=1, status="evaluated")
+    db.session.add(GroupEvaluation(group_id=group.id, interesting="partly", continue_decision="no",
+                                   improvements="Eri kellonaika"))
+    db.session.commit()
+    html = text_of(other_client.get(f"/groups/{group.id}/evaluation"))
+    assert "Osittain" in html and "Eri kellonaika" in html and "Tallenna arviointi" not in html
+    response = other_client.post_form(f"/groups/{group.id}/evaluation", {"interesting": "yes",
+                                                                         "continue_decision": "yes"},
+                                      token_from="/groups/")
+    assert response.status_code == 403
+    db.session.refresh(group.evaluation)
+    assert group.evaluation.continue_decision == "no"
