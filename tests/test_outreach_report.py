@@ -92,3 +92,31 @@ def test_chart_is_a_pure_function_of_its_data():
     assert width == 750
     with pytest.raises(ValueError):
         venue_chart_png("x", ["a"], [1, 2], [1], **labels)
+
+
+def test_report_queries_do_not_grow_with_the_data(app, lead, lead_client):
+    import sqlalchemy as sa
+
+    def queries():
+        statements = []
+
+        def listener(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            assert lead_client.get("/outreach/report?months=12").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(statements)
+
+    seed(app)
+    small = queries()
+    worker = make_user(name="Pekka Peltonen")
+    partner = make_partner(name="Sovatek", kind="substance_abuse")
+    for i in range(6):
+        venue = services.save_venue(None, partner_id=partner.id, name=f"Paikka {i}", address="", active=True)
+        for months_back in range(1, 4):
+            add_done_visit(venue, month_start(months_back) + timedelta(days=3), worker, people_met=i + months_back)
+    db.session.commit()
+    assert queries() == small
