@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -542,6 +542,12 @@ def _link_or_404(token: str) -> PartnerLink:
     return link
 
 
+def _partner_language(link: PartnerLink) -> str:
+    """The partner's own language unless they chose another with the language switch."""
+    language = session.get("lang") or link.contact.language
+    return language if language in ("fi", "sv", "en") else "fi"
+
+
 def _partner_actor(link: PartnerLink):
     contact = link.contact
     return SimpleNamespace(id=None, name=f"{contact.name} ({contact.organisation.name}), partner link")
@@ -563,9 +569,10 @@ def partner_view(token):
     for client_id in sorted(groups):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
-    response = make_response(_render_then_commit("meetings/partner.html", link=link, groups=list(groups.values()),
-                                                 token=token, today=local_today()))
-    return _no_referrer(response)
+    with force_locale(_partner_language(link)):
+        html = _render_then_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
+                                   today=local_today())
+    return _no_referrer(make_response(html))
 
 
 @bp.route("/p/<token>/items/<item_id>/done", methods=["POST"])
@@ -580,5 +587,6 @@ def partner_done(token, item_id):
     log_access(item.meeting.client_id, "change", f"partner link: item {item.id} done", user=_partner_actor(link))
     link.last_used_at = utcnow()
     db.session.commit()
-    flash(_("Thank you. The task is marked done."), "success")
+    with force_locale(_partner_language(link)):
+        flash(_("Thank you. The task is marked done."), "success")
     return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))

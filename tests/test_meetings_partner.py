@@ -60,7 +60,8 @@ def test_partner_link_shows_own_items_and_marks_done(app, client, facilitator):
     assert "Work try-out plan" not in page and "Staff-only task" not in page
     assert "M.K." in page and "Matti" not in page and "Kuusela" not in page
     from core.templating import weekday_date
-    assert weekday_date(upcoming.starts_at) in page  # the next meeting's time
+    with app.test_request_context():  # Finnish, like the page
+        assert weekday_date(upcoming.starts_at) in page  # the next meeting's time
     assert db.session.scalar(sa.select(AccessLog).where(AccessLog.client_id == held.client_id,
                                                         AccessLog.detail == "partner link")) is not None
 
@@ -123,3 +124,17 @@ def test_link_only_for_a_partner_participant_of_the_meeting(app, client, facilit
     foreign = participant(held, "partner", contact_id=mine.id)
     assert client.post_form(f"/meetings/{other_meeting.id}/participants/{foreign.id}/link").status_code == 404
     assert db.session.scalar(sa.select(sa.func.count(PartnerLink.id))) == 0
+
+
+def test_partner_page_in_the_contacts_language(app, facilitator):
+    held, _upcoming, mine, *_ = _setup(facilitator)
+    mine.language = "sv"
+    db.session.commit()
+    _link, token = services.create_partner_link(mine, user=facilitator)
+    db.session.commit()
+    page = app.test_client().get(f"/p/{token}").get_data(as_text=True)
+    assert '<html lang="sv">' in page and "Dina uppgifter" in page and "Markera som klar" in page
+    own = next(i for i in services.partner_open_items(mine.id))
+    partner = app.test_client()
+    response = partner.post_form(f"/p/{token}/items/{own.id}/done", token_from=f"/p/{token}", follow_redirects=True)
+    assert "Tack. Uppgiften är markerad som klar." in response.get_data(as_text=True)
