@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from . import databases, faults, micro
+from . import databases, faults, micro, querycount
 from .load import Browser
 from .server import DATA, ROOT, Gunicorn, workers_for_machine
 
@@ -198,7 +198,19 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
     if not args.skip_faults and name == "postgresql":
         log(f"{name}: scale-out, two gunicorn instances on one database …")
         out["faults"]["scale_out"] = _guard(lambda: faults.scale_out(url, state))
+    log(f"{name}: SQL statements per page, tiny vs large data set …")
+    out["query_counts"] = _guard(lambda: query_counts(name, url, state, pg))
     return out
+
+
+def query_counts(name: str, url: str, state: dict, pg) -> dict:
+    tiny_url = pg.fresh_database("kohtaamo_bench_tiny") if pg is not None else databases.fresh_sqlite("bench-sqlite-tiny")
+    tiny_state = seed(tiny_url, 0.005, f"{name}-tiny")
+    tiny = querycount.count(tiny_url, tiny_state)
+    large = querycount.count(url, state)
+    if pg is not None:
+        pg.drop_database("kohtaamo_bench_tiny")
+    return {label: [tiny.get(label), large.get(label)] for label in large}
 
 
 def _guard(fn):
@@ -354,6 +366,17 @@ def write_report(results: dict, args) -> str:
         feed = run.get("micro", {}).get("feed", {})
         if feed.get("events") is not None:
             out += [f"The partner feed has {feed['events']} events ({feed['bytes']} bytes).", ""]
+        qc = run.get("query_counts") or {}
+        if "error" in qc:
+            out += [f"SQL statements per page: harness error `{qc['error']}`", ""]
+        elif qc:
+            out += ["SQL statements per page (second request, in process, the lead's login) on a tiny data set "
+                    "(scale 0.005) and on this one. Access-log INSERTs are included: on SQLite they are one "
+                    "statement per client shown.", "",
+                    "| Page | tiny | large | equal |", "|---|---:|---:|---|"]
+            for label, (small, big) in qc.items():
+                out.append(f"| {label} | {small} | {big} | {'yes' if small == big else '**no**'} |")
+            out.append("")
         out += ["### Targets", "", "| Target | Result | Measured |", "|---|---|---|"]
         out += [f"| {label} | {_mark(ok)} | {detail} |" for label, ok, detail in targets(run)]
         out += ["", "### Faults", ""] + fault_lines(run) + [""]
