@@ -66,7 +66,13 @@ def group_summary(group) -> GroupSummary:
 
     closed = [s for s in sessions if s.id in by_session and by_session[s.id].is_closed(now)]
     parts = [results.PartInput(s.id, stats[by_session[s.id].id].n, stats[by_session[s.id].id].sums) for s in closed]
-    table = results.summarise(parts, [i.id for i in items], k)
+    # A total that grows week by week would give each new session's figures by subtraction
+    # (this week's total minus last week's). So the total, and the distribution built from it,
+    # appear only when the group's sessions are over and all their feedback has closed.
+    complete = all(s.ends_at <= now for s in sessions) and all(w.is_closed(now) for w in by_session.values())
+    table = results.summarise(parts, [i.id for i in items], k, with_total=complete)
+    if not complete:
+        table.total = results.Row("total", False, None, reason="group_open")
     rows = {r.key: r for r in table.rows}
 
     attendance = _attendance(group, [s.id for s in sessions])

@@ -352,3 +352,19 @@ def test_cancelled_session_gets_no_window(auth_client, group):
     assert "Tämä kerta on peruttu" in html and "Aloita palaute" not in html
     assert auth_client.post_form(f"/feedback/sessions/{session.id}/window", {}, token_from=url).status_code == 400
     assert services.window_for_session(session) is None
+
+
+def test_total_waits_until_the_group_is_over(auth_client, facilitator):
+    # Two sessions past, one next week: a growing total would give each week's session by subtraction.
+    start = datetime.now(UTC) - timedelta(days=14)
+    g = make_group([facilitator], sessions=3, start=start)
+    w1, w2 = (services.open_session_window(s) for s in g.sessions[:2])
+    db.session.commit()
+    add_responses(w1, [[8, 7, 9, 8]] * 5)
+    add_responses(w2, [[6, 7, 9, 8]] * 6)
+    html = auth_client.get(f"/feedback/groups/{g.id}").get_data(as_text=True)
+    sessions_table = html.split('<table class="feedback-results">')[1].split("</table>")[0]
+    assert '<td class="num">5</td>' in sessions_table and '<td class="num">6</td>' in sessions_table
+    assert '<td class="num">11</td>' not in sessions_table
+    assert "kaikki kerrat on pidetty" in html
+    assert auth_client.get(f"/feedback/groups/{g.id}/charts/distribution.svg").status_code == 404
