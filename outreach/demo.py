@@ -43,6 +43,7 @@ def seed(ctx) -> None:
                 "topic_money": rng.randint(0, 4), "topic_health": rng.randint(0, 2), "topic_other": rng.randint(0, 2),
                 "guided_onward": rng.randint(0, 3), "appointments_booked": rng.randint(0, 3),
             }
+            counts = {name: min(value, people) for name, value in counts.items()}
             services.save_report(visit, ctx.staff[a], counts)
         # Coming visits: most with a pair, one with a single worker and one with nobody yet, so
         # the rota shows its flags.

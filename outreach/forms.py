@@ -128,6 +128,20 @@ class ReportForm(VersionedForm):
     appointments_booked = count_field(_l("Appointments booked at the office"))
     submit = SubmitField(_l("Save the counts"))
 
+    def validate(self, extra_validators=None):
+        ok = super().validate(extra_validators)
+        people = self.people_met.data
+        if people is None or self.people_met.errors:
+            return ok
+        # Each of these counts people, so none can exceed the number of people met.
+        for name in ("topic_benefits", "topic_housing", "topic_money", "topic_health", "topic_other",
+                     "guided_onward", "appointments_booked"):
+            field = getattr(self, name)
+            if field.data is not None and not field.errors and field.data > people:
+                field.errors = [*field.errors, _l("This cannot be more than the people met (%(n)d).", n=people)]
+                ok = False
+        return ok
+
 
 class ReportPeriodForm(FlaskForm):
     """The report's period (GET, changes nothing, so no CSRF)."""

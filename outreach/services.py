@@ -292,6 +292,8 @@ def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: date
         raise OutreachError(_l("Counts can be recorded once the visit has started."))
     if any(counts[name] < 0 for name in COUNT_FIELDS):
         raise OutreachError(_l("Counts cannot be below zero."))
+    if any(counts[name] > counts["people_met"] for name in COUNT_FIELDS[1:]):
+        raise OutreachError(_l("No count can be more than the number of people met."))
     report = visit.report
     if report is None:
         report = VisitReport(visit=visit, recorded_by_id=user.id)

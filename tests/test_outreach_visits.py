@@ -244,6 +244,13 @@ def test_counts_below_zero_are_refused_and_valid_counts_close_the_visit(auth_cli
     with pytest.raises(services.OutreachError):
         services.save_report(visit, facilitator,
                              {k: (-2 if k == "guided_onward" else 0) for k in services.COUNT_FIELDS})
+    with pytest.raises(services.OutreachError):
+        services.save_report(visit, facilitator,
+                             {k: (3 if k == "guided_onward" else 1) for k in services.COUNT_FIELDS})
+
+    body = auth_client.post_form(url, dict(COUNTS, appointments_booked="8"), token_from=url).get_data(as_text=True)
+    assert 'id="appointments_booked-error"' in body and "cannot be more than the people met (7)" in body
+    assert db.session.scalar(sa.select(sa.func.count(VisitReport.id))) == 0
 
     response = auth_client.post_form(url, COUNTS, token_from=url)
     assert response.status_code == 302
