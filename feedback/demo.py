@@ -20,6 +20,10 @@ RAHA_COMMENTS = [
     "Hyvä porukka, ei tarvinnut jännittää.",
     "Toivoisin muistutuksen tekstiviestinä edellisenä päivänä.",
 ]
+RAHA_COMMENTS_2 = [
+    "Velkaneuvonnan yhteystiedot olivat tarpeen.", "Sain rohkeutta soittaa Kelaan.", "Vähän liian nopea tahti.",
+    "Hyvät esimerkit oikeasta elämästä.", "Olisin halunnut enemmän aikaa kysymyksille.",
+]
 END_COMMENTS = [
     "Lisää aikaa velka-asioille.", "Talous- ja velkaneuvoja mukaan.", "Samanlainen ryhmä uudestaan syksyllä.",
     "Kerrat voisivat olla vähän pidempiä.", "Ei mitään, hyvä näin.",
@@ -59,7 +63,7 @@ def seed(ctx) -> None:
         for i, session in enumerate(sessions):
             window = services.open_session_window(session)
             _responses(window, rng, counts[i % len(counts)], 6.5 + 0.3 * i,
-                       RAHA_COMMENTS if i in (1, 2) else ())
+                       {1: RAHA_COMMENTS, 2: RAHA_COMMENTS_2}.get(i, ()))
         if sessions:
             end = services.open_group_end_window(finished)
             end.closes_at = min(end.closes_at, now)
