@@ -62,6 +62,8 @@ def from_environment(instance_path: str) -> dict:
         "SMS_BACKEND": os.environ.get("SMS_BACKEND", "outbox"),
         "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
         "SMS_GATEWAY_KEY": os.environ.get("SMS_GATEWAY_KEY", ""),
+        "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10") or 10),
+        "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
     }
 
 

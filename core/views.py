@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, redirect, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
@@ -11,6 +11,7 @@ from wtforms import HiddenField, SelectField, SubmitField
 from .dashboard import panels_for
 from .extensions import db
 from .security import is_safe_next, read_only
+from .web import render_and_commit
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
@@ -34,9 +35,7 @@ def language_form():
 @bp.route("/")
 @login_required
 def index():
-    panels = panels_for(current_user)
-    db.session.commit()
-    return render_template("core/index.html", panels=panels)
+    return render_and_commit("core/index.html", panels=panels_for(current_user))
 
 
 @bp.route("/language", methods=["POST"])

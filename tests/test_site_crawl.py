@@ -1,0 +1,91 @@
+"""Crawl the demo site as each demo user: every page reachable by links answers without a
+server error, and (in the browser variant) one page of every kind passes axe-core."""
+from __future__ import annotations
+
+import re
+from collections import deque
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+
+from core.extensions import db
+from tests.browser import assert_accessible, browser_login
+from tests.factories import login
+
+HREF_RE = re.compile(r'href="([^"]+)"')
+SKIP_PREFIXES = ("/static/", "/logout", "/calendar/", "webcal:", "mailto:", "tel:", "http://", "https://")
+
+
+def _seed(runner):
+    result = runner.invoke(args=["seed-demo"])
+    assert result.exit_code == 0, result.output
+
+
+def _endpoint_of(app, path: str) -> str | None:
+    adapter = app.url_map.bind("localhost")
+    try:
+        endpoint, _ = adapter.match(path, method="GET")
+    except Exception:  # noqa: BLE001 - not a GET route of this app
+        return None
+    return endpoint
+
+
+def crawl(app, client, start: str = "/", limit: int = 400) -> dict[str, int]:
+    seen: dict[str, int] = {}
+    queue = deque([start])
+    while queue and len(seen) < limit:
+        url = queue.popleft()
+        if url in seen:
+            continue
+        response = client.get(url)
+        seen[url] = response.status_code
+        if response.status_code != 200 or not response.mimetype == "text/html":
+            response.close()
+            continue
+        for href in HREF_RE.findall(response.get_data(as_text=True)):
+            href = urldefrag(href.replace("&amp;", "&"))[0]
+            if not href.startswith("/") or href.startswith("//") or href.startswith(SKIP_PREFIXES):
+                continue
+            if href not in seen:
+                queue.append(href)
+    return seen
+
+
+@pytest.mark.parametrize("email", ["ohjaaja@example.fi", "vastaava@example.fi"])
+def test_no_page_of_the_demo_site_fails(app, runner, email):
+    _seed(runner)
+    client = app.test_client()
+    login(client, email, "kohtaamo-demo")
+    seen = crawl(app, client)
+    failures = {url: code for url, code in seen.items() if code >= 500}
+    assert not failures, failures
+    assert len(seen) > 20, f"crawl reached only {sorted(seen)}"
+    endpoints = {_endpoint_of(app, urlsplit(u).path) for u in seen}
+    for expected in ("groups.index", "meetings.index", "register.clients", "register.partners"):
+        if expected in app.view_functions:
+            assert expected in endpoints, f"{expected} not linked from the site"
+
+
+@pytest.mark.browser
+def test_every_kind_of_page_is_accessible(app, runner, page):
+    """One page per endpoint reached from the lead's and the facilitator's start pages."""
+    _seed(runner)
+    db.session.commit()
+    checked: set[str] = set()
+    for email in ("vastaava@example.fi", "ohjaaja@example.fi"):
+        client = app.test_client()
+        login(client, email, "kohtaamo-demo")
+        seen = crawl(app, client, limit=250)
+        db.session.commit()
+        page.context.clear_cookies()
+        browser_login(page, email, "kohtaamo-demo")
+        for url, code in seen.items():
+            endpoint = _endpoint_of(app, urlsplit(url).path)
+            if code != 200 or endpoint is None or endpoint in checked:
+                continue
+            checked.add(endpoint)
+            page.goto(url)
+            if page.url.endswith("/login"):
+                continue
+            assert_accessible(page, context=f"{endpoint} as {email}")
+    assert len(checked) > 15, sorted(checked)
