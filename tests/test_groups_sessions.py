@@ -190,3 +190,15 @@ def test_holiday_warning_names_the_holiday_in_swedish(app, facilitator):
     c.post_form("/language", {"language": "sv", "next": "/groups/"})
     html = text_of(_edit(c, group, session, day="2027-12-06"))
     assert "6.12.2027 är en helgdag (Självständighetsdagen)." in html
+
+
+def test_session_page_links_to_calendar_and_feedback_when_installed(app, auth_client, facilitator):
+    group = make_group(facilitator, make_user(), weeks=1)
+    session = group.sessions[0]
+    html = text_of(auth_client.get(f"/groups/{group.id}/sessions/{session.id}"))
+    for endpoint, path in (("calendar_export.session_ics", f"/calendar/session/{session.id}.ics"),
+                           ("feedback.session_show", f"/feedback/sessions/{session.id}/show")):
+        if endpoint in app.view_functions:
+            assert f'href="{path}"' in html
+        else:
+            assert path not in html
