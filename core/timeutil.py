@@ -49,3 +49,23 @@ def local_day_bounds_utc(day: date) -> tuple[datetime, datetime]:
     start = local_to_utc(day, time(0, 0))
     end = local_to_utc(day + timedelta(days=1), time(0, 0))
     return start, end
+
+
+_HOLIDAY_LANGUAGES = {"sv": "sv_FI", "en": "en_US"}
+
+
+@lru_cache(maxsize=32)
+def _holidays_in(year: int, language: str) -> dict[date, str]:
+    return dict(holidays.Finland(years=year, language=language))
+
+
+def holiday_label(day: date) -> str | None:
+    """The Finnish public holiday on ``day`` named in the user's language (Finnish outside requests)."""
+    from flask import has_request_context
+    from flask_babel import get_locale
+
+    name = finnish_holiday(day)
+    if name is None or not has_request_context():
+        return name
+    language = _HOLIDAY_LANGUAGES.get(str(get_locale() or "fi"))
+    return _holidays_in(day.year, language).get(day, name) if language else name

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 import calendar
 from dataclasses import dataclass, field
-from functools import lru_cache
 from datetime import UTC, date, datetime, time, timedelta
 
-import holidays
 import sqlalchemy as sa
-from flask import has_request_context
-from flask_babel import get_locale, lazy_gettext as _l
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
+from core.timeutil import finnish_holiday, holiday_label, local_to_utc, local_today, now_utc, to_local
 
 from .models import (LAST, TOPICS, OutreachRule, OutreachVenue, OutreachVisit, RuleFrequency, VisitReport,
                      VisitStatus)
@@ -89,21 +86,6 @@ def _candidates(spec: RuleSpec, start: date, end: date):
             month = add_months(month, 1)
 
 
-_HOLIDAY_LANGUAGES = {"sv": "sv_FI", "en": "en_US"}
-
-
-@lru_cache(maxsize=32)
-def _holidays_in(year: int, language: str) -> dict[date, str]:
-    return dict(holidays.Finland(years=year, language=language))
-
-
-def holiday_label(day: date) -> str | None:
-    """The Finnish public holiday on ``day`` named in the user's language (Finnish outside requests)."""
-    name = finnish_holiday(day)
-    if name is None or not has_request_context():
-        return name
-    language = _HOLIDAY_LANGUAGES.get(str(get_locale() or "fi"))
-    return _holidays_in(day.year, language).get(day, name) if language else name
 
 
 def skip_reason(spec: RuleSpec, day: date) -> str | None:
