@@ -133,6 +133,7 @@ def save_group(group: Group | None, *, title: str, theme: str = "", description:
         db.session.add(group)
     else:
         group.version += 1
+        _move_future_sessions(group, venue=venue, room=room, user=created_by)
     group.title = title
     group.theme = theme
     group.description = description
@@ -154,6 +155,24 @@ def save_group(group: Group | None, *, title: str, theme: str = "", description:
             group.partners.append(GroupPartner(partner_id=pid))
     db.session.flush()
     return group
+
+
+def _move_future_sessions(group: Group, *, venue: str, room: str, user) -> None:
+    """A new venue or room applies to the sessions still ahead that used the group's old one;
+    each such session records the change and raises its sequence, so calendars update."""
+    now = utcnow()
+    for session in group.sessions:
+        if session.starts_at <= now or session.is_cancelled:
+            continue
+        changes = []
+        if venue != group.venue:
+            changes.append(("venue", group.venue, venue))
+        if room != group.room and session.room == group.room:
+            changes.append(("room", session.room, room))
+            session.room = room
+        if changes:
+            _record(session, changes, user)
+            session.version += 1
 
 
 def count_enrolled(group: Group) -> int:

@@ -202,3 +202,31 @@ def test_session_page_links_to_calendar_and_feedback_when_installed(app, auth_cl
             assert f'href="{path}"' in html
         else:
             assert path not in html
+
+
+def test_new_room_or_venue_moves_future_sessions_and_is_recorded(auth_client, facilitator):
+    from core.timeutil import local_today
+    group = make_group(facilitator, make_user(), weeks=1, room="Kipinä")
+    past_start = datetime.now(UTC) - timedelta(days=7)
+    group.sessions.append(GroupSession(number=0, starts_at=past_start, ends_at=past_start + timedelta(hours=1),
+                                       room="Kipinä"))
+    own_room = group.sessions[0]
+    own_room.room = "Sali 3"
+    future = GroupSession(number=2, starts_at=local_to_utc(local_today() + timedelta(days=30), time(12, 0)),
+                          ends_at=local_to_utc(local_today() + timedelta(days=30), time(13, 0)), room="Kipinä")
+    group.sessions.append(future)
+    db.session.commit()
+    data = {"title": group.title, "theme": group.theme, "venue": "Uusi talo", "room": "Liekki", "capacity": "8",
+            "language": "fi", "facilitator1_id": str(group.facilitator1_id),
+            "facilitator2_id": str(group.facilitator2_id), "version": str(group.version)}
+    response = auth_client.post_form(f"/groups/{group.id}/edit", data, token_from=f"/groups/{group.id}/edit")
+    assert response.status_code == 302
+    db.session.expire_all()
+    future = db.session.get(GroupSession, future.id)
+    assert future.room == "Liekki" and future.sequence == 1
+    assert sorted((c.field, c.old_value, c.new_value) for c in future.changes) == [
+        ("room", "Kipinä", "Liekki"), ("venue", "Kauppakatu 1", "Uusi talo")]
+    own = db.session.get(GroupSession, own_room.id)
+    assert own.room == "Sali 3" and [c.field for c in own.changes] == ["venue"]
+    past = db.session.scalar(sa.select(GroupSession).where(GroupSession.number == 0))
+    assert past.room == "Kipinä" and past.sequence == 0
