@@ -175,14 +175,10 @@ def session_ics(session_id):
 
 
 def _may_see_meeting(meeting) -> bool:
-    from meetings.models import ParticipantKind
-    from register.access import can_access_client
+    # The meetings feature's own rule: the meeting's staff participants and leads only.
+    from meetings.services import can_open
 
-    if current_user.is_lead or meeting.created_by_id == current_user.id:
-        return True
-    if any(p.kind == ParticipantKind.STAFF.value and p.user_id == current_user.id for p in meeting.participants):
-        return True
-    return can_access_client(current_user, meeting.client_id)
+    return can_open(current_user, meeting)
 
 
 @bp.route("/calendar/meeting/<meeting_id>.ics")

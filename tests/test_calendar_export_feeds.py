@@ -377,3 +377,19 @@ def test_token_not_in_the_app_log_when_a_feed_fails(client, world, monkeypatch, 
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert "Unhandled error on GET /calendar/[redacted].ics" in logged
     assert token not in logged
+
+
+def test_meeting_download_follows_the_meeting_rule_not_the_client_rule(app, world, facilitator):
+    """Working with the client is not enough: only the meeting's own staff (and leads) may
+    download it, as only they may open it."""
+    from register.services import add_worker
+
+    add_worker(db.session.get(type(world["client"]), world["client"].id), world["other"].id)
+    db.session.commit()
+    from tests.factories import login
+
+    other = app.test_client()
+    login(other, world["other"])
+    assert other.get(f"/clients/{world['client'].id}").status_code == 200
+    assert other.get(f"/calendar/meeting/{world['m_sov'].id}.ics").status_code == 404
+    assert other.get(f"/calendar/meeting/{world['m_typ'].id}.ics").status_code == 200
