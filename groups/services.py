@@ -10,17 +10,15 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
 
-import holidays
 import sqlalchemy as sa
-from flask import current_app, has_request_context
-from flask_babel import get_locale, gettext as _, lazy_gettext as _l
+from flask import current_app
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from core.db import utcnow
 from core.extensions import db
-from core.timeutil import finnish_holiday, local_to_utc, to_local
+from core.timeutil import finnish_holiday, holiday_label, local_to_utc, to_local
 from register.access import register_access_rule
 
 from .models import (
@@ -256,21 +254,6 @@ class PlannedSession:
     skipped: list[tuple[date, str]] = field(default_factory=list)   # (day, why) skipped before this one
 
 
-_HOLIDAY_LANGUAGES = {"sv": "sv_FI", "en": "en_US"}
-
-
-@lru_cache(maxsize=32)
-def _holidays_in(year: int, language: str) -> dict[date, str]:
-    return dict(holidays.Finland(years=year, language=language))
-
-
-def holiday_label(day: date) -> str | None:
-    """The public holiday on ``day`` named in the user's language (Finnish outside requests)."""
-    name = finnish_holiday(day)
-    if name is None or not has_request_context():
-        return name
-    language = _HOLIDAY_LANGUAGES.get(str(get_locale() or "fi"))
-    return _holidays_in(day.year, language).get(day, name) if language else name
 
 
 def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, weeks: int,
