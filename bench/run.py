@@ -340,8 +340,8 @@ def write_report(results: dict, args) -> str:
            + (f"; PostgreSQL {results['postgres_version']} ({results['postgres_where']})"
               if results.get("postgres_version") else ""),
            "- Packages: " + ", ".join(f"{k} {v}" for k, v in m["packages"].items()),
-           f"- Load average before the run: {m['load_before']} (the machine is shared; other work running at the "
-           "same time lowers every number, hello-world's included)", "",
+           f"- Load average before the run: {m['load_before']}, after: {results.get('load_after', '–')} (the machine "
+           "is shared; other work running at the same time lowers every number, hello-world's included)", "",
            "## How it was run", "",
            f"- Data set scale {args.scale} (1 = five years of a 50-worker unit); {args.duration} s of load per page "
            f"after a 1 s warm-up, {args.concurrency} concurrent users (threads with keep-alive connections) in a "
@@ -428,6 +428,8 @@ def main(argv=None) -> None:
             log(f"{name} failed: {exc!r}")
             results["runs"][name] = {"error": f"{type(exc).__name__}: {exc}"}
         (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
+    load = os.getloadavg()
+    results["load_after"] = f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     text = write_report(results, args)
     print(text)
 
