@@ -31,31 +31,31 @@ def count(url: str, state: dict) -> dict[str, object]:
                       "SERVER_NAME": None, "BASE_URL": "http://localhost"})
     results: dict[str, object] = {}
     with app.app_context():
-        client = app.test_client()
-        page = client.get("/login").get_data(as_text=True)
-        token = CSRF_RE.search(page).group(1)
-        login = client.post("/login", data={"csrf_token": token, "email": state["lead_email"],
-                                            "password": state["password"]})
-        if login.status_code != 302:
-            raise RuntimeError(f"login answered {login.status_code}")
-        statements: list[str] = []
+        engine = db.engine
+    # Requests run without an outer app context, as in a server: each gets a fresh g and session.
+    client = app.test_client()
+    page = client.get("/login").get_data(as_text=True)
+    token = CSRF_RE.search(page).group(1)
+    login = client.post("/login", data={"csrf_token": token, "email": state["lead_email"],
+                                        "password": state["password"]})
+    if login.status_code != 302:
+        raise RuntimeError(f"login answered {login.status_code}")
+    statements: list[str] = []
 
-        def on_execute(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
 
-        for label, endpoint, path in page_urls(state):
-            if endpoint not in app.view_functions:
-                results[label] = "skipped"
-                continue
-            client.get(path)  # warm-up (first-use writes)
-            db.session.remove()
-            statements.clear()
-            sa.event.listen(db.engine, "before_cursor_execute", on_execute)
-            try:
-                response = client.get(path)
-            finally:
-                sa.event.remove(db.engine, "before_cursor_execute", on_execute)
-            db.session.remove()
-            results[label] = len(statements) if response.status_code == 200 else f"status {response.status_code}"
-        db.engine.dispose()
+    for label, endpoint, path in page_urls(state):
+        if endpoint not in app.view_functions:
+            results[label] = "skipped"
+            continue
+        client.get(path)  # warm-up (first-use writes)
+        statements.clear()
+        sa.event.listen(engine, "before_cursor_execute", on_execute)
+        try:
+            response = client.get(path)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", on_execute)
+        results[label] = len(statements) if response.status_code == 200 else f"status {response.status_code}"
+    engine.dispose()
     return results

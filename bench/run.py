@@ -172,7 +172,12 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
             log(f"{name}: {label}: {pages[scenario].get('rps')} req/s, p95 {pages[scenario].get('p95_ms')} ms, "
                 f"errors {pages[scenario].get('errors')}")
         out["pages"] = pages
-
+    # hello-world again after the pages: the machine is shared, and the spread of the two
+    # measurements shows how much the background load moved during the run.
+    with Gunicorn("bench.hello:app", workers=args.workers, name=f"hello-after-{name}") as hello:
+        out["hello_after"] = run_load(hello.port, "hello", state_path, args.duration, args.concurrency)
+    log(f"{name}: hello after the pages {out['hello_after'].get('rps')} req/s")
+    with Gunicorn("app:create_app()", database_url=url, workers=args.workers, name=f"app2-{name}") as server:
         out["micro"] = {}
         if "calendar_export.feed" in endpoints:
             log(f"{name}: feed vs icalendar alone …")
@@ -237,6 +242,10 @@ def page_table(run: dict) -> list[str]:
     lines = ["| Page | req/s | p50 ms | p95 ms | ratio to hello-world | errors |", "|---|---:|---:|---:|---:|---|",
              f"| hello-world (the stack's limit) | {_fmt(hello.get('rps'))} | {_fmt(hello.get('p50_ms'))} | "
              f"{_fmt(hello.get('p95_ms'))} | 1.00 | {hello.get('errors') or 'none'} |"]
+    after = run.get("hello_after") or {}
+    if after.get("rps") is not None:
+        lines.append(f"| hello-world again, after the pages | {after['rps']} | {_fmt(after.get('p50_ms'))} | "
+                     f"{_fmt(after.get('p95_ms'))} | – | {after.get('errors') or 'none'} |")
     for scenario, label, _endpoint in PAGES:
         r = run.get("pages", {}).get(scenario, {})
         if "skipped" in r or "failed" in r:
