@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -220,19 +221,50 @@ def scale_out(url: str, state: dict, workers: int = 2) -> dict:
         else:
             checks["chart_cache_shared"] = "skipped: no chart with enough responses"
         checks["reminders_exactly_once"] = _reminders_once(url)
+    reminders = checks["reminders_exactly_once"]
     checks["passed"] = all(v is True for k, v in checks.items()
                            if k in ("session_from_a_works_on_b", "logout_on_b_ends_session_on_a",
-                                    "login_limit_counts_across_instances", "chart_cache_shared"))
+                                    "login_limit_counts_across_instances", "chart_cache_shared")) and \
+        (not isinstance(reminders, dict) or reminders["passed"])
     return checks
 
 
+_TOTALS = re.compile(r"queued (\d+), sent (\d+), waiting for manual sending (\d+), failed (\d+)")
+
+
 def _reminders_once(url: str) -> object:
-    """Two instances' schedulers running the reminder job at the same moment must not send a
-    message twice. Only meaningful when the reminders feature has its command and data."""
-    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench")
+    """Two instances run the reminder job at the same moment (as two servers' schedulers would):
+    every due message is queued once and handled by exactly one of them."""
+    env = dict(os.environ, DATABASE_URL=url, SECRET_KEY="bench-secret-key-not-for-production", SMS_BACKEND="outbox")
     env.pop("KOHTAAMO_ENV", None)
-    probe = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "send-reminders", "--help"], cwd=ROOT,
-                           env=env, capture_output=True, text=True)
+    command = [sys.executable, "-m", "flask", "--app", "app", "send-reminders"]
+    probe = subprocess.run(command + ["--help"], cwd=ROOT, env=env, capture_output=True, text=True)
     if probe.returncode != 0:
-        return "skipped: no `flask send-reminders` command yet"
-    return "skipped: the seed has no reminder policies yet, so there is nothing to send twice"
+        return "skipped: no `flask send-reminders` command"
+    totals = []
+    # Two rounds of two simultaneous runs: the second round sends what the first one queued, in
+    # case a run does not send what it queued itself.
+    for _round in range(2):
+        runs = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True) for _ in range(2)]
+        for p in runs:
+            out, err = p.communicate(timeout=300)
+            match = _TOTALS.search(out)
+            if p.returncode != 0 or not match:
+                return f"failed: send-reminders exited {p.returncode}: {(err or out).strip()[-300:]}"
+            totals.append(tuple(int(x) for x in match.groups()))
+    engine = _engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT count(*) FROM reminder_outbox")).scalar()
+        handled_rows = conn.execute(sa.text(
+            "SELECT count(*) FROM reminder_outbox WHERE status IN ('sent', 'manual', 'failed')")).scalar()
+        duplicates = conn.execute(sa.text(
+            "SELECT count(*) FROM (SELECT target_kind, target_id, recipient_kind, recipient_id, slot, channel "
+            "FROM reminder_outbox GROUP BY 1, 2, 3, 4, 5, 6 HAVING count(*) > 1) d")).scalar()
+    engine.dispose()
+    if not rows:
+        return "not measured: no reminder was due at this moment"
+    handled = [sum(t[1:]) for t in totals]
+    detail = (f"{rows} messages in the outbox; the four runs reported queued {[t[0] for t in totals]} and handled "
+              f"{handled}; {handled_rows} rows handled; duplicate rows {duplicates}")
+    return {"passed": sum(handled) == handled_rows == rows and duplicates == 0, "detail": detail}

@@ -331,8 +331,12 @@ def fault_lines(run: dict) -> list[str]:
                                ("logout_on_b_ends_session_on_a", "logout on B ends the session on A"),
                                ("login_limit_counts_across_instances", "login limit counts failures on both"),
                                ("chart_cache_shared", "chart rendered on A served from the shared cache on B"),
-                               ("reminders_exactly_once", "reminders sent exactly once")):
-                lines.append(f"  - {label}: {s.get(key)}")
+                               ("reminders_exactly_once", "reminders sent exactly once by two simultaneous "
+                                                          "send-reminders runs")):
+                value = s.get(key)
+                if isinstance(value, dict):
+                    value = f"{value['passed']} ({value['detail']})"
+                lines.append(f"  - {label}: {value}")
             if "chart_first_on_a_ms" in s:
                 lines.append(f"  - chart: {s['chart_first_on_a_ms']} ms first on A, {s['chart_from_cache_on_b_ms']} ms "
                              f"from the cache on B; login statuses {s.get('login_limit_statuses')}")

@@ -394,9 +394,25 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     else:
         skipped.append("calendar_export (package not installed)")
 
-    for name in ("reminders", "outreach"):
-        if name in features:
-            skipped.append(f"{name} (installed; its tables are left empty by the seed)")
+    # --- reminder policies ----------------------------------------------------------------------
+    if "reminders" in features:
+        from reminders.models import ReminderPolicy
+
+        policies = []
+        upcoming_groups = [g["id"] for g in groups if g["status"] in ("running", "enrolling", "planning")]
+        upcoming_meetings = [m["id"] for m in meetings if m["status"] == "planned"]
+        for kind, ids in (("group", upcoming_groups), ("meeting", upcoming_meetings)):
+            for target in ids:
+                policies.append({"id": len(policies) + 1, "target_kind": kind, "target_id": target, "day_before": True,
+                                 "day_before_at": time(16, 0), "same_morning": rng.random() < 0.3,
+                                 "same_morning_at": time(8, 0), "by_sms": True, "by_email": False,
+                                 "updated_by_id": None, "created_at": stamp, "updated_at": stamp, "version": 1})
+        counts["reminder_policy"] = _insert(ReminderPolicy.__table__, policies, progress)
+        skipped.append("reminders: outbox and follow-ups start empty (send-reminders fills the outbox)")
+    else:
+        skipped.append("reminders (package not installed)")
+    if "outreach" in features:
+        skipped.append("outreach (installed; its tables are left empty by the seed)")
     _reset_sequences()
     state["counts"] = counts
     state["skipped"] = skipped
