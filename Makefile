@@ -33,11 +33,14 @@ run: seed
 # PostgreSQL. REQUIRE_BROWSER=1 / REQUIRE_POSTGRES=1 turn a missing Chromium or server into failures.
 test: test-sqlite test-postgres
 
+# Two workers for the machine's two cores; a test module stays on one worker.
+PYTEST := $(BIN)/python -m pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile
+
 test-sqlite: translations
-	$(BIN)/python -m pytest -q
+	$(PYTEST)
 
 test-postgres: translations
-	KOHTAAMO_TEST_DB=postgres $(BIN)/python -m pytest -q -m "not browser"
+	KOHTAAMO_TEST_DB=postgres $(PYTEST) -m "not browser"
 
 bench: translations
 	$(BIN)/python -m bench.run

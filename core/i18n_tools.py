@@ -3,6 +3,7 @@
 Message ids are English; Finnish and Swedish catalogues must be complete (a test checks)."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,10 +90,17 @@ def compile_all() -> list[Path]:
             path = po_path(spec, locale)
             if not path.exists():
                 continue
-            catalog = read_catalog(path, locale)
             mo = path.with_suffix(".mo")
-            with mo.open("wb") as fh:
+            if mo.exists() and mo.stat().st_mtime >= path.stat().st_mtime:
+                written.append(mo)
+                continue
+            catalog = read_catalog(path, locale)
+            # Write beside and rename, so a process reading the catalogue (a parallel test
+            # worker, a running server) never sees half a file.
+            tmp = mo.with_suffix(f".mo.{os.getpid()}.tmp")
+            with tmp.open("wb") as fh:
                 write_mo(fh, catalog, use_fuzzy=False)
+            os.replace(tmp, mo)
             written.append(mo)
     return written
 
