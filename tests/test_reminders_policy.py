@@ -157,3 +157,12 @@ def test_list_pages_do_not_query_per_row(app, facilitator, auth_client):
     add_rows(8, 2)
     many = [_count_queries(auth_client, u) for u in ("/reminders/outbox", f"/reminders/meeting/{meeting.id}")]
     assert many == few
+
+
+def test_group_and_meeting_pages_link_to_their_reminder_settings(app, facilitator, auth_client):
+    client = make_client(name="Linkki L", worker=facilitator)
+    group, _s = make_group_with_session(facilitator=facilitator, clients=[client], starts_at=AT)
+    meeting = make_meeting(client=client, starts_at=AT, staff=facilitator)
+    db.session.commit()
+    assert f'href="/reminders/group/{group.id}"' in auth_client.get(f"/groups/{group.id}").get_data(as_text=True)
+    assert f'href="/reminders/meeting/{meeting.id}"' in auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
