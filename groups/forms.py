@@ -65,6 +65,8 @@ class GroupForm(VersionedForm):
                                       description=_l("Optional. Their calendars show the sessions."))
     planning_notes = TextAreaField(_l("Planning notes"), validators=[Optional(), Length(max=8000)],
                                    filters=[strip_filter])
+    # Shown only when new facilitators or a new room clash with bookings of the coming sessions.
+    confirm = BooleanField(_l("Save anyway, I have checked the warnings"))
     submit = SubmitField(_l("Save"))
 
     def validate_facilitator2_id(self, field):

@@ -420,6 +420,19 @@ def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room
     return result
 
 
+def upcoming_conflicts(group: Group) -> list[Conflict]:
+    """Clashes of the group's coming, not cancelled sessions with its current facilitators and room."""
+    now = utcnow()
+    sessions = [s for s in group.sessions if s.starts_at >= now and s.status != SessionStatus.CANCELLED.value]
+    by_room: dict[str, list[tuple[datetime, datetime]]] = defaultdict(list)
+    for sess in sessions:
+        by_room[sess.room or group.room or ""].append((sess.starts_at, sess.ends_at))
+    conflicts: list[Conflict] = []
+    for room, slots in by_room.items():
+        conflicts += find_conflicts(group, slots, room=room)
+    return sorted(conflicts, key=lambda c: c.starts_at)
+
+
 def _user_names(ids) -> dict[int, str]:
     from accounts.models import User
 

@@ -198,18 +198,28 @@ def new():
 def edit(group_id):
     group = _editable_group(group_id)
     form = _group_form(group)
+    warnings: list[str] = []
     if request.method == "POST" and form.validate_on_submit() and form.check_version(group.version):
+        before = (group.facilitator_ids, (group.room or "").strip().casefold())
         try:
             _save_group_from(form, group)
         except GroupError as exc:
             db.session.rollback()
             _apply_error(form, exc)
         else:
-            db.session.commit()
-            flash(_("Changes saved."), "success")
-            return redirect(url_for("groups.group", group_id=group.id))
+            # New facilitators or a new room may clash with the coming sessions: say so before
+            # saving, as the schedule and session forms do; the facilitator may still proceed.
+            if (group.facilitator_ids, (group.room or "").strip().casefold()) != before:
+                warnings = [c.message for c in services.upcoming_conflicts(group)]
+            if warnings and not form.confirm.data:
+                db.session.rollback()
+                db.session.refresh(group)
+            else:
+                db.session.commit()
+                flash(_("Changes saved."), "success")
+                return redirect(url_for("groups.group", group_id=group.id))
     return render_template("groups/group_form.html", form=form, group=group,
-                           previous=group.previous_round)
+                           previous=group.previous_round, warnings=warnings)
 
 
 @bp.route("/<group_id>")

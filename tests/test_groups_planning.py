@@ -187,3 +187,33 @@ def test_facilitators_may_open_their_participants_records(client, facilitator):
     assert can_access_client(facilitator, person.id) and can_access_client(other, person.id)
     assert not can_access_client(facilitator, outsider.id)
     assert not can_access_client(make_user(), person.id)
+
+
+def test_changing_a_facilitator_warns_of_clashes_before_saving(auth_client, facilitator):
+    """A new facilitator already running another group at the sessions' times is told before
+    saving; the change is saved only when confirmed."""
+    make_group(facilitator, make_user(), title="Kahviryhmä", room="Sali", weeks=2)
+    other, second = make_user(name="Olli Other"), make_user(name="Sari Second")
+    group = make_group(other, second, title="Raharyhmä", weeks=2)
+    new_pair = {"facilitator1_id": str(facilitator.id), "facilitator2_id": str(second.id)}
+    url = f"/groups/{group.id}/edit"
+    from tests.factories import login
+
+    # The group is not the facilitator's own, so a lead makes the change.
+    lead = make_user(role="lead")
+    browser = auth_client.application.test_client()
+    login(browser, lead)
+    response = browser.post_form(url, _group_data(group, **new_pair), token_from=url)
+    html = text_of(response)
+    assert response.status_code == 200
+    assert "Fiia Facilitator ohjaa samaan aikaan ryhmää ”Kahviryhmä”" in html
+    db.session.expire_all()
+    assert db.session.get(type(group), group.id).facilitator1_id == other.id
+    confirmed = browser.post_form(url, {**_group_data(group, **new_pair), "confirm": "y"}, token_from=url)
+    assert confirmed.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(type(group), group.id).facilitator1_id == facilitator.id
+    # An edit that changes neither people nor room is not held up.
+    plain = browser.post_form(url, _group_data(db.session.get(type(group), group.id), title="Uusi nimi",
+                                               **new_pair), token_from=url)
+    assert plain.status_code == 302
