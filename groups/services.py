@@ -155,6 +155,19 @@ def save_group(group: Group | None, *, title: str, theme: str = "", description:
     return group
 
 
+def offer_free_places(group: Group) -> list[Enrolment]:
+    """Offer every free place (after a withdrawal or a larger capacity) to the waiting list in
+    order; staff then confirm each offer. Returns the enrolments offered now."""
+    free = group.capacity - count_enrolled(group)
+    if free <= 0:
+        return []
+    offered = waiting_list(group)[:free]
+    for enrolment in offered:
+        enrolment.status = EnrolmentStatus.OFFERED.value
+    db.session.flush()
+    return offered
+
+
 def _move_future_sessions(group: Group, *, venue: str, room: str, user) -> None:
     """A new venue or room applies to the sessions still ahead that used the group's old one;
     each such session records the change and raises its sequence, so calendars update."""
@@ -514,12 +527,8 @@ def withdraw(enrolment: Enrolment) -> Enrolment | None:
     enrolment.status = EnrolmentStatus.WITHDRAWN.value
     db.session.flush()
     if freed:
-        group = enrolment.group
-        queue = waiting_list(group)
-        if queue and count_enrolled(group) < group.capacity:
-            queue[0].status = EnrolmentStatus.OFFERED.value
-            db.session.flush()
-            return queue[0]
+        offered = offer_free_places(enrolment.group)
+        return offered[0] if offered else None
     return None
 
 

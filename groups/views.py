@@ -215,8 +215,15 @@ def edit(group_id):
                 db.session.rollback()
                 db.session.refresh(group)
             else:
+                # A larger capacity frees places for the waiting list, as a withdrawal does.
+                offered = services.offer_free_places(group)
+                for enrolment in offered:
+                    log_access(enrolment.client_id, "change", f"offered a place in group {group.id}")
                 db.session.commit()
                 flash(_("Changes saved."), "success")
+                if offered:
+                    flash(_("%(n)s places were offered to the waiting list. Confirm them on the participants page.",
+                            n=len(offered)), "info")
                 return redirect(url_for("groups.group", group_id=group.id))
     return render_template("groups/group_form.html", form=form, group=group,
                            previous=group.previous_round, warnings=warnings)

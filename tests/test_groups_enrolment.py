@@ -177,3 +177,21 @@ def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator):
     html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "present"}, token_from=url))
     assert "Tämä tapaaminen on peruttu. Palauta se" in html
     assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+
+
+def test_larger_capacity_offers_places_to_the_waiting_list(lead_client, facilitator):
+    from tests.test_groups_planning import _group_data
+
+    group = make_group(facilitator, make_user(), weeks=2, capacity=1, status="enrolling")
+    a, b, c = (make_client(name=n) for n in ("Matti K.", "Laura S.", "Erik B."))
+    for person in (a, b, c):
+        _enrol(lead_client, group, person)
+    assert _status(group) == [(a.id, "enrolled"), (b.id, "waiting"), (c.id, "waiting")]
+    ids = dict(facilitator1_id=str(group.facilitator1_id), facilitator2_id=str(group.facilitator2_id))
+    url = f"/groups/{group.id}/edit"
+    response = lead_client.post_form(url, _group_data(group, capacity="2", **ids), token_from=url)
+    assert response.status_code == 302
+    # The first in the queue is offered the new place; the second keeps waiting.
+    assert _status(group) == [(a.id, "enrolled"), (b.id, "offered"), (c.id, "waiting")]
+    assert db.session.scalar(sa.select(AccessLog.id).where(AccessLog.client_id == b.id,
+                                                           AccessLog.detail.like("offered a place%")))
