@@ -219,9 +219,20 @@ def _ensure_code_free(window: FeedbackWindow, now: datetime) -> None:
         window.code = new_code(now, exclude_id=window.id)
 
 
+class WindowLocked(Exception):
+    """A closed window that has answers stays closed: its results may already have been shown,
+    and one more answer would then be readable as the difference of two totals."""
+
+
+def has_responses(window: FeedbackWindow) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(FeedbackResponse.window_id == window.id))) or False
+
+
 def adjust_window(window: FeedbackWindow, action: str, now: datetime | None = None) -> FeedbackWindow:
     """open (now, early or again), close (now, early) or extend (24 h more)."""
     now = now or utcnow()
+    if action in ("open", "extend") and window.closes_at <= now and has_responses(window):
+        raise WindowLocked()
     if action == "open":
         window.opens_at = min(window.opens_at, now)
         if window.closes_at <= now:

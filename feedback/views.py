@@ -185,11 +185,13 @@ def public_url(window: FeedbackWindow) -> str:
 
 
 def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str | None, back_url: str | None):
-    return render_template("feedback/show.html", window=window, heading=heading, create_url=create_url,
+    now = utcnow()
+    locked = window is not None and window.is_closed(now) and services.has_responses(window)
+    return render_template("feedback/show.html", window=window, heading=heading, create_url=create_url, locked=locked,
                            back_url=back_url, url=public_url(window) if window else None,
                            entry_url=(current_app.config.get("BASE_URL") or request.host_url.rstrip("/"))
                            + url_for("feedback.public_entry"),
-                           now=utcnow(), action_form=WindowActionForm(), create_form=WindowActionForm())
+                           now=now, action_form=WindowActionForm(), create_form=WindowActionForm())
 
 
 # --- staff: show to participants ------------------------------------------------------------
@@ -272,7 +274,13 @@ def window_adjust(window_id):
     form = WindowActionForm()
     if not form.validate_on_submit() or form.action.data not in ("open", "close", "extend"):
         abort(400)
-    services.adjust_window(window, form.action.data)
+    try:
+        services.adjust_window(window, form.action.data)
+    except services.WindowLocked:
+        flash(_("This feedback has closed and has answers, so it cannot be opened again: its results may "
+                "already have been seen, and a later answer could then be picked out. Start a new feedback "
+                "round for a later session instead."), "error")
+        return redirect(_back_to(window))
     db.session.commit()
     flash({"open": _("Feedback is open."), "close": _("Feedback is closed."),
            "extend": _("Feedback time extended by 24 hours.")}[form.action.data], "success")

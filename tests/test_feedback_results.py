@@ -368,3 +368,25 @@ def test_total_waits_until_the_group_is_over(auth_client, facilitator):
     assert '<td class="num">11</td>' not in sessions_table
     assert "kaikki kerrat on pidetty" in html
     assert auth_client.get(f"/feedback/groups/{g.id}/charts/distribution.svg").status_code == 404
+
+
+def test_closed_window_with_answers_cannot_be_reopened(auth_client, group):
+    """Once results can be seen, one more answer would show as the difference of two totals."""
+    session = group.sessions[0]
+    url = f"/feedback/sessions/{session.id}/show"
+    w = services.open_session_window(session)
+    w.opens_at = datetime.now(UTC) - timedelta(hours=2)
+    w.closes_at = datetime.now(UTC) + timedelta(hours=1)
+    db.session.commit()
+    items = services.set_for_group(group, "session").items
+    services.submit_response(w, {item.id: 7 for item in items}, "")
+    w.closes_at = datetime.now(UTC) - timedelta(minutes=1)
+    db.session.commit()
+    closes_at = w.closes_at
+    page = auth_client.get(url).get_data(as_text=True)
+    assert "pysyy suljettuna" in page and 'value="extend"' not in page
+    for action in ("open", "extend"):
+        response = auth_client.post_form(f"/feedback/windows/{w.id}/adjust", {"action": action}, token_from=url)
+        assert response.status_code == 302
+        db.session.refresh(w)
+        assert w.closes_at == closes_at
