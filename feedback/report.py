@@ -65,30 +65,54 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
                   .filter(Attendance.status == AttendanceStatus.PRESENT.value))
         .join(GroupSession, Attendance.session_id == GroupSession.id).where(in_period)).one()
 
-    # Feedback of sessions in the period whose window has closed, per group theme.
+    # Feedback counts in whole groups: a group's session feedback belongs to the period in which
+    # the group's last session falls, once all its feedback has closed, and only when the group
+    # itself has at least k responses. Any difference between two reports (overlapping periods,
+    # a theme row against a group page) is then made of whole groups that each could be shown on
+    # their own, so no figure resting on fewer than k responses can be worked out.
     now = utcnow()
     theme = sa.func.coalesce(sa.func.nullif(Group.theme, ""), Group.title)
-    base = (sa.select(theme.label("theme"))
-            .select_from(FeedbackWindow)
-            .join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
-            .join(Group, GroupSession.group_id == Group.id)
-            .where(in_period, FeedbackWindow.kind == WindowKind.SESSION.value, FeedbackWindow.closes_at <= now))
-    counts = dict(db.session.execute(
-        base.add_columns(sa.func.count(FeedbackResponse.id))
-        .join(FeedbackResponse, FeedbackResponse.window_id == FeedbackWindow.id).group_by(theme)).all())
+    not_cancelled = GroupSession.status != SessionStatus.CANCELLED.value
+    last_start = dict(db.session.execute(
+        sa.select(GroupSession.group_id, sa.func.max(GroupSession.starts_at)).where(not_cancelled)
+        .group_by(GroupSession.group_id)).all())
+    still_open = set(db.session.scalars(
+        sa.select(sa.distinct(GroupSession.group_id)).join(FeedbackWindow, FeedbackWindow.session_id == GroupSession.id)
+        .where(FeedbackWindow.kind == WindowKind.SESSION.value, FeedbackWindow.closes_at > now)))
     # Mean of all 0–10 answers of a response first, so each response weighs the same whatever its set.
     per_response = (sa.select(FeedbackResponse.window_id, (sa.func.avg(FeedbackAnswer.value)).label("score"))
                     .join(FeedbackAnswer.response).group_by(FeedbackResponse.id, FeedbackResponse.window_id)
                     .subquery())
-    sums = dict(db.session.execute(
-        base.add_columns(sa.func.sum(per_response.c.score))
-        .join(per_response, per_response.c.window_id == FeedbackWindow.id).group_by(theme)).all())
+    per_group = db.session.execute(
+        sa.select(Group.id, theme, sa.func.count(per_response.c.window_id), sa.func.sum(per_response.c.score))
+        .select_from(FeedbackWindow)
+        .join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
+        .join(Group, GroupSession.group_id == Group.id)
+        .join(per_response, per_response.c.window_id == FeedbackWindow.id)
+        .where(FeedbackWindow.kind == WindowKind.SESSION.value)
+        .group_by(Group.id, theme)).all()
+    counts: dict[str, int] = {}
+    sums: dict[str, float] = {}
+    left_out: set[str] = set()
+    for group_id, name, n, total in per_group:
+        last = last_start.get(group_id)
+        if last is None or not (since <= last < until):
+            continue
+        if group_id in still_open or n < k:
+            left_out.add(name)
+            continue
+        counts[name] = counts.get(name, 0) + n
+        sums[name] = sums.get(name, 0.0) + float(total or 0)
     group_counts = dict(db.session.execute(
         sa.select(theme, sa.func.count(sa.distinct(Group.id))).join(GroupSession, GroupSession.group_id == Group.id)
         .where(in_period).group_by(theme)).all())
     names = sorted(set(group_counts) | set(counts))
-    parts = [results.PartInput(name, counts.get(name, 0), {"score": float(sums.get(name) or 0)}) for name in names]
+    parts = [results.PartInput(name, counts.get(name, 0), {"score": sums.get(name, 0.0)}) for name in names]
     table = results.summarise(parts, ["score"], k)
+    for row in table.rows:
+        # A theme whose only feedback was left out says it is hidden, not that nobody answered.
+        if row.key in left_out and not row.shown and row.reason == "empty":
+            row.reason = "too_few"
     themes = [ThemeLine(name, group_counts.get(name, 0), row) for name, row in zip(names, table.rows, strict=True)]
 
     meetings_held = db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(

@@ -66,14 +66,13 @@ def test_report_figures_with_suppression(lead_client, unit):
     assert "50 % (4 paikalla 8 kirjatusta)" in facts
     assert "<dt>Pidetyt verkostopalaverit</dt><dd>2</dd>" in facts
     assert "1 / 3 jaksolla erääntynyttä tehtävää" in facts
-    # Raha: 6 responses, mean 7.0. Mieli: 2 responses, hidden. The total (8) would reveal Mieli
-    # by subtraction, so it is hidden too (rather than Raha, which would leave nothing to read).
+    # Raha: 6 responses, mean 7.0. Mieli's group has only 2 responses: it is left out of every
+    # figure (whole groups of at least k only), so the total is Raha's and reveals nothing of Mieli.
     table = html.split("<tbody>")[1].split("</tfoot>")[0]
     assert '<th scope="row">Raha</th><td class="num">1</td>' in table
     assert '<td class="num">6</td><td class="num">7.0</td>' in table
     assert "Piilotettu: alle 5 vastausta" in table
     assert "2.0" not in table and "5.8" not in table and '<td class="num">8</td>' not in table
-    assert "paljastaisi luvun" in table
 
 
 def test_report_csv(lead_client, unit):
@@ -97,3 +96,40 @@ def test_report_is_for_leads_and_checks_dates(auth_client, lead_client, unit):
     assert "Anna loppupäivä." in html
     assert lead_client.get("/feedback/report.csv", query_string={"start": "x", "end": "y"}).status_code == 400
     assert lead_client.get("/feedback/report").status_code == 200  # default period
+
+
+def test_overlapping_periods_never_differ_by_fewer_than_k(app, facilitator):
+    """Comparing any two reports (overlapping periods included) can only reveal whole groups that
+    each have at least k responses."""
+    from itertools import combinations
+
+    from feedback.report import unit_report
+
+    sizes = {"Maaliskuu": (datetime(2026, 3, 2, 10, tzinfo=UTC), 6),
+             "Huhtikuu": (datetime(2026, 4, 6, 10, tzinfo=UTC), 3),       # too few on its own
+             "Toukokuu": (datetime(2026, 5, 4, 10, tzinfo=UTC), 5)}
+    for title, (start, n) in sizes.items():
+        group = make_group([facilitator], title=title, theme="Raha", sessions=2, start=start)
+        windows = [services.open_session_window(s) for s in group.sessions]
+        db.session.commit()
+        add_responses(windows[0], [[7, 7, 7, 7]] * (n - n // 2))
+        add_responses(windows[1], [[5, 5, 5, 5]] * (n // 2))
+        for w in windows:
+            close_window(w)
+    k = 5
+    periods = [(date(2026, 1, 1), date(2026, m, 28)) for m in (3, 4, 5, 6)] + \
+              [(date(2026, m, 1), date(2026, 6, 30)) for m in (3, 4, 5)]
+    shown = []
+    for start, end in periods:
+        report = unit_report(start, end, k)
+        row = next((line.row for line in report.themes if line.theme == "Raha"), None)
+        figures = [r for r in (row, report.total) if r is not None and r.shown]
+        for r in figures:
+            assert r.n >= k
+        shown.append(((start, end), row.n if row is not None and row.shown else 0))
+    # One period inside another: what the larger adds is whole groups of at least k responses.
+    for ((s1, e1), a), ((s2, e2), b) in combinations(shown, 2):
+        if (s1 <= s2 and e2 <= e1) or (s2 <= s1 and e1 <= e2):
+            assert abs(a - b) == 0 or abs(a - b) >= k, ((s1, e1, a), (s2, e2, b))
+    # Every figure is made of whole groups; the April group (3 responses) is in none of them.
+    assert {n for _p, n in shown} <= {0, 6, 5, 11}
