@@ -10,3 +10,36 @@ from core.i18n_tools import catalog_specs, missing_translations
 def test_catalogue_is_complete(spec):
     gaps = missing_translations(spec)
     assert not gaps, f"untranslated in {spec.name}: " + "; ".join(f"{loc}: {ids[:10]}" for loc, ids in gaps.items())
+
+
+def _untranslated_text(source: str) -> list[str]:
+    """Words in a template that are outside Jinja expressions: text that would not be translated."""
+    import re
+
+    s = re.sub(r"\{%\s*block body_class\s*%\}.*?\{%\s*endblock\s*%\}", "", source, flags=re.S)
+    s = re.sub(r"\{#.*?#\}", "", s, flags=re.S)
+    s = re.sub(r"\{%.*?%\}", "", s, flags=re.S)
+    s = re.sub(r"\{\{.*?\}\}", "", s, flags=re.S)
+    found = [m.group(0) for m in re.finditer(r'\b(?:alt|title|aria-label|placeholder)="[^"]*[A-Za-zÅÄÖåäö]{2,}[^"]*"', s)]
+    s = re.sub(r"<[^>]*>", " ", s)
+    found += [w for w in re.findall(r"[A-Za-zÅÄÖåäöé][A-Za-zÅÄÖåäöé'’-]+", s) if w != "Kohtaamo"]
+    return found
+
+
+def test_templates_have_no_untranslated_text():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    problems = {}
+    for path in root.rglob("*.html"):
+        if ".venv" in path.parts or "node_modules" in path.parts:
+            continue
+        words = _untranslated_text(path.read_text(encoding="utf-8"))
+        if words:
+            problems[str(path.relative_to(root))] = words[:5]
+    assert not problems, problems
+
+
+def test_the_template_check_finds_raw_text():
+    assert _untranslated_text('<p>Hello there</p><img alt="A chart">') == ['alt="A chart"', "Hello", "there"]
+    assert _untranslated_text('<p>{{ _("Hello") }}</p>{% block body_class %}x-page{% endblock %}') == []
