@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from flask import current_app
 from sqlalchemy.orm import selectinload
 
@@ -273,17 +275,24 @@ class RateLimited(Exception):
 
 
 def _take_rate_slot(window: FeedbackWindow, now: datetime) -> None:
+    """Count this submission in its ten-minute bucket with one atomic upsert: parallel
+    submissions (several workers, PostgreSQL's read committed) neither collide on the new
+    bucket's key nor lose increments."""
     limit = int(current_app.config.get("FEEDBACK_RATE_LIMIT", 60))
     bucket = int(now.timestamp()) // RATE_BUCKET_SECONDS
-    row = db.session.get(SubmissionBucket, (window.id, bucket))
-    if row is None:
-        row = SubmissionBucket(window_id=window.id, bucket=bucket, count=0)
-        db.session.add(row)
-        # Old buckets are of no use; keep the table small.
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    stmt = insert(SubmissionBucket).values(window_id=window.id, bucket=bucket, count=1)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[SubmissionBucket.window_id, SubmissionBucket.bucket],
+        set_={"count": stmt.excluded.count + SubmissionBucket.count},
+    ).returning(SubmissionBucket.count)
+    count = db.session.execute(stmt).scalar_one()
+    if count == 1:
+        # The first submission of a new bucket clears old ones: they are of no use.
         db.session.execute(sa.delete(SubmissionBucket).where(SubmissionBucket.bucket < bucket - 6))
-    if row.count >= limit:
+    if count > limit:
         raise RateLimited()
-    row.count += 1
 
 
 def submit_response(window: FeedbackWindow, scores: dict[int, int], comment: str) -> FeedbackResponse:
