@@ -223,8 +223,9 @@ def _insert_once(values: dict) -> bool:
     values.setdefault("status", MessageStatus.PENDING.value)
     values.setdefault("next_attempt_at", utcnow())
     values.setdefault("created_at", utcnow())
-    result = db.session.execute(insert(OutboxMessage).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    # RETURNING tells reliably whether a row went in (rowcount is not, through the ORM on psycopg).
+    stmt = insert(OutboxMessage).values(**values).on_conflict_do_nothing().returning(OutboxMessage.id)
+    return db.session.execute(stmt).first() is not None
 
 
 def due_slots(policy: ReminderPolicy, starts_at: datetime, now: datetime) -> list[str]:
@@ -264,7 +265,9 @@ def _queue_for(policy, target_kind, target_id, what, starts_at, place, recipient
                 stop = opt_out_url(r.kind, r.id)
                 where = place(r.language) if callable(place) else place
                 body = texts.reminder_text(what, starts_at, where, r.language, today, stop)
+                # Due from the run's own "now", so the run that queues it also sends it.
                 created += _insert_once(dict(
+                    next_attempt_at=now, created_at=now,
                     kind="reminder", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
                     recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
                     language=r.language, subject=texts.subject_for("reminder", r.language), body=body,

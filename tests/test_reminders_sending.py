@@ -322,3 +322,17 @@ def test_staff_can_retry_a_failed_message_now(app, facilitator, auth_client):
     db.session.expire_all()
     assert failed.status == MessageStatus.PENDING.value and failed.next_attempt_at is not None
     assert sent.status == MessageStatus.SENT.value
+
+
+def test_a_reminder_queued_in_a_run_goes_out_in_the_same_run(app, runner, facilitator, gateway):
+    """The run's own clock decides what is due: a reminder it queues is sent by the same run,
+    not left pending until the next one (found by the benchmark, where "now" is the real time)."""
+    client = make_client(name="Laura S", worker=facilitator, phone="040 765 4321", consent=True)
+    # A run whose "now" lies before the wall clock, as a real run's start does by the time it inserts.
+    starts = datetime(2026, 11, 12, 8, 0, tzinfo=UTC)
+    group, _session = make_group_with_session(facilitator=facilitator, clients=[client], starts_at=starts)
+    policy("group", group.id)
+    result = run(runner, "2026-11-11T14:05:00Z")
+    assert result.exit_code == 0, result.output
+    assert "queued 1, sent 1" in result.output
+    assert len(gateway.requests) == 1
