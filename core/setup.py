@@ -6,7 +6,7 @@ import importlib.util
 from pathlib import Path
 
 import sqlalchemy as sa
-from flask import Flask, g, has_request_context, request
+from flask import Flask, g, has_request_context
 
 from .db import IMMEDIATE_OUTSIDE_REQUESTS
 from .extensions import babel, csrf, db, login_manager, migrate

@@ -28,7 +28,7 @@ from meetings.models import Meeting, MeetingParticipant
 
 from . import charts, report as unit_report, services, summary as summaries
 from .forms import CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
-from .models import FeedbackWindow, ItemSet, WindowKind
+from .models import FeedbackWindow, WindowKind
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
 

@@ -18,7 +18,7 @@ from sqlalchemy.orm import selectinload
 
 from core.db import utcnow
 from core.extensions import db
-from core.timeutil import finnish_holiday, holiday_label, local_to_utc, to_local
+from core.timeutil import holiday_label, local_to_utc, to_local
 from register.access import register_access_rule
 
 from .models import (

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from core.timeutil import finnish_holiday, holiday_label, local_to_utc, local_today, now_utc, to_local
+from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
 from .models import (LAST, TOPICS, OutreachRule, OutreachVenue, OutreachVisit, RuleFrequency, VisitReport,
                      VisitStatus)

@@ -16,7 +16,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.timeutil import local_today, now_utc, to_local
+from core.timeutil import holiday_label, local_today, now_utc, to_local
 from register.models import PartnerOrganisation
 
 from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
@@ -112,7 +112,7 @@ def index():
     past = services.visits_between(now - timedelta(days=60), now)
     needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
     return render_template("outreach/index.html", months=months, flags=flags, mine=mine, needs_counts=needs_counts,
-                           holiday=lambda v: services.holiday_label(to_local(v.starts_at).date()))
+                           holiday=lambda v: holiday_label(to_local(v.starts_at).date()))
 
 
 # --- venues -------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def _render_visit(visit, pair_form=None, status=200):
         pair_form = PairForm(data={"staff1_id": visit.staff1_id, "staff2_id": visit.staff2_id})
         pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
     flags = services.visit_flags([visit])[visit.id]
-    holiday = services.holiday_label(to_local(visit.starts_at).date())
+    holiday = holiday_label(to_local(visit.starts_at).date())
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
                            confirm=ConfirmForm(), started=visit.starts_at <= now_utc()), status
 
@@ -269,7 +269,7 @@ def visit_move(visit_id):
                                                                    local_end.time())
         form.version.data = str(visit.version)
     elif form.validate_on_submit() and form.check_version(visit.version):
-        holiday = services.holiday_label(form.day.data)
+        holiday = holiday_label(form.day.data)
         if holiday and not form.confirm_holiday.data:
             form.day.errors.append(_("%(day)s is a public holiday (%(name)s). Many venues are closed. Choose another "
                                      "day, or tick the box below to move the visit anyway.",

@@ -179,7 +179,7 @@ def db_session(app):
     return db.session
 
 
-from tests.factories import PASSWORD, login, make_client, make_partner, make_user  # noqa: E402
+from tests.factories import login, make_user  # noqa: E402
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import os
 
 import pytest
 import sqlalchemy as sa

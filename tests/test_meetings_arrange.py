@@ -131,7 +131,6 @@ def test_meetings_for_user_returns_overlapping_staff_meetings(app, facilitator):
 
 
 def test_invite_someone_else_later(auth_client, facilitator):
-    from meetings.models import MeetingParticipant
 
     client = make_client(worker=facilitator)
     relative = add_relative(client, name="Late Relative")
