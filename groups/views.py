@@ -16,6 +16,7 @@ from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today, to_local
+from core.web import render_and_commit
 from register.access import accessible_client_ids, log_access, log_access_many
 from register.models import Client, PartnerOrganisation
 
@@ -381,11 +382,8 @@ def _render_participants(group: Group, form: EnrolForm):
     # The enrol menu shows names too, as a list (like the client register's list page).
     log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
-    html = render_template("groups/participants.html", group=group, form=form, by_status=by_status,
-                           confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
-    # Commit after rendering: a commit expires the loaded rows and the page would reload each one.
-    db.session.commit()
-    return html
+    return render_and_commit("groups/participants.html", group=group, form=form, by_status=by_status,
+                             confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
 
 
 @bp.route("/<group_id>/participants", methods=["GET", "POST"])
@@ -475,10 +473,8 @@ def roll_call(group_id, session_id):
             return redirect(url_for("groups.attendance", group_id=group.id))
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
-    html = render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
-                           current=current, form=form, error=error, total=len(group.sessions))
-    db.session.commit()
-    return html
+    return render_and_commit("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
+                             current=current, form=form, error=error, total=len(group.sessions))
 
 
 @bp.route("/<group_id>/attendance")
@@ -488,10 +484,8 @@ def attendance(group_id):
     names = services.can_see_names(current_user, group)
     if names:
         log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance")
-    html = render_template("groups/attendance.html", group=group, figures=figures, names=names,
-                           total=len(group.sessions))
-    db.session.commit()
-    return html
+    return render_and_commit("groups/attendance.html", group=group, figures=figures, names=names,
+                             total=len(group.sessions))
 
 
 # --- evaluation and new rounds ------------------------------------------------------------------
@@ -560,7 +554,5 @@ def print_sheet(group_id):
         sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
         .join(GroupSession, GroupSession.id == Attendance.session_id).where(GroupSession.group_id == group.id)).all())
     log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance sheet")
-    html = render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
-                           total=len(group.sessions))
-    db.session.commit()
-    return html
+    return render_and_commit("groups/print_sheet.html", group=group, figures=figures, marks=marks,
+                             total=len(group.sessions))

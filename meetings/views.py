@@ -14,6 +14,7 @@ from core.db import get_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.timeutil import finnish_holiday, local_today, to_local
+from core.web import render_and_commit
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
 
@@ -80,14 +81,6 @@ def _item_of(meeting: Meeting, item_id) -> ActionItem:
     return item
 
 
-def _render_then_commit(template: str, **context) -> str:
-    """Render before committing: a commit expires every loaded row, and touching them in the
-    template afterwards would reload them one query per row."""
-    html = render_template(template, **context)
-    db.session.commit()
-    return html
-
-
 def _refused_if_cancelled(meeting: Meeting):
     """A redirect with the reason when the meeting is cancelled (its forms are gone from the page)."""
     if not meeting.is_cancelled:
@@ -121,7 +114,7 @@ def index():
     upcoming = services.list_meetings(current_user, upcoming=True)
     past = services.list_meetings(current_user, upcoming=False, limit=50)
     log_access_many([m.client_id for m in upcoming + past], "list", "meetings")
-    return _render_then_commit("meetings/index.html", upcoming=upcoming, past=past,
+    return render_and_commit("meetings/index.html", upcoming=upcoming, past=past,
                            single_worker=services.is_single_worker)
 
 
@@ -130,7 +123,7 @@ def index():
 def my_tasks():
     items = services.open_items_for_user(current_user.id)
     log_access_many([i.meeting.client_id for i in items], "view", "my tasks")
-    return _render_then_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
+    return render_and_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
 
 
 # --- arranging ---------------------------------------------------------------------------------
@@ -147,7 +140,7 @@ def choose_client():
     if chosen:
         return redirect(url_for("meetings.new", client_id=chosen))
     log_access_many([c.id for c in clients], "list", "new meeting")
-    return _render_then_commit("meetings/choose_client.html", clients=clients)
+    return render_and_commit("meetings/choose_client.html", clients=clients)
 
 
 def _fill_participant_choices(form: MeetingForm, client: Client) -> None:
@@ -188,7 +181,7 @@ def new(client_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
-    return _render_then_commit("meetings/new.html", form=form, client=client)
+    return render_and_commit("meetings/new.html", form=form, client=client)
 
 
 # --- one meeting -------------------------------------------------------------------------------
@@ -247,7 +240,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     users = {u.id: u.name for u in db.session.scalars(
         sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
-    return _render_then_commit(
+    return render_and_commit(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form, add_form=add_form,
         add_groups=add_groups, carried_to=services.carried_to(meeting.items),
         participation_forms=participation_forms, status_forms=status_forms, review=review, review_forms=review_forms,
@@ -293,7 +286,7 @@ def edit(meeting_id):
             _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
-    return _render_then_commit("meetings/edit.html", form=form, meeting=meeting)
+    return render_and_commit("meetings/edit.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
@@ -465,7 +458,7 @@ def follow_up(meeting_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
-    return _render_then_commit("meetings/follow_up.html", form=form, meeting=meeting)
+    return render_and_commit("meetings/follow_up.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/plan")
@@ -482,7 +475,7 @@ def plan(meeting_id):
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
     with force_locale(language):
-        html = _render_then_commit("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+        html = render_and_commit("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
     return html
 
 
@@ -570,7 +563,7 @@ def partner_view(token):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
-        html = _render_then_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
+        html = render_and_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
                                    today=local_today())
     return _no_referrer(make_response(html))
 

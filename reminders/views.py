@@ -18,6 +18,7 @@ from core.extensions import db, login_manager
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today
+from core.web import render_and_commit
 from groups.models import Group, GroupStatus
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
 from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
@@ -114,13 +115,9 @@ def outbox():
         _visible_messages().with_only_columns(OutboxMessage.status, sa.func.count(OutboxMessage.id))
         .group_by(OutboxMessage.status)).all())
     log_access_many([m.client_id for m in page.items], "reminder_outbox")
-    # Rendered before the commit: committing expires the rows, and reading them back would
-    # cost one query per row.
-    html = render_template("reminders/outbox.html", page=page, status=status, counts=counts,
-                           statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
-                           sms_backend=current_app.config.get("SMS_BACKEND") or "outbox")
-    db.session.commit()
-    return html
+    return render_and_commit("reminders/outbox.html", page=page, status=status, counts=counts,
+                             statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
+                             sms_backend=current_app.config.get("SMS_BACKEND") or "outbox")
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
@@ -308,9 +305,7 @@ def follow_ups():
         .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)
     ).all()
     log_access_many([t.client_id for t in tasks], "follow_up_list")
-    html = render_template("reminders/follow_ups.html", tasks=tasks)   # before commit expires the rows
-    db.session.commit()
-    return html
+    return render_and_commit("reminders/follow_ups.html", tasks=tasks)
 
 
 @bp.route("/follow-ups/<task_id>", methods=["GET", "POST"])
