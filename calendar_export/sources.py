@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.db import utcnow
+from core.db import aware_utc, utcnow
 from core.extensions import db
 
 from .ical import EventRecord
@@ -85,19 +85,6 @@ def _latest(values) -> datetime | None:
     return max(present) if present else None
 
 
-def _as_aware(value):
-    # func.max() bypasses the UTCDateTime type on SQLite and may return a naive value or a string.
-    from datetime import UTC
-
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def latest_change(version: list[tuple]) -> datetime | None:
     """The newest change time in a ``feed_version`` result (for Last-Modified)."""
     return _latest(v[2] for v in version)
@@ -145,7 +132,7 @@ class GroupSessionSource:
             return (0, None, 0)
         count, latest, id_sum, group_latest = db.session.execute(stmt).one()
         # A renamed group changes every session's summary, so its change time counts too.
-        return (count, _latest([_as_aware(latest), _as_aware(group_latest)]), int(id_sum))
+        return (count, _latest([aware_utc(latest), aware_utc(group_latest)]), int(id_sum))
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
         from groups.models import Group, GroupSession
@@ -234,7 +221,7 @@ class MeetingSource:
         if stmt is None:
             return (0, None, 0)
         count, latest, id_sum = db.session.execute(stmt).one()
-        return (count, _as_aware(latest), int(id_sum))
+        return (count, aware_utc(latest), int(id_sum))
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
         from meetings.models import Meeting, MeetingParticipant

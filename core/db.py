@@ -70,3 +70,15 @@ def get_or_404(model, ident):
     if obj is None:
         abort(404)
     return obj
+
+
+def aware_utc(value) -> datetime | None:
+    """An aggregate's datetime as aware UTC: MAX() and friends bypass UTCDateTime on SQLite
+    and come back naive or as a string."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -8,12 +8,13 @@ No client data exists in outreach; the summary names the venue, the description 
 from __future__ import annotations
 
 import importlib.util
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from core.db import aware_utc
 from core.extensions import db
 
 from .models import OutreachVenue, OutreachVisit, VisitStatus
@@ -60,17 +61,6 @@ def visit_record(visit: OutreachVisit):
     )
 
 
-def _as_aware(value) -> datetime | None:
-    # MAX() bypasses the UTCDateTime type on SQLite and may give a naive value or a string.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
 def _latest(values) -> datetime | None:
     present = [v for v in values if v is not None]
     return max(present) if present else None
@@ -98,7 +88,7 @@ class OutreachSource:
             return (0, None, 0)
         count, latest, id_sum, venue_latest = db.session.execute(stmt).one()
         # A renamed or moved venue changes every visit's summary or location.
-        return (count, _latest([_as_aware(latest), _as_aware(venue_latest)]), int(id_sum))
+        return (count, _latest([aware_utc(latest), aware_utc(venue_latest)]), int(id_sum))
 
 
 SOURCE = OutreachSource()
