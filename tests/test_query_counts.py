@@ -268,21 +268,12 @@ def _growth(small: list[str], large: list[str]) -> str:
     return "; ".join(f"+{n}× {k}" for n, k in grown[:3])
 
 
-# Pages known to run a query per row, reported to the lead engineer rather than fixed here (the
-# pages belong to other features). Keys are page names; remove an entry when it is fixed. Empty:
-# the six found on the first run (start page, group participants and attendance, meeting page
-# and plan, client list) were fixed by their features.
-KNOWN_PER_ROW: dict[str, str] = {}
-
-
 @pytest.mark.parametrize("page", [p[0] for p in PAGES])
-def test_page_reads_a_fixed_number_of_times(page, measured, request):
+def test_page_reads_a_fixed_number_of_times(page, measured):
     result = measured[page]
     if isinstance(result, str):
         pytest.skip(result)
     small, large = ([s for s in run if not is_access_log_write(s)] for run in result)
-    if page in KNOWN_PER_ROW:
-        request.applymarker(pytest.mark.xfail(reason=KNOWN_PER_ROW[page], strict=False))
     assert len(small) == len(large), (
         f"{page}: {len(small)} statements with {SMALL} rows of each kind, {len(large)} with {LARGE}: "
         + _growth(small, large))
