@@ -1,0 +1,58 @@
+"""The SQL statements of one page with their times, slowest first (in process, the lead's
+login), to find missing indexes:
+
+    .venv/bin/python -m bench.slowsql --database-url sqlite:////tmp/x.db --state state.json /groups/
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import sqlalchemy as sa
+
+from .load import CSRF_RE
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--state", required=True)
+    parser.add_argument("--anonymous", action="store_true")
+    parser.add_argument("path")
+    args = parser.parse_args()
+    state = json.load(open(args.state))
+
+    from app import create_app
+    from core.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "SECRET_KEY": "bench-slowsql",
+                      "SERVER_NAME": None, "BASE_URL": "http://localhost"})
+    with app.app_context():
+        engine = db.engine
+    client = app.test_client()
+    if not args.anonymous:
+        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
+        client.post("/login", data={"csrf_token": token, "email": state["lead_email"], "password": state["password"]})
+    client.get(args.path)
+    timings: list[tuple[float, str, object]] = []
+
+    def before(conn, cursor, statement, parameters, context, executemany):
+        conn.info["started"] = time.perf_counter()
+
+    def after(conn, cursor, statement, parameters, context, executemany):
+        timings.append(((time.perf_counter() - conn.info["started"]) * 1000, statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", before)
+    sa.event.listen(engine, "after_cursor_execute", after)
+    started = time.perf_counter()
+    response = client.get(args.path)
+    total = (time.perf_counter() - started) * 1000
+    print(f"{args.path}: {response.status_code}, {total:.1f} ms, {len(timings)} statements, "
+          f"{sum(t for t, _, _ in timings):.1f} ms in SQL")
+    for ms, statement, parameters in sorted(timings, key=lambda t: -t[0]):
+        print(f"--- {ms:.2f} ms  {parameters!r:.200}\n{' '.join(statement.split())[:600]}")
+
+
+if __name__ == "__main__":
+    main()
