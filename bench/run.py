@@ -212,13 +212,52 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
 
 
 def query_counts(name: str, url: str, state: dict, pg) -> dict:
+    """Counts per page on a tiny and on the large data set; the statements of both go to
+    bench/data/querycount-<name>.txt, and pages whose counts differ list the differing shapes."""
     tiny_url = pg.fresh_database("kohtaamo_bench_tiny") if pg is not None else databases.fresh_sqlite("bench-sqlite-tiny")
     tiny_state = seed(tiny_url, TINY_SCALE, f"{name}-tiny")
-    tiny = querycount.count(tiny_url, tiny_state)
-    large = querycount.count(url, state)
+    tiny = querycount.capture(tiny_url, tiny_state)
+    large = querycount.capture(url, state)
     if pg is not None:
         pg.drop_database("kohtaamo_bench_tiny")
-    return {label: [tiny.get(label), large.get(label)] for label in large}
+    statements = DATA / f"querycount-{name}.txt"
+    querycount.write_statements(statements, name, tiny, large, tiny_state, state)
+    result = querycount.compare(tiny, large)
+    result["statements_file"] = str(statements.relative_to(ROOT))
+    result["measured"] = {"small": tiny_state.get("measured"), "large": state.get("measured")}
+    return result
+
+
+def query_count_lines(qc: dict) -> list[str]:
+    pages = qc.get("pages", qc)  # results.json from before the statements were kept: {label: [small, large]}
+    lines = [f"SQL statements per page (second request, in process, the lead's login) on a small data set "
+             f"(scale {TINY_SCALE}, seeded the same way) and on this one, access-log INSERTs included. The lead has "
+             "the same kinds of rows in both (sessions today and this week, open tasks, outreach visits), and the "
+             "group, meeting, outreach venue and visit pages show records the seed chose by shape "
+             "(`bench.seed.pick`), so a difference means a query per row, or a shape the small set could not give "
+             "(listed below). `tests/test_query_counts.py` is the strict check with controlled data.", "",
+             "| Page | small | large | equal |", "|---|---:|---:|---|"]
+    for label, (small, big) in pages.items():
+        lines.append(f"| {label} | {small} | {big} | {'yes' if small == big else '**no**'} |")
+    lines.append("")
+    measured = qc.get("measured") or {}
+    small_m, large_m = measured.get("small") or {}, measured.get("large") or {}
+    unlike = [key.removesuffix("_shape") for key in sorted(large_m) if key.endswith("_shape")
+              and small_m.get(key) != large_m.get(key)]
+    if unlike:
+        lines += ["Measured records whose shape differs between the sets: " + "; ".join(
+            f"{key} (small: {', '.join(small_m.get(key + '_shape') or []) or '–'}; large: "
+            f"{', '.join(large_m.get(key + '_shape') or []) or '–'})" for key in unlike) + ".", ""]
+    diffs = qc.get("differences") or {}
+    if diffs:
+        lines += [f"Statements that differ (every statement of every page: `{qc.get('statements_file')}`):", ""]
+        for label, diff in diffs.items():
+            parts = [f"only small `{x[:160]}`" for x in diff["small"]] + [f"only large `{x[:160]}`" for x in diff["large"]]
+            lines.append(f"- {label}: " + "; ".join(parts))
+        lines.append("")
+    elif qc.get("statements_file"):
+        lines += [f"Every statement of every page: `{qc['statements_file']}`.", ""]
+    return lines
 
 
 def _guard(fn):
@@ -386,14 +425,7 @@ def write_report(results: dict, args) -> str:
         if "error" in qc:
             out += [f"SQL statements per page: harness error `{qc['error']}`", ""]
         elif qc:
-            out += [f"SQL statements per page (second request, in process, the lead's login) on a small data set "
-                    f"(scale {TINY_SCALE}, seeded the same way) and on this one, access-log INSERTs included. A "
-                    "difference means a query per row or a list that is empty in the small set (nothing to load "
-                    "eagerly); `tests/test_query_counts.py` is the strict check with controlled data.", "",
-                    "| Page | small | large | equal |", "|---|---:|---:|---|"]
-            for label, (small, big) in qc.items():
-                out.append(f"| {label} | {small} | {big} | {'yes' if small == big else '**no**'} |")
-            out.append("")
+            out += query_count_lines(qc)
         out += ["### Targets", "", "| Target | Result | Measured |", "|---|---|---|"]
         out += [f"| {label} | {_mark(ok)} | {detail} |" for label, ok, detail in targets(run)]
         out += ["", "### Faults", ""] + fault_lines(run) + [""]

@@ -1,37 +1,68 @@
 """The benchmark seeder at a tiny scale: it fills every table it promises, consistently (items
-belong to participants of their own meeting, feeds and open windows work), deterministically,
-and the seeded data serves real pages."""
+belong to participants of their own meeting, follow-ups continue carried items, outreach visits
+go in pairs and follow their venue's schedule, feeds and open windows work), deterministically,
+gives the measured user and records the same shape at two scales (so the query counts compare
+like with like), and the seeded data serves real pages.
+
+Seeds into SQLite, or into fresh PostgreSQL databases with ``KOHTAAMO_TEST_DB=postgres``."""
 from __future__ import annotations
 
-import hashlib
-from datetime import date
+import uuid
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from bench import querycount
 from bench import seed as bench_seed
+from tests.conftest import BACKEND, PG_ADMIN_URL
 
 SCALE = 0.005
 DAY = date(2026, 11, 23)
 
 
-def _fingerprint(url: str, tables: list[str]) -> dict[str, str]:
-    engine = sa.create_engine(url)
-    result = {}
-    with engine.connect() as conn:
-        for table in tables:
-            rows = conn.exec_driver_sql(f'SELECT * FROM "{table}" ORDER BY 1').fetchall()
-            result[table] = hashlib.sha256(repr(rows).encode()).hexdigest()
-    engine.dispose()
-    return result
+@pytest.fixture(scope="module")
+def fresh_url(tmp_path_factory):
+    """Make empty databases for the module; PostgreSQL ones are dropped at the end."""
+    made: list[str] = []
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT") if BACKEND == "postgres" else None
+
+    def make(label: str) -> str:
+        if admin is None:
+            return f"sqlite:///{tmp_path_factory.mktemp('bench') / (label + '.db')}"
+        name = f"kohtaamo_test_seed_{uuid.uuid4().hex[:8]}"
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+        except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
+            pytest.skip(f"PostgreSQL not reachable: {exc}")
+        made.append(name)
+        return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+
+    yield make
+    if admin is not None and made:
+        with admin.connect() as conn:
+            for name in made:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    if admin is not None:
+        admin.dispose()
 
 
 @pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    path = tmp_path_factory.mktemp("bench") / "seed.db"
-    url = f"sqlite:///{path}"
+def seeded(fresh_url):
+    url = fresh_url("seed")
     state = bench_seed.seed(url, scale=SCALE, seed_value=7, progress=False, today=DAY)
     return url, state
+
+
+def _scalar(conn, sql: str):
+    return conn.exec_driver_sql(sql).scalar()
+
+
+def _aware(value) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def test_seed_fills_the_tables_with_the_counts_it_reports(seeded):
@@ -39,45 +70,125 @@ def test_seed_fills_the_tables_with_the_counts_it_reports(seeded):
     engine = sa.create_engine(url)
     with engine.connect() as conn:
         for table, count in state["counts"].items():
-            assert conn.exec_driver_sql(f'SELECT count(*) FROM "{table}"').scalar() == count, table
+            assert _scalar(conn, f'SELECT count(*) FROM "{table}"') == count, table
         assert state["counts"]["client_group"] >= 6 and state["counts"]["group_session"] > state["counts"]["client_group"]
         assert state["counts"]["meeting"] >= 10 and state["counts"]["action_item"] > 0
         # Every action item's responsible person is a participant of the item's own meeting.
-        assert conn.exec_driver_sql(
-            "SELECT count(*) FROM action_item a JOIN meeting_participant p ON p.id = a.responsible_id "
-            "WHERE p.meeting_id <> a.meeting_id").scalar() == 0
+        assert _scalar(conn, "SELECT count(*) FROM action_item a JOIN meeting_participant p ON p.id = a.responsible_id "
+                             "WHERE p.meeting_id <> a.meeting_id") == 0
         # Every answer set is complete (one answer per item of the window's set).
-        assert conn.exec_driver_sql(
-            "SELECT count(*) FROM (SELECT r.id FROM feedback_response r JOIN feedback_answer a ON a.response_id = r.id "
-            "GROUP BY r.id HAVING count(*) <> 4)").scalar() == 0
-        assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
-        assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
+        assert _scalar(conn, "SELECT count(*) FROM (SELECT r.id FROM feedback_response r JOIN feedback_answer a "
+                             "ON a.response_id = r.id GROUP BY r.id HAVING count(*) <> 4) AS incomplete") == 0
+        if url.startswith("sqlite"):
+            assert conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall() == []
+            assert conn.exec_driver_sql("PRAGMA integrity_check").scalar() == "ok"
         # Five years: four and a half behind, half a year ahead.
         first, last = conn.exec_driver_sql("SELECT min(starts_at), max(starts_at) FROM group_session").one()
-        assert first[:4] <= "2022" and last[:4] >= "2027"
+        assert str(first)[:4] <= "2022" and str(last)[:4] >= "2027"
     engine.dispose()
     assert state["open_windows"] and state["partner_feed_token"] and state["group_ids"] and state["meeting_ids"]
 
 
-def test_seed_is_deterministic(seeded, tmp_path):
+def test_follow_up_meetings_continue_carried_items_and_groups_have_next_rounds(seeded):
     url, _state = seeded
-    again = f"sqlite:///{tmp_path / 'again.db'}"
-    bench_seed.seed(again, scale=SCALE, seed_value=7, progress=False, today=DAY)
-    tables = ["client", "client_group", "group_session", "enrolment", "meeting", "meeting_participant",
-              "action_item", "feedback_answer"]
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        # A follow-up is the same client's, later.
+        assert _scalar(conn, "SELECT count(*) FROM meeting WHERE previous_meeting_id IS NOT NULL") > 0
+        assert _scalar(conn, "SELECT count(*) FROM meeting b JOIN meeting a ON a.id = b.previous_meeting_id "
+                             "WHERE a.client_id <> b.client_id OR b.starts_at <= a.starts_at") == 0
+        # Every carried item continues in the follow-up of its meeting, and only there.
+        assert _scalar(conn, "SELECT count(*) FROM action_item WHERE carried_from_id IS NOT NULL") > 0
+        assert _scalar(conn, "SELECT count(*) FROM action_item a WHERE a.status = 'carried' AND NOT EXISTS "
+                             "(SELECT 1 FROM action_item b WHERE b.carried_from_id = a.id)") == 0
+        assert _scalar(conn, "SELECT count(*) FROM action_item b JOIN action_item a ON a.id = b.carried_from_id "
+                             "JOIN meeting m ON m.id = b.meeting_id "
+                             "WHERE a.status <> 'carried' OR m.previous_meeting_id <> a.meeting_id") == 0
+        # A next round follows an evaluated group of the same theme that was worth continuing.
+        assert _scalar(conn, "SELECT count(*) FROM client_group g JOIN client_group p ON p.id = g.previous_round_id "
+                             "LEFT JOIN group_evaluation e ON e.group_id = p.id "
+                             "WHERE p.theme <> g.theme OR p.status <> 'evaluated' "
+                             "OR e.continue_decision NOT IN ('yes', 'with_changes') OR e.id IS NULL") == 0
+    engine.dispose()
+
+
+def test_outreach_is_seeded_in_pairs_on_the_venues_schedules(seeded):
+    from core.timeutil import finnish_holiday, to_local
+
+    url, state = seeded
+    counts = state["counts"]
+    assert counts["outreach_venue"] >= 3 and counts["outreach_rule"] == counts["outreach_venue"]
+    assert counts["outreach_visit"] > 100 and counts["outreach_visit_report"] > 50
+    assert not any(s.startswith("outreach") for s in state["skipped"])
+    assert any(s.startswith("reminders: outbox") for s in state["skipped"])
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        visits = conn.exec_driver_sql(
+            "SELECT v.id, v.venue_id, v.starts_at, v.ends_at, v.status, v.rule_date, v.staff1_id, v.staff2_id, "
+            "r.valid_from, r.valid_until, r.break_months, ven.active, rep.id, rep.people_met, "
+            "rep.topic_benefits, rep.topic_housing, rep.topic_money, rep.topic_health, rep.topic_other, "
+            "rep.guided_onward, rep.appointments_booked FROM outreach_visit v "
+            "JOIN outreach_venue ven ON ven.id = v.venue_id JOIN outreach_rule r ON r.venue_id = v.venue_id "
+            "LEFT JOIN outreach_visit_report rep ON rep.visit_id = v.id").fetchall()
+    engine.dispose()
+    now = datetime.now(UTC)
+    statuses = {v[4] for v in visits}
+    assert statuses == {"scheduled", "done", "cancelled"}
+    pairs = 0
+    for (vid, venue, starts, ends, status, rule_date, s1, s2, valid_from, valid_until, breaks, active, report,
+         people, *numbers) in visits:
+        starts, ends = _aware(starts), _aware(ends)
+        assert ends > starts, vid
+        assert s1 != s2 or s1 is None, vid
+        pairs += s1 is not None and s2 is not None
+        # Counts exactly for the visits done; none can be more than the people met.
+        assert (report is not None) == (status == "done"), vid
+        if report is not None:
+            assert starts <= now and all(0 <= n <= people for n in numbers), vid
+        if status == "done":
+            assert s1 is not None, vid
+        if rule_date is not None:
+            rule_date = date.fromisoformat(str(rule_date)[:10])
+            valid_from = date.fromisoformat(str(valid_from)[:10])
+            assert rule_date >= valid_from and not finnish_holiday(rule_date), vid
+            assert str(rule_date.month) not in (breaks or "").split(","), vid
+            if valid_until is not None:
+                assert rule_date <= date.fromisoformat(str(valid_until)[:10]), vid
+            # Moved visits keep their rule date; they move by a day at most.
+            assert abs((to_local(starts).date() - rule_date).days) <= 4, vid
+    assert pairs > 0.8 * len(visits)
+    # The lead (user 1) goes on outreach: a visit in the next two weeks and one waiting for counts.
+    lead = [v for v in visits if 1 in (v[6], v[7]) and v[4] == "scheduled"]
+    assert any(now <= _aware(v[2]) < now + timedelta(days=14) for v in lead)
+    assert any(now - timedelta(days=14) <= _aware(v[2]) < now for v in lead)
+
+
+def test_seed_is_deterministic(seeded, fresh_url):
+    url, state = seeded
+    again = fresh_url("again")
+    state_again = bench_seed.seed(again, scale=SCALE, seed_value=7, progress=False, today=DAY)
+    assert state_again["measured"] == state["measured"]
+    assert state_again["counts"] == state["counts"]
     # created_at/updated_at use the wall clock, so compare what the random generator decided.
     engine_a, engine_b = sa.create_engine(url), sa.create_engine(again)
     with engine_a.connect() as a, engine_b.connect() as b:
         for sql in ["SELECT id, name, phone, language FROM client ORDER BY id",
-                    "SELECT id, title, facilitator1_id, facilitator2_id, status FROM client_group ORDER BY id",
+                    "SELECT id, title, facilitator1_id, facilitator2_id, status, previous_round_id FROM client_group ORDER BY id",
                     "SELECT id, group_id, number, starts_at, status FROM group_session ORDER BY id",
-                    "SELECT id, client_id, starts_at, status FROM meeting ORDER BY id",
-                    "SELECT id, meeting_id, responsible_id, what, due_date, status FROM action_item ORDER BY id",
-                    "SELECT response_id, item_id, value FROM feedback_answer ORDER BY response_id, item_id"]:
-            assert a.exec_driver_sql(sql).fetchall() == b.exec_driver_sql(sql).fetchall(), sql
+                    "SELECT id, client_id, starts_at, status, previous_meeting_id FROM meeting ORDER BY id",
+                    "SELECT id, meeting_id, kind, user_id, contact_id, relative_id FROM meeting_participant ORDER BY id",
+                    "SELECT id, meeting_id, responsible_id, what, due_date, status, carried_from_id FROM action_item ORDER BY id",
+                    "SELECT response_id, item_id, value FROM feedback_answer ORDER BY response_id, item_id",
+                    "SELECT id, partner_id, name, active FROM outreach_venue ORDER BY id",
+                    "SELECT id, venue_id, frequency, nth, weekday, interval_weeks, start_time, valid_from, valid_until, "
+                    "break_months FROM outreach_rule ORDER BY id",
+                    "SELECT id, venue_id, starts_at, status, rule_date, staff1_id, staff2_id FROM outreach_visit ORDER BY id",
+                    "SELECT id, visit_id, people_met, topic_benefits, guided_onward, appointments_booked "
+                    "FROM outreach_visit_report ORDER BY id"]:
+            rows = a.exec_driver_sql(sql).fetchall()
+            assert rows and rows == b.exec_driver_sql(sql).fetchall(), sql
     engine_a.dispose()
     engine_b.dispose()
-    assert tables
 
 
 def test_seed_refuses_a_database_with_data(seeded):
@@ -110,8 +221,45 @@ def test_seeded_data_serves_pages_and_the_partner_feed(seeded):
         title = db.session.execute(sa.text("SELECT title FROM client_group WHERE id = :id"), {"id": group_id}).scalar()
         assert title in page.get_data(as_text=True)
         assert client.get(f"/meetings/{state['meeting_ids'][0]}").status_code == 200
+        measured = state["measured"]
+        venue = client.get(f"/outreach/venues/{measured['outreach_venue_id']}")
+        name = db.session.execute(sa.text("SELECT name FROM outreach_venue WHERE id = :id"),
+                                  {"id": measured["outreach_venue_id"]}).scalar()
+        assert venue.status_code == 200 and name in venue.get_data(as_text=True)
+        assert client.get(f"/outreach/visits/{measured['outreach_visit_id']}").status_code == 200
+        rota = client.get("/outreach/").get_data(as_text=True)
+        assert "/outreach/visits/" in rota
         window = state["open_windows"][0]
         form = client.get(f"/f/{window['code']}")
         assert form.status_code == 200
         db.session.remove()
         db.engine.dispose()
+
+
+def test_tiny_and_small_sets_give_the_measured_pages_the_same_statements(seeded, fresh_url):
+    """The lead's data and the measured records have the same shape at two scales, so every page
+    runs the same number of statements on both (a difference names the statement shapes)."""
+    url, state = seeded
+    bigger = fresh_url("bigger")
+    bigger_state = bench_seed.seed(bigger, scale=SCALE * 4, seed_value=7, progress=False, today=DAY)
+    for key in ("group_shape", "meeting_shape", "outreach_venue_shape", "outreach_visit_shape"):
+        assert state["measured"][key] == bigger_state["measured"][key], key
+    small, large = querycount.capture(url, state), querycount.capture(bigger, bigger_state)
+    result = querycount.compare(small, large)
+    measured = {label: pair for label, pair in result["pages"].items() if isinstance(pair[1], int)}
+    assert len(measured) >= 14, result["pages"]
+    assert result["differences"] == {}, result["differences"]
+    assert all(small_count == large_count for small_count, large_count in measured.values()), result["pages"]
+
+
+def test_statement_shapes_ignore_parameters_and_name_what_differs():
+    sqlite = "SELECT a.id AS a_id, a.b AS a_b, a.c, a.d, a.e, a.f FROM a WHERE a.id IN (?, ?, ?) AND a.x = ?"
+    postgres = ("SELECT a.id AS a_id, a.b AS a_b, a.c, a.d, a.e, a.f FROM a WHERE a.id IN "
+                "(%(id_1_1)s::INTEGER) AND a.x = %(x_1)s")
+    assert querycount.shape(sqlite) == querycount.shape(postgres) == "SELECT a.* FROM a WHERE a.id IN (…) AND a.x = ?"
+    # Chosen columns stay readable.
+    assert querycount.shape("SELECT u.name, m.purpose FROM u JOIN m ON m.id = u.id") == \
+        "SELECT u.name, m.purpose FROM u JOIN m ON m.id = u.id"
+    small = [querycount.listing("SELECT x FROM t WHERE id = ?", (1,))]
+    large = small + [querycount.listing("SELECT y FROM u WHERE id IN (?, ?)", (1, 2))] * 2
+    assert querycount.differences(small, large) == {"small": [], "large": ["SELECT y FROM u WHERE id IN (…) ×2"]}
