@@ -40,3 +40,33 @@ class CalendarSubscription(db.Model):
     @property
     def is_revoked(self) -> bool:
         return self.revoked_at is not None
+
+
+class CalendarDataVersion(db.Model):
+    """A named counter raised in the same transaction as every change to data that a feed shows
+    (``calendar_export.changes``). A feed's ETag is made from it, so answering a conditional GET
+    needs this one row instead of scanning the events."""
+
+    __tablename__ = "calendar_data_version"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    value: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarFeedCache(db.Model):
+    """The last rendered body of a subscription's feed and the ETag it was rendered for.
+
+    In the database, not in a worker's memory: several gunicorn workers and app instances serve
+    the same feeds. One row per subscription bounds the size; the ETag says everything the bytes
+    depend on, so a row rendered for another subscription with the same ETag is the same feed.
+    """
+
+    __tablename__ = "calendar_feed_cache"
+
+    subscription_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("calendar_subscription.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
+    etag: Mapped[str] = mapped_column(sa.String(64), index=True)
+    data_version: Mapped[int] = mapped_column(sa.BigInteger)
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

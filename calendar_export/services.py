@@ -1,16 +1,22 @@
-"""Creating, finding, rotating and revoking calendar subscriptions (flush, never commit)."""
+"""Creating, finding, rotating and revoking calendar subscriptions, and the stored feed bodies
+(flush, never commit)."""
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import lru_cache
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import utcnow
 from core.extensions import db
 
-from .models import CalendarSubscription, FeedKind
+from .changes import COUNTER
+from .models import CalendarDataVersion, CalendarFeedCache, CalendarSubscription, FeedKind
 from .sources import FeedScope
 
 # Writing last_used_at on every feed poll would make every read a write; this is often enough
@@ -56,6 +62,8 @@ def revoke(sub: CalendarSubscription) -> None:
     if sub.revoked_at is None:
         sub.revoked_at = utcnow()
         db.session.flush()
+    # A revoked feed is never served again; its stored body would only take space.
+    db.session.execute(sa.delete(CalendarFeedCache).where(CalendarFeedCache.subscription_id == sub.id))
 
 
 def find_active(token: str) -> CalendarSubscription | None:
@@ -66,7 +74,95 @@ def find_active(token: str) -> CalendarSubscription | None:
         CalendarSubscription.token_hash == hash_token(token), CalendarSubscription.revoked_at.is_(None)))
 
 
-def needs_touch(sub: CalendarSubscription, now=None) -> bool:
+@dataclass(frozen=True)
+class ActiveFeed:
+    """What a feed request needs of its subscription, and the feed data counter read with it."""
+
+    id: int
+    kind: str
+    target_id: int | None
+    created_at: datetime
+    last_used_at: datetime | None
+    data_version: int
+    changed_at: datetime | None
+    target_active: bool   # as target_of() would find it: the feed is served only while true
+
+    @property
+    def scope(self) -> FeedScope:
+        return FeedScope(kind=self.kind, target_id=self.target_id)
+
+
+@lru_cache(maxsize=1)
+def _active_feed_statement() -> sa.Select:
+    # Built once: constructing a select with joins costs more than running it (coercions and
+    # cache-key work), and this runs on every feed poll, most of which are answered 304.
+    from accounts.models import User
+    from groups.models import Group
+    from register.models import PartnerOrganisation
+
+    sub, version = CalendarSubscription.__table__, CalendarDataVersion.__table__
+    user, group, org = User.__table__, Group.__table__, PartnerOrganisation.__table__
+
+    def target(table, kind):
+        return sa.and_(sub.c.kind == kind, table.c.id == sub.c.target_id)
+
+    # The same rule as target_of(): an active staff member, an existing group, an active
+    # organisation; the unit feed has no target.
+    target_active = sa.case(
+        (sub.c.kind == FeedKind.STAFF.value, sa.func.coalesce(user.c.active, sa.false())),
+        (sub.c.kind == FeedKind.GROUP.value, group.c.id.is_not(None)),
+        (sub.c.kind == FeedKind.PARTNER.value, sa.func.coalesce(org.c.active, sa.false())),
+        else_=sub.c.kind == FeedKind.UNIT.value)
+    return (sa.select(sub.c.id, sub.c.kind, sub.c.target_id, sub.c.created_at, sub.c.last_used_at,
+                      version.c.value, version.c.changed_at, target_active)
+            .select_from(sub.outerjoin(version, version.c.name == COUNTER)
+                         .outerjoin(user, target(user, FeedKind.STAFF.value))
+                         .outerjoin(group, target(group, FeedKind.GROUP.value))
+                         .outerjoin(org, target(org, FeedKind.PARTNER.value)))
+            .where(sub.c.token_hash == sa.bindparam("token_hash"), sub.c.revoked_at.is_(None)))
+
+
+def find_active_feed(token: str) -> ActiveFeed | None:
+    """``find_active``, whether its target is still there, and the data counter, in one query
+    by primary keys and the token's unique index. The counter row is joined on its constant key
+    (missing only in a database made without the migration, e.g. by ``create_all``; then the
+    version is 0 until the first change creates the row)."""
+    if not token or len(token) > 100:
+        return None
+    row = db.session.execute(_active_feed_statement(), {"token_hash": hash_token(token)}).first()
+    if row is None:
+        return None
+    return ActiveFeed(id=row[0], kind=row[1], target_id=row[2], created_at=row[3], last_used_at=row[4],
+                      data_version=int(row[5] or 0), changed_at=row[6], target_active=bool(row[7]))
+
+
+def cached_body(etag: str) -> bytes | None:
+    """A stored body rendered for this ETag, by this subscription or another one of the same
+    feed (the ETag covers everything the bytes depend on)."""
+    return db.session.scalar(_cached_body_statement(), {"etag": etag})
+
+
+@lru_cache(maxsize=1)
+def _cached_body_statement() -> sa.Select:
+    table = CalendarFeedCache.__table__
+    return sa.select(table.c.body).where(table.c.etag == sa.bindparam("etag")).limit(1)
+
+
+def store_body(sub_id: int, *, etag: str, data_version: int, body: bytes, now=None) -> None:
+    """Keep the subscription's latest body: one upsert, so two workers rendering the same feed at
+    once do not collide (the last one wins; an outdated body is only re-rendered, never served,
+    because it is found by its ETag)."""
+    table = CalendarFeedCache.__table__
+    insert = (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+    stmt = insert.values(subscription_id=sub_id, etag=etag, data_version=data_version, body=body,
+                         rendered_at=now or utcnow())
+    db.session.execute(stmt.on_conflict_do_update(
+        index_elements=[table.c.subscription_id],
+        set_={"etag": stmt.excluded.etag, "data_version": stmt.excluded.data_version, "body": stmt.excluded.body,
+              "rendered_at": stmt.excluded.rendered_at}))
+
+
+def needs_touch(sub: CalendarSubscription | ActiveFeed, now=None) -> bool:
     now = now or utcnow()
     return sub.last_used_at is None or now - sub.last_used_at >= TOUCH_EVERY
 

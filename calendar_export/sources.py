@@ -1,27 +1,33 @@
 """Event sources for calendar feeds: a small registry, so a feature (e.g. outreach visits) adds
 its events with ``register_source`` without touching this package.
 
-A source answers two questions for a feed scope (whose feed) and a time window:
+A source answers for a feed scope (whose feed) and a time window:
 
 - ``events(scope, window)``: plain ``EventRecord``s, with nothing in them that must not leave
   the system (no client names or identifiers, no home addresses, no meeting links);
-- ``version(scope, window)``: a cheap tuple that changes whenever the events would (count,
-  latest change, sum of ids), used for the feed's ETag without rendering it.
+- ``tables``: the names of the tables its events are built from (every column it reads, every
+  table it filters by). Changes to them raise the feed data counter (``changes.py``), from which
+  the feed's ETag is made without reading any events.
+
+A source without ``tables`` must instead have ``version(scope, window)``: a cheap tuple that
+changes whenever its events would (count, latest change, sum of ids). It is then asked on every
+feed request, which is correct but costs an aggregate query per request.
 
 Both must run a fixed number of queries whatever the number of events.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.db import aware_utc, utcnow
+from core.db import utcnow
 from core.extensions import db
+from core.timeutil import local_to_utc, to_local
 
 from .ical import EventRecord
 
@@ -42,19 +48,34 @@ class Window:
     start: datetime
     end: datetime
     cancelled_since: datetime
+    day: date                 # the local day the window is for
 
     @classmethod
     def around(cls, now: datetime | None = None) -> Window:
-        now = now or utcnow()
-        return cls(start=now - PAST, end=now + AHEAD, cancelled_since=now - CANCELLED_KEPT)
+        return cls.for_day(to_local(now or utcnow()).date())
+
+    @classmethod
+    def for_day(cls, day: date) -> Window:
+        """The window for a local (Helsinki) day. Its edges are local midnights, so a feed holds
+        the same events all day and its ETag only needs the day, not the time. The past edge is
+        the later midnight (at least ``PAST`` minus a day back), the others the wider one."""
+        def midnight(d: date) -> datetime:
+            return local_to_utc(d, time(0, 0))
+
+        return cls(start=midnight(day + timedelta(days=1) - PAST), end=midnight(day + timedelta(days=1) + AHEAD),
+                   cancelled_since=midnight(day - CANCELLED_KEPT), day=day)
+
+    @property
+    def day_start(self) -> datetime:
+        """Today's local midnight as UTC: the feed may change then without any data change."""
+        return local_to_utc(self.day, time(0, 0))
 
 
 class EventSource(Protocol):
     name: str
+    tables: tuple[str, ...]
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]: ...
-
-    def version(self, scope: FeedScope, window: Window) -> tuple: ...
 
 
 _sources: dict[str, EventSource] = {}
@@ -76,8 +97,10 @@ def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
     return events
 
 
-def feed_version(scope: FeedScope, window: Window) -> list[tuple]:
-    return [(source.name, *source.version(scope, window)) for source in sources()]
+def untracked_version(scope: FeedScope, window: Window) -> list[tuple]:
+    """Versions of the sources that do not name their ``tables`` (see the module docstring)."""
+    return [(source.name, *source.version(scope, window)) for source in sources()
+            if not getattr(source, "tables", None)]
 
 
 def _latest(values) -> datetime | None:
@@ -86,7 +109,7 @@ def _latest(values) -> datetime | None:
 
 
 def latest_change(version: list[tuple]) -> datetime | None:
-    """The newest change time in a ``feed_version`` result (for Last-Modified)."""
+    """The newest change time in an ``untracked_version`` result (for Last-Modified)."""
     return _latest(v[2] for v in version)
 
 
@@ -98,6 +121,9 @@ def _staff_names(*users) -> str:
 
 class GroupSessionSource:
     name = "group_session"
+    # Sessions, their group (title, room, venue, facilitators), the group's partners (partner
+    # feeds) and the facilitators' names. The "3/6" totals count the group's sessions.
+    tables = ("group_session", "client_group", "group_partner", "user")
 
     def _filter(self, stmt: sa.Select, scope: FeedScope, window: Window) -> sa.Select | None:
         from groups.models import Group, GroupPartner, GroupSession, SessionStatus
@@ -119,20 +145,6 @@ class GroupSessionSource:
         if scope.kind == "unit":
             return stmt
         return None
-
-    def version(self, scope: FeedScope, window: Window) -> tuple:
-        from groups.models import Group, GroupSession
-
-        stmt = self._filter(
-            sa.select(sa.func.count(GroupSession.id), sa.func.max(GroupSession.updated_at),
-                      sa.func.coalesce(sa.func.sum(GroupSession.id), 0), sa.func.max(Group.updated_at))
-            .join(Group, Group.id == GroupSession.group_id),
-            scope, window)
-        if stmt is None:
-            return (0, None, 0)
-        count, latest, id_sum, group_latest = db.session.execute(stmt).one()
-        # A renamed group changes every session's summary, so its change time counts too.
-        return (count, _latest([aware_utc(latest), aware_utc(group_latest)]), int(id_sum))
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
         from groups.models import Group, GroupSession
@@ -186,6 +198,9 @@ def session_event(session, total: int) -> EventRecord:
 
 class MeetingSource:
     name = "meeting"
+    # Meetings, who takes part (staff feeds, staff names; partner feeds through the contacts'
+    # organisation) and the staff's names.
+    tables = ("meeting", "meeting_participant", "partner_contact", "user")
 
     def _filter(self, stmt: sa.Select, scope: FeedScope, window: Window) -> sa.Select | None:
         from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
@@ -210,18 +225,6 @@ class MeetingSource:
         if scope.kind == "unit":
             return stmt
         return None  # a group's feed has no network meetings
-
-    def version(self, scope: FeedScope, window: Window) -> tuple:
-        from meetings.models import Meeting
-
-        stmt = self._filter(
-            sa.select(sa.func.count(Meeting.id), sa.func.max(Meeting.updated_at),
-                      sa.func.coalesce(sa.func.sum(Meeting.id), 0)),
-            scope, window)
-        if stmt is None:
-            return (0, None, 0)
-        count, latest, id_sum = db.session.execute(stmt).one()
-        return (count, aware_utc(latest), int(id_sum))
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
         from meetings.models import Meeting, MeetingParticipant

@@ -3,8 +3,12 @@ and the ``flask calendar`` commands."""
 from __future__ import annotations
 
 import hashlib
+import sys
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote
 
+import icalendar
 import sqlalchemy as sa
 from flask import (Blueprint, Response, abort, current_app, flash, g, has_request_context, redirect,
                    render_template, request, session, url_for)
@@ -17,12 +21,12 @@ from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 
-from . import services
+from . import changes, services
 from .cli import register_commands
 from .forms import KIND_LABELS, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
 from .models import CalendarSubscription, FeedKind
-from .sources import Window, collect_events, feed_version, latest_change
+from .sources import Window, collect_events, latest_change, sources, untracked_version
 
 bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
 register_commands(bp)
@@ -37,7 +41,15 @@ def _redact_app_log(state) -> None:
     if not any(isinstance(f, RedactTokens) for f in state.app.logger.filters):
         state.app.logger.addFilter(RedactTokens())
 
-# Bump when the feed's layout changes, so clients holding an old ETag get the new bytes.
+
+@bp.record_once
+def _watch_feed_data(_state) -> None:
+    # Every process that serves or changes data creates the app, so the counter is kept by all.
+    changes.install()
+
+
+# Bump when the feed's bytes change for a reason the ETag cannot see (the rendering code, the
+# Finnish catalogues and icalendar's version it sees itself: _render_fingerprint).
 FEED_FORMAT = 1
 FEED_MAX_AGE = 15 * 60
 FEED_LOCALE = "fi"
@@ -97,23 +109,61 @@ def _ics_response(body: bytes, *, filename: str | None = None) -> Response:
     return response
 
 
-def _record_use(sub_id: int) -> None:
-    """Write last_used_at in its own short write transaction, then go back to reading.
+def _write_after_read(sub_id: int, *, touch: bool, rendered: tuple[str, int, bytes] | None) -> None:
+    """Record the use and store a fresh body in one short write transaction after the reads.
 
     The feed is read-only (a shared SQLite transaction); upgrading that to a write could fail
     when another writer committed meanwhile, so the read transaction ends first and the write
-    takes the lock up front. A failed write must not cost the subscriber their calendar.
+    takes the lock up front. A failed write must not cost the subscriber their calendar: the
+    body is served anyway and stored on a later request.
     """
     db.session.rollback()
     g.read_only = False
     try:
-        services.touch(sub_id)
+        if touch:
+            services.touch(sub_id)
+        if rendered is not None:
+            etag, data_version, body = rendered
+            services.store_body(sub_id, etag=etag, data_version=data_version, body=body)
         db.session.commit()
-    except sa.exc.OperationalError:
+    except (sa.exc.OperationalError, sa.exc.IntegrityError):
         db.session.rollback()
-        current_app.logger.warning("could not record the use of calendar subscription %s", sub_id)
+        current_app.logger.warning("could not record the use of (or store the feed of) calendar subscription %s",
+                                   sub_id)
     finally:
         g.read_only = True
+
+
+@lru_cache(maxsize=4)
+def _render_fingerprint(translation_dirs: str, modules: tuple[str, ...]) -> str:
+    """What else the bytes depend on besides the data: the code that renders them, the Finnish
+    catalogues and icalendar's version. A deploy that changes any of them changes every ETag, so
+    no stored body outlives the code that made it (``FEED_FORMAT`` need not be remembered). Only
+    file contents count, never times, so app instances with the same code agree. Read once."""
+    digest = hashlib.sha256(icalendar.__version__.encode())
+    files = [Path(sys.modules[name].__file__) for name in modules if getattr(sys.modules.get(name), "__file__", None)]
+    files += [Path(d) / FEED_LOCALE / "LC_MESSAGES" / "messages.po" for d in translation_dirs.split(";") if d]
+    for path in files:
+        digest.update(str(path.name).encode())
+        digest.update(path.read_bytes() if path.is_file() else b"-")
+    return digest.hexdigest()
+
+
+def feed_etag(found: services.ActiveFeed, window: Window, untracked: list[tuple]) -> str:
+    """The feed's ETag, from what its bytes depend on, without reading its events.
+
+    The data counter stands for every row a feed shows (``changes.py``), including the target's
+    name in the calendar name; its time guards against a counter that was reset. The window
+    moves once a day (``Window.for_day``). The subscription itself adds only its scope: a
+    rotated token serves the same feed, and a revoked one is refused before this.
+    """
+    modules = tuple(sorted({__name__, "calendar_export.ical", "calendar_export.sources"}
+                           | {type(source).__module__ for source in sources()}))
+    key = (FEED_FORMAT, _render_fingerprint(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", ""), modules),
+           FEED_LOCALE, found.kind, found.target_id, found.data_version,
+           found.changed_at.isoformat() if found.changed_at else None,
+           window.day.isoformat(), [source.name for source in sources()], untracked)
+    return hashlib.sha256(repr(key).encode()).hexdigest()[:40]
 
 
 # --- the feed ----------------------------------------------------------------------------------
@@ -121,22 +171,16 @@ def _record_use(sub_id: int) -> None:
 @bp.route("/calendar/<token>.ics")
 @read_only
 def feed(token):
-    sub = services.find_active(token)
-    if sub is None:
+    found = services.find_active_feed(token)
+    if found is None or not found.target_active:
         abort(404)
-    target = services.target_of(sub.kind, sub.target_id)
-    if sub.kind != FeedKind.UNIT.value and target is None:
-        abort(404)
-    sub_id, scope, created_at = sub.id, services.scope_of(sub), sub.created_at
-    with force_locale(FEED_LOCALE):
-        name = feed_name(sub.kind, target)
-    if services.needs_touch(sub):
-        _record_use(sub_id)
 
     window = Window.around()
-    version = feed_version(scope, window)
-    digest = hashlib.sha256(repr((FEED_FORMAT, FEED_LOCALE, scope, name, version)).encode()).hexdigest()[:40]
-    last_modified = (latest_change(version) or created_at).replace(microsecond=0)
+    untracked = untracked_version(found.scope, window)
+    digest = feed_etag(found, window, untracked)
+    # Any change to feed data, or the window moving at midnight, may change the feed.
+    last_modified = max(t for t in (found.changed_at, window.day_start, latest_change(untracked))
+                        if t is not None).replace(microsecond=0)
 
     if request.if_none_match:
         not_modified = request.if_none_match.contains_weak(digest)  # proxies may weaken it
@@ -144,12 +188,24 @@ def feed(token):
         not_modified = last_modified <= request.if_modified_since
     else:
         not_modified = False
+    rendered = None
     if not_modified:
         response = Response(status=304)
     else:
-        with force_locale(FEED_LOCALE):
-            events = collect_events(scope, window)
-        response = _ics_response(build_feed_ics(events, name))
+        body = services.cached_body(digest)
+        if body is None:
+            target = services.target_of(found.kind, found.target_id)
+            if found.kind != FeedKind.UNIT.value and target is None:
+                abort(404)  # gone since the first query (another transaction on PostgreSQL)
+            with force_locale(FEED_LOCALE):
+                name = feed_name(found.kind, target)
+                events = collect_events(found.scope, window)
+            body = build_feed_ics(events, name)
+            rendered = (digest, found.data_version, body)
+        response = _ics_response(body)
+    touch = services.needs_touch(found)
+    if touch or rendered is not None:
+        _write_after_read(found.id, touch=touch, rendered=rendered)
     response.set_etag(digest)
     response.last_modified = last_modified
     response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"

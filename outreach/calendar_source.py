@@ -68,6 +68,9 @@ def _latest(values) -> datetime | None:
 
 class OutreachSource:
     name = "outreach"
+    # What the events are built from (visits, their venue and partner, the staff's names):
+    # changes to these tables change the feeds' ETag without version() being asked.
+    tables = ("outreach_visit", "outreach_venue", "user")
 
     def events(self, scope, window) -> list:
         stmt = _scoped(sa.select(OutreachVisit), scope, window)
