@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import sqlite3
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -39,6 +40,9 @@ def import_models() -> None:
             importlib.import_module(f"{name}.models")
 
 
+OPTIMIZE_EVERY = 500  # connection check-ins between PRAGMA optimize runs (SQLite)
+
+
 def _sqlite_listeners(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -50,6 +54,26 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @sa.event.listens_for(engine, "checkin")
+    def on_checkin(dbapi_connection, record):
+        # SQLite's planner needs table statistics to pick the selective index (e.g. a user's
+        # meeting participations rather than every open action item), and SQLite never
+        # gathers them by itself. PRAGMA optimize runs ANALYZE (bounded by analysis_limit)
+        # only on tables whose query plans on this connection needed statistics that are
+        # missing or stale (the table grew 25-fold); otherwise it is a no-op. Pooled connections live long, so it runs often on a new
+        # connection (after its 1st, 2nd, 4th, 8th... use, as the tables it has used grow) and
+        # then every OPTIMIZE_EVERY uses.
+        if dbapi_connection is None:
+            return
+        uses = record.info.get("uses", 0) + 1
+        record.info["uses"] = uses
+        if uses & (uses - 1) == 0 or uses % OPTIMIZE_EVERY == 0:
+            try:
+                dbapi_connection.execute("PRAGMA analysis_limit=1000")
+                dbapi_connection.execute("PRAGMA optimize")
+            except sqlite3.OperationalError:  # busy: next time
+                pass
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(conn):

@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 
 from flask import Flask, current_app, request
-from flask_babel import format_date, format_datetime, format_time, get_locale, lazy_gettext as _l
+from babel import dates as babel_dates
+from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 
-from .timeutil import to_local
+from .timeutil import HELSINKI, to_local
 
 # (endpoint, label, lead only). Entries whose endpoint is not registered are left out, so a
 # feature appears in the menu as soon as its blueprint exists.
@@ -26,25 +28,41 @@ NAV = (
 )
 
 
+# Pages format many dates (a list of 50 groups has 100), and flask_babel's format_* look up
+# the locale and time zone and parse the pattern on every call (~60 µs each). The result only
+# depends on (locale, local value, pattern), so it is memoised; the values are dates and
+# wall-clock times, which repeat across pages and users.
+@lru_cache(maxsize=16384)
+def _format(kind: str, locale: str, value, fmt: str) -> str:
+    if kind == "date":
+        return babel_dates.format_date(value, fmt, locale=locale)
+    if kind == "time":
+        return babel_dates.format_time(value, fmt, tzinfo=HELSINKI, locale=locale)
+    return babel_dates.format_datetime(value, fmt, tzinfo=HELSINKI, locale=locale)
+
+
+def _locale() -> str:
+    return str(get_locale() or "fi")
+
+
 def local_dt(value: datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
-    return format_datetime(value, fmt)
+    return _format("datetime", _locale(), to_local(value), fmt)
 
 
 def local_date(value: date | datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = to_local(value)
-        return format_date(value.date(), fmt)
-    return format_date(value, fmt)
+        value = to_local(value).date()
+    return _format("date", _locale(), value, fmt)
 
 
 def local_time(value: datetime | None, fmt: str = "short") -> str:
     if value is None:
         return ""
-    return format_time(value, fmt)
+    return _format("time", _locale(), to_local(value), fmt)
 
 
 def weekday_date(value: datetime | date | None) -> str:
@@ -53,7 +71,7 @@ def weekday_date(value: datetime | date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    return format_date(value, "EEE d.M.yyyy")
+    return _format("date", _locale(), value, "EEE d.M.yyyy")
 
 
 def init_templating(app: Flask) -> None:

@@ -52,7 +52,8 @@ class GroupIdea(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Set when the idea was turned into a group.
-    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True)
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True,
+                                                 index=True)
 
 
 class Group(db.Model):
@@ -84,7 +85,8 @@ class Group(db.Model):
     # Exactly two facilitators: two columns make "a third" impossible by construction.
     facilitator1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
     facilitator2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
-    previous_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True)
+    previous_round_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="SET NULL"), nullable=True,
+        index=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -7,7 +7,7 @@ from datetime import timedelta
 from core.dashboard import Panel, register_panel
 from core.timeutil import local_day_bounds_utc, local_today
 
-from .services import sessions_for_user
+from .services import session_spans, sessions_for_user
 
 
 @register_panel
@@ -16,7 +16,8 @@ def today_panel(user) -> Panel | None:
     sessions = sessions_for_user(user.id, start, end)
     if not sessions:
         return None
-    return Panel("groups/_panel_today.html", {"today_sessions": sessions}, order=10)
+    return Panel("groups/_panel_today.html",
+                 {"today_sessions": sessions, "spans": session_spans(s.group_id for s in sessions)}, order=10)
 
 
 @register_panel
@@ -24,4 +25,6 @@ def my_week_panel(user) -> Panel | None:
     today = local_today()
     start, _ = local_day_bounds_utc(today)
     _, end = local_day_bounds_utc(today + timedelta(days=6))
-    return Panel("groups/_panel_week.html", {"week_sessions": sessions_for_user(user.id, start, end)}, order=20)
+    sessions = sessions_for_user(user.id, start, end)
+    return Panel("groups/_panel_week.html",
+                 {"week_sessions": sessions, "spans": session_spans(s.group_id for s in sessions)}, order=20)

@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from core.db import utcnow
+from core.db import aware_utc, utcnow
 from core.extensions import db
 from core.timeutil import holiday_label, local_to_utc, to_local
 from register.access import register_access_rule
@@ -641,14 +641,39 @@ def save_evaluation(group: Group, *, interesting: str, continue_decision: str, w
 # --- finding sessions ---------------------------------------------------------------------------
 
 def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> list[GroupSession]:
-    """Sessions (cancelled ones included, marked) that ``user_id`` facilitates between the two instants."""
+    """Sessions (cancelled ones included, marked) that ``user_id`` facilitates between the two instants.
+
+    Lists show "3/6", so each group's number of sessions is loaded as ``session_spans`` (one
+    aggregate query), not by loading every session of every group."""
     return db.session.scalars(
         sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
         .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id),
                GroupSession.starts_at < end_utc, GroupSession.ends_at > start_utc)
-        .options(selectinload(GroupSession.group).selectinload(Group.sessions))
+        .options(selectinload(GroupSession.group))
         .order_by(GroupSession.starts_at)
     ).all()
+
+
+@dataclass(frozen=True)
+class SessionSpan:
+    first: datetime
+    last: datetime
+    count: int
+
+
+def session_spans(group_ids) -> dict[int, SessionSpan]:
+    """First and last session start and the number of sessions per group, in one query (lists
+    of groups show these without loading every session)."""
+    ids = sorted(set(group_ids))
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(GroupSession.group_id, sa.func.min(GroupSession.starts_at), sa.func.max(GroupSession.starts_at),
+                  sa.func.count(GroupSession.id))
+        .where(GroupSession.group_id.in_(ids)).group_by(GroupSession.group_id)
+    ).all()
+    # Aggregates bypass the column type on SQLite, so the instants are made aware here.
+    return {gid: SessionSpan(aware_utc(first), aware_utc(last), count) for gid, first, last, count in rows}
 
 
 def local_time_of(value: datetime) -> time:

@@ -105,7 +105,7 @@ def index():
     except ValueError:
         facilitator = 0
     stmt = (sa.select(Group).order_by(Group.created_at.desc(), Group.id.desc())
-            .options(selectinload(Group.facilitator1), selectinload(Group.facilitator2), selectinload(Group.sessions)))
+            .options(selectinload(Group.facilitator1), selectinload(Group.facilitator2)))
     if when:
         stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:
@@ -115,7 +115,7 @@ def index():
         stmt = stmt.where(sa.or_(Group.theme.ilike(pattern), Group.title.ilike(pattern)))
     page = db.paginate(stmt, per_page=50, error_out=False)
     return render_template("groups/index.html", page=page, when=when, theme=theme, facilitator=facilitator,
-                           staff=_staff_choices()[1:])
+                           staff=_staff_choices()[1:], spans=services.session_spans(g.id for g in page.items))
 
 
 # --- ideas --------------------------------------------------------------------------------------

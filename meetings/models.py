@@ -68,7 +68,8 @@ class Meeting(db.Model):
     worries: Mapped[str] = mapped_column(sa.Text, default="")
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     client_identification: Mapped[str] = mapped_column(sa.String(20), default=ClientIdentification.INITIALS.value)
-    previous_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True)
+    previous_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True,
+                                                            index=True)
     # Raised on every change of time, place or status (calendar feeds and invitations use it).
     sequence: Mapped[int] = mapped_column(default=0)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
@@ -100,7 +101,8 @@ class MeetingParticipant(db.Model):
     kind: Mapped[str] = mapped_column(sa.String(20))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner_contact.id", ondelete="SET NULL"), nullable=True, index=True)
-    relative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("relative.id", ondelete="SET NULL"), nullable=True)
+    relative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("relative.id", ondelete="SET NULL"), nullable=True,
+        index=True)
     invitation_status: Mapped[str] = mapped_column(sa.String(20), default=InvitationStatus.INVITED.value)
     attended: Mapped[bool | None] = mapped_column(nullable=True)
 
@@ -144,7 +146,8 @@ class ActionItem(db.Model):
     status_changed_by: Mapped[str] = mapped_column(sa.String(160), default="")
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The item this one continues (carried forward from an earlier meeting).
-    carried_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("action_item.id", ondelete="SET NULL"), nullable=True)
+    carried_from_id: Mapped[int | None] = mapped_column(sa.ForeignKey("action_item.id", ondelete="SET NULL"), nullable=True,
+        index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

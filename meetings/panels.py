@@ -10,10 +10,10 @@ PANEL_SIZE = 5
 
 @register_panel
 def my_tasks_panel(user) -> Panel | None:
-    items = services.open_items_for_user(user.id)
+    items, total = services.first_open_items(user.id, PANEL_SIZE)
     if not items:
         return None
     # Only the task text and due date: no client names on the start page, so nothing to log.
     return Panel("meetings/_panel_tasks.html",
-                 {"items": items[:PANEL_SIZE], "more": max(0, len(items) - PANEL_SIZE), "overdue": services.is_overdue},
+                 {"items": items, "more": max(0, total - PANEL_SIZE), "overdue": services.is_overdue},
                  order=30)

@@ -72,6 +72,18 @@ def is_single_worker(meeting: Meeting) -> bool:
     return len(staff_user_ids(meeting)) < 2
 
 
+def staff_counts(meeting_ids) -> dict[int, int]:
+    """Distinct staff members per meeting, in one query (for the single-worker flag of lists)."""
+    ids = sorted(set(meeting_ids))
+    if not ids:
+        return {}
+    return dict(db.session.execute(
+        sa.select(MeetingParticipant.meeting_id, sa.func.count(sa.distinct(MeetingParticipant.user_id)))
+        .where(MeetingParticipant.meeting_id.in_(ids), MeetingParticipant.kind == ParticipantKind.STAFF.value,
+               MeetingParticipant.user_id.is_not(None))
+        .group_by(MeetingParticipant.meeting_id)).all())
+
+
 def _participant_options():
     return (selectinload(Meeting.participants).selectinload(MeetingParticipant.user),
             selectinload(Meeting.participants).selectinload(MeetingParticipant.contact),
@@ -112,18 +124,29 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
     return list(db.session.scalars(stmt).unique())
 
 
+# Longer than any meeting can be (the form offers up to two hours).
+LONGEST_MEETING = timedelta(days=1)
+
+
 def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
-    """Upcoming (not yet ended) or past meetings the user takes part in; leads see all."""
+    """Upcoming (not yet ended) or past meetings the user takes part in; leads see all.
+
+    Only the meetings and their clients are loaded: a list needs the number of staff per
+    meeting (``staff_counts``), not every participant with their person."""
     now = utcnow()
-    stmt = sa.select(Meeting).options(*_participant_options())
+    stmt = sa.select(Meeting).options(selectinload(Meeting.client))
     if not user.is_lead:
         mine = sa.select(MeetingParticipant.meeting_id).where(
             MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
         stmt = stmt.where(Meeting.id.in_(mine))
+    # The starts_at bounds are implied by the ends_at ones (a meeting lasts at most a few
+    # hours) and let the database walk the starts_at index from now instead of from five
+    # years back.
     if upcoming:
-        stmt = stmt.where(Meeting.ends_at >= now).order_by(Meeting.starts_at)
+        stmt = (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_MEETING)
+                .order_by(Meeting.starts_at))
     else:
-        stmt = stmt.where(Meeting.ends_at < now).order_by(Meeting.starts_at.desc())
+        stmt = stmt.where(Meeting.ends_at < now, Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
     return list(db.session.scalars(stmt.limit(limit)))
 
 
@@ -467,19 +490,30 @@ def review_item(meeting: Meeting, item: ActionItem, action: str, *, by_name: str
 
 # --- my tasks ----------------------------------------------------------------------------------
 
-def open_items_for_user(user_id: int) -> list[ActionItem]:
-    """The staff member's open items across meetings, overdue first, then by due date."""
-    today = local_today()
-    items = list(db.session.scalars(
+def _open_items_of(user_id: int) -> sa.Select:
+    return (
         sa.select(ActionItem)
         .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
         .join(Meeting, ActionItem.meeting_id == Meeting.id)
         .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id,
                ActionItem.status == ItemStatus.OPEN.value, Meeting.status != MeetingStatus.CANCELLED.value)
-        .options(selectinload(ActionItem.meeting).selectinload(Meeting.client))
-    ))
-    items.sort(key=lambda i: (not is_overdue(i, today), i.due_date is None, i.due_date or date.max, i.id))
-    return items
+        # Overdue items have the earliest due dates, so due-date order puts them first; items
+        # without a due date come last.
+        .order_by(ActionItem.due_date.is_(None), ActionItem.due_date, ActionItem.id)
+    )
+
+
+def open_items_for_user(user_id: int) -> list[ActionItem]:
+    """The staff member's open items across meetings, overdue first, then by due date."""
+    return list(db.session.scalars(
+        _open_items_of(user_id).options(selectinload(ActionItem.meeting).selectinload(Meeting.client))))
+
+
+def first_open_items(user_id: int, limit: int) -> tuple[list[ActionItem], int]:
+    """The first ``limit`` of ``open_items_for_user`` (without their meetings) and how many
+    there are in all, in one query (a window count) however many tasks the user has."""
+    rows = db.session.execute(_open_items_of(user_id).add_columns(sa.func.count().over()).limit(limit)).all()
+    return [item for item, _total in rows], (rows[0][1] if rows else 0)
 
 
 # --- partner links -----------------------------------------------------------------------------

@@ -114,8 +114,9 @@ def index():
     upcoming = services.list_meetings(current_user, upcoming=True)
     past = services.list_meetings(current_user, upcoming=False, limit=50)
     log_access_many([m.client_id for m in upcoming + past], "list", "meetings")
+    staff = services.staff_counts(m.id for m in upcoming + past)
     return render_and_commit("meetings/index.html", upcoming=upcoming, past=past,
-                           single_worker=services.is_single_worker)
+                             single_worker=lambda m: staff.get(m.id, 0) < 2)
 
 
 @bp.route("/meetings/tasks")
@@ -143,15 +144,23 @@ def choose_client():
     return render_and_commit("meetings/choose_client.html", clients=clients)
 
 
-def _fill_participant_choices(form: MeetingForm, client: Client) -> None:
-    staff = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    form.staff.choices = [(str(u.id), u.name) for u in staff]
+def _people_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """Active staff and partner contacts as (id, label) rows: only the columns the choices need,
+    not whole ORM objects (the lists hold every staff member and contact of the unit)."""
+    staff = db.session.execute(
+        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
     contacts = db.session.execute(
-        sa.select(PartnerContact, PartnerOrganisation.name)
+        sa.select(PartnerContact.id, PartnerContact.name, PartnerOrganisation.name)
         .join(PartnerOrganisation, PartnerContact.organisation_id == PartnerOrganisation.id)
         .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True))
         .order_by(PartnerOrganisation.name, PartnerContact.name)).all()
-    form.contacts.choices = [(str(c.id), f"{c.name} ({org})") for c, org in contacts]
+    return [(uid, name) for uid, name in staff], [(cid, f"{name} ({org})") for cid, name, org in contacts]
+
+
+def _fill_participant_choices(form: MeetingForm, client: Client) -> None:
+    staff, contacts = _people_choices()
+    form.staff.choices = [(str(uid), name) for uid, name in staff]
+    form.contacts.choices = [(str(cid), label) for cid, label in contacts]
     form.relatives.choices = [(str(r.id), f"{r.name} ({r.relation})" if r.relation else r.name)
                               for r in client.relatives]
 
@@ -189,16 +198,11 @@ def new(client_id):
 def _add_participant_choices(meeting: Meeting) -> list:
     """Who could still be invited, grouped by kind (optgroups)."""
     present = {(p.kind, p.user_id or p.contact_id or p.relative_id) for p in meeting.participants}
-    staff = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    contacts = db.session.execute(
-        sa.select(PartnerContact, PartnerOrganisation.name)
-        .join(PartnerOrganisation, PartnerContact.organisation_id == PartnerOrganisation.id)
-        .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True))
-        .order_by(PartnerOrganisation.name, PartnerContact.name)).all()
+    staff, contacts = _people_choices()
     groups = {
-        str(KIND_LABELS["staff"]): [(f"staff:{u.id}", u.name) for u in staff if ("staff", u.id) not in present],
-        str(KIND_LABELS["partner"]): [(f"partner:{c.id}", f"{c.name} ({org})") for c, org in contacts
-                                      if ("partner", c.id) not in present],
+        str(KIND_LABELS["staff"]): [(f"staff:{uid}", name) for uid, name in staff if ("staff", uid) not in present],
+        str(KIND_LABELS["partner"]): [(f"partner:{cid}", label) for cid, label in contacts
+                                      if ("partner", cid) not in present],
         str(KIND_LABELS["relative"]): [(f"relative:{r.id}", r.name) for r in meeting.client.relatives
                                        if ("relative", r.id) not in present],
         str(KIND_LABELS["client"]): [] if ("client", None) in present else [("client", meeting.client.name)],
