@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 from urllib.parse import urljoin, urlsplit
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -14,14 +14,30 @@ CSP = (
 
 
 def read_only(view):
-    """Mark a view that never writes, so SQLite may start a plain (shared) transaction."""
+    """Mark a view that never writes (access-log rows aside, see register.access), so SQLite
+    starts a plain (shared) transaction and page views do not queue for the write lock.
+
+    The flag must be set before the request's first query, and the first query is usually
+    the login check (a blueprint's before_request or @login_required, which run before this
+    wrapper). So the mark is an attribute, copied outward by functools.wraps through the other
+    decorators, and ``mark_read_only_request`` sets ``g.read_only`` from it in an app-level
+    before_request hook, the first code to run once the URL is matched."""
 
     @functools.wraps(view)
     def wrapper(*args, **kwargs):
         g.read_only = True
         return view(*args, **kwargs)
 
+    wrapper.read_only = True
     return wrapper
+
+
+def mark_read_only_request() -> None:
+    if request.method not in ("GET", "HEAD") or request.endpoint is None:
+        return
+    view = current_app.view_functions.get(request.endpoint)
+    if getattr(view, "read_only", False):
+        g.read_only = True
 
 
 def is_safe_next(target: str | None) -> bool:
@@ -36,6 +52,7 @@ def init_security(app: Flask) -> None:
     from .logging import install as install_log_redaction
 
     install_log_redaction(app.logger)
+    app.before_request(mark_read_only_request)
 
     @app.after_request
     def headers(response):

@@ -34,6 +34,7 @@ def language_form():
 
 @bp.route("/")
 @login_required
+@read_only
 def index():
     return render_and_commit("core/index.html", panels=panels_for(current_user))
 

@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from accounts.models import User
 from core.db import get_or_404, utcnow
 from core.extensions import db
+from core.security import read_only
 from core.forms import ConfirmForm
 from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import render_and_commit
@@ -110,6 +111,7 @@ def _warn_holiday(day) -> None:
 
 @bp.route("/meetings/")
 @login_required
+@read_only
 def index():
     upcoming = services.list_meetings(current_user, upcoming=True)
     past = services.list_meetings(current_user, upcoming=False, limit=50)
@@ -121,6 +123,7 @@ def index():
 
 @bp.route("/meetings/tasks")
 @login_required
+@read_only
 def my_tasks():
     items = services.open_items_for_user(current_user.id)
     log_access_many([i.meeting.client_id for i in items], "view", "my tasks")
@@ -256,6 +259,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
 
 @bp.route("/meetings/<meeting_id>")
 @login_required
+@read_only
 def show(meeting_id):
     return _render_meeting(_meeting_or_404(meeting_id))
 
@@ -467,6 +471,7 @@ def follow_up(meeting_id):
 
 @bp.route("/meetings/<meeting_id>/plan")
 @login_required
+@read_only
 def plan(meeting_id):
     """The plan for handing to the client and relatives, in the client's language."""
     meeting = _meeting_or_404(meeting_id)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import abort
+from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from core.db import utcnow
@@ -60,16 +60,34 @@ def get_client_or_404(client_id) -> Client:
     return client
 
 
+def _row(user, client_id: int, action: str, detail: str, at) -> dict:
+    return {"user_id": getattr(user, "id", None), "user_name": getattr(user, "name", "") or "",
+            "client_id": client_id, "action": action[:60], "detail": detail[:200], "at": at}
+
+
+def _deferred() -> list[dict] | None:
+    """The rows a read-only view has logged so far, or None outside read-only views.
+
+    A read-only view runs in a shared (deferred) SQLite transaction so that page views do not
+    queue behind each other for the write lock; an INSERT in that transaction could fail when
+    another worker has committed meanwhile. So its log rows wait here and ``write_deferred``
+    writes them in a short write transaction of their own before the page is sent."""
+    if not has_request_context() or not g.get("read_only"):
+        return None
+    if "access_log_rows" not in g:
+        g.access_log_rows = []
+    return g.access_log_rows
+
+
 def log_access(client_id: int, action: str, detail: str = "", user=None) -> None:
-    """Record a view or change of client data in the current transaction."""
+    """Record a view or change of client data: in the current transaction, or for a
+    read-only view just before its page is sent (see ``_deferred``)."""
     user = user if user is not None else current_user
-    db.session.add(AccessLog(
-        user_id=getattr(user, "id", None),
-        user_name=getattr(user, "name", "") or "",
-        client_id=client_id,
-        action=action[:60],
-        detail=detail[:200],
-    ))
+    deferred = _deferred()
+    if deferred is not None:
+        deferred.append(_row(user, client_id, action, detail, utcnow()))
+        return
+    db.session.add(AccessLog(**_row(user, client_id, action, detail, utcnow())))
 
 
 def log_access_many(client_ids, action: str, detail: str = "", user=None) -> None:
@@ -80,8 +98,24 @@ def log_access_many(client_ids, action: str, detail: str = "", user=None) -> Non
         return
     user = user if user is not None else current_user
     now = utcnow()
-    db.session.execute(sa.insert(AccessLog), [
-        {"user_id": getattr(user, "id", None), "user_name": getattr(user, "name", "") or "", "client_id": cid,
-         "action": action[:60], "detail": detail[:200], "at": now}
-        for cid in ids
-    ])
+    rows = [_row(user, cid, action, detail, now) for cid in ids]
+    deferred = _deferred()
+    if deferred is not None:
+        deferred.extend(rows)
+        return
+    db.session.execute(sa.insert(AccessLog), rows)
+
+
+def write_deferred(response):
+    """After a read-only view: end its read transaction and write the access-log rows it
+    collected in a write transaction of their own. Runs before the response leaves the app, so
+    a page with client data is never sent unless its log rows are stored (if this fails, the
+    error page is sent instead). Error responses log nothing, as a rolled-back view would."""
+    rows = g.pop("access_log_rows", None)
+    if not rows or response.status_code >= 400:
+        return response
+    db.session.rollback()
+    g.read_only = False  # the next BEGIN takes SQLite's write lock up front
+    db.session.execute(sa.insert(AccessLog), rows)
+    db.session.commit()
+    return response

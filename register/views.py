@@ -10,15 +10,18 @@ from accounts.models import User
 from accounts.permissions import lead_required
 from core.db import get_or_404
 from core.extensions import db
+from core.security import read_only
 from core.forms import ConfirmForm
 from core.web import render_and_commit
 
-from . import services
+from . import access, services
 from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from .forms import ClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
 
 bp = Blueprint("register", __name__, template_folder="templates")
+# Read-only views log their page views after reading, before the page is sent.
+bp.after_app_request(access.write_deferred)
 
 
 @bp.app_template_filter("partner_kind")
@@ -35,6 +38,7 @@ def _require_login():
 # --- clients -----------------------------------------------------------------------------------
 
 @bp.route("/clients")
+@read_only
 def clients():
     q = (request.args.get("q") or "").strip()[:120]
     stmt = sa.select(Client).where(Client.active.is_(True)).order_by(Client.name)
@@ -63,6 +67,7 @@ def client_new():
 
 
 @bp.route("/clients/<client_id>")
+@read_only
 def client(client_id):
     client = get_client_or_404(client_id)
     log_access(client.id, "view")

@@ -1,0 +1,101 @@
+"""Read-only pages: on SQLite they read in a shared transaction (page views do not queue for the
+write lock), and the access-log rows of the client data they show are written in a short write
+transaction of their own before the page is sent."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.extensions import db
+from register.models import AccessLog
+from tests.factories import make_client
+from tests.test_meetings_support import make_meeting
+
+
+def _statements(app, client, path):
+    seen: list[str] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        seen.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        response = client.get(path)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", on_execute)
+    return response, seen
+
+
+def _log_rows(client_id):
+    """(user id, action) of the client's log rows, read in a transaction that is closed again,
+    so the next request starts its own (the tests share the app's session)."""
+    db.session.rollback()
+    rows = db.session.execute(sa.select(AccessLog.user_id, AccessLog.action)
+                              .where(AccessLog.client_id == client_id).order_by(AccessLog.id)).all()
+    db.session.rollback()
+    return rows
+
+
+@pytest.mark.parametrize("path", ["/meetings/{meeting}", "/meetings/", "/clients/{client}", "/clients",
+                                  "/meetings/{meeting}/plan", "/"])
+def test_read_only_page_reads_without_the_write_lock_and_logs_after(app, auth_client, facilitator, path):
+    person = make_client(name="Matti Kuusela", worker=facilitator)
+    meeting = make_meeting([facilitator], client=person)
+    db.session.commit()
+    user_id = facilitator.id
+    url = path.format(meeting=meeting.id, client=person.id)
+    auth_client.get(url)  # first use (session touch, statistics) out of the way
+    before = len(_log_rows(person.id))
+    response, statements = _statements(app, auth_client, url)
+    assert response.status_code == 200
+    if db.engine.dialect.name == "sqlite":
+        begins = [s for s in statements if s.startswith("BEGIN")]
+        # The page is read in a plain BEGIN (shared); only the log write takes the lock.
+        assert begins[0] == "BEGIN", statements
+        if url != "/":
+            assert begins[-1] == "BEGIN IMMEDIATE" and set(begins[:-1]) == {"BEGIN"}, statements
+            assert statements.index("BEGIN IMMEDIATE") > max(
+                i for i, s in enumerate(statements) if s.startswith("SELECT")), statements
+    if url != "/":
+        rows = _log_rows(person.id)
+        assert len(rows) == before + 1
+        assert rows[-1][0] == user_id
+
+
+def test_writing_views_still_take_the_write_lock_first(app, auth_client, facilitator):
+    if db.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's transaction modes")
+    person = make_client(name="Matti Kuusela", worker=facilitator)
+    db.session.commit()
+    url = f"/clients/{person.id}/edit"
+    db.session.rollback()
+    response, statements = _statements(app, auth_client, url)
+    assert response.status_code == 200
+    assert [s for s in statements if s.startswith("BEGIN")][0] == "BEGIN IMMEDIATE"
+
+
+def test_error_page_logs_nothing(app, auth_client, facilitator):
+    other = make_client(name="Toisen asiakas")  # not this worker's client
+    db.session.commit()
+    assert auth_client.get(f"/clients/{other.id}").status_code == 404
+    assert _log_rows(other.id) == []
+
+
+def test_page_is_not_sent_when_its_log_cannot_be_written(app, auth_client, facilitator, monkeypatch):
+    person = make_client(name="Matti Kuusela", worker=facilitator)
+    db.session.commit()
+
+    def broken():
+        raise sa.exc.OperationalError("INSERT INTO access_log", {}, Exception("disk I/O error"))
+
+    original = db.session.execute
+
+    def execute(statement, *args, **kwargs):
+        if isinstance(statement, sa.Insert) and statement.table.name == "access_log":
+            broken()
+        return original(statement, *args, **kwargs)
+
+    monkeypatch.setattr(db.session, "execute", execute)
+    # Tests propagate exceptions; in production the generic 500 page is sent instead of the page.
+    with pytest.raises(sa.exc.OperationalError):
+        auth_client.get(f"/clients/{person.id}")
