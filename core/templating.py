@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from contextvars import ContextVar
 from functools import lru_cache
 
 from flask import Flask, current_app, request
+from jinja2 import pass_context
 from babel import dates as babel_dates
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
@@ -41,8 +43,11 @@ def _format(kind: str, locale: str, value, fmt: str) -> str:
     return babel_dates.format_datetime(value, fmt, tzinfo=HELSINKI, locale=locale)
 
 
+_LOCALE: ContextVar[str | None] = ContextVar("template_locale", default=None)
+
+
 def _locale() -> str:
-    return str(get_locale() or "fi")
+    return _LOCALE.get() or str(get_locale() or "fi")
 
 
 def local_dt(value: datetime | None, fmt: str = "short") -> str:
@@ -74,8 +79,27 @@ def weekday_date(value: datetime | date | None) -> str:
     return _format("date", _locale(), value, "EEE d.M.yyyy")
 
 
+def _template_filter(function):
+    """The filter for templates: the locale comes from the template's context (set once per
+    render by ``layout_context``) instead of a lookup through Flask-Babel per value."""
+
+    @pass_context
+    def template_filter(context, value, *args):
+        locale = context.get("current_locale")
+        if locale is None:
+            return function(value, *args)
+        token = _LOCALE.set(locale)
+        try:
+            return function(value, *args)
+        finally:
+            _LOCALE.reset(token)
+
+    return template_filter
+
+
 def init_templating(app: Flask) -> None:
-    app.jinja_env.filters.update(dt=local_dt, d=local_date, t=local_time, wd=weekday_date)
+    app.jinja_env.filters.update(dt=_template_filter(local_dt), d=_template_filter(local_date),
+                                 t=_template_filter(local_time), wd=_template_filter(weekday_date))
     # Features link to each other only when the other feature is installed.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
     app.jinja_env.trim_blocks = True

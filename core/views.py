@@ -22,16 +22,6 @@ class LanguageForm(FlaskForm):
     submit = SubmitField(_l("Change"))
 
 
-@bp.app_context_processor
-def language_form():
-    form = LanguageForm(formdata=None, meta={"csrf": True})
-    from flask_babel import get_locale
-
-    form.language.data = str(get_locale() or "fi")
-    form.next.data = request.full_path.rstrip("?") if request else "/"
-    return {"language_form": form}
-
-
 @bp.route("/")
 @login_required
 @read_only

@@ -51,11 +51,25 @@ def _partner_pages_no_referrer(response):
     return response
 
 
+class _Labels:
+    """The label dicts, translated when a template first uses one and then kept for that render:
+    the dicts hold lazy strings, and a list of 150 meetings would otherwise translate each
+    status and place label once per row."""
+
+    _sources = {"place": PLACE_LABELS, "status": STATUS_LABELS, "invitation": INVITATION_LABELS,
+                "item": ITEM_STATUS_LABELS, "kind": KIND_LABELS, "identification": IDENTIFICATION_LABELS}
+
+    def __getattr__(self, name: str) -> dict[str, str]:
+        if name not in self._sources:
+            raise AttributeError(name)
+        translated = {key: str(label) for key, label in self._sources[name].items()}
+        setattr(self, name, translated)
+        return translated
+
+
 @bp.app_context_processor
 def _labels():
-    return {"meeting_labels": SimpleNamespace(place=PLACE_LABELS, status=STATUS_LABELS, invitation=INVITATION_LABELS,
-                                              item=ITEM_STATUS_LABELS, kind=KIND_LABELS,
-                                              identification=IDENTIFICATION_LABELS)}
+    return {"meeting_labels": _Labels()}
 
 
 def _meeting_or_404(meeting_id) -> Meeting:

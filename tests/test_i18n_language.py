@@ -48,3 +48,24 @@ def test_language_switch_needs_csrf(client):
 def test_error_pages_are_translated(client):
     assert "Sidan hittades inte" in client.get("/nope", headers={"Accept-Language": "sv"}).get_data(as_text=True)
     assert "Page not found" in client.get("/nope", headers={"Accept-Language": "en"}).get_data(as_text=True)
+
+
+def test_date_filters_follow_the_page_language_and_helsinki_time(app):
+    """The filters are memoised per (language, value, pattern) and take the language from the
+    template's context: the same instant must still come out per language and in local time."""
+    from datetime import UTC, datetime
+
+    from flask import render_template_string
+    from flask_babel import force_locale
+
+    instant = datetime(2026, 3, 29, 0, 30, tzinfo=UTC)  # 02:30 EET, just before the DST change
+    summer = datetime(2026, 7, 1, 12, 0, tzinfo=UTC)    # 15:00 EEST
+    template = "{{ a|d }} {{ a|t }} {{ a|wd }} {{ b|dt }}"
+    with app.test_request_context("/"):
+        with force_locale("fi"):
+            assert render_template_string(template, a=instant, b=summer) == "29.3.2026 2.30 su 29.3.2026 1.7.2026 15.00"
+        with force_locale("sv"):
+            assert render_template_string(template, a=instant, b=summer) == \
+                "2026-03-29 02:30 sön 29.3.2026 2026-07-01 15:00"
+        with force_locale("fi"):
+            assert render_template_string("{{ a|d }}", a=instant) == "29.3.2026"
