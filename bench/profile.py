@@ -37,11 +37,11 @@ def main() -> None:
     pages = {
         "start_page": "/",
         "group_list": "/groups/",
-        "group_page": f"/groups/{state['group_ids'][0]}",
+        "group_page": f"/groups/{state.get('measured', {}).get('group_id') or state['group_ids'][0]}",
         "meeting_list": "/meetings/",
-        "meeting_page": f"/meetings/{state['meeting_ids'][0]}",
+        "meeting_page": f"/meetings/{state.get('measured', {}).get('meeting_id') or state['meeting_ids'][0]}",
         "my_tasks": "/meetings/tasks",
-        "chart": state["chart_paths"][0],
+        "chart": (state.get("chart_paths") or [f"/feedback/groups/{state['group_ids'][0]}/charts/means.svg"])[0],
         "feedback_form": f"/f/{state['open_windows'][0]['code']}",
         "feed_full": feed,
     }

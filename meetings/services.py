@@ -15,7 +15,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
 from core.db import utcnow
 from core.extensions import db
@@ -395,16 +395,20 @@ def is_overdue(item: ActionItem, today: date | None = None) -> bool:
 
 
 def item_histories(items) -> dict[int, list[ActionItem]]:
-    """For each item, the earlier items it continues (oldest first). One query per step back, not
-    per item."""
+    """For each item, the earlier items it continues (oldest first), in one query however long
+    the chains are: a recursive CTE follows carried_from_id back through the meetings."""
     by_id: dict[int, ActionItem] = {i.id: i for i in items}
-    pending = {i.carried_from_id for i in items if i.carried_from_id} - set(by_id)
-    while pending:
-        found = db.session.scalars(sa.select(ActionItem).where(ActionItem.id.in_(pending))
+    starts = sorted({i.carried_from_id for i in items if i.carried_from_id} - set(by_id))
+    if starts:
+        chain = sa.select(ActionItem.id, ActionItem.carried_from_id).where(ActionItem.id.in_(starts)) \
+            .cte("chain", recursive=True)
+        earlier = aliased(ActionItem)
+        chain = chain.union(sa.select(earlier.id, earlier.carried_from_id)
+                            .join(chain, earlier.id == chain.c.carried_from_id))
+        found = db.session.scalars(sa.select(ActionItem).where(ActionItem.id.in_(sa.select(chain.c.id)))
                                    .options(selectinload(ActionItem.meeting))).all()
         for f in found:
             by_id[f.id] = f
-        pending = {f.carried_from_id for f in found if f.carried_from_id} - set(by_id)
     result = {}
     for item in items:
         chain = []
