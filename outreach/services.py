@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
@@ -394,7 +394,9 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
         sa.select(OutreachVisit)
         .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
                OutreachVisit.status != VisitStatus.SCHEDULED.value)
-        .options(selectinload(OutreachVisit.report), selectinload(OutreachVisit.venue))
+        # The report is one row per visit: joined, so a long period stays one query (an IN-list
+        # load would be split into chunks of 500 visits). Venues come from venue_stmt (by id).
+        .options(joinedload(OutreachVisit.report))
     )
     if venue_id is not None:
         stmt = stmt.where(OutreachVisit.venue_id == venue_id)

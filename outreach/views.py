@@ -94,7 +94,10 @@ def _visit_or_404(visit_id) -> OutreachVisit:
 @read_only
 def index():
     start_utc, end_utc = services.rota_window()
-    visits = services.visits_between(start_utc, end_utc)
+    now = now_utc()
+    # One load for the rota and for the recent visits still waiting for counts.
+    loaded = services.visits_between(min(start_utc, now - timedelta(days=60)), max(end_utc, now))
+    visits = [v for v in loaded if start_utc <= v.starts_at < end_utc]
     flags = services.visit_flags(visits)
     mine = request.args.get("mine") == "1"
     if mine:
@@ -108,8 +111,7 @@ def index():
             months.append((key, f"{name[:1].upper()}{name[1:]} {local.year}", []))
         months[-1][2].append(visit)
     # Visits that have started (today's too) and still wait for their counts.
-    now = now_utc()
-    past = services.visits_between(now - timedelta(days=60), now)
+    past = [v for v in loaded if now - timedelta(days=60) <= v.starts_at < now]
     needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
     return render_template("outreach/index.html", months=months, flags=flags, mine=mine, needs_counts=needs_counts,
                            holiday=lambda v: holiday_label(to_local(v.starts_at).date()))
@@ -158,8 +160,10 @@ def venue_form(venue_id=None):
 def venue(venue_id):
     venue = get_or_404(OutreachVenue, venue_id)
     today_utc = services.rota_window()[0]
-    coming = services.visits_between(today_utc, today_utc + timedelta(days=400), venue_id=venue.id)
-    past = services.visits_between(today_utc - timedelta(days=400), today_utc, venue_id=venue.id)[::-1][:24]
+    visits = services.visits_between(today_utc - timedelta(days=400), today_utc + timedelta(days=400),
+                                     venue_id=venue.id)
+    coming = [v for v in visits if v.starts_at >= today_utc]
+    past = [v for v in visits if v.starts_at < today_utc][::-1][:24]
     flags = services.visit_flags(coming)
     return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
                            confirm=ConfirmForm())
