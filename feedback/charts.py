@@ -2,7 +2,9 @@
 the database or suppression; callers pass only figures that may be shown."""
 from __future__ import annotations
 
+import hashlib
 import io
+from pathlib import Path
 
 import matplotlib
 
@@ -16,6 +18,9 @@ COLOURS = ["#1f5f8b", "#b35900", "#2e7d32", "#6a1b9a", "#8b1f3f", "#37474f"]
 # Same input, same bytes: a fixed SVG id salt and no date in the metadata.
 plt.rcParams["svg.hashsalt"] = "kohtaamo"
 plt.rcParams["svg.fonttype"] = "path"
+
+# Part of every chart's cache key: new drawing code or a new matplotlib draws new charts.
+VERSION = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()[:16]
 
 
 def _svg(fig: Figure) -> tuple[bytes, str]:

@@ -2,6 +2,8 @@
 item sets, group settings and the report period."""
 from __future__ import annotations
 
+import functools
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, \
@@ -21,8 +23,10 @@ def _score_in_range(form, field):
 
 
 class ResponseFormBase(FlaskForm):
-    window_id = HiddenField()
-    comment = TextAreaField(validators=[Optional(), Length(max=COMMENT_MAX, message=_l(
+    # Labels given (the comment's is set per item set): a field without one asks WTForms for a
+    # translated default, which loads its catalogue from disk on every request.
+    window_id = HiddenField("")
+    comment = TextAreaField("", validators=[Optional(), Length(max=COMMENT_MAX, message=_l(
         "The comment is too long: at most %(max)d characters.", max=COMMENT_MAX)), no_control_chars],
         filters=[strip_filter])
     submit = SubmitField(_l("Send feedback"))
@@ -31,23 +35,28 @@ class ResponseFormBase(FlaskForm):
 
 
 def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
-    """A form class with one 0–10 radio group per item of the set (labels in the visitor's language)."""
+    """A form with one 0–10 radio group per item of the set (labels in the visitor's language)."""
+    labels = tuple((item.id, item.label(locale)) for item in item_set.items)
+    form = _response_form_class(labels)(**kwargs)
+    form.comment.label.text = item_set.comment_labels.get(locale) or item_set.comment_labels.get("fi") or \
+        _l("Anything else you want to say? (optional)")
+    form.item_fields = [form[f"item_{item_id}"] for item_id, _label in labels]
+    return form
+
+
+@functools.lru_cache(maxsize=256)
+def _response_form_class(labels: tuple[tuple[int, str], ...]) -> type[ResponseFormBase]:
+    """The form class for these (item id, label) pairs, built once per process rather than on
+    every request (the pairs are the whole key, so an edited label is simply another class)."""
 
     class ResponseForm(ResponseFormBase):
         pass
 
-    names = []
-    for item in item_set.items:
-        name = f"item_{item.id}"
-        names.append(name)
-        setattr(ResponseForm, name, RadioField(
-            item.label(locale), choices=[(s, s) for s in SCORES], validate_choice=False,
+    for item_id, label in labels:
+        setattr(ResponseForm, f"item_{item_id}", RadioField(
+            label, choices=[(s, s) for s in SCORES], validate_choice=False,
             validators=[InputRequired(_l("Choose a number from 0 to 10.")), _score_in_range]))
-    form = ResponseForm(**kwargs)
-    form.comment.label.text = item_set.comment_labels.get(locale) or item_set.comment_labels.get("fi") or \
-        _l("Anything else you want to say? (optional)")
-    form.item_fields = [form[name] for name in names]
-    return form
+    return ResponseForm
 
 
 class CodeForm(FlaskForm):

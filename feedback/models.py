@@ -106,7 +106,7 @@ class FeedbackWindow(db.Model):
         return now >= self.closes_at
 
 
-def _random_id() -> str:
+def random_response_id() -> str:
     return uuid.uuid4().hex
 
 
@@ -117,7 +117,7 @@ class FeedbackResponse(db.Model):
     __tablename__ = "feedback_response"
     __table_args__ = {"sqlite_with_rowid": False}
 
-    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=_random_id)
+    id: Mapped[str] = mapped_column(sa.String(32), primary_key=True, default=random_response_id)
     window_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_window.id", ondelete="CASCADE"), index=True)
     answered_on: Mapped[date] = mapped_column(sa.Date)
     comment: Mapped[str] = mapped_column(sa.Text, default="")

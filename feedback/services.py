@@ -5,26 +5,23 @@ Services change data and flush; views commit.
 """
 from __future__ import annotations
 
-import hashlib
-import json
+import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from flask import current_app
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
-from core.db import utcnow
+from core.db import aware_utc, utcnow
 from core.extensions import db
 from core.timeutil import local_today
 
 from . import suppression
 from .builtin import BUILTIN_SETS
 from .models import (ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
-                     ItemSet, SubmissionBucket, WindowKind)
+                     ItemSet, SubmissionBucket, WindowKind, random_response_id)
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G: easy to read off a projector and type on a phone.
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"
@@ -259,13 +256,21 @@ def find_window_by_code(code: str) -> FeedbackWindow | None:
     """The open (or still to open) window with this code, else the latest one that had it."""
     if not code:
         return None
-    now = utcnow()
-    base = sa.select(FeedbackWindow).where(FeedbackWindow.code == code).options(
-        selectinload(FeedbackWindow.item_set).selectinload(ItemSet.items))
-    current = db.session.scalar(base.where(FeedbackWindow.closes_at > now).order_by(FeedbackWindow.opens_at).limit(1))
-    if current is not None:
-        return current
-    return db.session.scalar(base.order_by(FeedbackWindow.closes_at.desc()).limit(1))
+    current, latest = _window_by_code_queries()
+    found = db.session.execute(current, {"code": code, "now": utcnow()}).unique().scalar()
+    if found is not None:
+        return found
+    return db.session.execute(latest, {"code": code}).unique().scalar()
+
+
+@functools.cache
+def _window_by_code_queries() -> tuple[sa.Select, sa.Select]:
+    """Built once: the public form is the busiest page, and building a statement with its loader
+    options costs more than running it. One query each, the item set and items joined in."""
+    base = sa.select(FeedbackWindow).where(FeedbackWindow.code == sa.bindparam("code")).options(
+        joinedload(FeedbackWindow.item_set).joinedload(ItemSet.items))
+    current = base.where(FeedbackWindow.closes_at > sa.bindparam("now")).order_by(FeedbackWindow.opens_at).limit(1)
+    return current, base.order_by(FeedbackWindow.closes_at.desc()).limit(1)
 
 
 # --- submission ------------------------------------------------------------------------------
@@ -274,20 +279,20 @@ class RateLimited(Exception):
     pass
 
 
-def _take_rate_slot(window: FeedbackWindow, now: datetime) -> None:
-    """Count this submission in its ten-minute bucket with one atomic upsert: parallel
-    submissions (several workers, PostgreSQL's read committed) neither collide on the new
-    bucket's key nor lose increments."""
+# Count this submission in its ten-minute bucket with one atomic upsert: parallel submissions
+# (several workers, PostgreSQL's read committed) neither collide on the new bucket's key nor
+# lose increments. Plain SQL that SQLite and PostgreSQL both speak, so it is compiled once (the
+# dialects' ON CONFLICT constructs are compiled again on every call).
+_RATE_SLOT = sa.text(
+    "INSERT INTO feedback_submission_bucket (window_id, bucket, count) VALUES (:window_id, :bucket, 1) "
+    "ON CONFLICT (window_id, bucket) DO UPDATE SET count = feedback_submission_bucket.count + 1 "
+    "RETURNING count")
+
+
+def _take_rate_slot(window_id: int, now: datetime) -> None:
     limit = int(current_app.config.get("FEEDBACK_RATE_LIMIT", 60))
     bucket = int(now.timestamp()) // RATE_BUCKET_SECONDS
-    dialect = db.session.get_bind().dialect.name
-    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-    stmt = insert(SubmissionBucket).values(window_id=window.id, bucket=bucket, count=1)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[SubmissionBucket.window_id, SubmissionBucket.bucket],
-        set_={"count": stmt.excluded.count + SubmissionBucket.count},
-    ).returning(SubmissionBucket.count)
-    count = db.session.execute(stmt).scalar_one()
+    count = db.session.execute(_RATE_SLOT, {"window_id": window_id, "bucket": bucket}).scalar_one()
     if count == 1:
         # The first submission of a new bucket clears old ones: they are of no use.
         db.session.execute(sa.delete(SubmissionBucket).where(SubmissionBucket.bucket < bucket - 6))
@@ -295,23 +300,44 @@ def _take_rate_slot(window: FeedbackWindow, now: datetime) -> None:
         raise RateLimited()
 
 
-def submit_response(window: FeedbackWindow, scores: dict[int, int], comment: str) -> FeedbackResponse:
-    """Store one anonymous response. ``scores`` maps item id to 0–10 for every item of the set."""
+class WindowNotOpen(ValueError):
+    """The window is not (or no longer) taking answers."""
+
+
+# The window's times and items, read where the answer is stored. On PostgreSQL the row is
+# share-locked until commit: a window being closed waits for this answer, and an answer arriving
+# while it closes waits and then sees it closed (on SQLite the write lock does the same).
+_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
+                 .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
+                 .where(FeedbackWindow.id == sa.bindparam("window_id"))
+                 .with_for_update(read=True, of=FeedbackWindow))
+# Plain inserts: the ORM's unit of work costs a millisecond more per answer sheet, on the busiest
+# write in the application. The rows are exactly what FeedbackResponse/FeedbackAnswer hold.
+_INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
+_INSERT_ANSWERS = sa.insert(FeedbackAnswer.__table__)
+
+
+def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str:
+    """Store one anonymous response and return its (random) id. ``scores`` maps item id to
+    0–10 for every item of the window's set. Whether the window is open is read here, in the
+    transaction that stores the answer, never taken from an earlier read."""
     now = utcnow()
-    if not window.is_open(now):
-        raise ValueError("window not open")
-    item_ids = {item.id for item in window.item_set.items}
+    rows = db.session.execute(_WINDOW_ITEMS, {"window_id": window_id}).all()
+    if not rows or not (aware_utc(rows[0].opens_at) <= now < aware_utc(rows[0].closes_at)):
+        raise WindowNotOpen()
+    item_ids = {row.id for row in rows if row.id is not None}
     if set(scores) != item_ids or any(not (0 <= v <= 10) for v in scores.values()):
         raise ValueError("scores do not match the items")
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValueError("comment too long")
-    _take_rate_slot(window, now)
-    response = FeedbackResponse(window_id=window.id, answered_on=local_today(), comment=comment)
-    response.answers = [FeedbackAnswer(item_id=item_id, value=value) for item_id, value in scores.items()]
-    db.session.add(response)
-    db.session.flush()
-    return response
+    _take_rate_slot(window_id, now)
+    response_id = random_response_id()
+    db.session.execute(_INSERT_RESPONSE, {"id": response_id, "window_id": window_id, "answered_on": local_today(),
+                                          "comment": comment})
+    db.session.execute(_INSERT_ANSWERS, [{"response_id": response_id, "item_id": item_id, "value": value}
+                                         for item_id, value in scores.items()])
+    return response_id
 
 
 # --- aggregates ------------------------------------------------------------------------------
@@ -322,6 +348,14 @@ class WindowStats:
     sums: dict = field(default_factory=dict)          # item id -> sum of scores
     distribution: dict = field(default_factory=dict)  # item id -> {score: count}
     comments: list = field(default_factory=list)
+    # The lowest and highest response id: with n they tell one set of responses from another
+    # (ids are random, so they say nothing about who answered or in which order).
+    first_id: str | None = None
+    last_id: str | None = None
+
+    @property
+    def fingerprint(self) -> tuple:
+        return (self.n, self.first_id, self.last_id)
 
 
 def window_stats(window_ids: list[int]) -> dict[int, WindowStats]:
@@ -329,44 +363,62 @@ def window_stats(window_ids: list[int]) -> dict[int, WindowStats]:
     stats = {wid: WindowStats() for wid in window_ids}
     if not window_ids:
         return stats
-    for wid, n in db.session.execute(
-            sa.select(FeedbackResponse.window_id, sa.func.count())
-            .where(FeedbackResponse.window_id.in_(window_ids)).group_by(FeedbackResponse.window_id)):
-        stats[wid].n = n
-    for wid, item_id, value, count in db.session.execute(
-            sa.select(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value, sa.func.count())
-            .join(FeedbackAnswer.response).where(FeedbackResponse.window_id.in_(window_ids))
-            .group_by(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value)):
+    counts, distributions, comments = _window_stats_queries()
+    params = {"window_ids": window_ids}
+    for wid, n, first_id, last_id in db.session.execute(counts, params):
+        stats[wid].n, stats[wid].first_id, stats[wid].last_id = n, first_id, last_id
+    for wid, item_id, value, count in db.session.execute(distributions, params):
         s = stats[wid]
         s.sums[item_id] = s.sums.get(item_id, 0) + value * count
         s.distribution.setdefault(item_id, {})[value] = count
-    # Sorted by text, never by storage order, so comments cannot be matched to arrival order.
-    for wid, comment in db.session.execute(
-            sa.select(FeedbackResponse.window_id, FeedbackResponse.comment)
-            .where(FeedbackResponse.window_id.in_(window_ids), FeedbackResponse.comment != "")
-            .order_by(FeedbackResponse.comment)):
+    for wid, comment in db.session.execute(comments, params):
         stats[wid].comments.append(comment)
     return stats
 
 
+@functools.cache
+def _window_stats_queries() -> tuple[sa.Select, sa.Select, sa.Select]:
+    """Built once (every results page and chart runs them); the window ids are bound per call."""
+    ids = sa.bindparam("window_ids", expanding=True)
+    counts = (sa.select(FeedbackResponse.window_id, sa.func.count(), sa.func.min(FeedbackResponse.id),
+                        sa.func.max(FeedbackResponse.id))
+              .where(FeedbackResponse.window_id.in_(ids)).group_by(FeedbackResponse.window_id))
+    distributions = (sa.select(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value,
+                               sa.func.count())
+                     .join(FeedbackAnswer.response).where(FeedbackResponse.window_id.in_(ids))
+                     .group_by(FeedbackResponse.window_id, FeedbackAnswer.item_id, FeedbackAnswer.value))
+    # Sorted by text, never by storage order, so comments cannot be matched to arrival order.
+    comments = (sa.select(FeedbackResponse.window_id, FeedbackResponse.comment)
+                .where(FeedbackResponse.window_id.in_(ids), FeedbackResponse.comment != "")
+                .order_by(FeedbackResponse.comment))
+    return counts, distributions, comments
+
+
 # --- chart cache -----------------------------------------------------------------------------
+# Rows are keyed by feedback.summary.chart_key, which names exactly the state a chart was drawn
+# from; a row is written only after the chart was drawn from data whose own key is that key.
 
-def data_key(kind: str, data) -> str:
-    payload = json.dumps({"kind": kind, "data": data}, sort_keys=True, ensure_ascii=False, default=str)
-    return hashlib.sha256(payload.encode()).hexdigest()
+_CHART_TABLE = ChartCache.__table__
+# Plain statements, built once: a cache hit should cost the lookup, not the ORM around it.
+_CHART_BODY = sa.select(_CHART_TABLE.c.body, _CHART_TABLE.c.mimetype).where(_CHART_TABLE.c.key == sa.bindparam("key"))
+_CHART_EXISTS = sa.select(_CHART_TABLE.c.key).where(_CHART_TABLE.c.key == sa.bindparam("key"))
 
 
-def cached_chart(kind: str, data, render) -> tuple[bytes, str, bool]:
-    """(body, mimetype, from_cache). ``render(data)`` runs only on a cache miss."""
-    key = data_key(kind, data)
-    row = db.session.get(ChartCache, key)
-    if row is not None:
-        return row.body, row.mimetype, True
-    body, mimetype = render(data)
+def cached_chart(key: str) -> tuple[bytes, str] | None:
+    """(body, mimetype) of the chart stored under ``key``, if any."""
+    row = db.session.execute(_CHART_BODY, {"key": key}).first()
+    return (row.body, row.mimetype) if row is not None else None
+
+
+def chart_is_cached(key: str) -> bool:
+    """Whether a chart is stored under ``key``, without reading its body (for a 304)."""
+    return db.session.execute(_CHART_EXISTS, {"key": key}).first() is not None
+
+
+def store_chart(key: str, body: bytes, mimetype: str) -> None:
     try:
         # Another worker may store the same chart at the same moment; theirs is as good as ours.
         with db.session.begin_nested():
             db.session.add(ChartCache(key=key, mimetype=mimetype, body=body))
     except sa.exc.IntegrityError:
         pass
-    return body, mimetype, False

@@ -11,7 +11,7 @@ import io
 
 import segno
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -27,7 +27,7 @@ from groups.models import Group, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 
 from . import charts, report as unit_report, services, summary as summaries
-from .forms import CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
+from .forms import SCORES, CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, WindowKind
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
@@ -89,6 +89,10 @@ def _window_title(window: FeedbackWindow) -> str:
 
 @bp.route("/f/<code>", methods=["GET", "POST"])
 def public_form(code: str):
+    # Everything up to storing an answer only reads, in a read-only transaction (on SQLite a
+    # shared one): the write lock is taken only for the few statements that store it, so
+    # participants answering at the same moment queue for as short a time as possible.
+    g.read_only = True
     normalised = services.normalise_code(code)
     if not normalised:
         return redirect(url_for("feedback.public_entry"))
@@ -100,13 +104,13 @@ def public_form(code: str):
         return render_template("feedback/public_unknown.html", form=CodeForm(formdata=None), code=code)
     now = utcnow()
     if not window.is_open(now):
-        return render_template("feedback/public_closed.html", window=window, not_yet=window.opens_at > now,
-                               form=CodeForm(formdata=None))
+        return _closed_page(window, now)
     form = response_form(window.item_set, _locale())
     if request.method == "GET":
         form.window_id.data = str(window.id)
     if window.id in answered_windows():
         return render_template("feedback/public_already.html", window=window)
+    title = _window_title(window)
     status = 200
     if form.validate_on_submit():
         if form.window_id.data != str(window.id):
@@ -115,21 +119,35 @@ def public_form(code: str):
                                       "given again and answer there."))
             form.window_id.data = str(window.id)
         else:
+            window_id = window.id
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
+            db.session.commit()  # ends the read-only transaction (nothing was written)
+            g.read_only = False  # the next one writes: on SQLite BEGIN IMMEDIATE (core.setup)
             try:
-                services.submit_response(window, scores, form.comment.data or "")
+                services.submit_response(window_id, scores, form.comment.data or "")
+            except services.WindowNotOpen:
+                # Closed in the moment since it was looked up: nothing is stored.
+                db.session.rollback()
+                g.read_only = True
+                return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
             except services.RateLimited:
                 db.session.rollback()
+                g.read_only = True
                 form.form_errors.append(_("Many answers have just arrived with this code. Wait a few minutes and "
                                           "send again; your answers are still here."))
                 status = 429
             else:
                 db.session.commit()
                 response = redirect(url_for("feedback.public_thanks"))
-                _set_marker(response, window.id)
+                _set_marker(response, window_id)
                 return response
-    return render_template("feedback/public_form.html", form=form, window=window, title=_window_title(window),
-                           code=normalised), status
+    return render_template("feedback/public_form.html", form=form, title=title, code=normalised,
+                           scores=SCORES), status
+
+
+def _closed_page(window: FeedbackWindow, now):
+    return render_template("feedback/public_closed.html", window=window, not_yet=window.opens_at > now,
+                           form=CodeForm(formdata=None))
 
 
 @bp.route("/f/thanks")
@@ -139,6 +157,8 @@ def public_thanks():
 
 
 # --- staff: access checks --------------------------------------------------------------------
+# Read-only staff views put @read_only above @login_required: the login check runs the request's
+# first query, which must already be in the read-only (on SQLite: shared, lock-free) transaction.
 
 def _may_see_group(group: Group) -> bool:
     return current_user.is_lead or current_user.id in group.facilitator_ids
@@ -197,8 +217,8 @@ def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str
 # --- staff: show to participants ------------------------------------------------------------
 
 @bp.route("/feedback/sessions/<session_id>/show")
-@login_required
 @read_only
+@login_required
 def session_show(session_id):
     session = get_or_404(GroupSession, session_id)
     group = _group_or_404(session.group_id)
@@ -223,8 +243,8 @@ def session_window_create(session_id):
 
 
 @bp.route("/feedback/groups/<group_id>/end")
-@login_required
 @read_only
+@login_required
 def group_end_show(group_id):
     group = _group_or_404(group_id)
     return _render_show(services.end_window_for_group(group),
@@ -245,8 +265,8 @@ def group_end_create(group_id):
 
 
 @bp.route("/feedback/meetings/<meeting_id>/show")
-@login_required
 @read_only
+@login_required
 def meeting_feedback_show(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     # Projected or handed to participants: the meeting's date only, never the client's name.
@@ -288,8 +308,8 @@ def window_adjust(window_id):
 
 
 @bp.route("/feedback/windows/<window_id>/qr.svg")
-@login_required
 @read_only
+@login_required
 def window_qr(window_id):
     window = _window_or_404(window_id)
     out = io.BytesIO()
@@ -301,35 +321,76 @@ def window_qr(window_id):
 # --- staff: results --------------------------------------------------------------------------
 
 @bp.route("/feedback/groups/<group_id>")
-@login_required
 @read_only
+@login_required
 def group_results(group_id):
     group = _group_or_404(group_id)
-    data = summaries.group_summary(group)
-    return render_template("feedback/group_results.html", group=group, s=data, now=utcnow(),
+    now = utcnow()
+    data = summaries.group_summary(group, now=now)
+    return render_template("feedback/group_results.html", group=group, s=data, now=now,
                            alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
-                           chart_keys={kind: services.data_key(kind, d)[:16] for kind, d in data.charts.items()},
+                           chart_keys={kind: key[:CHART_VERSION_CHARS] for kind, key in data.chart_keys.items()},
                            locale=_locale(), is_lead=current_user.is_lead)
 
 
+# The results page links each chart with ?v=<start of its key>. While that still names the
+# current chart, the browser may keep it for an hour without asking; any other request
+# revalidates with the ETag (a 304 costs one small query, never the summary).
+CHART_VERSION_CHARS = 16
+CHART_MAX_AGE = 3600
+
+
+def _chart_response(key: str, body: bytes | None, mimetype: str) -> Response:
+    fresh_link = request.args.get("v") == key[:CHART_VERSION_CHARS]
+    response = Response(body, status=200 if body is not None else 304, mimetype=mimetype)
+    response.set_etag(key)
+    response.headers["Cache-Control"] = f"private, max-age={CHART_MAX_AGE}" if fresh_link else "private, no-cache"
+    return response
+
+
 @bp.route("/feedback/groups/<group_id>/charts/<kind>.svg")
+@read_only  # a cache hit never takes SQLite's write lock; only storing a new chart does
 @login_required
 def group_chart(group_id, kind):
     group = _group_or_404(group_id)
     if kind not in charts.RENDERERS:
         abort(404)
-    data = summaries.group_summary(group).charts.get(kind)
-    if data is None:
+    now = utcnow()
+    # The key names everything the chart is drawn from (summary.chart_key), so a row under it
+    # is a chart that was allowed and drawn from this very state: serve it without the summary.
+    key = summaries.current_chart_key(group.id, kind, now=now)
+    if request.if_none_match.contains(key) and services.chart_is_cached(key):
+        return _chart_response(key, None, charts.SVG)
+    cached = services.cached_chart(key)
+    if cached is not None:
+        return _chart_response(key, *cached)
+
+    data = summaries.group_summary(group, now=now)
+    chart = data.charts.get(kind)
+    if chart is None:
         # Suppressed or nothing to show: the chart is never rendered.
         abort(404)
-    body, mimetype, _from_cache = services.cached_chart(kind, data, charts.RENDERERS[kind])
+    drawn_from = data.chart_keys[kind]
+    db.session.commit()  # ends the read-only transaction: nothing is held while drawing
+    body, mimetype = charts.RENDERERS[kind](chart)
+    if drawn_from != key:
+        # The data changed between reading the key and reading the summary (PostgreSQL reads
+        # each statement afresh): the chart is right, but not for the key, so it is not stored
+        # and the browser must not keep it.
+        return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
+    # Storing writes: on SQLite the next transaction must take the write lock (BEGIN IMMEDIATE,
+    # core.setup), which a read-only request does not.
+    g.read_only = False
+    services.store_chart(key, body, mimetype)
     db.session.commit()
-    return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, max-age=3600"})
+    if request.if_none_match.contains(key):
+        return _chart_response(key, None, mimetype)
+    return _chart_response(key, body, mimetype)
 
 
 @bp.route("/feedback/meetings/<meeting_id>/results")
-@login_required
 @read_only
+@login_required
 def meeting_results(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     return render_template("feedback/meeting_results.html", meeting=meeting, s=summaries.meeting_summary(meeting),
@@ -345,8 +406,8 @@ def feedback_group_summary(group):
 # --- lead: item sets and group settings --------------------------------------------------------
 
 @bp.route("/feedback/item-sets")
-@lead_required
 @read_only
+@lead_required
 def item_sets():
     return render_template("feedback/item_sets.html", sets=services.item_sets(), locale=_locale())
 
@@ -411,8 +472,8 @@ def _report_from_args():
 
 
 @bp.route("/feedback/report")
-@lead_required
 @read_only
+@lead_required
 def report():
     form, data = _report_from_args()
     return render_template("feedback/report.html", form=form, r=data)
@@ -432,8 +493,8 @@ def csv_labels() -> dict:
 
 
 @bp.route("/feedback/report.csv")
-@lead_required
 @read_only
+@lead_required
 def report_csv():
     form, data = _report_from_args()
     if data is None:

@@ -379,7 +379,7 @@ def test_closed_window_with_answers_cannot_be_reopened(auth_client, group):
     w.closes_at = datetime.now(UTC) + timedelta(hours=1)
     db.session.commit()
     items = services.set_for_group(group, "session").items
-    services.submit_response(w, {item.id: 7 for item in items}, "")
+    services.submit_response(w.id, {item.id: 7 for item in items}, "")
     w.closes_at = datetime.now(UTC) - timedelta(minutes=1)
     db.session.commit()
     closes_at = w.closes_at

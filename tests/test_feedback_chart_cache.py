@@ -1,0 +1,229 @@
+"""The results charts' cache: a hit is served from a key worked out in one small query, never by
+building the summary; anything the chart would show differently (new answers once a window has
+closed, a window closing or opening again, the threshold, attendance, the language) is a new key
+and a new ETag; hidden data never gets a chart, not even a 304; HTTP caching headers."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from core.db import utcnow
+from core.extensions import db
+from feedback import charts, services, summary
+from feedback.models import ChartCache
+from groups.models import Attendance
+from tests.factories import make_user
+from tests.test_feedback_factories import add_responses, close_window, make_group, open_now
+
+
+@pytest.fixture
+def group(app, facilitator):
+    return make_group([facilitator, make_user(name="Paula Pari")], sessions=3, enrolled=6)
+
+
+def chart_url(group, kind="means"):
+    return f"/feedback/groups/{group.id}/charts/{kind}.svg"
+
+
+def with_answers(group):
+    """Sessions 1 and 2 closed with 6 and 7 answers (shown); session 3's window has none."""
+    w1, w2, w3 = (services.open_session_window(s) for s in group.sessions)
+    db.session.commit()
+    add_responses(w1, [[8, 7, 9, 8]] * 6)
+    add_responses(w2, [[5, 6, 7, 6]] * 7)
+    for w in (w1, w2, w3):
+        close_window(w)
+    return w1, w2, w3
+
+
+def cached_rows():
+    return db.session.scalar(sa.select(sa.func.count()).select_from(ChartCache))
+
+
+def statements_of(fn):
+    statements = []
+
+    def listener(conn, cursor, statement, *args):
+        statements.append(" ".join(statement.split()))
+
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        result = fn()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    return result, statements
+
+
+def forbid_drawing(monkeypatch):
+    """From here on, building the summary or drawing a chart fails the test."""
+    def fail(*args, **kwargs):
+        pytest.fail("the summary was built or a chart drawn for a cached chart")
+
+    monkeypatch.setattr(summary, "group_summary", fail)
+    monkeypatch.setattr(charts, "RENDERERS", {kind: fail for kind in charts.RENDERERS})
+
+
+def test_a_cache_hit_never_builds_the_summary(auth_client, group, monkeypatch):
+    with_answers(group)
+    url = chart_url(group)
+    first = auth_client.get(url)
+    assert first.status_code == 200 and b"<svg" in first.data
+    assert cached_rows() == 1
+    forbid_drawing(monkeypatch)
+    db.session.expunge_all()  # nothing already loaded from an earlier request
+    second, statements = statements_of(lambda: auth_client.get(url))
+    assert second.status_code == 200 and second.data == first.data
+    assert second.headers["ETag"] == first.headers["ETag"]
+    # The login check, the group, the key's one query and the cached row: nothing that reads
+    # answers, whatever their number.
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 4, "\n".join(selects)
+    assert not any("feedback_answer" in s for s in statements)
+
+
+def test_etag_and_304(auth_client, group, monkeypatch):
+    with_answers(group)
+    first = auth_client.get(chart_url(group))
+    etag = first.headers["ETag"]
+    assert etag.startswith('"') and len(etag) == 66
+    assert first.headers["Cache-Control"] == "private, no-cache"
+    forbid_drawing(monkeypatch)
+    again = auth_client.get(chart_url(group), headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    assert again.headers["ETag"] == etag and again.headers["Cache-Control"].startswith("private")
+    other = auth_client.get(chart_url(group), headers={"If-None-Match": '"something-else"'})
+    assert other.status_code == 200 and other.data == first.data
+
+
+@pytest.mark.parametrize("cancelled", [False, True])
+def test_results_page_links_charts_by_their_current_key(auth_client, group, cancelled):
+    with_answers(group)
+    db.session.add(Attendance(session_id=group.sessions[0].id, enrolment_id=group.enrolments[0].id,
+                              status="present"))
+    if cancelled:
+        group.sessions[2].status = "cancelled"   # its window stays, without answers
+    db.session.commit()
+    page = auth_client.get(f"/feedback/groups/{group.id}").get_data(as_text=True)
+    for kind in ("means", "distribution", "attendance"):
+        marker = f"/charts/{kind}.svg?v="
+        assert marker in page, kind
+        v = page.split(marker, 1)[1][:16]
+        # The key the page worked out from the summary is the one the chart route works out
+        # from its own query: a link that names the current chart may be kept by the browser.
+        response = auth_client.get(chart_url(group, kind), query_string={"v": v})
+        assert response.status_code == 200
+        assert response.headers["ETag"].strip('"')[:16] == v
+        assert response.headers["Cache-Control"] == "private, max-age=3600"
+    stale = auth_client.get(chart_url(group), query_string={"v": "0" * 16})
+    assert stale.headers["Cache-Control"] == "private, no-cache"
+
+
+def test_answers_change_the_chart_only_once_their_window_closes(auth_client, group):
+    _w1, _w2, w3 = with_answers(group)
+    first = auth_client.get(chart_url(group))
+    open_now(w3)
+    during = auth_client.get(chart_url(group))
+    add_responses(w3, [[9, 9, 9, 9]] * 5)
+    # Answers arriving in an open window change nothing a chart shows, so neither the chart nor
+    # its ETag changes: the ETag does not tell anyone when an answer came in.
+    still = auth_client.get(chart_url(group))
+    assert still.headers["ETag"] == during.headers["ETag"] and still.data == during.data
+    close_window(w3)
+    after = auth_client.get(chart_url(group), headers={"If-None-Match": during.headers["ETag"]})
+    assert after.status_code == 200
+    assert after.headers["ETag"] not in (first.headers["ETag"], during.headers["ETag"])
+    assert after.data != first.data
+
+
+def test_a_new_answer_in_a_closed_window_is_a_new_chart(auth_client, group):
+    # The app never stores one (a closed window with answers stays closed), but the key covers
+    # the answers themselves, not the app's rules: a row fixed by hand is still a new chart.
+    w1, _w2, _w3 = with_answers(group)
+    first = auth_client.get(chart_url(group))
+    add_responses(w1, [[1, 1, 1, 1]])
+    second = auth_client.get(chart_url(group), headers={"If-None-Match": first.headers["ETag"]})
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+    assert second.data != first.data
+    assert cached_rows() == 2
+
+
+def test_a_window_opened_again_is_a_new_chart(auth_client, group):
+    _w1, _w2, w3 = with_answers(group)
+    first = auth_client.get(chart_url(group))   # session 3: closed without answers, a gap
+    open_now(w3)                                 # allowed: it has no answers
+    second = auth_client.get(chart_url(group))   # session 3 is no longer on the chart
+    assert second.status_code == 200 and second.headers["ETag"] != first.headers["ETag"]
+    assert second.data != first.data
+
+
+def test_changed_threshold_never_serves_the_old_chart(app, auth_client, group):
+    with_answers(group)
+    before = auth_client.get(chart_url(group, "distribution"))
+    assert before.status_code == 200
+    app.config["FEEDBACK_MIN_RESPONSES"] = 6
+    changed = auth_client.get(chart_url(group, "distribution"), headers={"If-None-Match": before.headers["ETag"]})
+    assert changed.status_code == 200 and changed.headers["ETag"] != before.headers["ETag"]
+    # Now no session has enough answers: every figure is hidden, and a cached chart (or a 304
+    # for one) is no way round that.
+    app.config["FEEDBACK_MIN_RESPONSES"] = 20
+    for kind, etag in (("distribution", before.headers["ETag"]), ("means", None)):
+        headers = {"If-None-Match": etag} if etag else {}
+        assert auth_client.get(chart_url(group, kind), headers=headers).status_code == 404
+    assert cached_rows() == 2
+
+
+def test_hidden_data_gets_no_chart_and_no_304(auth_client, group, app):
+    w1, *_ = (services.open_session_window(s) for s in group.sessions)
+    db.session.commit()
+    add_responses(w1, [[8, 7, 9, 8]] * 4)
+    close_window(w1)
+    with app.test_request_context(headers={"Accept-Language": "fi"}):
+        key = summary.current_chart_key(group.id, "means", now=utcnow())
+    for kind in ("means", "distribution"):
+        response = auth_client.get(chart_url(group, kind), headers={"If-None-Match": f'"{key}"'})
+        assert response.status_code == 404
+    assert cached_rows() == 0
+
+
+def test_attendance_is_a_new_attendance_chart_only(auth_client, group):
+    with_answers(group)
+    means = auth_client.get(chart_url(group, "means")).headers["ETag"]
+    attendance = auth_client.get(chart_url(group, "attendance")).headers["ETag"]
+    for enrolment in group.enrolments[:3]:
+        db.session.add(Attendance(session_id=group.sessions[0].id, enrolment_id=enrolment.id, status="present"))
+    db.session.commit()
+    assert auth_client.get(chart_url(group, "attendance")).headers["ETag"] != attendance
+    assert auth_client.get(chart_url(group, "means")).headers["ETag"] == means
+
+
+def test_each_language_has_its_own_chart(auth_client, group, facilitator):
+    with_answers(group)
+    finnish = auth_client.get(chart_url(group))
+    facilitator.language = "sv"
+    db.session.commit()
+    swedish = auth_client.get(chart_url(group))
+    assert swedish.status_code == 200 and swedish.headers["ETag"] != finnish.headers["ETag"]
+    assert swedish.data != finnish.data
+    assert cached_rows() == 2
+
+
+def test_a_chart_drawn_from_other_data_than_its_key_is_not_stored(auth_client, group, monkeypatch):
+    """If the data changes between reading the key and reading the summary, the chart drawn is
+    right but does not belong to the key: it is served, not stored, and not kept."""
+    with_answers(group)
+    monkeypatch.setattr(summary, "current_chart_key", lambda *args, **kwargs: "0" * 64)
+    response = auth_client.get(chart_url(group))
+    assert response.status_code == 200 and b"<svg" in response.data
+    assert response.headers["Cache-Control"] == "private, no-store" and "ETag" not in response.headers
+    assert cached_rows() == 0
+
+
+def test_chart_keys_name_the_drawing_code(monkeypatch):
+    facts = summary.ChartFacts(sessions=[], windows=[], enrolled=0)
+    now = utcnow()
+    texts = {"any": "text"}
+    key = summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts=texts)
+    assert summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts=texts) == key
+    monkeypatch.setattr(charts, "VERSION", "another")
+    assert summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts=texts) != key
+    assert summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts={"any": "teksti"}) != key
