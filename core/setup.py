@@ -59,7 +59,7 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
     def on_checkin(dbapi_connection, record):
         # SQLite's planner needs table statistics to pick the selective index (e.g. a user's
         # meeting participations rather than every open action item), and SQLite never
-        # gathers them by itself. PRAGMA optimize runs ANALYZE (bounded by analysis_limit)
+        # gathers them by itself. PRAGMA optimize runs ANALYZE
         # only on tables whose query plans on this connection needed statistics that are
         # missing or stale (the table grew 25-fold); otherwise it is a no-op. Pooled connections live long, so it runs often on a new
         # connection (after its 1st, 2nd, 4th, 8th... use, as the tables it has used grow) and
@@ -70,7 +70,9 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         record.info["uses"] = uses
         if uses & (uses - 1) == 0 or uses % OPTIMIZE_EVERY == 0:
             try:
-                dbapi_connection.execute("PRAGMA analysis_limit=1000")
+                # No analysis_limit: sampled statistics misjudged low-cardinality columns
+                # (statuses) badly enough to pick the wrong index; a full pass over the tables
+                # that need it takes a fraction of a second at five years of data.
                 dbapi_connection.execute("PRAGMA optimize")
             except sqlite3.OperationalError:  # busy: next time
                 pass
