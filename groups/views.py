@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy.orm import selectinload
+from jinja2 import pass_context
+from sqlalchemy.orm import load_only, selectinload
 
 from accounts.models import User
 from core.db import get_or_404
@@ -44,8 +45,14 @@ def _require_login():
 
 
 @bp.app_template_filter("group_status")
-def _group_status_filter(value):
-    return str(STATUS_LABELS.get(value, value))
+@pass_context
+def _group_status_filter(context, value):
+    # The labels are lazy strings; translate them once per render, not once per row.
+    labels = context.get("_group_status_labels")
+    if labels is None:
+        labels = {key: str(label) for key, label in STATUS_LABELS.items()}
+        context.vars["_group_status_labels"] = labels
+    return labels.get(value, value)
 
 
 @bp.app_context_processor
@@ -88,8 +95,8 @@ def _apply_error(form, error: GroupError) -> None:
 
 
 def _staff_choices():
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    return [(0, _("– Choose –"))] + [(u.id, u.name) for u in users]
+    users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
+    return [(0, _("– Choose –"))] + [(uid, name) for uid, name in users]
 
 
 # --- finding groups -----------------------------------------------------------------------------
@@ -104,8 +111,12 @@ def index():
         facilitator = int(request.args.get("facilitator") or 0)
     except ValueError:
         facilitator = 0
+    # Only the columns the list shows: a group row also carries its descriptions and notes.
     stmt = (sa.select(Group).order_by(Group.created_at.desc(), Group.id.desc())
-            .options(selectinload(Group.facilitator1), selectinload(Group.facilitator2)))
+            .options(load_only(Group.title, Group.theme, Group.status, Group.facilitator1_id, Group.facilitator2_id,
+                               Group.created_at),
+                     selectinload(Group.facilitator1).load_only(User.name),
+                     selectinload(Group.facilitator2).load_only(User.name)))
     if when:
         stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:
