@@ -227,6 +227,27 @@ def _add_participant_choices(meeting: Meeting) -> list:
     return [(label, options) for label, options in groups.items() if options]
 
 
+def _row_forms() -> SimpleNamespace:
+    """Labels and choices of the small per-row forms (a participant's invitation and attendance,
+    an item's status, a reviewed item's decision). The page has one such form per participant
+    and item, so they are rendered from these plain lists by meetings/_row_forms.html instead of
+    building a WTForms form for every row; field names carry the same prefixes ("p12-", "i34-",
+    "r56-") that ParticipationForm, ItemStatusForm and ReviewForm read when they are posted."""
+    def choices(field):
+        return [(value, str(label)) for value, label in field.kwargs["choices"]]
+
+    def label(field):
+        return str(field.args[0])
+
+    return SimpleNamespace(
+        status=(label(ItemStatusForm.status), choices(ItemStatusForm.status)),
+        invitation=(label(ParticipationForm.invitation_status), choices(ParticipationForm.invitation_status)),
+        attended=(label(ParticipationForm.attended), choices(ParticipationForm.attended)),
+        decision=(label(ReviewForm.action), choices(ReviewForm.action)),
+        due_date=label(ReviewForm.due_date),
+    )
+
+
 def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, notes_form: NotesForm | None = None,
                     add_form: AddParticipantForm | None = None, status=200):
     item_form = item_form or ItemForm(formdata=None)
@@ -234,21 +255,9 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     if notes_form is None:
         notes_form = NotesForm(formdata=None, obj=meeting)
         notes_form.version.data = str(meeting.version)
-    participation_forms = {}
-    for p in meeting.participants:
-        f = ParticipationForm(formdata=None, prefix=f"p{p.id}")
-        f.invitation_status.data = p.invitation_status
-        f.attended.data = "" if p.attended is None else ("yes" if p.attended else "no")
-        participation_forms[p.id] = f
-    status_forms = {}
-    for item in meeting.items:
-        f = ItemStatusForm(formdata=None, prefix=f"i{item.id}")
-        f.status.data = item.status
-        status_forms[item.id] = f
     add_form = add_form or AddParticipantForm(formdata=None)
     add_groups = _add_participant_choices(meeting)
     review = services.items_for_review(meeting)
-    review_forms = {item.id: ReviewForm(formdata=None, prefix=f"r{item.id}") for item in review}
     histories = services.item_histories(list(meeting.items) + review)
     contact_ids = [p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value and p.contact_id]
     links = db.session.scalars(sa.select(PartnerLink).where(PartnerLink.contact_id.in_(contact_ids))
@@ -264,7 +273,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     return render_and_commit(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form, add_form=add_form,
         add_groups=add_groups, carried_to=services.carried_to(meeting.items),
-        participation_forms=participation_forms, status_forms=status_forms, review=review, review_forms=review_forms,
+        row_forms=_row_forms(), review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
