@@ -1,7 +1,8 @@
 """Side-by-side micro-measurements:
 
-- the full partner feed over HTTP vs icalendar alone serialising the same events (the pure
-  builder ``calendar_export.ical.build_feed_ics``, in process, no database, no request);
+- the full partner feed over HTTP, rendered (its stored body dropped first) and served from the
+  stored body, vs icalendar alone serialising the same events (the pure builder
+  ``calendar_export.ical.build_feed_ics``, in process, no database, no request);
 - a results chart served from the cache vs its first render (over HTTP, and in process: the
   matplotlib render vs the cache lookup).
 """
@@ -51,7 +52,26 @@ def feed_vs_icalendar(port: int, state: dict, url: str) -> dict:
         assert s == 200, s
         return b
 
-    http_ms, body = _median_ms(fetch)
+    # The feed keeps its rendered body until the data changes; the stored-body GET is measured
+    # in the load table. Here every request renders: the stored bodies are dropped before each
+    # one (outside the timing), so this is the full render that the target is about.
+    store = sa.create_engine(url)
+
+    def drop_stored_bodies():
+        with store.begin() as conn:
+            conn.execute(sa.text("DELETE FROM calendar_feed_cache"))
+
+    def render():
+        drop_stored_bodies()
+        t0 = time.perf_counter()
+        b = fetch()
+        return time.perf_counter() - t0, b
+
+    renders = [render() for _ in range(REPEAT)]
+    http_ms = round(statistics.median(t for t, _ in renders) * 1000, 2)
+    body = renders[-1][1]
+    stored_ms, _ = _median_ms(fetch)
+    store.dispose()
     browser.close()
     events_in_feed = body.count(b"BEGIN:VEVENT")
 
@@ -66,6 +86,7 @@ def feed_vs_icalendar(port: int, state: dict, url: str) -> dict:
         db.session.remove()
         db.engine.dispose()
     return {"events": events_in_feed, "events_built": len(events), "http_full_feed_ms": http_ms,
+            "http_stored_body_ms": stored_ms,
             "icalendar_alone_ms": build_ms, "collect_events_ms": query_ms,
             "ratio": round(http_ms / build_ms, 2) if build_ms else None, "bytes": len(body),
             "same_size": abs(len(built) - len(body)) < 200}
