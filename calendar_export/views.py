@@ -19,7 +19,7 @@ from sqlalchemy.orm import selectinload
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.security import read_only
+from core.security import begin_writing, read_only
 
 from . import changes, services
 from .cli import register_commands
@@ -117,8 +117,7 @@ def _write_after_read(sub_id: int, *, touch: bool, rendered: tuple[str, int, byt
     takes the lock up front. A failed write must not cost the subscriber their calendar: the
     body is served anyway and stored on a later request.
     """
-    db.session.rollback()
-    g.read_only = False
+    begin_writing()
     try:
         if touch:
             services.touch(sub_id)

@@ -32,6 +32,17 @@ def read_only(view):
     return wrapper
 
 
+def begin_writing() -> None:
+    """In a read-only view, before its first write: end the shared read transaction, so the
+    next statement starts a write transaction that takes SQLite's write lock up front (BEGIN
+    IMMEDIATE, core.setup). Upgrading the read transaction itself could fail at once when
+    another worker has committed since it began. Objects loaded so far are expired."""
+    from .extensions import db
+
+    db.session.rollback()
+    g.read_only = False
+
+
 def mark_read_only_request() -> None:
     if request.method not in ("GET", "HEAD") or request.endpoint is None:
         return

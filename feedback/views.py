@@ -20,7 +20,7 @@ from accounts.permissions import lead_required
 from core.db import get_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.security import read_only
+from core.security import begin_writing, read_only
 from core.templating import local_dt
 from core.timeutil import local_today
 from groups.models import Group, GroupSession
@@ -121,8 +121,7 @@ def public_form(code: str):
         else:
             window_id = window.id
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
-            db.session.commit()  # ends the read-only transaction (nothing was written)
-            g.read_only = False  # the next one writes: on SQLite BEGIN IMMEDIATE (core.setup)
+            begin_writing()
             try:
                 services.submit_response(window_id, scores, form.comment.data or "")
             except services.WindowNotOpen:
@@ -378,9 +377,7 @@ def group_chart(group_id, kind):
         # each statement afresh): the chart is right, but not for the key, so it is not stored
         # and the browser must not keep it.
         return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
-    # Storing writes: on SQLite the next transaction must take the write lock (BEGIN IMMEDIATE,
-    # core.setup), which a read-only request does not.
-    g.read_only = False
+    begin_writing()
     services.store_chart(key, body, mimetype)
     db.session.commit()
     if request.if_none_match.contains(key):

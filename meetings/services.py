@@ -134,7 +134,13 @@ def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
     Only the meetings and their clients are loaded: a list needs the number of staff per
     meeting (``staff_counts``), not every participant with their person."""
     now = utcnow()
-    stmt = sa.select(Meeting).options(selectinload(Meeting.client))
+    from register.models import Client
+
+    # Only what the list shows: a meeting row also carries its notes (worries, summary).
+    stmt = sa.select(Meeting).options(
+        load_only(Meeting.client_id, Meeting.purpose, Meeting.starts_at, Meeting.ends_at, Meeting.place_kind,
+                  Meeting.place, Meeting.status),
+        selectinload(Meeting.client).load_only(Client.name))
     if not user.is_lead:
         mine = sa.select(MeetingParticipant.meeting_id).where(
             MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)

@@ -15,6 +15,7 @@ from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from core.db import utcnow
+from core.security import begin_writing
 from core.extensions import db
 
 from .models import AccessLog, Client, ClientWorker
@@ -114,8 +115,7 @@ def write_deferred(response):
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
-    db.session.rollback()
-    g.read_only = False  # the next BEGIN takes SQLite's write lock up front
+    begin_writing()
     db.session.execute(sa.insert(AccessLog), rows)
     db.session.commit()
     return response
