@@ -49,6 +49,16 @@ def mark_read_only_request() -> None:
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "read_only", False):
         g.read_only = True
+        from .extensions import db
+
+        # (A session already in a transaction, as in tests that share the app context, keeps it.)
+        if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+            # A read-only request on PostgreSQL reads in autocommit mode: no BEGIN and no
+            # ROLLBACK round trips. Under READ COMMITTED each statement sees its own snapshot
+            # either way, so the reads see exactly what they would in a transaction. The
+            # connection gets its usual transactional mode back when it returns to the pool
+            # (begin_writing() ends this phase before any write).
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 def is_safe_next(target: str | None) -> bool:

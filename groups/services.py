@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
 from core.db import aware_utc, utcnow
 from core.extensions import db
@@ -649,7 +649,7 @@ def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> l
         sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
         .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id),
                GroupSession.starts_at < end_utc, GroupSession.ends_at > start_utc)
-        .options(selectinload(GroupSession.group))
+        .options(contains_eager(GroupSession.group))
         .order_by(GroupSession.starts_at)
     ).all()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from core.dashboard import Panel, register_panel
 from core.extensions import db
@@ -26,8 +26,9 @@ def my_outreach_panel(user) -> Panel | None:
                OutreachVisit.status == VisitStatus.SCHEDULED.value,
                OutreachVisit.starts_at >= now - COUNTS_WAIT, OutreachVisit.starts_at < now + AHEAD)
         .order_by(OutreachVisit.starts_at)
-        .options(selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
-                 selectinload(OutreachVisit.staff2))
+        # Each visit has one venue and two workers: joined into the same query.
+        .options(joinedload(OutreachVisit.venue), joinedload(OutreachVisit.staff1),
+                 joinedload(OutreachVisit.staff2))
     ).all()
     if not visits:
         return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from core.dashboard import Panel, register_panel
 from core.extensions import db
@@ -18,7 +18,7 @@ from .services import task_visible_condition
 def reminders_panel(user):
     tasks = db.session.scalars(
         sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value, task_visible_condition(user))
-        .options(selectinload(FollowUpTask.client)).order_by(FollowUpTask.due_on, FollowUpTask.id).limit(20)
+        .options(joinedload(FollowUpTask.client)).order_by(FollowUpTask.due_on, FollowUpTask.id).limit(20)
     ).all()
     counts_stmt = sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id)).where(
         OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value))).group_by(OutboxMessage.status)

@@ -104,3 +104,30 @@ def test_page_is_not_sent_when_its_log_cannot_be_written(app, auth_client, facil
     # Tests propagate exceptions; in production the generic 500 page is sent instead of the page.
     with pytest.raises(sa.exc.OperationalError):
         auth_client.get(f"/clients/{person.id}")
+
+
+def test_read_only_page_reads_in_autocommit_on_postgresql(app, auth_client, facilitator):
+    """No BEGIN/ROLLBACK round trips for reads on PostgreSQL; the access-log insert still runs in
+    a transaction of its own."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only")
+    person = make_client(name="Matti Kuusela", worker=facilitator)
+    meeting = make_meeting([facilitator], client=person)
+    db.session.commit()
+    url = f"/meetings/{meeting.id}"
+    db.session.rollback()
+    modes: list[tuple[str, str]] = []
+
+    def on_execute(conn, cursor, statement, parameters, context, executemany):
+        modes.append((statement.split()[0], conn.get_execution_options().get("isolation_level", "default")))
+
+    sa.event.listen(db.engine, "before_cursor_execute", on_execute)
+    try:
+        response = auth_client.get(url)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", on_execute)
+    assert response.status_code == 200
+    reads = [mode for verb, mode in modes if verb == "SELECT"]
+    inserts = [mode for verb, mode in modes if verb == "INSERT"]
+    assert reads and set(reads) == {"AUTOCOMMIT"}, modes
+    assert inserts and "AUTOCOMMIT" not in inserts, modes
