@@ -1,4 +1,5 @@
-"""indexes on foreign keys that pages look up; action items by responsible person and status
+"""indexes on foreign keys that pages look up; action items by responsible person and status;
+groups by creation time
 
 Revision ID: 66eaa3c55313
 Revises: 6679ac9edb0c
@@ -29,6 +30,7 @@ def upgrade():
 
     with op.batch_alter_table('client_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_client_group_previous_round_id'), ['previous_round_id'], unique=False)
+        batch_op.create_index('ix_client_group_created_at', ['created_at', 'id'], unique=False)
 
     with op.batch_alter_table('group_idea', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_group_idea_group_id'), ['group_id'], unique=False)
@@ -60,6 +62,7 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_group_idea_group_id'))
 
     with op.batch_alter_table('client_group', schema=None) as batch_op:
+        batch_op.drop_index('ix_client_group_created_at')
         batch_op.drop_index(batch_op.f('ix_client_group_previous_round_id'))
 
     with op.batch_alter_table('action_item', schema=None) as batch_op:
