@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from jinja2 import pass_context
-from sqlalchemy.orm import load_only, selectinload
+from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from accounts.models import User
 from core.db import get_or_404
@@ -115,8 +115,8 @@ def index():
     stmt = (sa.select(Group).order_by(Group.created_at.desc(), Group.id.desc())
             .options(load_only(Group.title, Group.theme, Group.status, Group.facilitator1_id, Group.facilitator2_id,
                                Group.created_at),
-                     selectinload(Group.facilitator1).load_only(User.name),
-                     selectinload(Group.facilitator2).load_only(User.name)))
+                     joinedload(Group.facilitator1).load_only(User.name),
+                     joinedload(Group.facilitator2).load_only(User.name)))
     if when:
         stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:
