@@ -301,12 +301,16 @@ def page_table(run: dict) -> list[str]:
 
 def targets(run: dict) -> list[tuple[str, object, str]]:
     pages = run.get("pages", {})
-    hello_rps = run.get("hello", {}).get("rps")
+    # hello-world runs before and after the pages; the machine is shared and the two can differ
+    # by half. The target is judged against the better of the two (the stricter comparison).
+    hellos = [h for h in (run.get("hello", {}).get("rps"), run.get("hello_after", {}).get("rps")) if h]
+    hello_rps = max(hellos) if hellos else None
     rows = []
     r304 = pages.get("feed_304", {})
     if r304.get("rps") is not None and hello_rps:
         rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", r304["rps"] >= hello_rps / 2,
-                     f"{r304['rps']} vs {hello_rps} req/s ({r304['rps'] / hello_rps:.2f}×)"))
+                     f"{r304['rps']} vs {hello_rps} req/s, the better of hello-world's two runs "
+                     f"({r304['rps'] / hello_rps:.2f}×)"))
     else:
         rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", None, "not measured"))
     measured = {s: p for s, p in pages.items() if p.get("p95_ms") is not None}
@@ -451,7 +455,12 @@ def main(argv=None) -> None:
     parser.add_argument("--skip-faults", action="store_true")
     parser.add_argument("--allow-shared-restart", action="store_true",
                         help="restart the shared PostgreSQL service if no private cluster can be made")
+    parser.add_argument("--report-only", action="store_true",
+                        help="write bench/RESULTS.md again from bench/data/results.json (give the run's options)")
     args = parser.parse_args(argv)
+    if args.report_only:
+        print(write_report(json.loads((DATA / "results.json").read_text()), args))
+        return
     DATA.mkdir(parents=True, exist_ok=True)
     results: dict = {"machine": machine(), "runs": {}, "notes": []}
     endpoints = existing_endpoints()
