@@ -489,6 +489,7 @@ def main(argv=None) -> None:
         (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
     load = os.getloadavg()
     results["load_after"] = f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
     text = write_report(results, args)
     print(text)
     failed = required_fault_failures(results)
