@@ -106,19 +106,27 @@ def chart_cache(port: int, state: dict, url: str) -> dict:
     path = paths[0]
     group_id, kind = int(path.split("/")[3]), path.rsplit("/", 1)[1].removesuffix(".svg")
     app = _app(url)
-    with app.app_context():
-        db.session.execute(sa.delete(ChartCache))
-        db.session.commit()
-        db.session.remove()
+    store = sa.create_engine(url)
+
+    def drop_cached_charts():
+        with store.begin() as conn:
+            conn.execute(sa.delete(ChartCache))
 
     browser = Browser(port)
     assert browser.login(state["lead_email"], state["password"]) == 302
     # Warm the worker on another page first, so the first render is not also a cold start.
     browser.request("GET", f"/feedback/groups/{group_id}")
-    t0 = time.perf_counter()
-    status, _h, first_body = browser.request("GET", path)
-    first_ms = round((time.perf_counter() - t0) * 1000, 2)
-    assert status == 200, status
+    # The first render is timed several times (the cached chart dropped before each, outside
+    # the timing) and the median kept: one sample on a shared machine moves the ratio by half.
+    firsts = []
+    for _ in range(5):
+        drop_cached_charts()
+        t0 = time.perf_counter()
+        status, _h, first_body = browser.request("GET", path)
+        firsts.append(time.perf_counter() - t0)
+        assert status == 200, status
+    first_ms = round(statistics.median(firsts) * 1000, 2)
+    store.dispose()
 
     def fetch():
         s, _hh, b = browser.request("GET", path)
