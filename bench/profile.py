@@ -12,7 +12,7 @@ import json
 import pstats
 import time
 
-from .load import CSRF_RE
+from .inprocess import app_and_client
 
 
 def main() -> None:
@@ -25,14 +25,7 @@ def main() -> None:
     args = parser.parse_args()
     state = json.load(open(args.state))
 
-    from app import create_app
-
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "SECRET_KEY": "bench-profile",
-                      "SERVER_NAME": None, "BASE_URL": "http://localhost"})
-    client = app.test_client()
-    token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-    assert client.post("/login", data={"csrf_token": token, "email": state["lead_email"],
-                                       "password": state["password"]}).status_code == 302
+    app, client = app_and_client(args.database_url, state, name="profile")
     feed = f"/calendar/{state['partner_feed_token']}.ics"
     pages = {
         "start_page": "/",

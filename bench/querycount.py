@@ -14,7 +14,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from .load import CSRF_RE
+from .inprocess import app_and_client
 
 
 def page_urls(state: dict) -> list[tuple[str, str, str | None]]:
@@ -45,22 +45,12 @@ def page_urls(state: dict) -> list[tuple[str, str, str | None]]:
 def capture(url: str, state: dict) -> dict[str, dict]:
     """Per page: {"result": count or why not measured, "statements": [SQL, ...]} of the second
     request (the first one does first-use writes)."""
-    from app import create_app
     from core.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-querycount", "TESTING": True,
-                      "SERVER_NAME": None, "BASE_URL": "http://localhost"})
+    app, client = app_and_client(url, state, name="querycount")
     results: dict[str, dict] = {}
     with app.app_context():
         engine = db.engine
-    # Requests run without an outer app context, as in a server: each gets a fresh g and session.
-    client = app.test_client()
-    page = client.get("/login").get_data(as_text=True)
-    token = CSRF_RE.search(page).group(1)
-    login = client.post("/login", data={"csrf_token": token, "email": state["lead_email"],
-                                        "password": state["password"]})
-    if login.status_code != 302:
-        raise RuntimeError(f"login answered {login.status_code}")
     statements: list[tuple[str, object]] = []
 
     def on_execute(conn, cursor, statement, parameters, context, executemany):

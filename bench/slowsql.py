@@ -11,7 +11,7 @@ import time
 
 import sqlalchemy as sa
 
-from .load import CSRF_RE
+from .inprocess import app_and_client
 
 
 def main() -> None:
@@ -23,17 +23,11 @@ def main() -> None:
     args = parser.parse_args()
     state = json.load(open(args.state))
 
-    from app import create_app
     from core.extensions import db
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": args.database_url, "SECRET_KEY": "bench-slowsql",
-                      "SERVER_NAME": None, "BASE_URL": "http://localhost"})
+    app, client = app_and_client(args.database_url, state, name="slowsql", login=not args.anonymous)
     with app.app_context():
         engine = db.engine
-    client = app.test_client()
-    if not args.anonymous:
-        token = CSRF_RE.search(client.get("/login").get_data(as_text=True)).group(1)
-        client.post("/login", data={"csrf_token": token, "email": state["lead_email"], "password": state["password"]})
     client.get(args.path)
     timings: list[tuple[float, str, object]] = []
 

@@ -66,14 +66,6 @@ def revoke(sub: CalendarSubscription) -> None:
     db.session.execute(sa.delete(CalendarFeedCache).where(CalendarFeedCache.subscription_id == sub.id))
 
 
-def find_active(token: str) -> CalendarSubscription | None:
-    """The live subscription for a token, or None (unknown, malformed or revoked)."""
-    if not token or len(token) > 100:
-        return None
-    return db.session.scalar(sa.select(CalendarSubscription).where(
-        CalendarSubscription.token_hash == hash_token(token), CalendarSubscription.revoked_at.is_(None)))
-
-
 @dataclass(frozen=True)
 class ActiveFeed:
     """What a feed request needs of its subscription, and the feed data counter read with it."""
@@ -123,8 +115,8 @@ def _active_feed_statement() -> sa.Select:
 
 
 def find_active_feed(token: str) -> ActiveFeed | None:
-    """``find_active``, whether its target is still there, and the data counter, in one query
-    by primary keys and the token's unique index. The counter row is joined on its constant key
+    """The live (not revoked) subscription of this token, whether its target is still there, and
+    the data counter, in one query by primary keys and the token's unique index. The counter row is joined on its constant key
     (missing only in a database made without the migration, e.g. by ``create_all``; then the
     version is 0 until the first change creates the row)."""
     if not token or len(token) > 100:

@@ -1,10 +1,11 @@
 """Security headers, safe redirects and the read-only marker for views that never write."""
 from __future__ import annotations
 
-import functools
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, current_app, g, request
+
+from .extensions import db
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -14,22 +15,16 @@ CSP = (
 
 
 def read_only(view):
-    """Mark a view that never writes (access-log rows aside, see register.access), so SQLite
-    starts a plain (shared) transaction and page views do not queue for the write lock.
+    """Mark a GET view that never writes (access-log rows aside, see register.access), so SQLite
+    reads in a plain (shared) transaction and page views do not queue for the write lock.
 
-    The flag must be set before the request's first query, and the first query is usually
-    the login check (a blueprint's before_request or @login_required, which run before this
-    wrapper). So the mark is an attribute, copied outward by functools.wraps through the other
-    decorators, and ``mark_read_only_request`` sets ``g.read_only`` from it in an app-level
-    before_request hook, the first code to run once the URL is matched."""
-
-    @functools.wraps(view)
-    def wrapper(*args, **kwargs):
-        g.read_only = True
-        return view(*args, **kwargs)
-
-    wrapper.read_only = True
-    return wrapper
+    Only a mark: the flag must be set before the request's first query, which is usually the
+    login check (a blueprint's before_request or @login_required) and runs before the view. So
+    ``mark_read_only_request``, an app-level before_request hook, sets ``g.read_only`` from the
+    mark once the URL is matched; functools.wraps carries the mark through the other decorators,
+    so their order does not matter."""
+    view.read_only = True
+    return view
 
 
 def begin_writing() -> None:
@@ -37,8 +32,6 @@ def begin_writing() -> None:
     next statement starts a write transaction that takes SQLite's write lock up front (BEGIN
     IMMEDIATE, core.setup). Upgrading the read transaction itself could fail at once when
     another worker has committed since it began. Objects loaded so far are expired."""
-    from .extensions import db
-
     db.session.rollback()
     g.read_only = False
 
@@ -49,8 +42,6 @@ def mark_read_only_request() -> None:
     view = current_app.view_functions.get(request.endpoint)
     if getattr(view, "read_only", False):
         g.read_only = True
-        from .extensions import db
-
         # (A session already in a transaction, as in tests that share the app context, keeps it.)
         if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
             # A read-only request on PostgreSQL reads in autocommit mode: no BEGIN and no

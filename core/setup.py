@@ -59,11 +59,11 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
     def on_checkin(dbapi_connection, record):
         # SQLite's planner needs table statistics to pick the selective index (e.g. a user's
         # meeting participations rather than every open action item), and SQLite never
-        # gathers them by itself. PRAGMA optimize runs ANALYZE
-        # only on tables whose query plans on this connection needed statistics that are
-        # missing or stale (the table grew 25-fold); otherwise it is a no-op. Pooled connections live long, so it runs often on a new
-        # connection (after its 1st, 2nd, 4th, 8th... use, as the tables it has used grow) and
-        # then every OPTIMIZE_EVERY uses.
+        # gathers them by itself. PRAGMA optimize runs ANALYZE only on tables whose query plans
+        # on this connection needed statistics that are missing or stale (the table grew
+        # 25-fold); otherwise it is a no-op. Pooled connections live long, so it runs often on
+        # a new connection (after its 1st, 2nd, 4th, 8th... use, as the tables it has used
+        # grow) and then every OPTIMIZE_EVERY uses.
         if dbapi_connection is None:
             return
         uses = record.info.get("uses", 0) + 1

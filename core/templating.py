@@ -1,15 +1,15 @@
 """Jinja filters for local (Helsinki) times and the navigation shown in the base layout."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from contextvars import ContextVar
 from functools import lru_cache
 
-from flask import Flask, current_app, request
-from jinja2 import pass_context
 from babel import dates as babel_dates
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
+from jinja2 import pass_context
 
 from .timeutil import HELSINKI, to_local
 
@@ -43,58 +43,59 @@ def _format(kind: str, locale: str, value, fmt: str) -> str:
     return babel_dates.format_datetime(value, fmt, tzinfo=HELSINKI, locale=locale)
 
 
-_LOCALE: ContextVar[str | None] = ContextVar("template_locale", default=None)
+def _locale(locale: str | None) -> str:
+    return locale or str(get_locale() or "fi")
 
 
-def _locale() -> str:
-    return _LOCALE.get() or str(get_locale() or "fi")
-
-
-def local_dt(value: datetime | None, fmt: str = "short") -> str:
+def local_dt(value: datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
     if value is None:
         return ""
-    return _format("datetime", _locale(), to_local(value), fmt)
+    return _format("datetime", _locale(locale), to_local(value), fmt)
 
 
-def local_date(value: date | datetime | None, fmt: str = "short") -> str:
+def local_date(value: date | datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    return _format("date", _locale(), value, fmt)
+    return _format("date", _locale(locale), value, fmt)
 
 
-def local_time(value: datetime | None, fmt: str = "short") -> str:
+def local_time(value: datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
     if value is None:
         return ""
-    return _format("time", _locale(), to_local(value), fmt)
+    return _format("time", _locale(locale), to_local(value), fmt)
 
 
-def weekday_date(value: datetime | date | None) -> str:
+def weekday_date(value: datetime | date | None, *, locale: str | None = None) -> str:
     """'ti 3.12.2026' style: short weekday and date, in the user's language."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
-    return _format("date", _locale(), value, "EEE d.M.yyyy")
+    return _format("date", _locale(locale), value, "EEE d.M.yyyy")
 
 
 def _template_filter(function):
-    """The filter for templates: the locale comes from the template's context (set once per
+    """The filter for templates: the language comes from the template's context (set once per
     render by ``layout_context``) instead of a lookup through Flask-Babel per value."""
 
     @pass_context
     def template_filter(context, value, *args):
-        locale = context.get("current_locale")
-        if locale is None:
-            return function(value, *args)
-        token = _LOCALE.set(locale)
-        try:
-            return function(value, *args)
-        finally:
-            _LOCALE.reset(token)
+        return function(value, *args, locale=context.get("current_locale"))
 
     return template_filter
+
+
+def translated_labels(labels: Mapping[str, object]) -> dict[str, str]:
+    """A dict of lazy (``_l``) labels translated into the current language, once per request and
+    language: a list of 150 rows would otherwise translate the same status labels 150 times."""
+    locale = str(get_locale() or "fi")
+    cache = g.setdefault("translated_labels", {}) if has_request_context() else {}
+    key = (id(labels), locale)
+    if key not in cache:
+        cache[key] = {name: str(label) for name, label in labels.items()}
+    return cache[key]
 
 
 def init_templating(app: Flask) -> None:

@@ -156,8 +156,6 @@ def public_thanks():
 
 
 # --- staff: access checks --------------------------------------------------------------------
-# Read-only staff views put @read_only above @login_required: the login check runs the request's
-# first query, which must already be in the read-only (on SQLite: shared, lock-free) transaction.
 
 def _may_see_group(group: Group) -> bool:
     return current_user.is_lead or current_user.id in group.facilitator_ids

@@ -8,7 +8,6 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from jinja2 import pass_context
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from accounts.models import User
@@ -16,6 +15,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
+from core.templating import translated_labels
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import render_and_commit
 from register.access import accessible_client_ids, log_access, log_access_many
@@ -45,14 +45,8 @@ def _require_login():
 
 
 @bp.app_template_filter("group_status")
-@pass_context
-def _group_status_filter(context, value):
-    # The labels are lazy strings; translate them once per render, not once per row.
-    labels = context.get("_group_status_labels")
-    if labels is None:
-        labels = {key: str(label) for key, label in STATUS_LABELS.items()}
-        context.vars["_group_status_labels"] = labels
-    return labels.get(value, value)
+def _group_status_filter(value):
+    return translated_labels(STATUS_LABELS).get(value, value)
 
 
 @bp.app_context_processor

@@ -128,7 +128,7 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
 
 
 # Longer than any meeting (the form offers up to two hours) or group session can be.
-LONGEST_MEETING = timedelta(days=1)
+LONGEST_BOOKING = timedelta(days=1)
 
 
 def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
@@ -152,7 +152,7 @@ def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
     # hours) and let the database walk the starts_at index from now instead of from five
     # years back.
     if upcoming:
-        stmt = (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_MEETING)
+        stmt = (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_BOOKING)
                 .order_by(Meeting.starts_at))
     else:
         stmt = stmt.where(Meeting.ends_at < now, Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
@@ -187,7 +187,7 @@ def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude
                Meeting.starts_at < ends_at, Meeting.ends_at > starts_at,
                # Implied by the line above (no booking lasts a day); lets the database use
                # the starts_at index instead of every meeting the staff ever had.
-               Meeting.starts_at > starts_at - LONGEST_MEETING,
+               Meeting.starts_at > starts_at - LONGEST_BOOKING,
                Meeting.id != (exclude_meeting_id or 0))
         .order_by(Meeting.starts_at, User.name)
     ).all()
@@ -198,7 +198,7 @@ def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude
         .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
         .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
                GroupSession.starts_at < ends_at, GroupSession.ends_at > starts_at,
-               GroupSession.starts_at > starts_at - LONGEST_MEETING)
+               GroupSession.starts_at > starts_at - LONGEST_BOOKING)
         .order_by(GroupSession.starts_at, User.name)
     ).all()
     conflicts += [Conflict(name, "group", title, s, e) for name, title, s, e in rows]

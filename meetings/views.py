@@ -12,8 +12,9 @@ from flask_login import current_user, login_required
 from accounts.models import User
 from core.db import get_or_404, utcnow
 from core.extensions import db
-from core.security import read_only
 from core.forms import ConfirmForm
+from core.security import read_only
+from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import render_and_commit
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
@@ -52,9 +53,7 @@ def _partner_pages_no_referrer(response):
 
 
 class _Labels:
-    """The label dicts, translated when a template first uses one and then kept for that render:
-    the dicts hold lazy strings, and a list of 150 meetings would otherwise translate each
-    status and place label once per row."""
+    """The label dicts for templates, each translated once per request (translated_labels)."""
 
     _sources = {"place": PLACE_LABELS, "status": STATUS_LABELS, "invitation": INVITATION_LABELS,
                 "item": ITEM_STATUS_LABELS, "kind": KIND_LABELS, "identification": IDENTIFICATION_LABELS}
@@ -62,9 +61,7 @@ class _Labels:
     def __getattr__(self, name: str) -> dict[str, str]:
         if name not in self._sources:
             raise AttributeError(name)
-        translated = {key: str(label) for key, label in self._sources[name].items()}
-        setattr(self, name, translated)
-        return translated
+        return translated_labels(self._sources[name])
 
 
 @bp.app_context_processor

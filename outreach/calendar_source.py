@@ -8,13 +8,11 @@ No client data exists in outreach; the summary names the venue, the description 
 from __future__ import annotations
 
 import importlib.util
-from datetime import datetime
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from core.db import aware_utc
 from core.extensions import db
 
 from .models import OutreachVenue, OutreachVisit, VisitStatus
@@ -61,15 +59,10 @@ def visit_record(visit: OutreachVisit):
     )
 
 
-def _latest(values) -> datetime | None:
-    present = [v for v in values if v is not None]
-    return max(present) if present else None
-
-
 class OutreachSource:
     name = "outreach"
     # What the events are built from (visits, their venue and partner, the staff's names):
-    # changes to these tables change the feeds' ETag without version() being asked.
+    # changes to these tables change the feeds' ETag (calendar_export.changes).
     tables = ("outreach_visit", "outreach_venue", "user")
 
     def events(self, scope, window) -> list:
@@ -80,18 +73,6 @@ class OutreachSource:
             selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
             selectinload(OutreachVisit.staff2))).all()
         return [visit_record(v) for v in rows]
-
-    def version(self, scope, window) -> tuple:
-        stmt = _scoped(
-            sa.select(sa.func.count(OutreachVisit.id), sa.func.max(OutreachVisit.updated_at),
-                      sa.func.coalesce(sa.func.sum(OutreachVisit.id), 0), sa.func.max(OutreachVenue.updated_at))
-            .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id),
-            scope, window)
-        if stmt is None:
-            return (0, None, 0)
-        count, latest, id_sum, venue_latest = db.session.execute(stmt).one()
-        # A renamed or moved venue changes every visit's summary or location.
-        return (count, _latest([aware_utc(latest), aware_utc(venue_latest)]), int(id_sum))
 
 
 SOURCE = OutreachSource()

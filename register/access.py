@@ -15,8 +15,8 @@ from flask import abort, g, has_request_context
 from flask_login import current_user
 
 from core.db import utcnow
-from core.security import begin_writing
 from core.extensions import db
+from core.security import begin_writing
 
 from .models import AccessLog, Client, ClientWorker
 

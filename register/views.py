@@ -10,8 +10,8 @@ from accounts.models import User
 from accounts.permissions import lead_required
 from core.db import get_or_404
 from core.extensions import db
-from core.security import read_only
 from core.forms import ConfirmForm
+from core.security import read_only
 from core.web import render_and_commit
 
 from . import access, services

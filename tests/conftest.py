@@ -127,6 +127,27 @@ def _postgres_url():
 
 
 @pytest.fixture
+def empty_database_url(tmp_path):
+    """A new, empty database of the backend under test (for `flask db upgrade`), dropped after."""
+    if BACKEND != "postgres":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"kohtaamo_mig_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"PostgreSQL not reachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture
 def database_url(request, tmp_path, _sqlite_template):
     if BACKEND == "postgres":
         url = request.getfixturevalue("_postgres_url")

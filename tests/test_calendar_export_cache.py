@@ -21,6 +21,7 @@ from groups.models import GroupPartner, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 from register.models import PartnerContact
 from tests.factories import make_client, make_partner
+from tests.sqlcapture import captured_statements
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
 
 
@@ -80,18 +81,9 @@ def counter() -> int:
 
 
 def _count_statements(app, fn) -> list[str]:
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with captured_statements() as seen:
         fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return statements
+    return [s for s in seen if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SAVEPOINT", "RELEASE"))]
 
 
 # --- served from the store while nothing changes -----------------------------------------------
@@ -463,14 +455,12 @@ def test_two_app_instances_agree(app, client, world, renders, database_url):
             db.engine.dispose()
 
 
-def test_migrated_database_has_the_counter_row(tmp_path):
+def test_migrated_database_has_the_counter_row(empty_database_url):
     from flask_migrate import upgrade
 
-    from tests.conftest import BACKEND, _make_test_app
+    from tests.conftest import _make_test_app
 
-    if BACKEND != "sqlite":
-        pytest.skip("the migrations are checked on PostgreSQL by test_migrations")
-    app = _make_test_app(f"sqlite:///{tmp_path / 'migrated.db'}")
+    app = _make_test_app(empty_database_url)
     with app.app_context():
         upgrade()
         row = db.session.get(CalendarDataVersion, changes.COUNTER)

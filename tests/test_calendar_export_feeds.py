@@ -17,6 +17,7 @@ from groups.models import GroupSession
 from meetings.models import Meeting
 from register.models import AccessLog
 from tests.factories import make_client, make_partner, make_user
+from tests.sqlcapture import captured_statements
 from tests.test_calendar_export_data import (hel, make_group, make_meeting, make_session, next_dst_change, soon,
                                              subscribe)
 
@@ -284,18 +285,9 @@ def test_feed_of_a_thousand_events(client, facilitator, lead):
 
 
 def _count_queries(app, fn) -> int:
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        if not statement.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
-            statements.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with captured_statements() as seen:
         fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
-    return len(statements)
+    return len([s for s in seen if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA"))])
 
 
 def test_queries_do_not_grow_with_the_events(app, client, facilitator, lead):

@@ -13,6 +13,7 @@ from feedback import charts, services, summary
 from feedback.models import ChartCache
 from groups.models import Attendance
 from tests.factories import make_user
+from tests.sqlcapture import captured_statements
 from tests.test_feedback_factories import add_responses, close_window, make_group, open_now
 
 
@@ -41,16 +42,8 @@ def cached_rows():
 
 
 def statements_of(fn):
-    statements = []
-
-    def listener(conn, cursor, statement, *args):
-        statements.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with captured_statements() as statements:
         result = fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
     return result, statements
 
 

@@ -55,3 +55,14 @@ def open_now(window):
     window.opens_at = now - timedelta(hours=1)
     window.closes_at = now + timedelta(hours=47)
     db.session.commit()
+
+
+def open_session_window(facilitators):
+    """A new group's first session window, open now."""
+    from feedback import services
+
+    group = make_group(facilitators)
+    window = services.open_session_window(group.sessions[0])
+    db.session.commit()
+    open_now(window)
+    return window

@@ -12,16 +12,12 @@ import sqlalchemy as sa
 from core.extensions import db
 from feedback import services
 from feedback.models import FeedbackAnswer, FeedbackResponse, SubmissionBucket
-from tests.test_feedback_factories import close_window, make_group, open_now
+from tests.test_feedback_factories import close_window, open_session_window
 
 
 @pytest.fixture
 def window(app, facilitator):
-    group = make_group([facilitator])
-    w = services.open_session_window(group.sessions[0])
-    db.session.commit()
-    open_now(w)
-    return w
+    return open_session_window([facilitator])
 
 
 def form_data(window, scores=(7, 8, 6, 9), comment=""):

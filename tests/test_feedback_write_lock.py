@@ -12,7 +12,8 @@ import sqlalchemy as sa
 from core.extensions import db
 from feedback import services, views
 from feedback.models import FeedbackResponse
-from tests.test_feedback_factories import add_responses, close_window, make_group, open_now
+from tests.sqlcapture import captured_statements
+from tests.test_feedback_factories import add_responses, close_window, make_group, open_session_window
 
 
 @pytest.fixture
@@ -23,31 +24,21 @@ def sqlite_only(app):
 
 @pytest.fixture
 def window(app, facilitator):
-    group = make_group([facilitator])
-    w = services.open_session_window(group.sessions[0])
-    db.session.commit()
-    open_now(w)
-    return w
+    return open_session_window([facilitator])
 
 
 def transactions(fn) -> list[list[str]]:
     """The statements ``fn`` runs, split at each BEGIN (SQLite shows its BEGINs as statements)."""
-    runs: list[list[str]] = []
-
-    def listener(conn, cursor, statement, *args):
-        text = " ".join(statement.split())
-        if text.startswith("BEGIN") or not runs:
-            runs.append([])
-        runs[-1].append(text)
-
     # Tests share the request's session: end the test's own transaction first, so the request
     # begins its own, as in a server.
     db.session.remove()
-    sa.event.listen(db.engine, "before_cursor_execute", listener)
-    try:
+    with captured_statements() as statements:
         fn()
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", listener)
+    runs: list[list[str]] = []
+    for text in statements:
+        if text.startswith("BEGIN") or not runs:
+            runs.append([])
+        runs[-1].append(text)
     return runs
 
 

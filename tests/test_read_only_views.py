@@ -9,20 +9,13 @@ import sqlalchemy as sa
 from core.extensions import db
 from register.models import AccessLog
 from tests.factories import make_client
+from tests.sqlcapture import captured_statements
 from tests.test_meetings_support import make_meeting
 
 
-def _statements(app, client, path):
-    seen: list[str] = []
-
-    def on_execute(conn, cursor, statement, parameters, context, executemany):
-        seen.append(" ".join(statement.split()))
-
-    sa.event.listen(db.engine, "before_cursor_execute", on_execute)
-    try:
+def _statements(client, path):
+    with captured_statements() as seen:
         response = client.get(path)
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", on_execute)
     return response, seen
 
 
@@ -49,7 +42,7 @@ def test_read_only_page_reads_without_the_write_lock_and_logs_after(app, auth_cl
     url = path.format(meeting=meeting.id, client=person.id)
     auth_client.get(url)  # first use (session touch, statistics) out of the way
     before = len(_log_rows(person.id))
-    response, statements = _statements(app, auth_client, url)
+    response, statements = _statements(auth_client, url)
     assert response.status_code == 200
     if db.engine.dialect.name == "sqlite":
         begins = [s for s in statements if s.startswith("BEGIN")]
@@ -74,7 +67,7 @@ def test_writing_views_still_take_the_write_lock_first(app, auth_client, facilit
     db.session.commit()
     url = f"/clients/{person.id}/edit"
     db.session.rollback()
-    response, statements = _statements(app, auth_client, url)
+    response, statements = _statements(auth_client, url)
     assert response.status_code == 200
     assert [s for s in statements if s.startswith("BEGIN")][0] == "BEGIN IMMEDIATE"
 
