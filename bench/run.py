@@ -187,7 +187,7 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
             out["micro"]["feed"] = _guard(lambda: micro.feed_vs_icalendar(server.port, state, url))
         if "feedback.group_chart" in endpoints:
             log(f"{name}: chart from cache vs first render …")
-            out["micro"]["chart"] = _guard(lambda: micro.chart_cache(server.port, state, url))
+            out["micro"]["chart"] = _guard(lambda: micro.chart_cache(server.port, state, url, workers=args.workers))
 
         out["faults"] = {}
         if not args.skip_faults and "feedback.public_form" in endpoints:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.db import utcnow
+from core.db import const, utcnow
 from core.extensions import db
 
 from .changes import COUNTER
@@ -96,18 +96,18 @@ def _active_feed_statement() -> sa.Select:
     user, group, org = User.__table__, Group.__table__, PartnerOrganisation.__table__
 
     def target(table, kind):
-        return sa.and_(sub.c.kind == kind, table.c.id == sub.c.target_id)
+        return sa.and_(sub.c.kind == const(kind), table.c.id == sub.c.target_id)
 
     # The same rule as target_of(): an active staff member, an existing group, an active
     # organisation; the unit feed has no target.
     target_active = sa.case(
-        (sub.c.kind == FeedKind.STAFF.value, sa.func.coalesce(user.c.active, sa.false())),
-        (sub.c.kind == FeedKind.GROUP.value, group.c.id.is_not(None)),
-        (sub.c.kind == FeedKind.PARTNER.value, sa.func.coalesce(org.c.active, sa.false())),
-        else_=sub.c.kind == FeedKind.UNIT.value)
+        (sub.c.kind == const(FeedKind.STAFF.value), sa.func.coalesce(user.c.active, sa.false())),
+        (sub.c.kind == const(FeedKind.GROUP.value), group.c.id.is_not(None)),
+        (sub.c.kind == const(FeedKind.PARTNER.value), sa.func.coalesce(org.c.active, sa.false())),
+        else_=sub.c.kind == const(FeedKind.UNIT.value))
     return (sa.select(sub.c.id, sub.c.kind, sub.c.target_id, sub.c.created_at, sub.c.last_used_at,
                       version.c.value, version.c.changed_at, target_active)
-            .select_from(sub.outerjoin(version, version.c.name == COUNTER)
+            .select_from(sub.outerjoin(version, version.c.name == const(COUNTER))
                          .outerjoin(user, target(user, FeedKind.STAFF.value))
                          .outerjoin(group, target(group, FeedKind.GROUP.value))
                          .outerjoin(org, target(org, FeedKind.PARTNER.value)))

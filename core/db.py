@@ -54,6 +54,19 @@ class UTCDateTime(TypeDecorator):
         return value.astimezone(UTC)
 
 
+def const(value: str) -> sa.ColumnElement[str]:
+    """A fixed string (a kind, a status) written into the SQL instead of sent as a parameter.
+
+    psycopg prepares the statements a connection runs often, and PostgreSQL then reuses one
+    generic plan for them, but only when its parameters could not change the plan. Constants
+    sent as parameters can (the planner might skip a join for one value), so PostgreSQL kept
+    planning such a statement afresh on every execution: 1.6 ms of planning for a 0.3 ms feed
+    lookup. Use it for the constants of statements on hot paths."""
+    if not value.replace("_", "").isalnum():
+        raise ValueError(f"not a plain constant: {value!r}")
+    return sa.literal_column(f"'{value}'", sa.String)
+
+
 def get_or_404(model, ident):
     """Fetch by primary key; anything that is not a positive integer is a 404, never a 500."""
     from flask import abort

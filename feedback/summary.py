@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 from flask_babel import get_locale, gettext as _
 
-from core.db import aware_utc, utcnow
+from core.db import aware_utc, const, utcnow
 from core.extensions import db
 from groups.models import Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, GroupSession, SessionStatus
 
@@ -285,17 +285,17 @@ def _facts_query() -> sa.Select:
 
     present = (sa.select(sa.func.count()).select_from(attendance)
                .where(attendance.c.session_id == session.c.id,
-                      attendance.c.status == AttendanceStatus.PRESENT.value)
+                      attendance.c.status == const(AttendanceStatus.PRESENT.value))
                .correlate(session).scalar_subquery())
     enrolled = (sa.select(sa.func.count(enrolment.c.id))
                 .where(enrolment.c.group_id == sa.bindparam("group_id"),
-                       enrolment.c.status == EnrolmentStatus.ENROLLED.value)
+                       enrolment.c.status == const(EnrolmentStatus.ENROLLED.value))
                 .scalar_subquery())
     return (sa.select(session.c.id, session.c.number, session.c.ends_at, session.c.status, present, enrolled,
                       window.c.id, window.c.item_set_id, window.c.closes_at, of_responses(sa.func.count()),
                       of_responses(sa.func.min(response.c.id)), of_responses(sa.func.max(response.c.id)))
             .select_from(session.outerjoin(window, sa.and_(window.c.session_id == session.c.id,
-                                                           window.c.kind == WindowKind.SESSION.value)))
+                                                           window.c.kind == const(WindowKind.SESSION.value))))
             .where(session.c.group_id == sa.bindparam("group_id"))
             .order_by(session.c.starts_at))
 

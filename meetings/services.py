@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -108,6 +109,14 @@ def meeting_page_options():
             joinedload(Meeting.previous_meeting))
 
 
+@functools.cache
+def meeting_page_statement() -> sa.Select:
+    """One meeting by id (bind "meeting_id") with meeting_page_options(). Built once: a select
+    with seven loader options costs more to build and key for SQLAlchemy's statement cache
+    than to run, and the meeting page is the unit's most visited page."""
+    return sa.select(Meeting).where(Meeting.id == sa.bindparam("meeting_id")).options(*meeting_page_options())
+
+
 def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
                       include_cancelled: bool = True) -> list[Meeting]:
     """Meetings overlapping [start_utc, end_utc) in which the user is a staff participant.
@@ -168,40 +177,49 @@ class Conflict:
     ends_at: datetime
 
 
-def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude_meeting_id: int | None = None) -> list[Conflict]:
-    """Other bookings of these staff members overlapping the time: meetings they take part in and
-    group sessions they facilitate. Cancelled ones do not count."""
+@functools.cache
+def _conflict_statements() -> tuple[sa.Select, sa.Select]:
+    """Other meetings of the staff (binds "user_ids", "starts", "ends", "earliest", "exclude")
+    and sessions they facilitate; built once, see meeting_page_statement()."""
     from accounts.models import User
     from groups.models import Group, GroupSession, SessionStatus
 
-    user_ids = list(user_ids)
-    if not user_ids:
-        return []
-    conflicts: list[Conflict] = []
-    rows = db.session.execute(
+    user_ids = sa.bindparam("user_ids", expanding=True)
+    starts, ends, earliest = sa.bindparam("starts"), sa.bindparam("ends"), sa.bindparam("earliest")
+    meetings = (
         sa.select(User.name, Meeting.purpose, Meeting.starts_at, Meeting.ends_at)
         .join(MeetingParticipant, MeetingParticipant.user_id == User.id)
         .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
         .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, User.id.in_(user_ids),
                Meeting.status != MeetingStatus.CANCELLED.value,
-               Meeting.starts_at < ends_at, Meeting.ends_at > starts_at,
+               Meeting.starts_at < ends, Meeting.ends_at > starts,
                # Implied by the line above (no booking lasts a day); lets the database use
                # the starts_at index instead of every meeting the staff ever had.
-               Meeting.starts_at > starts_at - LONGEST_BOOKING,
-               Meeting.id != (exclude_meeting_id or 0))
-        .order_by(Meeting.starts_at, User.name)
-    ).all()
-    conflicts += [Conflict(name, "meeting", purpose, s, e) for name, purpose, s, e in rows]
-    rows = db.session.execute(
+               Meeting.starts_at > earliest,
+               Meeting.id != sa.bindparam("exclude"))
+        .order_by(Meeting.starts_at, User.name))
+    sessions = (
         sa.select(User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at)
         .join(Group, GroupSession.group_id == Group.id)
         .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
         .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
-               GroupSession.starts_at < ends_at, GroupSession.ends_at > starts_at,
-               GroupSession.starts_at > starts_at - LONGEST_BOOKING)
-        .order_by(GroupSession.starts_at, User.name)
-    ).all()
-    conflicts += [Conflict(name, "group", title, s, e) for name, title, s, e in rows]
+               GroupSession.starts_at < ends, GroupSession.ends_at > starts,
+               GroupSession.starts_at > earliest)
+        .order_by(GroupSession.starts_at, User.name))
+    return meetings, sessions
+
+
+def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude_meeting_id: int | None = None) -> list[Conflict]:
+    """Other bookings of these staff members overlapping the time: meetings they take part in and
+    group sessions they facilitate. Cancelled ones do not count."""
+    user_ids = list(user_ids)
+    if not user_ids:
+        return []
+    meetings, sessions = _conflict_statements()
+    params = {"user_ids": user_ids, "starts": starts_at, "ends": ends_at, "earliest": starts_at - LONGEST_BOOKING,
+              "exclude": exclude_meeting_id or 0}
+    conflicts = [Conflict(name, "meeting", purpose, s, e) for name, purpose, s, e in db.session.execute(meetings, params)]
+    conflicts += [Conflict(name, "group", title, s, e) for name, title, s, e in db.session.execute(sessions, params)]
     return conflicts
 
 
@@ -407,19 +425,24 @@ def is_overdue(item: ActionItem, today: date | None = None) -> bool:
     return item.status == ItemStatus.OPEN.value and item.due_date is not None and item.due_date < today
 
 
+@functools.cache
+def _history_statement() -> sa.Select:
+    """The items a chain of carried items continues, from the ids it starts at (bind "starts");
+    built once, see meeting_page_statement()."""
+    chain = sa.select(ActionItem.id, ActionItem.carried_from_id) \
+        .where(ActionItem.id.in_(sa.bindparam("starts", expanding=True))).cte("chain", recursive=True)
+    earlier = aliased(ActionItem)
+    chain = chain.union(sa.select(earlier.id, earlier.carried_from_id).join(chain, earlier.id == chain.c.carried_from_id))
+    return sa.select(ActionItem).where(ActionItem.id.in_(sa.select(chain.c.id))).options(selectinload(ActionItem.meeting))
+
+
 def item_histories(items) -> dict[int, list[ActionItem]]:
     """For each item, the earlier items it continues (oldest first), in one query however long
     the chains are: a recursive CTE follows carried_from_id back through the meetings."""
     by_id: dict[int, ActionItem] = {i.id: i for i in items}
     starts = sorted({i.carried_from_id for i in items if i.carried_from_id} - set(by_id))
     if starts:
-        chain = sa.select(ActionItem.id, ActionItem.carried_from_id).where(ActionItem.id.in_(starts)) \
-            .cte("chain", recursive=True)
-        earlier = aliased(ActionItem)
-        chain = chain.union(sa.select(earlier.id, earlier.carried_from_id)
-                            .join(chain, earlier.id == chain.c.carried_from_id))
-        found = db.session.scalars(sa.select(ActionItem).where(ActionItem.id.in_(sa.select(chain.c.id)))
-                                   .options(selectinload(ActionItem.meeting))).all()
+        found = db.session.scalars(_history_statement(), {"starts": starts}).all()
         for f in found:
             by_id[f.id] = f
     result = {}
@@ -433,13 +456,18 @@ def item_histories(items) -> dict[int, list[ActionItem]]:
     return result
 
 
+@functools.cache
+def _carried_to_statement() -> sa.Select:
+    return (sa.select(ActionItem).where(ActionItem.carried_from_id.in_(sa.bindparam("ids", expanding=True)))
+            .options(selectinload(ActionItem.meeting)))
+
+
 def carried_to(items) -> dict[int, ActionItem]:
     """For carried items, the item that continues them in a later meeting (one query)."""
     ids = [i.id for i in items if i.status == ItemStatus.CARRIED.value]
     if not ids:
         return {}
-    later = db.session.scalars(sa.select(ActionItem).where(ActionItem.carried_from_id.in_(ids))
-                               .options(selectinload(ActionItem.meeting))).all()
+    later = db.session.scalars(_carried_to_statement(), {"ids": ids}).all()
     return {i.carried_from_id: i for i in later}
 
 

@@ -78,7 +78,7 @@ def _meeting_or_404(meeting_id) -> Meeting:
         abort(404)
     if not 0 < key < 2**63:
         abort(404)
-    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.id == key).options(*services.meeting_page_options()))
+    meeting = db.session.scalar(services.meeting_page_statement(), {"meeting_id": key})
     if meeting is None:
         abort(404)
     if not services.can_open(current_user, meeting):
@@ -246,14 +246,12 @@ def _row_forms() -> SimpleNamespace:
 
 
 def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, notes_form: NotesForm | None = None,
-                    add_form: AddParticipantForm | None = None, status=200):
+                    status=200):
     item_form = item_form or ItemForm(formdata=None)
     item_form.responsible.choices = [("", _("Choose…"))] + [(str(p.id), p.display_name) for p in meeting.participants]
     if notes_form is None:
         notes_form = NotesForm(formdata=None, obj=meeting)
         notes_form.version.data = str(meeting.version)
-    add_form = add_form or AddParticipantForm(formdata=None)
-    add_groups = _add_participant_choices(meeting)
     review = services.items_for_review(meeting)
     histories = services.item_histories(list(meeting.items) + review)
     contact_ids = [p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value and p.contact_id]
@@ -268,8 +266,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
     return render_and_commit(
-        "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form, add_form=add_form,
-        add_groups=add_groups, carried_to=services.carried_to(meeting.items),
+        "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
+        carried_to=services.carried_to(meeting.items),
         row_forms=_row_forms(), review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
@@ -355,6 +353,24 @@ def notes(meeting_id):
     return _render_meeting(meeting, notes_form=form)
 
 
+def _render_invite(meeting: Meeting, form: AddParticipantForm):
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} invite form")
+    return render_and_commit("meetings/invite.html", meeting=meeting, add_form=form,
+                             add_groups=_add_participant_choices(meeting))
+
+
+# Inviting has a page of its own: its list holds every staff member and partner contact of the
+# unit, which the meeting page (opened far more often) need not build and send each time.
+@bp.route("/meetings/<meeting_id>/participants", methods=["GET"])
+@login_required
+@read_only
+def invite(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    return _render_invite(meeting, AddParticipantForm(formdata=None))
+
+
 @bp.route("/meetings/<meeting_id>/participants", methods=["POST"])
 @login_required
 def add_participant(meeting_id):
@@ -375,7 +391,7 @@ def add_participant(meeting_id):
             db.session.commit()
             flash(_("%(name)s was invited.", name=participant.display_name), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
-    return _render_meeting(meeting, add_form=form)
+    return _render_invite(meeting, form)
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])

@@ -137,9 +137,12 @@ def test_invite_someone_else_later(auth_client, facilitator):
     foreign_relative = add_relative(make_client(), name="Foreign Relative")
     contact = make_contact()
     meeting = make_meeting([facilitator], client=client, include_client=False)
-    page = auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
-    assert f'value="relative:{relative.id}"' in page and f'value="relative:{foreign_relative.id}"' not in page
     url = f"/meetings/{meeting.id}/participants"
+    # The meeting page links to the invite page, which lists only this client's relatives.
+    assert f'href="{url}"' in auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    page = auth_client.get(url).get_data(as_text=True)
+    assert f'value="relative:{relative.id}"' in page and f'value="relative:{foreign_relative.id}"' not in page
+    assert f'value="staff:{facilitator.id}"' not in page  # already takes part
     for value in (f"relative:{relative.id}", f"partner:{contact.id}", "client"):
         assert auth_client.post_form(url, {"person": value}).status_code == 302, value
     # Forged, duplicate and malformed values are refused at the field.
@@ -149,3 +152,5 @@ def test_invite_someone_else_later(auth_client, facilitator):
     db.session.refresh(meeting)
     assert sorted(p.kind for p in meeting.participants) == ["client", "partner", "relative", "staff"]
     assert db.session.scalar(sa.select(sa.func.count(MeetingParticipant.id))) == 4
+    # Everyone this client could invite is in now; the page says so.
+    assert "ovat jo mukana" in auth_client.get(url).get_data(as_text=True)

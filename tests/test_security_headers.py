@@ -79,3 +79,38 @@ def test_tokens_are_redacted_from_logs():
     gunicorn_style.args = {"r": f"GET /calendar/{token}.ics HTTP/1.1"}
     RedactTokens().filter(gunicorn_style)
     assert token not in gunicorn_style.getMessage()
+
+
+def test_no_security_header_twice_and_a_views_own_value_wins(client, facilitator):
+    from calendar_export import services as feeds
+
+    sub, token = feeds.create_subscription(kind="staff", target_id=facilitator.id, created_by=facilitator)
+    from core.extensions import db
+
+    db.session.commit()
+    for url, referrer in (("/login", "same-origin"), (f"/calendar/{token}.ics", "no-referrer")):
+        response = client.get(url)
+        keys = [key.lower() for key, _value in response.headers.items()]
+        assert len(keys) == len(set(keys)), keys
+        assert response.headers["Referrer-Policy"] == referrer
+
+
+def test_strict_transport_security_when_cookies_are_https_only(database_url):
+    from tests.conftest import _make_test_app
+
+    assert "Strict-Transport-Security" not in _make_test_app(database_url).test_client().get("/login").headers
+    secure = _make_test_app(database_url, {"SESSION_COOKIE_SECURE": True}).test_client()
+    assert secure.get("/login").headers["Strict-Transport-Security"] == "max-age=31536000"
+
+
+def test_the_session_cookie_is_checked_against_the_current_key(app, client, facilitator):
+    login(client, facilitator)
+    cookie = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    assert client.get("/").status_code == 200
+    # The signer is built once per key, so a changed key must take effect at once: the old
+    # cookie is refused, unless the old key is kept as a fallback (a key rotation).
+    app.secret_key = "rotated-secret"
+    assert client.get("/").status_code == 302
+    client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
+    app.config["SECRET_KEY_FALLBACKS"] = ["test-secret"]
+    assert client.get("/").status_code == 200

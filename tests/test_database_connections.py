@@ -1,0 +1,72 @@
+"""Database connections: surviving connections the server closed, and the SQL of hot statements."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
+
+from core.db import const
+from core.extensions import db
+from tests.conftest import BACKEND
+
+postgres_only = pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL connections only")
+
+
+def _close_app_connections_from_the_server() -> int:
+    """What a database restart (or an idle timeout) does to the app's pooled connections."""
+    admin = sa.create_engine(db.engine.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        closed = conn.execute(sa.text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+        )).scalar_one()
+    admin.dispose()
+    return closed
+
+
+@postgres_only
+def test_an_idle_connection_closed_by_the_server_is_replaced_unseen(app, client, monkeypatch):
+    import core.setup
+
+    assert client.get("/healthz").status_code == 200
+    db.session.remove()
+    assert _close_app_connections_from_the_server() >= 1
+    # Idle longer than the limit: the checkout pings, the ping fails, the pool connects anew.
+    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 0.0)
+    assert client.get("/healthz").status_code == 200
+
+
+@postgres_only
+def test_a_busy_connection_closed_by_the_server_fails_one_request_then_the_pool_recovers(app, client, monkeypatch):
+    import core.setup
+
+    assert client.get("/healthz").status_code == 200
+    db.session.remove()
+    assert _close_app_connections_from_the_server() >= 1
+    # Used a moment ago, so not pinged: the request meets the dead connection and fails with the
+    # generic error page; SQLAlchemy then discards the whole pool, and the next request connects.
+    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 3600.0)
+    failed = client.get("/healthz")
+    page = failed.get_data(as_text=True)
+    assert failed.status_code == 500 and "<h1" in page
+    assert "psycopg" not in page and "Traceback" not in page and "terminat" not in page
+    db.session.remove()
+    assert client.get("/healthz").status_code == 200
+    assert client.get("/login").status_code == 200
+
+
+def test_const_writes_plain_constants_only():
+    assert str(const("partner").compile(dialect=postgresql.dialect())) == "'partner'"
+    for bad in ("it's", "a b", "x;--", ""):
+        with pytest.raises(ValueError):
+            const(bad)
+
+
+def test_the_feed_lookup_sends_only_the_token_as_a_parameter(app):
+    # PostgreSQL re-plans a prepared statement whose parameters could change its plan; the
+    # feed lookup runs on every calendar poll and must keep one generic plan.
+    from calendar_export.services import _active_feed_statement
+    from feedback.summary import _facts_query
+
+    assert set(_active_feed_statement().compile(dialect=postgresql.dialect()).params) == {"token_hash"}
+    assert set(_facts_query().compile(dialect=postgresql.dialect()).params) == {"group_id"}
