@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from core.db import const, utcnow
+from core.db import aware_utc, const, read_row, utcnow
 from core.extensions import db
 
 from .changes import COUNTER
@@ -121,11 +121,13 @@ def find_active_feed(token: str) -> ActiveFeed | None:
     version is 0 until the first change creates the row)."""
     if not token or len(token) > 100:
         return None
-    row = db.session.execute(_active_feed_statement(), {"token_hash": hash_token(token)}).first()
+    # Read outside the ORM session: most polls end here with 304 (core.db.read_row).
+    row = read_row(_active_feed_statement(), {"token_hash": hash_token(token)})
     if row is None:
         return None
-    return ActiveFeed(id=row[0], kind=row[1], target_id=row[2], created_at=row[3], last_used_at=row[4],
-                      data_version=int(row[5] or 0), changed_at=row[6], target_active=bool(row[7]))
+    return ActiveFeed(id=row[0], kind=row[1], target_id=row[2], created_at=aware_utc(row[3]),
+                      last_used_at=aware_utc(row[4]), data_version=int(row[5] or 0), changed_at=aware_utc(row[6]),
+                      target_active=bool(row[7]))
 
 
 def cached_body(etag: str) -> bytes | None:

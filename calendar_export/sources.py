@@ -17,6 +17,7 @@ Both must run a fixed number of queries whatever the number of events.
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Protocol
@@ -55,6 +56,7 @@ class Window:
         return cls.for_day(to_local(now or utcnow()).date())
 
     @classmethod
+    @functools.lru_cache(maxsize=8)  # a pure function of the day; every feed poll asks for today's
     def for_day(cls, day: date) -> Window:
         """The window for a local (Helsinki) day. Its edges are local midnights, so a feed holds
         the same events all day and its ETag only needs the day, not the time. The past edge is

@@ -156,19 +156,20 @@ def feed_etag(found: services.ActiveFeed, window: Window, untracked: list[tuple]
     moves once a day (``Window.for_day``). The subscription itself adds only its scope: a
     rotated token serves the same feed, and a revoked one is refused before this.
     """
+    registered = sources()
     modules = tuple(sorted({__name__, "calendar_export.ical", "calendar_export.sources"}
-                           | {type(source).__module__ for source in sources()}))
+                           | {type(source).__module__ for source in registered}))
     key = (FEED_FORMAT, _render_fingerprint(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", ""), modules),
            FEED_LOCALE, found.kind, found.target_id, found.data_version,
            found.changed_at.isoformat() if found.changed_at else None,
-           window.day.isoformat(), [source.name for source in sources()], untracked)
+           window.day.isoformat(), [source.name for source in registered], untracked)
     return hashlib.sha256(repr(key).encode()).hexdigest()[:40]
 
 
 # --- the feed ----------------------------------------------------------------------------------
 
 @bp.route("/calendar/<token>.ics")
-@read_only
+@read_only(prepare_session=False)
 def feed(token):
     found = services.find_active_feed(token)
     if found is None or not found.target_active:

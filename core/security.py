@@ -15,7 +15,7 @@ CSP = (
 )
 
 
-def read_only(view):
+def read_only(view=None, *, prepare_session: bool = True):
     """Mark a GET view that never writes (access-log rows aside, see register.access), so SQLite
     reads in a plain (shared) transaction and page views do not queue for the write lock.
 
@@ -23,9 +23,17 @@ def read_only(view):
     login check (a blueprint's before_request or @login_required) and runs before the view. So
     ``mark_read_only_request``, an app-level before_request hook, sets ``g.read_only`` from the
     mark once the URL is matched; functools.wraps carries the mark through the other decorators,
-    so their order does not matter."""
-    view.read_only = True
-    return view
+    so their order does not matter.
+
+    ``prepare_session=False``: the view's first read does not go through the ORM session
+    (core.db.read_row, for the calendar polls), so no session connection is set up for it in
+    advance on PostgreSQL; later session reads then run in an ordinary transaction."""
+    def mark(view):
+        view.read_only = True
+        view.prepare_session = prepare_session
+        return view
+
+    return mark if view is None else mark(view)
 
 
 def begin_writing() -> None:
@@ -44,7 +52,8 @@ def mark_read_only_request() -> None:
     if getattr(view, "read_only", False):
         g.read_only = True
         # (A session already in a transaction, as in tests that share the app context, keeps it.)
-        if db.engine.dialect.name == "postgresql" and not db.session().in_transaction():
+        if (getattr(view, "prepare_session", True) and db.engine.dialect.name == "postgresql"
+                and not db.session().in_transaction()):
             # A read-only request on PostgreSQL reads in autocommit mode: no BEGIN and no
             # ROLLBACK round trips. Under READ COMMITTED each statement sees its own snapshot
             # either way, so the reads see exactly what they would in a transaction. The

@@ -70,3 +70,49 @@ def test_the_feed_lookup_sends_only_the_token_as_a_parameter(app):
 
     assert set(_active_feed_statement().compile(dialect=postgresql.dialect()).params) == {"token_hash"}
     assert set(_facts_query().compile(dialect=postgresql.dialect()).params) == {"group_id"}
+
+
+def _partner_feed(facilitator):
+    from calendar_export import services as feeds
+    from tests.factories import make_partner
+
+    partner = make_partner()
+    _sub, token = feeds.create_subscription(kind="partner", target_id=partner.id, created_by=facilitator)
+    db.session.commit()
+    return f"/calendar/{token}.ics"
+
+
+def test_a_feed_poll_leaves_its_connection_transactional(app, client, facilitator):
+    # The poll reads outside the session, in autocommit mode on PostgreSQL (core.db.read_row);
+    # the connection must go back to the pool as it came, or a later request's writes would
+    # each commit on their own.
+    url = _partner_feed(facilitator)
+    seen = []
+
+    def on_checkin(dbapi_connection, _record):
+        if BACKEND == "postgres":
+            seen.append(dbapi_connection.autocommit)
+        else:  # pysqlite: None is autocommit, which is how the app keeps it (core.setup)
+            seen.append(dbapi_connection.isolation_level is not None)
+
+    db.session.remove()
+    sa.event.listen(db.engine, "checkin", on_checkin)
+    try:
+        etag = client.get(url).headers["ETag"]
+        assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
+    finally:
+        sa.event.remove(db.engine, "checkin", on_checkin)
+    assert seen and not any(seen)
+
+
+@postgres_only
+def test_a_feed_poll_on_a_dead_connection_fails_once_then_recovers(app, client, facilitator, monkeypatch):
+    import core.setup
+
+    url = _partner_feed(facilitator)
+    etag = client.get(url).headers["ETag"]
+    db.session.remove()
+    assert _close_app_connections_from_the_server() >= 1
+    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 3600.0)
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 500
+    assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
