@@ -1,11 +1,12 @@
 """Extensions are created unbound here and bound to the app in ``create_app``."""
-from flask_babel import Babel
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .i18n import Babel
 
 # Named constraints make Alembic's batch mode on SQLite and drops on PostgreSQL predictable.
 NAMING_CONVENTION = {

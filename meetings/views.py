@@ -61,7 +61,9 @@ class _Labels:
     def __getattr__(self, name: str) -> dict[str, str]:
         if name not in self._sources:
             raise AttributeError(name)
-        return translated_labels(self._sources[name])
+        labels = translated_labels(self._sources[name])
+        setattr(self, name, labels)  # one instance per render: later lookups find the attribute
+        return labels
 
 
 @bp.app_context_processor

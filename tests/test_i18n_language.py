@@ -69,3 +69,27 @@ def test_date_filters_follow_the_page_language_and_helsinki_time(app):
                 "2026-03-29 02:30 sön 29.3.2026 2026-07-01 15:00"
         with force_locale("fi"):
             assert render_template_string("{{ a|d }}", a=instant) == "29.3.2026"
+
+
+def test_the_remembered_catalogue_follows_the_locale(app):
+    # core.i18n.RememberingDomain keeps the catalogue for the context's locale object; a
+    # force_locale (messages in the recipient's language) and a refresh must still switch it,
+    # in templates, in views and in lazy labels alike.
+    from flask import render_template_string
+    from flask_babel import force_locale, gettext, lazy_gettext, refresh
+
+    label = lazy_gettext("Network meeting")
+    with app.test_request_context("/", headers={"Accept-Language": "fi"}):
+        assert gettext("Network meeting") == "Verkostopalaveri"
+        with force_locale("sv"):
+            assert gettext("Network meeting") == "Nätverksmöte" == str(label)
+            assert render_template_string('{{ _("Network meeting") }}') == "Nätverksmöte"
+        assert gettext("Network meeting") == "Verkostopalaveri" == str(label)
+        assert render_template_string('{{ _("Network meeting") }}') == "Verkostopalaveri"
+        with force_locale("en"):
+            assert gettext("Network meeting") == "Network meeting"
+        from flask import g
+
+        g._flask_babel.babel_locale = None
+        refresh()
+        assert gettext("Network meeting") == "Verkostopalaveri"
