@@ -6,6 +6,8 @@ cookie; the user loader only accepts a cookie whose token still has a row.
 """
 from __future__ import annotations
 
+import functools
+
 import hashlib
 import secrets
 from datetime import timedelta
@@ -55,6 +57,14 @@ def end_all_sessions(user: User) -> None:
     db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
 
 
+@functools.cache
+def _session_statement() -> sa.Select:
+    """The live session of a token with its active user; built once, as every page runs it."""
+    return (sa.select(UserSession, User).join(User, User.id == UserSession.user_id)
+            .where(UserSession.token_hash == sa.bindparam("token_hash"), User.id == sa.bindparam("user_id"),
+                   User.active.is_(True)))
+
+
 def configure_login(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
@@ -66,11 +76,7 @@ def configure_login(app: Flask) -> None:
         token = session.get(SESSION_KEY)
         if not token or not str(user_id).isdigit():
             return None
-        row = db.session.execute(
-            sa.select(UserSession, User)
-            .join(User, User.id == UserSession.user_id)
-            .where(UserSession.token_hash == _hash(token), User.id == int(user_id), User.active.is_(True))
-        ).first()
+        row = db.session.execute(_session_statement(), {"token_hash": _hash(token), "user_id": int(user_id)}).first()
         if row is None:
             return None
         user_session, user = row

@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased, contains_eager, joinedload, load_only, selectinload
+from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
 
 from core.db import utcnow
 from core.extensions import db
@@ -535,12 +535,22 @@ def review_item(meeting: Meeting, item: ActionItem, action: str, *, by_name: str
 
 # --- my tasks ----------------------------------------------------------------------------------
 
-def _open_items_of(user_id: int) -> sa.Select:
+@functools.cache
+def _open_items_statement() -> sa.Select:
+    """A staff member's open items (bind "user_id") as plain rows with what the task lists show
+    of their meetings and clients: no ORM objects, which cost more to build than the query
+    takes when the list is long. Built once."""
+    from register.models import Client
+
     return (
-        sa.select(ActionItem)
+        sa.select(ActionItem.id, ActionItem.meeting_id, ActionItem.what, ActionItem.with_whom, ActionItem.due_date,
+                  ActionItem.status, Meeting.starts_at, Meeting.purpose, Meeting.client_id,
+                  Client.name.label("client_name"))
         .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
         .join(Meeting, ActionItem.meeting_id == Meeting.id)
-        .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id,
+        .join(Client, Meeting.client_id == Client.id)
+        .where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
+               MeetingParticipant.user_id == sa.bindparam("user_id"),
                ActionItem.status == ItemStatus.OPEN.value, Meeting.status != MeetingStatus.CANCELLED.value)
         # Overdue items have the earliest due dates, so due-date order puts them first; items
         # without a due date come last.
@@ -548,23 +558,23 @@ def _open_items_of(user_id: int) -> sa.Select:
     )
 
 
-def open_items_for_user(user_id: int) -> list[ActionItem]:
-    """The staff member's open items across meetings, overdue first, then by due date, with what
-    the task list shows of their meetings and clients loaded in the same query."""
-    from register.models import Client
-
-    return list(db.session.scalars(_open_items_of(user_id).options(
-        load_only(ActionItem.meeting_id, ActionItem.what, ActionItem.with_whom, ActionItem.due_date,
-                  ActionItem.status),
-        contains_eager(ActionItem.meeting).load_only(Meeting.client_id, Meeting.starts_at, Meeting.purpose)
-        .joinedload(Meeting.client).load_only(Client.name))))
+def open_items_for_user(user_id: int) -> list[sa.Row]:
+    """The staff member's open items across meetings, overdue first, then by due date: rows with
+    id, meeting_id, what, with_whom, due_date, status, starts_at, purpose, client_id and
+    client_name (is_overdue() takes them as it takes items)."""
+    return list(db.session.execute(_open_items_statement(), {"user_id": user_id}))
 
 
-def first_open_items(user_id: int, limit: int) -> tuple[list[ActionItem], int]:
-    """The first ``limit`` of ``open_items_for_user`` (without their meetings) and how many
-    there are in all, in one query (a window count) however many tasks the user has."""
-    rows = db.session.execute(_open_items_of(user_id).add_columns(sa.func.count().over()).limit(limit)).all()
-    return [item for item, _total in rows], (rows[0][1] if rows else 0)
+@functools.cache
+def _first_open_items_statement() -> sa.Select:
+    return _open_items_statement().add_columns(sa.func.count().over().label("total")).limit(sa.bindparam("limit"))
+
+
+def first_open_items(user_id: int, limit: int) -> tuple[list[sa.Row], int]:
+    """The first ``limit`` of ``open_items_for_user`` and how many there are in all, in one
+    query (a window count) however many tasks the user has."""
+    rows = db.session.execute(_first_open_items_statement(), {"user_id": user_id, "limit": limit}).all()
+    return rows, (rows[0].total if rows else 0)
 
 
 # --- partner links -----------------------------------------------------------------------------

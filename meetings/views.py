@@ -139,7 +139,7 @@ def index():
 @read_only
 def my_tasks():
     items = services.open_items_for_user(current_user.id)
-    log_access_many([i.meeting.client_id for i in items], "view", "my tasks")
+    log_access_many([i.client_id for i in items], "view", "my tasks")
     return render_and_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
 
 
