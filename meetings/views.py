@@ -5,7 +5,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -226,7 +226,19 @@ def _add_participant_choices(meeting: Meeting) -> list:
     return [(label, options) for label, options in groups.items() if options]
 
 
+_row_forms_by_locale: dict[str, SimpleNamespace] = {}
+
+
 def _row_forms() -> SimpleNamespace:
+    """_row_forms_for() of the current language, translated once per language per process."""
+    locale = str(get_locale() or "fi")
+    forms = _row_forms_by_locale.get(locale)
+    if forms is None:
+        forms = _row_forms_by_locale[locale] = _row_forms_for()
+    return forms
+
+
+def _row_forms_for() -> SimpleNamespace:
     """Labels and choices of the small per-row forms (a participant's invitation and attendance,
     an item's status, a reviewed item's decision). The page has one such form per participant
     and item, so they are rendered from these plain lists by meetings/_row_forms.html instead of
