@@ -276,8 +276,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         links_by_contact.setdefault(link.contact_id, []).append(link)
     next_meetings = db.session.scalars(sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id)
                                        .order_by(Meeting.starts_at)).all()
-    users = {u.id: u.name for u in db.session.scalars(
-        sa.select(User).where(User.id.in_({c.changed_by_id for c in meeting.changes if c.changed_by_id})))}
+    changed_by = {c.changed_by_id for c in meeting.changes if c.changed_by_id}
+    users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(changed_by))).all()) if changed_by else {}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
     return render_and_commit(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
