@@ -115,7 +115,25 @@ def write_deferred(response):
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
+    if db.engine.dialect.name == "postgresql" and _autocommit_session():
+        # PostgreSQL: the rows' one INSERT statement (SQLAlchemy sends a list as one multi-row
+        # INSERT) is a transaction of its own in autocommit mode, as the view's reads were
+        # (core.security.mark_read_only_request): one round trip instead of BEGIN, INSERT and
+        # COMMIT.
+        db.session.execute(sa.insert(AccessLog), rows)
+        db.session.commit()  # hands the connection back; nothing is left to commit
+        return response
     begin_writing()
     db.session.execute(sa.insert(AccessLog), rows)
     db.session.commit()
     return response
+
+
+def _autocommit_session() -> bool:
+    """Whether the session now runs statements in autocommit mode, starting it so if it has no
+    transaction (the page's reads ended theirs when it was rendered)."""
+    session = db.session()
+    if not session.in_transaction():
+        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        return True
+    return session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT"
