@@ -80,7 +80,7 @@ def _meeting_or_404(meeting_id) -> Meeting:
         abort(404)
     if not 0 < key < 2**63:
         abort(404)
-    meeting = db.session.scalar(services.meeting_page_statement(), {"meeting_id": key})
+    meeting = db.session.execute(services.meeting_page_statement(), {"meeting_id": key}).unique().scalar_one_or_none()
     if meeting is None:
         abort(404)
     if not services.can_open(current_user, meeting):
