@@ -85,6 +85,9 @@ class Meeting(db.Model):
     changes: Mapped[list[MeetingChange]] = relationship(back_populates="meeting", cascade="all, delete-orphan",
                                                         order_by="MeetingChange.changed_at")
     previous_meeting = relationship("Meeting", remote_side=[id])
+    # The meetings that continue this one (set through their previous_meeting_id).
+    follow_ups = relationship("Meeting", primaryjoin="Meeting.id == foreign(Meeting.previous_meeting_id)",
+                              viewonly=True, order_by="Meeting.starts_at")
 
     @property
     def is_cancelled(self) -> bool:
@@ -110,6 +113,9 @@ class MeetingParticipant(db.Model):
     user = relationship("User")
     contact = relationship("PartnerContact")
     relative = relationship("Relative")
+    # The personal links of a partner participant's contact (read here; made by services).
+    contact_links = relationship("PartnerLink", primaryjoin="foreign(PartnerLink.contact_id) == MeetingParticipant.contact_id",
+                                 viewonly=True, order_by="PartnerLink.created_at")
 
     @property
     def display_name(self) -> str:

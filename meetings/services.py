@@ -95,19 +95,21 @@ def _participant_options():
 def meeting_page_options():
     """Loader options for one meeting's pages: participants with their people, items, changes."""
     # Two statements, as every statement is a round trip on PostgreSQL: the meeting with its
-    # client, previous meeting, items and changes joined in (one row per item and change: a
-    # meeting has some items and rarely more than a few changes), then the participants with
-    # the people they point to.
+    # client, previous meeting, follow-ups, items and changes joined in (one row per item and
+    # change: a meeting has some items and rarely more than a few changes), then the
+    # participants with the people they point to and partner contacts' personal links.
     participants = selectinload(Meeting.participants)
     return (participants.joinedload(MeetingParticipant.user),
             participants.joinedload(MeetingParticipant.contact).joinedload(PartnerContact.organisation),
             participants.joinedload(MeetingParticipant.relative),
+            participants.joinedload(MeetingParticipant.contact_links),
             # An item's responsible participant is one of the meeting's own participants, already
             # loaded above, so it comes from the identity map without a query.
             joinedload(Meeting.items),
             joinedload(Meeting.changes),
             joinedload(Meeting.client),
-            joinedload(Meeting.previous_meeting))
+            joinedload(Meeting.previous_meeting),
+            joinedload(Meeting.follow_ups))
 
 
 @functools.cache

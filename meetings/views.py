@@ -268,14 +268,9 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         notes_form.version.data = str(meeting.version)
     review = services.items_for_review(meeting)
     histories = services.item_histories(list(meeting.items) + review)
-    contact_ids = [p.contact_id for p in meeting.participants if p.kind == ParticipantKind.PARTNER.value and p.contact_id]
-    links = db.session.scalars(sa.select(PartnerLink).where(PartnerLink.contact_id.in_(contact_ids))
-                               .order_by(PartnerLink.created_at)).all() if contact_ids else []
-    links_by_contact: dict[int, list[PartnerLink]] = {}
-    for link in links:
-        links_by_contact.setdefault(link.contact_id, []).append(link)
-    next_meetings = db.session.scalars(sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id)
-                                       .order_by(Meeting.starts_at)).all()
+    links_by_contact = {p.contact_id: p.contact_links for p in meeting.participants
+                        if p.kind == ParticipantKind.PARTNER.value and p.contact_id}
+    next_meetings = meeting.follow_ups
     changed_by = {c.changed_by_id for c in meeting.changes if c.changed_by_id}
     users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(changed_by))).all()) if changed_by else {}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")

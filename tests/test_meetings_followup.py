@@ -76,6 +76,8 @@ def test_follow_up_copies_participants_and_reviews_items(auth_client, facilitato
     # ...and the earlier meeting points forward to where the item continues.
     old_page = auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert f'href="/meetings/{nxt.id}#plan-heading"' in old_page
+    # Its facts name the next meeting, and the next one names it as the previous.
+    assert f'<a href="/meetings/{nxt.id}">' in old_page and f'<a href="/meetings/{meeting.id}">' in page
     # A second review of the same item is refused.
     assert review(items["carry"], "done").status_code == 302
     db.session.refresh(items["carry"])

@@ -10,7 +10,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from core.extensions import db
-from core.timeutil import local_today
+from core.timeutil import local_today, to_local
 from meetings import services
 from meetings.models import PartnerLink
 from register.models import AccessLog
@@ -102,8 +102,14 @@ def test_revoked_and_unknown_tokens_are_404(app, client, facilitator):
     partner = app.test_client()
     assert partner.get(f"/p/{token}").status_code == 200
     link = db.session.scalar(sa.select(PartnerLink))
-    response = client.post_form(f"/meetings/{held.id}/links/{link.id}/revoke")
+    revoke_url = f"/meetings/{held.id}/links/{link.id}/revoke"
+    # The meeting page lists the contact's link with its revoke button...
+    assert revoke_url in client.get(f"/meetings/{held.id}").get_data(as_text=True)
+    response = client.post_form(revoke_url)
     assert response.status_code == 302
+    # ...and then as revoked, without the button.
+    page = client.get(f"/meetings/{held.id}").get_data(as_text=True)
+    assert revoke_url not in page and to_local(link.created_at).strftime("%-d.%-m.%Y") in page
     db.session.refresh(link)
     assert link.revoked_at is not None
     response = partner.get(f"/p/{token}")
