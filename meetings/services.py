@@ -506,10 +506,19 @@ def items_for_review(meeting: Meeting) -> list[ActionItem]:
     """The previous meeting's items still open: this meeting reviews them."""
     if meeting.previous_meeting_id is None:
         return []
-    return list(db.session.scalars(
-        sa.select(ActionItem).where(ActionItem.meeting_id == meeting.previous_meeting_id,
-                                    ActionItem.status == ItemStatus.OPEN.value)
-        .options(selectinload(ActionItem.responsible)).order_by(ActionItem.id)))
+    return list(db.session.scalars(_review_statement(), {"meeting_id": meeting.previous_meeting_id}))
+
+
+@functools.cache
+def _review_statement() -> sa.Select:
+    """Open items of a meeting (bind "meeting_id") with who is responsible, in one statement."""
+    responsible = joinedload(ActionItem.responsible)
+    return (sa.select(ActionItem).where(ActionItem.meeting_id == sa.bindparam("meeting_id"),
+                                        ActionItem.status == ItemStatus.OPEN.value)
+            .options(responsible.joinedload(MeetingParticipant.user),
+                     responsible.joinedload(MeetingParticipant.contact).joinedload(PartnerContact.organisation),
+                     responsible.joinedload(MeetingParticipant.relative))
+            .order_by(ActionItem.id))
 
 
 def _matching_participant(meeting: Meeting, other: MeetingParticipant) -> MeetingParticipant:
