@@ -142,6 +142,19 @@ def run_load(port: int, scenario: str, state_path: Path, duration: float, concur
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+def best_of_rounds(port: int, scenario: str, state_path: Path, args) -> dict:
+    """The scenario measured in ``args.rounds`` rounds; the round with the most requests per
+    second is reported (the one other work on this shared machine disturbed least), with every
+    round's figures kept under "rounds"."""
+    rounds = [run_load(port, scenario, state_path, args.duration, args.concurrency) for _ in range(max(1, args.rounds))]
+    measured = [r for r in rounds if r.get("rps") is not None]
+    if not measured:
+        return rounds[-1]
+    best = dict(max(measured, key=lambda r: r["rps"]))
+    best["rounds"] = [{k: r.get(k) for k in ("rps", "p50_ms", "p95_ms", "errors")} for r in rounds]
+    return best
+
+
 def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> dict:
     out: dict = {"database": name, "url": url.split("@")[-1], "notes": []}
     state = seed(url, args.scale, name)
@@ -152,7 +165,7 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
     log(f"{name}: hello-world under gunicorn ({args.workers} workers) …")
     with Gunicorn("bench.hello:app", workers=args.workers, name=f"hello-{name}") as hello:
         run_load(hello.port, "hello", state_path, min(3, args.duration), args.concurrency)  # warm-up
-        out["hello"] = run_load(hello.port, "hello", state_path, args.duration, args.concurrency)
+        out["hello"] = best_of_rounds(hello.port, "hello", state_path, args)
     log(f"{name}: hello {out['hello'].get('rps')} req/s")
 
     with Gunicorn("app:create_app()", database_url=url, workers=args.workers, name=f"app-{name}") as server:
@@ -171,7 +184,7 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
             log(f"{name}: {label} for {args.duration} s at {args.concurrency} concurrent users …")
             # A short unmeasured warm-up, so every worker has loaded templates and caches.
             run_load(server.port, scenario, state_path, 1, args.concurrency)
-            pages[scenario] = run_load(server.port, scenario, state_path, args.duration, args.concurrency)
+            pages[scenario] = best_of_rounds(server.port, scenario, state_path, args)
             log(f"{name}: {label}: {pages[scenario].get('rps')} req/s, p95 {pages[scenario].get('p95_ms')} ms, "
                 f"errors {pages[scenario].get('errors')}")
         out["pages"] = pages
@@ -281,35 +294,40 @@ def _fmt(value, unit="") -> str:
 def page_table(run: dict) -> list[str]:
     hello = run.get("hello", {})
     hello_rps = hello.get("rps") or 0
-    lines = ["| Page | req/s | p50 ms | p95 ms | ratio to hello-world | errors |", "|---|---:|---:|---:|---:|---|",
+    def rounds(r: dict) -> str:
+        return " / ".join(_fmt(x.get("p95_ms")) for x in r.get("rounds", [])) or "–"
+
+    lines = ["| Page | req/s | p50 ms | p95 ms | ratio to hello-world | errors | p95 ms of each round |",
+             "|---|---:|---:|---:|---:|---|---|",
              f"| hello-world (the stack's limit) | {_fmt(hello.get('rps'))} | {_fmt(hello.get('p50_ms'))} | "
-             f"{_fmt(hello.get('p95_ms'))} | 1.00 | {hello.get('errors') or 'none'} |"]
+             f"{_fmt(hello.get('p95_ms'))} | 1.00 | {hello.get('errors') or 'none'} | {rounds(hello)} |"]
     after = run.get("hello_after") or {}
     if after.get("rps") is not None:
         lines.append(f"| hello-world again, after the pages | {after['rps']} | {_fmt(after.get('p50_ms'))} | "
-                     f"{_fmt(after.get('p95_ms'))} | – | {after.get('errors') or 'none'} |")
+                     f"{_fmt(after.get('p95_ms'))} | – | {after.get('errors') or 'none'} | one round |")
     for scenario, label, _endpoint in PAGES:
         r = run.get("pages", {}).get(scenario, {})
         if "skipped" in r or "failed" in r:
-            lines.append(f"| {label} | – | – | – | – | {r.get('skipped') or 'load generator failed: ' + r['failed']} |")
+            lines.append(f"| {label} | – | – | – | – | {r.get('skipped') or 'load generator failed: ' + r['failed']} | – |")
             continue
         ratio = f"{r['rps'] / hello_rps:.3f}" if hello_rps and r.get("rps") is not None else "–"
         lines.append(f"| {label} | {r['rps']} | {_fmt(r['p50_ms'])} | {_fmt(r['p95_ms'])} | {ratio} | "
-                     f"{r['errors'] or 'none'} |")
+                     f"{r['errors'] or 'none'} | {rounds(r)} |")
     return lines
 
 
 def targets(run: dict) -> list[tuple[str, object, str]]:
     pages = run.get("pages", {})
-    # hello-world runs before and after the pages; the machine is shared and the two can differ
-    # by half. The target is judged against the better of the two (the stricter comparison).
+    # hello-world runs before the pages (in rounds, the best one kept) and once after them; the
+    # machine is shared and the runs can differ by half. The target is judged against the
+    # better of the two (the stricter comparison).
     hellos = [h for h in (run.get("hello", {}).get("rps"), run.get("hello_after", {}).get("rps")) if h]
     hello_rps = max(hellos) if hellos else None
     rows = []
     r304 = pages.get("feed_304", {})
     if r304.get("rps") is not None and hello_rps:
         rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", r304["rps"] >= hello_rps / 2,
-                     f"{r304['rps']} vs {hello_rps} req/s, the better of hello-world's two runs "
+                     f"{r304['rps']} vs {hello_rps} req/s, hello-world's best run "
                      f"({r304['rps'] / hello_rps:.2f}×)"))
     else:
         rows.append(("Conditional feed GET (304) ≥ ½ of hello-world's throughput", None, "not measured"))
@@ -406,6 +424,9 @@ def write_report(results: dict, args) -> str:
            f"- Data set scale {args.scale} (1 = five years of a 50-worker unit); {args.duration} s of load per page "
            f"after a 1 s warm-up, {args.concurrency} concurrent users (threads with keep-alive connections) in a "
            "separate load-generator process on the same machine.",
+           f"- Each page, and hello-world before the pages, is measured in {getattr(args, 'rounds', 1)} rounds; the "
+           "table shows the round with the most requests per second (the one least disturbed by other work on this "
+           "shared machine, for hello-world too) and the p95 of every round in its last column.",
            f"- gunicorn with the project's gunicorn.conf.py, {args.workers} sync workers (2 × cores + 1), "
            "production settings (SECRET_KEY set, access log on). hello-world runs under the same settings.",
            "- Logged-in pages use the lead's account, logged in once per user through the real login form.",
@@ -450,6 +471,8 @@ def main(argv=None) -> None:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="rounds per page and for hello-world; the best round is reported")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=workers_for_machine())
     parser.add_argument("--skip-faults", action="store_true")
