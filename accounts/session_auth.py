@@ -7,7 +7,6 @@ cookie; the user loader only accepts a cookie whose token still has a row.
 from __future__ import annotations
 
 import functools
-
 import hashlib
 import secrets
 from datetime import timedelta

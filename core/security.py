@@ -54,12 +54,16 @@ def mark_read_only_request() -> None:
         # (A session already in a transaction, as in tests that share the app context, keeps it.)
         if (getattr(view, "prepare_session", True) and db.engine.dialect.name == "postgresql"
                 and not db.session().in_transaction()):
-            # A read-only request on PostgreSQL reads in autocommit mode: no BEGIN and no
-            # ROLLBACK round trips. Under READ COMMITTED each statement sees its own snapshot
-            # either way, so the reads see exactly what they would in a transaction. The
-            # connection gets its usual transactional mode back when it returns to the pool
-            # (begin_writing() ends this phase before any write).
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            start_autocommit()
+
+
+def start_autocommit() -> None:
+    """Give the session (which has no transaction yet) a PostgreSQL connection in autocommit
+    mode: each statement is then a transaction of its own, with no BEGIN and no ROLLBACK round
+    trips. Under READ COMMITTED each statement sees its own snapshot either way, so reads see
+    exactly what they would in a transaction. The connection gets its usual transactional mode
+    back when it returns to the pool (begin_writing() ends this phase before any write)."""
+    db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
 class SessionInterface(SecureCookieSessionInterface):

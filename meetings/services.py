@@ -7,9 +7,9 @@ can tell an updated event from a new one.
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
-import functools
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -92,6 +92,13 @@ def _participant_options():
             selectinload(Meeting.client))
 
 
+def _people_of(participant):
+    """Join in the person a participant loader's rows point to (display_name's needs)."""
+    return (participant.joinedload(MeetingParticipant.user),
+            participant.joinedload(MeetingParticipant.contact).joinedload(PartnerContact.organisation),
+            participant.joinedload(MeetingParticipant.relative))
+
+
 def meeting_page_options():
     """Loader options for one meeting's pages: participants with their people, items, changes."""
     # Two statements, as every statement is a round trip on PostgreSQL: the meeting with its
@@ -99,9 +106,7 @@ def meeting_page_options():
     # change: a meeting has some items and rarely more than a few changes), then the
     # participants with the people they point to and partner contacts' personal links.
     participants = selectinload(Meeting.participants)
-    return (participants.joinedload(MeetingParticipant.user),
-            participants.joinedload(MeetingParticipant.contact).joinedload(PartnerContact.organisation),
-            participants.joinedload(MeetingParticipant.relative),
+    return (*_people_of(participants),
             participants.joinedload(MeetingParticipant.contact_links),
             # An item's responsible participant is one of the meeting's own participants, already
             # loaded above, so it comes from the identity map without a query.
@@ -181,16 +186,18 @@ class Conflict:
 
 
 @functools.cache
-def _conflict_statements() -> tuple[sa.Select, sa.Select]:
-    """Other meetings of the staff (binds "user_ids", "starts", "ends", "earliest", "exclude")
-    and sessions they facilitate; built once, see meeting_page_statement()."""
+def _conflicts_statement() -> sa.Select:
+    """Other bookings of the staff (binds "user_ids", "starts", "ends", "earliest", "exclude"),
+    both kinds in one statement (one round trip): meetings they take part in, then sessions they
+    facilitate, each by start time and name. Built once, see meeting_page_statement()."""
     from accounts.models import User
     from groups.models import Group, GroupSession, SessionStatus
 
     user_ids = sa.bindparam("user_ids", expanding=True)
     starts, ends, earliest = sa.bindparam("starts"), sa.bindparam("ends"), sa.bindparam("earliest")
     meetings = (
-        sa.select(User.name, Meeting.purpose, Meeting.starts_at, Meeting.ends_at)
+        sa.select(sa.literal_column("0").label("part"), sa.literal_column("'meeting'").label("what"),
+                  User.name, Meeting.purpose.label("title"), Meeting.starts_at, Meeting.ends_at)
         .join(MeetingParticipant, MeetingParticipant.user_id == User.id)
         .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
         .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, User.id.in_(user_ids),
@@ -199,31 +206,18 @@ def _conflict_statements() -> tuple[sa.Select, sa.Select]:
                # Implied by the line above (no booking lasts a day); lets the database use
                # the starts_at index instead of every meeting the staff ever had.
                Meeting.starts_at > earliest,
-               Meeting.id != sa.bindparam("exclude"))
-        .order_by(Meeting.starts_at, User.name))
+               Meeting.id != sa.bindparam("exclude")))
     sessions = (
-        sa.select(User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at)
+        sa.select(sa.literal_column("1"), sa.literal_column("'group'"),
+                  User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at)
         .join(Group, GroupSession.group_id == Group.id)
         .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
         .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
                GroupSession.starts_at < ends, GroupSession.ends_at > starts,
-               GroupSession.starts_at > earliest)
-        .order_by(GroupSession.starts_at, User.name))
-    return meetings, sessions
-
-
-@functools.cache
-def _conflicts_statement() -> sa.CompoundSelect:
-    """Both kinds of bookings in one statement (one round trip): meetings first, then sessions,
-    each by start time and name. The times come back as aware UTC through aware_utc (a UNION's
-    columns lose their column type on SQLite)."""
-    meetings, sessions = _conflict_statements()
-    meetings = meetings.order_by(None).add_columns(sa.literal_column("0").label("part"), sa.literal_column("'meeting'").label("what"))
-    sessions = sessions.order_by(None).add_columns(sa.literal_column("1").label("part"), sa.literal_column("'group'").label("what"))
-    union = sa.union_all(meetings, sessions).subquery()
-    c = list(union.c)
-    name, title, starts, ends, part, what = c[0], c[1], c[2], c[3], c[4], c[5]
-    return sa.select(what, name, title, starts, ends).order_by(part, starts, name)
+               GroupSession.starts_at > earliest))
+    both = sa.union_all(meetings, sessions).subquery()
+    return (sa.select(both.c.what, both.c.name, both.c.title, both.c.starts_at, both.c.ends_at)
+            .order_by(both.c.part, both.c.starts_at, both.c.name))
 
 
 def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude_meeting_id: int | None = None) -> list[Conflict]:
@@ -234,6 +228,7 @@ def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude
         return []
     params = {"user_ids": user_ids, "starts": starts_at, "ends": ends_at, "earliest": starts_at - LONGEST_BOOKING,
               "exclude": exclude_meeting_id or 0}
+    # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
     return [Conflict(name, what, title, aware_utc(s), aware_utc(e))
             for what, name, title, s, e in db.session.execute(_conflicts_statement(), params)]
 
@@ -512,12 +507,9 @@ def items_for_review(meeting: Meeting) -> list[ActionItem]:
 @functools.cache
 def _review_statement() -> sa.Select:
     """Open items of a meeting (bind "meeting_id") with who is responsible, in one statement."""
-    responsible = joinedload(ActionItem.responsible)
     return (sa.select(ActionItem).where(ActionItem.meeting_id == sa.bindparam("meeting_id"),
                                         ActionItem.status == ItemStatus.OPEN.value)
-            .options(responsible.joinedload(MeetingParticipant.user),
-                     responsible.joinedload(MeetingParticipant.contact).joinedload(PartnerContact.organisation),
-                     responsible.joinedload(MeetingParticipant.relative))
+            .options(*_people_of(joinedload(ActionItem.responsible)))
             .order_by(ActionItem.id))
 
 

@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from core.db import utcnow
 from core.extensions import db
-from core.security import begin_writing
+from core.security import begin_writing, start_autocommit
 
 from .models import AccessLog, Client, ClientWorker
 
@@ -115,15 +115,11 @@ def write_deferred(response):
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
-    if db.engine.dialect.name == "postgresql" and _autocommit_session():
-        # PostgreSQL: the rows' one INSERT statement (SQLAlchemy sends a list as one multi-row
-        # INSERT) is a transaction of its own in autocommit mode, as the view's reads were
-        # (core.security.mark_read_only_request): one round trip instead of BEGIN, INSERT and
-        # COMMIT.
-        db.session.execute(sa.insert(AccessLog), rows)
-        db.session.commit()  # hands the connection back; nothing is left to commit
-        return response
-    begin_writing()
+    if not (db.engine.dialect.name == "postgresql" and _autocommit_session()):
+        begin_writing()
+    # In autocommit mode (PostgreSQL, as the view's reads were) the rows' one INSERT statement
+    # (SQLAlchemy sends a list as one multi-row INSERT) is a transaction of its own: one round
+    # trip instead of BEGIN, INSERT and COMMIT; the commit then only hands the connection back.
     db.session.execute(sa.insert(AccessLog), rows)
     db.session.commit()
     return response
@@ -134,6 +130,6 @@ def _autocommit_session() -> bool:
     transaction (the page's reads ended theirs when it was rendered)."""
     session = db.session()
     if not session.in_transaction():
-        session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+        start_autocommit()
         return True
     return session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT"

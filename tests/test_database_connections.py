@@ -9,7 +9,8 @@ from core.db import const
 from core.extensions import db
 from tests.conftest import BACKEND
 
-postgres_only = pytest.mark.skipif(BACKEND != "postgres", reason="PostgreSQL connections only")
+postgres_only = pytest.mark.skipif(BACKEND != "postgres",
+                                   reason="needs PostgreSQL (run with KOHTAAMO_TEST_DB=postgres): closes server connections")
 
 
 def _close_app_connections_from_the_server() -> int:
@@ -24,28 +25,30 @@ def _close_app_connections_from_the_server() -> int:
     return closed
 
 
-@postgres_only
-def test_an_idle_connection_closed_by_the_server_is_replaced_unseen(app, client, monkeypatch):
+def _server_closes_the_pool(monkeypatch, *, idle_after: float) -> None:
+    """Close the pooled connections the requests so far have left, and make pooled connections
+    count as idle (so pinged on checkout) after ``idle_after`` seconds."""
     import core.setup
 
-    assert client.get("/healthz").status_code == 200
     db.session.remove()
     assert _close_app_connections_from_the_server() >= 1
+    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", idle_after)
+
+
+@postgres_only
+def test_an_idle_connection_closed_by_the_server_is_replaced_unseen(app, client, monkeypatch):
+    assert client.get("/healthz").status_code == 200
     # Idle longer than the limit: the checkout pings, the ping fails, the pool connects anew.
-    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 0.0)
+    _server_closes_the_pool(monkeypatch, idle_after=0.0)
     assert client.get("/healthz").status_code == 200
 
 
 @postgres_only
 def test_a_busy_connection_closed_by_the_server_fails_one_request_then_the_pool_recovers(app, client, monkeypatch):
-    import core.setup
-
     assert client.get("/healthz").status_code == 200
-    db.session.remove()
-    assert _close_app_connections_from_the_server() >= 1
     # Used a moment ago, so not pinged: the request meets the dead connection and fails with the
     # generic error page; SQLAlchemy then discards the whole pool, and the next request connects.
-    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 3600.0)
+    _server_closes_the_pool(monkeypatch, idle_after=3600.0)
     failed = client.get("/healthz")
     page = failed.get_data(as_text=True)
     assert failed.status_code == 500 and "<h1" in page
@@ -107,12 +110,8 @@ def test_a_feed_poll_leaves_its_connection_transactional(app, client, facilitato
 
 @postgres_only
 def test_a_feed_poll_on_a_dead_connection_fails_once_then_recovers(app, client, facilitator, monkeypatch):
-    import core.setup
-
     url = _partner_feed(facilitator)
     etag = client.get(url).headers["ETag"]
-    db.session.remove()
-    assert _close_app_connections_from_the_server() >= 1
-    monkeypatch.setattr(core.setup, "PING_WHEN_IDLE", 3600.0)
+    _server_closes_the_pool(monkeypatch, idle_after=3600.0)
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 500
     assert client.get(url, headers={"If-None-Match": etag}).status_code == 304
