@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
-from core.forms import PhoneField, VersionedForm, strip_filter
+from core.forms import Form, PhoneField, VersionedForm, strip_filter
 
 from .passwords import MAX_LENGTH, MIN_LENGTH
 
@@ -20,7 +19,7 @@ def language_choices():
     return [("fi", "suomi"), ("sv", "svenska"), ("en", "English")]
 
 
-class LoginForm(FlaskForm):
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(_l("Enter your email address.")), Length(max=254)],
                        filters=[strip_filter], render_kw={"autocomplete": "username"})
     password = PasswordField(_l("Password"), validators=[DataRequired(_l("Enter your password.")), Length(max=MAX_LENGTH)],
@@ -46,7 +45,7 @@ class NewStaffForm(StaffForm):
         render_kw={"autocomplete": "new-password"})
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(Form):
     current_password = PasswordField(_l("Current password"), validators=[DataRequired(_l("Enter your current password."))],
                                      render_kw={"autocomplete": "current-password"})
     new_password = PasswordField(_l("New password"), validators=[
@@ -58,5 +57,5 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("Change password"))
 
 
-class ActiveForm(FlaskForm):
+class ActiveForm(Form):
     """Deactivate or reactivate a staff account (a bare button with CSRF)."""

@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, SubmitField
 from wtforms.validators import Length, Optional
 
-from core.forms import no_control_chars, strip_filter
+from core.forms import Form, no_control_chars, strip_filter
 
 KIND_LABELS = {
     "staff": _l("My own calendar (my group sessions and network meetings)"),
@@ -16,7 +15,7 @@ KIND_LABELS = {
 }
 
 
-class SubscriptionForm(FlaskForm):
+class SubscriptionForm(Form):
     # Choices are checked in check(): WTForms' own "Not a valid choice" is not translated.
     kind = RadioField(_l("Whose calendar"), validate_choice=False)
     group_id = SelectField(_l("Group"), validate_choice=False)

@@ -7,6 +7,8 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField
 from wtforms.validators import ValidationError
 
+from .i18n import wtforms_translations
+
 
 def normalise_phone(raw: str, region: str = "FI") -> str:
     """E.164 form of a phone number (Finland by default); ValueError if it is not a valid number."""
@@ -34,11 +36,20 @@ class PhoneField(StringField):
             self.errors.append(_l("Enter a valid phone number, for example 040 123 4567 or +358 40 123 4567."))
 
 
-class ConfirmForm(FlaskForm):
+class Form(FlaskForm):
+    """The base of every form here: Flask-WTF's (CSRF, request data), with WTForms' own messages
+    translated from a catalogue parsed once per language (core.i18n.wtforms_translations)."""
+
+    class Meta:
+        def get_translations(self, form):
+            return wtforms_translations()
+
+
+class ConfirmForm(Form):
     """A form with nothing but the CSRF token, for bare buttons (delete, cancel, withdraw)."""
 
 
-class VersionedForm(FlaskForm):
+class VersionedForm(Form):
     """Carries the record's version so a stale save (someone else saved meanwhile) is refused."""
 
     version = HiddenField()

@@ -2,11 +2,13 @@
 session, else the browser's preference among fi/sv/en, else Finnish."""
 from __future__ import annotations
 
-from functools import cached_property
+from functools import cache, cached_property
 
 import flask_babel
+from babel import support
 from flask import Flask, current_app, g, request, session
 from flask_login import current_user
+from wtforms.i18n import messages_path
 
 
 def select_locale() -> str:
@@ -53,3 +55,17 @@ class Babel(flask_babel.Babel):
 
 def init_i18n(app: Flask, babel) -> None:
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Helsinki")
+
+
+@cache
+def _wtforms_catalogue(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def wtforms_translations() -> support.Translations | None:
+    """WTForms' own messages ("This field is required.") in the request's language, for
+    core.forms.Form. Flask-WTF's provider parses WTForms' catalogue from disk once per request
+    that builds a form (every page with a button does); this parses it once per language per
+    process. None outside a request, so WTForms keeps its English messages there."""
+    locale = flask_babel.get_locale()
+    return _wtforms_catalogue(str(locale)) if locale is not None else None

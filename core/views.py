@@ -5,18 +5,18 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, SelectField, SubmitField
 
 from .dashboard import panels_for
 from .extensions import db
+from .forms import Form
 from .security import is_safe_next, read_only
 from .web import render_and_commit
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
 
-class LanguageForm(FlaskForm):
+class LanguageForm(Form):
     language = SelectField(_l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")])
     next = HiddenField()
     submit = SubmitField(_l("Change"))

@@ -5,12 +5,11 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from core.forms import no_control_chars, strip_filter
+from core.forms import Form, no_control_chars, strip_filter
 
 from .services import COMMENT_MAX
 
@@ -22,7 +21,7 @@ def _score_in_range(form, field):
         raise ValidationError(_l("Choose a number from 0 to 10."))
 
 
-class ResponseFormBase(FlaskForm):
+class ResponseFormBase(Form):
     # Labels given (the comment's is set per item set): a field without one asks WTForms for a
     # translated default, which loads its catalogue from disk on every request.
     window_id = HiddenField("")
@@ -59,7 +58,7 @@ def _response_form_class(labels: tuple[tuple[int, str], ...]) -> type[ResponseFo
     return ResponseForm
 
 
-class CodeForm(FlaskForm):
+class CodeForm(Form):
     class Meta:
         csrf = False  # a GET form that only looks a code up
 
@@ -67,7 +66,7 @@ class CodeForm(FlaskForm):
                        render_kw={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"})
 
 
-class WindowActionForm(FlaskForm):
+class WindowActionForm(Form):
     action = HiddenField(validators=[DataRequired()])
 
 
@@ -76,7 +75,7 @@ def item_set_kind_choices():
             ("meeting", _l("Network meeting feedback"))]
 
 
-class LabelsForm(FlaskForm):
+class LabelsForm(Form):
     class Meta:
         csrf = False  # part of ItemSetForm, which carries the token
 
@@ -85,7 +84,7 @@ class LabelsForm(FlaskForm):
     en = StringField(_l("English"), validators=[Optional(), Length(max=200)], filters=[strip_filter])
 
 
-class ItemSetForm(FlaskForm):
+class ItemSetForm(Form):
     name = StringField(_l("Name of the set"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)],
                        filters=[strip_filter])
     kind = SelectField(_l("Used for"), choices=item_set_kind_choices)
@@ -113,14 +112,14 @@ class ItemSetForm(FlaskForm):
         return {lang: self.comment.form.data[lang] for lang in ("fi", "sv", "en") if self.comment.form.data[lang]}
 
 
-class GroupSettingsForm(FlaskForm):
+class GroupSettingsForm(Form):
     # Values are ids, or "builtin:<kind>" for a built-in set not stored yet.
     session_set = SelectField(_l("Session feedback items"))
     end_set = SelectField(_l("End-of-group survey items"))
     submit = SubmitField(_l("Save"))
 
 
-class PeriodForm(FlaskForm):
+class PeriodForm(Form):
     class Meta:
         csrf = False  # read-only report filter sent with GET
 

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField, DateField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
     SubmitField, TextAreaField, TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from core.forms import VersionedForm, no_control_chars, strip_filter
+from core.forms import Form, VersionedForm, no_control_chars, strip_filter
 
 from .services import MAX_WEEKS
 
@@ -35,7 +34,7 @@ def language_choices():
     return [("fi", _l("Finnish")), ("sv", _l("Swedish")), ("en", _l("English"))]
 
 
-class IdeaForm(FlaskForm):
+class IdeaForm(Form):
     theme = StringField(_l("Theme"), validators=[DataRequired(_l("Enter a theme.")), Length(max=120), no_control_chars],
                         filters=[strip_filter], description=_l("For example money management, loneliness, work."))
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)], filters=[strip_filter])
@@ -74,7 +73,7 @@ class GroupForm(VersionedForm):
             raise ValidationError(_l("Choose two different people: the same person cannot be both facilitators."))
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(Form):
     first_date = DateField(_l("First possible date"), validators=[InputRequired(DATE_MESSAGE)],
                            description=_l("The first session is on the chosen weekday on or after this date."))
     weekday = SelectField(_l("Weekday"), coerce=int, choices=weekday_choices)
@@ -107,15 +106,15 @@ class SessionForm(VersionedForm):
             raise ValidationError(_l("The end must be after the start."))
 
 
-class SessionStatusForm(FlaskForm):
+class SessionStatusForm(Form):
     status = HiddenField()
 
 
-class StatusForm(FlaskForm):
+class StatusForm(Form):
     target = HiddenField()
 
 
-class CopyForm(FlaskForm):
+class CopyForm(Form):
     title = StringField(_l("Title of the new round"), validators=[DataRequired(_l("Enter a title.")), Length(max=160)],
                         filters=[strip_filter])
     first_date = DateField(_l("First possible date"), validators=[InputRequired(DATE_MESSAGE)],
@@ -123,7 +122,7 @@ class CopyForm(FlaskForm):
     submit = SubmitField(_l("Create the new round"))
 
 
-class EnrolForm(FlaskForm):
+class EnrolForm(Form):
     client_id = SelectField(_l("Client"), coerce=int, validate_choice=False)
     submit = SubmitField(_l("Enrol"))
 
@@ -132,7 +131,7 @@ class EnrolForm(FlaskForm):
             raise ValidationError(_l("Choose a client from the list."))
 
 
-class EvaluationForm(FlaskForm):
+class EvaluationForm(Form):
     interesting = RadioField(_l("Was the group interesting to the participants?"),
                              choices=[("yes", _l("Yes")), ("partly", _l("Partly")), ("no", _l("No"))],
                              validators=[InputRequired(_l("Choose an answer."))])

@@ -3,7 +3,6 @@ filled in by the view."""
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
@@ -17,7 +16,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
-from core.forms import VersionedForm, no_control_chars, strip_filter
+from core.forms import Form, VersionedForm, no_control_chars, strip_filter
 
 from .models import ClientIdentification, InvitationStatus, ItemStatus, PlaceKind
 
@@ -118,7 +117,7 @@ class MeetingForm(MeetingDetailsForm):
             raise ValidationError(_l("Choose at least one staff member."))
 
 
-class FollowUpForm(FlaskForm):
+class FollowUpForm(Form):
     purpose = StringField(_l("Purpose"), validators=[DataRequired(_l("Write the purpose of the meeting.")),
                                                      Length(max=300), no_control_chars], filters=[strip_filter])
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
@@ -135,7 +134,7 @@ class NotesForm(VersionedForm):
     submit = SubmitField(_l("Save the record"))
 
 
-class ItemForm(FlaskForm):
+class ItemForm(Form):
     # The choices are the meeting's participants; a value not among them is refused by the service
     # with a clear message rather than WTForms' generic "Not a valid choice".
     responsible = SelectField(_l("Responsible person"), validate_choice=False,
@@ -148,25 +147,25 @@ class ItemForm(FlaskForm):
     submit = SubmitField(_l("Add to the plan"))
 
 
-class ItemStatusForm(FlaskForm):
+class ItemStatusForm(Form):
     status = SelectField(_l("Status"), choices=[(k, v) for k, v in ITEM_STATUS_LABELS.items() if k != "carried"])
     submit = SubmitField(_l("Change"))
 
 
-class ReviewForm(FlaskForm):
+class ReviewForm(Form):
     action = SelectField(_l("Decision"), choices=[("done", _l("Done")), ("dropped", _l("Dropped")),
                                                    ("carry", _l("Carry forward"))])
     due_date = DateField(_l("New due date (if carried forward)"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 
 
-class ParticipationForm(FlaskForm):
+class ParticipationForm(Form):
     invitation_status = SelectField(_l("Invitation"), choices=list(INVITATION_LABELS.items()))
     attended = SelectField(_l("Attended"), choices=[("", _l("Not recorded")), ("yes", _l("Yes")), ("no", _l("No"))])
     submit = SubmitField(_l("Save"))
 
 
-class AddParticipantForm(FlaskForm):
+class AddParticipantForm(Form):
     # Values are "<kind>:<id>" (or "client"); the service checks them, so a forged value gets a
     # clear message at the field.
     person = SelectField(_l("Person"), validate_choice=False,

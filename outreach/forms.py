@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import VersionedForm, no_control_chars, strip_filter
+from core.forms import Form, VersionedForm, no_control_chars, strip_filter
 
 from .models import LAST
 
@@ -87,7 +86,7 @@ class RuleForm(VersionedForm):
         return ok
 
 
-class PairForm(FlaskForm):
+class PairForm(Form):
     staff1_id = SelectField(_l("First worker"), coerce=optional_int)
     staff2_id = SelectField(_l("Second worker"), coerce=optional_int)
     submit = SubmitField(_l("Save the pair"))
@@ -143,7 +142,7 @@ class ReportForm(VersionedForm):
         return ok
 
 
-class ReportPeriodForm(FlaskForm):
+class ReportPeriodForm(Form):
     """The report's period (GET, changes nothing, so no CSRF)."""
 
     class Meta:

@@ -14,9 +14,9 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from flask_login import current_user
 
-from core.db import utcnow
+from core.db import INSERT_ROWS_MAX, insert_rows, utcnow
 from core.extensions import db
-from core.security import begin_writing, start_autocommit
+from core.security import begin_writing
 
 from .models import AccessLog, Client, ClientWorker
 
@@ -108,28 +108,23 @@ def log_access_many(client_ids, action: str, detail: str = "", user=None) -> Non
 
 
 def write_deferred(response):
-    """After a read-only view: end its read transaction and write the access-log rows it
-    collected in a write transaction of their own. Runs before the response leaves the app, so
-    a page with client data is never sent unless its log rows are stored (if this fails, the
-    error page is sent instead). Error responses log nothing, as a rolled-back view would."""
+    """After a read-only view: write the access-log rows it collected, as one autocommit INSERT
+    of their own (core.db.insert_rows) after the view's read transaction has ended. Runs before
+    the response leaves the app, so a page with client data is never sent unless its log rows
+    are stored (if this fails, the error page is sent instead). Error responses log nothing, as
+    a rolled-back view would."""
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
-    if not (db.engine.dialect.name == "postgresql" and _autocommit_session()):
+    # The view's reads end first (render_and_commit has usually ended them already): later reads
+    # in this context (a test's) then see the rows.
+    if db.session().in_transaction():
+        db.session.rollback()
+    if len(rows) <= INSERT_ROWS_MAX:
+        insert_rows(AccessLog.__table__, rows)
+    else:
+        # A page listing more clients than one statement takes: one ordinary write transaction.
         begin_writing()
-    # In autocommit mode (PostgreSQL, as the view's reads were) the rows' one INSERT statement
-    # (SQLAlchemy sends a list as one multi-row INSERT) is a transaction of its own: one round
-    # trip instead of BEGIN, INSERT and COMMIT; the commit then only hands the connection back.
-    db.session.execute(sa.insert(AccessLog), rows)
-    db.session.commit()
+        db.session.execute(sa.insert(AccessLog), rows)
+        db.session.commit()
     return response
-
-
-def _autocommit_session() -> bool:
-    """Whether the session now runs statements in autocommit mode, starting it so if it has no
-    transaction (the page's reads ended theirs when it was rendered)."""
-    session = db.session()
-    if not session.in_transaction():
-        start_autocommit()
-        return True
-    return session.connection().get_execution_options().get("isolation_level") == "AUTOCOMMIT"

@@ -1,11 +1,10 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Email, Length, Optional
 
-from core.forms import PhoneField, VersionedForm, no_control_chars, strip_filter
+from core.forms import Form, PhoneField, VersionedForm, no_control_chars, strip_filter
 
 from .models import PartnerKind
 
@@ -48,7 +47,7 @@ class ClientForm(VersionedForm):
     submit = SubmitField(_l("Save"))
 
 
-class RelativeForm(FlaskForm):
+class RelativeForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120), no_control_chars],
                        filters=[strip_filter])
     relation = StringField(_l("Relation to the client"), validators=[Optional(), Length(max=60)], filters=[strip_filter],
@@ -71,7 +70,7 @@ class PartnerForm(VersionedForm):
     submit = SubmitField(_l("Save"))
 
 
-class ContactForm(FlaskForm):
+class ContactForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120), no_control_chars],
                        filters=[strip_filter])
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)], filters=[strip_filter])

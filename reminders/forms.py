@@ -4,11 +4,10 @@ from __future__ import annotations
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, SubmitField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import VersionedForm, no_control_chars, strip_filter
+from core.forms import Form, VersionedForm, no_control_chars, strip_filter
 
 
 class PolicyForm(VersionedForm):
@@ -37,11 +36,11 @@ class PolicyForm(VersionedForm):
         return ok
 
 
-class OptOutForm(FlaskForm):
+class OptOutForm(Form):
     opted_out = HiddenField()
 
 
-class NewTimeForm(FlaskForm):
+class NewTimeForm(Form):
     outcome = RadioField(_l("Did you reach the client?"), validators=[InputRequired(_l("Choose one."))], choices=[
         ("reached", _l("Reached: we agreed a new time")),
         ("not_reached", _l("Not reached: send the new time by SMS and letter")),

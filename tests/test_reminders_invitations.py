@@ -19,6 +19,15 @@ from register.services import save_relative
 from tests.factories import make_client, make_partner
 
 MEETING_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+# The clock of the queueing side, fixed before the sending runs' --now: with the real clock the
+# queued invitations were not yet due for a run dated earlier, and the meeting would one day
+# be in the past (this test broke when the real date passed 2026-12-01 10:00 UTC).
+QUEUED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(services, "utcnow", lambda: QUEUED_AT)
 
 
 @pytest.fixture
