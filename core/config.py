@@ -74,6 +74,10 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "kohtaamo_session",
     "REMEMBER_COOKIE_HTTPONLY": True,
     "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+    # A login lasts PERMANENT_SESSION_LIFETIME from the login itself (accounts.session_auth
+    # checks its server-side row against it), so the cookie set at login already expires then;
+    # re-signing and re-sending it with every response would change nothing but the cost.
+    "SESSION_REFRESH_EACH_REQUEST": False,
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": 8 * 3600,
     "BABEL_DEFAULT_LOCALE": "fi",

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -87,15 +87,21 @@ def _template_filter(function):
     return template_filter
 
 
+_translated: dict[tuple[int, str], tuple[Mapping[str, object], dict[str, str]]] = {}
+
+
 def translated_labels(labels: Mapping[str, object]) -> dict[str, str]:
-    """A dict of lazy (``_l``) labels translated into the current language, once per request and
-    language: a list of 150 rows would otherwise translate the same status labels 150 times."""
-    locale = str(get_locale() or "fi")
-    cache = g.setdefault("translated_labels", {}) if has_request_context() else {}
-    key = (id(labels), locale)
-    if key not in cache:
-        cache[key] = {name: str(label) for name, label in labels.items()}
-    return cache[key]
+    """A dict of lazy (``_l``) labels (a module's constant) translated into the current
+    language, once per language per process: a list of 150 rows would otherwise translate the
+    same status labels 150 times. Treat the result as read-only."""
+    locale = get_locale()
+    if locale is None:  # no context: whatever str() gives, not kept
+        return {name: str(label) for name, label in labels.items()}
+    key = (id(labels), str(locale))
+    cached = _translated.get(key)
+    if cached is None or cached[0] is not labels:  # (an id reused by another mapping)
+        cached = _translated[key] = (labels, {name: str(label) for name, label in labels.items()})
+    return cached[1]
 
 
 def init_templating(app: Flask) -> None:

@@ -39,6 +39,7 @@ from .forms import (
     ReviewForm,
 )
 from .models import ActionItem, Meeting, MeetingParticipant, ParticipantKind, PartnerLink
+from .row_forms import row_forms
 from .services import MeetingError
 
 bp = Blueprint("meetings", __name__, template_folder="templates")
@@ -226,39 +227,6 @@ def _add_participant_choices(meeting: Meeting) -> list:
     return [(label, options) for label, options in groups.items() if options]
 
 
-_row_forms_by_locale: dict[str, SimpleNamespace] = {}
-
-
-def _row_forms() -> SimpleNamespace:
-    """_row_forms_for() of the current language, translated once per language per process."""
-    locale = str(get_locale() or "fi")
-    forms = _row_forms_by_locale.get(locale)
-    if forms is None:
-        forms = _row_forms_by_locale[locale] = _row_forms_for()
-    return forms
-
-
-def _row_forms_for() -> SimpleNamespace:
-    """Labels and choices of the small per-row forms (a participant's invitation and attendance,
-    an item's status, a reviewed item's decision). The page has one such form per participant
-    and item, so they are rendered from these plain lists by meetings/_row_forms.html instead of
-    building a WTForms form for every row; field names carry the same prefixes ("p12-", "i34-",
-    "r56-") that ParticipationForm, ItemStatusForm and ReviewForm read when they are posted."""
-    def choices(field):
-        return [(value, str(label)) for value, label in field.kwargs["choices"]]
-
-    def label(field):
-        return str(field.args[0])
-
-    return SimpleNamespace(
-        status=(label(ItemStatusForm.status), choices(ItemStatusForm.status)),
-        invitation=(label(ParticipationForm.invitation_status), choices(ParticipationForm.invitation_status)),
-        attended=(label(ParticipationForm.attended), choices(ParticipationForm.attended)),
-        decision=(label(ReviewForm.action), choices(ReviewForm.action)),
-        due_date=label(ReviewForm.due_date),
-    )
-
-
 def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, notes_form: NotesForm | None = None,
                     status=200):
     item_form = item_form or ItemForm(formdata=None)
@@ -277,7 +245,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     return render_and_commit(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
         carried_to=services.carried_to(meeting.items),
-        row_forms=_row_forms(), review=review,
+        row_forms=row_forms(), review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),

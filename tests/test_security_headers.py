@@ -30,6 +30,22 @@ def test_session_cookie_flags(client, facilitator):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app, client, facilitator):
+    response = login(client, facilitator)
+    cookie = response.headers["Set-Cookie"]
+    assert "Expires=" in cookie  # the login's lifetime (PERMANENT_SESSION_LIFETIME) from now
+    client.get("/")  # (shows, and so takes out of the session, the login's flash message)
+    for url in ("/", "/meetings/", "/groups/"):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Set-Cookie" not in page.headers, url
+    # Still logged in with the cookie of the login; logout replaces it (the login is gone).
+    assert client.get("/").status_code == 200
+    out = client.post_form("/logout", token_from="/")
+    assert "kohtaamo_session=" in out.headers["Set-Cookie"]
+    assert client.get("/").status_code == 302
+
+
 def test_secure_cookie_in_production(app):
     from core import config
 

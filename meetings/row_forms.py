@@ -1,0 +1,85 @@
+"""The small per-row forms of the meeting page: a participant's invitation and attendance, an
+item's status, a reviewed item's decision and new date.
+
+The page has one such form per participant and item. Building a WTForms form per row, or even
+rendering each control through a Jinja macro, was a large share of the page's time, so the
+controls are written here from labels and choices translated once per language per process.
+The markup is what templates/_forms.html's field() gives a WTForms field (a visible label tied
+to each control); the field names carry the prefixes ("p12-", "i34-", "r56-") that
+ParticipationForm, ItemStatusForm and ReviewForm read when a row is posted.
+"""
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from flask_babel import get_locale
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup, escape
+
+from .forms import ItemStatusForm, ParticipationForm, ReviewForm
+
+_SELECT = Markup('<div class="field">\n  <label for="{name}">{label}</label>\n'
+                 '  <select id="{name}" name="{name}">{options}</select>\n</div>')
+_OPTION = Markup('<option {selected}value="{value}">{text}</option>')
+_DATE = Markup('<div class="field">\n  <label for="{name}">{label}</label>\n'
+               '  <input id="{name}" name="{name}" type="date" value="">\n</div>')
+_CSRF = Markup('<input id="{prefix}-csrf_token" name="{prefix}-csrf_token" type="hidden" value="{token}">')
+
+
+class RowSelect:
+    """A labelled select of fixed choices; the options, with each possible value selected, are
+    joined once."""
+
+    def __init__(self, field) -> None:
+        self.label = escape(str(field.args[0]))
+        self.choices = [(value, str(text)) for value, text in field.kwargs["choices"]]
+        self._options: dict[object, Markup] = {}
+
+    def options(self, selected) -> Markup:
+        html = self._options.get(selected)
+        if html is None:
+            html = Markup("").join(
+                _OPTION.format(selected=Markup("selected ") if value == selected else "", value=value, text=text)
+                for value, text in self.choices)
+            if len(self._options) < 64:  # the choices' values and None; anything else is not kept
+                self._options[selected] = html
+        return html
+
+    def __call__(self, name: str, selected) -> Markup:
+        return _SELECT.format(name=name, label=self.label, options=self.options(selected))
+
+
+class RowDate:
+    def __init__(self, field) -> None:
+        self.label = escape(str(field.args[0]))
+
+    def __call__(self, name: str) -> Markup:
+        return _DATE.format(name=name, label=self.label)
+
+
+def row_csrf(prefix: str) -> Markup:
+    """The CSRF field of a prefixed form (the request's token, as csrf_token() gives it)."""
+    return _CSRF.format(prefix=prefix, token=generate_csrf())
+
+
+def _for_language() -> SimpleNamespace:
+    return SimpleNamespace(
+        status=RowSelect(ItemStatusForm.status),
+        invitation=RowSelect(ParticipationForm.invitation_status),
+        attended=RowSelect(ParticipationForm.attended),
+        decision=RowSelect(ReviewForm.action),
+        due_date=RowDate(ReviewForm.due_date),
+        csrf=row_csrf,
+    )
+
+
+_by_locale: dict[str, SimpleNamespace] = {}
+
+
+def row_forms() -> SimpleNamespace:
+    """The row controls in the current language, built once per language per process."""
+    locale = str(get_locale() or "fi")
+    forms = _by_locale.get(locale)
+    if forms is None:
+        forms = _by_locale[locale] = _for_language()
+    return forms
