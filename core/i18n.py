@@ -2,7 +2,7 @@
 session, else the browser's preference among fi/sv/en, else Finnish."""
 from __future__ import annotations
 
-from functools import cache, cached_property, lru_cache
+from functools import cache, cached_property
 
 import flask_babel
 from babel import support
@@ -53,19 +53,6 @@ class Babel(flask_babel.Babel):
         return RememberingDomain(domain=self.domain)
 
 
-@lru_cache(maxsize=32)
-def _name_of(locale) -> str:
-    return str(locale)
-
-
-def current_language(default: str = "fi") -> str:
-    """The current locale's name ("fi", "sv", "en"), or ``default`` without one. Babel builds a
-    Locale's name afresh on every str(), and date filters and label lookups ask for it many
-    times per page; equal Locale objects share one remembered name."""
-    locale = flask_babel.get_locale()
-    return _name_of(locale) if locale is not None else default
-
-
 def init_i18n(app: Flask, babel) -> None:
     babel.init_app(app, locale_selector=select_locale, default_timezone="Europe/Helsinki")
 
@@ -81,4 +68,4 @@ def wtforms_translations() -> support.Translations | None:
     that builds a form (every page with a button does); this parses it once per language per
     process. None outside a request, so WTForms keeps its English messages there."""
     locale = flask_babel.get_locale()
-    return _wtforms_catalogue(_name_of(locale)) if locale is not None else None
+    return _wtforms_catalogue(str(locale)) if locale is not None else None

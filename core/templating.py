@@ -11,7 +11,6 @@ from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 
-from .i18n import current_language
 from .timeutil import HELSINKI, to_local
 
 # (endpoint, label, lead only). Entries whose endpoint is not registered are left out, so a
@@ -45,7 +44,7 @@ def _format(kind: str, locale: str, value, fmt: str) -> str:
 
 
 def _locale(locale: str | None) -> str:
-    return locale or current_language()
+    return locale or str(get_locale() or "fi")
 
 
 def local_dt(value: datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
@@ -98,7 +97,7 @@ def translated_labels(labels: Mapping[str, object]) -> dict[str, str]:
     locale = get_locale()
     if locale is None:  # no context: whatever str() gives, not kept
         return {name: str(label) for name, label in labels.items()}
-    key = (id(labels), current_language())
+    key = (id(labels), str(locale))
     cached = _translated.get(key)
     if cached is None or cached[0] is not labels:  # (an id reused by another mapping)
         cached = _translated[key] = (labels, {name: str(label) for name, label in labels.items()})
@@ -123,7 +122,7 @@ def init_templating(app: Flask) -> None:
                     items.append((endpoint, label))
         return {
             "nav_items": items,
-            "current_locale": current_language(),
+            "current_locale": str(get_locale() or "fi"),
             "languages": (("fi", "suomi"), ("sv", "svenska"), ("en", "English")),
             "current_endpoint": request.endpoint if request else None,
         }

@@ -62,12 +62,10 @@ def _holidays_in(year: int, language: str) -> dict[date, str]:
 def holiday_label(day: date) -> str | None:
     """The Finnish public holiday on ``day`` named in the user's language (Finnish outside requests)."""
     from flask import has_request_context
-
-    from .i18n import current_language
+    from flask_babel import get_locale
 
     name = finnish_holiday(day)
     if name is None or not has_request_context():
         return name
-
-    language = _HOLIDAY_LANGUAGES.get(current_language())
+    language = _HOLIDAY_LANGUAGES.get(str(get_locale() or "fi"))
     return _holidays_in(day.year, language).get(day, name) if language else name

@@ -16,11 +16,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 
 from core.db import aware_utc, const, utcnow
 from core.extensions import db
-from core.i18n import current_language
 from groups.models import Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, GroupSession, SessionStatus
 
 from . import charts, results, services
@@ -28,7 +27,7 @@ from .models import FeedbackResponse, FeedbackWindow, ItemSet, WindowKind
 
 
 def _locale() -> str:
-    return current_language()
+    return str(get_locale() or "fi")
 
 
 @dataclass

@@ -12,7 +12,7 @@ import io
 import segno
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -20,7 +20,6 @@ from accounts.permissions import lead_required
 from core.db import get_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.i18n import current_language
 from core.security import begin_writing, read_only
 from core.templating import local_dt
 from core.timeutil import local_today
@@ -38,7 +37,7 @@ MARKER_MAX = 60
 
 
 def _locale() -> str:
-    return current_language()
+    return str(get_locale() or "fi")
 
 
 # --- the "already answered" marker -----------------------------------------------------------

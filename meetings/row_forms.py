@@ -12,10 +12,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
+from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup, escape
-
-from core.i18n import current_language
 
 from .forms import ItemStatusForm, ParticipationForm, ReviewForm
 
@@ -81,7 +80,7 @@ _by_locale: dict[str, SimpleNamespace] = {}
 
 def row_forms() -> SimpleNamespace:
     """The row controls in the current language, built once per language per process."""
-    locale = current_language()
+    locale = str(get_locale() or "fi")
     forms = _by_locale.get(locale)
     if forms is None:
         forms = _by_locale[locale] = _for_language()
