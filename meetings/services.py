@@ -16,7 +16,8 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import aliased, joinedload, load_only, selectinload
+from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import aware_utc, utcnow
 from core.extensions import db
@@ -99,18 +100,10 @@ def _people_of(participant):
             participant.joinedload(MeetingParticipant.relative))
 
 
-def meeting_page_options():
-    """Loader options for one meeting's pages: participants with their people, items, changes."""
-    # Two statements, as every statement is a round trip on PostgreSQL: the meeting with its
-    # client, previous meeting, follow-ups, items and changes joined in (one row per item and
-    # change: a meeting has some items and rarely more than a few changes), then the
-    # participants with the people they point to and partner contacts' personal links.
-    participants = selectinload(Meeting.participants)
-    return (*_people_of(participants),
-            participants.joinedload(MeetingParticipant.contact_links),
-            # An item's responsible participant is one of the meeting's own participants, already
-            # loaded above, so it comes from the identity map without a query.
-            joinedload(Meeting.items),
+def _meeting_page_joins():
+    # An item's responsible participant is one of the meeting's own participants, loaded with
+    # them, so it comes from the identity map without a query.
+    return (joinedload(Meeting.items),
             joinedload(Meeting.changes),
             joinedload(Meeting.client),
             joinedload(Meeting.previous_meeting),
@@ -118,11 +111,30 @@ def meeting_page_options():
 
 
 @functools.cache
-def meeting_page_statement() -> sa.Select:
-    """One meeting by id (bind "meeting_id") with meeting_page_options(). Built once: a select
-    with seven loader options costs more to build and key for SQLAlchemy's statement cache
-    than to run, and the meeting page is the unit's most visited page."""
-    return sa.select(Meeting).where(Meeting.id == sa.bindparam("meeting_id")).options(*meeting_page_options())
+def _meeting_page_statements() -> tuple[sa.Select, sa.Select]:
+    """The meeting page's two statements, built once: the meeting with what is joined to it, and
+    its participants with their people and partner contacts' personal links. (A selectinload of
+    the participants would build their select afresh for every page.) Two statements, as each
+    is a round trip on PostgreSQL; the first has one row per item and change: a meeting has
+    some items and rarely more than a few changes."""
+    meeting = (sa.select(Meeting).where(Meeting.id == sa.bindparam("meeting_id"))
+               .options(noload(Meeting.participants), *_meeting_page_joins()))
+    participants = (sa.select(MeetingParticipant).where(MeetingParticipant.meeting_id == sa.bindparam("meeting_id"))
+                    .options(*_people_of(Load(MeetingParticipant)), joinedload(MeetingParticipant.contact_links))
+                    .order_by(MeetingParticipant.id))
+    return meeting, participants
+
+
+def load_meeting_page(meeting_id: int) -> Meeting | None:
+    """One meeting with everything its pages show, in two statements however many participants
+    and items it has."""
+    meeting_statement, participants_statement = _meeting_page_statements()
+    meeting = db.session.execute(meeting_statement, {"meeting_id": meeting_id}).unique().scalar_one_or_none()
+    if meeting is None:
+        return None
+    participants = db.session.scalars(participants_statement, {"meeting_id": meeting_id}).unique().all()
+    set_committed_value(meeting, "participants", list(participants))
+    return meeting
 
 
 def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
@@ -189,7 +201,7 @@ class Conflict:
 def _conflicts_statement() -> sa.Select:
     """Other bookings of the staff (binds "user_ids", "starts", "ends", "earliest", "exclude"),
     both kinds in one statement (one round trip): meetings they take part in, then sessions they
-    facilitate, each by start time and name. Built once, see meeting_page_statement()."""
+    facilitate, each by start time and name. Built once, see _meeting_page_statements()."""
     from accounts.models import User
     from groups.models import Group, GroupSession, SessionStatus
 
@@ -438,7 +450,7 @@ def is_overdue(item: ActionItem, today: date | None = None) -> bool:
 @functools.cache
 def _history_statement() -> sa.Select:
     """The items a chain of carried items continues, from the ids it starts at (bind "starts");
-    built once, see meeting_page_statement()."""
+    built once, see _meeting_page_statements()."""
     chain = sa.select(ActionItem.id, ActionItem.carried_from_id) \
         .where(ActionItem.id.in_(sa.bindparam("starts", expanding=True))).cte("chain", recursive=True)
     earlier = aliased(ActionItem)

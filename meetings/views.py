@@ -81,7 +81,7 @@ def _meeting_or_404(meeting_id) -> Meeting:
         abort(404)
     if not 0 < key < 2**63:
         abort(404)
-    meeting = db.session.execute(services.meeting_page_statement(), {"meeting_id": key}).unique().scalar_one_or_none()
+    meeting = services.load_meeting_page(key)
     if meeting is None:
         abort(404)
     if not services.can_open(current_user, meeting):
