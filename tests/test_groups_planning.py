@@ -1,8 +1,9 @@
 """Ideas, planning a group with two facilitators, the lifecycle and stale edits."""
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import UTC, date, datetime, time
 
+import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
@@ -11,6 +12,16 @@ from groups.models import Group, GroupIdea
 from register.access import can_access_client
 from tests.factories import make_client, make_user
 from tests.test_groups_support import make_group, text_of
+
+# The groups' clock, fixed before make_group's default sessions (Mondays from 4 January 2027), for
+# the tests that need them to be still coming: with the real clock they would one day be past.
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+    return NOW
 
 
 def _group_data(group=None, **overrides):
@@ -189,7 +200,7 @@ def test_facilitators_may_open_their_participants_records(client, facilitator):
     assert not can_access_client(make_user(), person.id)
 
 
-def test_changing_a_facilitator_warns_of_clashes_before_saving(auth_client, facilitator):
+def test_changing_a_facilitator_warns_of_clashes_before_saving(auth_client, facilitator, fixed_clock):
     """A new facilitator already running another group at the sessions' times is told before
     saving; the change is saved only when confirmed."""
     make_group(facilitator, make_user(), title="Kahviryhmä", room="Sali", weeks=2)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
@@ -12,6 +13,17 @@ from groups.models import Group, GroupEvaluation, GroupSession, SessionChange
 from meetings.models import Meeting, MeetingParticipant
 from tests.factories import make_client, make_user
 from tests.test_groups_support import make_group, text_of
+
+# The groups' clock, fixed before make_group's default first session (Monday 4 January 2027), for
+# the tests that need "coming" and "past" sessions around it: with the real clock that session
+# would one day be in the past.
+NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+    return NOW
 
 
 def _edit(client, group, session, **overrides):
@@ -204,16 +216,16 @@ def test_session_page_links_to_calendar_and_feedback_when_installed(app, auth_cl
             assert path not in html
 
 
-def test_new_room_or_venue_moves_future_sessions_and_is_recorded(auth_client, facilitator):
-    from core.timeutil import local_today
+def test_new_room_or_venue_moves_future_sessions_and_is_recorded(auth_client, facilitator, fixed_clock):
+    today = to_local(fixed_clock).date()
     group = make_group(facilitator, make_user(), weeks=1, room="Kipinä")
-    past_start = datetime.now(UTC) - timedelta(days=7)
+    past_start = fixed_clock - timedelta(days=7)
     group.sessions.append(GroupSession(number=0, starts_at=past_start, ends_at=past_start + timedelta(hours=1),
                                        room="Kipinä"))
     own_room = group.sessions[0]
     own_room.room = "Sali 3"
-    future = GroupSession(number=2, starts_at=local_to_utc(local_today() + timedelta(days=30), time(12, 0)),
-                          ends_at=local_to_utc(local_today() + timedelta(days=30), time(13, 0)), room="Kipinä")
+    future = GroupSession(number=2, starts_at=local_to_utc(today + timedelta(days=30), time(12, 0)),
+                          ends_at=local_to_utc(today + timedelta(days=30), time(13, 0)), room="Kipinä")
     group.sessions.append(future)
     db.session.commit()
     data = {"title": group.title, "theme": group.theme, "venue": "Uusi talo", "room": "Liekki", "capacity": "8",
