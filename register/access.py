@@ -72,7 +72,7 @@ def _deferred() -> list[dict] | None:
     A read-only view runs in a shared (deferred) SQLite transaction so that page views do not
     queue behind each other for the write lock; an INSERT in that transaction could fail when
     another worker has committed meanwhile. So its log rows wait here and ``write_deferred``
-    writes them in a short write transaction of their own before the page is sent."""
+    writes them with one INSERT of their own (a transaction by itself) before the page is sent."""
     if not has_request_context() or not g.get("read_only"):
         return None
     if "access_log_rows" not in g:
