@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
+from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote
@@ -15,13 +17,14 @@ from flask import (Blueprint, Response, abort, current_app, flash, g, has_reques
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
+from werkzeug.http import http_date, quote_etag
 
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import begin_writing, read_only
 
-from . import changes, services
+from . import changes, fastpath, services
 from .cli import register_commands
 from .forms import KIND_LABELS, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
@@ -46,6 +49,11 @@ def _redact_app_log(state) -> None:
 def _watch_feed_data(_state) -> None:
     # Every process that serves or changes data creates the app, so the counter is kept by all.
     changes.install()
+
+
+@bp.record_once
+def _answer_unchanged_polls_early(state) -> None:
+    fastpath.install(state.app)
 
 
 # Bump when the feed's bytes change for a reason the ETag cannot see (the rendering code, the
@@ -168,24 +176,50 @@ def feed_etag(found: services.ActiveFeed, window: Window, untracked: list[tuple]
 
 # --- the feed ----------------------------------------------------------------------------------
 
-@bp.route("/calendar/<token>.ics")
-@read_only(prepare_session=False)
-def feed(token):
+@dataclass(frozen=True)
+class FeedState:
+    """What a poll needs to know of a live feed before (or instead of) its body."""
+
+    found: services.ActiveFeed
+    window: Window
+    etag: str
+    last_modified: datetime
+
+
+def feed_state(token: str) -> FeedState | None:
+    """The feed's validators, from one query and without reading its events (``feed_etag``);
+    None for an unknown or revoked token or a feed whose target is gone."""
     found = services.find_active_feed(token)
     if found is None or not found.target_active:
-        abort(404)
-
+        return None
     window = Window.around()
     untracked = untracked_version(found.scope, window)
-    digest = feed_etag(found, window, untracked)
     # Any change to feed data, or the window moving at midnight, may change the feed.
     last_modified = max(t for t in (found.changed_at, window.day_start, latest_change(untracked))
                         if t is not None).replace(microsecond=0)
+    return FeedState(found=found, window=window, etag=feed_etag(found, window, untracked), last_modified=last_modified)
+
+
+def validator_headers(state: FeedState) -> list[tuple[str, str]]:
+    """The headers every answer of a feed carries, 200 or 304 (RFC 9110 15.4.5)."""
+    return [("ETag", quote_etag(state.etag)), ("Last-Modified", http_date(state.last_modified)),
+            ("Cache-Control", f"private, max-age={FEED_MAX_AGE}")]
+
+
+@bp.route("/calendar/<token>.ics")
+@read_only(prepare_session=False)
+def feed(token):
+    # Most polls whose ETag matches were answered before Flask by calendar_export.fastpath;
+    # this view answers the rest, and those too when the subscription's use is to be recorded.
+    state = feed_state(token)
+    if state is None:
+        abort(404)
+    found, window, digest = state.found, state.window, state.etag
 
     if request.if_none_match:
         not_modified = request.if_none_match.contains_weak(digest)  # proxies may weaken it
     elif request.if_modified_since is not None:
-        not_modified = last_modified <= request.if_modified_since
+        not_modified = state.last_modified <= request.if_modified_since
     else:
         not_modified = False
     rendered = None
@@ -206,9 +240,8 @@ def feed(token):
     touch = services.needs_touch(found)
     if touch or rendered is not None:
         _write_after_read(found.id, touch=touch, rendered=rendered)
-    response.set_etag(digest)
-    response.last_modified = last_modified
-    response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"
+    for key, value in validator_headers(state):
+        response.headers[key] = value
     return response
 
 

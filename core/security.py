@@ -89,6 +89,18 @@ def is_safe_next(target: str | None) -> bool:
     return parts.scheme in ("http", "https") and parts.netloc == urlsplit(request.host_url).netloc
 
 
+def security_headers(app: Flask) -> list[tuple[str, str]]:
+    """The headers every response carries unless its view set its own (also those answered
+    before Flask, calendar_export.fastpath)."""
+    always = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
+              ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
+              ("Cross-Origin-Opener-Policy", "same-origin"),
+              ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
+    if app.config.get("SESSION_COOKIE_SECURE"):
+        always.append(("Strict-Transport-Security", "max-age=31536000"))
+    return always
+
+
 def init_security(app: Flask) -> None:
     from .logging import install as install_log_redaction
 
@@ -96,12 +108,7 @@ def init_security(app: Flask) -> None:
     app.session_interface = SessionInterface()
     app.before_request(mark_read_only_request)
 
-    always = [("Content-Security-Policy", CSP), ("X-Content-Type-Options", "nosniff"),
-              ("Referrer-Policy", "same-origin"), ("X-Frame-Options", "DENY"),
-              ("Cross-Origin-Opener-Policy", "same-origin"),
-              ("Permissions-Policy", "camera=(), microphone=(), geolocation=()")]
-    if app.config.get("SESSION_COOKIE_SECURE"):
-        always.append(("Strict-Transport-Security", "max-age=31536000"))
+    always = security_headers(app)
 
     @app.after_request
     def headers(response):
