@@ -1,7 +1,8 @@
 """Translated error pages that say what happened and leak nothing else."""
 from __future__ import annotations
 
-from flask import Flask, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -16,7 +17,21 @@ MESSAGES = {
     413: (_l("Too large"), _l("What you sent is too large.")),
     429: (_l("Too many attempts"), _l("Too many attempts in a short time. Wait a while and try again.")),
     500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing you did caused it; try again in a moment.")),
+    503: (_l("Briefly unavailable"), _l("The service cannot reach its database just now. Nothing you did caused it; try again in a moment.")),
 }
+
+# Seconds a client is asked to wait when the database cannot be reached (a restart, a failover).
+RETRY_AFTER_UNAVAILABLE = 5
+
+
+def database_unavailable(error: Exception) -> bool:
+    """The database could not be reached or was too busy (a restart, a lost connection, SQLite's
+    lock wait running out): the request may succeed as it is a moment later. Other database
+    errors (a constraint, bad SQL) are bugs and stay 500s."""
+    if isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError, sa.exc.DisconnectionError,
+                              sa.exc.TimeoutError))
 
 
 def render_error(code: int, message=None):
@@ -45,6 +60,18 @@ def init_errors(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
-        db.session.rollback()
+        try:
+            db.session.rollback()
+        except sa.exc.SQLAlchemyError:
+            # The connection is already gone; the session is discarded at the end of the request.
+            app.logger.warning("could not roll back after an error on %s %s", request.method, request.path)
+        if database_unavailable(error):
+            app.logger.error("Database unavailable on %s %s: %s", request.method, request.path,
+                             type(error).__name__, exc_info=error)
+            # The page must not need the database: shown as to a visitor (loading or refreshing
+            # the user, or their language, would meet the same error inside this handler).
+            g._login_user = current_app.login_manager.anonymous_user()
+            page, code = render_error(503)
+            return page, code, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)
         return render_error(500)

@@ -130,3 +130,40 @@ def test_the_session_cookie_is_checked_against_the_current_key(app, client, faci
     client.set_cookie(app.config["SESSION_COOKIE_NAME"], cookie)
     app.config["SECRET_KEY_FALLBACKS"] = ["test-secret"]
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/groups/", "/login"])
+def test_an_unreachable_database_gives_a_503_page_that_needs_no_database(app, auth_client, path):
+    """A restart or a lost connection: every statement fails. The page says to try again soon,
+    leaks nothing, and renders without the database (the user cannot be loaded for it)."""
+    import sqlalchemy as sa
+
+    from core.extensions import db
+
+    def unreachable(_conn, _cursor, statement, parameters, _context, _executemany):
+        raise sa.exc.OperationalError(statement, parameters, Exception("server closed the connection unexpectedly"))
+
+    db.session.remove()  # nothing cached from the login
+    sa.event.listen(db.engine, "before_cursor_execute", unreachable)
+    try:
+        response = auth_client.get(path)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", unreachable)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert "<h1>Tilapäisesti poissa käytöstä</h1>" in body
+    assert "server closed" not in body and "Traceback" not in body and "SELECT" not in body
+    db.session.remove()
+    assert auth_client.get("/groups/").status_code == 200  # still logged in once it is back
+
+
+def test_other_database_errors_stay_500s(app, client):
+    import sqlalchemy as sa
+
+    @app.route("/constraint")
+    def constraint():
+        raise sa.exc.IntegrityError("INSERT", {}, Exception("UNIQUE constraint failed"))
+
+    response = client.get("/constraint")
+    assert response.status_code == 500 and "Retry-After" not in response.headers
