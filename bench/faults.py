@@ -4,8 +4,9 @@
   every one gets the thank-you redirect and every response is stored.
 - ``kill_worker``: SIGKILL one gunicorn worker in the middle of feedback submissions; every
   acknowledged response is stored, and the app goes on serving (gunicorn starts a new worker).
-- ``postgres_restart``: PostgreSQL restarted under load; requests fail cleanly (an error page,
-  quickly, no hang) during the restart and succeed again afterwards without restarting the app.
+- ``postgres_restart``: PostgreSQL restarted under load; requests fail cleanly (the "briefly
+  unavailable" page, 503 with Retry-After, quickly, no hang) during the restart and succeed
+  again afterwards without restarting the app.
 - ``scale_out``: two gunicorn instances on one PostgreSQL: a session started on one works on
   the other, logout on one ends it on both, the login limit counts across both, and a chart
   rendered by one is served from the shared cache by the other.
@@ -152,7 +153,9 @@ def postgres_restart(server: Gunicorn, state: dict, pg, duration: float = 20.0) 
             "restart_at_s": restart.get("at"), "restart_took_s": restart.get("seconds"),
             "last_failure_at_s": last_failure,
             "recovered": bool(tail) and all(tail),
-            "passed": bool(tail) and all(tail) and all(lat < 30 for _t, _s, lat in failures),
+            "clean": all(s == 503 for _t, s, _l in failures),
+            "passed": (bool(tail) and all(tail) and all(lat < 30 for _t, _s, lat in failures)
+                       and all(s == 503 for _t, s, _l in failures)),
             "p95_ms": summary["p95_ms"]}
 
 

@@ -384,7 +384,8 @@ def fault_lines(run: dict) -> list[str]:
             lines.append(f"- **PostgreSQL restarted under load** (at {p['restart_at_s']} s, restart took "
                          f"{p['restart_took_s']} s): {p['requests']} requests, {p['failed']} failed "
                          f"({p['failure_statuses'] or 'none'}; slowest failure {p['slowest_failure_ms']} ms; last "
-                         f"failure at {p['last_failure_at_s']} s); all requests in the last 3 s succeeded: "
+                         f"failure at {p['last_failure_at_s']} s; every failure the 503 page: {p.get('clean')}); "
+                         f"all requests in the last 3 s succeeded: "
                          f"{p['recovered']}; the app was not restarted — {_mark(p['passed'])}")
     s = f.get("scale_out")
     if s:
