@@ -55,8 +55,12 @@ class NotModifiedFeeds:
         with self.app.app_context():
             try:
                 state = feed_state(token)
-            except sa.exc.SQLAlchemyError:
-                return None  # the view meets it again and answers as for any database error
+            except sa.exc.SQLAlchemyError as error:
+                # The view reads again: a lost connection has been discarded by now, so the
+                # poll is usually answered; any other error meets the view's error handling.
+                self.app.logger.warning("early answer of a calendar poll failed (%s); left to the view",
+                                        type(error).__name__)
+                return None
             if state is None or services.needs_touch(state.found):
                 return None
             if not parse_etags(if_none_match).contains_weak(state.etag):  # proxies may weaken it

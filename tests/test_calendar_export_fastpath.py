@@ -140,7 +140,8 @@ def test_only_conditional_feed_gets_are_answered_early(client, feed, view_calls)
         assert client.get(path, headers={"If-None-Match": etag}).status_code == 404
 
 
-def test_a_database_error_in_the_early_answer_leaves_the_poll_to_the_view(client, feed, view_calls, monkeypatch):
+def test_a_database_error_in_the_early_answer_leaves_the_poll_to_the_view(client, feed, view_calls, monkeypatch,
+                                                                         caplog):
     etag = first_get(client, feed["url"])
     view_calls["n"] = 0
     real = views.feed_state
@@ -155,3 +156,5 @@ def test_a_database_error_in_the_early_answer_leaves_the_poll_to_the_view(client
     monkeypatch.setattr(views, "feed_state", failing_once)
     assert client.get(feed["url"], headers={"If-None-Match": etag}).status_code == 304
     assert failures["n"] == 1 and view_calls["n"] == 1
+    assert "early answer of a calendar poll failed (OperationalError)" in caplog.text
+    assert feed["url"].rsplit("/", 1)[1] not in caplog.text
