@@ -44,6 +44,10 @@ def import_models() -> None:
 OPTIMIZE_EVERY = 500  # connection check-ins between PRAGMA optimize runs (SQLite)
 
 
+def _unicode_lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
 def _sqlite_listeners(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
@@ -55,6 +59,10 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        # SQLite's own lower() folds ASCII only, so a search for "äijälä" would miss "Äijälä"
+        # (ILIKE is lower() LIKE lower() here); Python's folds every letter, as PostgreSQL's does.
+        # No index or constraint uses lower(), so none was built with the built-in one.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @sa.event.listens_for(engine, "checkin")
     def on_checkin(dbapi_connection, record):

@@ -1,7 +1,7 @@
 """View helpers."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import render_template, request
 
 from .extensions import db
 
@@ -16,3 +16,36 @@ def render_and_commit(template: str, **context) -> str:
     html = render_template(template, **context)
     db.session.commit()
     return html
+
+
+# Far beyond any list's last page: a larger number in a URL is read as this one, because an
+# OFFSET past the database's integer range would fail instead of giving an empty page.
+LAST_PAGE_ASKED = 1_000_000
+
+
+def paginate(stmt, *, per_page: int):
+    """``db.paginate`` on the URL's ``page`` argument, whatever it holds: not a number or
+    below 1 is the first page, a page past the end is empty (lists show "no more")."""
+    try:
+        page = int(request.args.get("page", 1))
+    except (TypeError, ValueError):
+        page = 1
+    return db.paginate(stmt, page=min(max(page, 1), LAST_PAGE_ASKED), per_page=per_page, error_out=False)
+
+
+def search_arg(name: str, *, limit: int = 120) -> str:
+    """Free text to search for, from the URL: trimmed, at most ``limit`` characters, without
+    control characters (nobody types them, and PostgreSQL refuses NUL in text). Match it with
+    ``column.icontains(text, autoescape=True)``, so a typed % or _ is looked for, not a wildcard."""
+    text = request.args.get(name) or ""
+    return "".join(ch for ch in text if ch.isprintable()).strip()[:limit]
+
+
+def id_arg(name: str) -> int:
+    """A record id from the URL, or 0 for none: anything but a number a key column can hold
+    (the database would refuse a larger one with an error) is no choice at all."""
+    try:
+        value = int(request.args.get(name) or 0)
+    except ValueError:
+        return 0
+    return value if 0 < value < 2**63 else 0

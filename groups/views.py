@@ -17,7 +17,7 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import local_to_utc, local_today, to_local
-from core.web import render_and_commit
+from core.web import id_arg, paginate, render_and_commit, search_arg
 from register.access import accessible_client_ids, log_access, log_access_many
 from register.models import Client, PartnerOrganisation
 
@@ -100,11 +100,8 @@ def _staff_choices():
 def index():
     when = request.args.get("when", "")
     when = when if when in WHEN_STATUSES else ""
-    theme = (request.args.get("theme") or "").strip()[:120]
-    try:
-        facilitator = int(request.args.get("facilitator") or 0)
-    except ValueError:
-        facilitator = 0
+    theme = search_arg("theme")
+    facilitator = id_arg("facilitator")
     # Only the columns the list shows: a group row also carries its descriptions and notes.
     stmt = (sa.select(Group).order_by(Group.created_at.desc(), Group.id.desc())
             .options(load_only(Group.title, Group.theme, Group.status, Group.facilitator1_id, Group.facilitator2_id,
@@ -116,9 +113,9 @@ def index():
     if facilitator:
         stmt = stmt.where(sa.or_(Group.facilitator1_id == facilitator, Group.facilitator2_id == facilitator))
     if theme:
-        pattern = f"%{theme.replace('%', '').replace('_', '')}%"
-        stmt = stmt.where(sa.or_(Group.theme.ilike(pattern), Group.title.ilike(pattern)))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+        stmt = stmt.where(sa.or_(Group.theme.icontains(theme, autoescape=True),
+                                 Group.title.icontains(theme, autoescape=True)))
+    page = paginate(stmt, per_page=50)
     return render_template("groups/index.html", page=page, when=when, theme=theme, facilitator=facilitator,
                            staff=_staff_choices()[1:], spans=services.session_spans(g.id for g in page.items))
 

@@ -160,8 +160,10 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
 LONGEST_BOOKING = timedelta(days=1)
 
 
-def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
-    """Upcoming (not yet ended) or past meetings the user takes part in; leads see all.
+def meetings_statement(user, *, upcoming: bool, search: str = "") -> sa.Select:
+    """Upcoming (not yet ended, soonest first) or past (latest first) meetings the user takes
+    part in as staff; leads see all. ``search`` narrows to meetings whose client's name or
+    purpose contains it. The list pages the statement (``db.paginate``).
 
     Only the meetings and their clients are loaded: a list needs the number of staff per
     meeting (``staff_counts``), not every participant with their person."""
@@ -177,15 +179,22 @@ def list_meetings(user, *, upcoming: bool, limit: int = 100) -> list[Meeting]:
         mine = sa.select(MeetingParticipant.meeting_id).where(
             MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
         stmt = stmt.where(Meeting.id.in_(mine))
+    if search:
+        by_client = sa.select(Client.id).where(Client.name.icontains(search, autoescape=True))
+        stmt = stmt.where(sa.or_(Meeting.client_id.in_(by_client), Meeting.purpose.icontains(search, autoescape=True)))
     # The starts_at bounds are implied by the ends_at ones (a meeting lasts at most a few
     # hours) and let the database walk the starts_at index from now instead of from five
-    # years back.
+    # years back. The id breaks ties so that pages neither repeat nor skip a meeting.
     if upcoming:
-        stmt = (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_BOOKING)
-                .order_by(Meeting.starts_at))
-    else:
-        stmt = stmt.where(Meeting.ends_at < now, Meeting.starts_at < now).order_by(Meeting.starts_at.desc())
-    return list(db.session.scalars(stmt.limit(limit)))
+        return (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_BOOKING)
+                .order_by(Meeting.starts_at, Meeting.id))
+    return stmt.where(Meeting.ends_at < now, Meeting.starts_at < now).order_by(Meeting.starts_at.desc(),
+                                                                                 Meeting.id.desc())
+
+
+def list_meetings(user, *, upcoming: bool, limit: int = 100, search: str = "") -> list[Meeting]:
+    """The first ``limit`` rows of ``meetings_statement``."""
+    return list(db.session.scalars(meetings_statement(user, upcoming=upcoming, search=search).limit(limit)))
 
 
 @dataclass

@@ -16,7 +16,7 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today, to_local
-from core.web import render_and_commit
+from core.web import paginate, render_and_commit, search_arg
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
 
@@ -123,15 +123,31 @@ def _warn_holiday(day) -> None:
 
 # --- lists -------------------------------------------------------------------------------------
 
+# The list's "show" choices: both (upcoming, then the latest past ones), or one kind, paged.
+LIST_SHOWS = ("", "upcoming", "past")
+LIST_PAGE = 50
+RECENT_PAST = 20
+
+
 @bp.route("/meetings/")
 @login_required
 @read_only
 def index():
-    upcoming = services.list_meetings(current_user, upcoming=True)
-    past = services.list_meetings(current_user, upcoming=False, limit=50)
-    log_access_many([m.client_id for m in upcoming + past], "list", "meetings")
-    staff = services.staff_counts(m.id for m in upcoming + past)
-    return render_and_commit("meetings/index.html", upcoming=upcoming, past=past,
+    show = request.args.get("show", "")
+    show = show if show in LIST_SHOWS else ""
+    q = search_arg("q")
+
+    def paged(upcoming: bool):
+        return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q), per_page=LIST_PAGE)
+
+    # The default view pages the upcoming meetings and shows the latest past ones below them.
+    upcoming = paged(True) if show != "past" else None
+    past = paged(False) if show == "past" else None
+    recent = services.list_meetings(current_user, upcoming=False, limit=RECENT_PAST, search=q) if not show else []
+    rows = [*(upcoming.items if upcoming else ()), *(past.items if past else ()), *recent]
+    log_access_many([m.client_id for m in rows], "list", "meetings")
+    staff = services.staff_counts(m.id for m in rows)
+    return render_and_commit("meetings/index.html", upcoming=upcoming, past=past, recent=recent, show=show, q=q,
                              single_worker=lambda m: staff.get(m.id, 0) < 2)
 
 

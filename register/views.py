@@ -12,7 +12,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.web import render_and_commit
+from core.web import paginate, render_and_commit, search_arg
 
 from . import access, services
 from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
@@ -40,14 +40,14 @@ def _require_login():
 @bp.route("/clients")
 @read_only
 def clients():
-    q = (request.args.get("q") or "").strip()[:120]
+    q = search_arg("q")
     stmt = sa.select(Client).where(Client.active.is_(True)).order_by(Client.name)
     ids = accessible_client_ids(current_user)
     if ids is not None:
         stmt = stmt.where(Client.id.in_(ids))
     if q:
-        stmt = stmt.where(Client.name.ilike(f"%{q.replace('%', '').replace('_', '')}%"))
-    page = db.paginate(stmt, per_page=50, error_out=False)
+        stmt = stmt.where(Client.name.icontains(q, autoescape=True))
+    page = paginate(stmt, per_page=50)
     log_access_many([c.id for c in page.items], "list")
     return render_and_commit("register/clients.html", page=page, q=q)
 
@@ -115,7 +115,7 @@ def client_add_worker(client_id):
 def client_access_log(client_id):
     client = get_client_or_404(client_id)
     stmt = sa.select(AccessLog).where(AccessLog.client_id == client.id).order_by(AccessLog.at.desc(), AccessLog.id.desc())
-    page = db.paginate(stmt, per_page=100, error_out=False)
+    page = paginate(stmt, per_page=100)
     log_access(client.id, "view_access_log")
     db.session.commit()
     return render_template("register/access_log.html", client=client, page=page)

@@ -18,7 +18,7 @@ from core.extensions import db, login_manager
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today
-from core.web import render_and_commit
+from core.web import paginate, render_and_commit
 from groups.models import Group, GroupStatus
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
 from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
@@ -110,7 +110,7 @@ def outbox():
     stmt = _visible_messages().order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc())
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
-    page = db.paginate(stmt, per_page=50, error_out=False)
+    page = paginate(stmt, per_page=50)
     counts = dict(db.session.execute(
         _visible_messages().with_only_columns(OutboxMessage.status, sa.func.count(OutboxMessage.id))
         .group_by(OutboxMessage.status)).all())
