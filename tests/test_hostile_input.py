@@ -120,3 +120,28 @@ def test_hostile_form_fields_get_no_server_error(app, lead_on_demo_site):
                     failures.append((endpoint, target, repr(value[:10]), response.status_code))
     assert sent > 40, sent
     assert not failures, failures
+
+
+def test_hostile_answers_on_the_public_feedback_form_get_no_server_error(app):
+    from tests.test_feedback_factories import open_session_window
+
+    window = open_session_window([])
+    client = app.test_client()
+    for value in HOSTILE:
+        response = client.get(f"/f?code={quote(value)}")
+        assert response.status_code < 500, (value, response.status_code)
+        response = client.get(f"/f/{quote(value, safe='')}")
+        assert response.status_code < 500, (value, response.status_code)
+    sent = 0
+    for value in ("a\x00b", "99999999999999999999999", "", "x" * 20000, "-1", "1e400"):
+        page = client.get(f"/f/{window.code}")
+        assert page.status_code == 200
+        parser = _Forms()
+        parser.feed(page.get_data(as_text=True))
+        [(_action, fields)] = [f for f in parser.forms if f[1] is not None and any(n == "comment" for n, _ in f[1])]
+        data = [(name, v if name == "csrf_token" else value) for name, v in fields]
+        response = client.post(f"/f/{window.code}", data=MultiDict(data))
+        sent += 1
+        # Refused and shown again with the errors (nothing here is a valid answer).
+        assert response.status_code == 200, (value, response.status_code)
+    assert sent == 6
