@@ -1,5 +1,5 @@
 """Start-page panels: today's group sessions and "my week" (the next seven days) of the
-signed-in user."""
+signed-in user; and the client page's section of the client's groups."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,9 +7,13 @@ from datetime import timedelta
 from flask import g
 
 from core.dashboard import Panel, register_panel
+from core.templating import translated_labels
 from core.timeutil import local_day_bounds_utc, local_today
+from register.sections import register_client_section
 
-from .services import session_spans, sessions_for_user
+from .services import ENROLMENT_LABELS, client_groups, session_spans, sessions_for_user
+
+CLIENT_GROUPS = 20
 
 
 def _my_week(user):
@@ -40,3 +44,13 @@ def today_panel(user) -> Panel | None:
 def my_week_panel(user) -> Panel | None:
     sessions, spans = _my_week(user)
     return Panel("groups/_panel_week.html", {"week_sessions": sessions, "spans": spans}, order=20)
+
+
+@register_client_section
+def client_groups_section(client, user) -> Panel:
+    """The client page's groups: every staff member may see a group's page, and the client page
+    has checked that the user may see the client."""
+    groups, more = client_groups(client.id, CLIENT_GROUPS)
+    return Panel("groups/_client_section.html",
+                 {"groups": groups, "more": more, "spans": session_spans(g.id for g in groups),
+                  "enrolment_labels": translated_labels(ENROLMENT_LABELS)}, order=30)

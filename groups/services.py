@@ -661,6 +661,28 @@ class SessionSpan:
     count: int
 
 
+# One client's enrolment, as the client's page says it (the participants page has headings).
+ENROLMENT_LABELS = {
+    EnrolmentStatus.ENROLLED.value: _l("In the group"),
+    EnrolmentStatus.OFFERED.value: _l("Offered a place"),
+    EnrolmentStatus.WAITING.value: _l("On the waiting list"),
+    EnrolmentStatus.WITHDRAWN.value: _l("Withdrew"),
+}
+
+
+def client_groups(client_id: int, limit: int) -> tuple[list[sa.Row], bool]:
+    """The groups a client is or was enrolled in (waiting, offered and withdrawn too), newest
+    group first, as rows of group id, title, group status and enrolment status; and whether there
+    are more than ``limit``. For the client's page, which has checked the client's access."""
+    rows = db.session.execute(
+        sa.select(Group.id, Group.title, Group.status, Enrolment.status.label("enrolment"))
+        .join(Enrolment, Enrolment.group_id == Group.id)
+        .where(Enrolment.client_id == client_id)
+        .order_by(Group.created_at.desc(), Group.id.desc())
+        .limit(limit + 1)).all()
+    return rows[:limit], len(rows) > limit
+
+
 def session_spans(group_ids) -> dict[int, SessionSpan]:
     """First and last session start and the number of sessions per group, in one query (lists
     of groups show these without loading every session)."""

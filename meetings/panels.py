@@ -1,11 +1,15 @@
-"""Start-page panel: the signed-in staff member's open tasks from network meeting plans."""
+"""Start-page panel: the signed-in staff member's open tasks from network meeting plans; and
+the client page's section of the client's network meetings."""
 from __future__ import annotations
 
 from core.dashboard import Panel, register_panel
+from register.sections import register_client_section
 
 from . import services
 
 PANEL_SIZE = 5
+CLIENT_UPCOMING = 20
+CLIENT_PAST = 10
 
 
 @register_panel
@@ -17,3 +21,11 @@ def my_tasks_panel(user) -> Panel | None:
     return Panel("meetings/_panel_tasks.html",
                  {"items": items, "more": max(0, total - PANEL_SIZE), "overdue": services.is_overdue},
                  order=30)
+
+
+@register_client_section
+def client_meetings_section(client, user) -> Panel:
+    # Shown even when empty: the section is where a meeting for this client is arranged.
+    upcoming, past, more = services.client_meetings(client.id, user, upcoming_limit=CLIENT_UPCOMING,
+                                                    past_limit=CLIENT_PAST)
+    return Panel("meetings/_client_section.html", {"upcoming": upcoming, "past": past, "more": more}, order=20)

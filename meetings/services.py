@@ -160,10 +160,10 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
 LONGEST_BOOKING = timedelta(days=1)
 
 
-def meetings_statement(user, *, upcoming: bool, search: str = "") -> sa.Select:
+def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int | None = None) -> sa.Select:
     """Upcoming (not yet ended, soonest first) or past (latest first) meetings the user takes
     part in as staff; leads see all. ``search`` narrows to meetings whose client's name or
-    purpose contains it. The list pages the statement (``db.paginate``).
+    purpose contains it, ``client_id`` to one client's. The list pages the statement.
 
     Only the meetings and their clients are loaded: a list needs the number of staff per
     meeting (``staff_counts``), not every participant with their person."""
@@ -179,6 +179,8 @@ def meetings_statement(user, *, upcoming: bool, search: str = "") -> sa.Select:
         mine = sa.select(MeetingParticipant.meeting_id).where(
             MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
         stmt = stmt.where(Meeting.id.in_(mine))
+    if client_id:
+        stmt = stmt.where(Meeting.client_id == client_id)
     if search:
         by_client = sa.select(Client.id).where(Client.name.icontains(search, autoescape=True))
         stmt = stmt.where(sa.or_(Meeting.client_id.in_(by_client), Meeting.purpose.icontains(search, autoescape=True)))
@@ -192,9 +194,17 @@ def meetings_statement(user, *, upcoming: bool, search: str = "") -> sa.Select:
                                                                                  Meeting.id.desc())
 
 
-def list_meetings(user, *, upcoming: bool, limit: int = 100, search: str = "") -> list[Meeting]:
-    """The first ``limit`` rows of ``meetings_statement``."""
-    return list(db.session.scalars(meetings_statement(user, upcoming=upcoming, search=search).limit(limit)))
+def client_meetings(client_id: int, user, *, upcoming_limit: int, past_limit: int):
+    """A client's upcoming meetings (soonest first) and latest past ones, of those the user may
+    open (a lead: all; others: those they take part in as staff), for the client's page; and
+    whether there are more of either than the limits."""
+    def of_client(upcoming: bool, limit: int) -> tuple[list[Meeting], bool]:
+        stmt = meetings_statement(user, upcoming=upcoming, client_id=client_id).limit(limit + 1)
+        rows = list(db.session.scalars(stmt))
+        return rows[:limit], len(rows) > limit
+
+    (upcoming, more_upcoming), (past, more_past) = of_client(True, upcoming_limit), of_client(False, past_limit)
+    return upcoming, past, more_upcoming or more_past
 
 
 @dataclass

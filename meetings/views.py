@@ -136,19 +136,28 @@ def index():
     show = request.args.get("show", "")
     show = show if show in LIST_SHOWS else ""
     q = search_arg("q")
+    # One client's meetings (linked from the client's page); a client the user may not see is
+    # a 404, as on the client's page.
+    client = get_client_or_404(request.args["client"]) if request.args.get("client") else None
+    client_id = client.id if client else None
 
     def paged(upcoming: bool):
-        return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q), per_page=LIST_PAGE)
+        return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q, client_id=client_id),
+                        per_page=LIST_PAGE)
 
     # The default view pages the upcoming meetings and shows the latest past ones below them.
     upcoming = paged(True) if show != "past" else None
     past = paged(False) if show == "past" else None
-    recent = services.list_meetings(current_user, upcoming=False, limit=RECENT_PAST, search=q) if not show else []
+    recent = (list(db.session.scalars(services.meetings_statement(current_user, upcoming=False, search=q,
+                                                                  client_id=client_id).limit(RECENT_PAST)))
+              if not show else [])
     rows = [*(upcoming.items if upcoming else ()), *(past.items if past else ()), *recent]
     log_access_many([m.client_id for m in rows], "list", "meetings")
     staff = services.staff_counts(m.id for m in rows)
+    # The list's own arguments, for its links (pages, "all past meetings").
+    args = {"show": show or None, "q": q or None, "client": client_id}
     return render_and_commit("meetings/index.html", upcoming=upcoming, past=past, recent=recent, show=show, q=q,
-                             single_worker=lambda m: staff.get(m.id, 0) < 2)
+                             client=client, args=args, single_worker=lambda m: staff.get(m.id, 0) < 2)
 
 
 @bp.route("/meetings/tasks")

@@ -18,6 +18,7 @@ from . import access, services
 from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from .forms import ClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
+from .sections import sections_for
 
 bp = Blueprint("register", __name__, template_folder="templates")
 # Read-only views log their page views after reading, before the page is sent.
@@ -75,9 +76,12 @@ def client(client_id):
         sa.select(User).join(ClientWorker, ClientWorker.user_id == User.id).where(ClientWorker.client_id == client.id)
         .order_by(User.name)
     ).all()
-    db.session.commit()
-    return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                           staff=db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all())
+    # Rendered before the commit (which writes the access-log row): a commit first would expire
+    # the sections' meetings, and the page would reload them one by one.
+    return render_and_commit("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
+                             staff=db.session.scalars(sa.select(User).where(User.active.is_(True))
+                                                      .order_by(User.name)).all(),
+                             sections=sections_for(client, current_user))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])

@@ -78,6 +78,10 @@ def _build(n: int, lead_id: int, other_id: int) -> Focus:
         db.session.add(GroupSession(group_id=group.id, number=1, starts_at=starts, ends_at=starts + timedelta(hours=1)))
     enrolments = [Enrolment(group_id=focus.id, client_id=c.id, status="enrolled") for c in clients]
     db.session.add_all(enrolments)
+    # The focus client is in every group and (below) has every other meeting: the client page
+    # lists both.
+    db.session.add_all(Enrolment(group_id=group.id, client_id=focus_client.id, status="waiting")
+                       for group in groups[1:])
     db.session.flush()
     for s in sessions:
         if s.starts_at < now:
@@ -87,7 +91,7 @@ def _build(n: int, lead_id: int, other_id: int) -> Focus:
     meetings = []
     for m in range(n):
         starts = now + timedelta(days=m - n // 2, hours=2)
-        meeting = Meeting(client_id=focus_client.id if m == 0 else clients[m].id, purpose=f"Meeting {tag}-{m}",
+        meeting = Meeting(client_id=focus_client.id if m % 2 == 0 else clients[m].id, purpose=f"Meeting {tag}-{m}",
                           starts_at=starts, ends_at=starts + timedelta(hours=1), status="planned", created_by_id=lead_id)
         db.session.add(meeting)
         meetings.append(meeting)
