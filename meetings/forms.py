@@ -147,6 +147,16 @@ class ItemForm(Form):
     submit = SubmitField(_l("Add to the plan"))
 
 
+class ItemEditForm(VersionedForm):
+    """Correcting an item of the plan (a typo, a new date, another responsible person)."""
+
+    responsible = ItemForm.responsible
+    what = ItemForm.what
+    with_whom = ItemForm.with_whom
+    due_date = ItemForm.due_date
+    submit = SubmitField(_l("Save changes"))
+
+
 class ItemStatusForm(Form):
     status = SelectField(_l("Status"), choices=[(k, v) for k, v in ITEM_STATUS_LABELS.items() if k != "carried"])
     submit = SubmitField(_l("Change"))

@@ -449,6 +449,37 @@ def add_item(meeting: Meeting, *, responsible_id, what: str, with_whom: str = ""
     return result
 
 
+def _fmt_item(what: str, responsible: str, with_whom: str, due_date: date | None) -> str:
+    return " · ".join(x for x in (what, responsible, with_whom, due_date.strftime("%d.%m.%Y") if due_date else "") if x)
+
+
+def update_item(meeting: Meeting, item: ActionItem, *, user, responsible_id, what: str, with_whom: str = "",
+                due_date: date | None = None) -> ItemResult:
+    """Correct an item: its text, partner, date or responsible person (one of this meeting's
+    participants). The change goes into the meeting's change history, since the plan is shared:
+    a partner's tasks should not change without a trace. A carried-forward item is changed in the
+    later meeting, where it continues."""
+    _refuse_if_cancelled(meeting)
+    if item.status == ItemStatus.CARRIED.value:
+        raise MeetingError(_l("This item was carried forward; change it in the later meeting."))
+    responsible = participant_of(meeting, responsible_id)
+    if responsible is None:
+        raise MeetingError(_l("Choose the responsible person from this meeting's participants."))
+    old = _fmt_item(item.what, item.responsible.display_name, item.with_whom, item.due_date)
+    new = _fmt_item(what, responsible.display_name, with_whom, due_date)
+    result = ItemResult(item)
+    if (what, responsible.id, with_whom, due_date) == (item.what, item.responsible_id, item.with_whom, item.due_date):
+        return result
+    _record_change(meeting, "item", old, new, user)
+    item.what, item.with_whom, item.due_date = what, with_whom, due_date
+    item.responsible, item.responsible_id = responsible, responsible.id
+    item.version += 1
+    db.session.flush()
+    if due_date is not None and due_date < to_local(meeting.starts_at).date():
+        result.warnings.append(_l("The due date is before the meeting. The item was saved; check the date."))
+    return result
+
+
 def set_item_status(item: ActionItem, status: str, *, by_name: str) -> None:
     if status not in (ItemStatus.OPEN.value, ItemStatus.DONE.value, ItemStatus.DROPPED.value):
         raise MeetingError(_l("Choose a valid status."))

@@ -30,6 +30,7 @@ from .forms import (
     KIND_LABELS,
     PLACE_LABELS,
     STATUS_LABELS,
+    ItemEditForm,
     ItemForm,
     ItemStatusForm,
     MeetingDetailsForm,
@@ -441,6 +442,39 @@ def add_item(meeting_id):
                 flash(str(w), "warning")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
     return _render_meeting(meeting, item_form=form)
+
+
+@bp.route("/meetings/<meeting_id>/items/<item_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_item(meeting_id, item_id):
+    meeting = _meeting_or_404(meeting_id)
+    item = _item_of(meeting, item_id)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    if item.status == "carried":
+        flash(_("This item was carried forward; change it in the later meeting."), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    form = ItemEditForm(obj=item)
+    form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
+    if request.method == "GET":
+        form.responsible.data = str(item.responsible_id)
+        form.version.data = str(item.version)
+    elif form.validate_on_submit() and form.check_version(item.version):
+        try:
+            result = services.update_item(meeting, item, user=current_user, responsible_id=form.responsible.data,
+                                          what=form.what.data, with_whom=form.with_whom.data or "",
+                                          due_date=form.due_date.data)
+        except MeetingError as exc:
+            form.responsible.errors = list(form.responsible.errors) + [str(exc)]
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
+            db.session.commit()
+            flash(_("Changes saved."), "success")
+            for w in result.warnings:
+                flash(str(w), "warning")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
+    return render_and_commit("meetings/item_edit.html", form=form, meeting=meeting, item=item)
 
 
 @bp.route("/meetings/<meeting_id>/items/<item_id>/status", methods=["POST"])
