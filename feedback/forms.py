@@ -112,6 +112,12 @@ class ItemSetForm(Form):
         return {lang: self.comment.form.data[lang] for lang in ("fi", "sv", "en") if self.comment.form.data[lang]}
 
 
+class ItemSetEditForm(ItemSetForm):
+    """A set's wording changed; what it is used for stays (groups may have chosen it for that)."""
+
+    kind = None
+
+
 class GroupSettingsForm(Form):
     # Values are ids, or "builtin:<kind>" for a built-in set not stored yet.
     session_set = SelectField(_l("Session feedback items"))

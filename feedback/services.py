@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.db import aware_utc, utcnow
@@ -63,6 +64,77 @@ def create_item_set(*, kind: str, name: str, comment_labels: dict, item_labels: 
     db.session.add(item_set)
     db.session.flush()
     return item_set
+
+
+class FeedbackError(ValueError):
+    """A change refused for a reason the user can act on (the message says which)."""
+
+
+def item_set_in_use(item_set: ItemSet) -> bool:
+    """Whether answers may have been collected with the set (a feedback window uses it): its
+    questions then stay as they were asked, or the answers would seem to answer other ones."""
+    return db.session.scalar(sa.select(sa.exists().where(FeedbackWindow.item_set_id == item_set.id)))
+
+
+def item_set_chosen(item_set: ItemSet) -> bool:
+    """Whether a group has chosen the set for its feedback."""
+    return db.session.scalar(sa.select(sa.exists().where(sa.or_(
+        GroupFeedbackSettings.session_item_set_id == item_set.id,
+        GroupFeedbackSettings.end_item_set_id == item_set.id))))
+
+
+def item_sets_usage(sets: list[ItemSet]) -> tuple[set[int], set[int]]:
+    """Of the stored sets: the ids answers were collected with, and the ids groups have chosen
+    (two queries however many sets there are)."""
+    ids = [s.id for s in sets if s.id]
+    if not ids:
+        return set(), set()
+    in_use = set(db.session.scalars(sa.select(FeedbackWindow.item_set_id)
+                                    .where(FeedbackWindow.item_set_id.in_(ids)).distinct()))
+    chosen = set()
+    for column in (GroupFeedbackSettings.session_item_set_id, GroupFeedbackSettings.end_item_set_id):
+        chosen |= set(db.session.scalars(sa.select(column).where(column.in_(ids)).distinct()))
+    return in_use, chosen
+
+
+def item_set_copy_data(item_set: ItemSet, name: str) -> dict:
+    """A set's name, kind and wording as form data, for a new set that starts as its copy."""
+    return {"name": name[:120], "kind": item_set.kind,
+            "items": [dict(item.labels) for item in item_set.items],
+            "comment": dict(item_set.comment_labels or {})}
+
+
+def why_item_set_is_fixed(item_set: ItemSet):
+    """Why the set's wording cannot be changed (a translated message), or None when it can:
+    built-in sets keep the project's wording, and a set answers were collected with is copied
+    instead."""
+    if item_set.builtin_key:
+        return _l("The built-in sets cannot be changed. Make a copy and change the copy.")
+    if item_set_in_use(item_set):
+        return _l("Answers have been collected with this set, so its questions cannot be changed. "
+                  "Make a copy and change the copy.")
+    return None
+
+
+def update_item_set(item_set: ItemSet, *, name: str, comment_labels: dict, item_labels: list[dict]) -> None:
+    """Rewrite a lead's own set that no answers were collected with."""
+    if (reason := why_item_set_is_fixed(item_set)) is not None:
+        raise FeedbackError(reason)
+    item_set.name = name
+    item_set.comment_labels = comment_labels
+    item_set.items = [Item(position=i, labels=labels) for i, labels in enumerate(item_labels)]
+    db.session.flush()
+
+
+def delete_item_set(item_set: ItemSet) -> None:
+    if item_set.builtin_key:
+        raise FeedbackError(_l("The built-in sets cannot be removed."))
+    if item_set_in_use(item_set):
+        raise FeedbackError(_l("Answers have been collected with this set, so it cannot be removed."))
+    if item_set_chosen(item_set):
+        raise FeedbackError(_l("A group uses this set. Choose another set for the group first."))
+    db.session.delete(item_set)
+    db.session.flush()
 
 
 def item_sets() -> list[ItemSet]:

@@ -27,8 +27,8 @@ from groups.models import Group, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 
 from . import charts, report as unit_report, services, summary as summaries
-from .forms import SCORES, CodeForm, GroupSettingsForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
-from .models import FeedbackWindow, WindowKind
+from .forms import SCORES, CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
+from .models import FeedbackWindow, ItemSet, WindowKind
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
 
@@ -404,20 +404,77 @@ def feedback_group_summary(group):
 @read_only
 @lead_required
 def item_sets():
-    return render_template("feedback/item_sets.html", sets=services.item_sets(), locale=_locale())
+    sets = services.item_sets()
+    in_use, chosen = services.item_sets_usage(sets)
+    return render_template("feedback/item_sets.html", sets=sets, locale=_locale(), in_use=in_use, chosen=chosen,
+                           confirm=ConfirmForm())
+
+
+def _copy_source() -> ItemSet | None:
+    """The set a new one starts as a copy of (?from=<id>, or builtin:<kind> for a built-in set
+    not stored yet); None for an empty form."""
+    value = request.args.get("from", "")
+    if value.startswith("builtin:"):
+        found = next((s for s in services.item_sets() if s.builtin_key == value.removeprefix("builtin:")), None)
+        if found is None:
+            abort(404)
+        return found
+    return get_or_404(ItemSet, value) if value else None
 
 
 @bp.route("/feedback/item-sets/new", methods=["GET", "POST"])
 @lead_required
 def item_set_new():
-    form = ItemSetForm()
+    source = _copy_source() if request.method == "GET" else None
+    data = services.item_set_copy_data(source, _("Copy of %(name)s", name=source.name)) if source else None
+    form = ItemSetForm(data=data)
     if form.validate_on_submit():
         services.create_item_set(kind=form.kind.data, name=form.name.data, comment_labels=form.comment_labels(),
                                  item_labels=form.item_labels(), user=current_user)
         db.session.commit()
         flash(_("Item set saved."), "success")
         return redirect(url_for("feedback.item_sets"))
-    return render_template("feedback/item_set_form.html", form=form)
+    return render_template("feedback/item_set_form.html", form=form, item_set=None)
+
+
+@bp.route("/feedback/item-sets/<set_id>/edit", methods=["GET", "POST"])
+@lead_required
+def item_set_edit(set_id):
+    item_set = get_or_404(ItemSet, set_id)
+    if (reason := services.why_item_set_is_fixed(item_set)) is not None:
+        flash(str(reason), "error")
+        return redirect(url_for("feedback.item_sets"))
+    # The stored wording fills the form only when it is first shown: a posted form is taken as
+    # sent (a field left out must not come back from the database).
+    form = ItemSetEditForm(data=services.item_set_copy_data(item_set, item_set.name) if request.method == "GET"
+                           else None)
+    if form.validate_on_submit():
+        try:
+            services.update_item_set(item_set, name=form.name.data, comment_labels=form.comment_labels(),
+                                     item_labels=form.item_labels())
+        except services.FeedbackError as exc:
+            form.form_errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Item set saved."), "success")
+            return redirect(url_for("feedback.item_sets"))
+    return render_template("feedback/item_set_form.html", form=form, item_set=item_set)
+
+
+@bp.route("/feedback/item-sets/<set_id>/delete", methods=["POST"])
+@lead_required
+def item_set_delete(set_id):
+    item_set = get_or_404(ItemSet, set_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.delete_item_set(item_set)
+    except services.FeedbackError as exc:
+        flash(str(exc), "error")
+    else:
+        db.session.commit()
+        flash(_("The set was removed."), "success")
+    return redirect(url_for("feedback.item_sets"))
 
 
 @bp.route("/feedback/groups/<group_id>/settings", methods=["GET", "POST"])
