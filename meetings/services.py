@@ -333,6 +333,29 @@ def add_participant(meeting: Meeting, *, kind: str, person_id: int | None = None
     return participant
 
 
+def remove_participant(meeting: Meeting, participant: MeetingParticipant, *, user) -> None:
+    """Take someone off the meeting (invited by mistake, or no longer part of the network). Their
+    tasks in the plan must go to someone else first, and one staff member always stays. The
+    removal is in the change history; someone who was sent an invitation is sent a cancellation
+    (``signals.participant_removed``). SEQUENCE goes up, as the event's attendees changed: a
+    later invitation to the same person is then a new one."""
+    _refuse_if_cancelled(meeting)
+    if db.session.scalar(sa.select(sa.exists().where(ActionItem.responsible_id == participant.id))):
+        raise MeetingError(_l("%(name)s is responsible for items of the plan. Give the items to someone else "
+                              "first.", name=participant.display_name))
+    staff = [p for p in meeting.participants if p.kind == ParticipantKind.STAFF.value]
+    if participant.kind == ParticipantKind.STAFF.value and len(staff) == 1:
+        raise MeetingError(_l("A meeting needs at least one staff member."))
+    # Raised first: the cancellation sent to the removed person must carry a SEQUENCE above that
+    # of the invitation they have.
+    meeting.sequence += 1
+    meeting.version += 1
+    signals.participant_removed.send(current_app._get_current_object(), meeting=meeting, participant=participant)
+    _record_change(meeting, "participant", participant.display_name, "", user)
+    meeting.participants.remove(participant)
+    db.session.flush()
+
+
 def _refuse_if_cancelled(meeting: Meeting) -> None:
     if meeting.is_cancelled:
         raise MeetingError(_l("This meeting has been cancelled and can no longer be changed."))

@@ -3,7 +3,9 @@
 ``meeting_changed`` is sent after a service has changed a meeting (the change is flushed, not yet
 committed) with ``sender=current_app._get_current_object()``, ``meeting=...`` and
 ``change="created"|"moved"|"cancelled"|"updated"``. ``participant_attendance_recorded`` is sent
-with ``participant=...`` when attendance is recorded.
+with ``participant=...`` when attendance is recorded. ``participant_removed`` is sent with
+``meeting=...`` and ``participant=...`` just before a participant is removed (still loaded, so a
+handler can see who it was: to send them a cancellation, or drop their reminders).
 """
 from __future__ import annotations
 
@@ -13,3 +15,4 @@ _signals = Namespace()
 
 meeting_changed = _signals.signal("meeting-changed")
 participant_attendance_recorded = _signals.signal("participant-attendance-recorded")
+participant_removed = _signals.signal("participant-removed")

@@ -397,6 +397,27 @@ def add_participant(meeting_id):
     return _render_invite(meeting, form)
 
 
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>/remove", methods=["POST"])
+@login_required
+def remove_participant(meeting_id, participant_id):
+    meeting = _meeting_or_404(meeting_id)
+    participant = services.participant_of(meeting, participant_id)
+    if participant is None:
+        abort(404)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    name = participant.display_name
+    try:
+        services.remove_participant(meeting, participant, user=current_user)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} participant removed")
+    db.session.commit()
+    flash(_("%(name)s was removed from the meeting.", name=name), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+
+
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])
 @login_required
 def participation(meeting_id, participant_id):

@@ -110,12 +110,14 @@ def group_recipients(group: Group) -> list[Recipient]:
 
 
 def meeting_recipients(meeting: Meeting) -> list[Recipient]:
-    """The meeting's client and the relatives invited to it."""
-    result = [_from_client(meeting.client)] if meeting.client and meeting.client.active else []
+    """The meeting's client, when the client takes part (a meeting of the network without the
+    client is no appointment of theirs), and the relatives invited to it."""
     participants = db.session.scalars(
         sa.select(MeetingParticipant).where(MeetingParticipant.meeting_id == meeting.id)
         .options(selectinload(MeetingParticipant.relative)).order_by(MeetingParticipant.id)
     ).all()
+    client_takes_part = any(p.kind == ParticipantKind.CLIENT.value for p in participants)
+    result = [_from_client(meeting.client)] if client_takes_part and meeting.client and meeting.client.active else []
     for p in participants:
         if p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
             result.append(_from_relative(p.relative))
@@ -506,18 +508,13 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         return 0
     else:
         method, slot = "REQUEST", f"invite-{meeting.sequence}"
-    organizer = ("Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost")
+    organizer = _organizer()
     created = 0
     for p in meeting.participants:
-        if p.kind == ParticipantKind.PARTNER.value and p.contact is not None:
-            kind, rid, name, email, lang = (RecipientKind.CONTACT.value, p.contact.id, p.contact.name,
-                                            p.contact.email, p.contact.language)
-        elif p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
-            kind, rid, name, email, lang = (RecipientKind.RELATIVE.value, p.relative.id, p.relative.name,
-                                            p.relative.email, p.relative.language)
-        else:
+        invitee = _invitee(p)
+        if invitee is None:
             continue
-        email = (email or "").strip()
+        kind, rid, name, email, lang = invitee
         if not email:
             continue
         if method == "CANCEL" and not _was_invited(meeting.id, kind, rid):
@@ -534,6 +531,55 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         drop_cancelled(utcnow())
     db.session.flush()
     return created
+
+
+def _organizer() -> tuple[str, str]:
+    return "Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost"
+
+
+def _invitee(p: MeetingParticipant) -> tuple[str, int, str, str, str] | None:
+    """(recipient kind, id, name, email, language) of a participant who is sent invitations:
+    partner contacts and relatives (staff see meetings in their own calendar feeds)."""
+    if p.kind == ParticipantKind.PARTNER.value and p.contact is not None:
+        c = p.contact
+        return RecipientKind.CONTACT.value, c.id, c.name, (c.email or "").strip(), c.language
+    if p.kind == ParticipantKind.RELATIVE.value and p.relative is not None:
+        r = p.relative
+        return RecipientKind.RELATIVE.value, r.id, r.name, (r.email or "").strip(), r.language
+    return None
+
+
+def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> int:
+    """Someone taken off a meeting gets nothing more about it: their messages still waiting
+    (reminders, an unsent invitation) are cancelled, and if an invitation already went out, a
+    cancellation follows it (while the meeting is ahead) so it leaves their calendar. Returns
+    how many cancellations were queued."""
+    invitee = _invitee(participant)
+    if invitee is None:
+        return 0
+    kind, rid, name, email, lang = invitee
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.target_kind == TargetKind.MEETING.value, OutboxMessage.target_id == meeting.id,
+               OutboxMessage.recipient_kind == kind, OutboxMessage.recipient_id == rid,
+               OutboxMessage.status.in_(CLAIMABLE + (MessageStatus.MANUAL.value,)))
+        .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="removed from the meeting")
+        .execution_options(synchronize_session=False))
+    sent_invitation = db.session.scalar(sa.select(sa.exists().where(
+        OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
+        OutboxMessage.target_id == meeting.id, OutboxMessage.recipient_kind == kind, OutboxMessage.recipient_id == rid,
+        OutboxMessage.status != MessageStatus.CANCELLED.value)))
+    if not (email and sent_invitation) or meeting.is_cancelled or meeting.starts_at <= utcnow():
+        return 0
+    subject, body = texts.invitation_texts("CANCEL", "removed", meeting.starts_at, meeting_place(meeting, lang), lang)
+    created = _insert_once(dict(
+        kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
+        recipient_id=rid, slot=f"removed-{meeting.sequence}", channel=Channel.EMAIL.value, client_id=meeting.client_id,
+        address=email, language=lang, subject=subject, body=body, ics_method="CANCEL",
+        ics=invitation_ics(meeting, "CANCEL", (name, email), _organizer(), lang),
+    ))
+    db.session.flush()
+    return int(created)
 
 
 def _was_invited(meeting_id: int, kind: str, recipient_id: int) -> bool:

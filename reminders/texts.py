@@ -59,7 +59,11 @@ def invitation_texts(method: str, change: str, starts_at: datetime, place: str, 
     """(subject, body) of a meeting invitation, update or cancellation."""
     with force_locale(_lang(language)):
         when = when_text(starts_at, language, None, place)
-        if method == "CANCEL":
+        if method == "CANCEL" and change == "removed":
+            subject = _("No longer invited: network meeting %(when)s", when=when)
+            body = _("You no longer need to attend the network meeting %(when)s. The attached calendar file "
+                     "removes it from your calendar.", when=when)
+        elif method == "CANCEL":
             subject = _("Cancelled: network meeting %(when)s", when=when)
             body = _("The network meeting %(when)s has been cancelled. The attached calendar file removes it "
                      "from your calendar.", when=when)

@@ -51,6 +51,11 @@ def _on_meeting_changed(sender, meeting=None, change=None, **_kw):
         services.queue_invitations(meeting, change)
 
 
+def _on_participant_removed(sender, meeting=None, participant=None, **_kw):
+    if meeting is not None and participant is not None:
+        services.participant_removed(meeting, participant)
+
+
 def _on_attendance_recorded(sender, attendance=None, **_kw):
     if attendance is not None:
         services.record_session_attendance(attendance)
@@ -71,6 +76,8 @@ def connect_signals() -> list[str]:
     if meeting_signals is not None:
         meeting_signals.meeting_changed.connect(_on_meeting_changed, weak=False)
         meeting_signals.participant_attendance_recorded.connect(_on_participant_attendance, weak=False)
+        if hasattr(meeting_signals, "participant_removed"):
+            meeting_signals.participant_removed.connect(_on_participant_removed, weak=False)
         connected.append("meetings")
     try:
         from groups import signals as group_signals
