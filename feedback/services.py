@@ -70,22 +70,10 @@ class FeedbackError(ValueError):
     """A change refused for a reason the user can act on (the message says which)."""
 
 
-def item_set_in_use(item_set: ItemSet) -> bool:
-    """Whether answers may have been collected with the set (a feedback window uses it): its
-    questions then stay as they were asked, or the answers would seem to answer other ones."""
-    return db.session.scalar(sa.select(sa.exists().where(FeedbackWindow.item_set_id == item_set.id)))
-
-
-def item_set_chosen(item_set: ItemSet) -> bool:
-    """Whether a group has chosen the set for its feedback."""
-    return db.session.scalar(sa.select(sa.exists().where(sa.or_(
-        GroupFeedbackSettings.session_item_set_id == item_set.id,
-        GroupFeedbackSettings.end_item_set_id == item_set.id))))
-
-
 def item_sets_usage(sets: list[ItemSet]) -> tuple[set[int], set[int]]:
-    """Of the stored sets: the ids answers were collected with, and the ids groups have chosen
-    (two queries however many sets there are)."""
+    """Of the stored sets: the ids answers may have been collected with (a feedback window uses
+    the set: its questions then stay as they were asked, or the answers would seem to answer
+    other ones), and the ids groups have chosen. Three queries however many sets there are."""
     ids = [s.id for s in sets if s.id]
     if not ids:
         return set(), set()
@@ -110,7 +98,8 @@ def why_item_set_is_fixed(item_set: ItemSet):
     instead."""
     if item_set.builtin_key:
         return _l("The built-in sets cannot be changed. Make a copy and change the copy.")
-    if item_set_in_use(item_set):
+    in_use, _chosen = item_sets_usage([item_set])
+    if item_set.id in in_use:
         return _l("Answers have been collected with this set, so its questions cannot be changed. "
                   "Make a copy and change the copy.")
     return None
@@ -129,9 +118,10 @@ def update_item_set(item_set: ItemSet, *, name: str, comment_labels: dict, item_
 def delete_item_set(item_set: ItemSet) -> None:
     if item_set.builtin_key:
         raise FeedbackError(_l("The built-in sets cannot be removed."))
-    if item_set_in_use(item_set):
+    in_use, chosen = item_sets_usage([item_set])
+    if item_set.id in in_use:
         raise FeedbackError(_l("Answers have been collected with this set, so it cannot be removed."))
-    if item_set_chosen(item_set):
+    if item_set.id in chosen:
         raise FeedbackError(_l("A group uses this set. Choose another set for the group first."))
     db.session.delete(item_set)
     db.session.flush()

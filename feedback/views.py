@@ -406,8 +406,7 @@ def feedback_group_summary(group):
 def item_sets():
     sets = services.item_sets()
     in_use, chosen = services.item_sets_usage(sets)
-    return render_template("feedback/item_sets.html", sets=sets, locale=_locale(), in_use=in_use, chosen=chosen,
-                           confirm=ConfirmForm())
+    return render_template("feedback/item_sets.html", sets=sets, locale=_locale(), in_use=in_use, chosen=chosen)
 
 
 def _copy_source() -> ItemSet | None:

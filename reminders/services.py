@@ -565,11 +565,8 @@ def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> in
                OutboxMessage.status.in_(CLAIMABLE + (MessageStatus.MANUAL.value,)))
         .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="removed from the meeting")
         .execution_options(synchronize_session=False))
-    sent_invitation = db.session.scalar(sa.select(sa.exists().where(
-        OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
-        OutboxMessage.target_id == meeting.id, OutboxMessage.recipient_kind == kind, OutboxMessage.recipient_id == rid,
-        OutboxMessage.status != MessageStatus.CANCELLED.value)))
-    if not (email and sent_invitation) or meeting.is_cancelled or meeting.starts_at <= utcnow():
+    # Their unsent invitation was cancelled just above: what is left went out (or is going).
+    if not (email and _was_invited(meeting.id, kind, rid)) or meeting.is_cancelled or meeting.starts_at <= utcnow():
         return 0
     subject, body = texts.invitation_texts("CANCEL", "removed", meeting.starts_at, meeting_place(meeting, lang), lang)
     created = _insert_once(dict(
@@ -583,10 +580,12 @@ def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> in
 
 
 def _was_invited(meeting_id: int, kind: str, recipient_id: int) -> bool:
+    """Whether an invitation to the meeting exists for the recipient that was not called off
+    (a cancelled one never reached them, so nothing needs cancelling)."""
     return db.session.scalar(sa.select(sa.exists().where(
         OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
         OutboxMessage.target_id == meeting_id, OutboxMessage.recipient_kind == kind,
-        OutboxMessage.recipient_id == recipient_id))) or False
+        OutboxMessage.recipient_id == recipient_id, OutboxMessage.status != MessageStatus.CANCELLED.value))) or False
 
 
 # --- no-show follow-ups ------------------------------------------------------------------------
