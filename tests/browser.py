@@ -90,9 +90,23 @@ def assert_accessible(page, *, context: str = "") -> None:
     )
 
 
+def click_through(page, target) -> None:
+    """Click a link or a form's button and wait until the page it leads to has loaded.
+
+    Playwright's click returns once the navigation has started; reading the page straight
+    after it could see the old page or an empty new document (CI once failed on exactly
+    that), so every click that leaves the page goes through here.
+    """
+    with page.expect_navigation():
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
+
+
 def browser_login(page, email: str, password: str) -> None:
     page.goto("/login")
     page.fill("#email", email)
     page.fill("#password", password)
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from calendar_export.models import CalendarSubscription
 from core.extensions import db
-from tests.browser import assert_accessible, browser_login
+from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD, make_partner
 from tests.test_calendar_export_data import make_group, make_session, soon
 
@@ -26,20 +26,20 @@ def test_create_partner_subscription_and_copy_its_link(page, live_server, facili
     browser_login(page, email, PASSWORD)
     page.goto("/calendar/subscriptions")
     assert_accessible(page, context="empty list")
-    page.click("text=Uusi kalenterilinkki")
+    click_through(page, "text=Uusi kalenterilinkki")
     page.wait_for_url("**/calendar/subscriptions/new")
     assert_accessible(page, context="new form")
 
     # Submitting without an organisation keeps the choice and says what is missing.
     page.check("input[name=kind][value=partner]")
     page.fill("#label", "Tiina Toivonen")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     assert page.locator("#partner_id-error").inner_text().strip() == "Valitse yhteistyökumppani."
     assert page.input_value("#label") == "Tiina Toivonen"
     assert_accessible(page, context="form with errors")
 
     page.select_option("#partner_id", str(partner_id))
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/calendar/subscriptions/\d+/link$"))
     assert_accessible(page, context="link shown once")
     url = page.input_value("#feed-url")
@@ -57,7 +57,7 @@ def test_create_partner_subscription_and_copy_its_link(page, live_server, facili
     feed = page.request.get(live_server.url + path)
     assert feed.status == 200 and "Raharyhmä 1/1: Budjetti" in feed.text()
 
-    page.click("text=Takaisin kalenterilinkkeihin")
+    click_through(page, "text=Takaisin kalenterilinkkeihin")
     assert "Sovatek-säätiö" in page.inner_text("main")
     assert_accessible(page, context="list with a subscription")
 

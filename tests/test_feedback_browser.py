@@ -6,7 +6,7 @@ import pytest
 
 from core.extensions import db
 from feedback import services
-from tests.browser import assert_accessible, browser_login
+from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD
 from tests.test_feedback_factories import add_responses, make_group, open_now
 
@@ -24,14 +24,14 @@ def test_feedback_from_phone_and_results(page, facilitator):
     page.goto("/f")
     assert_accessible(page, context="code entry")
     page.get_by_label("Palautekoodi").fill(code.lower())
-    page.get_by_role("button", name="Jatka").click()
+    click_through(page, page.get_by_role("button", name="Jatka"))
     page.wait_for_url(f"**/f/{code}")
 
     # The form fits a 320 px phone without sideways scrolling.
     page.set_viewport_size({"width": 320, "height": 700})
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     assert_accessible(page, context="form at 320 px")
-    page.get_by_role("button", name="Lähetä palaute").click()
+    click_through(page, page.get_by_role("button", name="Lähetä palaute"))
     assert page.locator(".error-summary").is_visible()  # nothing chosen yet
     assert_accessible(page, context="form with errors")
 
@@ -45,7 +45,7 @@ def test_feedback_from_phone_and_results(page, facilitator):
                           ("Kokonaisuutena", "8")):
         page.get_by_role("group", name=legend).get_by_role("radio", name=value, exact=True).check()
     page.get_by_label("Haluatko sanoa vielä jotain? (vapaaehtoinen)").fill("Mukava kerta")
-    page.get_by_role("button", name="Lähetä palaute").click()
+    click_through(page, page.get_by_role("button", name="Lähetä palaute"))
     page.wait_for_url("**/f/thanks")
     assert page.get_by_role("heading", level=1).inner_text() == "Kiitos palautteestasi!"
     assert_accessible(page, context="thanks")
@@ -58,7 +58,7 @@ def test_feedback_from_phone_and_results(page, facilitator):
     assert page.locator(".feedback-code").inner_text() == code
     assert page.locator("img.feedback-qr").evaluate("img => img.naturalWidth") > 0
     assert_accessible(page, context="show to participants")
-    page.get_by_role("button", name="Sulje nyt").click()
+    click_through(page, page.get_by_role("button", name="Sulje nyt"))
     page.goto(f"/feedback/groups/{group_id}")
     assert "Mukava kerta" in page.content()  # five responses and five comments now
     assert page.locator("img[src*='charts/means.svg']").evaluate("img => img.naturalWidth") > 0

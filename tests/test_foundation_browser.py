@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import DESKTOP, assert_accessible, browser_login
+from tests.browser import click_through, DESKTOP, assert_accessible, browser_login
 from tests.factories import PASSWORD
 
 
@@ -15,7 +15,7 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
     # A wrong password shows the error summary; it must be accessible too.
     page.fill("#email", facilitator.email)
     page.fill("#password", "wrong password!")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     assert page.locator(".error-summary").is_visible()
     assert_accessible(page, context="login error")
 
@@ -28,7 +28,7 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
     page.fill("#name", "Testi T.")
     page.fill("#phone", "050 123 4567")
     page.check("#reminder_consent")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url("**/clients/*")
     assert page.locator("h1").inner_text() == "Testi T."
     assert "+358501234567" in page.content()
@@ -38,7 +38,7 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
     page.goto("/clients/new")
     page.fill("#name", "Toinen T.")
     page.fill("#phone", "123")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     assert page.locator("#phone-error").is_visible()
     assert page.input_value("#name") == "Toinen T."
     assert_accessible(page, context="client form with errors")
@@ -50,14 +50,14 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
     assert_accessible(page, context="partner form")
     page.fill("#name", "Sovatek")
     page.select_option("#kind", "substance_abuse")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url("**/partners/*")
     assert_accessible(page, context="partner page")
-    page.click("text=Lisää yhteyshenkilö")
+    click_through(page, "text=Lisää yhteyshenkilö")
     assert_accessible(page, context="contact form")
     page.fill("#name", "Tiina T.")
     page.fill("#email", "tiina@sovatek.example")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     assert "Tiina T." in page.content()
     page.goto("/partners")
     assert_accessible(page, context="partner list")
@@ -71,7 +71,7 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
     # Switch language without JavaScript: the form posts and the page comes back in Swedish.
     page.goto("/clients")
     page.select_option("#language-select", "sv")
-    page.click(".language-form button")
+    click_through(page, ".language-form button")
     page.wait_for_load_state()
     assert page.locator("html").get_attribute("lang") == "sv"
     assert page.locator("h1").inner_text() == "Klienter"

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from tests.browser import assert_accessible, browser_login
+from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD, make_client, make_user
 from tests.test_meetings_support import add_relative, make_contact
 
@@ -30,11 +30,11 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
     browser_login(page, email, PASSWORD)
     page.goto("/meetings/")
     assert_accessible(page, context="meetings list")
-    page.click("main a.button")
+    click_through(page, "main a.button")
     page.wait_for_url("**/meetings/new")
     assert_accessible(page, context="choose client")
     page.select_option("#client_id", str(ids["client"]))
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/meetings/new/\d+$"))
     assert_accessible(page, context="new meeting form")
 
@@ -42,7 +42,7 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
     page.fill("#day", day.isoformat())
     page.fill("#start", "13:00")
     page.check(f"#contacts-{ids['contact']}")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     assert page.locator("#purpose-error").is_visible()
     assert page.is_checked(f"#contacts-{ids['contact']}")
     assert_accessible(page, context="new meeting form with errors")
@@ -50,7 +50,7 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
     page.fill("#purpose", "Aktivointisuunnitelma")
     page.check(f"#staff-{ids['colleague']}")
     page.get_by_label("Helena Kuusela (äiti)").check()
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url(re.compile(r".*/meetings/\d+$"))
     meeting_url = page.url
     assert page.locator("h1").inner_text() == "Verkostopalaveri: Matti Kuusela"
@@ -61,20 +61,20 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
     page.fill("#worries", "Vuokrarästit")
     page.fill("#summary", "Matti hoitaa ensin asumisen.")
     page.check("#held")
-    page.click("form[action$='/notes'] button[type=submit]")
+    click_through(page, "form[action$='/notes'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/meetings/\d+(#record-heading)?$"))
     assert "Kirjaus tallennettu." in page.locator(".flashes").inner_text()
 
     # An item without a responsible person is refused at the field, the text kept.
     page.fill("#what", "Soittaa vuokranantajalle")
-    page.click("form[action$='/items'] button[type=submit]")
+    click_through(page, "form[action$='/items'] button[type=submit]")
     assert page.locator("#responsible-error").inner_text().strip() == "Valitse, kuka vastaa tästä tehtävästä."
     assert page.input_value("#what") == "Soittaa vuokranantajalle"
     assert_accessible(page, context="item form with errors")
     page.select_option("#responsible", label="Matti Kuusela")
     page.fill("#with_whom", "Olli")
     page.fill("#due_date", (day + timedelta(days=14)).isoformat())
-    page.click("form[action$='/items'] button[type=submit]")
+    click_through(page, "form[action$='/items'] button[type=submit]")
     page.wait_for_url(re.compile(r".*/meetings/\d+(#plan-heading)?$"))
     assert "Soittaa vuokranantajalle" in page.locator(".plan-items").inner_text()
     assert_accessible(page, context="meeting with plan")
@@ -91,7 +91,7 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
 
     # A personal link for the partner, and the partner's page.
     page.goto(meeting_url)
-    page.click("text=Luo henkilökohtainen linkki")
+    click_through(page, "text=Luo henkilökohtainen linkki")
     page.wait_for_url(re.compile(r".*/link$"))
     assert_accessible(page, context="link created")
     partner_url = page.input_value("#partner-link")

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.timeutil import now_utc
 from outreach import services
 from outreach.models import OutreachVisit, VisitReport
-from tests.browser import assert_accessible, browser_login
+from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD, make_partner, make_user
 
 pytestmark = pytest.mark.browser
@@ -46,7 +46,7 @@ def test_worker_records_counts_at_phone_width(page, app):
     page.goto("/outreach/")
     assert page.locator("h1").inner_text() == "Jalkautumisten vuorolista"
     assert_accessible(page, context="rota")
-    page.click(f"a[href='/outreach/visits/{visit_id}/counts']")
+    click_through(page, f"a[href='/outreach/visits/{visit_id}/counts']")
     page.wait_for_url(f"**/outreach/visits/{visit_id}/counts")
     assert_accessible(page, context="counts form")
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
@@ -55,14 +55,14 @@ def test_worker_records_counts_at_phone_width(page, app):
     for field, value in (("topic_benefits", "3"), ("topic_housing", "1"), ("topic_money", "2"), ("topic_health", "0"),
                          ("topic_other", "0"), ("guided_onward", "1"), ("appointments_booked", "1")):
         page.fill(f"#{field}", value)
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_selector("#people_met-error")
     assert "nolla" in page.inner_text("#people_met-error")
     assert page.input_value("#topic_benefits") == "3"
     assert_accessible(page, context="counts form with an error")
 
     page.fill("#people_met", "6")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_url(f"**/outreach/visits/{visit_id}")
     assert "6 tavattua ihmistä" in page.inner_text("main")
     assert_accessible(page, context="visit page")

@@ -13,7 +13,7 @@ from groups.models import Attendance, Enrolment
 from groups.signals import attendance_recorded
 from reminders.models import FollowUpTask, OutboxMessage
 from reminders.testing import make_group_with_session
-from tests.browser import assert_accessible, browser_login
+from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD, make_client
 
 
@@ -44,7 +44,7 @@ def test_outbox_and_follow_up_flow(app, page, facilitator):
     page.goto("/reminders/outbox")
     assert page.locator("h1").inner_text() == "Lähtevät viestit"
     assert_accessible(page, context="outbox")
-    page.click("text=Merkitse lähetetyksi")
+    click_through(page, "text=Merkitse lähetetyksi")
     page.wait_for_url("**/reminders/outbox?status=manual")
     assert "Merkitty lähetetyksi." in page.content()
     assert_accessible(page, context="outbox after marking sent")
@@ -58,11 +58,11 @@ def test_outbox_and_follow_up_flow(app, page, facilitator):
     page.fill("#day", (local_today() + timedelta(days=7)).isoformat())
     page.fill("#at", "09:00")
     page.fill("#place", "Kauppakatu 5")
-    page.click("main form button[type=submit]")
+    click_through(page, "main form button[type=submit]")
     page.wait_for_selector("text=Tulostettava kirje")
     assert "Ei tavoitettu; uusi aika lähetetty." in page.content()
     assert_accessible(page, context="follow-up done")
-    page.click("text=Tulostettava kirje")
+    click_through(page, "text=Tulostettava kirje")
     page.wait_for_selector(".reminders-letter")
     assert "Hei Liisa Laine," in page.content()
     assert_accessible(page, context="letter")
