@@ -39,7 +39,7 @@ FACILITATOR_EMAIL = "worker03@bench.kohtaamo.example"
 # Open feedback windows for the load test: each window accepts at most FEEDBACK_RATE_LIMIT (60)
 # answers per 10 minutes (anti-abuse), so load is spread over many windows, as it would be when
 # a whole unit's groups end at the same time.
-OPEN_WINDOWS = 400
+OPEN_WINDOWS = 1000
 
 FIRST = ["Aino", "Eino", "Helmi", "Väinö", "Sanni", "Jari", "Tuula", "Mikko", "Leena", "Kari", "Pirjo", "Juha",
          "Anneli", "Timo", "Sari", "Pekka", "Riikka", "Matti", "Hanna", "Ville", "Elina", "Antti", "Kaisa", "Olli",

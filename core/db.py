@@ -178,8 +178,9 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
         _execute_raw(cursor, sql, arguments)
 
 
-def get_or_404(model, ident):
-    """Fetch by primary key; anything that is not a positive integer is a 404, never a 500."""
+def positive_id_or_404(ident) -> int:
+    """A record id from a URL: anything that is not a positive integer that fits the database's
+    BIGINT is a 404, never a 500."""
     from flask import abort
 
     try:
@@ -188,7 +189,14 @@ def get_or_404(model, ident):
         abort(404)
     if key < 1 or key > 2**63 - 1:
         abort(404)
-    obj = db.session.get(model, key)
+    return key
+
+
+def get_or_404(model, ident):
+    """Fetch by primary key; anything that is not a positive integer is a 404, never a 500."""
+    from flask import abort
+
+    obj = db.session.get(model, positive_id_or_404(ident))
     if obj is None:
         abort(404)
     return obj

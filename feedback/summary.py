@@ -20,7 +20,8 @@ from flask_babel import get_locale, gettext as _
 
 from core.db import aware_utc, const, utcnow
 from core.extensions import db
-from groups.models import Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, GroupSession, SessionStatus
+from groups.models import (Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession,
+                           SessionStatus)
 
 from . import charts, results, services
 from .models import FeedbackResponse, FeedbackWindow, ItemSet, WindowKind
@@ -276,8 +277,11 @@ def chart_key(kind: str, group_id: int, facts: ChartFacts, *, now: datetime, k: 
 
 @functools.cache
 def _facts_query() -> sa.Select:
-    """Built once: the statement (and its SQL) are then reused from request to request."""
-    session, window, response = GroupSession.__table__, FeedbackWindow.__table__, FeedbackResponse.__table__
+    """Built once: the statement (and its SQL) are then reused from request to request. It starts
+    from the group, so a group without sessions still gives a row (and no row means no group),
+    and carries the group's facilitators, so the chart route checks access in the same query."""
+    group, session = Group.__table__, GroupSession.__table__
+    window, response = FeedbackWindow.__table__, FeedbackResponse.__table__
     attendance, enrolment = Attendance.__table__, Enrolment.__table__
 
     def of_responses(fn):
@@ -291,27 +295,49 @@ def _facts_query() -> sa.Select:
                 .where(enrolment.c.group_id == sa.bindparam("group_id"),
                        enrolment.c.status == const(EnrolmentStatus.ENROLLED.value))
                 .scalar_subquery())
-    return (sa.select(session.c.id, session.c.number, session.c.ends_at, session.c.status, present, enrolled,
+    return (sa.select(group.c.facilitator1_id, group.c.facilitator2_id,
+                      session.c.id, session.c.number, session.c.ends_at, session.c.status, present, enrolled,
                       window.c.id, window.c.item_set_id, window.c.closes_at, of_responses(sa.func.count()),
                       of_responses(sa.func.min(response.c.id)), of_responses(sa.func.max(response.c.id)))
-            .select_from(session.outerjoin(window, sa.and_(window.c.session_id == session.c.id,
-                                                           window.c.kind == const(WindowKind.SESSION.value))))
-            .where(session.c.group_id == sa.bindparam("group_id"))
+            .select_from(group.outerjoin(session, session.c.group_id == group.c.id)
+                         .outerjoin(window, sa.and_(window.c.session_id == session.c.id,
+                                                    window.c.kind == const(WindowKind.SESSION.value))))
+            .where(group.c.id == sa.bindparam("group_id"))
             .order_by(session.c.starts_at))
 
 
-def current_chart_key(group_id: int, kind: str, *, now: datetime) -> str:
-    """The key of the group's chart as the database stands, in one query (whatever the number of
-    sessions or responses), without loading the summary."""
+@dataclass(frozen=True)
+class ChartState:
+    facilitator_ids: frozenset[int]  # who may see the group besides leads (as Group.facilitator_ids)
+    key: str
+
+
+def current_chart_state(group_id: int, kind: str, *, now: datetime) -> ChartState | None:
+    """The group's facilitators and the key of its chart as the database stands, in one query
+    (whatever the number of sessions or responses), without loading the summary; None when
+    there is no such group."""
     rows = db.session.execute(_facts_query(), {"group_id": group_id}).all()
+    if not rows:
+        return None
     sessions, windows = [], []
-    for sid, number, ends_at, status, n_present, _enrolled, wid, set_id, closes_at, n, low, high in rows:
+    for _f1, _f2, sid, number, ends_at, status, n_present, _enrolled, wid, set_id, closes_at, n, low, high in rows:
+        if sid is None:
+            continue  # the group has no sessions: its one row carries the facilitators only
         sessions.append(SessionFacts(sid, number, aware_utc(ends_at), status == SessionStatus.CANCELLED.value,
                                      n_present))
         if wid is not None:
             windows.append(WindowFacts(sid, set_id, aware_utc(closes_at), (n, low, high)))
-    facts = ChartFacts(sessions=sessions, windows=windows, enrolled=rows[0][5] if rows else 0)
-    return chart_key(kind, group_id, facts, now=now, k=services.threshold(), locale=_locale())
+    facts = ChartFacts(sessions=sessions, windows=windows, enrolled=rows[0][7] if sessions else 0)
+    key = chart_key(kind, group_id, facts, now=now, k=services.threshold(), locale=_locale())
+    return ChartState(frozenset(i for i in rows[0][:2] if i is not None), key)
+
+
+def current_chart_key(group_id: int, kind: str, *, now: datetime) -> str:
+    """The key of an existing group's chart (current_chart_state without the access facts)."""
+    state = current_chart_state(group_id, kind, now=now)
+    if state is None:
+        raise LookupError(f"no group {group_id}")
+    return state.key
 
 
 def chart_alt(kind: str, data: dict) -> str:

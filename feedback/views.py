@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from accounts.permissions import lead_required
-from core.db import get_or_404, utcnow
+from core.db import get_or_404, positive_id_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import begin_writing, read_only
@@ -158,7 +158,11 @@ def public_thanks():
 # --- staff: access checks --------------------------------------------------------------------
 
 def _may_see_group(group: Group) -> bool:
-    return current_user.is_lead or current_user.id in group.facilitator_ids
+    return _may_see_group_of(group.facilitator_ids)
+
+
+def _may_see_group_of(facilitator_ids) -> bool:
+    return current_user.is_lead or current_user.id in facilitator_ids
 
 
 def _group_or_404(group_id) -> Group:
@@ -349,19 +353,25 @@ def _chart_response(key: str, body: bytes | None, mimetype: str) -> Response:
 @read_only  # a cache hit never takes SQLite's write lock; only storing a new chart does
 @login_required
 def group_chart(group_id, kind):
-    group = _group_or_404(group_id)
+    group_id = positive_id_or_404(group_id)
     if kind not in charts.RENDERERS:
         abort(404)
     now = utcnow()
-    # The key names everything the chart is drawn from (summary.chart_key), so a row under it
-    # is a chart that was allowed and drawn from this very state: serve it without the summary.
-    key = summaries.current_chart_key(group.id, kind, now=now)
+    # One query gives who may see the group and the chart's key, so a cache hit costs that
+    # query alone. The key names everything the chart is drawn from (summary.chart_key), so a
+    # chart stored under it was allowed and drawn from this very state: serve it without the
+    # summary.
+    state = summaries.current_chart_state(group_id, kind, now=now)
+    if state is None or not _may_see_group_of(state.facilitator_ids):
+        abort(404)
+    key = state.key
     if request.if_none_match.contains(key) and services.chart_is_cached(key):
         return _chart_response(key, None, charts.SVG)
     cached = services.cached_chart(key)
     if cached is not None:
         return _chart_response(key, *cached)
 
+    group = _group_or_404(group_id)
     data = summaries.group_summary(group, now=now)
     chart = data.charts.get(kind)
     if chart is None:

@@ -4,6 +4,8 @@ closed, a window closing or opening again, the threshold, attendance, the langua
 and a new ETag; hidden data never gets a chart, not even a 304; HTTP caching headers."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import sqlalchemy as sa
 
@@ -12,7 +14,7 @@ from core.extensions import db
 from feedback import charts, services, summary
 from feedback.models import ChartCache
 from groups.models import Attendance
-from tests.factories import make_user
+from tests.factories import login, make_user
 from tests.sqlcapture import captured_statements
 from tests.test_feedback_factories import add_responses, close_window, make_group, open_now
 
@@ -56,22 +58,60 @@ def forbid_drawing(monkeypatch):
     monkeypatch.setattr(charts, "RENDERERS", {kind: fail for kind in charts.RENDERERS})
 
 
-def test_a_cache_hit_never_builds_the_summary(auth_client, group, monkeypatch):
+def test_a_cache_hit_never_builds_the_summary(app, auth_client, group, monkeypatch):
     with_answers(group)
     url = chart_url(group)
     first = auth_client.get(url)
     assert first.status_code == 200 and b"<svg" in first.data
     assert cached_rows() == 1
     forbid_drawing(monkeypatch)
+    # Another process (its memory empty) reads the chart from the shared table: the login check,
+    # the one query for the group's facilitators and the key, and the cached row; nothing that
+    # reads answers, whatever their number.
+    app.extensions.pop("kohtaamo_recent_charts")
     db.session.expunge_all()  # nothing already loaded from an earlier request
     second, statements = statements_of(lambda: auth_client.get(url))
     assert second.status_code == 200 and second.data == first.data
     assert second.headers["ETag"] == first.headers["ETag"]
-    # The login check, the group, the key's one query and the cached row: nothing that reads
-    # answers, whatever their number.
     selects = [s for s in statements if s.startswith("SELECT")]
-    assert len(selects) == 4, "\n".join(selects)
+    assert len(selects) == 3 and "feedback_chart_cache" in selects[-1], "\n".join(selects)
     assert not any("feedback_answer" in s for s in statements)
+    # The process that has served the chart keeps it: the key's query is the last one.
+    db.session.expunge_all()
+    third, statements = statements_of(lambda: auth_client.get(url))
+    assert third.status_code == 200 and third.data == first.data
+    selects = [s for s in statements if s.startswith("SELECT")]
+    assert len(selects) == 2 and not any("feedback_chart_cache" in s for s in selects), "\n".join(selects)
+
+
+def test_a_cached_chart_is_still_only_for_the_groups_facilitators_and_leads(app, auth_client, group, lead_client):
+    """The cache hit checks access in its one query: a worker who is not a facilitator gets the
+    same 404 as for a group that does not exist, even for a chart this process keeps."""
+    with_answers(group)
+    url = chart_url(group)
+    assert auth_client.get(url).status_code == 200
+    assert lead_client.get(url).status_code == 200
+    outsider = app.test_client()
+    login(outsider, make_user(name="Olli Ulkopuolinen"))
+    assert outsider.get(url).status_code == 404
+    assert outsider.get(url, headers={"If-None-Match": '"x"'}).status_code == 404
+    for missing in ("/feedback/groups/999999/charts/means.svg", "/feedback/groups/0/charts/means.svg",
+                    f"/feedback/groups/{2**63}/charts/means.svg", "/feedback/groups/x/charts/means.svg"):
+        assert auth_client.get(missing).status_code == 404
+
+
+def test_a_group_without_sessions_has_no_chart(auth_client, facilitator):
+    bare = make_group([facilitator, make_user(name="Paula Pari")], sessions=0, enrolled=0)
+    assert auth_client.get(chart_url(bare)).status_code == 404
+
+
+def test_a_process_keeps_only_its_latest_charts():
+    recent = services._RecentCharts(2)
+    recent.put("a", (b"A", "image/svg+xml"))
+    recent.put("b", (b"B", "image/svg+xml"))
+    assert recent.get("a") == (b"A", "image/svg+xml")  # "a" is now the latest used
+    recent.put("c", (b"C", "image/svg+xml"))
+    assert recent.get("b") is None and recent.get("a") is not None and recent.get("c") is not None
 
 
 def test_etag_and_304(auth_client, group, monkeypatch):
@@ -200,15 +240,19 @@ def test_each_language_has_its_own_chart(auth_client, group, facilitator):
     assert cached_rows() == 2
 
 
-def test_a_chart_drawn_from_other_data_than_its_key_is_not_stored(auth_client, group, monkeypatch):
+def test_a_chart_drawn_from_other_data_than_its_key_is_not_stored(app, auth_client, group, monkeypatch):
     """If the data changes between reading the key and reading the summary, the chart drawn is
     right but does not belong to the key: it is served, not stored, and not kept."""
     with_answers(group)
-    monkeypatch.setattr(summary, "current_chart_key", lambda *args, **kwargs: "0" * 64)
+    real_state = summary.current_chart_state
+    monkeypatch.setattr(summary, "current_chart_state",
+                        lambda *args, **kwargs: dataclasses.replace(real_state(*args, **kwargs), key="0" * 64))
     response = auth_client.get(chart_url(group))
     assert response.status_code == 200 and b"<svg" in response.data
     assert response.headers["Cache-Control"] == "private, no-store" and "ETag" not in response.headers
     assert cached_rows() == 0
+    kept = app.extensions.get("kohtaamo_recent_charts")
+    assert kept is None or not kept.items
 
 
 def test_chart_keys_name_the_drawing_code(monkeypatch):
