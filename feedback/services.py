@@ -525,7 +525,16 @@ def chart_is_cached(key: str) -> bool:
     return db.session.execute(_CHART_EXISTS, {"key": key}).first() is not None
 
 
+# A chart stays in the table this long after it was drawn. Old keys are never read again (any
+# change to the data is a new key), so without this the table would only grow; a chart still in
+# use is drawn once more after this, which costs one render.
+CHARTS_KEPT_FOR = timedelta(days=30)
+
+
 def store_chart(key: str, body: bytes, mimetype: str) -> None:
+    # Pruning rides on this write (a cache miss, rare) instead of needing a job of its own.
+    db.session.execute(sa.delete(ChartCache).where(ChartCache.created_at < utcnow() - CHARTS_KEPT_FOR)
+                       .execution_options(synchronize_session=False))
     try:
         # Another worker may store the same chart at the same moment; theirs is as good as ours.
         with db.session.begin_nested():

@@ -5,6 +5,7 @@ and a new ETag; hidden data never gets a chart, not even a 304; HTTP caching hea
 from __future__ import annotations
 
 import dataclasses
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -238,6 +239,18 @@ def test_each_language_has_its_own_chart(auth_client, group, facilitator):
     assert swedish.status_code == 200 and swedish.headers["ETag"] != finnish.headers["ETag"]
     assert swedish.data != finnish.data
     assert cached_rows() == 2
+
+
+def test_storing_a_chart_removes_charts_drawn_more_than_a_month_ago(auth_client, group):
+    now = utcnow()
+    db.session.add_all([
+        ChartCache(key="a" * 64, mimetype=charts.SVG, body=b"<svg/>", created_at=now - timedelta(days=31)),
+        ChartCache(key="b" * 64, mimetype=charts.SVG, body=b"<svg/>", created_at=now - timedelta(days=29))])
+    db.session.commit()
+    with_answers(group)
+    assert auth_client.get(chart_url(group)).status_code == 200
+    kept = set(db.session.scalars(sa.select(ChartCache.key)))
+    assert "a" * 64 not in kept and "b" * 64 in kept and len(kept) == 2
 
 
 def test_a_chart_drawn_from_other_data_than_its_key_is_not_stored(app, auth_client, group, monkeypatch):
