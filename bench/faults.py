@@ -44,7 +44,7 @@ def _response_count(url: str, window_ids: list[int]) -> int:
 
 def reserved_windows(state: dict, start: int, stop: int | None) -> list[dict]:
     """The load test leaves the last windows alone; faults take slices of them."""
-    reserved = state["open_windows"][-state.get("reserved_windows", 50):]
+    reserved = state["open_windows"][-state["reserved_windows"]:]
     return reserved[start:stop]
 
 

@@ -113,7 +113,7 @@ def _cycle(values):
 
 
 def feedback_setup(b: Browser, state: dict) -> dict:
-    windows = state["open_windows"][: -state.get("reserved_windows", 50)] or state["open_windows"]
+    windows = state["open_windows"][: -state["reserved_windows"]] or state["open_windows"]
     # One CSRF token per thread (tied to its session cookie), valid for every window's form.
     token = b.csrf(f"/f/{windows[0]['code']}")
     return {"windows": windows, "token": token, "items": state["session_item_ids"]}

@@ -95,7 +95,6 @@ def seed(url: str, scale: float, name: str) -> dict:
                     "--state", str(state_path)], cwd=ROOT, check=True, stdout=subprocess.DEVNULL)
     state = json.loads(state_path.read_text())
     state["seed_seconds"] = round(time.monotonic() - t0, 1)
-    state["reserved_windows"] = 250  # for the faults: 10 for the burst, the rest for the SIGKILL run
     return state
 
 

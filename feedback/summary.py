@@ -3,7 +3,7 @@ whatever the number of sessions or responses), then the pure suppression in ``re
 
 Also the key of each group chart in the chart cache (``chart_key``): a hash of everything the
 chart is drawn from, which the chart route can work out in one small query instead of building
-the whole summary (``current_chart_key``).
+the whole summary (``current_chart_state``).
 """
 from __future__ import annotations
 
@@ -330,14 +330,6 @@ def current_chart_state(group_id: int, kind: str, *, now: datetime) -> ChartStat
     facts = ChartFacts(sessions=sessions, windows=windows, enrolled=rows[0][7] if sessions else 0)
     key = chart_key(kind, group_id, facts, now=now, k=services.threshold(), locale=_locale())
     return ChartState(frozenset(i for i in rows[0][:2] if i is not None), key)
-
-
-def current_chart_key(group_id: int, kind: str, *, now: datetime) -> str:
-    """The key of an existing group's chart (current_chart_state without the access facts)."""
-    state = current_chart_state(group_id, kind, now=now)
-    if state is None:
-        raise LookupError(f"no group {group_id}")
-    return state.key
 
 
 def chart_alt(kind: str, data: dict) -> str:

@@ -212,7 +212,7 @@ def test_hidden_data_gets_no_chart_and_no_304(auth_client, group, app):
     add_responses(w1, [[8, 7, 9, 8]] * 4)
     close_window(w1)
     with app.test_request_context(headers={"Accept-Language": "fi"}):
-        key = summary.current_chart_key(group.id, "means", now=utcnow())
+        key = summary.current_chart_state(group.id, "means", now=utcnow()).key
     for kind in ("means", "distribution"):
         response = auth_client.get(chart_url(group, kind), headers={"If-None-Match": f'"{key}"'})
         assert response.status_code == 404
