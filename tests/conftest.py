@@ -193,6 +193,43 @@ def runner(app):
     return app.test_cli_runner()
 
 
+class FreshDB:
+    """Reads through an engine and session of its own, so a test sees only what a request really
+    committed (the app context's session would also show rows that were flushed but never
+    committed). Each call is its own short transaction; returned rows are detached."""
+
+    def __init__(self, url: str):
+        self.engine = sa.create_engine(url)
+
+    def _run(self, fn):
+        from sqlalchemy.orm import Session
+
+        with Session(self.engine, expire_on_commit=False) as session:
+            result = fn(session)
+            session.expunge_all()
+            return result
+
+    def scalar(self, stmt):
+        return self._run(lambda s: s.scalar(stmt))
+
+    def scalars(self, stmt) -> list:
+        return self._run(lambda s: list(s.scalars(stmt)))
+
+    def execute(self, stmt) -> list:
+        return self._run(lambda s: list(s.execute(stmt)))
+
+    def get(self, model, ident):
+        return self._run(lambda s: s.get(model, ident))
+
+
+@pytest.fixture
+def fresh_db(app):
+    """See ``FreshDB``: assert on what reached the database, not on the test's own session."""
+    reader = FreshDB(app.config["SQLALCHEMY_DATABASE_URI"])
+    yield reader
+    reader.engine.dispose()
+
+
 @pytest.fixture
 def db_session(app):
     from core.extensions import db
