@@ -8,8 +8,8 @@ per poll against 0.1 ms here, and under gunicorn a worker spent about 1.5 ms of 
 against 1.05 ms here (0.75 ms for a hello-world request; bench/RESULTS.md has the throughput).
 
 So this WSGI middleware answers a poll itself when, and only when, its answer is certainly 304:
-a GET or HEAD of ``/calendar/<token>.ics`` with ``If-None-Match`` that matches the live feed's
-ETag, and whose use need not be recorded now (``services.needs_touch``). Everything else, errors
+a GET or HEAD of ``/calendar/<token>.ics`` with ``If-None-Match`` that matches the ETag of the
+live feed's stored body while that body is current (``views.feed_state``), and whose use need not be recorded now (``services.needs_touch``). Everything else, errors
 included, goes on to the view, which gives the same answers the same way; a test checks that the
 two 304s carry the same headers. Nothing is kept between requests, so app instances agree.
 """
@@ -61,7 +61,7 @@ class NotModifiedFeeds:
                 self.app.logger.warning("early answer of a calendar poll failed (%s); left to the view",
                                         type(error).__name__)
                 return None
-            if state is None or services.needs_touch(state.found):
+            if state is None or state.etag is None or services.needs_touch(state.found):
                 return None
             if not parse_etags(if_none_match).contains_weak(state.etag):  # proxies may weaken it
                 return None

@@ -55,11 +55,17 @@ class CalendarDataVersion(db.Model):
 
 
 class CalendarFeedCache(db.Model):
-    """The last rendered body of a subscription's feed and the ETag it was rendered for.
+    """The last rendered body of a subscription's feed, what it was rendered from, and its ETag.
 
     In the database, not in a worker's memory: several gunicorn workers and app instances serve
-    the same feeds. One row per subscription bounds the size; the ETag says everything the bytes
-    depend on, so a row rendered for another subscription with the same ETag is the same feed.
+    the same feeds. One row per subscription bounds the size.
+
+    ``state_key`` says what the body was rendered from (the feed data counter, the day, the
+    code, the feed's scope: ``views.feed_state_key``); while it is current the body is, and a
+    poll is answered from this row alone. ``etag`` is made from the body's bytes, so it changes
+    only when the feed's own content does: a change elsewhere moves the state key, the body is
+    rendered again on the next poll, comes out the same, and keeps its ETag and ``modified_at``
+    (a poll with the old ETag still gets 304).
     """
 
     __tablename__ = "calendar_feed_cache"
@@ -67,6 +73,9 @@ class CalendarFeedCache(db.Model):
     subscription_id: Mapped[int] = mapped_column(
         sa.ForeignKey("calendar_subscription.id", ondelete="CASCADE"), primary_key=True, autoincrement=False)
     etag: Mapped[str] = mapped_column(sa.String(64), index=True)
+    state_key: Mapped[str] = mapped_column(sa.String(64), index=True)
     data_version: Mapped[int] = mapped_column(sa.BigInteger)
     body: Mapped[bytes] = mapped_column(sa.LargeBinary)
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # When the bytes last changed (the feed's Last-Modified).
+    modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -78,10 +78,15 @@ class ActiveFeed:
     data_version: int
     changed_at: datetime | None
     target_active: bool   # as target_of() would find it: the feed is served only while true
+    created_by_id: int | None = None
+    # The subscription's stored body, if any: what it was rendered from, its ETag, when it changed.
+    cached_state_key: str | None = None
+    cached_etag: str | None = None
+    cached_modified_at: datetime | None = None
 
     @property
     def scope(self) -> FeedScope:
-        return FeedScope(kind=self.kind, target_id=self.target_id)
+        return FeedScope(kind=self.kind, target_id=self.target_id, creator_id=self.created_by_id)
 
 
 @lru_cache(maxsize=1)
@@ -92,7 +97,7 @@ def _active_feed_statement() -> sa.Select:
     from groups.models import Group
     from register.models import PartnerOrganisation
 
-    sub, version = CalendarSubscription.__table__, CalendarDataVersion.__table__
+    sub, version, cache = CalendarSubscription.__table__, CalendarDataVersion.__table__, CalendarFeedCache.__table__
     user, group, org = User.__table__, Group.__table__, PartnerOrganisation.__table__
 
     def target(table, kind):
@@ -106,8 +111,10 @@ def _active_feed_statement() -> sa.Select:
         (sub.c.kind == const(FeedKind.PARTNER.value), sa.func.coalesce(org.c.active, sa.false())),
         else_=sub.c.kind == const(FeedKind.UNIT.value))
     return (sa.select(sub.c.id, sub.c.kind, sub.c.target_id, sub.c.created_at, sub.c.last_used_at,
-                      version.c.value, version.c.changed_at, target_active)
+                      version.c.value, version.c.changed_at, target_active, sub.c.created_by_id,
+                      cache.c.state_key, cache.c.etag, cache.c.modified_at)
             .select_from(sub.outerjoin(version, version.c.name == const(COUNTER))
+                         .outerjoin(cache, cache.c.subscription_id == sub.c.id)
                          .outerjoin(user, target(user, FeedKind.STAFF.value))
                          .outerjoin(group, target(group, FeedKind.GROUP.value))
                          .outerjoin(org, target(org, FeedKind.PARTNER.value)))
@@ -115,8 +122,8 @@ def _active_feed_statement() -> sa.Select:
 
 
 def find_active_feed(token: str) -> ActiveFeed | None:
-    """The live (not revoked) subscription of this token, whether its target is still there, and
-    the data counter, in one query by primary keys and the token's unique index. The counter row is joined on its constant key
+    """The live (not revoked) subscription of this token, whether its target is still there, the
+    data counter and its stored body's validators, in one query by primary keys and the token's unique index. The counter row is joined on its constant key
     (missing only in a database made without the migration, e.g. by ``create_all``; then the
     version is 0 until the first change creates the row)."""
     if not token or len(token) > 100:
@@ -127,33 +134,46 @@ def find_active_feed(token: str) -> ActiveFeed | None:
         return None
     return ActiveFeed(id=row[0], kind=row[1], target_id=row[2], created_at=aware_utc(row[3]),
                       last_used_at=aware_utc(row[4]), data_version=int(row[5] or 0), changed_at=aware_utc(row[6]),
-                      target_active=bool(row[7]))
+                      target_active=bool(row[7]), created_by_id=row[8], cached_state_key=row[9], cached_etag=row[10],
+                      cached_modified_at=aware_utc(row[11]))
 
 
-def cached_body(etag: str) -> bytes | None:
-    """A stored body rendered for this ETag, by this subscription or another one of the same
-    feed (the ETag covers everything the bytes depend on)."""
-    return db.session.scalar(_cached_body_statement(), {"etag": etag})
+def content_etag(body: bytes) -> str:
+    """A feed's ETag: made from its bytes, so it changes when, and only when, the feed does."""
+    return hashlib.sha256(body).hexdigest()[:40]
 
 
-@lru_cache(maxsize=1)
-def _cached_body_statement() -> sa.Select:
+@dataclass(frozen=True)
+class StoredBody:
+    etag: str
+    body: bytes
+    modified_at: datetime
+
+
+def stored_body(sub_id: int, state_key: str) -> StoredBody | None:
+    """The body stored for this state key: the subscription's own, or else one that another
+    subscription of the same feed rendered (the state key includes the feed's scope)."""
     table = CalendarFeedCache.__table__
-    return sa.select(table.c.body).where(table.c.etag == sa.bindparam("etag")).limit(1)
+    row = db.session.execute(
+        sa.select(table.c.etag, table.c.body, table.c.modified_at).where(table.c.state_key == state_key)
+        .order_by((table.c.subscription_id == sub_id).desc()).limit(1)).first()
+    return StoredBody(etag=row[0], body=row[1], modified_at=aware_utc(row[2])) if row else None
 
 
-def store_body(sub_id: int, *, etag: str, data_version: int, body: bytes, now=None) -> None:
+def store_body(sub_id: int, *, state_key: str, etag: str, modified_at: datetime, data_version: int, body: bytes,
+               now=None) -> None:
     """Keep the subscription's latest body: one upsert, so two workers rendering the same feed at
-    once do not collide (the last one wins; an outdated body is only re-rendered, never served,
-    because it is found by its ETag)."""
+    once do not collide (the last one wins; a body rendered for an outdated state key is only
+    rendered again, never served, because polls compare the key first)."""
     table = CalendarFeedCache.__table__
     insert = (pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
-    stmt = insert.values(subscription_id=sub_id, etag=etag, data_version=data_version, body=body,
-                         rendered_at=now or utcnow())
+    stmt = insert.values(subscription_id=sub_id, state_key=state_key, etag=etag, modified_at=modified_at,
+                         data_version=data_version, body=body, rendered_at=now or utcnow())
     db.session.execute(stmt.on_conflict_do_update(
         index_elements=[table.c.subscription_id],
-        set_={"etag": stmt.excluded.etag, "data_version": stmt.excluded.data_version, "body": stmt.excluded.body,
-              "rendered_at": stmt.excluded.rendered_at}))
+        set_={"state_key": stmt.excluded.state_key, "etag": stmt.excluded.etag,
+              "modified_at": stmt.excluded.modified_at, "data_version": stmt.excluded.data_version,
+              "body": stmt.excluded.body, "rendered_at": stmt.excluded.rendered_at}))
 
 
 def needs_touch(sub: CalendarSubscription | ActiveFeed, now=None) -> bool:
@@ -174,7 +194,7 @@ def touch(sub_id: int, now=None) -> None:
 
 
 def scope_of(sub: CalendarSubscription) -> FeedScope:
-    return FeedScope(kind=sub.kind, target_id=sub.target_id)
+    return FeedScope(kind=sub.kind, target_id=sub.target_id, creator_id=sub.created_by_id)
 
 
 def target_of(kind: str, target_id: int | None):

@@ -42,6 +42,11 @@ CANCELLED_KEPT = timedelta(days=30)  # cancelled events stay this long after the
 class FeedScope:
     kind: str                 # "staff" | "group" | "partner" | "unit"
     target_id: int | None = None
+    # The staff member who made the feed: its network meetings are those this person may open
+    # (``meetings.services.can_open``), decided at every fetch, so a facilitator's feed never
+    # shows more than the facilitator could see and a creator who leaves takes the meetings
+    # along. None for feeds the operator made with ``flask calendar create`` (the unit's own).
+    creator_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -202,7 +207,9 @@ class MeetingSource:
     name = "meeting"
     # Meetings, who takes part (staff feeds, staff names; partner feeds through the contacts'
     # organisation) and the staff's names.
-    tables = ("meeting", "meeting_participant", "partner_contact", "user")
+    # Partner feeds also say what the partner's people do in the meeting (their tasks in the
+    # plan are counted) and whom to contact.
+    tables = ("meeting", "meeting_participant", "partner_contact", "user", "action_item")
 
     def _filter(self, stmt: sa.Select, scope: FeedScope, window: Window) -> sa.Select | None:
         from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
@@ -234,9 +241,25 @@ class MeetingSource:
         stmt = self._filter(sa.select(Meeting), scope, window)
         if stmt is None:
             return []
-        rows = db.session.scalars(stmt.options(
-            selectinload(Meeting.participants).joinedload(MeetingParticipant.user))).all()
-        return [meeting_event(m) for m in rows]
+        viewer = None
+        if scope.creator_id is not None:
+            from accounts.models import User
+
+            viewer = db.session.get(User, scope.creator_id)
+            if viewer is None or not viewer.active:
+                return []  # the creator left: their feed shows no meetings
+        options = [selectinload(Meeting.participants).joinedload(MeetingParticipant.user)]
+        if scope.kind == "partner":
+            options += [selectinload(Meeting.participants).joinedload(MeetingParticipant.contact),
+                        selectinload(Meeting.items)]
+        rows = db.session.scalars(stmt.options(*options)).all()
+        if viewer is not None:
+            from meetings.services import can_open
+
+            # The meeting page's own rule, on the loaded participants (no query per meeting).
+            rows = [m for m in rows if can_open(viewer, m)]
+        partner_id = scope.target_id if scope.kind == "partner" else None
+        return [meeting_event(m, partner_id=partner_id) for m in rows]
 
 
 def meeting_location(meeting, include_remote_link: bool = False) -> str:
@@ -259,24 +282,60 @@ def meeting_location(meeting, include_remote_link: bool = False) -> str:
     return meeting.place or (_("Office") if kind == PlaceKind.OFFICE.value else "")
 
 
-def meeting_event(meeting, include_remote_link: bool = False) -> EventRecord:
-    """A network meeting as an event: "Network meeting", time, place and staff names only.
+def _contact_line(user) -> str:
+    """The staff contact person: name and the work phone and e-mail the register has."""
+    return ", ".join(part for part in (user.name, user.phone, user.email) if part)
+
+
+def partner_description(meeting, partner_id: int) -> str:
+    """What a partner organisation's feed says of a network meeting: who of its own people take
+    part and in what role, how many tasks the plan gives them, and whom to contact among the
+    staff. Built from participant and staff rows only: nothing here names the client."""
+    from meetings.models import ItemStatus, ParticipantKind
+
+    ours = [p for p in meeting.participants
+            if p.kind == ParticipantKind.PARTNER.value and p.contact is not None
+            and p.contact.organisation_id == partner_id]
+    lines = []
+    for participant in ours:
+        contact = participant.contact
+        role = _("%(name)s (%(title)s)", name=contact.name, title=contact.title) if contact.title else contact.name
+        tasks = sum(1 for item in meeting.items
+                    if item.responsible_id == participant.id and item.status == ItemStatus.OPEN.value)
+        lines.append(_("Taking part from your organisation: %(role)s", role=role))
+        if tasks:
+            lines.append(_("Open tasks for %(name)s in the plan: %(count)s", name=contact.name, count=tasks))
+    staff = [p.user for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user]
+    if staff:
+        lines.append(_("Contact person: %(contact)s", contact=_contact_line(staff[0])))
+    return "\n".join(lines)
+
+
+def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | None = None) -> EventRecord:
+    """A network meeting as an event: "Network meeting", time, place and staff names only (and, in
+    a partner's feed, the partner's own part and the staff contact: ``partner_description``).
     The purpose, worries and the client's name stay out: they are client data."""
     from meetings.models import ParticipantKind
 
     staff = [p.user for p in meeting.participants if p.kind == ParticipantKind.STAFF.value and p.user]
     names = _staff_names(*staff)
+    description = _("Staff: %(names)s", names=names) if names else ""
+    updated_at = meeting.updated_at
+    if partner_id is not None:
+        description = "\n".join(part for part in (partner_description(meeting, partner_id), description) if part)
+        # The partner's tasks are part of the event there: a change to them updates it.
+        updated_at = _latest([updated_at, *(item.updated_at for item in meeting.items)])
     return EventRecord(
         uid=f"meeting-{meeting.id}@{UID_DOMAIN}",
         summary=_("Network meeting"),
         starts_at=meeting.starts_at,
         ends_at=meeting.ends_at,
-        updated_at=meeting.updated_at,
+        updated_at=updated_at,
         created_at=meeting.created_at,
         sequence=meeting.sequence,
         cancelled=meeting.is_cancelled,
         location=meeting_location(meeting, include_remote_link),
-        description=_("Staff: %(names)s", names=names) if names else "",
+        description=description,
     )
 
 

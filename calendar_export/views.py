@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
@@ -117,7 +117,8 @@ def _ics_response(body: bytes, *, filename: str | None = None) -> Response:
     return response
 
 
-def _write_after_read(sub_id: int, *, touch: bool, rendered: tuple[str, int, bytes] | None) -> None:
+def _write_after_read(sub_id: int, *, touch: bool, rendered: services.StoredBody | None, state_key: str = "",
+                      data_version: int = 0) -> None:
     """Record the use and store a fresh body in one short write transaction after the reads.
 
     The feed is read-only (a shared SQLite transaction); upgrading that to a write could fail
@@ -130,8 +131,8 @@ def _write_after_read(sub_id: int, *, touch: bool, rendered: tuple[str, int, byt
         if touch:
             services.touch(sub_id)
         if rendered is not None:
-            etag, data_version, body = rendered
-            services.store_body(sub_id, etag=etag, data_version=data_version, body=body)
+            services.store_body(sub_id, state_key=state_key, etag=rendered.etag, modified_at=rendered.modified_at,
+                                data_version=data_version, body=rendered.body)
         db.session.commit()
     except (sa.exc.OperationalError, sa.exc.IntegrityError):
         db.session.rollback()
@@ -144,9 +145,10 @@ def _write_after_read(sub_id: int, *, touch: bool, rendered: tuple[str, int, byt
 @lru_cache(maxsize=4)
 def _render_fingerprint(translation_dirs: str, modules: tuple[str, ...]) -> str:
     """What else the bytes depend on besides the data: the code that renders them, the Finnish
-    catalogues and icalendar's version. A deploy that changes any of them changes every ETag, so
-    no stored body outlives the code that made it (``FEED_FORMAT`` need not be remembered). Only
-    file contents count, never times, so app instances with the same code agree. Read once."""
+    catalogues and icalendar's version. A deploy that changes any of them changes every state
+    key, so every stored body is rendered again (``FEED_FORMAT`` need not be remembered); the
+    ETags change only for feeds whose bytes did. Only file contents count, never times, so app
+    instances with the same code agree. Read once."""
     digest = hashlib.sha256(icalendar.__version__.encode())
     files = [Path(sys.modules[name].__file__) for name in modules if getattr(sys.modules.get(name), "__file__", None)]
     files += [Path(d) / FEED_LOCALE / "LC_MESSAGES" / "messages.po" for d in translation_dirs.split(";") if d]
@@ -156,19 +158,21 @@ def _render_fingerprint(translation_dirs: str, modules: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-def feed_etag(found: services.ActiveFeed, window: Window, untracked: list[tuple]) -> str:
-    """The feed's ETag, from what its bytes depend on, without reading its events.
+def feed_state_key(found: services.ActiveFeed, window: Window, untracked: list[tuple]) -> str:
+    """What a stored body must have been rendered from to be served, without reading events.
 
     The data counter stands for every row a feed shows (``changes.py``), including the target's
-    name in the calendar name; its time guards against a counter that was reset. The window
-    moves once a day (``Window.for_day``). The subscription itself adds only its scope: a
-    rotated token serves the same feed, and a revoked one is refused before this.
+    name in the calendar name and the creator's role (``FeedScope.creator_id``); its time guards
+    against a counter that was reset. The window moves once a day (``Window.for_day``). The
+    subscription adds only its scope: a rotated token serves the same feed, a revoked one is
+    refused before this. The counter is unit-wide, so any change moves every key; the ETag is
+    made from the bytes (``services.content_etag``), so only feeds whose bytes changed get a new one.
     """
     registered = sources()
     modules = tuple(sorted({__name__, "calendar_export.ical", "calendar_export.sources"}
                            | {type(source).__module__ for source in registered}))
     key = (FEED_FORMAT, _render_fingerprint(current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", ""), modules),
-           FEED_LOCALE, found.kind, found.target_id, found.data_version,
+           FEED_LOCALE, found.kind, found.target_id, found.created_by_id, found.data_version,
            found.changed_at.isoformat() if found.changed_at else None,
            window.day.isoformat(), [source.name for source in registered], untracked)
     return hashlib.sha256(repr(key).encode()).hexdigest()[:40]
@@ -178,32 +182,59 @@ def feed_etag(found: services.ActiveFeed, window: Window, untracked: list[tuple]
 
 @dataclass(frozen=True)
 class FeedState:
-    """What a poll needs to know of a live feed before (or instead of) its body."""
+    """What a poll needs to know of a live feed before (or instead of) its body. ``etag`` and
+    ``last_modified`` are None when the stored body is not current (then the view renders)."""
 
     found: services.ActiveFeed
     window: Window
-    etag: str
-    last_modified: datetime
+    state_key: str
+    etag: str | None
+    last_modified: datetime | None
+    untracked: tuple = ()
 
 
 def feed_state(token: str) -> FeedState | None:
-    """The feed's validators, from one query and without reading its events (``feed_etag``);
-    None for an unknown or revoked token or a feed whose target is gone."""
+    """The feed's validators, from one query and without reading its events, when its stored body
+    is current (``feed_state_key``); None for an unknown or revoked token or a feed whose target
+    is gone."""
     found = services.find_active_feed(token)
     if found is None or not found.target_active:
         return None
     window = Window.around()
     untracked = untracked_version(found.scope, window)
-    # Any change to feed data, or the window moving at midnight, may change the feed.
-    last_modified = max(t for t in (found.changed_at, window.day_start, latest_change(untracked))
-                        if t is not None).replace(microsecond=0)
-    return FeedState(found=found, window=window, etag=feed_etag(found, window, untracked), last_modified=last_modified)
+    key = feed_state_key(found, window, untracked)
+    if found.cached_state_key == key and found.cached_etag and found.cached_modified_at is not None:
+        return FeedState(found=found, window=window, state_key=key, etag=found.cached_etag,
+                         last_modified=found.cached_modified_at, untracked=tuple(untracked))
+    return FeedState(found=found, window=window, state_key=key, etag=None, last_modified=None,
+                     untracked=tuple(untracked))
 
 
 def validator_headers(state: FeedState) -> list[tuple[str, str]]:
     """The headers every answer of a feed carries, 200 or 304 (RFC 9110 15.4.5)."""
     return [("ETag", quote_etag(state.etag)), ("Last-Modified", http_date(state.last_modified)),
             ("Cache-Control", f"private, max-age={FEED_MAX_AGE}")]
+
+
+def _render(state: FeedState) -> services.StoredBody:
+    """Render the feed's body; it keeps its ETag and modified time when the bytes came out as
+    stored before (a change elsewhere in the unit), else it changed at the latest data change."""
+    found, window = state.found, state.window
+    target = services.target_of(found.kind, found.target_id)
+    if found.kind != FeedKind.UNIT.value and target is None:
+        abort(404)  # gone since the first query (another transaction on PostgreSQL)
+    with force_locale(FEED_LOCALE):
+        name = feed_name(found.kind, target)
+        events = collect_events(found.scope, window)
+    body = build_feed_ics(events, name)
+    etag = services.content_etag(body)
+    if etag == found.cached_etag and found.cached_modified_at is not None:
+        modified_at = found.cached_modified_at
+    else:
+        # Any change to feed data, or the window moving at midnight, may have changed it.
+        modified_at = max(t for t in (found.changed_at, window.day_start, latest_change(list(state.untracked)))
+                          if t is not None).replace(microsecond=0)
+    return services.StoredBody(etag=etag, body=body, modified_at=modified_at)
 
 
 @bp.route("/calendar/<token>.ics")
@@ -214,32 +245,36 @@ def feed(token):
     state = feed_state(token)
     if state is None:
         abort(404)
-    found, window, digest = state.found, state.window, state.etag
+    found = state.found
+    current = None  # the body, when it had to be found or rendered for the validators
+    rendered = None
+    if state.etag is None:
+        # Rendered again since the data changed somewhere (or borrowed from another subscription
+        # of the same feed), then kept for this subscription with the current state key.
+        current = services.stored_body(found.id, state.state_key) or _render(state)
+        rendered = current
+        state = replace(state, etag=current.etag, last_modified=current.modified_at)
 
     if request.if_none_match:
-        not_modified = request.if_none_match.contains_weak(digest)  # proxies may weaken it
+        not_modified = request.if_none_match.contains_weak(state.etag)  # proxies may weaken it
     elif request.if_modified_since is not None:
         not_modified = state.last_modified <= request.if_modified_since
     else:
         not_modified = False
-    rendered = None
     if not_modified:
         response = Response(status=304)
     else:
-        body = services.cached_body(digest)
-        if body is None:
-            target = services.target_of(found.kind, found.target_id)
-            if found.kind != FeedKind.UNIT.value and target is None:
-                abort(404)  # gone since the first query (another transaction on PostgreSQL)
-            with force_locale(FEED_LOCALE):
-                name = feed_name(found.kind, target)
-                events = collect_events(found.scope, window)
-            body = build_feed_ics(events, name)
-            rendered = (digest, found.data_version, body)
-        response = _ics_response(body)
+        if current is None:
+            current = services.stored_body(found.id, state.state_key)
+            if current is None or current.etag != state.etag:
+                # Replaced since the first query: render (and keep) it again.
+                current = rendered = _render(state)
+                state = replace(state, etag=current.etag, last_modified=current.modified_at)
+        response = _ics_response(current.body)
     touch = services.needs_touch(found)
     if touch or rendered is not None:
-        _write_after_read(found.id, touch=touch, rendered=rendered)
+        _write_after_read(found.id, touch=touch, rendered=rendered, state_key=state.state_key,
+                          data_version=found.data_version)
     for key, value in validator_headers(state):
         response.headers[key] = value
     return response
