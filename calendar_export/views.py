@@ -88,15 +88,60 @@ def feed_url(token: str) -> str:
     return f"{base_url()}/calendar/{token}.ics"
 
 
-def subscribe_links(url: str) -> dict[str, str]:
+def subscribe_page_url(token: str) -> str:
+    """The page that tells a subscriber (a partner) how to add the feed to their calendar. The
+    token is in the path right after /calendar/, where the log filters redact it."""
+    return f"{base_url()}/calendar/{token}/subscribe"
+
+
+def subscribe_links(url: str, name: str = "Kohtaamo") -> dict[str, str]:
+    """The feed's URL and the "subscribe from the web" links of the calendar services.
+
+    Google takes a webcal:// address in ``cid``; Outlook for Microsoft 365 (work and school
+    accounts, outlook.office.com) and Outlook.com (personal accounts, outlook.live.com) take the
+    https address and the calendar's name, each percent-encoded whole."""
     webcal = "webcal://" + url.split("://", 1)[1]
+    add_from_web = "/calendar/0/addfromweb?url=" + quote(url, safe="") + "&name=" + quote(name, safe="")
     return {
         "https": url,
         "webcal": webcal,
-        "google": "https://calendar.google.com/calendar/render?cid=" + quote(webcal, safe=":/"),
-        "outlook": "https://outlook.live.com/calendar/0/addfromweb?url=" + quote(url, safe="")
-                   + "&name=" + quote("Kohtaamo", safe=""),
+        "google": "https://calendar.google.com/calendar/r?cid=" + quote(webcal, safe=":/"),
+        "outlook_office": "https://outlook.office.com" + add_from_web,
+        "outlook_live": "https://outlook.live.com" + add_from_web,
     }
+
+
+def partner_contacts_with_email(sub: CalendarSubscription) -> list:
+    """The partner organisation's active contacts that have an e-mail address (for the link's
+    e-mail), for a partner feed; none for other feeds."""
+    if sub.kind != FeedKind.PARTNER.value or sub.target_id is None:
+        return []
+    from register.models import PartnerContact
+
+    return db.session.scalars(sa.select(PartnerContact).where(
+        PartnerContact.organisation_id == sub.target_id, PartnerContact.active.is_(True), PartnerContact.email != "")
+        .order_by(PartnerContact.name, PartnerContact.id)).all()
+
+
+def link_email(page_url: str, calendar: str, language: str) -> tuple[str, str]:
+    """The subject and body of the e-mail that sends a subscriber their page: the calendar's
+    name and the link, nothing about any client."""
+    with force_locale(language):
+        subject = _("Calendar link: %(calendar)s", calendar=calendar)
+        body = "\n\n".join([
+            _("Hello,"),
+            _("here is your link to the calendar \"%(calendar)s\". The page tells step by step how to add it to "
+              "Google Calendar, Outlook, Apple Calendar or Thunderbird:", calendar=calendar),
+            page_url,
+            _("The calendar updates itself. Keep the link to yourself: anyone who has it can see the calendar."),
+        ])
+    return subject, body
+
+
+def mailto(address: str, subject: str, body: str) -> str:
+    # RFC 6068: percent-encoded UTF-8, spaces as %20 (not +), line breaks as %0D%0A.
+    return ("mailto:" + quote(address, safe="@") + "?subject=" + quote(subject, safe="")
+            + "&body=" + quote(body.replace("\n", "\r\n"), safe=""))
 
 
 def feed_name(kind: str, target) -> str:
@@ -280,6 +325,29 @@ def feed(token):
     return response
 
 
+# --- the subscriber's page ---------------------------------------------------------------------
+
+@bp.route("/calendar/<token>/subscribe")
+@read_only
+def subscribe_page(token):
+    """How to subscribe, for whoever holds the link (no login: the token is the key). The page
+    shows only what the feed itself shows of its subscription, its calendar name; an unknown,
+    revoked or ended feed is 404, as the feed is. Reading it is not a use of the feed."""
+    found = services.find_active_feed(token)
+    if found is None or not found.target_active:
+        abort(404)
+    target = services.target_of(found.kind, found.target_id)
+    if found.kind != FeedKind.UNIT.value and target is None:
+        abort(404)
+    with force_locale(FEED_LOCALE):
+        calendar = feed_name(found.kind, target)  # as the calendar app will show it
+    response = Response(render_template("calendar_export/subscribe.html", calendar=calendar,
+                                        links=subscribe_links(feed_url(token), calendar)))
+    # The page holds the secret: no cache may keep it.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 # --- single events -----------------------------------------------------------------------------
 
 @bp.route("/calendar/session/<session_id>.ics")
@@ -392,13 +460,26 @@ def new():
 def link(sub_id):
     sub = _get_subscription_or_404(sub_id)
     pending = session.get(NEW_LINK_KEY)
-    links = None
+    links = page_url = None
+    emails = []
+    names = services.target_names([sub])
     if pending and pending.get("id") == sub.id:
         session.pop(NEW_LINK_KEY, None)
-        links = subscribe_links(feed_url(pending["token"]))
-    names = services.target_names([sub])
-    return render_template("calendar_export/link.html", sub=sub, links=links, names=names,
-                           kind_labels=KIND_LABELS, confirm=ConfirmForm())
+        target = services.target_of(sub.kind, sub.target_id)
+        with force_locale(FEED_LOCALE):
+            # The name the calendar app shows (the feed's own), as on the subscriber's page.
+            calendar = feed_name(sub.kind, target) if target is not None or sub.kind == FeedKind.UNIT.value \
+                else "Kohtaamo"
+        links = subscribe_links(feed_url(pending["token"]), calendar)
+        page_url = subscribe_page_url(pending["token"])
+        # One ready e-mail per contact, in the contact's language; or one without an address.
+        contacts = partner_contacts_with_email(sub)
+        for contact in contacts or [None]:
+            language = contact.language if contact is not None else FEED_LOCALE
+            subject, body = link_email(page_url, calendar, language)
+            emails.append({"contact": contact, "href": mailto(contact.email if contact else "", subject, body)})
+    return render_template("calendar_export/link.html", sub=sub, links=links, page_url=page_url, emails=emails,
+                           names=names, kind_labels=KIND_LABELS, confirm=ConfirmForm())
 
 
 @bp.route("/calendar/subscriptions/<sub_id>/rotate", methods=["POST"])

@@ -53,9 +53,10 @@ def test_create_own_subscription_shows_the_link_once(auth_client, facilitator, g
     assert hashlib.sha256(token.encode()).hexdigest() == sub.token_hash
     assert token not in sub.token_hash
     assert f'href="webcal://localhost/calendar/{token}.ics"' in html
-    assert f"https://calendar.google.com/calendar/render?cid=webcal://localhost/calendar/{token}.ics" in html
-    assert ("https://outlook.live.com/calendar/0/addfromweb?url=http%3A%2F%2Flocalhost%2Fcalendar%2F"
-            f"{token}.ics") in html
+    assert f"https://calendar.google.com/calendar/r?cid=webcal://localhost/calendar/{token}.ics" in html
+    for host in ("outlook.live.com", "outlook.office.com"):
+        assert (f"https://{host}/calendar/0/addfromweb?url=http%3A%2F%2Flocalhost%2Fcalendar%2F"
+                f"{token}.ics&amp;name=Kohtaamo%3A%20Fiia%20Facilitator") in html
     assert "8–24" in html
     assert 'readonly' in html and 'for="feed-url"' in html
     # Shown once: the same page again no longer has the token.
