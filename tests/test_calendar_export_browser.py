@@ -48,9 +48,10 @@ def test_create_partner_subscription_and_copy_its_link(page, live_server, facili
     assert page.locator("a", has_text="Lisää Google-kalenteriin").get_attribute("href").endswith(
         url.replace("http://", "webcal://"))
 
-    page.click("button[data-copy-button]")
-    page.wait_for_function("document.querySelector('[data-copy-status]').textContent.length > 0")
-    assert page.locator("[data-copy-status]").inner_text() == "Kopioitu"
+    page.click("[data-copy-target=feed-url] button[data-copy-button]")
+    page.wait_for_function(
+        "document.querySelector('[data-copy-target=feed-url] [data-copy-status]').textContent.length > 0")
+    assert page.locator("[data-copy-target=feed-url] [data-copy-status]").inner_text() == "Kopioitu"
 
     # The feed answers at the copied address (the path, served by this live server).
     path = url.removeprefix("http://localhost")
