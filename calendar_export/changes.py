@@ -1,9 +1,11 @@
 """Knowing that a feed may have changed without reading its events.
 
 One counter row (``calendar_data_version``, name "calendar") is raised in the same transaction as
-every change to a table that any feed is built from. A feed's ETag is made from the counter (and
-the day, see ``sources.Window``), so a conditional GET reads one row instead of scanning sessions
-and meetings, and a full GET can serve the body rendered for the same ETag before.
+every change to a table that any feed is built from. A stored feed body is current while the
+counter (and the day, see ``sources.Window``) is what it was rendered at (``views.feed_state_key``),
+so a conditional GET reads one row instead of scanning sessions and meetings. The ETag itself is
+made from the body's bytes: after a change elsewhere in the unit a feed is rendered once more,
+comes out the same and keeps its ETag, so its subscribers still get 304.
 
 Which tables count: ``FEED_TABLES`` below (what the feed itself shows besides events) and each
 registered event source's ``tables``. Inserts, updates and deletes of their rows raise the
@@ -27,7 +29,8 @@ row); for one social-work unit that is a few writes a minute, which is fine. A u
 per-source or per-scope counter would spread the load if it ever is not.
 
 The counter is raised conservatively: a change to any column of a watched row counts, even one
-no feed shows. That costs a re-render per subscription, never a stale feed.
+no feed shows. That costs a re-render per subscription, never a stale feed, and (the ETag being
+made from the bytes) never a changed ETag for a feed whose bytes did not change.
 """
 from __future__ import annotations
 

@@ -44,8 +44,8 @@ class CalendarSubscription(db.Model):
 
 class CalendarDataVersion(db.Model):
     """A named counter raised in the same transaction as every change to data that a feed shows
-    (``calendar_export.changes``). A feed's ETag is made from it, so answering a conditional GET
-    needs this one row instead of scanning the events."""
+    (``calendar_export.changes``). A stored feed body is current while this is what it was
+    rendered at, so answering a conditional GET needs this one row instead of scanning the events."""
 
     __tablename__ = "calendar_data_version"
 
