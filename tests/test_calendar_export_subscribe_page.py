@@ -133,7 +133,7 @@ def test_the_page_shows_nothing_beyond_the_feed_and_is_not_kept(client, made, fr
     html = response.get_data(as_text=True)
     assert response.headers["Cache-Control"] == "no-store"
     assert response.headers["Referrer-Policy"] == "no-referrer"
-    assert CALENDAR in html
+    assert CALENDAR in html and '<meta name="robots" content="noindex, nofollow">' in html
     for other in ("Sovatek, Kauppakatu 2", "Fiia Facilitator", "Liisa Laine", "Matti", "Verkostopalaveri"):
         assert other not in html
     # Opening the page is not a use of the feed.
