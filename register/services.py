@@ -42,12 +42,19 @@ def update_client(client: Client, *, name: str, phone: str, email: str, language
     log_access(client.id, "update")
 
 
-def add_worker(client: Client, user_id: int) -> None:
+def add_worker(client: Client, user_id: int, *, granted_by=None) -> None:
+    """Make a staff member one of the client's workers: a lasting reason to see the client. The
+    view checks that ``granted_by`` may grant it (register.access.can_grant_client_access); the
+    access-log row names both: the row's user is the grantor, its detail the grantee."""
+    from accounts.models import User
+
     exists = db.session.scalar(sa.select(ClientWorker.id).where(ClientWorker.client_id == client.id,
                                                                   ClientWorker.user_id == user_id))
     if exists is None:
         db.session.add(ClientWorker(client_id=client.id, user_id=user_id))
-        log_access(client.id, "add_worker", f"user {user_id}")
+        grantee = db.session.get(User, user_id)
+        name = grantee.name if grantee is not None else "?"
+        log_access(client.id, "grant_access", f"to {name} (user {user_id})", user=granted_by)
 
 
 def save_relative(client: Client, relative: Relative | None, *, name: str, relation: str, phone: str, email: str,

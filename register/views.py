@@ -78,10 +78,12 @@ def client(client_id):
     ).all()
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
+    # Only those who may grant a lasting reason see the form (and the list of staff it needs).
+    may_grant = access.can_grant_client_access(current_user, client.id)
+    staff = (db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+             if may_grant else [])
     return render_and_commit("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                             staff=db.session.scalars(sa.select(User).where(User.active.is_(True))
-                                                      .order_by(User.name)).all(),
-                             sections=sections_for(client, current_user))
+                             staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -103,12 +105,20 @@ def client_edit(client_id):
 
 @bp.route("/clients/<client_id>/workers", methods=["POST"])
 def client_add_worker(client_id):
+    # Two refusals: 404 when the user may not see the client at all (as on every client URL, so
+    # ids cannot be probed); 403 when they may see it but not grant a lasting reason to see it
+    # (a group's or a meeting's passing reason). The 403 reveals nothing: its page already
+    # shows them the client.
     client = get_client_or_404(client_id)
+    if not access.can_grant_client_access(current_user, client.id):
+        abort(403)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     user = get_or_404(User, request.form.get("user_id"))
-    services.add_worker(client, user.id)
+    if not user.active:
+        abort(404)  # the form offers active staff only
+    services.add_worker(client, user.id, granted_by=current_user)
     db.session.commit()
     flash(_("%(name)s now works with this client.", name=user.name), "success")
     return redirect(url_for("register.client", client_id=client.id))
