@@ -92,15 +92,15 @@ def client_edit(client_id):
     form = ClientForm(obj=client)
     if request.method == "GET":
         form.version.data = str(client.version)
-        log_access(client.id, "view", "edit form")
-        db.session.commit()
     elif form.validate_on_submit() and form.check_version(client.version):
         services.update_client(client, name=form.name.data, phone=form.phone.data, email=form.email.data,
                                language=form.language.data, reminder_consent=form.reminder_consent.data)
         db.session.commit()
         flash(_("Changes saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
-    return render_template("register/client_form.html", form=form, client=client)
+    # Every render shows the client's data (a refused save too): each is logged.
+    log_access(client.id, "view", "edit form")
+    return render_and_commit("register/client_form.html", form=form, client=client)
 
 
 @bp.route("/clients/<client_id>/workers", methods=["POST"])
@@ -157,10 +157,10 @@ def relative_form(client_id, relative_id=None):
         db.session.commit()
         flash(_("Relative saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
-    if request.method == "GET" and relative is not None:
-        log_access(client.id, "view", "relative form")
-        db.session.commit()
-    return render_template("register/relative_form.html", form=form, client=client, relative=relative)
+    # The form names the client (and a relative's data when editing): every render is logged,
+    # a new relative's empty form and a refused save too.
+    log_access(client.id, "view", "relative form")
+    return render_and_commit("register/relative_form.html", form=form, client=client, relative=relative)
 
 
 @bp.route("/clients/<client_id>/relatives/<relative_id>/delete", methods=["POST"])
