@@ -746,6 +746,20 @@ def client_label(meeting: Meeting) -> str:
     return meeting.client.initials
 
 
+# From the strictest: a partner's page shows a client no more than every meeting shown allows.
+_IDENTIFICATION_ORDER = ("none", "initials", "name")
+
+
+def client_label_of(meetings) -> str:
+    """The label of one client's section of a partner's page, which shows several meetings: as
+    the strictest of their settings says (an unknown setting counts as "not at all")."""
+    def rank(m: Meeting) -> int:
+        kind = m.client_identification
+        return _IDENTIFICATION_ORDER.index(kind) if kind in _IDENTIFICATION_ORDER else 0
+
+    return client_label(min(meetings, key=rank)) if meetings else ""
+
+
 def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
     """A partner may close only their own open items; anything else is refused as not found."""
     try:

@@ -19,6 +19,7 @@ from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import paginate, render_and_commit, search_arg
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
+from register.services import names_in_text
 
 from . import services
 from .forms import (
@@ -122,6 +123,17 @@ def _warn_holiday(day) -> None:
               "warning")
 
 
+def _names_need_confirming(form, client: Client, *fields) -> bool:
+    """Warn, not refuse, when a text that partners see seems to name the client or a relative:
+    the form comes back with the input, the warning and a "save anyway" box; with the box
+    ticked the save goes ahead. (Initials are no names here: partners may see them.)"""
+    found = [(f, names) for f in fields if (names := names_in_text(client, f.data or ""))]
+    if not found or form.save_anyway.data:
+        return False
+    form.name_warnings = found
+    return True
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 # The list's "show" choices: both (upcoming, then the latest past ones), or one kind, paged.
@@ -217,7 +229,7 @@ def new(client_id):
     if request.method == "GET":
         form.staff.data = [str(current_user.id)]
         form.include_client.data = True
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _names_need_confirming(form, client, form.place):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         meeting = services.create_meeting(
             client=client, purpose=form.purpose.data, starts_at=starts, ends_at=ends,
@@ -297,7 +309,8 @@ def edit(meeting_id):
         form.day.data, form.start.data = local.date(), local.time().replace(second=0, microsecond=0)
         form.length.data = _length_minutes(meeting)
         form.version.data = str(meeting.version)
-    elif form.validate_on_submit() and form.check_version(meeting.version):
+    elif (form.validate_on_submit() and form.check_version(meeting.version)
+          and not _names_need_confirming(form, meeting.client, form.place)):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         try:
             services.update_meeting(meeting, user=current_user, purpose=form.purpose.data, starts_at=starts,
@@ -449,7 +462,7 @@ def add_item(meeting_id):
         return refused
     form = ItemForm()
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom):
         try:
             result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
                                        with_whom=form.with_whom.data or "", due_date=form.due_date.data)
@@ -480,7 +493,8 @@ def edit_item(meeting_id, item_id):
     if request.method == "GET":
         form.responsible.data = str(item.responsible_id)
         form.version.data = str(item.version)
-    elif form.validate_on_submit() and form.check_version(item.version):
+    elif (form.validate_on_submit() and form.check_version(item.version)
+          and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)):
         try:
             result = services.update_item(meeting, item, user=current_user, responsible_id=form.responsible.data,
                                           what=form.what.data, with_whom=form.with_whom.data or "",
@@ -653,20 +667,27 @@ def partner_view(token):
     link = _link_or_404(token)
     items = services.partner_open_items(link.contact_id)
     next_meetings = services.partner_next_meetings(link.contact_id)
+    # One heading per client, naming the client as the strictest of the meetings under it
+    # allows: a meeting whose staff chose "not at all" (or initials) never has its items or time
+    # shown under a heading that another meeting's setting filled with more.
     groups: dict[int, dict] = {}
     for item in items:
-        g = groups.setdefault(item.meeting.client_id, {"label": services.client_label(item.meeting), "items": [],
-                                                       "next": next_meetings.get(item.meeting.client_id)})
+        g = groups.setdefault(item.meeting.client_id, {"meetings": [], "items": [], "next": None})
         g["items"].append(item)
+        g["meetings"].append(item.meeting)
     for client_id, m in next_meetings.items():
-        groups.setdefault(client_id, {"label": services.client_label(m), "items": [], "next": m})
+        g = groups.setdefault(client_id, {"meetings": [], "items": [], "next": None})
+        g["next"] = m
+        g["meetings"].append(m)
+    for g in groups.values():
+        g["label"] = services.client_label_of(g["meetings"])
     actor = _partner_actor(link)
     for client_id in sorted(groups):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
         html = render_and_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                                   today=local_today())
+                                 today=local_today())
     return _no_referrer(make_response(html))
 
 
