@@ -112,7 +112,8 @@ def _length_minutes(meeting: Meeting) -> str:
 
 def _warn_conflicts(conflicts) -> None:
     for c in conflicts:
-        flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name, title=c.title,
+        flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name,
+                title=c.title or _("meeting"),
                 start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
 
 
@@ -238,7 +239,7 @@ def new(client_id):
             relative_ids=[int(x) for x in form.relatives.data], include_client=form.include_client.data,
             client_identification=form.client_identification.data, created_by=current_user)
         log_access(client.id, "create", f"meeting {meeting.id}")
-        conflicts = services.meeting_conflicts(meeting)
+        conflicts = services.meeting_conflicts(meeting, viewer=current_user)
         db.session.commit()
         flash(_("Meeting arranged."), "success")
         _warn_conflicts(conflicts)
@@ -285,7 +286,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         carried_to=services.carried_to(meeting.items),
         row_forms=row_forms(), review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
-        conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
+        conflicts=services.meeting_conflicts(meeting, viewer=current_user),
+        single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
     ), status
 
@@ -321,7 +323,7 @@ def edit(meeting_id):
             form.form_errors.append(str(exc))
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id}")
-            conflicts = services.meeting_conflicts(meeting)
+            conflicts = services.meeting_conflicts(meeting, viewer=current_user)
             db.session.commit()
             flash(_("Changes saved."), "success")
             _warn_conflicts(conflicts)
@@ -566,7 +568,7 @@ def follow_up(meeting_id):
         new_meeting = services.schedule_follow_up(meeting, user=current_user, starts_at=starts, ends_at=ends,
                                                   purpose=form.purpose.data)
         log_access(meeting.client_id, "create", f"meeting {new_meeting.id} (follow-up of {meeting.id})")
-        conflicts = services.meeting_conflicts(new_meeting)
+        conflicts = services.meeting_conflicts(new_meeting, viewer=current_user)
         db.session.commit()
         flash(_("The next meeting is scheduled."), "success")
         _warn_conflicts(conflicts)
