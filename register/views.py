@@ -76,12 +76,12 @@ def client(client_id):
         sa.select(User).join(ClientWorker, ClientWorker.user_id == User.id).where(ClientWorker.client_id == client.id)
         .order_by(User.name)
     ).all()
-    # Rendered before the commit (which writes the access-log row): a commit first would expire
-    # the sections' meetings, and the page would reload them one by one.
     # Only those who may grant a lasting reason see the form (and the list of staff it needs).
     may_grant = access.can_grant_client_access(current_user, client.id)
     staff = (db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
              if may_grant else [])
+    # Rendered before the commit (which writes the access-log row): a commit first would expire
+    # the sections' meetings, and the page would reload them one by one.
     return render_and_commit("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
                              staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
 

@@ -89,3 +89,18 @@ def test_those_who_may_open_the_other_meeting_see_its_purpose(app, lead):
     http = app.test_client()
     login(http, sanna)
     assert SECRET in http.get(f"/meetings/{mine.id}").get_data(as_text=True)
+
+
+def test_the_set_form_of_the_rule_agrees_with_can_open(app, lead, facilitator):
+    """openable_meeting_ids is can_open for many meetings at once: they must never disagree."""
+    from meetings import services
+
+    sanna, _client, theirs, _day = _colleague_with_a_meeting()
+    ours = make_meeting([facilitator, sanna], client=make_client(worker=facilitator))
+    stranger = make_user()
+    meetings = [services.load_meeting_page(m.id) for m in (theirs, ours)]
+    for user in (lead, facilitator, sanna, stranger):
+        openable = services.openable_meeting_ids(user, [m.id for m in meetings])
+        assert {m.id for m in meetings if services.can_open(user, m)} == openable, user.name
+    assert services.openable_meeting_ids(stranger, [theirs.id, ours.id]) == set()
+    assert services.openable_meeting_ids(sanna, [theirs.id, ours.id]) == {theirs.id, ours.id}
