@@ -53,6 +53,11 @@ IDENTIFICATION_LABELS = {
     ClientIdentification.FIRST_NAME.value: _l("First name"),
     ClientIdentification.NONE.value: _l("Not at all"),
 }
+# Free texts that partners see (their personal link shows an item's what and with whom;
+# invitations to them show the place): the hint at each, and the confirmation that lets a text
+# that seems to name the client be saved anyway.
+PARTNER_TEXT_HINT = _l("Partners see this: do not write the client's name here.")
+SAVE_ANYWAY = _l("Save anyway: the text names no one who must not be named")
 LENGTHS = [("30", _l("30 minutes")), ("45", _l("45 minutes")), ("60", _l("1 hour")), ("90", _l("1½ hours")),
            ("120", _l("2 hours"))]
 
@@ -76,7 +81,7 @@ class MeetingDetailsForm(VersionedForm):
     length = SelectField(_l("Length"), choices=LENGTHS, default="60")
     place_kind = SelectField(_l("Place"), choices=list(PLACE_LABELS.items()), default=PlaceKind.OFFICE.value)
     place = StringField(_l("Address or room"), validators=[Optional(), Length(max=200), no_control_chars],
-                        filters=[strip_filter])
+                        filters=[strip_filter], description=PARTNER_TEXT_HINT)
     remote_link = URLField(_l("Link to the remote meeting"),
                            validators=[Optional(), URL(message=_l("Enter a full web address starting with https://.")),
                                        Length(max=500)], filters=[strip_filter])
@@ -84,6 +89,7 @@ class MeetingDetailsForm(VersionedForm):
         _l("How partner links name the client"), choices=list(IDENTIFICATION_LABELS.items()),
         default=ClientIdentification.INITIALS.value,
         description=_l("Partners' personal links show the client only this way."))
+    save_anyway = BooleanField(SAVE_ANYWAY)
     submit = SubmitField(_l("Save"))
 
     def validate(self, extra_validators=None):
@@ -140,10 +146,12 @@ class ItemForm(Form):
     responsible = SelectField(_l("Responsible person"), validate_choice=False,
                               validators=[DataRequired(_l("Choose who is responsible for this item."))])
     what = StringField(_l("What"), validators=[DataRequired(_l("Write what will be done.")), Length(max=500),
-                                               no_control_chars], filters=[strip_filter])
+                                               no_control_chars], filters=[strip_filter],
+                       description=PARTNER_TEXT_HINT)
     with_whom = StringField(_l("With whom"), validators=[Optional(), Length(max=300), no_control_chars],
-                            filters=[strip_filter])
+                            filters=[strip_filter], description=PARTNER_TEXT_HINT)
     due_date = DateField(_l("By when"), validators=[Optional()])
+    save_anyway = BooleanField(SAVE_ANYWAY)
     submit = SubmitField(_l("Add to the plan"))
 
 
@@ -154,6 +162,7 @@ class ItemEditForm(VersionedForm):
     what = ItemForm.what
     with_whom = ItemForm.with_whom
     due_date = ItemForm.due_date
+    save_anyway = ItemForm.save_anyway
     submit = SubmitField(_l("Save changes"))
 
 

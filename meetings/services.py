@@ -69,6 +69,21 @@ def can_open(user, meeting: Meeting) -> bool:
     return bool(user.is_lead or user.id in staff_user_ids(meeting))
 
 
+def openable_meeting_ids(user, meeting_ids) -> set[int]:
+    """``can_open``'s rule for many meetings in one query: which of ``meeting_ids`` the user may
+    open (leads all; others those they take part in as staff). For pages that mention other
+    meetings (a colleague's clashing booking) and show of them only what their rule allows."""
+    ids = {int(i) for i in meeting_ids}
+    if not ids or not getattr(user, "is_authenticated", False):
+        return set()
+    if user.is_lead:
+        return ids
+    return set(db.session.scalars(
+        sa.select(MeetingParticipant.meeting_id).where(
+            MeetingParticipant.meeting_id.in_(sorted(ids)), MeetingParticipant.kind == ParticipantKind.STAFF.value,
+            MeetingParticipant.user_id == user.id)))
+
+
 def is_single_worker(meeting: Meeting) -> bool:
     """Pair work is the norm: fewer than two staff is flagged."""
     return len(staff_user_ids(meeting)) < 2
@@ -211,7 +226,7 @@ def client_meetings(client_id: int, user, *, upcoming_limit: int, past_limit: in
 class Conflict:
     user_name: str
     what: str  # "meeting" or "group"
-    title: str
+    title: str  # a group's title, a meeting's purpose; "" for a meeting the viewer may not open
     starts_at: datetime
     ends_at: datetime
 
@@ -228,7 +243,8 @@ def _conflicts_statement() -> sa.Select:
     starts, ends, earliest = sa.bindparam("starts"), sa.bindparam("ends"), sa.bindparam("earliest")
     meetings = (
         sa.select(sa.literal_column("0").label("part"), sa.literal_column("'meeting'").label("what"),
-                  User.name, Meeting.purpose.label("title"), Meeting.starts_at, Meeting.ends_at)
+                  User.name, Meeting.purpose.label("title"), Meeting.starts_at, Meeting.ends_at,
+                  Meeting.id.label("meeting_id"))
         .join(MeetingParticipant, MeetingParticipant.user_id == User.id)
         .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
         .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, User.id.in_(user_ids),
@@ -240,34 +256,41 @@ def _conflicts_statement() -> sa.Select:
                Meeting.id != sa.bindparam("exclude")))
     sessions = (
         sa.select(sa.literal_column("1"), sa.literal_column("'group'"),
-                  User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at)
+                  User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at, sa.null())
         .join(Group, GroupSession.group_id == Group.id)
         .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
         .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
                GroupSession.starts_at < ends, GroupSession.ends_at > starts,
                GroupSession.starts_at > earliest))
     both = sa.union_all(meetings, sessions).subquery()
-    return (sa.select(both.c.what, both.c.name, both.c.title, both.c.starts_at, both.c.ends_at)
+    return (sa.select(both.c.what, both.c.name, both.c.title, both.c.starts_at, both.c.ends_at, both.c.meeting_id)
             .order_by(both.c.part, both.c.starts_at, both.c.name))
 
 
-def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, exclude_meeting_id: int | None = None) -> list[Conflict]:
+def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, viewer,
+                    exclude_meeting_id: int | None = None) -> list[Conflict]:
     """Other bookings of these staff members overlapping the time: meetings they take part in and
-    group sessions they facilitate. Cancelled ones do not count."""
+    group sessions they facilitate. Cancelled ones do not count. A clashing meeting's purpose
+    is shown only if ``viewer`` may open that meeting (``openable_meeting_ids``): a colleague's
+    other meeting is someone else's client's business; that they are busy is enough."""
     user_ids = list(user_ids)
     if not user_ids:
         return []
     params = {"user_ids": user_ids, "starts": starts_at, "ends": ends_at, "earliest": starts_at - LONGEST_BOOKING,
               "exclude": exclude_meeting_id or 0}
+    rows = db.session.execute(_conflicts_statement(), params).all()
+    openable = openable_meeting_ids(viewer, {row.meeting_id for row in rows if row.meeting_id is not None})
     # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
-    return [Conflict(name, what, title, aware_utc(s), aware_utc(e))
-            for what, name, title, s, e in db.session.execute(_conflicts_statement(), params)]
+    return [Conflict(name, what, title if meeting_id is None or meeting_id in openable else "", aware_utc(s),
+                     aware_utc(e))
+            for what, name, title, s, e, meeting_id in rows]
 
 
-def meeting_conflicts(meeting: Meeting) -> list[Conflict]:
+def meeting_conflicts(meeting: Meeting, *, viewer) -> list[Conflict]:
     if meeting.is_cancelled:
         return []
-    return staff_conflicts(staff_user_ids(meeting), meeting.starts_at, meeting.ends_at, exclude_meeting_id=meeting.id)
+    return staff_conflicts(staff_user_ids(meeting), meeting.starts_at, meeting.ends_at, viewer=viewer,
+                           exclude_meeting_id=meeting.id)
 
 
 # --- arranging, moving, cancelling -------------------------------------------------------------
@@ -744,6 +767,20 @@ def client_label(meeting: Meeting) -> str:
     if kind == "none":
         return ""
     return meeting.client.initials
+
+
+# From the strictest: a partner's page shows a client no more than every meeting shown allows.
+_IDENTIFICATION_ORDER = ("none", "initials", "name")
+
+
+def client_label_of(meetings) -> str:
+    """The label of one client's section of a partner's page, which shows several meetings: as
+    the strictest of their settings says (an unknown setting counts as "not at all")."""
+    def rank(m: Meeting) -> int:
+        kind = m.client_identification
+        return _IDENTIFICATION_ORDER.index(kind) if kind in _IDENTIFICATION_ORDER else 0
+
+    return client_label(min(meetings, key=rank)) if meetings else ""
 
 
 def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:

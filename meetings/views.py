@@ -19,6 +19,7 @@ from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import paginate, render_and_commit, search_arg
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
+from register.services import names_in_text
 
 from . import services
 from .forms import (
@@ -111,7 +112,8 @@ def _length_minutes(meeting: Meeting) -> str:
 
 def _warn_conflicts(conflicts) -> None:
     for c in conflicts:
-        flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name, title=c.title,
+        flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name,
+                title=c.title or _("meeting"),
                 start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
 
 
@@ -120,6 +122,17 @@ def _warn_holiday(day) -> None:
     if holiday:
         flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=day.strftime("%d.%m.%Y"), holiday=holiday),
               "warning")
+
+
+def _names_need_confirming(form, client: Client, *fields) -> bool:
+    """Warn, not refuse, when a text that partners see seems to name the client or a relative:
+    the form comes back with the input, the warning and a "save anyway" box; with the box
+    ticked the save goes ahead. (Initials are no names here: partners may see them.)"""
+    found = [(f, names) for f in fields if (names := names_in_text(client, f.data or ""))]
+    if not found or form.save_anyway.data:
+        return False
+    form.name_warnings = found
+    return True
 
 
 # --- lists -------------------------------------------------------------------------------------
@@ -217,7 +230,7 @@ def new(client_id):
     if request.method == "GET":
         form.staff.data = [str(current_user.id)]
         form.include_client.data = True
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _names_need_confirming(form, client, form.place):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         meeting = services.create_meeting(
             client=client, purpose=form.purpose.data, starts_at=starts, ends_at=ends,
@@ -226,7 +239,7 @@ def new(client_id):
             relative_ids=[int(x) for x in form.relatives.data], include_client=form.include_client.data,
             client_identification=form.client_identification.data, created_by=current_user)
         log_access(client.id, "create", f"meeting {meeting.id}")
-        conflicts = services.meeting_conflicts(meeting)
+        conflicts = services.meeting_conflicts(meeting, viewer=current_user)
         db.session.commit()
         flash(_("Meeting arranged."), "success")
         _warn_conflicts(conflicts)
@@ -273,7 +286,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         carried_to=services.carried_to(meeting.items),
         row_forms=row_forms(), review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
-        conflicts=services.meeting_conflicts(meeting), single_worker=services.is_single_worker(meeting),
+        conflicts=services.meeting_conflicts(meeting, viewer=current_user),
+        single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
     ), status
 
@@ -297,7 +311,8 @@ def edit(meeting_id):
         form.day.data, form.start.data = local.date(), local.time().replace(second=0, microsecond=0)
         form.length.data = _length_minutes(meeting)
         form.version.data = str(meeting.version)
-    elif form.validate_on_submit() and form.check_version(meeting.version):
+    elif (form.validate_on_submit() and form.check_version(meeting.version)
+          and not _names_need_confirming(form, meeting.client, form.place)):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         try:
             services.update_meeting(meeting, user=current_user, purpose=form.purpose.data, starts_at=starts,
@@ -308,7 +323,7 @@ def edit(meeting_id):
             form.form_errors.append(str(exc))
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id}")
-            conflicts = services.meeting_conflicts(meeting)
+            conflicts = services.meeting_conflicts(meeting, viewer=current_user)
             db.session.commit()
             flash(_("Changes saved."), "success")
             _warn_conflicts(conflicts)
@@ -449,7 +464,7 @@ def add_item(meeting_id):
         return refused
     form = ItemForm()
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
-    if form.validate_on_submit():
+    if form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom):
         try:
             result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
                                        with_whom=form.with_whom.data or "", due_date=form.due_date.data)
@@ -480,7 +495,8 @@ def edit_item(meeting_id, item_id):
     if request.method == "GET":
         form.responsible.data = str(item.responsible_id)
         form.version.data = str(item.version)
-    elif form.validate_on_submit() and form.check_version(item.version):
+    elif (form.validate_on_submit() and form.check_version(item.version)
+          and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)):
         try:
             result = services.update_item(meeting, item, user=current_user, responsible_id=form.responsible.data,
                                           what=form.what.data, with_whom=form.with_whom.data or "",
@@ -552,7 +568,7 @@ def follow_up(meeting_id):
         new_meeting = services.schedule_follow_up(meeting, user=current_user, starts_at=starts, ends_at=ends,
                                                   purpose=form.purpose.data)
         log_access(meeting.client_id, "create", f"meeting {new_meeting.id} (follow-up of {meeting.id})")
-        conflicts = services.meeting_conflicts(new_meeting)
+        conflicts = services.meeting_conflicts(new_meeting, viewer=current_user)
         db.session.commit()
         flash(_("The next meeting is scheduled."), "success")
         _warn_conflicts(conflicts)
@@ -653,20 +669,27 @@ def partner_view(token):
     link = _link_or_404(token)
     items = services.partner_open_items(link.contact_id)
     next_meetings = services.partner_next_meetings(link.contact_id)
+    # One heading per client, naming the client as the strictest of the meetings under it
+    # allows: a meeting whose staff chose "not at all" (or initials) never has its items or time
+    # shown under a heading that another meeting's setting filled with more.
     groups: dict[int, dict] = {}
     for item in items:
-        g = groups.setdefault(item.meeting.client_id, {"label": services.client_label(item.meeting), "items": [],
-                                                       "next": next_meetings.get(item.meeting.client_id)})
+        g = groups.setdefault(item.meeting.client_id, {"meetings": [], "items": [], "next": None})
         g["items"].append(item)
+        g["meetings"].append(item.meeting)
     for client_id, m in next_meetings.items():
-        groups.setdefault(client_id, {"label": services.client_label(m), "items": [], "next": m})
+        g = groups.setdefault(client_id, {"meetings": [], "items": [], "next": None})
+        g["next"] = m
+        g["meetings"].append(m)
+    for g in groups.values():
+        g["label"] = services.client_label_of(g["meetings"])
     actor = _partner_actor(link)
     for client_id in sorted(groups):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
         html = render_and_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                                   today=local_today())
+                                 today=local_today())
     return _no_referrer(make_response(html))
 
 

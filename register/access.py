@@ -51,6 +51,18 @@ def can_access_client(user, client_id: int) -> bool:
     return db.session.scalar(sa.select(sa.exists().where(ids.c[0] == client_id))) or False
 
 
+def can_grant_client_access(user, client_id: int) -> bool:
+    """Who may make another staff member (or themselves) one of the client's workers: leads and
+    the client's own workers. A passing reason (a group, a meeting) lets a facilitator see the
+    client but not turn that reason into a lasting one."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_lead:
+        return True
+    return db.session.scalar(sa.select(sa.exists().where(ClientWorker.client_id == client_id,
+                                                         ClientWorker.user_id == user.id))) or False
+
+
 def get_client_or_404(client_id) -> Client:
     """Load a client the current user may see; anything else is a 404 (no probing by id)."""
     from core.db import get_or_404

@@ -1,6 +1,9 @@
 """Changes to the register. Functions flush; the calling view commits once."""
 from __future__ import annotations
 
+import re
+import unicodedata
+
 import sqlalchemy as sa
 
 from core.extensions import db
@@ -42,12 +45,19 @@ def update_client(client: Client, *, name: str, phone: str, email: str, language
     log_access(client.id, "update")
 
 
-def add_worker(client: Client, user_id: int) -> None:
+def add_worker(client: Client, user_id: int, *, granted_by=None) -> None:
+    """Make a staff member one of the client's workers: a lasting reason to see the client. The
+    view checks that ``granted_by`` may grant it (register.access.can_grant_client_access); the
+    access-log row names both: the row's user is the grantor, its detail the grantee."""
+    from accounts.models import User
+
     exists = db.session.scalar(sa.select(ClientWorker.id).where(ClientWorker.client_id == client.id,
                                                                   ClientWorker.user_id == user_id))
     if exists is None:
         db.session.add(ClientWorker(client_id=client.id, user_id=user_id))
-        log_access(client.id, "add_worker", f"user {user_id}")
+        grantee = db.session.get(User, user_id)
+        name = grantee.name if grantee is not None else "?"
+        log_access(client.id, "grant_access", f"to {name} (user {user_id})", user=granted_by)
 
 
 def save_relative(client: Client, relative: Relative | None, *, name: str, relation: str, phone: str, email: str,
@@ -106,3 +116,47 @@ def save_contact(partner: PartnerOrganisation, contact: PartnerContact | None, *
     contact.language = language
     db.session.flush()
     return contact
+
+
+# --- names in free text ------------------------------------------------------------------------
+
+def _fold(text: str) -> str:
+    """Lower case without accents, doubled letters single: "Pertti" and "pertin", "Åsa" and
+    "asa" compare equal in their stems (Finnish consonant gradation doubles and halves letters)."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c)).casefold()
+    return re.sub(r"(\w)\1+", r"\1", plain)
+
+
+def _stem(part: str) -> str | None:
+    """The part of a name that its inflected forms start with ("Nieminen" -> "niemi" for
+    "Niemisen", "Pertti" -> "pert" for "Pertin"); None for initials and very short names."""
+    folded = _fold(part)
+    if len(folded) < 3 or not folded.isalpha():
+        return None
+    if folded.endswith("nen") and len(folded) >= 6:
+        return folded[:-3]
+    if len(folded) >= 6:
+        return folded[:-2]
+    if len(folded) == 5:
+        return folded[:-1]
+    return folded
+
+
+def _stems(name: str) -> list[tuple[str, str]]:
+    return [(part, stem) for part in re.split(r"[\s.\-]+", name) if (stem := _stem(part))]
+
+
+def names_in_text(client: Client, text: str) -> list[str]:
+    """The client's and their relatives' first names and surnames that ``text`` contains, in any
+    case, with or without accents, inflected ("Laura S:n koti", "Pertin kanssa", "Niemisen"):
+    for warning before a text that partners see is saved. Initials are not names here: they
+    are how partners may see the client."""
+    if not text:
+        return []
+    words = [_fold(w) for w in re.findall(r"\w+", text)]
+    found: list[str] = []
+    for name in [client.name, *(r.name for r in client.relatives)]:
+        for part, stem in _stems(name):
+            if part not in found and any(w.startswith(stem) for w in words):
+                found.append(part)
+    return found

@@ -76,12 +76,14 @@ def client(client_id):
         sa.select(User).join(ClientWorker, ClientWorker.user_id == User.id).where(ClientWorker.client_id == client.id)
         .order_by(User.name)
     ).all()
+    # Only those who may grant a lasting reason see the form (and the list of staff it needs).
+    may_grant = access.can_grant_client_access(current_user, client.id)
+    staff = (db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+             if may_grant else [])
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
     return render_and_commit("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                             staff=db.session.scalars(sa.select(User).where(User.active.is_(True))
-                                                      .order_by(User.name)).all(),
-                             sections=sections_for(client, current_user))
+                             staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -90,25 +92,33 @@ def client_edit(client_id):
     form = ClientForm(obj=client)
     if request.method == "GET":
         form.version.data = str(client.version)
-        log_access(client.id, "view", "edit form")
-        db.session.commit()
     elif form.validate_on_submit() and form.check_version(client.version):
         services.update_client(client, name=form.name.data, phone=form.phone.data, email=form.email.data,
                                language=form.language.data, reminder_consent=form.reminder_consent.data)
         db.session.commit()
         flash(_("Changes saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
-    return render_template("register/client_form.html", form=form, client=client)
+    # Every render shows the client's data (a refused save too): each is logged.
+    log_access(client.id, "view", "edit form")
+    return render_and_commit("register/client_form.html", form=form, client=client)
 
 
 @bp.route("/clients/<client_id>/workers", methods=["POST"])
 def client_add_worker(client_id):
+    # Two refusals: 404 when the user may not see the client at all (as on every client URL, so
+    # ids cannot be probed); 403 when they may see it but not grant a lasting reason to see it
+    # (a group's or a meeting's passing reason). The 403 reveals nothing: its page already
+    # shows them the client.
     client = get_client_or_404(client_id)
+    if not access.can_grant_client_access(current_user, client.id):
+        abort(403)
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
     user = get_or_404(User, request.form.get("user_id"))
-    services.add_worker(client, user.id)
+    if not user.active:
+        abort(404)  # the form offers active staff only
+    services.add_worker(client, user.id, granted_by=current_user)
     db.session.commit()
     flash(_("%(name)s now works with this client.", name=user.name), "success")
     return redirect(url_for("register.client", client_id=client.id))
@@ -147,10 +157,10 @@ def relative_form(client_id, relative_id=None):
         db.session.commit()
         flash(_("Relative saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
-    if request.method == "GET" and relative is not None:
-        log_access(client.id, "view", "relative form")
-        db.session.commit()
-    return render_template("register/relative_form.html", form=form, client=client, relative=relative)
+    # The form names the client (and a relative's data when editing): every render is logged,
+    # a new relative's empty form and a refused save too.
+    log_access(client.id, "view", "relative form")
+    return render_and_commit("register/relative_form.html", form=form, client=client, relative=relative)
 
 
 @bp.route("/clients/<client_id>/relatives/<relative_id>/delete", methods=["POST"])

@@ -112,3 +112,33 @@ def test_record_a_meeting_and_its_plan(page, facilitator):
     page.goto(partner_path)
     assert page.locator("h1").is_visible()
     assert_accessible(page, context="partner page")
+
+
+@pytest.mark.browser
+def test_a_name_in_a_text_partners_see_is_warned_then_saved_anyway(page, facilitator):
+    """The hint at the field, the warning with the input kept, and "save anyway", at phone width
+    and with axe-core on the warned form."""
+    client = make_client(name="Pertti Nieminen", worker=facilitator)
+    from tests.test_meetings_support import make_meeting
+
+    meeting = make_meeting([facilitator], client=client)
+    meeting_url = f"/meetings/{meeting.id}"
+    email = facilitator.email
+    db.session.close()
+
+    browser_login(page, email, PASSWORD)
+    page.goto(meeting_url)
+    hint_id = page.get_attribute("#with_whom", "aria-describedby")
+    assert "älä kirjoita tähän asiakkaan nimeä" in page.locator(f"#{hint_id}").inner_text()
+    page.select_option("#responsible", label=facilitator.name)
+    page.fill("#what", "Varaa aika")
+    page.fill("#with_whom", "mukana: Pertti N.")
+    click_through(page, "form[action$='/items'] button[type=submit]")
+    warning = page.locator(".name-warning")
+    assert warning.is_visible() and "Pertti" in warning.inner_text()
+    assert page.input_value("#with_whom") == "mukana: Pertti N."
+    assert_accessible(page, context="item form with a name warning")
+    page.check("#save_anyway")
+    click_through(page, "form[action$='/items'] button[type=submit]")
+    page.wait_for_url(re.compile(r".*/meetings/\d+(#plan-heading)?$"))
+    assert "mukana: Pertti N." in page.locator(".plan-items").inner_text()

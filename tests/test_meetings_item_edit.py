@@ -40,7 +40,8 @@ def test_item_is_corrected_and_the_change_is_in_the_history(auth_client, facilit
     assert 'value="Soita vuokranantajalle"' in page and f'<option selected value="{item.responsible_id}">' in page
     new_due = to_local(meeting.starts_at).date() + timedelta(days=14)
     response = auth_client.post_form(url, _form(meeting, item, what="Soita isännöitsijälle", with_whom="Matti",
-                                               responsible=str(partner.id), due_date=new_due.isoformat()),
+                                               responsible=str(partner.id), due_date=new_due.isoformat(),
+                                               save_anyway="y"),  # the client's name: confirmed
                                      token_from=url)
     assert response.status_code == 302 and response.location.endswith(f"/meetings/{meeting.id}#plan-heading")
     db.session.refresh(item)

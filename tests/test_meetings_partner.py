@@ -82,14 +82,15 @@ def test_partner_link_shows_own_items_and_marks_done(app, client, facilitator):
 
 
 def test_client_identification_choice(app, client, facilitator):
-    held, _upcoming, mine, *_ = _setup(facilitator)
+    held, upcoming, mine, *_ = _setup(facilitator)
     held.client_identification = "none"
     db.session.commit()
     _link, token = services.create_partner_link(mine, user=facilitator)
     db.session.commit()
     page = app.test_client().get(f"/p/{token}").get_data(as_text=True)
     assert "Book the assessment" in page and "M.K." not in page and "Matti" not in page
-    held.client_identification = "name"
+    # The section shows both meetings: the first name only when both say so.
+    held.client_identification = upcoming.client_identification = "name"
     db.session.commit()
     page = app.test_client().get(f"/p/{token}").get_data(as_text=True)
     assert "Matti" in page and "Kuusela" not in page
