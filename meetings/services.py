@@ -69,6 +69,15 @@ def can_open(user, meeting: Meeting) -> bool:
     return bool(user.is_lead or user.id in staff_user_ids(meeting))
 
 
+def openable_meeting_ids(user) -> sa.Select | None:
+    """``can_open`` as SQL for lists: a SELECT of the ids of the meetings ``user`` may open, or
+    None for all (leads)."""
+    if user.is_lead:
+        return None
+    return sa.select(MeetingParticipant.meeting_id).where(
+        MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+
+
 def is_single_worker(meeting: Meeting) -> bool:
     """Pair work is the norm: fewer than two staff is flagged."""
     return len(staff_user_ids(meeting)) < 2
@@ -175,9 +184,8 @@ def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int
         load_only(Meeting.client_id, Meeting.purpose, Meeting.starts_at, Meeting.ends_at, Meeting.place_kind,
                   Meeting.place, Meeting.status),
         selectinload(Meeting.client).load_only(Client.name))
-    if not user.is_lead:
-        mine = sa.select(MeetingParticipant.meeting_id).where(
-            MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+    mine = openable_meeting_ids(user)
+    if mine is not None:
         stmt = stmt.where(Meeting.id.in_(mine))
     if client_id:
         stmt = stmt.where(Meeting.client_id == client_id)

@@ -18,7 +18,9 @@ from core.extensions import db
 from core.forms import normalise_phone
 from core.timeutil import local_to_utc, to_local
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
+from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from register.models import Client, Relative
 
 from . import channels, texts
@@ -59,6 +61,43 @@ def save_policy(target_kind: str, target_id: int, *, day_before: bool, day_befor
     policy.updated_by_id = getattr(user, "id", None)
     db.session.flush()
     return policy
+
+
+# --- who may see what ---------------------------------------------------------------------------
+# The reminders of a meeting or a group's session show its time, place and recipients (names,
+# numbers): they are seen by whoever may open the meeting or see the group's participants, by the
+# meetings' and groups' own rules, and by nobody else (not by staff who merely see the client).
+
+def can_see_target(user, target_kind: str, target_id: int) -> bool:
+    """Whether ``user`` may see the reminders of a group, a session or a meeting."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_lead:
+        return True
+    if target_kind == TargetKind.MEETING.value:
+        meeting = db.session.get(Meeting, target_id)
+        return meeting is not None and can_open_meeting(user, meeting)
+    if target_kind == TargetKind.SESSION.value:
+        session = db.session.get(GroupSession, target_id)
+        return session is not None and can_edit_group(user, session.group)
+    if target_kind == TargetKind.GROUP.value:
+        group = db.session.get(Group, target_id)
+        return group is not None and can_edit_group(user, group)
+    return False
+
+
+def target_visible_condition(user, kind_column, id_column):
+    """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
+    meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
+    if meetings is None or groups is None:
+        return sa.true()
+    sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
+    return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
+                  sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)))
+
+
+def message_visible_condition(user):
+    return target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id)
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -654,19 +693,17 @@ def responsible_ids(task: FollowUpTask) -> set[int]:
     return ids
 
 
+def can_see_task(user, task: FollowUpTask) -> bool:
+    """The one it is assigned to, and whoever may see the missed session's group or meeting."""
+    return task.assigned_to_id == user.id or can_see_target(user, task.source_kind, task.source_id)
+
+
 def task_visible_condition(user):
-    """SQL condition for the tasks ``user`` sees (assigned, or co-responsible, or lead)."""
+    """SQL condition for the tasks ``user`` sees (``can_see_task`` as SQL)."""
     if user.is_lead:
         return sa.true()
-    facilitated = sa.select(GroupSession.id).join(Group, Group.id == GroupSession.group_id).where(
-        sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
-    staffed = sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.user_id == user.id,
-                                                             MeetingParticipant.kind == ParticipantKind.STAFF.value)
-    return sa.or_(
-        FollowUpTask.assigned_to_id == user.id,
-        sa.and_(FollowUpTask.source_kind == TargetKind.SESSION.value, FollowUpTask.source_id.in_(facilitated)),
-        sa.and_(FollowUpTask.source_kind == TargetKind.MEETING.value, FollowUpTask.source_id.in_(staffed)),
-    )
+    return sa.or_(FollowUpTask.assigned_to_id == user.id,
+                  target_visible_condition(user, FollowUpTask.source_kind, FollowUpTask.source_id))
 
 
 def task_source(task: FollowUpTask):

@@ -20,8 +20,10 @@ from core.security import read_only
 from core.timeutil import local_to_utc, local_today
 from core.web import paginate, render_and_commit
 from groups.models import Group, GroupStatus
-from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
-from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
+from groups.services import can_edit as can_edit_group, editable_group_ids
+from meetings.models import Meeting, MeetingStatus
+from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from register.access import log_access, log_access_many
 from register.models import Client, Relative
 
 from . import channels, services
@@ -95,16 +97,14 @@ connect_signals()
 # --- outbox ------------------------------------------------------------------------------------
 
 def _visible_messages():
-    stmt = sa.select(OutboxMessage)
-    ids = accessible_client_ids(current_user)
-    if ids is not None:
-        stmt = stmt.where(OutboxMessage.client_id.in_(ids))
-    return stmt
+    # A message shows its session's or meeting's time and place: listed only to those who may
+    # see that group or meeting (services.can_see_target), not to everyone who sees the client.
+    return sa.select(OutboxMessage).where(services.message_visible_condition(current_user))
 
 
 def _message_or_404(message_id) -> OutboxMessage:
     message = get_or_404(OutboxMessage, message_id)
-    if not can_access_client(current_user, message.client_id):
+    if not services.can_see_target(current_user, message.target_kind, message.target_id):
         abort(404)
     return message
 
@@ -161,16 +161,17 @@ def retry(message_id):
 # --- reminder settings -------------------------------------------------------------------------
 
 def _group_or_404(group_id) -> Group:
+    # The group's own rule for seeing its participants (the page lists their names and numbers).
     group = get_or_404(Group, group_id)
-    if not (current_user.is_lead or current_user.id in group.facilitator_ids):
+    if not can_edit_group(current_user, group):
         abort(404)
     return group
 
 
 def _meeting_or_404(meeting_id) -> Meeting:
+    # The meeting's own rule: whoever gets 404 on the meeting's page gets 404 here too.
     meeting = get_or_404(Meeting, meeting_id)
-    staff = {p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value}
-    if not (current_user.id in staff or can_access_client(current_user, meeting.client_id)):
+    if not can_open_meeting(current_user, meeting):
         abort(404)
     return meeting
 
@@ -182,11 +183,11 @@ def settings():
                                                               GroupStatus.EVALUATED.value))).order_by(Group.title)
     meetings_stmt = (sa.select(Meeting).where(Meeting.status == MeetingStatus.PLANNED.value,
                                               Meeting.starts_at >= utcnow()).order_by(Meeting.starts_at).limit(100))
-    if not current_user.is_lead:
-        groups_stmt = groups_stmt.where(sa.or_(Group.facilitator1_id == current_user.id,
-                                               Group.facilitator2_id == current_user.id))
-        meetings_stmt = meetings_stmt.where(Meeting.id.in_(sa.select(MeetingParticipant.meeting_id).where(
-            MeetingParticipant.user_id == current_user.id, MeetingParticipant.kind == ParticipantKind.STAFF.value)))
+    groups, meetings = editable_group_ids(current_user), openable_meeting_ids(current_user)
+    if groups is not None:
+        groups_stmt = groups_stmt.where(Group.id.in_(groups))
+    if meetings is not None:
+        meetings_stmt = meetings_stmt.where(Meeting.id.in_(meetings))
     return render_template("reminders/settings.html", groups=db.session.scalars(groups_stmt).all(),
                            meetings=db.session.scalars(meetings_stmt).all())
 
@@ -298,7 +299,7 @@ def stop(token):
 
 def _task_or_404(task_id) -> FollowUpTask:
     task = get_or_404(FollowUpTask, task_id)
-    if not (current_user.is_lead or current_user.id in services.responsible_ids(task)):
+    if not services.can_see_task(current_user, task):
         abort(404)
     return task
 
