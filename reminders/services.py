@@ -38,6 +38,28 @@ BACKOFF_CAP = timedelta(hours=6)
 # gateway's acceptance and our "sent" update).
 STALE_CLAIM = timedelta(minutes=30)
 CLAIMABLE = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
+# last_error of a message that could not be built (not a refusal by the gateway or server).
+MESSAGE_ERROR = "message: "
+
+# What the outbox page says for a stored last_error, by its start; the technical text follows.
+ERROR_REASONS = (
+    ("SMTP:", _l("The e-mail server did not accept the message.")),
+    ("SMS gateway:", _l("The SMS gateway did not accept the message.")),
+    (MESSAGE_ERROR, _l("The message could not be made: check the address, and the place of the meeting or "
+                       "session.")),
+    ("interrupted while sending", _l("Sending was interrupted.")),
+    ("opted out", _l("Has opted out of reminders")),
+    ("event cancelled", _l("The event was cancelled.")),
+    ("removed from the meeting", _l("Removed from the meeting.")),
+)
+
+
+def error_reason(last_error: str) -> str:
+    """The readable reason for a stored last_error ("" when there is none or it is unknown)."""
+    for prefix, reason in ERROR_REASONS:
+        if (last_error or "").startswith(prefix):
+            return str(reason)
+    return ""
 
 # --- policies ----------------------------------------------------------------------------------
 
@@ -468,30 +490,71 @@ def _finish(message_id: int, token: str, values: dict) -> None:
         db.session.commit()
 
 
-def deliver(message: OutboxMessage, config) -> str:
+def deliver(message: OutboxMessage, config, now: datetime | None = None) -> str:
     if message.channel == Channel.EMAIL.value:
         return channels.send_email(config, to=message.address, subject=message.subject, body=message.body,
                                    ics=message.ics, ics_method=message.ics_method)
     return channels.sms_backend(config).send(message.address, message.body)
 
 
-def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
-    counts = {"sent": 0, "manual": 0, "failed": 0}
-    for message_id in ids:
-        message = db.session.get(OutboxMessage, message_id)
-        attempts = message.attempts
-        # A detached copy: no transaction stays open (or reopens) while talking to the network.
-        db.session.expunge(message)
+def _failed(message_id: int, token: str, attempts: int, now: datetime, error: str) -> None:
+    give_up = attempts >= MAX_ATTEMPTS
+    _finish(message_id, token, dict(status=MessageStatus.FAILED.value, claim_token=None, last_error=error[:500],
+                                    next_attempt_at=None if give_up else now + backoff(attempts)))
+
+
+def release_claims(token: str, ids: list[int]) -> None:
+    """Give back claimed messages this process will not try (it is stopping): they are due again
+    at once, for the next run, without counting an attempt."""
+    if not ids:
+        return
+    db.session.rollback()
+    with immediate_transactions():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                   OutboxMessage.status == MessageStatus.SENDING.value)
+            .values(status=MessageStatus.PENDING.value, claim_token=None, claimed_at=None,
+                    attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
         db.session.commit()
+
+
+def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
+    """Send the claimed messages one by one. Whatever goes wrong with one message (the gateway or
+    the mail server refuses it, or the message itself cannot be built: a header the e-mail
+    library refuses, a calendar that does not build) is that message's failure: it is marked
+    failed with the reason, retried with backoff, and the next message is sent. Only a stop of
+    the process itself ends the batch, and then the messages not yet tried are given back."""
+    counts = {"sent": 0, "manual": 0, "failed": 0}
+    for index, message_id in enumerate(ids):
         try:
-            outcome = deliver(message, config)
+            message = db.session.get(OutboxMessage, message_id)
+            attempts = message.attempts
+            # A detached copy: no transaction stays open (or reopens) while talking to the network.
+            db.session.expunge(message)
+            db.session.commit()
+        except BaseException:
+            release_claims(token, ids[index:])
+            raise
+        try:
+            outcome = deliver(message, config, now)
         except channels.SendError as exc:
-            give_up = attempts >= MAX_ATTEMPTS
-            _finish(message_id, token, dict(
-                status=MessageStatus.FAILED.value, claim_token=None, last_error=str(exc)[:500],
-                next_attempt_at=None if give_up else now + backoff(attempts)))
+            _failed(message_id, token, attempts, now, str(exc))
             counts["failed"] += 1
             continue
+        except Exception as exc:  # noqa: BLE001 - one message's fault must not stop the batch
+            # Logged without the message's text or address; the outbox page shows the reason.
+            current_app.logger.warning("send-reminders: message %s could not be sent: %s", message_id,
+                                       type(exc).__name__)
+            _failed(message_id, token, attempts, now, f"{MESSAGE_ERROR}{type(exc).__name__}: {exc}")
+            counts["failed"] += 1
+            continue
+        except BaseException:
+            # Stopped mid-send: this message stays claimed (the stale-claim recovery retries it:
+            # it may have gone out), the rest are given back.
+            release_claims(token, ids[index + 1:])
+            raise
         if outcome == channels.MANUAL:
             _finish(message_id, token, dict(status=MessageStatus.MANUAL.value, claim_token=None, next_attempt_at=None,
                                             last_error=""))
