@@ -2,6 +2,7 @@
 no-show follow-ups. Functions flush; views and the send-reminders command commit."""
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +11,6 @@ import phonenumbers
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 
 from core.db import immediate_transactions, utcnow
@@ -20,11 +20,11 @@ from core.timeutil import local_to_utc, to_local
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
-from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from meetings.services import can_open as can_open_meeting, hash_token, openable_meeting_ids
 from register.models import Client, Relative
 
 from . import channels, texts
-from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind,
+from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, RecipientKind,
                      ReminderOptOut, ReminderPolicy, TargetKind)
 
 # How far ahead reminders are queued: a day-before reminder for an event the day after tomorrow
@@ -226,34 +226,56 @@ def policy_channels(policy: ReminderPolicy) -> list[str]:
 
 
 # --- opt-out links -----------------------------------------------------------------------------
+# A random token per message, kept only as its hash (meetings.services.hash_token, as partner
+# links are): the URL names nobody, and it stops working when it expires or when the person's
+# consent is not the one it was sent under. Links signed the earlier way (they carried the
+# recipient's id) are no longer accepted.
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="reminder-opt-out")
-
-
-def opt_out_token(kind: str, recipient_id: int) -> str:
-    return _serializer().dumps([kind[0], recipient_id])
-
-
-def parse_opt_out_token(token: str) -> tuple[str, int] | None:
-    try:
-        letter, recipient_id = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    kind = {"c": RecipientKind.CLIENT.value, "r": RecipientKind.RELATIVE.value}.get(letter)
-    if kind is None or not isinstance(recipient_id, int):
-        return None
-    return kind, recipient_id
+OPT_OUT_LINK_VALID = timedelta(days=90)
 
 
-def opt_out_url(kind: str, recipient_id: int) -> str:
-    """The absolute opt-out link, or "" when BASE_URL is not set (a relative link in an SMS
-    would be useless; staff can still turn reminders off on the settings page)."""
+def new_opt_out_link(recipient: Recipient, now: datetime) -> tuple[str, OptOutLink | None]:
+    """(the absolute link, its row to add once the message carrying it is stored), or ("", None)
+    when BASE_URL is not set (a relative link in an SMS would be useless; staff can still turn
+    reminders off on the settings page)."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
     if not base:
-        return ""
+        return "", None
+    token = secrets.token_urlsafe(16)   # 128 random bits, 22 characters: short enough for an SMS
+    link = OptOutLink(token_hash=hash_token(token), recipient_kind=recipient.kind, recipient_id=recipient.id,
+                      client_id=recipient.client_id, consent_date=recipient.consent_date, created_at=now,
+                      expires_at=now + OPT_OUT_LINK_VALID)
     # Built by hand: the command runs outside any request, where url_for cannot build URLs.
-    return f"{base}/reminders/stop/{opt_out_token(kind, recipient_id)}"
+    return f"{base}/reminders/stop/{token}", link
+
+
+def opt_out_link_for_token(token: str, now: datetime) -> tuple[OptOutLink, Client | Relative] | None:
+    """The link and its person, or None when the token is unknown (mistyped, tampered, or signed
+    the earlier way), expired, or no longer matches the person's consent."""
+    if not token or len(token) > 100:
+        return None
+    link = db.session.scalar(sa.select(OptOutLink).where(OptOutLink.token_hash == hash_token(token)))
+    if link is None or link.expires_at <= now:
+        return None
+    model = Client if link.recipient_kind == RecipientKind.CLIENT.value else Relative
+    person = db.session.get(model, link.recipient_id)
+    if person is None or not person.reminder_consent or person.consent_date != link.consent_date:
+        return None
+    return link, person
+
+
+_STOP_LINK = re.compile(r"(/reminders/stop/)[A-Za-z0-9_.-]+")
+
+
+def mask_opt_out_link(body: str) -> str:
+    """The stored copy of a message once it has gone out: its opt-out token is no longer needed
+    in clear (only the recipient's copy works as a link)."""
+    return _STOP_LINK.sub(r"\1…", body)
+
+
+def prune_opt_out_links(now: datetime) -> None:
+    db.session.execute(sa.delete(OptOutLink).where(OptOutLink.expires_at <= now)
+                       .execution_options(synchronize_session=False))
 
 
 def set_opt_out(kind: str, recipient_id: int, opted_out: bool, source: str = "link") -> None:
@@ -325,16 +347,21 @@ def _queue_for(policy, target_kind, target_id, what, starts_at, place, recipient
                 address, _reason = channel_address(r, channel)
                 if address is None:
                     continue
-                stop = opt_out_url(r.kind, r.id)
+                stop, link = new_opt_out_link(r, now)
                 where = place(r.language) if callable(place) else place
                 body = texts.reminder_text(what, starts_at, where, r.language, today, stop)
                 # Due from the run's own "now", so the run that queues it also sends it.
-                created += _insert_once(dict(
+                inserted = _insert_once(dict(
                     next_attempt_at=now, created_at=now,
                     kind="reminder", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
                     recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
                     language=r.language, subject=texts.subject_for("reminder", r.language), body=body,
                 ))
+                # A link is stored only with the message that carries it (a run that finds the
+                # message already queued stores nothing).
+                if inserted and link is not None:
+                    db.session.add(link)
+                created += inserted
     return created
 
 
@@ -360,6 +387,7 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
     created = 0
+    prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
     meeting_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.MEETING.value}
@@ -561,7 +589,8 @@ def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str,
             counts["manual"] += 1
         else:
             _finish(message_id, token, dict(status=MessageStatus.SENT.value, claim_token=None, sent_at=utcnow(),
-                                            next_attempt_at=None, last_error=""))
+                                            next_attempt_at=None, last_error="",
+                                            body=mask_opt_out_link(message.body)))
             counts["sent"] += 1
     return counts
 
@@ -570,6 +599,7 @@ def mark_sent_by_hand(message: OutboxMessage, user) -> None:
     message.status = MessageStatus.SENT.value
     message.sent_at = utcnow()
     message.sent_by_id = user.id
+    message.body = mask_opt_out_link(message.body)
     db.session.flush()
 
 
@@ -812,14 +842,16 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
         recipient = _mark_opt_outs([_from_client(client)])[0]
         address, reason = channel_address(recipient, Channel.SMS.value)
         if address is not None:
-            _insert_once(dict(
+            stop, link = new_opt_out_link(recipient, utcnow())
+            inserted = _insert_once(dict(
                 kind="new_time", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
                 recipient_kind=recipient.kind, recipient_id=recipient.id, slot="new-time",
                 channel=Channel.SMS.value, client_id=client.id, address=address, language=client.language,
                 subject=texts.subject_for("new_time", client.language),
-                body=texts.new_time_text(starts_at, place, client.language,
-                                         opt_out_url(recipient.kind, recipient.id)),
+                body=texts.new_time_text(starts_at, place, client.language, stop),
             ))
+            if inserted and link is not None:
+                db.session.add(link)
     task.status = FollowUpStatus.REACHED.value if reached else FollowUpStatus.NOT_REACHED.value
     task.new_meeting_id = meeting.id
     task.done_by_id = user.id

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
 from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -24,9 +24,8 @@ from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingStatus
 from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from register.access import log_access, log_access_many
-from register.models import Client, Relative
 
-from . import channels, services
+from . import channels, services, texts
 from .forms import NewTimeForm, OptOutForm, PolicyForm
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
 
@@ -272,28 +271,36 @@ def recipient_opt_out(target_kind, target_id, kind, recipient_id):
 
 # --- public opt-out link -----------------------------------------------------------------------
 
+def _private(response):
+    # The token is in the URL: no page passes it on in a Referer header, and nothing keeps a copy.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/stop/<token>", methods=["GET", "POST"])
 def stop(token):
-    parsed = services.parse_opt_out_token(token)
-    if parsed is None:
-        abort(404)
-    kind, recipient_id = parsed
-    model = Client if kind == RecipientKind.CLIENT.value else Relative
-    person = db.session.get(model, recipient_id)
-    if person is None:
-        abort(404)
+    found = services.opt_out_link_for_token(token, utcnow())
+    if found is None:
+        # Unknown, tampered, expired, signed the earlier way, or sent under an earlier consent:
+        # a page that says what to do instead, and nothing is stored.
+        db.session.rollback()
+        return _private(make_response(render_template("reminders/stop.html", state="invalid"), 404))
+    link, person = found
+    client_id = person.id if link.recipient_kind == RecipientKind.CLIENT.value else person.client_id
     form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        services.set_opt_out(kind, recipient_id, True, source="link")
-        # The client (or their relative) changed their own data: logged without a staff user.
-        log_access(person.id if model is Client else person.client_id, "reminder_opt_out_link", kind,
-                   user=SimpleNamespace(id=None, name=""))
-        db.session.commit()
-        return render_template("reminders/stop.html", form=form, done=True, token=token)
+    state = "ask"
+    with force_locale(person.language if person.language in texts.LANGUAGES else "fi"):
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            services.set_opt_out(link.recipient_kind, link.recipient_id, True, source="link")
+            # The client (or their relative) changed their own data: logged without a staff user.
+            log_access(client_id, "reminder_opt_out_link", link.recipient_kind, user=SimpleNamespace(id=None, name=""))
+            state = "done"
+        html = render_template("reminders/stop.html", form=form, state=state, token=token)
     db.session.commit()
-    return render_template("reminders/stop.html", form=form, done=False, token=token)
+    return _private(make_response(html))
 
 
 # --- follow-ups --------------------------------------------------------------------------------
@@ -358,8 +365,6 @@ def letter(task_id):
     task = _task_or_404(task_id)
     if task.new_meeting is None:
         abort(404)
-    from flask_babel import force_locale
-
     log_access(task.client_id, "follow_up_letter", f"task {task.id}")
     db.session.commit()
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
