@@ -2,6 +2,7 @@
 no-show follow-ups. Functions flush; views and the send-reminders command commit."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -520,8 +521,13 @@ def _finish(message_id: int, token: str, values: dict) -> None:
 
 def deliver(message: OutboxMessage, config, now: datetime | None = None) -> str:
     if message.channel == Channel.EMAIL.value:
+        ics = message.ics
+        if message.event:
+            # Built now: the ORGANIZER and DTSTAMP of the send, from the settings now in force.
+            ics = event_ics(json.loads(message.event), message.ics_method or "REQUEST", organizer_of(config),
+                            now or utcnow())
         return channels.send_email(config, to=message.address, subject=message.subject, body=message.body,
-                                   ics=message.ics, ics_method=message.ics_method)
+                                   ics=ics, ics_method=message.ics_method)
     return channels.sms_backend(config).send(message.address, message.body)
 
 
@@ -615,18 +621,56 @@ def meeting_uid(meeting: Meeting) -> str:
     return f"meeting-{meeting.id}@kohtaamo"
 
 
-def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],
-                   language: str) -> str:
-    """The .ics attachment: same UID for the life of the meeting, SEQUENCE from the meeting."""
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def invitation_event(meeting: Meeting, method: str, attendee: tuple[str, str], language: str, *,
+                     starts_at: datetime | None = None, ends_at: datetime | None = None,
+                     location: str | None = None) -> dict:
+    """What an invitation's calendar says, as it is when the invitation is queued (stored with the
+    message as JSON): same UID for the life of the meeting, SEQUENCE from the meeting. The time
+    and place may be given (a cancellation names the ones the person was invited to)."""
+    return {
+        "uid": meeting_uid(meeting), "summary": texts.meeting_summary(language),
+        "starts_at": _iso(starts_at or meeting.starts_at), "ends_at": _iso(ends_at or meeting.ends_at),
+        "updated_at": _iso(meeting.updated_at or utcnow()), "created_at": _iso(meeting.created_at),
+        "sequence": meeting.sequence, "cancelled": meeting.is_cancelled or method == "CANCEL",
+        "location": meeting_place(meeting, language) if location is None else location,
+        "attendee": list(attendee),
+    }
+
+
+_DTSTAMP = re.compile(r"^DTSTAMP:[^\r\n]*", re.MULTILINE)
+
+
+def event_ics(event: dict, method: str, organizer: tuple[str, str], stamp: datetime) -> str:
+    """The invitation's calendar from its stored event, with the ORGANIZER and DTSTAMP of the
+    moment it is built (the send time: the settings then in force, and the time the calendar
+    object was made, as RFC 5546 asks of DTSTAMP in a REQUEST or CANCEL)."""
     from calendar_export.ical import EventRecord, build_event_ics
 
     record = EventRecord(
-        uid=meeting_uid(meeting), summary=texts.meeting_summary(language), starts_at=meeting.starts_at,
-        ends_at=meeting.ends_at, updated_at=meeting.updated_at or utcnow(), sequence=meeting.sequence,
-        cancelled=meeting.is_cancelled or method == "CANCEL", location=meeting_place(meeting, language),
-        created_at=meeting.created_at, organizer=organizer, attendees=(attendee,),
+        uid=event["uid"], summary=event["summary"], starts_at=_when(event["starts_at"]),
+        ends_at=_when(event["ends_at"]), updated_at=_when(event["updated_at"]), sequence=int(event["sequence"]),
+        cancelled=bool(event["cancelled"]), location=event["location"], created_at=_when(event.get("created_at")),
+        organizer=organizer, attendees=(tuple(event["attendee"]),),
     )
-    return build_event_ics(record, method=method).decode("utf-8")
+    ics = build_event_ics(record, method=method).decode("utf-8")
+    # The builder stamps the event with its change time (right for feeds, where unchanged data
+    # must give the same bytes); an invitation is stamped when it is made.
+    return _DTSTAMP.sub(f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}", ics, count=1)
+
+
+def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],
+                   language: str) -> str:
+    """The calendar of an invitation as it would be built now (kept with the queued message as
+    a record of what was queued; the message is sent with ``event_ics`` of its stored event)."""
+    return event_ics(invitation_event(meeting, method, attendee, language), method, organizer, utcnow())
 
 
 def queue_invitations(meeting: Meeting, change: str) -> int:
@@ -640,7 +684,7 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         return 0
     else:
         method, slot = "REQUEST", f"invite-{meeting.sequence}"
-    organizer = _organizer()
+    organizer = organizer_of(current_app.config)
     created = 0
     for p in meeting.participants:
         invitee = _invitee(p)
@@ -652,11 +696,12 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         if method == "CANCEL" and not _was_invited(meeting.id, kind, rid):
             continue
         subject, body = texts.invitation_texts(method, change, meeting.starts_at, meeting_place(meeting, lang), lang)
+        event = invitation_event(meeting, method, (name, email), lang)
         created += _insert_once(dict(
             kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
             recipient_id=rid, slot=slot, channel=Channel.EMAIL.value, client_id=meeting.client_id, address=email,
-            language=lang, subject=subject, body=body, ics_method=method,
-            ics=invitation_ics(meeting, method, (name, email), organizer, lang),
+            language=lang, subject=subject, body=body, ics_method=method, event=json.dumps(event),
+            ics=event_ics(event, method, organizer, utcnow()),
         ))
     # Reminders queued for the old time or for a cancelled meeting must not go out.
     if method == "CANCEL":
@@ -665,8 +710,9 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
     return created
 
 
-def _organizer() -> tuple[str, str]:
-    return "Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost"
+def organizer_of(config) -> tuple[str, str]:
+    """The invitations' ORGANIZER: the address they are sent from (MAIL_FROM)."""
+    return "Kohtaamo", config.get("MAIL_FROM") or "kohtaamo@localhost"
 
 
 def _invitee(p: MeetingParticipant) -> tuple[str, int, str, str, str] | None:
@@ -681,11 +727,39 @@ def _invitee(p: MeetingParticipant) -> tuple[str, int, str, str, str] | None:
     return None
 
 
+def _invited_to(meeting: Meeting, kind: str, recipient_id: int, language: str) -> tuple[datetime, datetime, str]:
+    """The time and place of the last invitation to the meeting that the recipient has (not
+    called off): when the meeting was moved and they were taken off before the update reached
+    them, that is the old time and place, the ones in their calendar."""
+    row = db.session.execute(
+        sa.select(OutboxMessage.event, OutboxMessage.ics).where(
+            OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
+            OutboxMessage.target_id == meeting.id, OutboxMessage.recipient_kind == kind,
+            OutboxMessage.recipient_id == recipient_id, OutboxMessage.ics_method == "REQUEST",
+            OutboxMessage.status != MessageStatus.CANCELLED.value)
+        .order_by(OutboxMessage.id.desc()).limit(1)).first()
+    current = (meeting.starts_at, meeting.ends_at, meeting_place(meeting, language))
+    if row is None:
+        return current
+    if row.event:
+        event = json.loads(row.event)
+        return _when(event["starts_at"]), _when(event["ends_at"]), event["location"]
+    try:
+        # Queued before events were stored: read the calendar it was queued with.
+        from icalendar import Calendar
+
+        [vevent] = Calendar.from_ical(row.ics).walk("VEVENT")
+        return (vevent.decoded("DTSTART").astimezone(UTC), vevent.decoded("DTEND").astimezone(UTC),
+                str(vevent.get("LOCATION", "")))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return current
+
+
 def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> int:
     """Someone taken off a meeting gets nothing more about it: their messages still waiting
-    (reminders, an unsent invitation) are cancelled, and if an invitation already went out, a
-    cancellation follows it (while the meeting is ahead) so it leaves their calendar. Returns
-    how many cancellations were queued."""
+    (reminders, an unsent invitation or update) are cancelled, and if an invitation already went
+    out, a cancellation follows it (while the meeting is ahead) so it leaves their calendar; it
+    names the time and place of the invitation they have. Returns how many were queued."""
     invitee = _invitee(participant)
     if invitee is None:
         return 0
@@ -700,12 +774,15 @@ def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> in
     # Their unsent invitation was cancelled just above: what is left went out (or is going).
     if not (email and _was_invited(meeting.id, kind, rid)) or meeting.is_cancelled or meeting.starts_at <= utcnow():
         return 0
-    subject, body = texts.invitation_texts("CANCEL", "removed", meeting.starts_at, meeting_place(meeting, lang), lang)
+    starts_at, ends_at, place = _invited_to(meeting, kind, rid, lang)
+    subject, body = texts.invitation_texts("CANCEL", "removed", starts_at, place, lang)
+    event = invitation_event(meeting, "CANCEL", (name, email), lang, starts_at=starts_at, ends_at=ends_at,
+                             location=place)
     created = _insert_once(dict(
         kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
         recipient_id=rid, slot=f"removed-{meeting.sequence}", channel=Channel.EMAIL.value, client_id=meeting.client_id,
-        address=email, language=lang, subject=subject, body=body, ics_method="CANCEL",
-        ics=invitation_ics(meeting, "CANCEL", (name, email), _organizer(), lang),
+        address=email, language=lang, subject=subject, body=body, ics_method="CANCEL", event=json.dumps(event),
+        ics=event_ics(event, "CANCEL", organizer_of(current_app.config), utcnow()),
     ))
     db.session.flush()
     return int(created)
