@@ -850,19 +850,6 @@ def record_participant_attendance(participant) -> FollowUpTask | None:
     return _open_task(TargetKind.MEETING.value, meeting.id, meeting.client_id, assignee, meeting.starts_at)
 
 
-def responsible_ids(task: FollowUpTask) -> set[int]:
-    ids = {task.assigned_to_id} if task.assigned_to_id else set()
-    if task.source_kind == TargetKind.SESSION.value:
-        session = db.session.get(GroupSession, task.source_id)
-        if session is not None:
-            ids |= session.group.facilitator_ids
-    else:
-        ids |= set(db.session.scalars(sa.select(MeetingParticipant.user_id).where(
-            MeetingParticipant.meeting_id == task.source_id, MeetingParticipant.kind == ParticipantKind.STAFF.value,
-            MeetingParticipant.user_id.is_not(None))).all())
-    return ids
-
-
 def can_see_task(user, task: FollowUpTask) -> bool:
     """The one it is assigned to, and whoever may see the missed session's group or meeting."""
     return task.assigned_to_id == user.id or can_see_target(user, task.source_kind, task.source_id)
