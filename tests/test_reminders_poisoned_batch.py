@@ -115,3 +115,31 @@ def test_a_message_that_cannot_be_built_fails_alone_and_is_retried_later(app, ru
     assert poisoned.attempts == 2 and poisoned.status == MessageStatus.FAILED.value
     assert poisoned.next_attempt_at == later + services.backoff(2)
     assert smtp.messages == []
+
+
+def test_a_worker_stopped_mid_batch_gives_back_the_messages_it_did_not_try(app, facilitator, smtp, fresh_db,
+                                                                           monkeypatch):
+    client = make_client(worker=facilitator)
+    meeting = make_meeting(client=client, starts_at=MEETING_AT, staff=facilitator)
+    ids = [_email(client, meeting, slot, f"{slot}@partner.example", slot) for slot in ("a", "bb", "ccc")]
+    db.session.commit()
+    token, claimed = services.claim_batch(RUN_AT, 10)
+    assert claimed == ids
+    real = services.deliver
+
+    def deliver(message, config, now=None):
+        if message.id == ids[1]:
+            raise KeyboardInterrupt        # the process is stopped while sending the second
+        return real(message, config)
+
+    monkeypatch.setattr(services, "deliver", deliver)
+    with pytest.raises(KeyboardInterrupt):
+        services.send_claimed(token, claimed, current_app.config, RUN_AT)
+    rows = {r.id: r for r in fresh_db.scalars(sa.select(OutboxMessage))}
+    assert rows[ids[0]].status == MessageStatus.SENT.value
+    # The one being sent may have gone out: left to the stale-claim recovery.
+    assert rows[ids[1]].status == MessageStatus.SENDING.value and rows[ids[1]].claim_token == token
+    # The one not tried is due again at once, with no attempt counted.
+    assert rows[ids[2]].status == MessageStatus.PENDING.value and rows[ids[2]].claim_token is None
+    assert rows[ids[2]].attempts == 0
+    assert [rcpt[0] for rcpt, _m in smtp.messages] == ["a@partner.example"]
