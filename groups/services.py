@@ -70,6 +70,14 @@ def can_edit(user, group: Group) -> bool:
 can_see_names = can_edit
 
 
+def editable_group_ids(user) -> sa.Select | None:
+    """``can_edit`` as SQL for lists: a SELECT of the ids of the groups ``user`` may change and
+    see the participants of, or None for all (leads)."""
+    if user.is_lead:
+        return None
+    return sa.select(Group.id).where(sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
+
+
 @register_access_rule
 def _facilitator_rule(user_id: int) -> sa.Select:
     # A group's facilitators may open the records of the clients enrolled in their groups.

@@ -69,19 +69,26 @@ def can_open(user, meeting: Meeting) -> bool:
     return bool(user.is_lead or user.id in staff_user_ids(meeting))
 
 
-def openable_meeting_ids(user, meeting_ids) -> set[int]:
+def openable_meeting_ids(user) -> sa.Select | None:
+    """``can_open`` as SQL for lists: a SELECT of the ids of the meetings ``user`` may open, or
+    None for all (leads)."""
+    if user.is_lead:
+        return None
+    return sa.select(MeetingParticipant.meeting_id).where(
+        MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+
+
+def openable_among(user, meeting_ids) -> set[int]:
     """``can_open``'s rule for many meetings in one query: which of ``meeting_ids`` the user may
-    open (leads all; others those they take part in as staff). For pages that mention other
-    meetings (a colleague's clashing booking) and show of them only what their rule allows."""
+    open. For pages that mention other meetings (a colleague's clashing booking) and show of them
+    only what their rule allows."""
     ids = {int(i) for i in meeting_ids}
     if not ids or not getattr(user, "is_authenticated", False):
         return set()
-    if user.is_lead:
+    rule = openable_meeting_ids(user)
+    if rule is None:
         return ids
-    return set(db.session.scalars(
-        sa.select(MeetingParticipant.meeting_id).where(
-            MeetingParticipant.meeting_id.in_(sorted(ids)), MeetingParticipant.kind == ParticipantKind.STAFF.value,
-            MeetingParticipant.user_id == user.id)))
+    return set(db.session.scalars(rule.where(MeetingParticipant.meeting_id.in_(sorted(ids)))))
 
 
 def is_single_worker(meeting: Meeting) -> bool:
@@ -190,9 +197,8 @@ def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int
         load_only(Meeting.client_id, Meeting.purpose, Meeting.starts_at, Meeting.ends_at, Meeting.place_kind,
                   Meeting.place, Meeting.status),
         selectinload(Meeting.client).load_only(Client.name))
-    if not user.is_lead:
-        mine = sa.select(MeetingParticipant.meeting_id).where(
-            MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+    mine = openable_meeting_ids(user)
+    if mine is not None:
         stmt = stmt.where(Meeting.id.in_(mine))
     if client_id:
         stmt = stmt.where(Meeting.client_id == client_id)
@@ -271,7 +277,7 @@ def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, viewer,
                     exclude_meeting_id: int | None = None) -> list[Conflict]:
     """Other bookings of these staff members overlapping the time: meetings they take part in and
     group sessions they facilitate. Cancelled ones do not count. A clashing meeting's purpose
-    is shown only if ``viewer`` may open that meeting (``openable_meeting_ids``): a colleague's
+    is shown only if ``viewer`` may open that meeting (``openable_among``): a colleague's
     other meeting is someone else's client's business; that they are busy is enough."""
     user_ids = list(user_ids)
     if not user_ids:
@@ -279,7 +285,7 @@ def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, viewer,
     params = {"user_ids": user_ids, "starts": starts_at, "ends": ends_at, "earliest": starts_at - LONGEST_BOOKING,
               "exclude": exclude_meeting_id or 0}
     rows = db.session.execute(_conflicts_statement(), params).all()
-    openable = openable_meeting_ids(viewer, {row.meeting_id for row in rows if row.meeting_id is not None})
+    openable = openable_among(viewer, {row.meeting_id for row in rows if row.meeting_id is not None})
     # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
     return [Conflict(name, what, title if meeting_id is None or meeting_id in openable else "", aware_utc(s),
                      aware_utc(e))

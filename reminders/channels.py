@@ -5,6 +5,7 @@ it by hand. "http" posts JSON to SMS_GATEWAY_URL with SMS_GATEWAY_KEY as a beare
 """
 from __future__ import annotations
 
+import html
 import json
 import smtplib
 import urllib.error
@@ -38,18 +39,42 @@ def missing_sms_settings(config) -> list[str]:
     return [key for key in ("SMS_GATEWAY_URL", "SMS_GATEWAY_KEY") if not config.get(key)]
 
 
-def send_email(config, *, to: str, subject: str, body: str, ics: str = "", ics_method: str = "") -> str:
+def one_line(text: str) -> str:
+    """``text`` as one header-safe line: line breaks and other control characters become single
+    spaces. A place typed as "Room 1<CR><LF>Bcc: ..." must neither break the e-mail library
+    (which refuses CR/LF in a header) nor add a header."""
+    return " ".join("".join(ch if ch.isprintable() else " " for ch in (text or "")).split())
+
+
+def _html(body: str) -> str:
+    paragraphs = "".join(f"<p>{html.escape(p).replace(chr(10), '<br>')}</p>" for p in body.split("\n\n") if p)
+    return f"<!doctype html><html><body>{paragraphs}</body></html>"
+
+
+def build_email(config, *, to: str, subject: str, body: str, ics: str = "", ics_method: str = "") -> EmailMessage:
+    """The message as Outlook and Gmail build invitations: multipart/alternative of text/plain,
+    text/html and (for an invitation) the calendar as text/calendar; charset=UTF-8;
+    method=REQUEST|CANCEL, which calendar programs act on; the same .ics is also attached as
+    invite.ics for programs that only look at attachments. Raises ValueError for an address a
+    header cannot carry (the caller fails that one message)."""
     message = EmailMessage()
     message["From"] = config["MAIL_FROM"]
     message["To"] = to
-    message["Subject"] = subject
+    message["Subject"] = one_line(subject)
     domain = config["MAIL_FROM"].rsplit("@", 1)[-1] or "kohtaamo.invalid"
     message["Message-ID"] = make_msgid(domain=domain)
     message.set_content(body)
-    if ics:
-        # Calendar programs apply the invitation from the text/calendar part's METHOD.
-        message.add_attachment(ics.encode("utf-8"), maintype="text", subtype="calendar",
-                               filename="invite.ics", params={"method": ics_method or "REQUEST"})
+    if not ics:
+        return message
+    message.add_alternative(_html(body), subtype="html")
+    method = ics_method or "REQUEST"
+    message.add_alternative(ics, subtype="calendar", params={"method": method})
+    message.add_attachment(ics.encode("utf-8"), maintype="application", subtype="ics", filename="invite.ics")
+    return message
+
+
+def send_email(config, *, to: str, subject: str, body: str, ics: str = "", ics_method: str = "") -> str:
+    message = build_email(config, to=to, subject=subject, body=body, ics=ics, ics_method=ics_method)
     try:
         with smtplib.SMTP(config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 25),
                           timeout=float(config.get("MAIL_TIMEOUT", 20))) as smtp:

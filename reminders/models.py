@@ -85,6 +85,10 @@ class OutboxMessage(db.Model):
     language: Mapped[str] = mapped_column(sa.String(2), default="fi")
     subject: Mapped[str] = mapped_column(sa.String(200), default="")
     body: Mapped[str] = mapped_column(sa.Text)
+    # An invitation's event as it was when queued (JSON: time, place, sequence, attendee...): the
+    # calendar is built from it when the message is sent, with the ORGANIZER and DTSTAMP of that
+    # moment. ``ics`` keeps the calendar as it was at queueing (older rows have only that).
+    event: Mapped[str] = mapped_column(sa.Text, default="")
     ics: Mapped[str] = mapped_column(sa.Text, default="")
     ics_method: Mapped[str] = mapped_column(sa.String(10), default="")
     status: Mapped[str] = mapped_column(sa.String(10), default=MessageStatus.PENDING.value)
@@ -111,6 +115,25 @@ class ReminderOptOut(db.Model):
     recipient_id: Mapped[int] = mapped_column()
     source: Mapped[str] = mapped_column(sa.String(10), default="link")   # link | staff
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OptOutLink(db.Model):
+    """The opt-out link sent in one message. Only a hash of its random token is kept (like a
+    partner's personal link), so the URL says nothing about who it belongs to and cannot be
+    rebuilt from the database. It works until ``expires_at``, and only while the recipient's
+    consent is the one it was sent under (``consent_date``): consent withdrawn or given anew on
+    another day ends the links sent before."""
+
+    __tablename__ = "reminder_opt_out_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_id: Mapped[int] = mapped_column()
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
 class FollowUpStatus(str, enum.Enum):

@@ -8,10 +8,10 @@ from sqlalchemy.orm import joinedload
 
 from core.dashboard import Panel, register_panel
 from core.extensions import db
-from register.access import accessible_client_ids, log_access_many
+from register.access import log_access_many
 
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage
-from .services import task_visible_condition
+from .services import message_visible_condition, task_visible_condition
 
 
 @register_panel
@@ -20,11 +20,10 @@ def reminders_panel(user):
         sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value, task_visible_condition(user))
         .options(joinedload(FollowUpTask.client)).order_by(FollowUpTask.due_on, FollowUpTask.id).limit(20)
     ).all()
+    # Counted as the outbox page lists them: messages of the groups and meetings the user may see.
     counts_stmt = sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value))).group_by(OutboxMessage.status)
-    ids = accessible_client_ids(user)
-    if ids is not None:
-        counts_stmt = counts_stmt.where(OutboxMessage.client_id.in_(ids))
+        OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
+        message_visible_condition(user)).group_by(OutboxMessage.status)
     counts = dict(db.session.execute(counts_stmt).all())
     failed, manual = counts.get(MessageStatus.FAILED.value, 0), counts.get(MessageStatus.MANUAL.value, 0)
     if not (tasks or failed or manual):

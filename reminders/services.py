@@ -2,6 +2,8 @@
 no-show follow-ups. Functions flush; views and the send-reminders command commit."""
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -10,7 +12,6 @@ import phonenumbers
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from itsdangerous import BadSignature, URLSafeSerializer
 from sqlalchemy.orm import selectinload
 
 from core.db import immediate_transactions, utcnow
@@ -18,11 +19,13 @@ from core.extensions import db
 from core.forms import normalise_phone
 from core.timeutil import local_to_utc, to_local
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
+from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
+from meetings.services import can_open as can_open_meeting, hash_token, openable_meeting_ids
 from register.models import Client, Relative
 
 from . import channels, texts
-from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind,
+from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, RecipientKind,
                      ReminderOptOut, ReminderPolicy, TargetKind)
 
 # How far ahead reminders are queued: a day-before reminder for an event the day after tomorrow
@@ -36,6 +39,28 @@ BACKOFF_CAP = timedelta(hours=6)
 # gateway's acceptance and our "sent" update).
 STALE_CLAIM = timedelta(minutes=30)
 CLAIMABLE = (MessageStatus.PENDING.value, MessageStatus.FAILED.value)
+# last_error of a message that could not be built (not a refusal by the gateway or server).
+MESSAGE_ERROR = "message: "
+
+# What the outbox page says for a stored last_error, by its start; the technical text follows.
+ERROR_REASONS = (
+    ("SMTP:", _l("The e-mail server did not accept the message.")),
+    ("SMS gateway:", _l("The SMS gateway did not accept the message.")),
+    (MESSAGE_ERROR, _l("The message could not be made: check the address, and the place of the meeting or "
+                       "session.")),
+    ("interrupted while sending", _l("Sending was interrupted.")),
+    ("opted out", _l("Has opted out of reminders")),
+    ("event cancelled", _l("The event was cancelled.")),
+    ("removed from the meeting", _l("Removed from the meeting.")),
+)
+
+
+def error_reason(last_error: str) -> str:
+    """The readable reason for a stored last_error ("" when there is none or it is unknown)."""
+    for prefix, reason in ERROR_REASONS:
+        if (last_error or "").startswith(prefix):
+            return str(reason)
+    return ""
 
 # --- policies ----------------------------------------------------------------------------------
 
@@ -59,6 +84,43 @@ def save_policy(target_kind: str, target_id: int, *, day_before: bool, day_befor
     policy.updated_by_id = getattr(user, "id", None)
     db.session.flush()
     return policy
+
+
+# --- who may see what ---------------------------------------------------------------------------
+# The reminders of a meeting or a group's session show its time, place and recipients (names,
+# numbers): they are seen by whoever may open the meeting or see the group's participants, by the
+# meetings' and groups' own rules, and by nobody else (not by staff who merely see the client).
+
+def can_see_target(user, target_kind: str, target_id: int) -> bool:
+    """Whether ``user`` may see the reminders of a group, a session or a meeting."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.is_lead:
+        return True
+    if target_kind == TargetKind.MEETING.value:
+        meeting = db.session.get(Meeting, target_id)
+        return meeting is not None and can_open_meeting(user, meeting)
+    if target_kind == TargetKind.SESSION.value:
+        session = db.session.get(GroupSession, target_id)
+        return session is not None and can_edit_group(user, session.group)
+    if target_kind == TargetKind.GROUP.value:
+        group = db.session.get(Group, target_id)
+        return group is not None and can_edit_group(user, group)
+    return False
+
+
+def target_visible_condition(user, kind_column, id_column):
+    """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
+    meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
+    if meetings is None or groups is None:
+        return sa.true()
+    sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
+    return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
+                  sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)))
+
+
+def message_visible_condition(user):
+    return target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id)
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -165,34 +227,56 @@ def policy_channels(policy: ReminderPolicy) -> list[str]:
 
 
 # --- opt-out links -----------------------------------------------------------------------------
+# A random token per message, kept only as its hash (meetings.services.hash_token, as partner
+# links are): the URL names nobody, and it stops working when it expires or when the person's
+# consent is not the one it was sent under. Links signed the earlier way (they carried the
+# recipient's id) are no longer accepted.
 
-def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="reminder-opt-out")
-
-
-def opt_out_token(kind: str, recipient_id: int) -> str:
-    return _serializer().dumps([kind[0], recipient_id])
-
-
-def parse_opt_out_token(token: str) -> tuple[str, int] | None:
-    try:
-        letter, recipient_id = _serializer().loads(token)
-    except (BadSignature, ValueError, TypeError):
-        return None
-    kind = {"c": RecipientKind.CLIENT.value, "r": RecipientKind.RELATIVE.value}.get(letter)
-    if kind is None or not isinstance(recipient_id, int):
-        return None
-    return kind, recipient_id
+OPT_OUT_LINK_VALID = timedelta(days=90)
 
 
-def opt_out_url(kind: str, recipient_id: int) -> str:
-    """The absolute opt-out link, or "" when BASE_URL is not set (a relative link in an SMS
-    would be useless; staff can still turn reminders off on the settings page)."""
+def new_opt_out_link(recipient: Recipient, now: datetime) -> tuple[str, OptOutLink | None]:
+    """(the absolute link, its row to add once the message carrying it is stored), or ("", None)
+    when BASE_URL is not set (a relative link in an SMS would be useless; staff can still turn
+    reminders off on the settings page)."""
     base = (current_app.config.get("BASE_URL") or "").rstrip("/")
     if not base:
-        return ""
+        return "", None
+    token = secrets.token_urlsafe(16)   # 128 random bits, 22 characters: short enough for an SMS
+    link = OptOutLink(token_hash=hash_token(token), recipient_kind=recipient.kind, recipient_id=recipient.id,
+                      client_id=recipient.client_id, consent_date=recipient.consent_date, created_at=now,
+                      expires_at=now + OPT_OUT_LINK_VALID)
     # Built by hand: the command runs outside any request, where url_for cannot build URLs.
-    return f"{base}/reminders/stop/{opt_out_token(kind, recipient_id)}"
+    return f"{base}/reminders/stop/{token}", link
+
+
+def opt_out_link_for_token(token: str, now: datetime) -> tuple[OptOutLink, Client | Relative] | None:
+    """The link and its person, or None when the token is unknown (mistyped, tampered, or signed
+    the earlier way), expired, or no longer matches the person's consent."""
+    if not token or len(token) > 100:
+        return None
+    link = db.session.scalar(sa.select(OptOutLink).where(OptOutLink.token_hash == hash_token(token)))
+    if link is None or link.expires_at <= now:
+        return None
+    model = Client if link.recipient_kind == RecipientKind.CLIENT.value else Relative
+    person = db.session.get(model, link.recipient_id)
+    if person is None or not person.reminder_consent or person.consent_date != link.consent_date:
+        return None
+    return link, person
+
+
+_STOP_LINK = re.compile(r"(/reminders/stop/)[A-Za-z0-9_.-]+")
+
+
+def mask_opt_out_link(body: str) -> str:
+    """The stored copy of a message once it has gone out: its opt-out token is no longer needed
+    in clear (only the recipient's copy works as a link)."""
+    return _STOP_LINK.sub(r"\1…", body)
+
+
+def prune_opt_out_links(now: datetime) -> None:
+    db.session.execute(sa.delete(OptOutLink).where(OptOutLink.expires_at <= now)
+                       .execution_options(synchronize_session=False))
 
 
 def set_opt_out(kind: str, recipient_id: int, opted_out: bool, source: str = "link") -> None:
@@ -264,16 +348,21 @@ def _queue_for(policy, target_kind, target_id, what, starts_at, place, recipient
                 address, _reason = channel_address(r, channel)
                 if address is None:
                     continue
-                stop = opt_out_url(r.kind, r.id)
+                stop, link = new_opt_out_link(r, now)
                 where = place(r.language) if callable(place) else place
                 body = texts.reminder_text(what, starts_at, where, r.language, today, stop)
                 # Due from the run's own "now", so the run that queues it also sends it.
-                created += _insert_once(dict(
+                inserted = _insert_once(dict(
                     next_attempt_at=now, created_at=now,
                     kind="reminder", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
                     recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
                     language=r.language, subject=texts.subject_for("reminder", r.language), body=body,
                 ))
+                # A link is stored only with the message that carries it (a run that finds the
+                # message already queued stores nothing).
+                if inserted and link is not None:
+                    db.session.add(link)
+                created += inserted
     return created
 
 
@@ -299,6 +388,7 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
     created = 0
+    prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
     meeting_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.MEETING.value}
@@ -429,37 +519,84 @@ def _finish(message_id: int, token: str, values: dict) -> None:
         db.session.commit()
 
 
-def deliver(message: OutboxMessage, config) -> str:
+def deliver(message: OutboxMessage, config, now: datetime | None = None) -> str:
     if message.channel == Channel.EMAIL.value:
+        ics = message.ics
+        if message.event:
+            # Built now: the ORGANIZER and DTSTAMP of the send, from the settings now in force.
+            ics = event_ics(json.loads(message.event), message.ics_method or "REQUEST", organizer_of(config),
+                            now or utcnow())
         return channels.send_email(config, to=message.address, subject=message.subject, body=message.body,
-                                   ics=message.ics, ics_method=message.ics_method)
+                                   ics=ics, ics_method=message.ics_method)
     return channels.sms_backend(config).send(message.address, message.body)
 
 
-def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
-    counts = {"sent": 0, "manual": 0, "failed": 0}
-    for message_id in ids:
-        message = db.session.get(OutboxMessage, message_id)
-        attempts = message.attempts
-        # A detached copy: no transaction stays open (or reopens) while talking to the network.
-        db.session.expunge(message)
+def _failed(message_id: int, token: str, attempts: int, now: datetime, error: str) -> None:
+    give_up = attempts >= MAX_ATTEMPTS
+    _finish(message_id, token, dict(status=MessageStatus.FAILED.value, claim_token=None, last_error=error[:500],
+                                    next_attempt_at=None if give_up else now + backoff(attempts)))
+
+
+def release_claims(token: str, ids: list[int]) -> None:
+    """Give back claimed messages this process will not try (it is stopping): they are due again
+    at once, for the next run, without counting an attempt."""
+    if not ids:
+        return
+    db.session.rollback()
+    with immediate_transactions():
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(ids), OutboxMessage.claim_token == token,
+                   OutboxMessage.status == MessageStatus.SENDING.value)
+            .values(status=MessageStatus.PENDING.value, claim_token=None, claimed_at=None,
+                    attempts=OutboxMessage.attempts - 1)
+            .execution_options(synchronize_session=False))
         db.session.commit()
+
+
+def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
+    """Send the claimed messages one by one. Whatever goes wrong with one message (the gateway or
+    the mail server refuses it, or the message itself cannot be built: a header the e-mail
+    library refuses, a calendar that does not build) is that message's failure: it is marked
+    failed with the reason, retried with backoff, and the next message is sent. Only a stop of
+    the process itself ends the batch, and then the messages not yet tried are given back."""
+    counts = {"sent": 0, "manual": 0, "failed": 0}
+    for index, message_id in enumerate(ids):
         try:
-            outcome = deliver(message, config)
+            message = db.session.get(OutboxMessage, message_id)
+            attempts = message.attempts
+            # A detached copy: no transaction stays open (or reopens) while talking to the network.
+            db.session.expunge(message)
+            db.session.commit()
+        except BaseException:
+            release_claims(token, ids[index:])
+            raise
+        try:
+            outcome = deliver(message, config, now)
         except channels.SendError as exc:
-            give_up = attempts >= MAX_ATTEMPTS
-            _finish(message_id, token, dict(
-                status=MessageStatus.FAILED.value, claim_token=None, last_error=str(exc)[:500],
-                next_attempt_at=None if give_up else now + backoff(attempts)))
+            _failed(message_id, token, attempts, now, str(exc))
             counts["failed"] += 1
             continue
+        except Exception as exc:  # noqa: BLE001 - one message's fault must not stop the batch
+            # Logged without the message's text or address; the outbox page shows the reason.
+            current_app.logger.warning("send-reminders: message %s could not be sent: %s", message_id,
+                                       type(exc).__name__)
+            _failed(message_id, token, attempts, now, f"{MESSAGE_ERROR}{type(exc).__name__}: {exc}")
+            counts["failed"] += 1
+            continue
+        except BaseException:
+            # Stopped mid-send: this message stays claimed (the stale-claim recovery retries it:
+            # it may have gone out), the rest are given back.
+            release_claims(token, ids[index + 1:])
+            raise
         if outcome == channels.MANUAL:
             _finish(message_id, token, dict(status=MessageStatus.MANUAL.value, claim_token=None, next_attempt_at=None,
                                             last_error=""))
             counts["manual"] += 1
         else:
             _finish(message_id, token, dict(status=MessageStatus.SENT.value, claim_token=None, sent_at=utcnow(),
-                                            next_attempt_at=None, last_error=""))
+                                            next_attempt_at=None, last_error="",
+                                            body=mask_opt_out_link(message.body)))
             counts["sent"] += 1
     return counts
 
@@ -468,6 +605,7 @@ def mark_sent_by_hand(message: OutboxMessage, user) -> None:
     message.status = MessageStatus.SENT.value
     message.sent_at = utcnow()
     message.sent_by_id = user.id
+    message.body = mask_opt_out_link(message.body)
     db.session.flush()
 
 
@@ -483,18 +621,56 @@ def meeting_uid(meeting: Meeting) -> str:
     return f"meeting-{meeting.id}@kohtaamo"
 
 
-def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],
-                   language: str) -> str:
-    """The .ics attachment: same UID for the life of the meeting, SEQUENCE from the meeting."""
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def invitation_event(meeting: Meeting, method: str, attendee: tuple[str, str], language: str, *,
+                     starts_at: datetime | None = None, ends_at: datetime | None = None,
+                     location: str | None = None) -> dict:
+    """What an invitation's calendar says, as it is when the invitation is queued (stored with the
+    message as JSON): same UID for the life of the meeting, SEQUENCE from the meeting. The time
+    and place may be given (a cancellation names the ones the person was invited to)."""
+    return {
+        "uid": meeting_uid(meeting), "summary": texts.meeting_summary(language),
+        "starts_at": _iso(starts_at or meeting.starts_at), "ends_at": _iso(ends_at or meeting.ends_at),
+        "updated_at": _iso(meeting.updated_at or utcnow()), "created_at": _iso(meeting.created_at),
+        "sequence": meeting.sequence, "cancelled": meeting.is_cancelled or method == "CANCEL",
+        "location": meeting_place(meeting, language) if location is None else location,
+        "attendee": list(attendee),
+    }
+
+
+_DTSTAMP = re.compile(r"^DTSTAMP:[^\r\n]*", re.MULTILINE)
+
+
+def event_ics(event: dict, method: str, organizer: tuple[str, str], stamp: datetime) -> str:
+    """The invitation's calendar from its stored event, with the ORGANIZER and DTSTAMP of the
+    moment it is built (the send time: the settings then in force, and the time the calendar
+    object was made, as RFC 5546 asks of DTSTAMP in a REQUEST or CANCEL)."""
     from calendar_export.ical import EventRecord, build_event_ics
 
     record = EventRecord(
-        uid=meeting_uid(meeting), summary=texts.meeting_summary(language), starts_at=meeting.starts_at,
-        ends_at=meeting.ends_at, updated_at=meeting.updated_at or utcnow(), sequence=meeting.sequence,
-        cancelled=meeting.is_cancelled or method == "CANCEL", location=meeting_place(meeting, language),
-        created_at=meeting.created_at, organizer=organizer, attendees=(attendee,),
+        uid=event["uid"], summary=event["summary"], starts_at=_when(event["starts_at"]),
+        ends_at=_when(event["ends_at"]), updated_at=_when(event["updated_at"]), sequence=int(event["sequence"]),
+        cancelled=bool(event["cancelled"]), location=event["location"], created_at=_when(event.get("created_at")),
+        organizer=organizer, attendees=(tuple(event["attendee"]),),
     )
-    return build_event_ics(record, method=method).decode("utf-8")
+    ics = build_event_ics(record, method=method).decode("utf-8")
+    # The builder stamps the event with its change time (right for feeds, where unchanged data
+    # must give the same bytes); an invitation is stamped when it is made.
+    return _DTSTAMP.sub(f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}", ics, count=1)
+
+
+def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],
+                   language: str) -> str:
+    """The calendar of an invitation as it would be built now (kept with the queued message as
+    a record of what was queued; the message is sent with ``event_ics`` of its stored event)."""
+    return event_ics(invitation_event(meeting, method, attendee, language), method, organizer, utcnow())
 
 
 def queue_invitations(meeting: Meeting, change: str) -> int:
@@ -508,7 +684,7 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         return 0
     else:
         method, slot = "REQUEST", f"invite-{meeting.sequence}"
-    organizer = _organizer()
+    organizer = organizer_of(current_app.config)
     created = 0
     for p in meeting.participants:
         invitee = _invitee(p)
@@ -520,11 +696,12 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
         if method == "CANCEL" and not _was_invited(meeting.id, kind, rid):
             continue
         subject, body = texts.invitation_texts(method, change, meeting.starts_at, meeting_place(meeting, lang), lang)
+        event = invitation_event(meeting, method, (name, email), lang)
         created += _insert_once(dict(
             kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
             recipient_id=rid, slot=slot, channel=Channel.EMAIL.value, client_id=meeting.client_id, address=email,
-            language=lang, subject=subject, body=body, ics_method=method,
-            ics=invitation_ics(meeting, method, (name, email), organizer, lang),
+            language=lang, subject=subject, body=body, ics_method=method, event=json.dumps(event),
+            ics=event_ics(event, method, organizer, utcnow()),
         ))
     # Reminders queued for the old time or for a cancelled meeting must not go out.
     if method == "CANCEL":
@@ -533,8 +710,9 @@ def queue_invitations(meeting: Meeting, change: str) -> int:
     return created
 
 
-def _organizer() -> tuple[str, str]:
-    return "Kohtaamo", current_app.config.get("MAIL_FROM") or "kohtaamo@localhost"
+def organizer_of(config) -> tuple[str, str]:
+    """The invitations' ORGANIZER: the address they are sent from (MAIL_FROM)."""
+    return "Kohtaamo", config.get("MAIL_FROM") or "kohtaamo@localhost"
 
 
 def _invitee(p: MeetingParticipant) -> tuple[str, int, str, str, str] | None:
@@ -549,11 +727,39 @@ def _invitee(p: MeetingParticipant) -> tuple[str, int, str, str, str] | None:
     return None
 
 
+def _invited_to(meeting: Meeting, kind: str, recipient_id: int, language: str) -> tuple[datetime, datetime, str]:
+    """The time and place of the last invitation to the meeting that the recipient has (not
+    called off): when the meeting was moved and they were taken off before the update reached
+    them, that is the old time and place, the ones in their calendar."""
+    row = db.session.execute(
+        sa.select(OutboxMessage.event, OutboxMessage.ics).where(
+            OutboxMessage.kind == "invitation", OutboxMessage.target_kind == TargetKind.MEETING.value,
+            OutboxMessage.target_id == meeting.id, OutboxMessage.recipient_kind == kind,
+            OutboxMessage.recipient_id == recipient_id, OutboxMessage.ics_method == "REQUEST",
+            OutboxMessage.status != MessageStatus.CANCELLED.value)
+        .order_by(OutboxMessage.id.desc()).limit(1)).first()
+    current = (meeting.starts_at, meeting.ends_at, meeting_place(meeting, language))
+    if row is None:
+        return current
+    if row.event:
+        event = json.loads(row.event)
+        return _when(event["starts_at"]), _when(event["ends_at"]), event["location"]
+    try:
+        # Queued before events were stored: read the calendar it was queued with.
+        from icalendar import Calendar
+
+        [vevent] = Calendar.from_ical(row.ics).walk("VEVENT")
+        return (vevent.decoded("DTSTART").astimezone(UTC), vevent.decoded("DTEND").astimezone(UTC),
+                str(vevent.get("LOCATION", "")))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return current
+
+
 def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> int:
     """Someone taken off a meeting gets nothing more about it: their messages still waiting
-    (reminders, an unsent invitation) are cancelled, and if an invitation already went out, a
-    cancellation follows it (while the meeting is ahead) so it leaves their calendar. Returns
-    how many cancellations were queued."""
+    (reminders, an unsent invitation or update) are cancelled, and if an invitation already went
+    out, a cancellation follows it (while the meeting is ahead) so it leaves their calendar; it
+    names the time and place of the invitation they have. Returns how many were queued."""
     invitee = _invitee(participant)
     if invitee is None:
         return 0
@@ -568,12 +774,15 @@ def participant_removed(meeting: Meeting, participant: MeetingParticipant) -> in
     # Their unsent invitation was cancelled just above: what is left went out (or is going).
     if not (email and _was_invited(meeting.id, kind, rid)) or meeting.is_cancelled or meeting.starts_at <= utcnow():
         return 0
-    subject, body = texts.invitation_texts("CANCEL", "removed", meeting.starts_at, meeting_place(meeting, lang), lang)
+    starts_at, ends_at, place = _invited_to(meeting, kind, rid, lang)
+    subject, body = texts.invitation_texts("CANCEL", "removed", starts_at, place, lang)
+    event = invitation_event(meeting, "CANCEL", (name, email), lang, starts_at=starts_at, ends_at=ends_at,
+                             location=place)
     created = _insert_once(dict(
         kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id, recipient_kind=kind,
         recipient_id=rid, slot=f"removed-{meeting.sequence}", channel=Channel.EMAIL.value, client_id=meeting.client_id,
-        address=email, language=lang, subject=subject, body=body, ics_method="CANCEL",
-        ics=invitation_ics(meeting, "CANCEL", (name, email), _organizer(), lang),
+        address=email, language=lang, subject=subject, body=body, ics_method="CANCEL", event=json.dumps(event),
+        ics=event_ics(event, "CANCEL", organizer_of(current_app.config), utcnow()),
     ))
     db.session.flush()
     return int(created)
@@ -641,32 +850,17 @@ def record_participant_attendance(participant) -> FollowUpTask | None:
     return _open_task(TargetKind.MEETING.value, meeting.id, meeting.client_id, assignee, meeting.starts_at)
 
 
-def responsible_ids(task: FollowUpTask) -> set[int]:
-    ids = {task.assigned_to_id} if task.assigned_to_id else set()
-    if task.source_kind == TargetKind.SESSION.value:
-        session = db.session.get(GroupSession, task.source_id)
-        if session is not None:
-            ids |= session.group.facilitator_ids
-    else:
-        ids |= set(db.session.scalars(sa.select(MeetingParticipant.user_id).where(
-            MeetingParticipant.meeting_id == task.source_id, MeetingParticipant.kind == ParticipantKind.STAFF.value,
-            MeetingParticipant.user_id.is_not(None))).all())
-    return ids
+def can_see_task(user, task: FollowUpTask) -> bool:
+    """The one it is assigned to, and whoever may see the missed session's group or meeting."""
+    return task.assigned_to_id == user.id or can_see_target(user, task.source_kind, task.source_id)
 
 
 def task_visible_condition(user):
-    """SQL condition for the tasks ``user`` sees (assigned, or co-responsible, or lead)."""
+    """SQL condition for the tasks ``user`` sees (``can_see_task`` as SQL)."""
     if user.is_lead:
         return sa.true()
-    facilitated = sa.select(GroupSession.id).join(Group, Group.id == GroupSession.group_id).where(
-        sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
-    staffed = sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.user_id == user.id,
-                                                             MeetingParticipant.kind == ParticipantKind.STAFF.value)
-    return sa.or_(
-        FollowUpTask.assigned_to_id == user.id,
-        sa.and_(FollowUpTask.source_kind == TargetKind.SESSION.value, FollowUpTask.source_id.in_(facilitated)),
-        sa.and_(FollowUpTask.source_kind == TargetKind.MEETING.value, FollowUpTask.source_id.in_(staffed)),
-    )
+    return sa.or_(FollowUpTask.assigned_to_id == user.id,
+                  target_visible_condition(user, FollowUpTask.source_kind, FollowUpTask.source_id))
 
 
 def task_source(task: FollowUpTask):
@@ -712,14 +906,16 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
         recipient = _mark_opt_outs([_from_client(client)])[0]
         address, reason = channel_address(recipient, Channel.SMS.value)
         if address is not None:
-            _insert_once(dict(
+            stop, link = new_opt_out_link(recipient, utcnow())
+            inserted = _insert_once(dict(
                 kind="new_time", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
                 recipient_kind=recipient.kind, recipient_id=recipient.id, slot="new-time",
                 channel=Channel.SMS.value, client_id=client.id, address=address, language=client.language,
                 subject=texts.subject_for("new_time", client.language),
-                body=texts.new_time_text(starts_at, place, client.language,
-                                         opt_out_url(recipient.kind, recipient.id)),
+                body=texts.new_time_text(starts_at, place, client.language, stop),
             ))
+            if inserted and link is not None:
+                db.session.add(link)
     task.status = FollowUpStatus.REACHED.value if reached else FollowUpStatus.NOT_REACHED.value
     task.new_meeting_id = meeting.id
     task.done_by_id = user.id

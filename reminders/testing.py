@@ -79,6 +79,7 @@ class SmtpSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
+        self.raw: list[bytes] = []   # each message's bytes exactly as they arrived
         sink = self
 
         class Handler:
@@ -86,6 +87,7 @@ class SmtpSink:
                 import email
                 from email import policy
 
+                sink.raw.append(envelope.content)
                 sink.messages.append((envelope.rcpt_tos, email.message_from_bytes(envelope.content,
                                                                                   policy=policy.default)))
                 return "250 OK"
@@ -99,6 +101,25 @@ class SmtpSink:
 
     def __exit__(self, *exc):
         self.controller.stop()
+
+
+def calendar_bytes(message) -> bytes:
+    """The bytes of an e-mail's inline text/calendar part as received (transfer encoding undone,
+    charset not): what a calendar program reads."""
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
+    return part.get_payload(decode=True)
+
+
+def keep_ics(name: str, data: bytes) -> None:
+    """With KOHTAAMO_ICS_DIR set, write a received calendar there (``<name>.ics``), so that other
+    parsers (ical.js, libical) can be run on the very bytes a test received."""
+    import os
+    from pathlib import Path
+
+    folder = os.environ.get("KOHTAAMO_ICS_DIR")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        (Path(folder) / f"{name}.ics").write_bytes(data)
 
 
 def make_group_with_session(*, facilitator, clients, starts_at: datetime, status: str = "scheduled",

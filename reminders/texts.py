@@ -9,6 +9,8 @@ from flask_babel import force_locale, gettext as _
 
 from core.timeutil import to_local
 
+from .channels import one_line
+
 LANGUAGES = ("fi", "sv", "en")
 
 
@@ -75,7 +77,8 @@ def invitation_texts(method: str, change: str, starts_at: datetime, place: str, 
             subject = _("Updated: network meeting %(when)s", when=when)
             body = _("The network meeting has changed. New time: %(when)s. The attached calendar file updates "
                      "your calendar.", when=when)
-        return subject, body
+        # The place is typed by staff: a line break in it must not reach the Subject header.
+        return one_line(subject), body
 
 
 def subject_for(kind: str, language: str) -> str:

@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 import click
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
 from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
@@ -20,11 +20,12 @@ from core.security import read_only
 from core.timeutil import local_to_utc, local_today
 from core.web import paginate, render_and_commit
 from groups.models import Group, GroupStatus
-from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
-from register.access import accessible_client_ids, can_access_client, log_access, log_access_many
-from register.models import Client, Relative
+from groups.services import can_edit as can_edit_group, editable_group_ids
+from meetings.models import Meeting, MeetingStatus
+from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from register.access import log_access, log_access_many
 
-from . import channels, services
+from . import channels, services, texts
 from .forms import NewTimeForm, OptOutForm, PolicyForm
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
 
@@ -95,16 +96,14 @@ connect_signals()
 # --- outbox ------------------------------------------------------------------------------------
 
 def _visible_messages():
-    stmt = sa.select(OutboxMessage)
-    ids = accessible_client_ids(current_user)
-    if ids is not None:
-        stmt = stmt.where(OutboxMessage.client_id.in_(ids))
-    return stmt
+    # A message shows its session's or meeting's time and place: listed only to those who may
+    # see that group or meeting (services.can_see_target), not to everyone who sees the client.
+    return sa.select(OutboxMessage).where(services.message_visible_condition(current_user))
 
 
 def _message_or_404(message_id) -> OutboxMessage:
     message = get_or_404(OutboxMessage, message_id)
-    if not can_access_client(current_user, message.client_id):
+    if not services.can_see_target(current_user, message.target_kind, message.target_id):
         abort(404)
     return message
 
@@ -124,7 +123,8 @@ def outbox():
     log_access_many([m.client_id for m in page.items], "reminder_outbox")
     return render_and_commit("reminders/outbox.html", page=page, status=status, counts=counts,
                              statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
-                             sms_backend=current_app.config.get("SMS_BACKEND") or "outbox")
+                             sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
+                             error_reason=services.error_reason)
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
@@ -161,16 +161,17 @@ def retry(message_id):
 # --- reminder settings -------------------------------------------------------------------------
 
 def _group_or_404(group_id) -> Group:
+    # The group's own rule for seeing its participants (the page lists their names and numbers).
     group = get_or_404(Group, group_id)
-    if not (current_user.is_lead or current_user.id in group.facilitator_ids):
+    if not can_edit_group(current_user, group):
         abort(404)
     return group
 
 
 def _meeting_or_404(meeting_id) -> Meeting:
+    # The meeting's own rule: whoever gets 404 on the meeting's page gets 404 here too.
     meeting = get_or_404(Meeting, meeting_id)
-    staff = {p.user_id for p in meeting.participants if p.kind == ParticipantKind.STAFF.value}
-    if not (current_user.id in staff or can_access_client(current_user, meeting.client_id)):
+    if not can_open_meeting(current_user, meeting):
         abort(404)
     return meeting
 
@@ -182,11 +183,11 @@ def settings():
                                                               GroupStatus.EVALUATED.value))).order_by(Group.title)
     meetings_stmt = (sa.select(Meeting).where(Meeting.status == MeetingStatus.PLANNED.value,
                                               Meeting.starts_at >= utcnow()).order_by(Meeting.starts_at).limit(100))
-    if not current_user.is_lead:
-        groups_stmt = groups_stmt.where(sa.or_(Group.facilitator1_id == current_user.id,
-                                               Group.facilitator2_id == current_user.id))
-        meetings_stmt = meetings_stmt.where(Meeting.id.in_(sa.select(MeetingParticipant.meeting_id).where(
-            MeetingParticipant.user_id == current_user.id, MeetingParticipant.kind == ParticipantKind.STAFF.value)))
+    groups, meetings = editable_group_ids(current_user), openable_meeting_ids(current_user)
+    if groups is not None:
+        groups_stmt = groups_stmt.where(Group.id.in_(groups))
+    if meetings is not None:
+        meetings_stmt = meetings_stmt.where(Meeting.id.in_(meetings))
     return render_template("reminders/settings.html", groups=db.session.scalars(groups_stmt).all(),
                            meetings=db.session.scalars(meetings_stmt).all())
 
@@ -270,35 +271,43 @@ def recipient_opt_out(target_kind, target_id, kind, recipient_id):
 
 # --- public opt-out link -----------------------------------------------------------------------
 
+def _private(response):
+    # The token is in the URL: no page passes it on in a Referer header, and nothing keeps a copy.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.route("/stop/<token>", methods=["GET", "POST"])
 def stop(token):
-    parsed = services.parse_opt_out_token(token)
-    if parsed is None:
-        abort(404)
-    kind, recipient_id = parsed
-    model = Client if kind == RecipientKind.CLIENT.value else Relative
-    person = db.session.get(model, recipient_id)
-    if person is None:
-        abort(404)
+    found = services.opt_out_link_for_token(token, utcnow())
+    if found is None:
+        # Unknown, tampered, expired, signed the earlier way, or sent under an earlier consent:
+        # a page that says what to do instead, and nothing is stored.
+        db.session.rollback()
+        return _private(make_response(render_template("reminders/stop.html", state="invalid"), 404))
+    link, person = found
+    client_id = person.id if link.recipient_kind == RecipientKind.CLIENT.value else person.client_id
     form = ConfirmForm()
-    if request.method == "POST":
-        if not form.validate_on_submit():
-            abort(400)
-        services.set_opt_out(kind, recipient_id, True, source="link")
-        # The client (or their relative) changed their own data: logged without a staff user.
-        log_access(person.id if model is Client else person.client_id, "reminder_opt_out_link", kind,
-                   user=SimpleNamespace(id=None, name=""))
-        db.session.commit()
-        return render_template("reminders/stop.html", form=form, done=True, token=token)
+    state = "ask"
+    with force_locale(person.language if person.language in texts.LANGUAGES else "fi"):
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            services.set_opt_out(link.recipient_kind, link.recipient_id, True, source="link")
+            # The client (or their relative) changed their own data: logged without a staff user.
+            log_access(client_id, "reminder_opt_out_link", link.recipient_kind, user=SimpleNamespace(id=None, name=""))
+            state = "done"
+        html = render_template("reminders/stop.html", form=form, state=state, token=token)
     db.session.commit()
-    return render_template("reminders/stop.html", form=form, done=False, token=token)
+    return _private(make_response(html))
 
 
 # --- follow-ups --------------------------------------------------------------------------------
 
 def _task_or_404(task_id) -> FollowUpTask:
     task = get_or_404(FollowUpTask, task_id)
-    if not (current_user.is_lead or current_user.id in services.responsible_ids(task)):
+    if not services.can_see_task(current_user, task):
         abort(404)
     return task
 
@@ -356,8 +365,6 @@ def letter(task_id):
     task = _task_or_404(task_id)
     if task.new_meeting is None:
         abort(404)
-    from flask_babel import force_locale
-
     log_access(task.client_id, "follow_up_letter", f"task {task.id}")
     db.session.commit()
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):

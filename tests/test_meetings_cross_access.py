@@ -1,5 +1,5 @@
 """Pages that show a meeting through another record show of it only what the meeting's own rule
-(meetings.services.can_open / openable_meeting_ids: its staff participants and leads) allows.
+(meetings.services.can_open / openable_among: its staff participants and leads) allows.
 
 - A meeting's clash warning names a colleague's other booking: its purpose (free text, often
   about the client) only to those who may open that meeting; to others only that the colleague
@@ -92,7 +92,7 @@ def test_those_who_may_open_the_other_meeting_see_its_purpose(app, lead):
 
 
 def test_the_set_form_of_the_rule_agrees_with_can_open(app, lead, facilitator):
-    """openable_meeting_ids is can_open for many meetings at once: they must never disagree."""
+    """openable_among is can_open for many meetings at once: they must never disagree."""
     from meetings import services
 
     sanna, _client, theirs, _day = _colleague_with_a_meeting()
@@ -100,7 +100,7 @@ def test_the_set_form_of_the_rule_agrees_with_can_open(app, lead, facilitator):
     stranger = make_user()
     meetings = [services.load_meeting_page(m.id) for m in (theirs, ours)]
     for user in (lead, facilitator, sanna, stranger):
-        openable = services.openable_meeting_ids(user, [m.id for m in meetings])
+        openable = services.openable_among(user, [m.id for m in meetings])
         assert {m.id for m in meetings if services.can_open(user, m)} == openable, user.name
-    assert services.openable_meeting_ids(stranger, [theirs.id, ours.id]) == set()
-    assert services.openable_meeting_ids(sanna, [theirs.id, ours.id]) == {theirs.id, ours.id}
+    assert services.openable_among(stranger, [theirs.id, ours.id]) == set()
+    assert services.openable_among(sanna, [theirs.id, ours.id]) == {theirs.id, ours.id}

@@ -43,6 +43,9 @@ def test_outbox_and_follow_up_flow(app, page, facilitator):
 
     page.goto("/reminders/outbox")
     assert page.locator("h1").inner_text() == "Lähtevät viestit"
+    # A failure is explained in words, with the technical detail after it.
+    assert "Tekstiviestipalvelu ei ottanut viestiä vastaan." in page.content()
+    assert page.locator(".reminders-error-detail").inner_text() == "SMS gateway: HTTP 500"
     assert_accessible(page, context="outbox")
     click_through(page, "text=Merkitse lähetetyksi")
     page.wait_for_url("**/reminders/outbox?status=manual")
@@ -51,6 +54,10 @@ def test_outbox_and_follow_up_flow(app, page, facilitator):
 
     page.goto(f"/reminders/group/{group_id}")
     assert_accessible(page, context="group reminder settings")
+
+    page.goto("/reminders/stop/an-old-or-mistyped-link")
+    assert "Tämä linkki ei toimi enää." in page.content()
+    assert_accessible(page, context="opt-out link that does not work")
 
     page.goto(f"/reminders/follow-ups/{task_id}")
     assert_accessible(page, context="follow-up task")

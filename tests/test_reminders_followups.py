@@ -72,7 +72,7 @@ def test_client_absent_from_a_meeting_creates_a_task_for_the_first_staff_partici
     [task] = tasks()
     assert task.source_kind == "meeting" and task.assigned_to_id == other.id
     # Both staff participants see it; the facilitator (second participant) can open it.
-    assert facilitator.id in services.responsible_ids(task)
+    assert services.can_see_task(facilitator, task) and services.can_see_task(other, task)
 
 
 def test_reached_books_a_new_meeting_with_its_reminder(app, facilitator, auth_client):

@@ -53,7 +53,8 @@ def run(runner):
 
 
 def ics_of(message):
-    [part] = [p for p in message.iter_attachments() if p.get_content_type() == "text/calendar"]
+    # The inline part calendar programs act on (the attached invite.ics is application/ics).
+    [part] = [p for p in message.walk() if p.get_content_type() == "text/calendar"]
     assert part.get_param("method") in ("REQUEST", "CANCEL")
     return Calendar.from_ical(part.get_content() if isinstance(part.get_content(), str)
                               else part.get_content().decode()), part.get_param("method")

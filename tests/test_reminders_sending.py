@@ -305,11 +305,13 @@ def test_interrupted_send_is_retried_and_hopeless_ones_give_up(app, runner, faci
 
 def test_staff_can_retry_a_failed_message_now(app, facilitator, auth_client):
     client = make_client(worker=facilitator, phone="040 123 4567", consent=True)
-    failed = OutboxMessage(kind="reminder", target_kind="session", target_id=1, recipient_kind="client",
+    # Messages of a session of the facilitator's own group (the outbox lists no others to them).
+    _group, session = make_group_with_session(facilitator=facilitator, clients=[client], starts_at=SESSION_AT)
+    failed = OutboxMessage(kind="reminder", target_kind="session", target_id=session.id, recipient_kind="client",
                            recipient_id=client.id, slot="s", channel="sms", client_id=client.id,
                            address="+358401234567", body="x", status="failed", attempts=6, next_attempt_at=None,
                            last_error="SMS gateway: HTTP 500")
-    sent = OutboxMessage(kind="reminder", target_kind="session", target_id=1, recipient_kind="client",
+    sent = OutboxMessage(kind="reminder", target_kind="session", target_id=session.id, recipient_kind="client",
                          recipient_id=client.id, slot="t", channel="sms", client_id=client.id,
                          address="+358401234567", body="y", status="sent")
     db.session.add_all([failed, sent])
