@@ -494,7 +494,13 @@ def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], org
         cancelled=meeting.is_cancelled or method == "CANCEL", location=meeting_place(meeting, language),
         created_at=meeting.created_at, organizer=organizer, attendees=(attendee,),
     )
-    return build_event_ics(record, method=method).decode("utf-8")
+    from flask_babel import force_locale
+
+    from calendar_export.installation import cancelled_label, uid_policy
+
+    with force_locale(texts._lang(language)):
+        cancelled = cancelled_label()
+    return build_event_ics(record, method=method, uids=uid_policy(), cancelled_label=cancelled).decode("utf-8")
 
 
 def queue_invitations(meeting: Meeting, change: str) -> int:
