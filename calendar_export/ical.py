@@ -158,9 +158,11 @@ def _calendar(tz: ZoneInfo, name: str | None = None, method: str | None = None) 
     if method:
         cal.add("method", method)
     if name:
-        # TEXT values (RFC 7986 5.1): escaped, so "Jyväskylä, diakonia" stays one name.
-        cal.add("name", vText(clean_line(name)))
-        cal.add("x-wr-calname", vText(clean_line(name)))
+        # TEXT values (RFC 7986 5.1), escaped, so "Jyväskylä, diakonia" stays one name. ical.js
+        # knows neither property and would show the escape "\," unless VALUE=TEXT says what
+        # the value is; with it ical.js, vobject and icalendar all read the name as written.
+        cal.add("name", vText(clean_line(name)), parameters={"VALUE": "TEXT"})
+        cal.add("x-wr-calname", vText(clean_line(name)), parameters={"VALUE": "TEXT"})
         cal.add("x-wr-timezone", tz.key)
         cal.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})
         cal.add("x-published-ttl", vDuration(REFRESH))

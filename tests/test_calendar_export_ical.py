@@ -2,7 +2,9 @@
 independent parser (the ``ical`` package)."""
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
@@ -106,3 +108,59 @@ def test_single_event_download_and_invitations():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError):
         build_feed_ics([record(start=datetime(2027, 1, 12, 15, 0))], "x")
+
+
+# --- issue #18: read the same in every client ---------------------------------------------------
+
+def helsinki_year_records():
+    """A session every Tuesday 17:00 Helsinki time for two years (summer and winter)."""
+    from tests.test_calendar_interop_timezones import events_around_changes
+
+    return [EventRecord(uid=r.uid, summary=r.summary, starts_at=r.starts_at, ends_at=r.ends_at,
+                        updated_at=r.updated_at)
+            for r in events_around_changes(ZoneInfo("Europe/Helsinki"), (2027, 2028))]
+
+
+def test_summer_events_are_read_at_the_right_instant_by_every_reader():
+    """Thunderbird (ical.js) and vobject put every summer event an hour late, libical refused
+    the VTIMEZONE: it must read the same in all six readers."""
+    from tests.ical_readers.readers import disagreements, read_all
+
+    records = helsinki_year_records()
+    data = build_feed_ics(records, "Kohtaamo: Sovatek")
+    want = {r.uid: (r.starts_at, r.ends_at, r.summary) for r in records}
+    assert disagreements(read_all({"feed": data}), {"feed": want}) == []
+
+
+def test_feed_vtimezone_is_yearly_rules_without_comment_or_rdate():
+    data = build_feed_ics([record()], "x").decode()
+    block = data[data.index("BEGIN:VTIMEZONE"):data.index("END:VTIMEZONE")]
+    assert "COMMENT" not in block and "RDATE" not in block
+    assert block.count("RRULE:FREQ=YEARLY;") == 2
+    assert re.search(r"DTSTART:\d{4}03\d\dT030000", block) and re.search(r"DTSTART:\d{4}10\d\dT040000", block)
+
+
+def test_vtimezone_is_built_once_per_zone_and_years():
+    from calendar_export.ical import _timezone_blocks
+
+    build_feed_ics([record()], "x")
+    before = _timezone_blocks.cache_info().hits
+    build_feed_ics([record(summary="toinen")], "x")
+    assert _timezone_blocks.cache_info().hits == before + 1
+
+
+def test_empty_feed_is_a_calendar_with_a_component():
+    from tests.ical_readers.readers import disagreements, read_all
+
+    data = build_feed_ics([], "Kohtaamo: tyhjä")
+    assert b"BEGIN:VTIMEZONE" in data
+    assert disagreements(read_all({"empty": data}), {"empty": {}}) == []
+
+
+def test_calendar_name_is_escaped_text_every_reader_reads_whole():
+    from tests.ical_readers.readers import read_all
+
+    name = "Kohtaamo: Jyväskylän seurakunta, diakonia; \\ ryhmä"
+    readings = read_all({"feed": build_feed_ics([record()], name)})["feed"]
+    for reader in ("ical.js", "vobject", "icalendar"):
+        assert readings[reader]["names"] == [name, name], reader

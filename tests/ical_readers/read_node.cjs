@@ -27,7 +27,8 @@ function readIcalJs(text) {
     return {uid: event.uid, start: event.startDate.toJSDate().toISOString(),
             end: event.endDate.toJSDate().toISOString(), summary: event.summary};
   });
-  return {events, components: root.getAllSubcomponents().length};
+  return {events, components: root.getAllSubcomponents().length,
+          names: [root.getFirstPropertyValue("name"), root.getFirstPropertyValue("x-wr-calname")]};
 }
 
 function readNodeIcal(text) {

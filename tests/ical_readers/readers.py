@@ -93,7 +93,8 @@ def _node(paths: list[str]) -> dict[str, dict[str, dict]]:
                 if e["uid"] in events:
                     reading.setdefault("duplicates", []).append(e["uid"])
                 events[e["uid"]] = (_iso(e["start"]), _iso(e["end"]), e["summary"])
-            out.setdefault(path, {})[reader] = {"events": events, "components": reading["components"]}
+            out.setdefault(path, {})[reader] = {"events": events, "components": reading["components"],
+                                                **({"names": reading["names"]} if "names" in reading else {})}
     return out
 
 
@@ -138,7 +139,8 @@ def _vobject(data: bytes) -> dict:
         if start.tzinfo is None or end.tzinfo is None:
             raise ValueError("vobject read a floating time")
         events[ev.uid.value] = (start.astimezone(UTC), end.astimezone(UTC), ev.summary.value)
-    return {"events": events, "components": len(list(cal.components()))}
+    names = [cal.contents[key][0].value if key in cal.contents else None for key in ("name", "x-wr-calname")]
+    return {"events": events, "components": len(list(cal.components())), "names": names}
 
 
 def _icalendar(data: bytes) -> dict:
@@ -149,7 +151,8 @@ def _icalendar(data: bytes) -> dict:
         raise ValueError(f"icalendar errors: {[c.errors for c in cal.walk() if c.errors]}")
     events = {str(ev["UID"]): (ev.decoded("DTSTART").astimezone(UTC), ev.decoded("DTEND").astimezone(UTC),
                                str(ev["SUMMARY"])) for ev in cal.walk("VEVENT")}
-    return {"events": events, "components": len(cal.subcomponents)}
+    names = [str(cal[key]) if key in cal else None for key in ("NAME", "X-WR-CALNAME")]
+    return {"events": events, "components": len(cal.subcomponents), "names": names}
 
 
 def _recurring(data: bytes) -> dict:
@@ -164,7 +167,8 @@ def _recurring(data: bytes) -> dict:
 
 
 def read_all(files: dict[str, bytes]) -> dict[str, dict[str, dict]]:
-    """``{name: {reader: reading}}`` for iCalendar ``files`` given as ``{name: bytes}``."""
+    """``{name: {reader: reading}}`` for iCalendar ``files`` given as ``{name: bytes}``; ical.js,
+    vobject and icalendar also give the calendar's ``names`` (NAME, X-WR-CALNAME)."""
     check_installed()
     with tempfile.TemporaryDirectory(prefix="ical-files-") as tmp:
         paths = {}
