@@ -66,7 +66,7 @@ class UidPolicy:
         if not sep or domain != LEGACY_UID_DOMAIN:
             return record.uid
         if (self.legacy_before is not None and record.created_at is not None
-                and _utc(record.created_at) < _utc(self.legacy_before)):
+                and record.created_at.astimezone(UTC) < self.legacy_before.astimezone(UTC)):
             return record.uid
         return f"{local}@{self.domain}"
 
