@@ -164,3 +164,60 @@ def test_calendar_name_is_escaped_text_every_reader_reads_whole():
     readings = read_all({"feed": build_feed_ics([record()], name)})["feed"]
     for reader in ("ical.js", "vobject", "icalendar"):
         assert readings[reader]["names"] == [name, name], reader
+
+
+HOSTILE_TEXTS = [
+    "Rivi\r\nkaksi\rkolme\nneljä",
+    "Pilkku, puolipiste; kaksoispiste: kenoviiva \\ ja \\n ei rivinvaihto",
+    "NUL\x00 ja muut\x01\x07\x1b\x7f ohjausmerkit",
+    "Emoji 🎉👩‍👩‍👧 ja ääkköset ÅÄÖ åäö " * 30,   # about 1,000 characters, 4-byte characters
+    "x" * 1000,
+    '"lainausmerkit" <tagi> & ampersand',
+]
+
+
+def read_back_title(text: str) -> str:
+    """What a title must read as: one line (line breaks become spaces), no control characters."""
+    text = re.sub(r"\r\n?|\n", "\n", text)
+    text = re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", text)
+    return " ".join(text.split("\n")).strip()
+
+
+@pytest.mark.parametrize("method", [None, "feed", "REQUEST", "CANCEL"])
+def test_hostile_text_is_escaped_in_every_output_and_read_back_by_every_reader(method):
+    from tests.ical_readers.readers import disagreements, read_all
+    from tests.test_calendar_interop_outputs import check_raw_lines
+
+    records = [record(f"hostile-{i}@kohtaamo", datetime(2027, 6, 1 + i, 12, tzinfo=UTC), summary=text,
+                      location=text, description=text, organizer=(text, "fiia@example.fi"),
+                      attendees=((text, "tiina@example.fi"),))
+               for i, text in enumerate(HOSTILE_TEXTS)]
+    if method == "feed":
+        files = {"feed": build_feed_ics(records, HOSTILE_TEXTS[0] + HOSTILE_TEXTS[1])}
+    else:
+        files = {f"{r.uid} {method}": build_event_ics(r, method=method) for r in records}
+    expected = {}
+    for name in files:
+        chosen = records if name == "feed" else [next(r for r in records if name.startswith(r.uid))]
+        prefix = "Cancelled: " if method == "CANCEL" else ""
+        expected[name] = {r.uid: (r.starts_at, r.ends_at, prefix + read_back_title(r.summary)) for r in chosen}
+    problems = [p for name, data in files.items() for p in check_raw_lines(name, data)]
+    assert b"\x00" not in b"".join(files.values())
+    # node-ical 0.20 unescapes TEXT one escape at a time, so an escaped backslash ("\\\\" in
+    # the file) comes out wrong there; the five other readers read RFC 5545's escapes as written.
+    backslashes = frozenset(("node-ical", r.uid) for r in records if "\\" in r.summary)
+    problems += disagreements(read_all(files), expected, backslashes)
+    assert problems == []
+    # Line breaks in a description are kept, as the TEXT escape.
+    cal = icalendar.Calendar.from_ical(next(iter(files.values())))
+    assert str(cal.walk("VEVENT")[0]["DESCRIPTION"]) == "Rivi\nkaksi\nkolme\nneljä"
+
+
+def test_long_lines_are_folded_at_75_octets_between_characters():
+    data = build_feed_ics([record(summary="🎉ä" * 400, location="å" * 333)], "ö" * 200)
+    lines = data.split(b"\r\n")
+    assert max(len(line) for line in lines) <= 75
+    for line in lines:
+        line.decode("utf-8")  # raises if a fold split a character
+    unfolded = icalendar.Calendar.from_ical(data).walk("VEVENT")[0]
+    assert str(unfolded["SUMMARY"]) == "🎉ä" * 400
