@@ -30,7 +30,9 @@ def test_events_created_before_the_migration_keep_their_uid_and_new_ones_get_the
     from core.extensions import db
     from reminders.services import invitation_ics
 
-    this_installation = db.session.get(CalendarInstallation, 1).uid_domain  # the test app's own database
+    from calendar_export.installation import uid_policy
+
+    this_installation = uid_policy().domain  # the test app's own database
     old_app = _make_test_app(empty_database_url)
     old_app.test_client_class = CsrfClient
     with old_app.app_context():
