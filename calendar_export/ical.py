@@ -79,11 +79,15 @@ _LINE_BREAK = re.compile(r"\r\n?|\u2028|\u2029")
 
 def clean_text(value: str) -> str:
     """Text as a calendar property may carry it: line breaks as "\n", no other control characters."""
+    if value.isprintable():  # the usual case, and much faster than the substitutions
+        return value
     return _CONTROL.sub("", _LINE_BREAK.sub("\n", value))
 
 
 def clean_line(value: str) -> str:
     """One-line text (titles, places, names, calendar names): line breaks become spaces."""
+    if value.isprintable():
+        return value.strip()
     return " ".join(clean_text(value).split("\n")).strip()
 
 
