@@ -159,3 +159,29 @@ def test_the_feed_vtimezone_is_one_yearly_rule_per_change(client, world):
                      r"BYMONTH=10;BYDAY=-1SU)\r\n", block)
     assert block.count("BEGIN:DAYLIGHT") == 1 and block.count("BEGIN:STANDARD") == 1
     assert "COMMENT" not in block and "RDATE" not in block
+
+
+@pytest.mark.parametrize("language, word", [("fi", "Peruttu"), ("sv", "Inställt")])
+def test_a_cancelled_invitation_says_so_in_its_title_in_the_invitees_language(world, language, word):
+    """For clients that ignore STATUS:CANCELLED."""
+    import icalendar
+
+    meeting = world["meetings"][0]
+    text = invitation_ics(meeting, "CANCEL", ("Tiina", "tiina@partner.example"), ("Kohtaamo", "k@example.fi"),
+                          language)
+    event = icalendar.Calendar.from_ical(text).walk("VEVENT")[0]
+    assert str(event["SUMMARY"]).startswith(f"{word}: ") and str(event["STATUS"]) == "CANCELLED"
+
+
+def test_a_missing_reader_fails_in_ci_and_skips_elsewhere(monkeypatch):
+    from tests.ical_readers import readers
+
+    for key in ("CI", "REQUIRE_BROWSER"):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(pytest.skip.Exception):
+        readers.missing("node is not installed")
+    for key in ("CI", "REQUIRE_BROWSER"):
+        monkeypatch.setenv(key, "1")
+        with pytest.raises(pytest.fail.Exception):
+            readers.missing("node is not installed")
+        monkeypatch.delenv(key)
