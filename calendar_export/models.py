@@ -79,3 +79,21 @@ class CalendarFeedCache(db.Model):
     rendered_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When the bytes last changed (the feed's Last-Modified).
     modified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarInstallation(db.Model):
+    """One row: what makes this installation's calendar UIDs its own (``calendar_export.installation``).
+
+    In the database, not in a file: every app instance of a deployment must write the same UIDs.
+    """
+
+    __tablename__ = "calendar_installation"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)   # always 1
+    uid_domain: Mapped[str] = mapped_column(sa.String(100))
+    # Events created before this keep their "...@kohtaamo" UID: subscribers already have them.
+    legacy_uids_before: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+from . import installation as _installation  # noqa: E402,F401  (seeds the row when create_all makes the table)

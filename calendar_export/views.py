@@ -28,6 +28,7 @@ from . import changes, fastpath, services
 from .cli import register_commands
 from .forms import KIND_LABELS, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
+from .installation import uid_policy
 from .models import CalendarSubscription, FeedKind
 from .sources import Window, collect_events, latest_change, sources, untracked_version
 
@@ -271,7 +272,8 @@ def _render(state: FeedState) -> services.StoredBody:
     with force_locale(FEED_LOCALE):
         name = feed_name(found.kind, target)
         events = collect_events(found.scope, window)
-    body = build_feed_ics(events, name)
+        cancelled = _("Cancelled")
+    body = build_feed_ics(events, name, uids=uid_policy(), cancelled_label=cancelled, today=window.day)
     etag = services.content_etag(body)
     if etag == found.cached_etag and found.cached_modified_at is not None:
         modified_at = found.cached_modified_at
@@ -362,7 +364,7 @@ def session_ics(session_id):
 
     group_session = get_or_404(GroupSession, session_id)
     total = session_totals({group_session.group_id}).get(group_session.group_id, 0)
-    body = build_event_ics(session_event(group_session, total))
+    body = build_event_ics(session_event(group_session, total), uids=uid_policy(), cancelled_label=_("Cancelled"))
     return _ics_response(body, filename=f"session-{group_session.id}.ics")
 
 
@@ -386,7 +388,8 @@ def meeting_ics(meeting_id):
     meeting = get_or_404(Meeting, meeting_id)
     if not _may_see_meeting(meeting):
         abort(404)
-    body = build_event_ics(meeting_event(meeting, include_remote_link=True))
+    body = build_event_ics(meeting_event(meeting, include_remote_link=True), uids=uid_policy(),
+                           cancelled_label=_("Cancelled"))
     log_access(meeting.client_id, "calendar_download", f"meeting {meeting.id}")
     db.session.commit()
     return _ics_response(body, filename=f"meeting-{meeting.id}.ics")

@@ -641,11 +641,8 @@ def invitation_event(meeting: Meeting, method: str, attendee: tuple[str, str], l
         "updated_at": _iso(meeting.updated_at or utcnow()), "created_at": _iso(meeting.created_at),
         "sequence": meeting.sequence, "cancelled": meeting.is_cancelled or method == "CANCEL",
         "location": meeting_place(meeting, language) if location is None else location,
-        "attendee": list(attendee),
+        "attendee": list(attendee), "language": language,
     }
-
-
-_DTSTAMP = re.compile(r"^DTSTAMP:[^\r\n]*", re.MULTILINE)
 
 
 def event_ics(event: dict, method: str, organizer: tuple[str, str], stamp: datetime) -> str:
@@ -660,10 +657,14 @@ def event_ics(event: dict, method: str, organizer: tuple[str, str], stamp: datet
         cancelled=bool(event["cancelled"]), location=event["location"], created_at=_when(event.get("created_at")),
         organizer=organizer, attendees=(tuple(event["attendee"]),),
     )
-    ics = build_event_ics(record, method=method).decode("utf-8")
-    # The builder stamps the event with its change time (right for feeds, where unchanged data
-    # must give the same bytes); an invitation is stamped when it is made.
-    return _DTSTAMP.sub(f"DTSTAMP:{stamp.astimezone(UTC):%Y%m%dT%H%M%SZ}", ics, count=1)
+    from flask_babel import force_locale
+
+    from calendar_export.installation import cancelled_label, uid_policy
+
+    with force_locale(texts._lang(event.get("language"))):
+        cancelled = cancelled_label()
+    return build_event_ics(record, method=method, uids=uid_policy(), cancelled_label=cancelled,
+                           stamp=stamp).decode("utf-8")
 
 
 def invitation_ics(meeting: Meeting, method: str, attendee: tuple[str, str], organizer: tuple[str, str],

@@ -20,6 +20,7 @@ from core.timeutil import local_to_utc, local_today, to_local
 from groups.models import GroupPartner, GroupSession
 from meetings.models import Meeting, MeetingParticipant
 from register.models import PartnerContact
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner
 from tests.sqlcapture import captured_statements
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
@@ -134,29 +135,29 @@ def _move_session(w):
     s1 = db.session.get(GroupSession, w["s1"].id)
     update_session(s1, starts_at=s1.starts_at + timedelta(hours=2), ends_at=s1.ends_at + timedelta(hours=2),
                    topic=s1.topic, room=s1.room, plan_notes="")
-    return lambda ev: ev[f"session-{s1.id}@kohtaamo"].decoded("DTSTART").astimezone(s1.starts_at.tzinfo) == s1.starts_at
+    return lambda ev: ev[calendar_uid("session", s1.id)].decoded("DTSTART").astimezone(s1.starts_at.tzinfo) == s1.starts_at
 
 
 def _rename_group(w):
     w["money"].title = "Rahapaja"
-    return lambda ev: str(ev[f"session-{w['s1'].id}@kohtaamo"]["SUMMARY"]).startswith("Rahapaja 1/1")
+    return lambda ev: str(ev[calendar_uid("session", w['s1'].id)]["SUMMARY"]).startswith("Rahapaja 1/1")
 
 
 def _cancel_meeting(w):
     from meetings.services import cancel_meeting
 
     cancel_meeting(db.session.get(Meeting, w["meeting"].id), user=w["lead"])
-    return lambda ev: str(ev[f"meeting-{w['meeting'].id}@kohtaamo"]["STATUS"]) == "CANCELLED"
+    return lambda ev: str(ev[calendar_uid("meeting", w['meeting'].id)]["STATUS"]) == "CANCELLED"
 
 
 def _add_partner_to_group(w):
     db.session.add(GroupPartner(group_id=w["walking"].id, partner_id=w["sovatek"].id))
-    return lambda ev: f"session-{w['s3'].id}@kohtaamo" in ev
+    return lambda ev: calendar_uid("session", w['s3'].id) in ev
 
 
 def _rename_facilitator(w):
     w["facilitator"].name = "Fiia Uusinimi"
-    return lambda ev: "Fiia Uusinimi" in str(ev[f"session-{w['s1'].id}@kohtaamo"]["DESCRIPTION"])
+    return lambda ev: "Fiia Uusinimi" in str(ev[calendar_uid("session", w['s1'].id)]["DESCRIPTION"])
 
 
 def _move_outreach_visit(w):
@@ -165,36 +166,36 @@ def _move_outreach_visit(w):
     visit = w["visit"]
     day = to_local(visit.starts_at).date() + timedelta(days=1)
     outreach.move_visit(visit, day, time(12, 0), time(14, 0))
-    return lambda ev: ev[f"outreach-{visit.id}@kohtaamo"].decoded("DTSTART").hour == 12
+    return lambda ev: ev[calendar_uid("outreach", visit.id)].decoded("DTSTART").hour == 12
 
 
 def _outreach_pair(w):
     from outreach import services as outreach
 
     outreach.assign_pair(w["visit"], w["facilitator"].id, w["lead"].id)
-    return lambda ev: "Leo Lead" in str(ev[f"outreach-{w['visit'].id}@kohtaamo"]["DESCRIPTION"])
+    return lambda ev: "Leo Lead" in str(ev[calendar_uid("outreach", w['visit'].id)]["DESCRIPTION"])
 
 
 def _rename_venue(w):
     w["venue"].name = "Diakoniakahvila"
-    return lambda ev: "Diakoniakahvila" in str(ev[f"outreach-{w['visit'].id}@kohtaamo"]["SUMMARY"])
+    return lambda ev: "Diakoniakahvila" in str(ev[calendar_uid("outreach", w['visit'].id)]["SUMMARY"])
 
 
 def _contact_moves_to_another_organisation(w):
     contact = db.session.get(PartnerContact, w["sovatek"].contacts[0].id)
     contact.organisation_id = w["typ"].id
-    return lambda ev: f"meeting-{w['meeting'].id}@kohtaamo" not in ev
+    return lambda ev: calendar_uid("meeting", w['meeting'].id) not in ev
 
 
 def _staff_leaves_meeting(w):
     db.session.execute(sa.delete(MeetingParticipant).where(MeetingParticipant.meeting_id == w["meeting"].id,
                                                           MeetingParticipant.kind == "staff"))
-    return lambda ev: "DESCRIPTION" not in ev[f"meeting-{w['meeting'].id}@kohtaamo"]
+    return lambda ev: "DESCRIPTION" not in ev[calendar_uid("meeting", w['meeting'].id)]
 
 
 def _bulk_update_topic(w):
     db.session.execute(sa.update(GroupSession).where(GroupSession.id == w["s1"].id).values(topic="Säästäminen"))
-    return lambda ev: str(ev[f"session-{w['s1'].id}@kohtaamo"]["SUMMARY"]).endswith("Säästäminen")
+    return lambda ev: str(ev[calendar_uid("session", w['s1'].id)]["SUMMARY"]).endswith("Säästäminen")
 
 
 def _bulk_insert_session(w):
@@ -203,14 +204,14 @@ def _bulk_insert_session(w):
         group_id=w["money"].id, number=2, starts_at=soon(14), ends_at=soon(14) + timedelta(hours=1), topic="Uusi",
         room="", plan_notes="", status="scheduled", sequence=0, created_at=now, updated_at=now, version=1)])
     # The new session also changes the first one's "1/1" to "1/2".
-    return lambda ev: str(ev[f"session-{w['s1'].id}@kohtaamo"]["SUMMARY"]).startswith("Raharyhmä 1/2")
+    return lambda ev: str(ev[calendar_uid("session", w['s1'].id)]["SUMMARY"]).startswith("Raharyhmä 1/2")
 
 
 def _delete_client(w):
     # The client's meetings go with it inside the database (ON DELETE CASCADE), unseen by the ORM.
     meeting_id = w["meeting"].id
     db.session.delete(db.session.get(type(w["client"]), w["client"].id))
-    return lambda ev: f"meeting-{meeting_id}@kohtaamo" not in ev
+    return lambda ev: calendar_uid("meeting", meeting_id) not in ev
 
 
 CHANGES = {
@@ -263,14 +264,14 @@ def test_the_etag_changes_when_the_day_rolls_over(client, world, monkeypatch, re
     assert client.get(url, headers={"If-None-Match": morning.headers["ETag"]}).status_code == 304
     evening = fetch(client, url)
     assert evening.headers["ETag"] == morning.headers["ETag"] and renders["n"] == 1
-    assert f"session-{edge.id}@kohtaamo" in events_of(evening.get_data())
+    assert calendar_uid("session", edge.id) in events_of(evening.get_data())
 
     monkeypatch.setattr(sources_module, "utcnow", lambda: local_to_utc(today + timedelta(days=1), time(0, 5)))
     assert client.get(url, headers={"If-None-Match": morning.headers["ETag"]}).status_code == 200
     assert client.get(url, headers={"If-Modified-Since": morning.headers["Last-Modified"]}).status_code == 200
     tomorrow = fetch(client, url)
     assert tomorrow.headers["ETag"] != morning.headers["ETag"]
-    assert f"session-{edge.id}@kohtaamo" not in events_of(tomorrow.get_data())
+    assert calendar_uid("session", edge.id) not in events_of(tomorrow.get_data())
 
 
 def test_window_edges_are_local_midnights():
@@ -419,7 +420,7 @@ def test_a_source_without_tables_is_asked_for_its_version(client, world, monkeyp
     state["version"] = 2
     second = fetch(client, url)
     assert second.headers["ETag"] != first.headers["ETag"]
-    assert "legacy-2@kohtaamo" in events_of(second.get_data())
+    assert calendar_uid("legacy", 2) in events_of(second.get_data())
 
 
 # --- two app instances on one database ---------------------------------------------------------

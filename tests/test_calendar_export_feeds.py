@@ -16,6 +16,7 @@ from core.extensions import db
 from groups.models import GroupSession
 from meetings.models import Meeting
 from register.models import AccessLog
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner, make_user
 from tests.sqlcapture import captured_statements
 from tests.test_calendar_export_data import (hel, make_group, make_meeting, make_session, next_dst_change, soon,
@@ -62,7 +63,7 @@ def get_feed(client, url, **headers):
 
 
 def uid(row) -> str:
-    return f"{'session' if isinstance(row, GroupSession) else 'meeting'}-{row.id}@kohtaamo"
+    return calendar_uid('session' if isinstance(row, GroupSession) else 'meeting', row.id)
 
 
 def test_each_kind_of_feed_holds_its_events(client, world):

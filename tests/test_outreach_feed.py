@@ -11,6 +11,7 @@ import pytest
 from core.extensions import db
 from core.timeutil import HELSINKI, now_utc
 from outreach import services
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_partner, make_user
 
 pytest.importorskip("calendar_export.sources")
@@ -51,7 +52,7 @@ def setup(app):
 def test_partner_feed_shows_its_venue_visits(client, setup):
     parish, other, anna, visit = setup
     _response, events = events_of(client, subscribe("partner", parish.id))
-    event = events[f"outreach-{visit.id}@kohtaamo"]
+    event = events[calendar_uid("outreach", visit.id)]
     assert str(event["SUMMARY"]) == "Jalkautuminen: Diakoniakahvila"
     assert str(event["LOCATION"]) == "Kirkkotie 1, Jyväskylä"
     assert "Anna Aalto" in str(event["DESCRIPTION"]) and "Pekka Peltonen" in str(event["DESCRIPTION"])
@@ -62,7 +63,7 @@ def test_partner_feed_shows_its_venue_visits(client, setup):
     _response, other_events = events_of(client, subscribe("partner", other.id))
     assert not any(uid.startswith("outreach-") for uid in other_events)
     _response, staff_events = events_of(client, subscribe("staff", anna.id))
-    assert f"outreach-{visit.id}@kohtaamo" in staff_events
+    assert calendar_uid("outreach", visit.id) in staff_events
 
 
 def test_cancelled_visit_stays_with_raised_sequence_and_new_etag(client, setup):
@@ -75,7 +76,7 @@ def test_cancelled_visit_stays_with_raised_sequence_and_new_etag(client, setup):
     db.session.commit()
     second, events = events_of(client, url)
     assert second.headers["ETag"] != first.headers["ETag"]
-    event = events[f"outreach-{visit.id}@kohtaamo"]
+    event = events[calendar_uid("outreach", visit.id)]
     assert str(event["STATUS"]) == "CANCELLED" and int(event["SEQUENCE"]) == 1
 
     # Renaming the venue changes the feed too (summary), even with no visit row touched.
@@ -84,4 +85,4 @@ def test_cancelled_visit_stays_with_raised_sequence_and_new_etag(client, setup):
     db.session.commit()
     third, events = events_of(client, url)
     assert third.headers["ETag"] != second.headers["ETag"]
-    assert str(events[f"outreach-{visit.id}@kohtaamo"]["SUMMARY"]) == "Jalkautuminen: Kirkon kahvila"
+    assert str(events[calendar_uid("outreach", visit.id)]["SUMMARY"]) == "Peruttu: Jalkautuminen: Kirkon kahvila"  # cancelled

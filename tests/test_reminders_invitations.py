@@ -16,6 +16,7 @@ from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
 from reminders.testing import SmtpSink, make_meeting
 from register.services import save_relative
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner
 
 MEETING_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
@@ -86,7 +87,7 @@ def test_invitation_update_and_cancellation_apply_to_the_same_event(app, runner,
     assert method == "REQUEST" and cal["METHOD"] == "REQUEST"
     [event] = cal.walk("VEVENT")
     uid = str(event["UID"])
-    assert uid == f"meeting-{meeting.id}@kohtaamo"
+    assert uid == calendar_uid("meeting", meeting.id)
     assert int(event["SEQUENCE"]) == 0
     assert event.decoded("DTSTART") == MEETING_AT
     assert "BEGIN:VTIMEZONE" in cal.to_ical().decode()

@@ -1,0 +1,1 @@
+"""Independent iCalendar readers for the interoperability tests (``readers.read_all``)."""

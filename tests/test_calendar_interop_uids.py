@@ -1,0 +1,107 @@
+"""Calendar UIDs are unique to the installation, and events that already went out keep theirs.
+
+Every installation used to write ``session-12@kohtaamo``: two units' feeds in one calendar
+collided. A subscriber's calendar app treats a changed UID as a new event, so the events that
+existed before the migration must keep the old form, while events created after it get the
+installation's own domain."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import icalendar
+import sqlalchemy as sa
+
+from tests.conftest import CsrfClient, _make_test_app
+from tests.factories import login, make_client, make_user
+from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
+
+
+def feed_uids(app, url) -> set[str]:
+    response = app.test_client().get(url)
+    assert response.status_code == 200
+    return {str(ev["UID"]) for ev in icalendar.Calendar.from_ical(response.get_data()).walk("VEVENT")}
+
+
+def test_events_created_before_the_migration_keep_their_uid_and_new_ones_get_the_installations(
+        empty_database_url, app):
+    from flask_migrate import upgrade
+
+    from calendar_export.models import CalendarInstallation
+    from core.extensions import db
+    from reminders.services import invitation_ics
+
+    from calendar_export.installation import uid_policy
+
+    this_installation = uid_policy().domain  # the test app's own database
+    old_app = _make_test_app(empty_database_url)
+    old_app.test_client_class = CsrfClient
+    with old_app.app_context():
+        upgrade(revision="66eaa3c55313")  # the schema before the installation row
+        # Seed with raw rows, as the old code left them (the models know the new table).
+        user = make_user(name="Fiia Facilitator", email="fiia.old@example.fi")
+        group = make_group("Raharyhmä", (user,))
+        old_session = make_session(group, 1, soon(5))
+        old_meeting = make_meeting(make_client(name="Asiakas"), soon(6, 10), staff=[user])
+        db.session.commit()
+        ids = (old_session.id, old_meeting.id, group.id, user.id)
+        db.session.remove()
+        assert "calendar_installation" not in sa.inspect(db.engine).get_table_names()
+
+        upgrade()  # the migration under test
+        db.session.remove()
+        row = db.session.get(CalendarInstallation, 1)
+        assert row is not None and row.legacy_uids_before is not None
+        domain = row.uid_domain
+        assert domain.endswith(".kohtaamo") and domain != this_installation  # unique per installation
+
+        from groups.models import Group
+        from meetings.models import Meeting
+
+        group = db.session.get(Group, ids[2])
+        new_session = make_session(group, 2, soon(12))
+        db.session.commit()
+        uids = feed_uids(old_app, subscribe("unit"))
+        assert uids == {f"session-{ids[0]}@kohtaamo", f"meeting-{ids[1]}@kohtaamo",
+                        f"session-{new_session.id}@{domain}"}
+        # The same meeting's invitation carries the UID the feed has: one event, not two.
+        meeting = db.session.get(Meeting, ids[1])
+        invite = icalendar.Calendar.from_ical(invitation_ics(meeting, "REQUEST", ("T", "t@partner.example"),
+                                                             ("Kohtaamo", "k@example.fi"), "fi"))
+        assert str(invite.walk("VEVENT")[0]["UID"]) == f"meeting-{ids[1]}@kohtaamo"
+        # A download of the new session says the same as the feed.
+        client = old_app.test_client()
+        login(client, "fiia.old@example.fi")
+        download = client.get(f"/calendar/session/{new_session.id}.ics").get_data()
+        assert str(icalendar.Calendar.from_ical(download).walk("VEVENT")[0]["UID"]) == \
+            f"session-{new_session.id}@{domain}"
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_the_domain_is_generated_once_and_kept(app):
+    from calendar_export.installation import uid_policy
+    from core.extensions import db
+
+    first = uid_policy()
+    db.session.remove()
+    assert uid_policy() == first
+    assert first.legacy_before is None  # a database made from scratch has no events from before
+
+
+def test_a_missing_row_is_made_once_even_in_a_read_only_feed(app, facilitator, fresh_db):
+    """Emptied tables (or a restore without the row): the first feed makes the row, and the next
+    feed uses the same domain."""
+    from calendar_export.models import CalendarInstallation
+    from core.extensions import db
+
+    group = make_group("Raharyhmä", (facilitator,))
+    session = make_session(group, 1, soon(3))
+    db.session.execute(sa.delete(CalendarInstallation))
+    db.session.commit()
+    url = subscribe("group", group.id)
+    [first] = feed_uids(app, url)
+    domain = fresh_db.scalar(sa.select(CalendarInstallation.uid_domain))
+    assert first == f"session-{session.id}@{domain}"
+    make_session(group, 2, soon(3) + timedelta(days=7))
+    db.session.commit()
+    assert first in feed_uids(app, url)
