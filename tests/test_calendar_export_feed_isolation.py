@@ -17,6 +17,7 @@ from meetings.models import Meeting
 from outreach.models import OutreachVisit
 from tests.factories import make_client, make_partner, make_user
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
+from tests.calendar_uids import calendar_uid
 
 
 @pytest.fixture
@@ -138,5 +139,5 @@ def test_feeds_of_the_same_partner_by_different_creators_do_not_share_bodies(cli
     narrower feed is never served a lead's fuller body."""
     full = fetch(client, subscribe("partner", world["sovatek"].id, created_by=world["lead"])).get_data()
     narrow = fetch(client, subscribe("partner", world["sovatek"].id, created_by=world["other"])).get_data()
-    meeting_uid = f"meeting-{world['meeting'].id}@kohtaamo".encode()
+    meeting_uid = calendar_uid("meeting", world['meeting'].id).encode()
     assert meeting_uid in full and meeting_uid not in narrow

@@ -11,6 +11,7 @@ from meetings.models import ActionItem, MeetingParticipant
 from register.services import save_contact
 from tests.factories import make_client, make_partner
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
+from tests.calendar_uids import calendar_uid
 
 CLIENT_NAME = "Matti Meikäläinen"
 
@@ -47,7 +48,7 @@ def unfolded(body: bytes) -> str:
 
 
 def meeting_event(body: bytes, meeting_id: int) -> icalendar.Event:
-    return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}[f"meeting-{meeting_id}@kohtaamo"]
+    return {str(e["UID"]): e for e in icalendar.Calendar.from_ical(body).walk("VEVENT")}[calendar_uid("meeting", meeting_id)]
 
 
 def test_partner_feed_says_the_partners_part_and_whom_to_contact(client, scene):
@@ -84,7 +85,7 @@ def test_the_client_is_in_no_feed(client, scene):
         assert response.status_code == 200, kind
         text = unfolded(response.get_data())
         if kind != "group":
-            assert f"meeting-{scene['meeting'].id}@kohtaamo" in text, kind  # the meeting is there...
+            assert calendar_uid("meeting", scene['meeting'].id) in text, kind  # the meeting is there...
         for secret in (CLIENT_NAME, "Matti", "Meikäläinen", client_row.initials, "M.M", "asumisen", "asuntonsa"):
             assert secret not in text, (kind, secret)  # ...but not the client
         assert f"client-{client_row.id}" not in text and "/clients/" not in text, kind

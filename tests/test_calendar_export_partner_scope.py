@@ -14,6 +14,7 @@ from calendar_export.models import CalendarSubscription
 from core.extensions import db
 from tests.factories import login, make_client, make_partner, make_user
 from tests.test_calendar_export_data import make_meeting, soon, subscribe
+from tests.calendar_uids import calendar_uid
 
 FEED_RE = re.compile(r'value="http://localhost(/calendar/[A-Za-z0-9_\-]{43}\.ics)"')
 
@@ -44,14 +45,14 @@ def test_a_facilitator_outside_the_meeting_cannot_see_it_through_a_partner_feed(
     client.get("/logout")
 
     body = client.get(path).get_data()
-    assert f"meeting-{scene['meeting'].id}@kohtaamo" not in uids(body)
+    assert calendar_uid("meeting", scene['meeting'].id) not in uids(body)
     unfolded = body.replace(b"\r\n ", b"")
     assert b"Sovatek, Kauppakatu 2" not in unfolded
     assert scene["facilitator"].name.encode() not in unfolded
 
 
 def test_the_meetings_own_staff_and_leads_see_it(client, scene):
-    meeting_uid = f"meeting-{scene['meeting'].id}@kohtaamo"
+    meeting_uid = calendar_uid("meeting", scene['meeting'].id)
     own = subscribe("partner", scene["partner"].id, created_by=scene["facilitator"])
     full = subscribe("partner", scene["partner"].id, created_by=scene["lead"])
     operator = subscribe("partner", scene["partner"].id)  # flask calendar create: no creator
@@ -62,7 +63,7 @@ def test_the_meetings_own_staff_and_leads_see_it(client, scene):
 def test_the_scope_follows_the_creator_at_fetch_time(client, scene):
     """A feed made by a lead narrows when the lead becomes a facilitator, and a feed whose creator
     was deactivated shows no meetings at all; the ETag changes with it, so no 304 keeps an old body."""
-    meeting_uid = f"meeting-{scene['meeting'].id}@kohtaamo"
+    meeting_uid = calendar_uid("meeting", scene['meeting'].id)
     lead = scene["lead"]
     path = subscribe("partner", scene["partner"].id, created_by=lead)
     first = client.get(path)
@@ -97,4 +98,4 @@ def test_existing_facilitator_feeds_are_narrowed_too(client, scene):
     path = subscribe("partner", scene["partner"].id, created_by=scene["outsider"])
     sub = db.session.scalars(sa.select(CalendarSubscription)).one()
     assert sub.created_by_id == scene["outsider"].id
-    assert f"meeting-{scene['meeting'].id}@kohtaamo" not in uids(client.get(path).get_data())
+    assert calendar_uid("meeting", scene['meeting'].id) not in uids(client.get(path).get_data())

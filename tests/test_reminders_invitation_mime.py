@@ -27,6 +27,7 @@ from reminders.models import MessageStatus, OutboxMessage
 from reminders.testing import SmtpSink, calendar_bytes, keep_ics, make_meeting
 from register.services import save_relative
 from tests.factories import make_client, make_partner
+from tests.calendar_uids import calendar_uid
 
 MEETING_AT = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)       # Thu 10.12. 10:00 in Helsinki
 QUEUED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -132,7 +133,7 @@ def test_invitation_mime_tree_parses_and_is_stamped_when_sent(app, runner, facil
         assert data == calendars[to]
         event, vevent = parse_both(data, "REQUEST")
         assert event.decoded("DTSTART").astimezone(UTC) == MEETING_AT
-        assert str(event["UID"]) == f"meeting-{meeting.id}@kohtaamo"
+        assert str(event["UID"]) == calendar_uid("meeting", meeting.id)
         assert str(event["ORGANIZER"]).lower() == "mailto:kutsut@uusi.example"
         assert vevent.organizer.value.lower() == "mailto:kutsut@uusi.example"
         assert event.decoded("DTSTAMP") == SEND_AT.replace(microsecond=0)
@@ -180,6 +181,6 @@ def test_a_person_taken_off_a_moved_meeting_is_sent_the_cancellation_of_their_ti
     assert str(event["STATUS"]) == "CANCELLED"
     db.session.expire_all()
     assert int(event["SEQUENCE"]) == meeting.sequence
-    assert str(event["UID"]) == f"meeting-{meeting.id}@kohtaamo"
+    assert str(event["UID"]) == calendar_uid("meeting", meeting.id)
     update = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.slot == f"invite-{meeting.sequence - 1}"))
     assert update.status == MessageStatus.CANCELLED.value     # the new time never reached them

@@ -5,7 +5,7 @@ created before it keep their "@kohtaamo" UIDs (subscribers already have them), l
 the installation's domain (calendar_export.installation).
 
 Revision ID: 3b31e5b1994a
-Revises: 66eaa3c55313
+Revises: 5e1f0a7c9b23
 Create Date: 2026-12-06 04:30:00
 
 """
@@ -20,7 +20,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '3b31e5b1994a'
-down_revision = '66eaa3c55313'
+down_revision = '5e1f0a7c9b23'
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ calendar is built when it is sent. Links signed the old way are no longer accept
 page tells the person to call the unit).
 
 Revision ID: 5e1f0a7c9b23
-Revises: 66eaa3c55313
+Revises: 3f1e9a7c2b4d
 Create Date: 2026-12-06 04:30:00
 
 """
@@ -18,7 +18,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '5e1f0a7c9b23'
-down_revision = '66eaa3c55313'
+down_revision = '3f1e9a7c2b4d'
 branch_labels = None
 depends_on = None
 
