@@ -452,6 +452,9 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
                    "lead_email": LEAD_EMAIL, "facilitator_email": FACILITATOR_EMAIL,
                    "group_ids": sample_ids(rng, [g["id"] for g in groups if g["status"] in ("running", "evaluated")], 50),
                    "meeting_ids": sample_ids(rng, [m["id"] for m in meetings], 50),
+                   # Client pages for the load test: active clients with meetings (the lead sees all).
+                   "client_ids": sample_ids(random.Random(f"{seed_value}:clients"), sorted(
+                       {m["client_id"] for m in meetings} & {c["id"] for c in clients if c["active"]}), 50),
                    "busy_partner_id": busy_partner}
 
     # --- feedback --------------------------------------------------------------------------------
