@@ -109,11 +109,11 @@ def test_the_judge_flags_a_full_scan_and_accepts_an_index(planned, seeded_url):
     assert scanned == [["meeting"], ["meeting"], [], []], [st.plan for st in statements]
 
 
-@pytest.mark.skipif(BACKEND == "postgres", reason="the pending scans are SQLite's plans")
-def test_pending_fixes_are_still_needed(planned):
-    """Each statement listed as waiting for a fix outside an index still scans; when one no
-    longer does, its entry must go (so the list cannot keep excusing a scan that came back)."""
+@pytest.mark.skipif(BACKEND == "postgres", reason="the allowed scans are SQLite's plans")
+def test_every_allowed_scan_is_still_seen(planned):
+    """An allow-list entry that matches no statement any more must go, so the list cannot keep
+    excusing a scan that comes back in another statement."""
     by_page, _statuses = planned
-    reasons = [why for sts in by_page.values() for st in sts for _t, _line, why in st.allowed]
-    for table, _pattern, why, _fix in queryplans.PENDING_FIXES:
-        assert any(r.startswith(f"PENDING: {why}") for r in reasons), f"{table}: no statement scans any more"
+    reasons = {why for sts in by_page.values() for st in sts for _t, _line, why in st.allowed}
+    for table, _pattern, why in queryplans.ALLOWED_SCANS:
+        assert why in reasons, f"{table}: the allowed scan is not seen any more; remove its entry"
