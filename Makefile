@@ -42,8 +42,12 @@ test-sqlite: translations
 test-postgres: translations
 	KOHTAAMO_TEST_DB=postgres $(PYTEST) -m "not browser"
 
+# Pages are measured with wrk (Debian's package, installed here when missing and run as root);
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--duration 2 --rounds 1 --databases sqlite".
 bench: translations
-	$(BIN)/python -m bench.run
+	command -v wrk >/dev/null || [ "$$(id -u)" != 0 ] \
+		|| { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk; }
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

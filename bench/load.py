@@ -245,7 +245,7 @@ def summarise(scenario: str, result: Result, elapsed: float, concurrency: int) -
 
     return {"scenario": scenario, "ok": len(lat), "errors": result.errors, "seconds": round(elapsed, 2),
             "concurrency": concurrency, "rps": round(len(lat) / elapsed, 1) if elapsed else 0.0,
-            "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
+            "p50_ms": pct(50), "p90_ms": pct(90), "p95_ms": pct(95), "p99_ms": pct(99),
             "mean_ms": round(statistics.fmean(lat) * 1000, 2) if lat else None}
 
 

@@ -18,6 +18,11 @@ that feeds, open feedback windows and "my tasks" have current data). Works on SQ
 PostgreSQL. Tables of features that are not installed are skipped and listed in the state.
 
     .venv/bin/python -m bench.seed --database-url sqlite:///bench/data/bench.db --scale 0.1
+
+``--scale 10`` (fifty years of the unit's growth in five: 50,000 clients, 100,000 meetings,
+600,000 action items, a million feedback responses; staff, partners and outreach venues stay at
+their scale-1 sizes) builds every table in memory first (a few GB) and prints each step and
+each table's progress to stderr; expect many minutes on SQLite and more on PostgreSQL.
 """
 from __future__ import annotations
 
@@ -108,6 +113,14 @@ class Progress:
         sys.stderr.flush()
 
 
+    def phase(self, text: str) -> None:
+        """A line before a step that builds rows in memory (at --scale 10 such a step takes
+        minutes, with no table to show progress on yet)."""
+        if self.enabled:
+            sys.stderr.write(f"[seed] {text} … {_time.monotonic() - self.started:6.1f}s\n")
+            sys.stderr.flush()
+
+
 def _insert(table, rows: list[dict], progress: Progress, label: str | None = None) -> int:
     from core.extensions import db
 
@@ -156,13 +169,15 @@ def seed(url: str, *, scale: float = 1.0, seed_value: int = 2026, progress: bool
     schema = create_schema(app)
     with app.app_context():
         try:
-            state = _seed(app, scale=scale, seed_value=seed_value, progress=Progress(progress), today=today)
+            shown = Progress(progress)
+            state = _seed(app, scale=scale, seed_value=seed_value, progress=shown, today=today)
             # A database that grew to this size over five years has planner statistics (PostgreSQL's
             # autovacuum, SQLite's PRAGMA optimize on the app's connections); a bulk insert has
             # none yet, so gather them now rather than measure the first minutes without. On
             # PostgreSQL also VACUUM: otherwise the first reads of every fresh row write its hint
             # bits, and autovacuum starts on the new tables, both during the first pages measured.
             started = _time.perf_counter()
+            shown.phase("gathering planner statistics (ANALYZE)")
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
                     conn.exec_driver_sql("VACUUM (ANALYZE)")
@@ -202,6 +217,8 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     counts: dict[str, int] = {}
     stamp = now
 
+    progress.phase(f"scale {scale}: {sizes.clients} clients, {sizes.groups} groups, {sizes.meetings} meetings, "
+                   f"{sizes.items} action items, {sizes.responses} feedback responses")
     # --- staff -----------------------------------------------------------------------------------
     password_hash = hash_password(BENCH_PASSWORD)
     users = []
@@ -267,6 +284,7 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     client_ids = [c["id"] for c in clients]
 
     # --- groups, sessions, enrolments, attendance ------------------------------------------------
+    progress.phase("building groups, sessions, enrolments and attendance")
     groups, sessions, group_partners, enrolments, attendance, evaluations = [], [], [], [], [], []
     sessions_of: dict[int, list[dict]] = {}
     spans: dict[int, tuple[datetime, datetime]] = {}
@@ -353,6 +371,7 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     counts["group_evaluation"] = _insert(GroupEvaluation.__table__, evaluations, progress)
 
     # --- network meetings, participants, action items --------------------------------------------
+    progress.phase("building network meetings, participants and action items")
     # A share of meetings continue a client's series: the follow-up of an earlier meeting, four to
     # twelve weeks later, with the same participants (as schedule_follow_up arranges it). A held
     # follow-up has reviewed the previous meeting's open items (_review).
@@ -452,9 +471,13 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
                    "lead_email": LEAD_EMAIL, "facilitator_email": FACILITATOR_EMAIL,
                    "group_ids": sample_ids(rng, [g["id"] for g in groups if g["status"] in ("running", "evaluated")], 50),
                    "meeting_ids": sample_ids(rng, [m["id"] for m in meetings], 50),
+                   # Client pages for the load test: active clients with meetings (the lead sees all).
+                   "client_ids": sample_ids(random.Random(f"{seed_value}:clients"), sorted(
+                       {m["client_id"] for m in meetings} & {c["id"] for c in clients if c["active"]}), 50),
                    "busy_partner_id": busy_partner}
 
     # --- feedback --------------------------------------------------------------------------------
+    progress.phase("building feedback windows, responses and answers")
     answered_groups: set[int] = set()
     if "feedback" in features:
         state.update(_seed_feedback(rng, sessions, meetings, groups, sizes, now, today, progress, counts))
@@ -495,6 +518,7 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     else:
         skipped.append("reminders (package not installed)")
     # --- outreach ---------------------------------------------------------------------------------
+    progress.phase("building outreach venues, schedules and visits")
     outreach: dict = {}
     if "outreach" in features:
         outreach = _seed_outreach(random.Random(f"{seed_value}:outreach"), sizes=sizes, partners=partners,

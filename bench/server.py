@@ -59,14 +59,14 @@ class Gunicorn:
         raise RuntimeError(f"gunicorn {self.name} did not become ready; see {self.log_path}")
 
     def healthy(self) -> bool:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=5)
             conn.request("GET", "/healthz")
-            ok = conn.getresponse().status == 200
-            conn.close()
-            return ok
+            return conn.getresponse().status == 200
         except OSError:
             return False
+        finally:
+            conn.close()  # also when the server is not up yet (no socket left for the GC)
 
     def worker_pids(self) -> list[int]:
         """Our gunicorn master's children (the workers), by parent pid."""

@@ -75,6 +75,8 @@ class FeedbackWindow(db.Model):
     __tablename__ = "feedback_window"
     __table_args__ = (
         sa.CheckConstraint("session_id IS NULL OR meeting_id IS NULL", name="one_target"),
+        # Windows still open (closes_at > now) are few; the table keeps every closed one.
+        sa.Index("ix_feedback_window_closes_at", "closes_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
