@@ -1,32 +1,147 @@
-"""Secret tokens in URLs (calendar feeds, partner links) must never reach a log file."""
+"""Keep what people typed and secret links out of every log line.
+
+Two things in a URL must never reach a log file:
+
+* **Query strings.** Searches are GET forms (``/clients?q=Matti``, ``/meetings/?q=…``,
+  ``/groups/?theme=…``), so a client's name would be logged with the request line, the referrer
+  and any error message that names the URL. Every query value is replaced by ``[redacted]``
+  unless its key is on a short allow-list *and* the value has the harmless shape that key takes
+  (a page number, a date, a list filter's keyword). An allow-list rather than a block-list: a
+  search field added later is redacted without anyone remembering to list it. The keys stay
+  readable (``q=[redacted]`` still tells an operator that a search was made); a key that is not a
+  plain word is redacted too.
+* **Tokens in paths**: calendar feeds (``/calendar/<token>.ics``), partner links
+  (``/p/<token>``), reminder opt-out links (``/reminders/stop/<token>``) and feedback codes
+  (``/f/<code>``). Anyone holding one reads or changes data without logging in.
+
+``redact`` does both to any text. ``RedactTokens`` applies it to log records (their message and
+arguments, including gunicorn's mapping of access-log atoms); ``install`` puts it on the server
+loggers, the app's logger and their handlers; ``GunicornLogger`` (gunicorn.conf.py's
+``logger_class``) redacts gunicorn's access-log atoms before formatting, in the master and in
+every worker, whatever ``access_log_format`` names.
+"""
 from __future__ import annotations
 
 import logging
 import re
 
-# Any path segment of 20+ URL-safe characters after a token-bearing prefix is a secret.
-_TOKEN_RE = re.compile(r"(/(?:calendar|p|partner|f)/)[A-Za-z0-9_\-]{20,}")
+REDACTED = "[redacted]"
+
+# Path segments that are secrets: the token routes of calendar_export, meetings (partner links),
+# reminders (opt-out) and feedback (participants' codes; /f/thanks is a page, not a code).
+_PATH_TOKEN_RES = (
+    re.compile(r"(/calendar/)(?!subscriptions/|meeting/|session/)[^/?#\s\"']+(\.ics)"),
+    re.compile(r"(/p/)[^/?#\s\"']+()"),
+    re.compile(r"(/reminders/stop/)[^/?#\s\"']+()"),
+    re.compile(r"(/f/)(?!thanks(?:[/?#\s\"']|$))[^/?#\s\"']+()"),
+)
+
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_WORD = r"[a-z_\-]{1,20}"
+# Query keys whose values may be logged, with the only shape such a value may take. Everything
+# else (q, theme, code, next, client, ids, anything added later) is redacted.
+ALLOWED_QUERY_VALUES = {
+    "page": re.compile(r"\d{1,7}"),
+    "show": re.compile(_WORD),
+    "when": re.compile(_WORD),
+    "status": re.compile(_WORD),
+    "mine": re.compile(r"[01]"),
+    "lang": re.compile(r"[a-z]{2}"),
+    "v": re.compile(r"[0-9a-f]{1,16}"),
+    "start": re.compile(_DATE),
+    "end": re.compile(_DATE),
+}
+_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,30}")
+# A query string: from "?" up to what ends a URL in a log line (space, quote, end).
+_QUERY_RE = re.compile(r"\?([^\s\"'<>]*)")
+
+
+def _redact_pair(pair: str) -> str:
+    if not pair:
+        return pair
+    key, sep, value = pair.partition("=")
+    if not sep or not _KEY.fullmatch(key):
+        return REDACTED
+    shape = ALLOWED_QUERY_VALUES.get(key)
+    if value and not (shape and shape.fullmatch(value)):
+        value = REDACTED
+    return f"{key}={value}"
+
+
+def _redact_query(match: re.Match) -> str:
+    query = match.group(1)
+    return "?" + "&".join(_redact_pair(pair) for pair in re.split(r"[&;]", query))
 
 
 def redact(text: str) -> str:
-    return _TOKEN_RE.sub(r"\1[redacted]", text)
+    """``text`` with secret path segments and every query value not on the allow-list replaced."""
+    if "/" not in text and "?" not in text:
+        return text
+    for pattern in _PATH_TOKEN_RES:
+        text = pattern.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
+    return _QUERY_RE.sub(_redact_query, text)
+
+
+def _redact_value(value):
+    return redact(value) if isinstance(value, str) else value
 
 
 class RedactTokens(logging.Filter):
+    """Redacts a record's message and arguments before any handler formats it."""
+
     def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, "_kohtaamo_redacted", False):
+            return True
         if isinstance(record.args, dict):  # gunicorn's access log passes a mapping of atoms
-            record.args = {k: redact(v) if isinstance(v, str) else v for k, v in record.args.items()}
+            redacted = {k: _redact_value(v) for k, v in record.args.items()}
+            try:  # keep gunicorn's SafeAtoms (case-insensitive, "-" for a missing atom)
+                record.args = type(record.args)(redacted)
+            except TypeError:
+                record.args = redacted
         elif record.args:
-            record.args = tuple(redact(a) if isinstance(a, str) else a for a in record.args)
+            record.args = tuple(_redact_value(a) for a in record.args)
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
+        if record.exc_info and not record.exc_text:
+            # A traceback can quote a URL (an error about a request); format it now, redacted.
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        elif record.exc_text:
+            record.exc_text = redact(record.exc_text)
+        record._kohtaamo_redacted = True
         return True
 
 
+def _add_filter(target) -> None:
+    if not any(isinstance(f, RedactTokens) for f in target.filters):
+        target.addFilter(RedactTokens())
+
+
 def install(*extra: logging.Logger) -> None:
-    """Add the filter to the server loggers and any given ones (the app's own logger: the error
-    handler logs request paths)."""
-    loggers = [logging.getLogger(name) for name in ("werkzeug", "gunicorn.access", "gunicorn.error")]
-    for logger in [*loggers, *extra]:
-        if not any(isinstance(f, RedactTokens) for f in logger.filters):
-            logger.addFilter(RedactTokens())
+    """Add the filter to the server loggers, the root logger and any given ones (the app's own
+    logger: the error handler logs request paths), and to their handlers (a handler's filter
+    also sees records that reach it from a child logger)."""
+    names = ("werkzeug", "gunicorn.access", "gunicorn.error", "")
+    for logger in [*(logging.getLogger(n) for n in names), *extra]:
+        _add_filter(logger)
+        for handler in logger.handlers:
+            _add_filter(handler)
+
+
+try:
+    from gunicorn.glogging import Logger as _GunicornBase
+except ImportError:  # gunicorn is only needed in production
+    _GunicornBase = None
+
+if _GunicornBase is not None:
+    class GunicornLogger(_GunicornBase):
+        """gunicorn's logger with every URL-bearing atom redacted (request line, path, query
+        string, referrer, raw environ values) and the redaction filter on its loggers and
+        handlers, from the moment gunicorn configures logging (master included)."""
+
+        def setup(self, cfg):
+            super().setup(cfg)
+            install(self.error_log, self.access_log)
+
+        def atoms(self, resp, req, environ, request_time):
+            atoms = super().atoms(resp, req, environ, request_time)
+            return {k: _redact_value(v) for k, v in atoms.items()}
