@@ -55,15 +55,16 @@ class Browser:
         if body is not None:
             data = urlencode(body)
             headers["Content-Type"] = "application/x-www-form-urlencoded"
-        conn.request(method, path, body=data, headers=headers)
-        response = conn.getresponse()
-        for name, value in response.getheaders():
-            if name.lower() == "set-cookie":
-                key, _, rest = value.partition("=")
-                self.cookies[key] = rest.split(";", 1)[0]
-        text = response.read().decode("utf-8", "replace")
-        conn.close()
-        return response.status, text
+        try:
+            conn.request(method, path, body=data, headers=headers)
+            response = conn.getresponse()
+            for name, value in response.getheaders():
+                if name.lower() == "set-cookie":
+                    key, _, rest = value.partition("=")
+                    self.cookies[key] = rest.split(";", 1)[0]
+            return response.status, response.read().decode("utf-8", "replace")
+        finally:
+            conn.close()
 
     def get(self, path: str) -> int:
         return self.request("GET", path)[0]
@@ -74,14 +75,16 @@ def _wait_ready(proc: subprocess.Popen, port: int, timeout: float = 60) -> None:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"server exited with {proc.returncode}")
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
             conn.request("GET", "/healthz")
             if conn.getresponse().status == 200:
-                conn.close()
                 return
         except OSError:
-            time.sleep(0.2)
+            pass
+        finally:
+            conn.close()
+        time.sleep(0.2)
     raise AssertionError("server did not start")
 
 
