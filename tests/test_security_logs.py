@@ -210,3 +210,21 @@ def test_the_redaction_filter_covers_messages_arguments_and_tracebacks():
 ])
 def test_redact_keeps_only_harmless_values(raw, logged):
     assert redact(raw) == logged
+
+
+def test_database_errors_do_not_quote_their_parameters(app):
+    """An unexpected database error is logged with its traceback; SQLAlchemy would put the
+    statement's parameters (a searched name) into its message."""
+    import sqlalchemy as sa
+
+    from core.extensions import db
+
+    try:
+        db.session.execute(sa.text("SELECT no_such_column FROM client WHERE name = :name"), {"name": FIRST})
+    except sa.exc.DBAPIError as exc:
+        message = str(exc)
+    else:
+        raise AssertionError("the statement should have failed")
+    finally:
+        db.session.rollback()
+    assert "no_such_column" in message and FIRST not in message
