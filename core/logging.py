@@ -15,13 +15,14 @@ Two things in a URL must never reach a log file:
   (``/f/<code>``). Anyone holding one reads or changes data without logging in.
 
 ``redact`` does both to any text. ``RedactTokens`` applies it to log records (their message and
-arguments, including gunicorn's mapping of access-log atoms); ``install`` puts it on the server
-loggers, the app's logger and their handlers; ``GunicornLogger`` (gunicorn.conf.py's
-``logger_class``) redacts gunicorn's access-log atoms before formatting, in the master and in
-every worker, whatever ``access_log_format`` names.
+arguments, including every atom of gunicorn's access log that its format names, whatever
+``access_log_format`` says); ``install`` puts it on the server loggers, the app's logger and
+their handlers; ``GunicornLogger`` (gunicorn.conf.py's ``logger_class``) installs it as soon as
+gunicorn sets up logging, in the master and in every worker.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 
@@ -29,12 +30,16 @@ REDACTED = "[redacted]"
 
 # Path segments that are secrets: the token routes of calendar_export, meetings (partner links),
 # reminders (opt-out) and feedback (participants' codes; /f/thanks is a page, not a code).
-_PATH_TOKEN_RES = (
-    re.compile(r"(/calendar/)(?!subscriptions/|meeting/|session/)[^/?#\s\"']+(\.ics)"),
-    re.compile(r"(/p/)[^/?#\s\"']+()"),
-    re.compile(r"(/reminders/stop/)[^/?#\s\"']+()"),
-    re.compile(r"(/f/)(?!thanks(?:[/?#\s\"']|$))[^/?#\s\"']+()"),
-)
+_SEGMENT = r"[^/?#\s\"']+"
+_PATH_TOKEN_RE = re.compile(
+    rf"(/calendar/)(?!subscriptions/|meeting/|session/){_SEGMENT}(?=\.ics)"
+    rf"|(/p/|/reminders/stop/){_SEGMENT}"
+    rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}")
+
+
+def _redact_path_token(match: re.Match) -> str:
+    return (match.group(1) or match.group(2) or match.group(3)) + REDACTED
+
 
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _WORD = r"[a-z_\-]{1,20}"
@@ -54,6 +59,7 @@ ALLOWED_QUERY_VALUES = {
 _KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,30}")
 # A query string: from "?" up to what ends a URL in a log line (space, quote, end).
 _QUERY_RE = re.compile(r"\?([^\s\"'<>]*)")
+_PAIR_SEPARATOR = re.compile(r"[&;]")
 
 
 def _redact_pair(pair: str) -> str:
@@ -68,22 +74,42 @@ def _redact_pair(pair: str) -> str:
     return f"{key}={value}"
 
 
+def redact_query_string(query: str) -> str:
+    """A bare query string (``q=Matti&page=2``, WSGI's QUERY_STRING) with its values redacted."""
+    return "&".join(_redact_pair(pair) for pair in _PAIR_SEPARATOR.split(query)) if query else query
+
+
 def _redact_query(match: re.Match) -> str:
-    query = match.group(1)
-    return "?" + "&".join(_redact_pair(pair) for pair in re.split(r"[&;]", query))
+    return "?" + redact_query_string(match.group(1))
+
+
+# Substrings without which a text has nothing to redact: checking them first keeps the cost of
+# the access log's ~50 atoms per request at a few microseconds.
+_MARKERS = ("?", "/calendar/", "/p/", "/reminders/stop/", "/f/")
 
 
 def redact(text: str) -> str:
     """``text`` with secret path segments and every query value not on the allow-list replaced."""
-    if "/" not in text and "?" not in text:
+    if not any(marker in text for marker in _MARKERS):
         return text
-    for pattern in _PATH_TOKEN_RES:
-        text = pattern.sub(lambda m: m.group(1) + REDACTED + m.group(2), text)
-    return _QUERY_RE.sub(_redact_query, text)
+    text = _PATH_TOKEN_RE.sub(_redact_path_token, text)
+    return _QUERY_RE.sub(_redact_query, text) if "?" in text else text
 
 
 def _redact_value(value):
     return redact(value) if isinstance(value, str) else value
+
+
+# Atoms of gunicorn's access log that hold a bare query string (no "?" to find it by).
+_QUERY_ATOMS = frozenset({"q", "{query_string}e"})
+_FORMAT_KEY = re.compile(r"%\(([^)]+)\)")
+
+
+@functools.lru_cache(maxsize=32)
+def _format_keys(fmt: str) -> tuple[str, ...]:
+    """The mapping keys a %-format names (gunicorn's access_log_format), as gunicorn's atoms
+    store them (header and environ names in lower case)."""
+    return tuple(k.lower() if k.startswith("{") else k for k in _FORMAT_KEY.findall(fmt))
 
 
 class RedactTokens(logging.Filter):
@@ -92,14 +118,16 @@ class RedactTokens(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_kohtaamo_redacted", False):
             return True
-        if isinstance(record.args, dict):  # gunicorn's access log passes a mapping of atoms
-            redacted = {k: _redact_value(v) for k, v in record.args.items()}
-            try:  # keep gunicorn's SafeAtoms (case-insensitive, "-" for a missing atom)
-                record.args = type(record.args)(redacted)
-            except TypeError:
-                record.args = redacted
-        elif record.args:
-            record.args = tuple(_redact_value(a) for a in record.args)
+        args = record.args
+        if isinstance(args, dict):
+            # gunicorn's access log: a mapping of ~50 atoms of which the format uses a few;
+            # only those are redacted (in place: the mapping is the request's own).
+            for key in _format_keys(record.msg) if isinstance(record.msg, str) else args:
+                value = args.get(key)
+                if isinstance(value, str):
+                    args[key] = redact_query_string(value) if key in _QUERY_ATOMS else redact(value)
+        elif args:
+            record.args = tuple(_redact_value(a) for a in args)
         if isinstance(record.msg, str):
             record.msg = redact(record.msg)
         if record.exc_info and not record.exc_text:
@@ -134,14 +162,10 @@ except ImportError:  # gunicorn is only needed in production
 
 if _GunicornBase is not None:
     class GunicornLogger(_GunicornBase):
-        """gunicorn's logger with every URL-bearing atom redacted (request line, path, query
-        string, referrer, raw environ values) and the redaction filter on its loggers and
-        handlers, from the moment gunicorn configures logging (master included)."""
+        """gunicorn's logger with the redaction filter on its loggers and handlers from the
+        moment gunicorn configures logging (in the master too, and again after a reload), so
+        it does not depend on the app being imported."""
 
         def setup(self, cfg):
             super().setup(cfg)
             install(self.error_log, self.access_log)
-
-        def atoms(self, resp, req, environ, request_time):
-            atoms = super().atoms(resp, req, environ, request_time)
-            return {k: _redact_value(v) for k, v in atoms.items()}

@@ -228,3 +228,19 @@ def test_database_errors_do_not_quote_their_parameters(app):
     finally:
         db.session.rollback()
     assert "no_such_column" in message and FIRST not in message
+
+
+def test_every_url_bearing_atom_of_the_access_log_is_redacted():
+    """Whatever access_log_format an operator sets: the bare query string, the path, the raw URI
+    and the referrer (a search page's address) are redacted too."""
+    from gunicorn.glogging import SafeAtoms
+
+    atoms = SafeAtoms({"r": f"GET /clients?q={FIRST} HTTP/1.1", "q": f"q={FIRST}&page=2", "U": "/p/secret-token",
+                       "f": f"https://kohtaamo.example/meetings/?q={LAST}", "{raw_uri}e": f"/clients?q={FIRST}",
+                       "{query_string}e": f"q={FIRST}", "{referer}i": f"/clients?q={FIRST}", "s": "200"})
+    fmt = '"%(r)s" %(q)s %(U)s %(f)s %({RAW_URI}e)s %({query_string}e)s %({Referer}i)s %(s)s'
+    record = logging.LogRecord("gunicorn.access", logging.INFO, __file__, 1, fmt, (atoms,), None)
+    RedactTokens().filter(record)
+    line = record.getMessage()
+    assert FIRST not in line and LAST not in line and "secret-token" not in line, line
+    assert line.startswith('"GET /clients?q=[redacted] HTTP/1.1" q=[redacted]&page=2 /p/[redacted]'), line
