@@ -8,8 +8,8 @@ Two things in a URL must never reach a log file:
   unless its key is on a short allow-list *and* the value has the harmless shape that key takes
   (a page number, a date, a list filter's keyword). An allow-list rather than a block-list: a
   search field added later is redacted without anyone remembering to list it. The keys stay
-  readable (``q=[redacted]`` still tells an operator that a search was made); a key that is not a
-  plain word is redacted too.
+  readable (``q=[redacted]`` still tells an operator that a search was made); a key the app does
+  not read is redacted too.
 * **Tokens in paths**: calendar feeds (``/calendar/<token>.ics``), partner links
   (``/p/<token>``), reminder opt-out links (``/reminders/stop/<token>``) and feedback codes
   (``/f/<code>``). Anyone holding one reads or changes data without logging in.
@@ -56,7 +56,11 @@ ALLOWED_QUERY_VALUES = {
     "start": re.compile(_DATE),
     "end": re.compile(_DATE),
 }
-_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_\-]{0,30}")
+# Query keys the app reads whose values are always redacted: the key alone is kept, so a log
+# still says that a search was made. A key not named here or above (a typo, a crafted URL,
+# ``?Matti``) is redacted as a whole.
+KNOWN_QUERY_KEYS = frozenset(ALLOWED_QUERY_VALUES) | {"q", "theme", "code", "next", "client", "client_id",
+                                                      "facilitator", "from", "months"}
 # A query string: from "?" up to what ends a URL in a log line (space, quote, end).
 _QUERY_RE = re.compile(r"\?([^\s\"'<>]*)")
 _PAIR_SEPARATOR = re.compile(r"[&;]")
@@ -66,7 +70,7 @@ def _redact_pair(pair: str) -> str:
     if not pair:
         return pair
     key, sep, value = pair.partition("=")
-    if not sep or not _KEY.fullmatch(key):
+    if not sep or key not in KNOWN_QUERY_KEYS:
         return REDACTED
     shape = ALLOWED_QUERY_VALUES.get(key)
     if value and not (shape and shape.fullmatch(value)):

@@ -204,6 +204,7 @@ def test_the_redaction_filter_covers_messages_arguments_and_tracebacks():
     ("/feedback/report?start=2026-01-01&end=2026-02-01", "/feedback/report?start=2026-01-01&end=2026-02-01"),
     ('"GET /groups/?when=Matti%20V HTTP/1.1" 200', '"GET /groups/?when=[redacted] HTTP/1.1" 200'),
     ("/search?Matti", "/search?[redacted]"),
+    ("/clients?Matti=1&q=&page=3", "/clients?[redacted]&q=&page=3"),
     ("/calendar/meeting/12.ics", "/calendar/meeting/12.ics"),
     ("/f/thanks", "/f/thanks"),
     ("/p/abc/items/4/done", "/p/[redacted]/items/4/done"),
