@@ -155,9 +155,12 @@ def strip_filter(value):
 def no_control_chars(form, field):
     """For single-line text (names, titles, places, phone numbers…): no control characters at all,
     line breaks included. A line break in a one-line value would split a log line, a calendar
-    property or a mail header, and nobody types one in a one-line field. (``Form`` checks every
-    text field this way anyway; this validator just runs the check before a field's later ones.)"""
-    message = _text_error(field.data, multiline=False) if isinstance(field.data, str) else None
+    property or a mail header, and nobody types one in a one-line field. On a textarea, line
+    breaks and tabs are kept. (``Form`` checks every text field this way anyway; this validator
+    just runs the check before a field's later ones.)"""
+    if not isinstance(field.data, str):
+        return
+    message = _text_error(field.data, multiline=isinstance(field, wtforms.TextAreaField))
     if message is not None:
         raise ValidationError(message)
 

@@ -268,3 +268,25 @@ def test_extreme_dates_in_every_date_query_argument_get_no_server_error(app, lea
                     failures.append((endpoint, f"{path}?{query}", response.status_code))
     assert ("/feedback/report", "start") in date_args and ("/feedback/report", "end") in date_args, date_args
     assert not failures, failures
+
+
+def test_a_participants_comment_keeps_its_line_breaks_and_public_one_line_fields_refuse_them(app, facilitator,
+                                                                                              fresh_db):
+    """The public feedback form's comment is a textarea: several lines are an answer. The login
+    form's email and the feedback code are one line."""
+    import sqlalchemy as sa
+
+    from feedback.models import FeedbackResponse
+    from tests.test_feedback_factories import open_session_window
+    from tests.test_feedback_public import form_data, post
+
+    window = open_session_window([facilitator])
+    client = app.test_client()
+    response = post(client, window, form_data(window, comment="Hyvä ryhmä.\r\nLisää kahvia."))
+    assert response.status_code == 302
+    [comment] = fresh_db.scalars(sa.select(FeedbackResponse.comment))
+    assert comment.replace("\r\n", "\n") == "Hyvä ryhmä.\nLisää kahvia."
+    page = app.test_client().post_form("/login", {"email": "a\r\nb@example.fi", "password": "whatever it is"})
+    assert page.status_code == 200 and 'id="email-error"' in page.get_data(as_text=True)
+    page = app.test_client().get(f"/f?code={window.code}%0A{window.code}")
+    assert page.status_code == 200 and 'id="code-error"' in page.get_data(as_text=True)
