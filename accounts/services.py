@@ -47,6 +47,14 @@ def _failures(since, **match) -> tuple[int, object]:
     return count or 0, latest
 
 
+def _since_success(since, **match):
+    """``since``, or the last successful attempt matching ``match`` if that is later."""
+    conditions = [getattr(LoginAttempt, k) == v for k, v in match.items()]
+    last = db.session.scalar(sa.select(sa.func.max(LoginAttempt.at)).where(
+        *conditions, LoginAttempt.success.is_(True), LoginAttempt.at >= since))
+    return max(since, aware_utc(last)) if last is not None else since
+
+
 def account_delay(failures: int) -> int:
     """Seconds an address must wait between guesses at an account that has had ``failures``
     failed attempts (from anywhere) in the window: none up to LOGIN_MAX_FAILURES_PER_ACCOUNT,
@@ -75,14 +83,17 @@ def check_throttle(email: str, address: str) -> Throttle:
     window = timedelta(seconds=config["LOGIN_WINDOW_SECONDS"])
     now = utcnow()
     since = now - window
-    pair, pair_latest = _failures(since, email=email, address=address)
+    # Failures count from the last success (of the pair, of the account): an owner who mistyped
+    # and then got in starts afresh.
+    pair_since = _since_success(since, email=email, address=address)
+    pair, pair_latest = _failures(pair_since, email=email, address=address)
     if pair >= config["LOGIN_MAX_FAILURES_PER_PAIR"]:
         return Throttle(True, int(window.total_seconds()))
     by_address, _latest = _failures(since, address=address)
     if by_address >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
         return Throttle(True, int(window.total_seconds()))
     if pair_latest is not None:
-        account, _latest = _failures(since, email=email)
+        account, _latest = _failures(_since_success(since, email=email), email=email)
         wait = account_delay(account) - (now - aware_utc(pair_latest)).total_seconds()
         if wait > 0:
             return Throttle(True, max(1, int(wait + 0.999)))

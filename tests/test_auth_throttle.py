@@ -95,3 +95,16 @@ def test_guesses_of_the_current_password_are_throttled_like_logins(app, client, 
     # And the guesses count for logins from the same address too.
     other = app.test_client()
     assert other.post_form("/login", {"email": facilitator.email, "password": PASSWORD}).status_code == 429
+
+
+def test_a_success_starts_the_pairs_count_afresh(app, facilitator):
+    client = app.test_client()
+    limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
+    for _ in range(limit - 1):
+        assert _login(client, facilitator.email, WRONG, "198.51.100.7").status_code == 200
+    assert _login(client, facilitator.email, PASSWORD, "198.51.100.7").status_code == 302
+    client.post_form("/logout", token_from="/")
+    # Mistyped passwords after the success count from it, not from the earlier ones.
+    for _ in range(limit - 1):
+        assert _login(client, facilitator.email, WRONG, "198.51.100.7").status_code == 200
+    assert _login(client, facilitator.email, PASSWORD, "198.51.100.7").status_code == 302
