@@ -13,9 +13,11 @@ graceful_timeout = 20
 # Forwarded headers are trusted only from the reverse proxy on this host.
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = "-"
-# The access log never carries request bodies; secret tokens in paths are masked by the
-# RedactTokens filter that the app installs on gunicorn's loggers.
+# The access log never carries request bodies. Query values (searches carry clients' names) and
+# secret tokens in paths (feeds, partner and opt-out links, feedback codes) are redacted by
+# core.logging.GunicornLogger in every atom, so also a format changed later cannot leak them.
 access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms'
+logger_class = "core.logging.GunicornLogger"
 
 
 def post_fork(server, worker):

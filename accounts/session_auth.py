@@ -3,6 +3,11 @@
 Flask's session cookie is signed, not stored, so on its own a copied cookie would outlive a
 logout. Each login therefore creates a ``UserSession`` row and keeps its random token in the
 cookie; the user loader only accepts a cookie whose token still has a row.
+
+A login ends ``PERMANENT_SESSION_LIFETIME`` after it began, and also after
+``SESSION_IDLE_MINUTES`` without a request (an unattended screen). The row's ``last_seen_at``
+is moved on at most once a minute, by a short write of its own after the view (``touch``), so
+page views stay reads and a view that does not commit still counts as activity.
 """
 from __future__ import annotations
 
@@ -12,11 +17,14 @@ import secrets
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, g, session
+from flask import Flask, flash, g, redirect, request, session
 from flask_babel import lazy_gettext as _l
+from flask_login import login_url
+from flask_login.utils import make_next_param
 
 from core.db import utcnow
 from core.extensions import db, login_manager
+from core.security import begin_writing
 
 from .models import User, UserSession
 
@@ -64,11 +72,38 @@ def _session_statement() -> sa.Select:
                    User.active.is_(True)))
 
 
+IDLE_MESSAGE = _l("You were logged out after a while without activity. Log in again to continue.")
+
+
+def touch(response):
+    """After the view: record that the login is in use (``g.session_touch``, set by the user
+    loader at most once a minute), in a short transaction of its own. Whatever the view left
+    uncommitted is discarded at the end of the request anyway, so it is rolled back first."""
+    pending = g.pop("session_touch", None)
+    if pending is None or response.status_code >= 500:  # e.g. the database cannot be reached
+        return response
+    session_id, now = pending
+    begin_writing()
+    db.session.execute(sa.update(UserSession).where(UserSession.id == session_id, UserSession.last_seen_at < now)
+                       .values(last_seen_at=now).execution_options(synchronize_session=False))
+    db.session.commit()
+    return response
+
+
 def configure_login(app: Flask) -> None:
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please log in to see this page.")
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
+    app.after_request(touch)
+
+    @login_manager.unauthorized_handler
+    def unauthorized():
+        # Flask-Login's own handler, with a message that says why when the login went idle.
+        message = IDLE_MESSAGE if g.get("session_idle") else login_manager.login_message
+        flash(message, login_manager.login_message_category)
+        target = login_url(login_manager.login_view)
+        return redirect(login_url(login_manager.login_view, next_url=make_next_param(target, request.url)))
 
     @login_manager.user_loader
     def load_user(user_id: str):
@@ -83,7 +118,9 @@ def configure_login(app: Flask) -> None:
         now = utcnow()
         if now - user_session.created_at > lifetime:
             return None
-        # Read-only views run in a shared SQLite transaction and must not write.
-        if now - user_session.last_seen_at > TOUCH_EVERY and not g.get("read_only"):
-            user_session.last_seen_at = now
+        if now - user_session.last_seen_at > timedelta(minutes=app.config["SESSION_IDLE_MINUTES"]):
+            g.session_idle = True
+            return None
+        if now - user_session.last_seen_at > TOUCH_EVERY:
+            g.session_touch = (user_session.id, now)
         return user

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -13,7 +13,6 @@ from core.security import is_safe_next
 from . import services
 from .forms import ActiveForm, ChangePasswordForm, LoginForm, NewStaffForm, StaffForm
 from .models import User
-from .passwords import verify_password
 from .permissions import lead_required
 from .session_auth import end_current_session, start_session
 
@@ -23,6 +22,13 @@ bp = Blueprint("accounts", __name__, template_folder="templates")
 def client_address() -> str:
     # Behind a reverse proxy configure ProxyFix (README); never trust X-Forwarded-For blindly.
     return request.remote_addr or "unknown"
+
+
+def throttled_message(retry_after: int) -> str:
+    # A hard limit waits out the window; the per-account delay is seconds.
+    if retry_after > current_app.config["LOGIN_MAX_DELAY_SECONDS"]:
+        return _("Too many failed attempts. Wait 15 minutes and try again.")
+    return _("Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=retry_after)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -35,7 +41,7 @@ def login():
         result = services.authenticate(form.email.data, form.password.data, client_address())
         if result.throttled:
             db.session.commit()
-            form.form_errors.append(_("Too many failed attempts. Wait 15 minutes and try again."))
+            form.form_errors.append(throttled_message(result.retry_after))
             return render_template("accounts/login.html", form=form), 429, {"Retry-After": str(result.retry_after)}
         if result.user is None:
             db.session.commit()
@@ -69,7 +75,14 @@ def logout():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        if not verify_password(current_user.password_hash, form.current_password.data):
+        check = services.check_current_password(current_user, form.current_password.data, client_address())
+        if check.throttled:
+            db.session.commit()  # the refused guess is recorded
+            form.current_password.errors.append(throttled_message(check.retry_after))
+            return (render_template("accounts/password.html", form=form), 429,
+                    {"Retry-After": str(check.retry_after)})
+        if check.user is None:
+            db.session.commit()  # the failed guess counts towards the throttle
             form.current_password.errors.append(_("The current password is wrong."))
         else:
             services.change_password(current_user, form.new_password.data)

@@ -64,6 +64,7 @@ def from_environment(instance_path: str) -> dict:
         "SMS_GATEWAY_KEY": os.environ.get("SMS_GATEWAY_KEY", ""),
         "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10") or 10),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
+        "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30") or 30),
     }
 
 
@@ -83,9 +84,15 @@ DEFAULTS = {
     "BABEL_DEFAULT_LOCALE": "fi",
     "BABEL_DEFAULT_TIMEZONE": "Europe/Helsinki",
     "LANGUAGES": ("fi", "sv", "en"),
-    # Login throttling: failures allowed per window before further attempts are refused.
-    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    # A login also ends after this many minutes without a request (accounts.session_auth).
+    "SESSION_IDLE_MINUTES": 30,
+    # Login throttling (accounts.services.check_throttle), counted over the window: failures one
+    # address may make at one account, and at all accounts, before it is refused; failures an
+    # account may have from anywhere before each address waits a growing delay (never a lock).
+    "LOGIN_MAX_FAILURES_PER_PAIR": 5,
     "LOGIN_MAX_FAILURES_PER_ADDRESS": 20,
+    "LOGIN_MAX_FAILURES_PER_ACCOUNT": 5,
+    "LOGIN_MAX_DELAY_SECONDS": 60,
     "LOGIN_WINDOW_SECONDS": 15 * 60,
     # Feedback aggregates need at least this many responses behind them (never below 3).
     "FEEDBACK_MIN_RESPONSES": 5,

@@ -104,6 +104,9 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
 def register_database(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    # A database error's message would quote the statement's parameters (a searched name, a
+    # token's hash) into the error log; the statement itself is enough to find the bug.
+    options.setdefault("hide_parameters", True)
     if uri.startswith("sqlite"):
         options.setdefault("connect_args", {})
         options["connect_args"].setdefault("timeout", 30)

@@ -11,6 +11,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from core.db import utcnow
+from core.forms import EARLIEST_DATE, latest_date
 from core.extensions import db
 from core.timeutil import local_day_bounds_utc, to_local
 from groups.models import Attendance, AttendanceStatus, Group, GroupSession, SessionStatus
@@ -51,6 +52,9 @@ class UnitReport:
 
 
 def unit_report(start: date, end: date, k: int) -> UnitReport:
+    # Nothing is recorded outside the dates forms accept; the ends of Python's calendar would
+    # overflow the conversion to UTC.
+    start, end = max(start, EARLIEST_DATE), min(end, latest_date())
     since, _ = local_day_bounds_utc(start)
     _, until = local_day_bounds_utc(end)
     in_period = sa.and_(GroupSession.starts_at >= since, GroupSession.starts_at < until,

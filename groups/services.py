@@ -17,6 +17,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from core.db import aware_utc, utcnow
+from core.forms import date_in_range, date_range_message
 from core.extensions import db
 from core.timeutil import holiday_label, local_to_utc, to_local
 from register.access import register_access_rule
@@ -254,6 +255,8 @@ def parse_break_weeks(raw: str) -> list[date]:
         if day is None:
             raise GroupError(_("“%(value)s” is not a date. Write dates like 23.12.2026, separated by commas.",
                                value=part), "break_weeks")
+        if not date_in_range(day):  # year 1 or 9999 would be stored, and overflow week arithmetic
+            raise GroupError(date_range_message(), "break_weeks")
         mondays.add(monday_of(day))
     return sorted(mondays)
 
@@ -288,6 +291,8 @@ def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, wee
         raise GroupError(_("A session lasts between 15 minutes and 8 hours."), "minutes")
     if not 0 <= weekday <= 6:
         raise GroupError(_("Choose a weekday."), "weekday")
+    if not date_in_range(first_date):  # the weeks after 31.12.9999 do not exist
+        raise GroupError(date_range_message(), "first_date")
     breaks = set(break_weeks)
     day = first_date + timedelta(days=(weekday - first_date.weekday()) % 7)
     result: list[PlannedSession] = []

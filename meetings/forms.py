@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from wtforms import (
     BooleanField,
-    DateField,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -16,7 +15,7 @@ from wtforms import (
 )
 from wtforms.validators import URL, DataRequired, InputRequired, Length, Optional, ValidationError
 
-from core.forms import Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
 
 from .models import ClientIdentification, InvitationStatus, ItemStatus, PlaceKind
 

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (BooleanField, DateField, IntegerField, RadioField, SelectField, SelectMultipleField,
+from wtforms import (BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TimeField)
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
 
 from .models import LAST
 

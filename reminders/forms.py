@@ -4,10 +4,10 @@ from __future__ import annotations
 from datetime import time
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, DateField, HiddenField, RadioField, SelectField, StringField, SubmitField, TimeField
+from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
 
 
 class PolicyForm(VersionedForm):

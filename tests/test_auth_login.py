@@ -48,10 +48,10 @@ def test_deactivated_user_cannot_log_in(client):
     assert client.get("/").status_code == 302
 
 
-def test_login_rate_limited_per_account(app, client, facilitator):
-    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]):
+def test_login_rate_limited_per_account_and_address(app, client, facilitator):
+    for _ in range(app.config["LOGIN_MAX_FAILURES_PER_PAIR"]):
         client.post_form("/login", {"email": facilitator.email, "password": "wrong password here"})
-    # Even the right password is refused while the account is throttled.
+    # Even the right password is refused from this address (other addresses: test_auth_throttle).
     response = client.post_form("/login", {"email": facilitator.email, "password": PASSWORD})
     assert response.status_code == 429
     assert response.headers["Retry-After"]
@@ -71,7 +71,7 @@ def test_login_rate_limited_per_address(app, client):
 def test_rate_limit_is_shared_through_the_database(app, facilitator):
     """Two clients (think: two gunicorn workers) see the same failure count."""
     first, second = app.test_client(), app.test_client()
-    limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+    limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
     for i in range(limit):
         (first if i % 2 else second).post_form("/login", {"email": facilitator.email, "password": "nope nope nope"})
     third = app.test_client()
