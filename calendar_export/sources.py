@@ -250,16 +250,47 @@ class MeetingSource:
                 return []  # the creator left: their feed shows no meetings
         options = [selectinload(Meeting.participants).joinedload(MeetingParticipant.user)]
         if scope.kind == "partner":
-            options += [selectinload(Meeting.participants).joinedload(MeetingParticipant.contact),
-                        selectinload(Meeting.items)]
+            options += [selectinload(Meeting.participants).joinedload(MeetingParticipant.contact)]
         rows = db.session.scalars(stmt.options(*options)).all()
         if viewer is not None:
             from meetings.services import can_open
 
             # The meeting page's own rule, on the loaded participants (no query per meeting).
             rows = [m for m in rows if can_open(viewer, m)]
-        partner_id = scope.target_id if scope.kind == "partner" else None
-        return [meeting_event(m, partner_id=partner_id) for m in rows]
+        if scope.kind != "partner":
+            return [meeting_event(m) for m in rows]
+        plans = plan_summaries([m.id for m in rows])
+        return [meeting_event(m, partner_id=scope.target_id, plan=plans.get(m.id)) for m in rows]
+
+
+@dataclass(frozen=True)
+class PlanSummary:
+    """What a partner's feed takes from a meeting's plan: open tasks per responsible participant
+    and the latest change. Counted in SQL: the item texts (which may name the client) are never
+    loaded for a feed."""
+
+    open_tasks: dict[int, int]
+    updated_at: datetime | None
+
+
+def plan_summaries(meeting_ids: list[int]) -> dict[int, PlanSummary]:
+    from meetings.models import ActionItem, ItemStatus
+
+    if not meeting_ids:
+        return {}
+    is_open = sa.case((ActionItem.status == ItemStatus.OPEN.value, 1), else_=0)
+    rows = db.session.execute(
+        sa.select(ActionItem.meeting_id, ActionItem.responsible_id, sa.func.sum(is_open),
+                  sa.func.max(ActionItem.updated_at))
+        .where(ActionItem.meeting_id.in_(meeting_ids))
+        .group_by(ActionItem.meeting_id, ActionItem.responsible_id))
+    tasks: dict[int, dict[int, int]] = {}
+    latest: dict[int, datetime] = {}
+    for meeting_id, responsible_id, open_count, updated_at in rows:
+        tasks.setdefault(meeting_id, {})[responsible_id] = int(open_count or 0)
+        if updated_at is not None:  # max() keeps the column's type: aware UTC
+            latest[meeting_id] = max(latest.get(meeting_id, updated_at), updated_at)
+    return {mid: PlanSummary(open_tasks=tasks.get(mid, {}), updated_at=latest.get(mid)) for mid in tasks}
 
 
 def meeting_location(meeting, include_remote_link: bool = False) -> str:
@@ -287,11 +318,11 @@ def _contact_line(user) -> str:
     return ", ".join(part for part in (user.name, user.phone, user.email) if part)
 
 
-def partner_description(meeting, partner_id: int) -> str:
+def partner_description(meeting, partner_id: int, plan: PlanSummary | None = None) -> str:
     """What a partner organisation's feed says of a network meeting: who of its own people take
     part and in what role, how many tasks the plan gives them, and whom to contact among the
     staff. Built from participant and staff rows only: nothing here names the client."""
-    from meetings.models import ItemStatus, ParticipantKind
+    from meetings.models import ParticipantKind
 
     ours = [p for p in meeting.participants
             if p.kind == ParticipantKind.PARTNER.value and p.contact is not None
@@ -300,8 +331,7 @@ def partner_description(meeting, partner_id: int) -> str:
     for participant in ours:
         contact = participant.contact
         role = _("%(name)s (%(title)s)", name=contact.name, title=contact.title) if contact.title else contact.name
-        tasks = sum(1 for item in meeting.items
-                    if item.responsible_id == participant.id and item.status == ItemStatus.OPEN.value)
+        tasks = plan.open_tasks.get(participant.id, 0) if plan else 0
         lines.append(_("Taking part from your organisation: %(role)s", role=role))
         if tasks:
             lines.append(_("Open tasks for %(name)s in the plan: %(count)s", name=contact.name, count=tasks))
@@ -311,7 +341,8 @@ def partner_description(meeting, partner_id: int) -> str:
     return "\n".join(lines)
 
 
-def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | None = None) -> EventRecord:
+def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | None = None,
+                  plan: PlanSummary | None = None) -> EventRecord:
     """A network meeting as an event: "Network meeting", time, place and staff names only (and, in
     a partner's feed, the partner's own part and the staff contact: ``partner_description``).
     The purpose, worries and the client's name stay out: they are client data."""
@@ -322,9 +353,10 @@ def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | 
     description = _("Staff: %(names)s", names=names) if names else ""
     updated_at = meeting.updated_at
     if partner_id is not None:
-        description = "\n".join(part for part in (partner_description(meeting, partner_id), description) if part)
+        description = "\n".join(part for part in (partner_description(meeting, partner_id, plan), description)
+                                if part)
         # The partner's tasks are part of the event there: a change to them updates it.
-        updated_at = _latest([updated_at, *(item.updated_at for item in meeting.items)])
+        updated_at = _latest([updated_at, plan.updated_at if plan else None])
     return EventRecord(
         uid=f"meeting-{meeting.id}@{UID_DOMAIN}",
         summary=_("Network meeting"),

@@ -111,12 +111,12 @@ def _seed(app):
     """A facilitator, a client with a distinctive name and a secret of every kind."""
     from calendar_export.services import create_subscription
     from meetings import services as meetings
-    from reminders.services import opt_out_token
+    from core.db import utcnow
+    from reminders.services import _from_client, new_opt_out_link
     from tests.factories import make_client, make_user
     from tests.test_feedback_factories import open_session_window
     from tests.test_meetings_support import make_contact, make_meeting
 
-    app.config["SECRET_KEY"] = SECRET  # the opt-out token is signed with the server's key
     user = make_user(email="logs@example.fi")
     person = make_client(name=f"{FIRST} {LAST}", worker=user)
     contact = make_contact("Sovatek")
@@ -125,7 +125,11 @@ def _seed(app):
     _sub, feed_token = create_subscription(kind="unit", target_id=None, created_by=user)
     db.session.commit()
     window = open_session_window([user])
-    stop_token = opt_out_token("client", person.id)
+    person.reminder_consent, person.consent_date = True, utcnow().date()
+    stop_url, stop_link = new_opt_out_link(_from_client(person), utcnow())
+    db.session.add(stop_link)
+    db.session.commit()
+    stop_token = stop_url.rsplit("/", 1)[1]
     secrets = {"partner": partner_token, "feed": feed_token, "stop": stop_token, "code": window.code}
     db.session.remove()
     return secrets
