@@ -46,10 +46,26 @@ def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app,
     assert client.get("/").status_code == 302
 
 
-def test_secure_cookie_in_production(app):
-    from core import config
+def test_secure_cookie_in_production(app, database_url, facilitator, monkeypatch):
+    """A production app (configured from the environment, as gunicorn starts it) sets its login
+    cookie Secure, HttpOnly and SameSite=Lax: read from the real Set-Cookie header."""
+    from app import create_app
+    from tests.conftest import CsrfClient
 
-    assert config.DEFAULTS["SESSION_COOKIE_HTTPONLY"] is True
+    monkeypatch.delenv("KOHTAAMO_ENV", raising=False)
+    monkeypatch.setenv("SECRET_KEY", "production-test-secret-0123456789")
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    production = create_app()
+    assert production.config["KOHTAAMO_ENV"] == "production"
+    production.test_client_class = CsrfClient
+    with production.app_context():
+        response = login(production.test_client(), facilitator)
+    name = production.config["SESSION_COOKIE_NAME"]
+    cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
+    assert cookies, response.headers
+    flags = {part.strip().split("=")[0].lower() for part in cookies[-1].split(";")[1:]}
+    assert {"secure", "httponly"} <= flags
+    assert "samesite=lax" in cookies[-1].lower()
 
 
 @pytest.mark.parametrize("url", ["/nope", "/clients/abc", "/clients/0", "/clients/-5", "/partners/1e9",
