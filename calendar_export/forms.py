@@ -2,10 +2,12 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import RadioField, SelectField, StringField, SubmitField
-from wtforms.validators import Length, Optional
+from wtforms import EmailField, HiddenField, RadioField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, Email, Length, Optional
 
 from core.forms import Form, no_control_chars, strip_filter
+
+LINK_LANGUAGES = [("fi", "suomi"), ("sv", "svenska"), ("en", "English")]
 
 KIND_LABELS = {
     "staff": _l("My own calendar (my group sessions and network meetings)"),
@@ -55,3 +57,16 @@ class SubscriptionForm(Form):
         if self.kind.data == "partner":
             return int(self.partner_id.data)
         return None
+
+
+class SendLinkForm(Form):
+    """Sends the subscriber's page by e-mail, from the page that shows a new link once. The token
+    comes back in the form (it is shown on that page anyway) and must be the subscription's."""
+
+    token = HiddenField(validators=[DataRequired(), Length(max=100)])
+    email = EmailField(_l("Recipient's e-mail address"),
+                       validators=[DataRequired(_l("Write the recipient's e-mail address.")),
+                                   Email(_l("Check the e-mail address.")), Length(max=254)],
+                       filters=[strip_filter])
+    language = SelectField(_l("Language of the e-mail and the instructions"), choices=LINK_LANGUAGES)
+    submit = SubmitField(_l("Send the link by e-mail"))

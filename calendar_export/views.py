@@ -23,10 +23,11 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import begin_writing, read_only
+from reminders.channels import SendError, missing_email_settings, send_email
 
 from . import changes, fastpath, services
 from .cli import register_commands
-from .forms import KIND_LABELS, SubscriptionForm
+from .forms import KIND_LABELS, SendLinkForm, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
 from .installation import uid_policy
 from .models import CalendarSubscription, FeedKind
@@ -463,26 +464,72 @@ def new():
 def link(sub_id):
     sub = _get_subscription_or_404(sub_id)
     pending = session.get(NEW_LINK_KEY)
+    token = None
+    if pending and pending.get("id") == sub.id:
+        session.pop(NEW_LINK_KEY, None)
+        token = pending["token"]
+    return _link_page(sub, token)
+
+
+def _link_page(sub: CalendarSubscription, token: str | None, send_form: SendLinkForm | None = None):
+    """The subscription's page; with ``token`` (just made, or sent back by the e-mail form) it
+    shows the link, the subscriber's instructions page and the ways to send them."""
     links = page_url = None
     emails = []
     names = services.target_names([sub])
-    if pending and pending.get("id") == sub.id:
-        session.pop(NEW_LINK_KEY, None)
-        target = services.target_of(sub.kind, sub.target_id)
-        with force_locale(FEED_LOCALE):
-            # The name the calendar app shows (the feed's own), as on the subscriber's page.
-            calendar = feed_name(sub.kind, target) if target is not None or sub.kind == FeedKind.UNIT.value \
-                else "Kohtaamo"
-        links = subscribe_links(feed_url(pending["token"]), calendar)
-        page_url = subscribe_page_url(pending["token"])
+    if token is not None:
+        calendar = _calendar_name(sub)
+        links = subscribe_links(feed_url(token), calendar)
+        page_url = subscribe_page_url(token)
         # One ready e-mail per contact, in the contact's language; or one without an address.
         contacts = partner_contacts_with_email(sub)
         for contact in contacts or [None]:
             language = contact.language if contact is not None else FEED_LOCALE
             subject, body = link_email(page_url, calendar, language)
             emails.append({"contact": contact, "href": mailto(contact.email if contact else "", subject, body)})
+        if send_form is None:
+            send_form = SendLinkForm(formdata=None, token=token,
+                                     email=contacts[0].email if contacts else "",
+                                     language=contacts[0].language if contacts else FEED_LOCALE)
     return render_template("calendar_export/link.html", sub=sub, links=links, page_url=page_url, emails=emails,
-                           names=names, kind_labels=KIND_LABELS, confirm=ConfirmForm())
+                           names=names, kind_labels=KIND_LABELS, confirm=ConfirmForm(), send_form=send_form)
+
+
+def _calendar_name(sub: CalendarSubscription) -> str:
+    target = services.target_of(sub.kind, sub.target_id)
+    with force_locale(FEED_LOCALE):
+        # The name the calendar app shows (the feed's own), as on the subscriber's page.
+        return feed_name(sub.kind, target) if target is not None or sub.kind == FeedKind.UNIT.value \
+            else "Kohtaamo"
+
+
+@bp.route("/calendar/subscriptions/<sub_id>/send", methods=["POST"])
+@login_required
+def send_link(sub_id):
+    """Sends the subscriber's instructions page by e-mail, now, over the app's SMTP settings. Not
+    through the reminders outbox: that would keep the secret link in the database in clear, and
+    the outbox's messages concern a client, which this one never does."""
+    sub = _get_subscription_or_404(sub_id)
+    form = SendLinkForm()
+    token = form.token.data or ""
+    if sub.is_revoked or not token or len(token) > 100 or services.hash_token(token) != sub.token_hash:
+        abort(404)  # only the holder of this subscription's current link can send it
+    if form.validate_on_submit():
+        config = current_app.config
+        subject, body = link_email(subscribe_page_url(token), _calendar_name(sub), form.language.data)
+        if missing_email_settings(config):
+            form.email.errors.append(_("Sending e-mail is not set up in this installation. Copy the link and "
+                                       "send it from your own e-mail."))
+        else:
+            try:
+                send_email(config, to=form.email.data, subject=subject, body=body)
+            except (SendError, ValueError):
+                form.email.errors.append(_("The e-mail could not be sent. Try again later, or copy the link and "
+                                           "send it from your own e-mail."))
+            else:
+                flash(_("The link was sent to %(address)s.", address=form.email.data), "success")
+                return _show_link_once(sub, token)
+    return _link_page(sub, token, form)
 
 
 @bp.route("/calendar/subscriptions/<sub_id>/rotate", methods=["POST"])
