@@ -368,13 +368,18 @@ class WindowNotOpen(ValueError):
     """The window is not (or no longer) taking answers."""
 
 
+class WindowFull(ValueError):
+    """Every person who could have answered has (feedback.release.MARGIN included)."""
+
+
 # The window's times and items, read where the answer is stored. On PostgreSQL the row is
-# share-locked until commit: a window being closed waits for this answer, and an answer arriving
-# while it closes waits and then sees it closed (on SQLite the write lock does the same).
+# locked until commit: a window being closed waits for this answer, an answer arriving while it
+# closes waits and then sees it closed, and two answers count the window's answers one after the
+# other, so neither can pass its capacity (on SQLite the write lock does the same).
 _WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
-                 .with_for_update(read=True, of=FeedbackWindow))
+                 .with_for_update(of=FeedbackWindow))
 # Plain inserts: the ORM's unit of work costs a millisecond more per answer sheet, on the busiest
 # write in the application. The rows are exactly what FeedbackResponse/FeedbackAnswer hold.
 _INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
@@ -396,6 +401,16 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     if len(comment) > COMMENT_MAX:
         raise ValueError("comment too long")
     _take_rate_slot(window_id, now)
+    from . import release  # release reads groups and meetings; imported late to keep services light
+
+    answered = release.answers_in(window_id)
+    if answered >= release.window_capacity(window_id):
+        raise WindowFull()
+    people = release.window_people(db.session.get(FeedbackWindow, window_id))
+    if people is not None and answered + 1 > people:
+        # More answers than people: flagged for good (its figures are left out).
+        db.session.execute(sa.update(FeedbackWindow).where(FeedbackWindow.id == window_id)
+                           .values(overfilled=True).execution_options(synchronize_session=False))
     response_id = random_response_id()
     db.session.execute(_INSERT_RESPONSE, {"id": response_id, "window_id": window_id, "answered_on": local_today(),
                                           "comment": comment})
