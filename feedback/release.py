@@ -281,7 +281,7 @@ def meeting_state(meeting, *, now: datetime | None = None) -> MeetingState:
         pooled["comments"] = results.comments_if_enough(pooled["comments"], k)
         pooled.update(distribution=None, end=None, people=people)
         state.reason = "ready"
-    state.pending = {"period_date": to_local(meeting.starts_at).date(), "theme": "", "n": st.n,
+        state.pending = {"period_date": to_local(meeting.starts_at).date(), "theme": "", "n": st.n,
                          "people": people, "score_sum": _score_sums([window.id]), "data": pooled}
     return state
 

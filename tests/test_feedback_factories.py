@@ -66,3 +66,14 @@ def open_session_window(facilitators):
     db.session.commit()
     open_now(window)
     return window
+
+
+def attend(session, present, absent=()):
+    """The roll call of a session: these enrolments present, those absent."""
+    from groups.models import Attendance
+
+    for enrolment in present:
+        db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status="present"))
+    for enrolment in absent:
+        db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status="absent"))
+    db.session.commit()
