@@ -25,17 +25,15 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import to_local
-from groups.models import Attendance, AttendanceStatus, Enrolment, EnrolmentStatus
+from groups.models import Attendance, AttendanceStatus
 
-from . import results, services
+from . import people as people_rule, results, services
 from .models import FeedbackAnswer, FeedbackRelease, FeedbackResponse, FeedbackWindow, WindowKind
 
-# Answers a window takes beyond the people who could have answered (a late arrival not yet in the
-# roll call). Stated in the README.
-MARGIN = 1
+MARGIN = people_rule.MARGIN
 
 
-# --- people who could have answered ----------------------------------------------------------
+# --- people who could have answered (see also feedback.people) ---------------------------------
 
 def _session_roll_calls(session_ids: list[int]) -> dict[int, tuple[int, int]]:
     """session id -> (attendance rows recorded, present)."""
@@ -54,52 +52,6 @@ def _distinct_present(session_ids: list[int]) -> int:
     return db.session.scalar(
         sa.select(sa.func.count(sa.distinct(Attendance.enrolment_id)))
         .where(Attendance.session_id.in_(session_ids), Attendance.status == AttendanceStatus.PRESENT.value)) or 0
-
-
-def _meeting_people(meeting_id: int) -> tuple[int | None, int]:
-    """(non-staff participants who took part, or None while attendance is not recorded;
-    non-staff participants invited)."""
-    from meetings.models import MeetingParticipant, ParticipantKind
-
-    rows = db.session.execute(
-        sa.select(MeetingParticipant.attended).where(MeetingParticipant.meeting_id == meeting_id,
-                                                     MeetingParticipant.kind != ParticipantKind.STAFF.value)).all()
-    invited = len(rows)
-    if invited == 0 or all(attended is None for (attended,) in rows):
-        return None, invited
-    return sum(1 for (attended,) in rows if attended), invited
-
-
-def window_people(window: FeedbackWindow) -> int | None:
-    """People who could have answered in this window; None while attendance is not recorded."""
-    if window.kind == WindowKind.SESSION.value:
-        recorded, present = _session_roll_calls([window.session_id]).get(window.session_id, (0, 0))
-        return present if recorded else None
-    if window.kind == WindowKind.MEETING.value:
-        return _meeting_people(window.meeting_id)[0]
-    # End-of-group survey: everyone present at least once in the round.
-    session_ids = [s.id for s in window.group.sessions if not s.is_cancelled]
-    roll = _session_roll_calls(session_ids)
-    return _distinct_present(session_ids) if roll else None
-
-
-def window_capacity(window_id: int) -> int:
-    """How many answers a window takes: its people (or, before the roll call, everyone who could
-    come) plus MARGIN."""
-    window = db.session.get(FeedbackWindow, window_id)
-    people = window_people(window)
-    if people is None:
-        if window.kind == WindowKind.MEETING.value:
-            people = _meeting_people(window.meeting_id)[1]
-        else:
-            people = db.session.scalar(sa.select(sa.func.count(Enrolment.id)).where(
-                Enrolment.group_id == window.group_id, Enrolment.status == EnrolmentStatus.ENROLLED.value)) or 0
-    return people + MARGIN
-
-
-def answers_in(window_id: int) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(FeedbackResponse)
-                             .where(FeedbackResponse.window_id == window_id)) or 0
 
 
 def rests_on(n: int, people: int | None) -> int:
@@ -260,7 +212,7 @@ def meeting_state(meeting, *, now: datetime | None = None) -> MeetingState:
     if window is None:
         return MeetingState(k, None, 0, None, False, release, "empty")
     st = services.window_stats([window.id])[window.id]
-    people = _meeting_people(meeting.id)[0]
+    people = people_rule.window_heads(window.id).people
     flagged = window.overfilled or (people is not None and st.n > people)
     state = MeetingState(k, window, st.n, people, flagged, release, None)
     if release is not None:

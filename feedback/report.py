@@ -86,6 +86,10 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
     themes = [ThemeLine(name, group_counts.get(name, 0),
                         _cell(name, counts.get(name, 0), people.get(name, 0), sums.get(name, 0.0), k, period_open))
               for name in names]
+    for line in themes:
+        # Groups held but none released: say so, not "no responses".
+        if line.row.reason == "empty" and line.groups:
+            line.row.reason = "not_released"
     total = _cell("total", sum(counts.values()), sum(people.values()), sum(sums.values()), k, period_open)
     flagged = db.session.scalar(
         sa.select(sa.func.count(FeedbackWindow.id)).join(GroupSession, FeedbackWindow.session_id == GroupSession.id)

@@ -21,7 +21,7 @@ from core.db import aware_utc, utcnow
 from core.extensions import db
 from core.timeutil import local_today
 
-from . import suppression
+from . import people, suppression
 from .builtin import BUILTIN_SETS
 from .models import (ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
                      ItemSet, SubmissionBucket, WindowKind, random_response_id)
@@ -376,7 +376,8 @@ class WindowFull(ValueError):
 # locked until commit: a window being closed waits for this answer, an answer arriving while it
 # closes waits and then sees it closed, and two answers count the window's answers one after the
 # other, so neither can pass its capacity (on SQLite the write lock does the same).
-_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
+_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id, FeedbackWindow.kind,
+                           *people.people_columns())
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
                  .with_for_update(of=FeedbackWindow))
@@ -400,14 +401,11 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValueError("comment too long")
-    _take_rate_slot(window_id, now)
-    from . import release  # release reads groups and meetings; imported late to keep services light
-
-    answered = release.answers_in(window_id)
-    if answered >= release.window_capacity(window_id):
+    heads = people.heads(rows[0].kind, rows[0])
+    if heads.answered >= heads.capacity:
         raise WindowFull()
-    people = release.window_people(db.session.get(FeedbackWindow, window_id))
-    if people is not None and answered + 1 > people:
+    _take_rate_slot(window_id, now)
+    if heads.people is not None and heads.answered + 1 > heads.people:
         # More answers than people: flagged for good (its figures are left out).
         db.session.execute(sa.update(FeedbackWindow).where(FeedbackWindow.id == window_id)
                            .values(overfilled=True).execution_options(synchronize_session=False))

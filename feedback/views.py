@@ -583,6 +583,7 @@ def csv_labels() -> dict:
         "hidden_complementary": _("Hidden: would reveal another hidden figure"),
         "hidden_empty": _("No responses"),
         "hidden_period_open": _("Shown when the period has ended"),
+        "hidden_not_released": _("No group results released"),
     }
 
 
