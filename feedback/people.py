@@ -1,6 +1,6 @@
-"""Who could have answered a feedback window, as SQL columns of the window row: read in the same
-statement that locks the window when an answer is stored (so counting and storing cannot race),
-and by the results pages (feedback.release). See feedback.release for the rule."""
+"""Who could have answered a feedback window, in one statement: read right after the window row
+is locked when an answer is stored (so counting and storing cannot race), and by the results
+pages (feedback.release). See feedback.release for the rule."""
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -374,10 +374,10 @@ class WindowFull(ValueError):
 
 # The window's times and items, read where the answer is stored. On PostgreSQL the row is
 # locked until commit: a window being closed waits for this answer, an answer arriving while it
-# closes waits and then sees it closed, and two answers count the window's answers one after the
-# other, so neither can pass its capacity (on SQLite the write lock does the same).
-_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id, FeedbackWindow.kind,
-                           *people.people_columns())
+# closes waits and then sees it closed, and two answers count the window's answers (next
+# statement) one after the other, so neither can pass its capacity (on SQLite the write lock
+# does the same).
+_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
                  .with_for_update(of=FeedbackWindow))
@@ -401,7 +401,10 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValueError("comment too long")
-    heads = people.heads(rows[0].kind, rows[0])
+    # Counted in a statement of its own, after the lock is held: on PostgreSQL a statement sees
+    # the data as it was when it started, so counting in the locking statement would miss an
+    # answer committed while this one waited for the lock.
+    heads = people.window_heads(window_id)
     if heads.answered >= heads.capacity:
         raise WindowFull()
     _take_rate_slot(window_id, now)
