@@ -31,21 +31,16 @@ def _svg(fig: Figure) -> tuple[bytes, str]:
 
 
 def means_chart(data: dict) -> tuple[bytes, str]:
-    """data: {"title", "x_labels": [...], "series": [{"label", "values": [mean|None]}], "n": [...],
-    "y_label"}. Points that are None (hidden) are gaps in the lines."""
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    xs = list(range(len(data["x_labels"])))
-    markers = "osD^v<>"
-    for i, series in enumerate(data["series"]):
-        ax.plot(xs, [v if v is not None else float("nan") for v in series["values"]],
-                marker=markers[i % len(markers)], color=COLOURS[i % len(COLOURS)], label=series["label"])
-    ax.set_xticks(xs, [f"{label}\nn={n}" if n is not None else f"{label}\n–" for label, n in
-                       zip(data["x_labels"], data["n"], strict=True)])
-    ax.set_ylim(0, 10)
-    ax.set_ylabel(data.get("y_label", ""))
+    """data: {"title", "labels": [question], "values": [mean], "x_label"}: one bar per question."""
+    fig, ax = plt.subplots(figsize=(7, 0.6 * len(data["labels"]) + 1.2))
+    ys = list(range(len(data["labels"])))
+    ax.barh(ys, [v if v is not None else 0 for v in data["values"]], color=COLOURS[0])
+    ax.set_yticks(ys, data["labels"])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 10)
+    ax.set_xlabel(data.get("x_label", ""))
     ax.set_title(data.get("title", ""))
-    ax.grid(axis="y", alpha=.3)
-    ax.legend(loc="lower left", fontsize="small")
+    ax.grid(axis="x", alpha=.3)
     return _svg(fig)
 
 

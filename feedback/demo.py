@@ -1,5 +1,6 @@
-"""Demo feedback: plenty for the finished Raharyhmä (charts, comments, the end-of-group survey)
-and only a few answers for the running group, so suppression can be seen."""
+"""Demo feedback: the finished Raharyhmä answered by those present (released: charts, comments,
+the end-of-group survey) and only a few answers for the running group, whose figures wait until
+it is over."""
 from __future__ import annotations
 
 import random
@@ -7,7 +8,7 @@ import random
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups.models import Group, GroupStatus
+from groups.models import Attendance, AttendanceStatus, Group, GroupStatus
 
 from . import services
 from .models import FeedbackAnswer, FeedbackResponse
@@ -52,27 +53,37 @@ def _pick_groups(ctx) -> tuple[Group | None, Group | None]:
     return finished, few
 
 
+def _present(sessions) -> dict[int, int]:
+    db.session.flush()
+    return dict(db.session.execute(
+        sa.select(Attendance.session_id, sa.func.count()).where(
+            Attendance.session_id.in_([s.id for s in sessions]), Attendance.status == AttendanceStatus.PRESENT.value)
+        .group_by(Attendance.session_id)).all()) if sessions else {}
+
+
 def seed(ctx) -> None:
     rng = random.Random(2026)
     now = services.utcnow()
     finished, few = _pick_groups(ctx)
     if finished is not None:
         sessions = [s for s in finished.sessions if not s.is_cancelled and s.starts_at < now]
-        # Session 5 gets only four answers, so its row is hidden (and one more, complementarily).
-        counts = [6, 7, 6, 5, 4, 7]
+        # Never more answers than people present (feedback.release): most of those present answered.
+        present = _present(sessions)
         for i, session in enumerate(sessions):
             window = services.open_session_window(session)
-            _responses(window, rng, counts[i % len(counts)], 6.5 + 0.3 * i,
+            _responses(window, rng, present.get(session.id, 0), 6.5 + 0.3 * i,
                        {1: RAHA_COMMENTS, 2: RAHA_COMMENTS_2}.get(i, ()))
         if sessions:
             end = services.open_group_end_window(finished)
             end.closes_at = min(end.closes_at, now)
             end.opens_at = min(end.opens_at, end.closes_at)
-            _responses(end, rng, 6, 8.0, END_COMMENTS)
+            _responses(end, rng, 5, 8.0, END_COMMENTS)
     if few is not None and few is not finished:
-        for session in [s for s in few.sessions if not s.is_cancelled and s.starts_at < now]:
+        sessions = [s for s in few.sessions if not s.is_cancelled and s.starts_at < now]
+        present = _present(sessions)
+        for session in sessions:
             window = services.open_session_window(session)
-            _responses(window, rng, 2, 7.0)
+            _responses(window, rng, min(2, present.get(session.id, 0)), 7.0)
     meetings = (ctx.extra.get("meetings") or {})
     held = meetings.get("held")
     if held is not None:

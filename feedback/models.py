@@ -95,6 +95,9 @@ class FeedbackWindow(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # Set for good when the window ever held more answers than people could have given them
+    # (feedback.release): its figures are withheld and the results page says so.
+    overfilled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     item_set: Mapped[ItemSet] = relationship()
     session = relationship("GroupSession")
@@ -148,6 +151,34 @@ class SubmissionBucket(db.Model):
     window_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_window.id", ondelete="CASCADE"), primary_key=True)
     bucket: Mapped[int] = mapped_column(sa.BigInteger, primary_key=True, autoincrement=False)
     count: Mapped[int] = mapped_column(default=0)
+
+
+class FeedbackRelease(db.Model):
+    """The figures of a finished group or a closed meeting, stored the moment they are first
+    shown and shown from here ever after: nothing that happens later (a late answer, a changed
+    roll call, a reopened window) can change a figure someone has already seen."""
+
+    __tablename__ = "feedback_release"
+    __table_args__ = (
+        sa.CheckConstraint("(group_id IS NULL) <> (meeting_id IS NULL)", name="one_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"),
+                                                 nullable=True, unique=True)
+    meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"),
+                                                   nullable=True, unique=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The report's period: the local date of the group's last session (or of the meeting).
+    period_date: Mapped[date] = mapped_column(sa.Date, index=True)
+    theme: Mapped[str] = mapped_column(sa.String(200), default="")
+    n: Mapped[int] = mapped_column()           # answer sheets behind the figures
+    people: Mapped[int] = mapped_column()      # people who could have given them
+    # Sum over the answer sheets of each sheet's mean answer: the report pools these by theme.
+    score_sum: Mapped[float] = mapped_column(sa.Float)
+    # {"items": [...], "means": {item id: mean}, "distribution": [11 counts] | None,
+    #  "comments": [...] | None, "end": {...} | None}
+    data: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
 
 class ChartCache(db.Model):

@@ -3,8 +3,6 @@ theme (suppressed like every other feedback figure), network meetings held and a
 on time. A fixed number of queries whatever the period holds."""
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass
 from datetime import date
 
@@ -12,13 +10,14 @@ import sqlalchemy as sa
 
 from core.db import utcnow
 from core.forms import EARLIEST_DATE, latest_date
+from core.csvfile import csv_bytes
 from core.extensions import db
-from core.timeutil import local_day_bounds_utc, to_local
+from core.timeutil import local_day_bounds_utc, local_today, to_local
 from groups.models import Attendance, AttendanceStatus, Group, GroupSession, SessionStatus
 from meetings.models import ActionItem, ItemStatus, Meeting, MeetingStatus
 
-from . import results
-from .models import FeedbackAnswer, FeedbackResponse, FeedbackWindow, WindowKind
+from . import release as release_rule, results
+from .models import FeedbackWindow
 
 
 @dataclass
@@ -43,6 +42,7 @@ class UnitReport:
     meetings_held: int
     items_due: int
     items_on_time: int
+    flagged_windows: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
@@ -69,55 +69,36 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
                   .filter(Attendance.status == AttendanceStatus.PRESENT.value))
         .join(GroupSession, Attendance.session_id == GroupSession.id).where(in_period)).one()
 
-    # Feedback counts in whole groups: a group's session feedback belongs to the period in which
-    # the group's last session falls, once all its feedback has closed, and only when the group
-    # itself has at least k responses. Any difference between two reports (overlapping periods,
-    # a theme row against a group page) is then made of whole groups that each could be shown on
-    # their own, so no figure resting on fewer than k responses can be worked out.
-    now = utcnow()
+    # Feedback counts released groups only (feedback.release): a group's figures, fixed when they
+    # were first shown, in the period of its last session, pooled by theme, and only for a
+    # period that has ended. Any difference between two reports is then made of whole released
+    # groups, each already shown on its own with at least k people behind it.
     theme = sa.func.coalesce(sa.func.nullif(Group.theme, ""), Group.title)
-    not_cancelled = GroupSession.status != SessionStatus.CANCELLED.value
-    last_start = dict(db.session.execute(
-        sa.select(GroupSession.group_id, sa.func.max(GroupSession.starts_at)).where(not_cancelled)
-        .group_by(GroupSession.group_id)).all())
-    still_open = set(db.session.scalars(
-        sa.select(sa.distinct(GroupSession.group_id)).join(FeedbackWindow, FeedbackWindow.session_id == GroupSession.id)
-        .where(FeedbackWindow.kind == WindowKind.SESSION.value, FeedbackWindow.closes_at > now)))
-    # Mean of all 0–10 answers of a response first, so each response weighs the same whatever its set.
-    per_response = (sa.select(FeedbackResponse.window_id, (sa.func.avg(FeedbackAnswer.value)).label("score"))
-                    .join(FeedbackAnswer.response).group_by(FeedbackResponse.id, FeedbackResponse.window_id)
-                    .subquery())
-    per_group = db.session.execute(
-        sa.select(Group.id, theme, sa.func.count(per_response.c.window_id), sa.func.sum(per_response.c.score))
-        .select_from(FeedbackWindow)
-        .join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
-        .join(Group, GroupSession.group_id == Group.id)
-        .join(per_response, per_response.c.window_id == FeedbackWindow.id)
-        .where(FeedbackWindow.kind == WindowKind.SESSION.value)
-        .group_by(Group.id, theme)).all()
     counts: dict[str, int] = {}
+    people: dict[str, int] = {}
     sums: dict[str, float] = {}
-    left_out: set[str] = set()
-    for group_id, name, n, total in per_group:
-        last = last_start.get(group_id)
-        if last is None or not (since <= last < until):
-            continue
-        if group_id in still_open or n < k:
-            left_out.add(name)
-            continue
-        counts[name] = counts.get(name, 0) + n
-        sums[name] = sums.get(name, 0.0) + float(total or 0)
+    period_open = end >= local_today()
+    if not period_open:
+        for rel in release_rule.released_groups(start, end):
+            name = rel.theme
+            counts[name] = counts.get(name, 0) + rel.n
+            people[name] = people.get(name, 0) + rel.people
+            sums[name] = sums.get(name, 0.0) + rel.score_sum
     group_counts = dict(db.session.execute(
         sa.select(theme, sa.func.count(sa.distinct(Group.id))).join(GroupSession, GroupSession.group_id == Group.id)
         .where(in_period).group_by(theme)).all())
     names = sorted(set(group_counts) | set(counts))
-    parts = [results.PartInput(name, counts.get(name, 0), {"score": sums.get(name, 0.0)}) for name in names]
-    table = results.summarise(parts, ["score"], k)
-    for row in table.rows:
-        # A theme whose only feedback was left out says it is hidden, not that nobody answered.
-        if row.key in left_out and not row.shown and row.reason == "empty":
-            row.reason = "too_few"
-    themes = [ThemeLine(name, group_counts.get(name, 0), row) for name, row in zip(names, table.rows, strict=True)]
+    themes = [ThemeLine(name, group_counts.get(name, 0),
+                        _cell(name, counts.get(name, 0), people.get(name, 0), sums.get(name, 0.0), k, period_open))
+              for name in names]
+    for line in themes:
+        # Groups held but none released: say so, not "no responses".
+        if line.row.reason == "empty" and line.groups:
+            line.row.reason = "not_released"
+    total = _cell("total", sum(counts.values()), sum(people.values()), sum(sums.values()), k, period_open)
+    flagged = db.session.scalar(
+        sa.select(sa.func.count(FeedbackWindow.id)).join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
+        .where(in_period, FeedbackWindow.overfilled.is_(True))) or 0
 
     meetings_held = db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(
         Meeting.status == MeetingStatus.HELD.value, Meeting.starts_at >= since, Meeting.starts_at < until)) or 0
@@ -129,8 +110,19 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
                   if status == ItemStatus.DONE.value and changed is not None and to_local(changed).date() <= due)
     return UnitReport(start=start, end=end, k=k, groups_held=groups_held, sessions_held=sessions_held,
                       participants=participants, attendance_present=present, attendance_recorded=recorded,
-                      themes=themes, total=table.total, meetings_held=meetings_held,
-                      items_due=len(items), items_on_time=on_time)
+                      themes=themes, total=total, meetings_held=meetings_held,
+                      items_due=len(items), items_on_time=on_time, flagged_windows=flagged)
+
+
+def _cell(key, n: int, people: int, score_sum: float, k: int, period_open: bool) -> results.Row:
+    """A pooled cell of the report, shown only when at least k people stand behind it."""
+    if period_open:
+        return results.Row(key, False, None, reason="period_open")
+    if n == 0:
+        return results.Row(key, False, None, reason="empty")
+    if release_rule.rests_on(n, people) < k:
+        return results.Row(key, False, None, reason="too_few")
+    return results.Row(key, True, n, {"score": results.mean(score_sum, n)})
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -138,29 +130,30 @@ def default_period(today: date) -> tuple[date, date]:
     return date(today.year, 1, 1), today
 
 
-def report_csv(report: UnitReport, labels: dict) -> bytes:
-    """CSV in the same order as the page; suppressed cells carry the reason text, never a number."""
-    out = io.StringIO()
-    writer = csv.writer(out, delimiter=";")
-    writer.writerow([labels["measure"], labels["value"]])
-    writer.writerow([labels["period"], f"{report.start.isoformat()} – {report.end.isoformat()}"])
-    writer.writerow([labels["groups_held"], report.groups_held])
-    writer.writerow([labels["sessions_held"], report.sessions_held])
-    writer.writerow([labels["participants"], report.participants])
+def report_csv(report: UnitReport, labels: dict, locale: str) -> bytes:
+    """CSV in the same order as the page; suppressed cells carry the reason text, never a number.
+    Means in the download's language (5,6 in Finnish and Swedish); every text cell is neutralised
+    against spreadsheet formulas (core.csvfile)."""
     rate = report.attendance_rate
-    writer.writerow([labels["attendance_rate"], "" if rate is None else f"{rate} %"])
-    writer.writerow([labels["meetings_held"], report.meetings_held])
-    writer.writerow([labels["items_on_time"], f"{report.items_on_time} / {report.items_due}"])
-    writer.writerow([])
-    writer.writerow([labels["theme"], labels["groups"], labels["responses"], labels["mean"]])
+    rows = [
+        [labels["measure"], labels["value"]],
+        [labels["period"], f"{report.start.isoformat()} – {report.end.isoformat()}"],
+        [labels["groups_held"], report.groups_held],
+        [labels["sessions_held"], report.sessions_held],
+        [labels["participants"], report.participants],
+        [labels["attendance_rate"], "" if rate is None else f"{rate} %"],
+        [labels["meetings_held"], report.meetings_held],
+        [labels["items_on_time"], f"{report.items_on_time} / {report.items_due}"],
+        [],
+        [labels["theme"], labels["groups"], labels["responses"], labels["mean"]],
+    ]
     for line in report.themes:
         if line.row.shown:
-            writer.writerow([line.theme, line.groups, line.row.n, f"{line.row.means['score']:.1f}"])
+            rows.append([line.theme, line.groups, line.row.n, results.format_mean(line.row.means["score"], locale)])
         else:
-            writer.writerow([line.theme, line.groups, labels["hidden_" + (line.row.reason or "too_few")], ""])
+            rows.append([line.theme, line.groups, labels["hidden_" + (line.row.reason or "too_few")], ""])
     if report.total.shown:
-        writer.writerow([labels["all_themes"], "", report.total.n, f"{report.total.means['score']:.1f}"])
+        rows.append([labels["all_themes"], "", report.total.n, results.format_mean(report.total.means["score"], locale)])
     else:
-        writer.writerow([labels["all_themes"], "", labels["hidden_" + (report.total.reason or "too_few")], ""])
-    # Excel opens a BOM-marked UTF-8 CSV with the right characters.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+        rows.append([labels["all_themes"], "", labels["hidden_" + (report.total.reason or "too_few")], ""])
+    return csv_bytes(rows)

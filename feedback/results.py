@@ -8,7 +8,21 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
+from babel.numbers import format_decimal
+
 from .suppression import Plan, mean, plan_partition
+
+
+def format_mean(value: float | None, locale: str | None = None) -> str:
+    """A mean with one decimal in the language's own way (5,6 in Finnish and Swedish, 5.6 in
+    English): pages, charts' descriptions and CSV files alike."""
+    if value is None:
+        return ""
+    if locale is None:
+        from flask_babel import get_locale
+
+        locale = str(get_locale() or "fi")
+    return format_decimal(value, format="0.0", locale=locale)
 
 
 @dataclass(frozen=True)

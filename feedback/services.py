@@ -21,7 +21,7 @@ from core.db import aware_utc, utcnow
 from core.extensions import db
 from core.timeutil import local_today
 
-from . import suppression
+from . import people, suppression
 from .builtin import BUILTIN_SETS
 from .models import (ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
                      ItemSet, SubmissionBucket, WindowKind, random_response_id)
@@ -368,13 +368,19 @@ class WindowNotOpen(ValueError):
     """The window is not (or no longer) taking answers."""
 
 
+class WindowFull(ValueError):
+    """Every person who could have answered has (feedback.release.MARGIN included)."""
+
+
 # The window's times and items, read where the answer is stored. On PostgreSQL the row is
-# share-locked until commit: a window being closed waits for this answer, and an answer arriving
-# while it closes waits and then sees it closed (on SQLite the write lock does the same).
+# locked until commit: a window being closed waits for this answer, an answer arriving while it
+# closes waits and then sees it closed, and two answers count the window's answers (next
+# statement) one after the other, so neither can pass its capacity (on SQLite the write lock
+# does the same).
 _WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
-                 .with_for_update(read=True, of=FeedbackWindow))
+                 .with_for_update(of=FeedbackWindow))
 # Plain inserts: the ORM's unit of work costs a millisecond more per answer sheet, on the busiest
 # write in the application. The rows are exactly what FeedbackResponse/FeedbackAnswer hold.
 _INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
@@ -395,7 +401,17 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
         raise ValueError("comment too long")
+    # Counted in a statement of its own, after the lock is held: on PostgreSQL a statement sees
+    # the data as it was when it started, so counting in the locking statement would miss an
+    # answer committed while this one waited for the lock.
+    heads = people.window_heads(window_id)
+    if heads.answered >= heads.capacity:
+        raise WindowFull()
     _take_rate_slot(window_id, now)
+    if heads.people is not None and heads.answered + 1 > heads.people:
+        # More answers than people: flagged for good (its figures are left out).
+        db.session.execute(sa.update(FeedbackWindow).where(FeedbackWindow.id == window_id)
+                           .values(overfilled=True).execution_options(synchronize_session=False))
     response_id = random_response_id()
     db.session.execute(_INSERT_RESPONSE, {"id": response_id, "window_id": window_id, "answered_on": local_today(),
                                           "comment": comment})

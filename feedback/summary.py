@@ -23,8 +23,9 @@ from core.extensions import db
 from groups.models import (Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession,
                            SessionStatus)
 
-from . import charts, results, services
-from .models import FeedbackResponse, FeedbackWindow, ItemSet, WindowKind
+from . import charts, release as release_rule, services
+from .results import format_mean
+from .models import FeedbackRelease, FeedbackWindow, Item, ItemSet, WindowKind
 
 
 def _locale() -> str:
@@ -32,105 +33,80 @@ def _locale() -> str:
 
 
 @dataclass
-class SessionLine:
-    session: object
-    window: FeedbackWindow | None
-    row: results.Row | None         # None when the window is not closed yet (or there is none)
-    comments: list | None = None
-    comments_hidden: bool = False
-    present: int = 0
-    enrolled: int = 0
-
-
-@dataclass
 class GroupSummary:
+    """What the group's results page, its charts and the evaluation page show: counts per session
+    (answers against present, never scores) and, once released, the pooled figures."""
     group: object
     k: int
-    items: list
-    lines: list[SessionLine]
-    table: results.Table
-    distribution: dict | None
+    state: release_rule.GroupState
+    items: list                       # the released session questions (empty until released)
+    means: dict                       # item id -> mean over the whole round (released only)
+    n: int | None
+    people: int | None
+    distribution: dict | None         # score -> count of the overall item (released only)
     overall_item: object | None
+    comments: list | None
     end_window: FeedbackWindow | None
-    end_row: results.Row | None
     end_items: list
-    end_comments: list | None
+    end: dict | None                  # released end-of-group survey: n, means, comments
+    enrolled: int = 0
     charts: dict = field(default_factory=dict)   # kind -> chart data (only for shown figures)
     chart_keys: dict = field(default_factory=dict)   # kind -> cache key of that chart (see chart_key)
 
+    @property
+    def lines(self):
+        return self.state.lines
 
-def group_summary(group, *, now: datetime | None = None) -> GroupSummary:
+    @property
+    def released(self) -> bool:
+        return self.state.release is not None
+
+    @property
+    def reason(self) -> str | None:
+        return self.state.reason
+
+
+def group_summary(group, *, now: datetime | None = None, state: release_rule.GroupState | None = None) -> GroupSummary:
+    """Read-only (the views call release_rule.ensure_group_release first when they may write)."""
     now = now or utcnow()
-    k = services.threshold()
     locale = _locale()
-    sessions = [s for s in group.sessions if not s.is_cancelled]
+    state = state or release_rule.group_state(group, now=now)
+    k = state.k
     queries = _summary_queries()
-    windows = list(db.session.scalars(queries.windows, {"group_id": group.id}))
-    by_session = {w.session_id: w for w in windows if w.kind == WindowKind.SESSION.value}
-    end_window = next((w for w in windows if w.kind == WindowKind.GROUP_END.value), None)
-    set_ids = list({w.item_set_id for w in windows})
-    sets = {s.id: s for s in db.session.scalars(queries.item_sets, {"ids": set_ids})} if set_ids else {}
-    # Read-only: before any window exists the set may not exist yet either (no rows are created here).
-    session_set = sets.get(next((w.item_set_id for w in by_session.values()), None)) or \
-        services.set_for_group(group, WindowKind.SESSION.value, create=False)
-    items = list(session_set.items) if session_set is not None else []
-    stats = services.window_stats([w.id for w in windows])
-
-    closed = [s for s in sessions if s.id in by_session and by_session[s.id].is_closed(now)]
-    parts = [results.PartInput(s.id, stats[by_session[s.id].id].n, stats[by_session[s.id].id].sums) for s in closed]
-    # A total that grows week by week would give each new session's figures by subtraction
-    # (this week's total minus last week's). So the total, and the distribution built from it,
-    # appear only when the group's sessions are over and all their feedback has closed.
-    complete = all(s.ends_at <= now for s in sessions) and all(w.is_closed(now) for w in by_session.values())
-    table = results.summarise(parts, [i.id for i in items], k, with_total=complete)
-    if not complete:
-        table.total = results.Row("total", False, None, reason="group_open")
-    rows = {r.key: r for r in table.rows}
-
-    attendance = dict(db.session.execute(queries.attendance, {"ids": [s.id for s in sessions]}).all()) \
-        if sessions else {}
     enrolled = db.session.scalar(queries.enrolled, {"group_id": group.id}) or 0
-    lines = []
-    for s in sessions:
-        w = by_session.get(s.id)
-        line = SessionLine(session=s, window=w, row=rows.get(s.id), present=attendance.get(s.id, 0),
-                           enrolled=enrolled)
-        if line.row is not None:
-            line.comments = results.comments_if_enough(stats[w.id].comments, k) if line.row.shown else None
-            line.comments_hidden = line.comments is None and bool(stats[w.id].comments)
-        lines.append(line)
-
-    overall = items[-1] if items else None
-    distribution = None
-    if overall is not None and table.total.shown:
-        counts: dict[int, int] = {}
-        for s in closed:
-            for score, c in stats[by_session[s.id].id].distribution.get(overall.id, {}).items():
-                counts[score] = counts.get(score, 0) + c
-        distribution = results.distribution(counts, k)
-
-    end_row, end_items, end_comments = None, [], None
-    if end_window is not None:
-        end_items = list(sets[end_window.item_set_id].items)
-        if end_window.is_closed(now):
-            st = stats[end_window.id]
-            end_table = results.summarise([results.PartInput("end", st.n, st.sums)], [i.id for i in end_items], k,
-                                          with_total=False)
-            end_row = end_table.rows[0]
-            end_comments = results.comments_if_enough(st.comments, k) if end_row.shown else None
-
-    summary = GroupSummary(group=group, k=k, items=items, lines=lines, table=table, distribution=distribution,
-                           overall_item=overall, end_window=end_window, end_row=end_row, end_items=end_items,
-                           end_comments=end_comments)
+    windows = [line.window for line in state.lines if line.window is not None]
+    end_window = db.session.scalar(sa.select(FeedbackWindow).where(
+        FeedbackWindow.group_id == group.id, FeedbackWindow.kind == WindowKind.GROUP_END.value))
+    items, means, distribution, overall, comments, end, end_items = [], {}, None, None, None, None, []
+    n = people = None
+    rel = state.release
+    if rel is not None:
+        data = rel.data
+        ids = data["items"] + ((data["end"] or {}).get("items") or [])
+        found = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(ids)))} if ids else {}
+        items = [found[i] for i in data["items"] if i in found]
+        means = {int(i): v for i, v in data["means"].items()}
+        n, people = rel.n, rel.people
+        overall = items[-1] if items else None
+        if data.get("distribution") is not None:
+            distribution = dict(enumerate(data["distribution"]))
+        comments = data.get("comments")
+        if data.get("end"):
+            end = dict(data["end"])
+            end["means"] = {int(i): v for i, v in end["means"].items()}
+            end_items = [found[i] for i in end["items"] if i in found]
+    del windows
+    summary = GroupSummary(group=group, k=k, state=state, items=items, means=means, n=n, people=people,
+                           distribution=distribution, overall_item=overall, comments=comments,
+                           end_window=end_window, end_items=end_items, end=end, enrolled=enrolled)
     summary.charts = _chart_data(summary, locale)
     if summary.charts:
         # The same key the chart route works out from its own small query; the route stores a
         # chart only when the two agree, i.e. the chart was drawn from the state its key names.
         facts = ChartFacts(
-            sessions=[SessionFacts(s.id, s.number, s.ends_at, s.is_cancelled, attendance.get(s.id, 0))
-                      for s in group.sessions],
-            windows=[WindowFacts(w.session_id, w.item_set_id, w.closes_at, stats[w.id].fingerprint)
-                     for w in by_session.values()],
+            sessions=[SessionFacts(line.session.id, line.session.number, line.session.ends_at, False,
+                                   line.present or 0) for line in state.lines],
+            release=(rel.id, rel.released_at.isoformat()) if rel is not None else None,
             enrolled=enrolled)
         texts = _chart_texts()
         summary.chart_keys = {kind: chart_key(kind, group.id, facts, now=now, k=k, locale=locale, texts=texts)
@@ -168,8 +144,7 @@ def _chart_texts() -> dict[str, str]:
     their texts from here only, and the cache key holds all of them, so a changed translation
     is a new chart."""
     return {
-        "means_title": _("Mean scores per session (0–10)"),
-        "session": _("Session %(number)s"),
+        "means_title": _("Mean scores of the whole round (0–10)"),
         "means_y": _("Mean (0–10)"),
         "distribution_title": _("How many gave each score: %(item)s"),
         "score": _("Score (0–10)"),
@@ -181,20 +156,16 @@ def _chart_texts() -> dict[str, str]:
 
 
 def _chart_data(summary: GroupSummary, locale: str) -> dict:
-    """The data each chart would show, only when it holds shown figures. Labels are part of the
-    data, so a language change is a different chart (and a different cache entry)."""
+    """The data each chart would show, only when it holds released figures. Labels are part of
+    the data, so a language change is a different chart (and a different cache entry)."""
     texts = _chart_texts()
     charts = {}
-    shown_lines = [line for line in summary.lines if line.row is not None]
-    if any(line.row.shown for line in shown_lines):
+    if summary.released and summary.items:
         charts["means"] = {
             "title": texts["means_title"],
-            "x_labels": [texts["session"] % {"number": line.session.number} for line in shown_lines],
-            "n": [line.row.n for line in shown_lines],
-            "y_label": texts["means_y"],
-            "series": [{"label": item.label(locale),
-                        "values": [line.row.means.get(item.id) if line.row.shown else None for line in shown_lines]}
-                       for item in summary.items],
+            "labels": [item.label(locale) for item in summary.items],
+            "values": [summary.means.get(item.id) for item in summary.items],
+            "x_label": texts["means_y"],
         }
     if summary.distribution is not None and summary.overall_item is not None:
         charts["distribution"] = {
@@ -207,8 +178,8 @@ def _chart_data(summary: GroupSummary, locale: str) -> dict:
         charts["attendance"] = {
             "title": texts["attendance_title"],
             "x_labels": [str(line.session.number) for line in summary.lines],
-            "present": [line.present for line in summary.lines],
-            "enrolled": [line.enrolled for line in summary.lines],
+            "present": [line.present or 0 for line in summary.lines],
+            "enrolled": [summary.enrolled for _line in summary.lines],
             "labels": {"present": texts["present"], "enrolled": texts["enrolled"]},
         }
     return charts
@@ -216,15 +187,12 @@ def _chart_data(summary: GroupSummary, locale: str) -> dict:
 
 # --- chart cache keys ----------------------------------------------------------------------------
 # A chart is a pure function of a few facts about its group: its sessions (number, end, cancelled,
-# attendance), the session feedback windows (item set, closing time and which responses they
-# hold), the number enrolled, and the time now (which windows have closed, whether the group is
-# over), the threshold k, the language with its translations and the drawing code. The key is a
-# hash of exactly those facts, restricted to the ones the chart's kind uses; so a key names one
-# chart, and a cached chart is served only while everything it was drawn from is unchanged.
-# Suppression is decided by the same facts, so a key whose chart was hidden never gets a row.
-#
-# Item sets are not in the facts beyond their ids: nothing edits a stored set or its items (a
-# group that wants other questions chooses another set, which has another id).
+# attendance) and the number enrolled for the attendance chart; the group's release (stored once,
+# never changed: feedback.release) for the score charts; and the threshold k, the language with
+# its translations and the drawing code. The key is a hash of exactly those facts, restricted to
+# the ones the chart's kind uses; so a key names one chart, and a cached chart is served only
+# while everything it was drawn from is unchanged. A group without a release has no score chart,
+# so its key never gets a row.
 
 @dataclass(frozen=True)
 class SessionFacts:
@@ -236,21 +204,13 @@ class SessionFacts:
 
 
 @dataclass(frozen=True)
-class WindowFacts:
-    session_id: int
-    item_set_id: int
-    closes_at: datetime
-    responses: tuple   # services.WindowStats.fingerprint: (count, lowest id, highest id)
-
-
-@dataclass(frozen=True)
 class ChartFacts:
     sessions: Sequence[SessionFacts]   # all of the group's sessions, in date order
-    windows: Sequence[WindowFacts]     # the group's session feedback windows
+    release: tuple | None              # (release id, released at) once released
     enrolled: int
 
 
-KEY_VERSION = 2   # 1 was a hash of the chart data itself
+KEY_VERSION = 3   # 1 was a hash of the chart data itself; 2 hashed per-session responses
 
 
 def chart_key(kind: str, group_id: int, facts: ChartFacts, *, now: datetime, k: int, locale: str,
@@ -263,14 +223,8 @@ def chart_key(kind: str, group_id: int, facts: ChartFacts, *, now: datetime, k: 
         state["sessions"] = [(s.id, s.number, s.present) for s in live]
         state["enrolled"] = facts.enrolled if live else None
     else:
-        # Mirrors group_summary: only closed windows' responses count (an open window's arrivals
-        # leave the key, and so the ETag, unchanged), and the total needs the whole group over.
-        by_session = {w.session_id: w for w in facts.windows}
-        closed = {sid: w for sid, w in by_session.items() if w.closes_at <= now}
-        state["sessions"] = [(s.id, s.number, list(closed[s.id].responses) if s.id in closed else None)
-                             for s in live]
-        state["complete"] = all(s.ends_at <= now for s in live) and len(closed) == len(by_session)
-        state["item_sets"] = sorted({w.item_set_id for w in facts.windows})
+        # The score charts show the release only, which never changes once stored.
+        state["release"] = list(facts.release) if facts.release else None
     payload = json.dumps(state, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()
 
@@ -281,11 +235,8 @@ def _facts_query() -> sa.Select:
     from the group, so a group without sessions still gives a row (and no row means no group),
     and carries the group's facilitators, so the chart route checks access in the same query."""
     group, session = Group.__table__, GroupSession.__table__
-    window, response = FeedbackWindow.__table__, FeedbackResponse.__table__
+    release = FeedbackRelease.__table__
     attendance, enrolment = Attendance.__table__, Enrolment.__table__
-
-    def of_responses(fn):
-        return sa.select(fn).where(response.c.window_id == window.c.id).correlate(window).scalar_subquery()
 
     present = (sa.select(sa.func.count()).select_from(attendance)
                .where(attendance.c.session_id == session.c.id,
@@ -297,11 +248,9 @@ def _facts_query() -> sa.Select:
                 .scalar_subquery())
     return (sa.select(group.c.facilitator1_id, group.c.facilitator2_id,
                       session.c.id, session.c.number, session.c.ends_at, session.c.status, present, enrolled,
-                      window.c.id, window.c.item_set_id, window.c.closes_at, of_responses(sa.func.count()),
-                      of_responses(sa.func.min(response.c.id)), of_responses(sa.func.max(response.c.id)))
+                      release.c.id, release.c.released_at)
             .select_from(group.outerjoin(session, session.c.group_id == group.c.id)
-                         .outerjoin(window, sa.and_(window.c.session_id == session.c.id,
-                                                    window.c.kind == const(WindowKind.SESSION.value))))
+                         .outerjoin(release, release.c.group_id == group.c.id))
             .where(group.c.id == sa.bindparam("group_id"))
             .order_by(session.c.starts_at))
 
@@ -319,26 +268,25 @@ def current_chart_state(group_id: int, kind: str, *, now: datetime) -> ChartStat
     rows = db.session.execute(_facts_query(), {"group_id": group_id}).all()
     if not rows:
         return None
-    sessions, windows = [], []
-    for _f1, _f2, sid, number, ends_at, status, n_present, _enrolled, wid, set_id, closes_at, n, low, high in rows:
+    sessions = []
+    for _f1, _f2, sid, number, ends_at, status, n_present, _enrolled, _rid, _rat in rows:
         if sid is None:
             continue  # the group has no sessions: its one row carries the facilitators only
         sessions.append(SessionFacts(sid, number, aware_utc(ends_at), status == SessionStatus.CANCELLED.value,
                                      n_present))
-        if wid is not None:
-            windows.append(WindowFacts(sid, set_id, aware_utc(closes_at), (n, low, high)))
-    facts = ChartFacts(sessions=sessions, windows=windows, enrolled=rows[0][7] if sessions else 0)
+    rid, rat = rows[0][8], rows[0][9]
+    facts = ChartFacts(sessions=sessions, release=(rid, aware_utc(rat).isoformat()) if rid is not None else None,
+                       enrolled=rows[0][7] if sessions else 0)
     key = chart_key(kind, group_id, facts, now=now, k=services.threshold(), locale=_locale())
     return ChartState(frozenset(i for i in rows[0][:2] if i is not None), key)
 
 
 def chart_alt(kind: str, data: dict) -> str:
     if kind == "means":
-        points = [(label, series["values"][i]) for series in data["series"][-1:]
-                  for i, label in enumerate(data["x_labels"]) if series["values"][i] is not None]
-        described = "; ".join(f"{label}: {value}" for label, value in points)
-        return _("Line chart of the mean scores per session. %(item)s: %(points)s. The table on this page has "
-                 "all figures.", item=data["series"][-1]["label"], points=described)
+        described = "; ".join(f"{label}: {format_mean(value)}" for label, value in
+                              zip(data["labels"], data["values"], strict=True) if value is not None)
+        return _("Bar chart of the mean scores of the whole round. %(points)s. The table on this page has "
+                 "all figures.", points=described)
     if kind == "distribution":
         counts = data["counts"]
         top = max(range(11), key=lambda s: counts[s])
@@ -352,23 +300,21 @@ def chart_alt(kind: str, data: dict) -> str:
 class MeetingSummary:
     window: FeedbackWindow | None
     items: list
-    row: results.Row | None
+    state: release_rule.MeetingState
+    means: dict
+    n: int | None
     comments: list | None
     k: int
 
 
-def meeting_summary(meeting) -> MeetingSummary:
-    k = services.threshold()
-    window = services.window_for_meeting(meeting)
-    if window is None:
-        return MeetingSummary(None, [], None, None, k)
-    items = list(window.item_set.items)
-    if not window.is_closed(utcnow()):
-        return MeetingSummary(window, items, None, None, k)
-    st = services.window_stats([window.id])[window.id]
-    row = results.summarise([results.PartInput("m", st.n, st.sums)], [i.id for i in items], k,
-                            with_total=False).rows[0]
-    comments = results.comments_if_enough(st.comments, k) if row.shown else None
-    return MeetingSummary(window, items, row, comments, k)
-
-
+def meeting_summary(meeting, *, state: release_rule.MeetingState | None = None) -> MeetingSummary:
+    state = state or release_rule.meeting_state(meeting)
+    window = state.window
+    items = list(window.item_set.items) if window is not None else []
+    rel = state.release
+    if rel is None:
+        return MeetingSummary(window, items, state, {}, None, None, state.k)
+    by_id = {i.id: i for i in items}
+    shown = [by_id[i] for i in rel.data["items"] if i in by_id]
+    return MeetingSummary(window, shown, state, {int(i): v for i, v in rel.data["means"].items()}, rel.n,
+                          rel.data.get("comments"), state.k)

@@ -8,9 +8,9 @@ re-render the form to the participant only.
 from __future__ import annotations
 
 import io
+from types import SimpleNamespace
 
 import segno
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
@@ -23,10 +23,13 @@ from core.forms import ConfirmForm
 from core.security import begin_writing, read_only
 from core.templating import local_dt
 from core.timeutil import local_today
+from groups import services as group_services
 from groups.models import Group, GroupSession
-from meetings.models import Meeting, MeetingParticipant
+from meetings import services as meeting_services
+from meetings.models import Meeting
 
-from . import charts, report as unit_report, services, summary as summaries
+from . import charts, release as release_rule, report as unit_report, services, summary as summaries
+from .results import format_mean
 from .forms import SCORES, CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
 
@@ -98,6 +101,10 @@ def public_form(code: str):
         return redirect(url_for("feedback.public_entry"))
     if normalised != code:
         return redirect(url_for("feedback.public_form", code=normalised))
+    if current_user.is_authenticated:
+        # A signed-in staff browser (any tab) cannot answer: staff could otherwise top a window up
+        # with answers of their own. Checked before anything about the code is shown.
+        return render_template("feedback/public_staff.html"), 403
     window = services.find_window_by_code(normalised)
     if window is None:
         # A mistyped code is an everyday slip, not an error: a calm page with the box to try again.
@@ -129,6 +136,10 @@ def public_form(code: str):
                 db.session.rollback()
                 g.read_only = True
                 return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
+            except services.WindowFull:
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_full.html"), 409
             except services.RateLimited:
                 db.session.rollback()
                 g.read_only = True
@@ -157,12 +168,16 @@ def public_thanks():
 
 # --- staff: access checks --------------------------------------------------------------------
 
+# Feedback of a group or meeting is for exactly those who may open the group's participants or
+# the meeting: the groups' and meetings' own rules (one function each), never a copy of them.
+
 def _may_see_group(group: Group) -> bool:
-    return _may_see_group_of(group.facilitator_ids)
+    return group_services.can_edit(current_user, group)
 
 
 def _may_see_group_of(facilitator_ids) -> bool:
-    return current_user.is_lead or current_user.id in facilitator_ids
+    # The chart route has only the facilitator ids from its one query; same rule as can_edit.
+    return group_services.can_edit(current_user, SimpleNamespace(facilitator_ids=facilitator_ids))
 
 
 def _group_or_404(group_id) -> Group:
@@ -174,11 +189,7 @@ def _group_or_404(group_id) -> Group:
 
 def _meeting_or_404(meeting_id) -> Meeting:
     meeting = get_or_404(Meeting, meeting_id)
-    if current_user.is_lead or meeting.created_by_id == current_user.id:
-        return meeting
-    staff = db.session.scalar(sa.select(MeetingParticipant.id).where(
-        MeetingParticipant.meeting_id == meeting.id, MeetingParticipant.user_id == current_user.id).limit(1))
-    if staff is None:
+    if not meeting_services.can_open(current_user, meeting):
         abort(404)
     return meeting
 
@@ -327,7 +338,14 @@ def window_qr(window_id):
 def group_results(group_id):
     group = _group_or_404(group_id)
     now = utcnow()
-    data = summaries.group_summary(group, now=now)
+    state = release_rule.group_state(group, now=now)
+    if state.pending is not None:
+        # The group's figures are due: stored now, shown from the store ever after.
+        begin_writing()
+        state = release_rule.ensure_group_release(_group_or_404(group_id), now=now)
+        db.session.commit()
+        g.read_only = True
+    data = summaries.group_summary(group, now=now, state=state)
     return render_template("feedback/group_results.html", group=group, s=data, now=now,
                            alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
                            chart_keys={kind: key[:CHART_VERSION_CHARS] for kind, key in data.chart_keys.items()},
@@ -398,14 +416,28 @@ def group_chart(group_id, kind):
 @login_required
 def meeting_results(meeting_id):
     meeting = _meeting_or_404(meeting_id)
-    return render_template("feedback/meeting_results.html", meeting=meeting, s=summaries.meeting_summary(meeting),
-                           locale=_locale())
+    state = release_rule.meeting_state(meeting)
+    if state.pending is not None:
+        begin_writing()
+        state = release_rule.ensure_meeting_release(_meeting_or_404(meeting_id))
+        db.session.commit()
+        g.read_only = True
+    return render_template("feedback/meeting_results.html", meeting=meeting,
+                           s=summaries.meeting_summary(meeting, state=state), locale=_locale())
 
 
 @bp.app_template_global("feedback_group_summary")
 def feedback_group_summary(group):
-    """For the groups feature's evaluation page (feedback/_group_summary.html): the suppressed summary."""
+    """For the groups feature's evaluation page (feedback/_group_summary.html): the released
+    figures only, and only for those who may see the group's feedback (None for anyone else)."""
+    if not _may_see_group(group):
+        return None
     return summaries.group_summary(group)
+
+
+@bp.app_template_filter("mean")
+def mean_filter(value):
+    return format_mean(value)
 
 
 # --- lead: item sets and group settings --------------------------------------------------------
@@ -550,6 +582,8 @@ def csv_labels() -> dict:
         "all_themes": _("All themes"), "hidden_too_few": _("Hidden: too few responses"),
         "hidden_complementary": _("Hidden: would reveal another hidden figure"),
         "hidden_empty": _("No responses"),
+        "hidden_period_open": _("Shown when the period has ended"),
+        "hidden_not_released": _("No group results released"),
     }
 
 
@@ -560,6 +594,6 @@ def report_csv():
     form, data = _report_from_args()
     if data is None:
         abort(400)
-    body = unit_report.report_csv(data, csv_labels())
+    body = unit_report.report_csv(data, csv_labels(), _locale())
     filename = f"kohtaamo-report-{data.start.isoformat()}-{data.end.isoformat()}.csv"
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{filename}"'})

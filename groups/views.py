@@ -514,8 +514,10 @@ def evaluation(group_id):
                 flash(_("Evaluation saved."), "success")
                 return redirect(url_for("groups.evaluation", group_id=group.id))
     figures = services.attendance_figures(group)
+    # The participants' feedback follows the group's own rule for its participants (facilitators
+    # and leads), as on the feedback pages; other staff see the attendance figures only.
     return render_template("groups/evaluation.html", group=group, form=form, figures=figures, editable=editable,
-                           total=len(group.sessions))
+                           total=len(group.sessions), show_feedback=services.can_see_names(current_user, group))
 
 
 @bp.route("/<group_id>/copy", methods=["GET", "POST"])

@@ -8,14 +8,15 @@ from core.extensions import db
 from feedback import services
 from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD
-from tests.test_feedback_factories import add_responses, make_group, open_now
+from tests.test_feedback_factories import add_responses, attend, make_group, open_now
 
 
 @pytest.mark.browser
 def test_feedback_from_phone_and_results(page, facilitator):
-    group = make_group([facilitator], sessions=2, enrolled=2)
+    group = make_group([facilitator], sessions=2, enrolled=6)
     window = services.open_session_window(group.sessions[0])
     db.session.commit()
+    attend(group.sessions[0], group.enrolments[:5])
     open_now(window)
     add_responses(window, [[7, 8, 6, 9]] * 4, comments=["Hyvä", "Kiva", "Selkeä", "Rauhallinen"])
     code, group_id, session_id, email = window.code, group.id, group.sessions[0].id, facilitator.email
@@ -54,12 +55,17 @@ def test_feedback_from_phone_and_results(page, facilitator):
 
     page.set_viewport_size({"width": 360, "height": 740})
     browser_login(page, email, PASSWORD)
+    # Signed in as staff, this browser cannot answer, in any tab.
+    other_tab = page.context.new_page()
+    other_tab.goto(f"/f/{code}")
+    assert other_tab.get_by_role("heading", level=1).inner_text() == "Työntekijä ei voi vastata"
+    other_tab.close()
     page.goto(f"/feedback/sessions/{session_id}/show")
     assert page.locator(".feedback-code").inner_text() == code
     assert page.locator("img.feedback-qr").evaluate("img => img.naturalWidth") > 0
     assert_accessible(page, context="show to participants")
     click_through(page, page.get_by_role("button", name="Sulje nyt"))
     page.goto(f"/feedback/groups/{group_id}")
-    assert "Mukava kerta" in page.content()  # five responses and five comments now
+    assert "Mukava kerta" in page.content()  # five answers from five present, five comments: released
     assert page.locator("img[src*='charts/means.svg']").evaluate("img => img.naturalWidth") > 0
     assert_accessible(page, context="results")

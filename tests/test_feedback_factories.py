@@ -57,12 +57,24 @@ def open_now(window):
     db.session.commit()
 
 
-def open_session_window(facilitators):
-    """A new group's first session window, open now."""
+def open_session_window(facilitators, enrolled=12):
+    """A new group's first session window, open now; no roll call yet, so it takes as many
+    answers as there are people enrolled (plus feedback.people.MARGIN)."""
     from feedback import services
 
-    group = make_group(facilitators)
+    group = make_group(facilitators, enrolled=enrolled)
     window = services.open_session_window(group.sessions[0])
     db.session.commit()
     open_now(window)
     return window
+
+
+def attend(session, present, absent=()):
+    """The roll call of a session: these enrolments present, those absent."""
+    from groups.models import Attendance
+
+    for enrolment in present:
+        db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status="present"))
+    for enrolment in absent:
+        db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status="absent"))
+    db.session.commit()

@@ -9,7 +9,16 @@ import pytest
 
 from core.extensions import db
 from feedback import services
-from tests.test_feedback_factories import add_responses, close_window, make_group
+from tests.test_feedback_factories import add_responses, attend, close_window, make_group
+
+
+def release_groups(*groups):
+    """Each group's results page opened once after its end (which releases its figures)."""
+    from feedback import release
+
+    for group in groups:
+        release.ensure_group_release(group)
+    db.session.commit()
 
 
 @pytest.fixture
@@ -18,16 +27,19 @@ def unit(app, facilitator):
     from meetings.models import ActionItem, Meeting, MeetingParticipant
     from tests.factories import make_client
 
-    money = make_group([facilitator], title="Raharyhmä", theme="Raha", sessions=2, enrolled=4,
+    money = make_group([facilitator], title="Raharyhmä", theme="Raha", sessions=2, enrolled=6,
                        start=datetime(2026, 3, 2, 10, tzinfo=UTC))
     mood = make_group([facilitator], title="Mielenryhmä", theme="Mieli", sessions=2, enrolled=2,
                       start=datetime(2026, 3, 3, 10, tzinfo=UTC))
     make_group([facilitator], title="Syksyn ryhmä", theme="Raha", sessions=1,
                start=datetime(2026, 10, 1, 10, tzinfo=UTC))  # outside the period
-    statuses = ["present", "present", "absent", "excused"]
-    for session in money.sessions:
+    # 5 different people present over the round (8 present of 12 recorded); Mieli's 2 were present.
+    roll = [["present"] * 5 + ["absent"], ["present"] * 3 + ["absent", "excused", "absent"]]
+    for session, statuses in zip(money.sessions, roll, strict=True):
         for enrolment, status in zip(money.enrolments, statuses, strict=True):
             db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status=status))
+    for enrolment in mood.enrolments:
+        db.session.add(Attendance(session_id=mood.sessions[0].id, enrolment_id=enrolment.id, status="present"))
     db.session.commit()
     w1, w2 = (services.open_session_window(s) for s in money.sessions)
     m1 = services.open_session_window(mood.sessions[0])
@@ -37,6 +49,7 @@ def unit(app, facilitator):
     add_responses(m1, [[2, 2, 2, 2]] * 2)
     for w in (w1, w2, m1):
         close_window(w)
+    release_groups(money, mood)
 
     client = make_client()
     for day, status in ((date(2026, 3, 10), "held"), (date(2026, 3, 20), "cancelled"), (date(2026, 4, 1), "held")):
@@ -62,16 +75,16 @@ def test_report_figures_with_suppression(lead_client, unit):
     html = lead_client.get("/feedback/report", query_string={"start": "2026-03-01", "end": "2026-04-30"}).get_data(as_text=True)
     facts = html.split('<dl class="facts">')[1].split("</dl>")[0]
     assert "<dd>2 (4 ryhmäkertaa)</dd>" in facts
-    assert "<dt>Osallistujat (paikalla vähintään kerran)</dt><dd>2</dd>" in facts
-    assert "50 % (4 paikalla 8 kirjatusta)" in facts
+    assert "<dt>Osallistujat (paikalla vähintään kerran)</dt><dd>7</dd>" in facts
+    assert "71 % (10 paikalla 14 kirjatusta)" in facts
     assert "<dt>Pidetyt verkostopalaverit</dt><dd>2</dd>" in facts
     assert "1 / 3 jaksolla erääntynyttä tehtävää" in facts
-    # Raha: 6 responses, mean 7.0. Mieli's group has only 2 responses: it is left out of every
-    # figure (whole groups of at least k only), so the total is Raha's and reveals nothing of Mieli.
+    # Raha: 6 answers from 5 people, mean 7.0. Mieli's group has 2 people: never released, so it
+    # is left out of every figure and the total is Raha's and reveals nothing of Mieli.
     table = html.split("<tbody>")[1].split("</tfoot>")[0]
     assert '<th scope="row">Raha</th><td class="num">1</td>' in table
-    assert '<td class="num">6</td><td class="num">7.0</td>' in table
-    assert "Piilotettu: alle 5 vastausta" in table
+    assert '<td class="num">6</td><td class="num">7,0</td>' in table
+    assert "Ei julkaistuja ryhmien tuloksia" in table
     assert "2.0" not in table and "5.8" not in table and '<td class="num">8</td>' not in table
 
 
@@ -81,10 +94,10 @@ def test_report_csv(lead_client, unit):
     assert "attachment" in response.headers["Content-Disposition"]
     rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig")), delimiter=";"))
     assert ["Pidetyt ryhmät", "2"] in rows
-    assert ["Osallistumisaste", "50 %"] in rows
-    assert ["Raha", "1", "6", "7.0"] in rows
-    assert ["Mieli", "1", "Piilotettu: liian vähän vastauksia", ""] in rows
-    assert not any("2.0" in cell for row in rows for cell in row)
+    assert ["Osallistumisaste", "71 %"] in rows
+    assert ["Raha", "1", "6", "7,0"] in rows  # the Finnish download has a decimal comma
+    assert ["Mieli", "1", "Ei julkaistuja ryhmien tuloksia", ""] in rows
+    assert not any("2,0" in cell or "2.0" in cell for row in rows for cell in row)
 
 
 def test_report_is_for_leads_and_checks_dates(auth_client, lead_client, unit):
@@ -109,13 +122,16 @@ def test_overlapping_periods_never_differ_by_fewer_than_k(app, facilitator):
              "Huhtikuu": (datetime(2026, 4, 6, 10, tzinfo=UTC), 3),       # too few on its own
              "Toukokuu": (datetime(2026, 5, 4, 10, tzinfo=UTC), 5)}
     for title, (start, n) in sizes.items():
-        group = make_group([facilitator], title=title, theme="Raha", sessions=2, start=start)
+        group = make_group([facilitator], title=title, theme="Raha", sessions=2, start=start, enrolled=n)
         windows = [services.open_session_window(s) for s in group.sessions]
         db.session.commit()
+        attend(group.sessions[0], group.enrolments[:n - n // 2])
+        attend(group.sessions[1], group.enrolments[n - n // 2:])
         add_responses(windows[0], [[7, 7, 7, 7]] * (n - n // 2))
         add_responses(windows[1], [[5, 5, 5, 5]] * (n // 2))
         for w in windows:
             close_window(w)
+        release_groups(group)
     k = 5
     periods = [(date(2026, 1, 1), date(2026, m, 28)) for m in (3, 4, 5, 6)] + \
               [(date(2026, m, 1), date(2026, 6, 30)) for m in (3, 4, 5)]

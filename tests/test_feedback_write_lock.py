@@ -13,7 +13,7 @@ from core.extensions import db
 from feedback import services, views
 from feedback.models import FeedbackResponse
 from tests.sqlcapture import captured_statements
-from tests.test_feedback_factories import add_responses, close_window, make_group, open_session_window
+from tests.test_feedback_factories import add_responses, attend, close_window, make_group, open_session_window
 
 
 @pytest.fixture
@@ -69,10 +69,10 @@ def test_an_answer_holds_the_write_lock_only_to_store_it(client, window, sqlite_
     writing = [run for run in runs if run[0] == "BEGIN IMMEDIATE"]
     assert len(writing) == 1, runs
     assert runs[0][0] == "BEGIN" and "feedback_window.code" in " ".join(runs[0])  # the lookup only reads
-    # The window (is it still open?) and its items, the rate-limit counter, maybe clearing old
-    # counters, the answer sheet and its scores.
+    # The window (is it still open?) and its items, its answers and people (is it full?), the
+    # rate-limit counter, maybe clearing old counters, the answer sheet and its scores.
     statements = writing[0][1:]
-    assert len(statements) <= 5, statements
+    assert len(statements) <= 6, statements
     assert statements[0].startswith("SELECT feedback_window.opens_at")
     assert statements[-2].startswith("INSERT INTO feedback_response")
     assert statements[-1].startswith("INSERT INTO feedback_answer")
@@ -80,14 +80,19 @@ def test_an_answer_holds_the_write_lock_only_to_store_it(client, window, sqlite_
 
 
 def test_cached_charts_and_results_take_no_write_lock(auth_client, facilitator, sqlite_only):
-    group = make_group([facilitator], sessions=2)
+    group = make_group([facilitator], sessions=2, enrolled=5)
     windows = [services.open_session_window(s) for s in group.sessions]
     db.session.commit()
-    for w in windows:
+    for w, s in zip(windows, group.sessions, strict=True):
+        attend(s, group.enrolments)
         add_responses(w, [[8, 7, 9, 8]] * 5)
         close_window(w)
     chart = f"/feedback/groups/{group.id}/charts/means.svg"
     page = f"/feedback/groups/{group.id}"
+    # The first view of the finished group stores its release, and only that, in one short
+    # write transaction.
+    release = [run for run in transactions(lambda: auth_client.get(page)) if run[0] == "BEGIN IMMEDIATE"]
+    assert len(release) == 1 and "INSERT INTO feedback_release" in " ".join(release[0]), release
     first = transactions(lambda: auth_client.get(chart))
     # A first render writes the cache row, and only that, in its own short transaction.
     writing = [run for run in first if run[0] == "BEGIN IMMEDIATE"]
