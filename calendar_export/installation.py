@@ -11,8 +11,6 @@ from __future__ import annotations
 import secrets
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from core.db import utcnow
 from core.extensions import db
@@ -38,20 +36,13 @@ def _seed_row(table, connection, **_kw) -> None:
 
 def uid_policy() -> UidPolicy:
     """The policy for this installation's UIDs: one primary-key read. The row is made with the
-    table (migration or create_all); should it be missing (emptied tables), it is made here."""
+    table (by the migration or by create_all) and never changes; without it the UIDs would not be
+    stable, so a missing row is an error, not something to make up here."""
     row = db.session.get(CalendarInstallation, ROW_ID)
-    if row is not None:
-        return UidPolicy(domain=row.uid_domain, legacy_before=row.legacy_uids_before)
-    # A connection of its own: the caller may be in a read-only transaction. Concurrent first
-    # requests (several workers or instances) all insert-or-ignore and then read the winner.
-    table = CalendarInstallation.__table__
-    with db.engine.begin() as connection:
-        insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
-        connection.execute(insert.values(id=ROW_ID, uid_domain=new_domain(), legacy_uids_before=None,
-                                         created_at=utcnow()).on_conflict_do_nothing())
-        domain, legacy = connection.execute(sa.select(table.c.uid_domain, table.c.legacy_uids_before)
-                                            .where(table.c.id == ROW_ID)).one()
-    return UidPolicy(domain=domain, legacy_before=legacy)
+    if row is None:
+        raise RuntimeError("calendar_installation has no row: the database was not set up with "
+                           "`flask db upgrade` (or create_all)")
+    return UidPolicy(domain=row.uid_domain, legacy_before=row.legacy_uids_before)
 
 
 def cancelled_label() -> str:

@@ -8,7 +8,6 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from core.db import utcnow
 from core.forms import EARLIEST_DATE, latest_date
 from core.csvfile import csv_bytes
 from core.extensions import db
