@@ -80,16 +80,9 @@ ALLOWED_SCANS: list[tuple[str, str, str]] = [
 # help): (table, pattern, why, what would fix it). Their scans do not fail the page's test;
 # tests/test_query_plans.py keeps them visible as an expected failure (xfail, strict) until the
 # statement is gone.
-KNOWN_GROWING: list[tuple[str, str, str, str]] = [
-    ("feedback_response", r"FROM feedback_window JOIN group_session .*avg\(feedback_answer\.value\)",
-     "the feedback report averages every session answer ever given, per group, then keeps the groups whose "
-     "last session falls in the period (feedback/report.py unit_report, per_group)",
-     "restrict the windows to the groups whose last session is in the period (join the last_start "
-     "subquery with the period in SQL)"),
-    ("group_session", r"SELECT group_session\.group_id, max\(group_session\.starts_at\)",
-     "the feedback report reads every group's last session start, of all time (unit_report, last_start)",
-     "the same: compute it only for groups with a session in or after the period"),
-]
+# The feedback report used to average every answer ever given and read every group's last
+# session; it now reads the stored releases of its period (feedback.release), so nothing is left.
+KNOWN_GROWING: list[tuple[str, str, str, str]] = []
 
 # PostgreSQL: a Seq Scan is judged on tables with at least this many rows at the seeded scale,
 # and fails when the planner expects it to keep at most this share of them.

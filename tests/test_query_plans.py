@@ -119,8 +119,6 @@ def test_every_allowed_scan_is_still_seen(planned):
         assert why in reasons, f"{table}: the allowed scan is not seen any more; remove its entry"
 
 
-@pytest.mark.xfail(strict=True, reason="statements that read what grows and need a change to the statement "
-                                       "(bench.queryplans.KNOWN_GROWING); when this passes, remove the entries")
 def test_no_statement_reads_all_history(planned):
     by_page, _statuses = planned
     known = queryplans.known_growing(by_page)
