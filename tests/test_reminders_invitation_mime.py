@@ -184,3 +184,34 @@ def test_a_person_taken_off_a_moved_meeting_is_sent_the_cancellation_of_their_ti
     assert str(event["UID"]) == calendar_uid("meeting", meeting.id)
     update = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.slot == f"invite-{meeting.sequence - 1}"))
     assert update.status == MessageStatus.CANCELLED.value     # the new time never reached them
+
+
+def test_received_invitations_read_alike_in_every_calendar_reader(app, runner, facilitator, smtp):
+    """The calendar parts as they arrived over SMTP, REQUEST and CANCEL, through ical.js (the
+    library inside Thunderbird), node-ical, libical, vobject, icalendar and recurring-ical-events:
+    every reader puts the summer meeting at the same UTC instant, the one zoneinfo gives."""
+    from tests.ical_readers.readers import disagreements, read_all
+
+    summer = datetime(2027, 6, 15, 10, 0, tzinfo=UTC)   # 13.00 in Helsinki, summer time
+    contact = make_partner(name="Sovatek").contacts[0]
+    meeting = make_meeting(client=make_client(worker=facilitator), starts_at=summer, staff=facilitator,
+                           contacts=[contact], place="Kauppakatu 5")
+    db.session.commit()
+    changed(meeting, "created")
+    run(runner, SEND_AT)
+    [request] = received_calendars(smtp, "summer-request").values()
+    smtp.messages.clear()
+    smtp.raw.clear()
+    meeting_services.cancel_meeting(meeting, user=facilitator)   # sends meeting_changed itself
+    db.session.commit()
+    run(runner, SEND_AT + timedelta(hours=1))
+    [cancel] = received_calendars(smtp, "summer-cancel").values()
+
+    assert b"METHOD:REQUEST" in request and b"METHOD:CANCEL" in cancel
+    uid = calendar_uid("meeting", meeting.id)
+    files = {"request": request, "cancel": cancel}
+    readings = read_all(files)
+    expected = {name: {uid: (summer, meeting.ends_at, str(Calendar.from_ical(data).walk("VEVENT")[0]["SUMMARY"]))}
+                for name, data in files.items()}
+    assert disagreements(readings, expected) == []
+    assert readings["request"]["ical.js"]["events"][uid][0] == summer
