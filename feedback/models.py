@@ -77,6 +77,8 @@ class FeedbackWindow(db.Model):
         sa.CheckConstraint("session_id IS NULL OR meeting_id IS NULL", name="one_target"),
         # Windows still open (closes_at > now) are few; the table keeps every closed one.
         sa.Index("ix_feedback_window_closes_at", "closes_at"),
+        # The report counts the period's flagged windows; flagged ones are rare among all kept.
+        sa.Index("ix_feedback_window_overfilled", "overfilled", "session_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

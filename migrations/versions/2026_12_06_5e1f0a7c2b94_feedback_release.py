@@ -41,10 +41,12 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_feedback_release_period_date'), ['period_date'], unique=False)
     with op.batch_alter_table('feedback_window', schema=None) as batch_op:
         batch_op.add_column(sa.Column('overfilled', sa.Boolean(), server_default=sa.false(), nullable=False))
+        batch_op.create_index('ix_feedback_window_overfilled', ['overfilled', 'session_id'], unique=False)
 
 
 def downgrade():
     with op.batch_alter_table('feedback_window', schema=None) as batch_op:
+        batch_op.drop_index('ix_feedback_window_overfilled')
         batch_op.drop_column('overfilled')
     with op.batch_alter_table('feedback_release', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_feedback_release_period_date'))
