@@ -248,6 +248,9 @@ def bench_database(name: str, url: str, args, endpoints: set[str], pg=None) -> d
         state_path.write_text(json.dumps(state))
         pages = {}
         for scenario, label, endpoint, generator in PAGES:
+            if args.pages and scenario not in args.pages:
+                pages[scenario] = {"skipped": "not selected (--pages)"}
+                continue
             if endpoint not in endpoints:
                 pages[scenario] = {"skipped": f"{endpoint} does not exist yet"}
                 continue
@@ -597,6 +600,9 @@ def main(argv=None) -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--workers", type=int, default=workers_for_machine())
     parser.add_argument("--skip-faults", action="store_true")
+    parser.add_argument("--pages", type=lambda v: {p.strip() for p in v.split(",") if p.strip()}, default=set(),
+                        help="measure only these scenarios (e.g. feed_304,meeting_page); a quick check, "
+                             "not a report to commit")
     parser.add_argument("--allow-shared-restart", action="store_true",
                         help="restart the shared PostgreSQL service if no private cluster can be made")
     parser.add_argument("--report-only", action="store_true",
