@@ -46,20 +46,29 @@ def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app,
     assert client.get("/").status_code == 302
 
 
-def test_secure_cookie_in_production(app, database_url, facilitator, monkeypatch):
+def test_secure_cookie_in_production(tmp_path, monkeypatch):
     """A production app (configured from the environment, as gunicorn starts it) sets its login
-    cookie Secure, HttpOnly and SameSite=Lax: read from the real Set-Cookie header."""
+    cookie Secure, HttpOnly and SameSite=Lax: read from the real Set-Cookie header. Its own
+    SQLite file whatever the backend under test: the flags do not depend on the database."""
     from app import create_app
+    from core.extensions import db
     from tests.conftest import CsrfClient
+    from tests.factories import make_user
 
     monkeypatch.delenv("KOHTAAMO_ENV", raising=False)
     monkeypatch.setenv("SECRET_KEY", "production-test-secret-0123456789")
-    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'production.db'}")
     production = create_app()
     assert production.config["KOHTAAMO_ENV"] == "production"
     production.test_client_class = CsrfClient
     with production.app_context():
-        response = login(production.test_client(), facilitator)
+        try:
+            db.create_all()
+            user = make_user(role="facilitator", name="Pia Production", email="pia@example.fi")
+            response = login(production.test_client(), user)
+        finally:
+            db.session.remove()
+            db.engine.dispose()
     name = production.config["SESSION_COOKIE_NAME"]
     cookies = [h for h in response.headers.getlist("Set-Cookie") if h.startswith(f"{name}=")]
     assert cookies, response.headers
