@@ -561,7 +561,24 @@ def _report_from_args():
         return form, unit_report.unit_report(start, end, services.threshold())
     if not form.validate():
         return form, None
+    _release_due_groups(form.start.data, form.end.data)
     return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold())
+
+
+def _release_due_groups(start, end) -> None:
+    """The report (page and CSV) shows released groups only: a group whose figures are due is
+    released here, by the same rule as its results page, so the report never depends on
+    someone having opened that page. Only for an ended period (an open one shows no feedback)."""
+    if unit_report.period_is_open(end):
+        return
+    since, until = unit_report.period_bounds(start, end)
+    now = utcnow()
+    due = release_rule.groups_due(since, until, now=now)
+    if due:
+        begin_writing()
+        release_rule.release_groups(due, now=now)
+        db.session.commit()
+        g.read_only = True
 
 
 @bp.route("/feedback/report")
