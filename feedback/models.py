@@ -155,6 +155,19 @@ class SubmissionBucket(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class AddressCount(db.Model):
+    """Answers taken per window from one client address (feedback.services.PER_ADDRESS), so one
+    phone or one network cannot fill a window for everyone. The address is kept only as a keyed
+    hash salted with the window id: it cannot be read back, nor matched across windows, and
+    nothing links it to a response."""
+
+    __tablename__ = "feedback_address_count"
+
+    window_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_window.id", ondelete="CASCADE"), primary_key=True)
+    address_key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
 class FeedbackRelease(db.Model):
     """The figures of a finished group or a closed meeting, stored the moment they are first
     shown and shown from here ever after: nothing that happens later (a late answer, a changed

@@ -6,6 +6,8 @@ Services change data and flush; views commit.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -364,6 +366,39 @@ def _take_rate_slot(window_id: int, now: datetime) -> None:
         raise RateLimited()
 
 
+class AddressLimited(Exception):
+    """This client address has already given the answers one address may give to the window."""
+
+
+# Answers one client address may give to one window: two, for a phone shared at home. Set with
+# FEEDBACK_PER_ADDRESS_LIMIT (README: a venue whose guest network shows every phone under one
+# address needs answer slips, or a higher limit).
+PER_ADDRESS = 2
+
+_ADDRESS_SLOT = sa.text(
+    "INSERT INTO feedback_address_count (window_id, address_key, count) VALUES (:window_id, :key, 1) "
+    "ON CONFLICT (window_id, address_key) DO UPDATE SET count = feedback_address_count.count + 1 "
+    "RETURNING count")
+
+
+def address_key(window_id: int, address: str) -> str:
+    """A keyed hash of the address, salted with the window: not reversible without the secret key
+    and different for every window, so the rows cannot be matched across windows."""
+    mac = hmac.new(current_app.config["SECRET_KEY"].encode(), f"feedback-address|{window_id}|{address}".encode(),
+                   hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def _take_address_slot(window_id: int, address: str) -> None:
+    """One atomic upsert (parallel workers neither collide nor lose counts). Raised inside the
+    answer's transaction: the view rolls it back, so a refused answer leaves no count behind."""
+    limit = int(current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT", PER_ADDRESS))
+    count = db.session.execute(_ADDRESS_SLOT, {"window_id": window_id,
+                                               "key": address_key(window_id, address)}).scalar_one()
+    if count > limit:
+        raise AddressLimited()
+
+
 class WindowNotOpen(ValueError):
     """The window is not (or no longer) taking answers."""
 
@@ -387,7 +422,7 @@ _INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
 _INSERT_ANSWERS = sa.insert(FeedbackAnswer.__table__)
 
 
-def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str:
+def submit_response(window_id: int, scores: dict[int, int], comment: str, *, address: str | None = None) -> str:
     """Store one anonymous response and return its (random) id. ``scores`` maps item id to
     0–10 for every item of the window's set. Whether the window is open is read here, in the
     transaction that stores the answer, never taken from an earlier read."""
@@ -404,6 +439,9 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     # Counted in a statement of its own, after the lock is held: on PostgreSQL a statement sees
     # the data as it was when it started, so counting in the locking statement would miss an
     # answer committed while this one waited for the lock.
+    if address is not None:
+        # Before the capacity: one address flooding is told so, and never fills the window.
+        _take_address_slot(window_id, address)
     heads = people.window_heads(window_id)
     if heads.answered >= heads.capacity:
         raise WindowFull()

@@ -130,12 +130,20 @@ def public_form(code: str):
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
             begin_writing()
             try:
-                services.submit_response(window_id, scores, form.comment.data or "")
+                services.submit_response(window_id, scores, form.comment.data or "",
+                                         address=request.remote_addr or "unknown")
             except services.WindowNotOpen:
                 # Closed in the moment since it was looked up: nothing is stored.
                 db.session.rollback()
                 g.read_only = True
                 return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
+            except services.AddressLimited:
+                # Stores nothing (the count is rolled back with the answer).
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_limit.html",
+                                       limit=current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT",
+                                                                    services.PER_ADDRESS)), 429
             except services.WindowFull:
                 db.session.rollback()
                 g.read_only = True

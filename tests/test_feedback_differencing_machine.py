@@ -26,7 +26,7 @@ from core.extensions import db
 from core.timeutil import to_local
 from feedback import services
 from tests.factories import login, make_client
-from tests.test_feedback_factories import make_group
+from tests.test_feedback_factories import make_group, phone
 
 K = 5
 ROUND = re.compile(r"(\d+) vastausta (\d+) ihmiseltä")
@@ -125,7 +125,7 @@ class Attacker(RuleBasedStateMachine):
 
     @rule(w=st.integers(0, 5), score=st.integers(0, 10))
     def answer(self, w, score):
-        browser = self.app.test_client()  # a fresh browser every time
+        browser = phone(self.app)  # a fresh browser (and address) every time
         url = f"/f/{self.codes[w]}"
         page = browser.get(url)
         self.served["tries"] += 1
