@@ -85,3 +85,26 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(app, window, fresh_
     same = [send(browser(app, "10.0.0.1", HTTP_X_FORWARDED_FOR="192.0.2.1"), window).status_code for _ in range(2)]
     assert same == [302, 429]
     assert stored(fresh_db, window.id) == 5
+
+
+@pytest.mark.browser
+def test_the_refusal_page_in_a_phone_browser(page, window, fresh_db):
+    """The phone's address (the live server sees 127.0.0.1) has given its answers already: the
+    form is filled and sent, and the refusal page is readable at 360 px and passes axe."""
+    from tests.browser import assert_accessible, click_through
+
+    db.session.add(AddressCount(window_id=window.id, address_key=services.address_key(window.id, "127.0.0.1"),
+                                count=services.PER_ADDRESS))
+    db.session.commit()
+    code, window_id, legends = window.code, window.id, [item.label("fi") for item in window.item_set.items]
+    db.session.close()
+    page.set_viewport_size({"width": 360, "height": 740})
+    page.goto(f"/f/{code}")
+    for legend in legends:
+        page.get_by_role("group", name=legend).get_by_role("radio", name="7", exact=True).check()
+    click_through(page, page.get_by_role("button", name="Lähetä palaute"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Tästä puhelimesta on jo vastattu"
+    assert "mobiilidatalla" in page.content()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(page, context="answers from this address are in")
+    assert stored(fresh_db, window_id) == 0
