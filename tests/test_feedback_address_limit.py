@@ -108,3 +108,29 @@ def test_the_refusal_page_in_a_phone_browser(page, window, fresh_db):
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
     assert_accessible(page, context="answers from this address are in")
     assert stored(fresh_db, window_id) == 0
+
+
+def test_closed_while_answering_or_full_stores_nothing_not_even_a_count(app, auth_client, window, fresh_db):
+    """A participant opens the form, the facilitator closes the window, the participant sends:
+    a polite page, no answer and no address count. A full window likewise leaves no count."""
+    participant = browser(app, "203.0.113.9")
+    url = f"/f/{window.code}"
+    token = participant.csrf_token(url)
+    show = f"/feedback/sessions/{window.session_id}/show"
+    assert auth_client.post_form(f"/feedback/windows/{window.id}/adjust", {"action": "close"},
+                                 token_from=show).status_code == 302
+    data = {f"item_{item.id}": "5" for item in window.item_set.items}
+    data.update(window_id=str(window.id), comment="", csrf_token=token)
+    closed = participant.post(url, data=data)
+    assert closed.status_code == 200 and "Palauteaika on päättynyt" in closed.get_data(as_text=True)
+    assert stored(fresh_db, window.id) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(AddressCount)) == 0
+
+    assert auth_client.post_form(f"/feedback/windows/{window.id}/adjust", {"action": "open"},
+                                 token_from=show).status_code == 302
+    for i in range(6 + people.MARGIN):
+        assert send(browser(app, f"198.51.100.{i + 1}"), window).status_code == 302
+    full = send(browser(app, "203.0.113.9"), window)
+    assert full.status_code == 409
+    counted = fresh_db.execute(sa.select(AddressCount.address_key))
+    assert services.address_key(window.id, "203.0.113.9") not in [k for (k,) in counted]
