@@ -125,3 +125,49 @@ def test_back_to_the_shared_code_while_no_slip_is_used(app, auth_client, window,
                                  token_from=show).status_code == 302
     assert send(phone(app), window, f"/f/{window.code}").status_code == 302
     assert stored(fresh_db, window.id) == 1
+
+
+@pytest.mark.browser
+def test_slip_pages_in_a_phone_browser(page, facilitator, window, fresh_db):
+    """The facilitator prints the sheet (axe, 360 px, its print layout is A4), a participant
+    answers with a slip, then the used slip, the shared code and too many wrong slips each get
+    their clear page (axe at 360 px)."""
+    from tests.browser import assert_accessible, browser_login, click_through
+    from tests.factories import PASSWORD
+
+    code, window_id, session_id = window.code, window.id, window.session_id
+    legends = [item.label("fi") for item in window.item_set.items]
+    email = facilitator.email
+    db.session.close()
+    page.set_viewport_size({"width": 360, "height": 740})
+    browser_login(page, email, PASSWORD)
+    page.goto(f"/feedback/sessions/{session_id}/show")
+    assert_accessible(page, context="feedback page with slips offer")
+    click_through(page, page.get_by_role("button", name="Tulosta vastauslaput"))
+    assert page.get_by_role("heading", level=1).inner_text() == "Vastauslaput"
+    assert page.locator(".slip").count() == 4 and page.locator(".slip svg").count() == 4
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(page, context="slip sheet at 360 px")
+    page.emulate_media(media="print")
+    assert not page.locator(".slips-intro").is_visible() and page.locator(".slip").first.is_visible()
+    page.emulate_media(media="screen")
+    urls = [u.replace("http://localhost", "") for u in page.locator(".slip-url").all_inner_texts()]
+    page.context.clear_cookies()   # the participant's phone
+
+    page.goto(urls[0])
+    for legend in legends:
+        page.get_by_role("group", name=legend).get_by_role("radio", name="6", exact=True).check()
+    click_through(page, page.get_by_role("button", name="Lähetä palaute"))
+    page.wait_for_url("**/f/thanks")
+    page.goto(urls[0])
+    assert page.get_by_role("heading", level=1).inner_text() == "Tätä lappua ei voi käyttää"
+    assert_accessible(page, context="used slip")
+    page.goto(f"/f/{code}")
+    assert page.get_by_role("heading", level=1).inner_text() == "Vastaa omalla vastauslapullasi"
+    assert_accessible(page, context="shared code refused")
+    for i in range(services.SLIP_FAILURES):
+        page.goto(f"/f/{code}/WRONG{i:05d}")
+    page.goto(urls[1])
+    assert page.get_by_role("heading", level=1).inner_text() == "Liian monta yritystä"
+    assert_accessible(page, context="too many wrong slips")
+    assert stored(fresh_db, window_id) == 1
