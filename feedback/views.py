@@ -203,7 +203,9 @@ def public_slip(code: str, slip: str):
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
             begin_writing()
             try:
-                services.submit_response(window_id, scores, form.comment.data or "", address=address, slip=slip_code)
+                # No per-address limit: each slip answers once, so slips already bound the
+                # answers, and a venue's wifi (every phone under one address) works with them.
+                services.submit_response(window_id, scores, form.comment.data or "", slip=slip_code)
             except (services.WindowNotOpen, services.SlipInvalid):
                 # Closed or used up in the moment since the form was opened: nothing is stored.
                 db.session.rollback()
