@@ -174,3 +174,10 @@ def test_slip_pages_in_a_phone_browser(page, facilitator, window, fresh_db):
     assert page.get_by_role("heading", level=1).inner_text() == "Liian monta yritystä"
     assert_accessible(page, context="too many wrong slips")
     assert stored(fresh_db, window_id) == 1
+
+
+def test_a_slip_never_reaches_the_logs():
+    from core.logging import redact
+
+    line = redact('"POST /f/ACDEF3/KMNPRTUVWX HTTP/1.1" 302 -')
+    assert "ACDEF3" not in line and "KMNPRTUVWX" not in line and "/f/[redacted]" in line
