@@ -65,6 +65,7 @@ def from_environment(instance_path: str) -> dict:
         "SMS_GATEWAY_TIMEOUT": float(os.environ.get("SMS_GATEWAY_TIMEOUT", "10") or 10),
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30") or 30),
+        "FEEDBACK_PER_ADDRESS_LIMIT": int(os.environ.get("FEEDBACK_PER_ADDRESS_LIMIT", "2") or 2),
     }
 
 

@@ -29,12 +29,13 @@ import re
 REDACTED = "[redacted]"
 
 # Path segments that are secrets: the token routes of calendar_export, meetings (partner links),
-# reminders (opt-out) and feedback (participants' codes; /f/thanks is a page, not a code).
+# reminders (opt-out) and feedback (participants' codes and answer slips, /f/<code>/<slip>;
+# /f/thanks is a page, not a code).
 _SEGMENT = r"[^/?#\s\"']+"
 _PATH_TOKEN_RE = re.compile(
     rf"(/calendar/)(?!subscriptions/|meeting/|session/){_SEGMENT}(?=\.ics)"
     rf"|(/p/|/reminders/stop/){_SEGMENT}"
-    rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}")
+    rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}(?:/{_SEGMENT})?")
 
 
 def _redact_path_token(match: re.Match) -> str:

@@ -155,6 +155,32 @@ class SubmissionBucket(db.Model):
     count: Mapped[int] = mapped_column(default=0)
 
 
+class AddressCount(db.Model):
+    """Answers taken per window from one client address (feedback.services.PER_ADDRESS), so one
+    phone or one network cannot fill a window for everyone. The address is kept only as a keyed
+    hash salted with the window id: it cannot be read back, nor matched across windows, and
+    nothing links it to a response."""
+
+    __tablename__ = "feedback_address_count"
+
+    window_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_window.id", ondelete="CASCADE"), primary_key=True)
+    address_key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    count: Mapped[int] = mapped_column(default=0)
+
+
+class AnswerSlip(db.Model):
+    """A single-use answer slip of a window (feedback.services.make_slips): only a hash of its
+    code, and whether it has been used. Nothing links a slip to a person or to the answer given
+    with it. A window with slips takes answers only with them."""
+
+    __tablename__ = "feedback_answer_slip"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    window_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_window.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    used: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+
+
 class FeedbackRelease(db.Model):
     """The figures of a finished group or a closed meeting, stored the moment they are first
     shown and shown from here ever after: nothing that happens later (a late answer, a changed

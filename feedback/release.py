@@ -254,3 +254,50 @@ def released_groups(since, until) -> list[FeedbackRelease]:
         FeedbackRelease.group_id.is_not(None), FeedbackRelease.period_date >= since,
         FeedbackRelease.period_date <= until).order_by(FeedbackRelease.id)))
 
+
+
+# --- releasing wherever a figure is first needed -----------------------------------------------
+
+def due_group_ids(since: datetime, until: datetime, *, now: datetime | None = None) -> list[int]:
+    """Groups that may be due for release with their last session starting in [since, until)
+    (UTC): not released yet, every session over, every window closed, some answers given. One
+    query; group_state() then decides for each (roll call, k)."""
+    from groups.models import GroupSession, SessionStatus
+
+    now = now or utcnow()
+    live = GroupSession.status != SessionStatus.CANCELLED.value
+    spans = (sa.select(GroupSession.group_id.label("group_id"), sa.func.max(GroupSession.starts_at).label("last"),
+                       sa.func.max(GroupSession.ends_at).label("ended"))
+             .where(live).group_by(GroupSession.group_id).subquery())
+    answered = sa.select(FeedbackResponse.window_id).where(FeedbackResponse.window_id == FeedbackWindow.id)
+    stmt = (sa.select(spans.c.group_id)
+            .where(spans.c.last >= since, spans.c.last < until, spans.c.ended <= now,
+                   ~sa.exists().where(FeedbackRelease.group_id == spans.c.group_id),
+                   ~sa.exists().where(FeedbackWindow.group_id == spans.c.group_id, FeedbackWindow.closes_at > now),
+                   sa.exists().where(FeedbackWindow.group_id == spans.c.group_id, answered.exists()))
+            .order_by(spans.c.group_id))
+    return list(db.session.scalars(stmt))
+
+
+def groups_due(since: datetime, until: datetime, *, now: datetime | None = None) -> list:
+    """The groups among due_group_ids() whose figures are due now (read-only)."""
+    from groups.models import Group
+
+    now = now or utcnow()
+    due = []
+    for group_id in due_group_ids(since, until, now=now):
+        group = db.session.get(Group, group_id)
+        if group is not None and group_state(group, now=now).pending is not None:
+            due.append(group_id)
+    return due
+
+
+def release_groups(group_ids: list[int], *, now: datetime | None = None) -> None:
+    """Store the releases of these groups if due (the caller commits): the same ensure_group_release
+    the results page uses, so a figure is fixed the first time anything needs it."""
+    from groups.models import Group
+
+    for group_id in group_ids:
+        group = db.session.get(Group, group_id)
+        if group is not None:
+            ensure_group_release(group, now=now)

@@ -4,7 +4,7 @@ on time. A fixed number of queries whatever the period holds."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 import sqlalchemy as sa
 
@@ -50,12 +50,23 @@ class UnitReport:
         return round(100 * self.attendance_present / self.attendance_recorded)
 
 
+def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """The period's [since, until) in UTC, within the dates forms accept (the ends of Python's
+    calendar would overflow the conversion to UTC)."""
+    start, end = max(start, EARLIEST_DATE), min(end, latest_date())
+    return local_day_bounds_utc(start)[0], local_day_bounds_utc(end)[1]
+
+
+def period_is_open(end: date) -> bool:
+    """Feedback is reported only for a period that has ended."""
+    return end >= local_today()
+
+
 def unit_report(start: date, end: date, k: int) -> UnitReport:
     # Nothing is recorded outside the dates forms accept; the ends of Python's calendar would
     # overflow the conversion to UTC.
     start, end = max(start, EARLIEST_DATE), min(end, latest_date())
-    since, _ = local_day_bounds_utc(start)
-    _, until = local_day_bounds_utc(end)
+    since, until = period_bounds(start, end)
     in_period = sa.and_(GroupSession.starts_at >= since, GroupSession.starts_at < until,
                         GroupSession.status != SessionStatus.CANCELLED.value)
     groups_held, sessions_held = db.session.execute(
@@ -76,7 +87,7 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
     counts: dict[str, int] = {}
     people: dict[str, int] = {}
     sums: dict[str, float] = {}
-    period_open = end >= local_today()
+    period_open = period_is_open(end)
     if not period_open:
         for rel in release_rule.released_groups(start, end):
             name = rel.theme

@@ -6,6 +6,8 @@ Services change data and flush; views commit.
 from __future__ import annotations
 
 import functools
+import hashlib
+import hmac
 import secrets
 import threading
 from collections import OrderedDict
@@ -23,7 +25,7 @@ from core.timeutil import local_today
 
 from . import people, suppression
 from .builtin import BUILTIN_SETS
-from .models import (ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
+from .models import (AddressCount, AnswerSlip, ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
                      ItemSet, SubmissionBucket, WindowKind, random_response_id)
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G: easy to read off a projector and type on a phone.
@@ -364,6 +366,131 @@ def _take_rate_slot(window_id: int, now: datetime) -> None:
         raise RateLimited()
 
 
+class AddressLimited(Exception):
+    """This client address has already given the answers one address may give to the window."""
+
+
+# Answers one client address may give to one window: two, for a phone shared at home. Set with
+# FEEDBACK_PER_ADDRESS_LIMIT (README: a venue whose guest network shows every phone under one
+# address needs answer slips, or a higher limit).
+PER_ADDRESS = 2
+
+_ADDRESS_SLOT = sa.text(
+    "INSERT INTO feedback_address_count (window_id, address_key, count) VALUES (:window_id, :key, 1) "
+    "ON CONFLICT (window_id, address_key) DO UPDATE SET count = feedback_address_count.count + 1 "
+    "RETURNING count")
+
+
+def address_key(window_id: int, address: str) -> str:
+    """A keyed hash of the address, salted with the window: not reversible without the secret key
+    and different for every window, so the rows cannot be matched across windows."""
+    mac = hmac.new(current_app.config["SECRET_KEY"].encode(), f"feedback-address|{window_id}|{address}".encode(),
+                   hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def _take_address_slot(window_id: int, address: str) -> None:
+    """One atomic upsert (parallel workers neither collide nor lose counts). Raised inside the
+    answer's transaction: the view rolls it back, so a refused answer leaves no count behind."""
+    limit = int(current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT", PER_ADDRESS))
+    count = db.session.execute(_ADDRESS_SLOT, {"window_id": window_id,
+                                               "key": address_key(window_id, address)}).scalar_one()
+    if count > limit:
+        raise AddressLimited()
+
+
+# --- single-use answer slips --------------------------------------------------------------------
+
+SLIP_LENGTH = 10        # 23^10 ≈ 4·10^13 codes (CODE_ALPHABET): not guessable
+SLIP_FAILURES = 10                                 # wrong slip codes one address may try per window
+
+
+class SlipInvalid(Exception):
+    """Unknown, used, or of another window: the participant sees one page for all."""
+
+
+class SlipsInUse(Exception):
+    """A slip of this window has been used: no new sheet (it would add answers)."""
+
+
+def slip_hash(code: str) -> str:
+    return hashlib.sha256(f"feedback-slip|{code}".encode()).hexdigest()
+
+
+def normalise_slip(raw: str | None) -> str:
+    return "".join(ch for ch in (raw or "").upper() if ch.isalnum())[:SLIP_LENGTH * 2]
+
+
+def slip_count(window: FeedbackWindow) -> int:
+    """One slip per person who could answer: present in the roll call, or before it enrolled
+    (invited to a meeting)."""
+    heads = people.window_heads(window.id)
+    return heads.people if heads.people is not None else heads.capacity - people.MARGIN
+
+
+def window_uses_slips(window_id: int) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(AnswerSlip.window_id == window_id))) or False
+
+
+def slips_used(window_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count(AnswerSlip.id))
+                             .where(AnswerSlip.window_id == window_id, AnswerSlip.used.is_(True))) or 0
+
+
+def make_slips(window: FeedbackWindow) -> list[str]:
+    """A new sheet of slips for the window, replacing any earlier sheet. Only hashes are stored,
+    so the sheet is shown once; a new sheet can be made only while no slip has been used (the
+    earlier sheet's slips stop working, so no more answers can be given than slips on one
+    sheet)."""
+    if slips_used(window.id):
+        raise SlipsInUse()
+    db.session.execute(sa.delete(AnswerSlip).where(AnswerSlip.window_id == window.id))
+    codes = ["".join(secrets.choice(CODE_ALPHABET) for _ in range(SLIP_LENGTH)) for _ in range(slip_count(window))]
+    db.session.add_all([AnswerSlip(window_id=window.id, code_hash=slip_hash(c)) for c in codes])
+    db.session.flush()
+    return codes
+
+
+def stop_slips(window: FeedbackWindow) -> None:
+    """Back to the shared code (only while no slip has been used)."""
+    if slips_used(window.id):
+        raise SlipsInUse()
+    db.session.execute(sa.delete(AnswerSlip).where(AnswerSlip.window_id == window.id))
+
+
+def slip_usable(window_id: int, code: str) -> bool:
+    return db.session.scalar(sa.select(sa.exists().where(
+        AnswerSlip.window_id == window_id, AnswerSlip.code_hash == slip_hash(code),
+        AnswerSlip.used.is_(False)))) or False
+
+
+def count_slip_failure(window_id: int, address: str) -> bool:
+    """Count a wrong slip code from this address (the per-address table, its own key): True
+    while the address may still try (the caller commits)."""
+    count = db.session.execute(_ADDRESS_SLOT, {"window_id": window_id,
+                                               "key": address_key(window_id, "slip-failure|" + address)}).scalar_one()
+    return count <= SLIP_FAILURES
+
+
+def slip_failures_exceeded(window_id: int, address: str) -> bool:
+    count = db.session.scalar(sa.select(AddressCount.count).where(
+        AddressCount.window_id == window_id,
+        AddressCount.address_key == address_key(window_id, "slip-failure|" + address)))
+    return (count or 0) >= SLIP_FAILURES
+
+
+def _use_slip(window_id: int, code: str | None, has_slips: bool) -> None:
+    if code is None:
+        if has_slips:
+            raise SlipInvalid()
+        return
+    used = db.session.execute(sa.update(AnswerSlip).where(
+        AnswerSlip.window_id == window_id, AnswerSlip.code_hash == slip_hash(code), AnswerSlip.used.is_(False))
+        .values(used=True).execution_options(synchronize_session=False))
+    if used.rowcount != 1:
+        raise SlipInvalid()
+
+
 class WindowNotOpen(ValueError):
     """The window is not (or no longer) taking answers."""
 
@@ -377,7 +504,8 @@ class WindowFull(ValueError):
 # closes waits and then sees it closed, and two answers count the window's answers (next
 # statement) one after the other, so neither can pass its capacity (on SQLite the write lock
 # does the same).
-_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id)
+_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id,
+                           sa.exists().where(AnswerSlip.window_id == FeedbackWindow.id).label("slips"))
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
                  .with_for_update(of=FeedbackWindow))
@@ -387,7 +515,8 @@ _INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
 _INSERT_ANSWERS = sa.insert(FeedbackAnswer.__table__)
 
 
-def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str:
+def submit_response(window_id: int, scores: dict[int, int], comment: str, *, address: str | None = None,
+                    slip: str | None = None) -> str:
     """Store one anonymous response and return its (random) id. ``scores`` maps item id to
     0–10 for every item of the window's set. Whether the window is open is read here, in the
     transaction that stores the answer, never taken from an earlier read."""
@@ -404,6 +533,12 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str) -> str
     # Counted in a statement of its own, after the lock is held: on PostgreSQL a statement sees
     # the data as it was when it started, so counting in the locking statement would miss an
     # answer committed while this one waited for the lock.
+    # A window with slips takes an answer only with an unused slip of its own, used up in this
+    # transaction (an answer refused later rolls the slip back too).
+    _use_slip(window_id, slip, bool(rows[0].slips))
+    if address is not None:
+        # Before the capacity: one address flooding is told so, and never fills the window.
+        _take_address_slot(window_id, address)
     heads = people.window_heads(window_id)
     if heads.answered >= heads.capacity:
         raise WindowFull()

@@ -112,6 +112,9 @@ def public_form(code: str):
     now = utcnow()
     if not window.is_open(now):
         return _closed_page(window, now)
+    if services.window_uses_slips(window.id):
+        # Each participant got a slip of their own: the shared code takes no answers.
+        return render_template("feedback/public_slips_only.html", form=CodeForm(formdata=None)), 403
     form = response_form(window.item_set, _locale())
     if request.method == "GET":
         form.window_id.data = str(window.id)
@@ -130,12 +133,20 @@ def public_form(code: str):
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
             begin_writing()
             try:
-                services.submit_response(window_id, scores, form.comment.data or "")
+                services.submit_response(window_id, scores, form.comment.data or "",
+                                         address=request.remote_addr or "unknown")
             except services.WindowNotOpen:
                 # Closed in the moment since it was looked up: nothing is stored.
                 db.session.rollback()
                 g.read_only = True
                 return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
+            except services.AddressLimited:
+                # Stores nothing (the count is rolled back with the answer).
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_limit.html",
+                                       limit=current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT",
+                                                                    services.PER_ADDRESS)), 429
             except services.WindowFull:
                 db.session.rollback()
                 g.read_only = True
@@ -153,6 +164,74 @@ def public_form(code: str):
                 return response
     return render_template("feedback/public_form.html", form=form, title=title, code=normalised,
                            scores=SCORES), status
+
+
+@bp.route("/f/<code>/<slip>", methods=["GET", "POST"])
+def public_slip(code: str, slip: str):
+    """The form opened from a single-use answer slip. An unknown, used or tampered slip, and a
+    slip of a window that has closed, all get the same page (no way to tell a used slip from a
+    wrong one), and nothing is stored. Wrong slips from one address are counted and, past
+    services.SLIP_FAILURES, refused before they are even looked up."""
+    g.read_only = True
+    if current_user.is_authenticated:
+        return render_template("feedback/public_staff.html"), 403
+    normalised, slip_code = services.normalise_code(code), services.normalise_slip(slip)
+    window = services.find_window_by_code(normalised) if normalised else None
+    address = request.remote_addr or "unknown"
+    if window is None:
+        return render_template("feedback/public_slip_invalid.html"), 404
+    if services.slip_failures_exceeded(window.id, address):
+        return render_template("feedback/public_slip_wait.html"), 429
+    if not window.is_open(utcnow()) or not services.slip_usable(window.id, slip_code):
+        if window.is_open(utcnow()):
+            begin_writing()
+            services.count_slip_failure(window.id, address)
+            db.session.commit()
+            g.read_only = True
+        return render_template("feedback/public_slip_invalid.html"), 404
+    form = response_form(window.item_set, _locale())
+    if request.method == "GET":
+        form.window_id.data = str(window.id)
+    status = 200
+    if form.validate_on_submit():
+        if form.window_id.data != str(window.id):
+            form.form_errors.append(_("This form belongs to another feedback code. Open the code you were "
+                                      "given again and answer there."))
+            form.window_id.data = str(window.id)
+        else:
+            window_id = window.id
+            scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
+            begin_writing()
+            try:
+                # No per-address limit: each slip answers once, so slips already bound the
+                # answers, and a venue's wifi (every phone under one address) works with them.
+                services.submit_response(window_id, scores, form.comment.data or "", slip=slip_code)
+            except (services.WindowNotOpen, services.SlipInvalid):
+                # Closed or used up in the moment since the form was opened: nothing is stored.
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_slip_invalid.html"), 404
+            except services.AddressLimited:
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_limit.html",
+                                       limit=current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT",
+                                                                    services.PER_ADDRESS)), 429
+            except services.WindowFull:
+                db.session.rollback()
+                g.read_only = True
+                return render_template("feedback/public_full.html"), 409
+            except services.RateLimited:
+                db.session.rollback()
+                g.read_only = True
+                form.form_errors.append(_("Many answers have just arrived with this code. Wait a few minutes and "
+                                          "send again; your answers are still here."))
+                status = 429
+            else:
+                db.session.commit()
+                return redirect(url_for("feedback.public_thanks"))
+    return render_template("feedback/public_form.html", form=form, title=_window_title(window), code=normalised,
+                           scores=SCORES, action=url_for("feedback.public_slip", code=normalised, slip=slip_code)), status
 
 
 def _closed_page(window: FeedbackWindow, now):
@@ -219,7 +298,10 @@ def public_url(window: FeedbackWindow) -> str:
 def _render_show(window: FeedbackWindow | None, *, heading: str, create_url: str | None, back_url: str | None):
     now = utcnow()
     locked = window is not None and window.is_closed(now) and services.has_responses(window)
+    slips = (services.window_uses_slips(window.id), services.slips_used(window.id), services.slip_count(window)) \
+        if window is not None else None
     return render_template("feedback/show.html", window=window, heading=heading, create_url=create_url, locked=locked,
+                           slips=slips,
                            back_url=back_url, url=public_url(window) if window else None,
                            entry_url=(current_app.config.get("BASE_URL") or request.host_url.rstrip("/"))
                            + url_for("feedback.public_entry"),
@@ -317,6 +399,40 @@ def window_adjust(window_id):
     flash({"open": _("Feedback is open."), "close": _("Feedback is closed."),
            "extend": _("Feedback time extended by 24 hours.")}[form.action.data], "success")
     return redirect(_back_to(window))
+
+
+@bp.route("/feedback/windows/<window_id>/slips", methods=["POST"])
+@login_required
+def window_slips(window_id):
+    """Make a sheet of single-use answer slips (shown once: only their hashes are stored), or go
+    back to the shared code; either only while no slip has been used."""
+    window = _window_or_404(window_id)
+    form = WindowActionForm()
+    if not form.validate_on_submit() or form.action.data not in ("slips", "no_slips"):
+        abort(400)
+    try:
+        if form.action.data == "no_slips":
+            services.stop_slips(window)
+        else:
+            codes = services.make_slips(window)
+    except services.SlipsInUse:
+        flash(_("A slip has already been used, so the slips cannot be changed any more."), "error")
+        return redirect(_back_to(window))
+    db.session.commit()
+    if form.action.data == "no_slips":
+        flash(_("Answer slips are off: participants answer with the shared code."), "success")
+        return redirect(_back_to(window))
+    base = current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+    slips = []
+    for code in codes:
+        url = base + url_for("feedback.public_slip", code=window.code, slip=code)
+        slips.append({"code": code, "url": url, "qr": segno.make(url, error="m").svg_inline(
+            scale=3, border=2, title=None, svgclass="slip-qr", lineclass=None, omitsize=True)})
+    response = Response(render_template("feedback/slips.html", window=window, slips=slips,
+                                        title=_window_title(window), back_url=_back_to(window)))
+    # Shown once: neither the browser nor a proxy keeps a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.route("/feedback/windows/<window_id>/qr.svg")
@@ -561,7 +677,24 @@ def _report_from_args():
         return form, unit_report.unit_report(start, end, services.threshold())
     if not form.validate():
         return form, None
+    _release_due_groups(form.start.data, form.end.data)
     return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold())
+
+
+def _release_due_groups(start, end) -> None:
+    """The report (page and CSV) shows released groups only: a group whose figures are due is
+    released here, by the same rule as its results page, so the report never depends on
+    someone having opened that page. Only for an ended period (an open one shows no feedback)."""
+    if unit_report.period_is_open(end):
+        return
+    since, until = unit_report.period_bounds(start, end)
+    now = utcnow()
+    due = release_rule.groups_due(since, until, now=now)
+    if due:
+        begin_writing()
+        release_rule.release_groups(due, now=now)
+        db.session.commit()
+        g.read_only = True
 
 
 @bp.route("/feedback/report")

@@ -2,6 +2,7 @@
 own services in parallel; the models are the shared contract)."""
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from core.extensions import db
@@ -78,3 +79,15 @@ def attend(session, present, absent=()):
     for enrolment in absent:
         db.session.add(Attendance(session_id=session.id, enrolment_id=enrolment.id, status="absent"))
     db.session.commit()
+
+
+_PHONES = itertools.count(1)
+
+
+def phone(app):
+    """A participant's own phone: a fresh browser (no cookies) with a client address of its own,
+    as phones on mobile data have (feedback.services.PER_ADDRESS counts per address)."""
+    n = next(_PHONES)
+    browser = app.test_client()
+    browser.environ_base["REMOTE_ADDR"] = f"10.{(n >> 16) & 255}.{(n >> 8) & 255}.{n & 255}"
+    return browser

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from feedback import services
 from feedback.models import FeedbackAnswer, FeedbackResponse, SubmissionBucket
-from tests.test_feedback_factories import close_window, open_session_window
+from tests.test_feedback_factories import close_window, open_session_window, phone
 
 
 @pytest.fixture
@@ -137,9 +137,9 @@ def test_second_answer_from_same_browser_is_refused(client, window):
 @pytest.mark.parametrize("app_config", [{"FEEDBACK_RATE_LIMIT": 2}])
 def test_rate_limit_per_code_is_kept_in_the_database(app, window):
     for _ in range(2):
-        fresh = app.test_client()  # a new browser each time: no marker cookie
+        fresh = phone(app)  # a new browser each time: no marker cookie
         assert post(fresh, window, form_data(window)).status_code == 302
-    blocked = post(app.test_client(), window, form_data(window, comment="kolmas"))
+    blocked = post(phone(app), window, form_data(window, comment="kolmas"))
     assert blocked.status_code == 429
     assert "Odota muutama minuutti" in blocked.get_data(as_text=True)
     assert "kolmas" in blocked.get_data(as_text=True)
@@ -180,6 +180,9 @@ def test_window_not_open_yet(client, window):
     assert 'name="item_' not in html
 
 
+# Every thread connects from 127.0.0.1: the per-address limit is lifted here (see
+# test_feedback_address_limit.py).
+@pytest.mark.parametrize("app_config", [{"FEEDBACK_PER_ADDRESS_LIMIT": 1000}])
 def test_simultaneous_answers_all_stored_without_errors(app, live_server, window):
     """Participants answering at the same moment (separate connections, as separate workers
     would have) are all stored: the rate-limit counter is one atomic upsert, so the first

@@ -70,9 +70,9 @@ def test_an_answer_holds_the_write_lock_only_to_store_it(client, window, sqlite_
     assert len(writing) == 1, runs
     assert runs[0][0] == "BEGIN" and "feedback_window.code" in " ".join(runs[0])  # the lookup only reads
     # The window (is it still open?) and its items, its answers and people (is it full?), the
-    # rate-limit counter, maybe clearing old counters, the answer sheet and its scores.
+    # per-address and rate-limit counters, maybe clearing old counters, the answer sheet and its scores.
     statements = writing[0][1:]
-    assert len(statements) <= 6, statements
+    assert len(statements) <= 7, statements
     assert statements[0].startswith("SELECT feedback_window.opens_at")
     assert statements[-2].startswith("INSERT INTO feedback_response")
     assert statements[-1].startswith("INSERT INTO feedback_answer")
