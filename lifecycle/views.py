@@ -17,9 +17,11 @@ from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
 from register.access import get_client_or_404, log_access
 
 from . import services
+from .cli import register_commands
 from .labels import ATTENDANCE_LABELS, FOLLOW_UP_LABELS, MESSAGE_STATUS_LABELS
 
-bp = Blueprint("lifecycle", __name__, template_folder="templates")
+bp = Blueprint("lifecycle", __name__, template_folder="templates", cli_group=None)
+register_commands(bp)
 
 LANGUAGES = ("fi", "sv", "en")
 
