@@ -56,10 +56,22 @@ def append_in_session(rows: list[dict]) -> None:
     the transaction ends, so the next writer reads this transaction's last hash."""
     from .models import AccessLog
 
-    if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    prev = db.session.scalar(sa.select(AccessLog.row_hash).order_by(AccessLog.id.desc()).limit(1))
-    db.session.execute(sa.insert(AccessLog), _chain(rows, prev))
+    session = db.session()
+    # Within one transaction the lock is already held and the last hash is this transaction's
+    # own: a view logging a row per client (in a loop) reads it once, not once per row. Keyed
+    # on the innermost transaction (a savepoint's append replaces the entry, so a released or
+    # rolled-back savepoint makes the next append read the last hash again).
+    transaction = session.get_nested_transaction() or session.get_transaction()
+    cached = session.info.get("access_log_chain")
+    if transaction is not None and cached is not None and cached[0] is transaction:
+        prev = cached[1]
+    else:
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+        prev = session.scalar(sa.select(AccessLog.row_hash).order_by(AccessLog.id.desc()).limit(1))
+    session.execute(sa.insert(AccessLog), _chain(rows, prev))
+    session.info["access_log_chain"] = (session.get_nested_transaction() or session.get_transaction(),
+                                        rows[-1]["row_hash"])
 
 
 def append_raw(rows: list[dict]) -> None:

@@ -274,3 +274,20 @@ def test_migration_chains_existing_rows(empty_database_url):
         assert verdict.ok and verdict.rows == 8, verdict.message
         db.session.remove()
         db.engine.dispose()
+
+
+def test_appends_in_savepoints_keep_the_chain(app, runner, facilitator):
+    """One transaction logging row by row, with savepoints released and rolled back between."""
+    clients = [make_client(name=f"Sp {i}") for i in range(4)]
+    log_access(clients[0].id, "view", "root 1", user=facilitator)
+    with db.session.begin_nested():
+        log_access(clients[1].id, "view", "kept savepoint", user=facilitator)
+    log_access(clients[2].id, "view", "root 2", user=facilitator)
+    nested = db.session.begin_nested()
+    log_access(clients[3].id, "view", "rolled back", user=facilitator)
+    nested.rollback()
+    log_access(clients[3].id, "view", "root 3", user=facilitator)
+    db.session.commit()
+    result = _verify(runner)
+    assert result.exit_code == 0, result.output
+    assert "intact: 4 rows" in result.output
