@@ -15,7 +15,7 @@ from accounts.models import User
 from core.db import utcnow
 from core.extensions import db
 from groups.models import Attendance, Enrolment, Group, GroupSession
-from meetings.models import ActionItem, Meeting, MeetingParticipant
+from meetings.models import Meeting, MeetingParticipant
 from register.models import AccessLog, Client, ClientWorker, PartnerContact
 from reminders.models import FollowUpTask, OutboxMessage, RecipientKind, ReminderOptOut
 
