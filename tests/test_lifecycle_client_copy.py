@@ -172,3 +172,16 @@ def test_copy_reads_a_fixed_number_of_times(app, lead_client, facilitator):
         log_access(client.id, "view", f"visit {n}", user=partner)
     db.session.commit()
     assert _selects(lead_client, client.id) == few
+
+
+@pytest.mark.parametrize("language, heading, absent", [("fi", "Tietosi Kohtaamossa", "Poissa"),
+                                                      ("en", "Your data in Kohtaamo", "Absent")])
+def test_copy_follows_the_clients_language_not_the_leads(app, lead_client, lead, facilitator, language, heading,
+                                                         absent):
+    lead.language = "sv" if language == "fi" else "fi"
+    db.session.commit()
+    client, _ = _seed(facilitator, language=language)
+    page = lead_client.get(f"/clients/{client.id}/copy").get_data(as_text=True)
+    assert f"<h1>{heading}</h1>" in page
+    assert f'lang="{language}"' in page
+    assert absent in page
