@@ -157,6 +157,14 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
     of a page's time. Up to INSERT_ROWS_MAX rows; callers with more use the session."""
     if not rows:
         return
+    sql, arguments = insert_sql(table, rows)
+    with _raw_cursor() as cursor:
+        _execute_raw(cursor, sql, arguments)
+
+
+def insert_sql(table: sa.Table, rows: list[dict]) -> tuple[str, tuple]:
+    """The multi-row INSERT of ``insert_rows`` and its DBAPI arguments (for a caller that runs it
+    inside a raw transaction of its own, as the access log's hash chain does)."""
     if len(rows) > INSERT_ROWS_MAX:
         raise ValueError(f"insert_rows takes at most {INSERT_ROWS_MAX} rows")
     dialect = db.engine.dialect
@@ -174,8 +182,7 @@ def insert_rows(table: sa.Table, rows: list[dict]) -> None:
     sql, processors = cached
     arguments = tuple(proc(row[n]) if proc is not None else row[n]
                       for row in rows for n, proc in zip(names, processors, strict=True))
-    with _raw_cursor() as cursor:
-        _execute_raw(cursor, sql, arguments)
+    return sql, arguments
 
 
 def positive_id_or_404(ident) -> int:

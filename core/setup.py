@@ -25,6 +25,7 @@ FEATURES = (
     "calendar_export",
     "reminders",
     "outreach",
+    "lifecycle",
 )
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from flask_login import current_user
 
-from core.db import INSERT_ROWS_MAX, insert_rows, utcnow
+from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
 from core.security import begin_writing
 
-from .models import AccessLog, Client, ClientWorker
+from . import chain
+from .models import Client, ClientWorker
 
 AccessRule = Callable[[int], sa.Select]
 _rules: list[AccessRule] = []
@@ -100,12 +101,12 @@ def log_access(client_id: int, action: str, detail: str = "", user=None) -> None
     if deferred is not None:
         deferred.append(_row(user, client_id, action, detail, utcnow()))
         return
-    db.session.add(AccessLog(**_row(user, client_id, action, detail, utcnow())))
+    chain.append_in_session([_row(user, client_id, action, detail, utcnow())])
 
 
 def log_access_many(client_ids, action: str, detail: str = "", user=None) -> None:
     """One log row per client shown (e.g. a group's participant list), written with a single
-    executemany statement however long the list is."""
+    executemany statement however long the list is (chained, see ``register.chain``)."""
     ids = sorted(set(client_ids))
     if not ids:
         return
@@ -116,12 +117,12 @@ def log_access_many(client_ids, action: str, detail: str = "", user=None) -> Non
     if deferred is not None:
         deferred.extend(rows)
         return
-    db.session.execute(sa.insert(AccessLog), rows)
+    chain.append_in_session(rows)
 
 
 def write_deferred(response):
-    """After a read-only view: write the access-log rows it collected, as one autocommit INSERT
-    of their own (core.db.insert_rows) after the view's read transaction has ended. Runs before
+    """After a read-only view: write the access-log rows it collected, in a short transaction
+    of their own (register.chain.append_raw) after the view's read transaction has ended. Runs before
     the response leaves the app, so a page with client data is never sent unless its log rows
     are stored (if this fails, the error page is sent instead). Error responses log nothing, as
     a rolled-back view would."""
@@ -133,10 +134,11 @@ def write_deferred(response):
     if db.session().in_transaction():
         db.session.rollback()
     if len(rows) <= INSERT_ROWS_MAX:
-        insert_rows(AccessLog.__table__, rows)
+        # A short raw transaction: lock, the previous hash, one INSERT (register.chain).
+        chain.append_raw(rows)
     else:
         # A page listing more clients than one statement takes: one ordinary write transaction.
         begin_writing()
-        db.session.execute(sa.insert(AccessLog), rows)
+        chain.append_in_session(rows)
         db.session.commit()
     return response

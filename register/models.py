@@ -118,7 +118,8 @@ class PartnerContact(db.Model):
 
 class AccessLog(db.Model):
     """Who processed which client's data, how and when (UTC). Written in the same transaction
-    as the view or change it records, so a logged action and the log cannot disagree."""
+    as the view or change it records, so a logged action and the log cannot disagree. Each row
+    is a link of a hash chain, so an edit in the database is evident (register.chain)."""
 
     __tablename__ = "access_log"
     __table_args__ = (sa.Index("ix_access_log_client_at", "client_id", "at"),)
@@ -131,3 +132,7 @@ class AccessLog(db.Model):
     action: Mapped[str] = mapped_column(sa.String(60))
     detail: Mapped[str] = mapped_column(sa.String(200), default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The hash chain (register.chain): the previous row's hash and this row's own, over its
+    # content and the previous hash. Rows are only ever appended through register.access.
+    prev_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    row_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)

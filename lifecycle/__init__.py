@@ -1,0 +1,1 @@
+"""Client data over its lifetime: the client's own copy of their data (GDPR Art. 15)."""
