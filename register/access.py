@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from core.db import INSERT_ROWS_MAX, insert_rows, utcnow
 from core.extensions import db
-from core.security import begin_writing
 
 from .models import AccessLog, Client, ClientWorker
 
@@ -128,7 +127,7 @@ def write_deferred(response):
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
-    # The view's reads end first (render_and_commit has usually ended them already): later reads
+    # The view's reads end first (the request's commit has usually ended them already): later reads
     # in this context (a test's) then see the rows.
     if db.session().in_transaction():
         db.session.rollback()
@@ -136,7 +135,7 @@ def write_deferred(response):
         insert_rows(AccessLog.__table__, rows)
     else:
         # A page listing more clients than one statement takes: one ordinary write transaction.
-        begin_writing()
+        g.read_only = False  # on SQLite BEGIN IMMEDIATE
         db.session.execute(sa.insert(AccessLog), rows)
-        db.session.commit()
+        db.session.commit()  # an after-request hook's own transaction, after the request's reads
     return response
