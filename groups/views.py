@@ -377,7 +377,7 @@ def _render_participants(group: Group, form: EnrolForm):
     log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
     return render_template("groups/participants.html", group=group, form=form, by_status=by_status,
-                             confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
+                           confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
 
 
 @bp.route("/<group_id>/participants", methods=["GET", "POST"])
@@ -464,7 +464,7 @@ def roll_call(group_id, session_id):
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
     return render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
-                             current=current, form=form, error=error, total=len(group.sessions))
+                           current=current, form=form, error=error, total=len(group.sessions))
 
 
 @bp.route("/<group_id>/attendance")
@@ -475,7 +475,7 @@ def attendance(group_id):
     if names:
         log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance")
     return render_template("groups/attendance.html", group=group, figures=figures, names=names,
-                             total=len(group.sessions))
+                           total=len(group.sessions))
 
 
 # --- evaluation and new rounds ------------------------------------------------------------------
@@ -545,4 +545,4 @@ def print_sheet(group_id):
         .join(GroupSession, GroupSession.id == Attendance.session_id).where(GroupSession.group_id == group.id)).all())
     log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance sheet")
     return render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
-                             total=len(group.sessions))
+                           total=len(group.sessions))

@@ -171,7 +171,7 @@ def index():
     # The list's own arguments, for its links (pages, "all past meetings").
     args = {"show": show or None, "q": q or None, "client": client_id}
     return render_template("meetings/index.html", upcoming=upcoming, past=past, recent=recent, show=show, q=q,
-                             client=client, args=args, single_worker=lambda m: staff.get(m.id, 0) < 2)
+                           client=client, args=args, single_worker=lambda m: staff.get(m.id, 0) < 2)
 
 
 @bp.route("/meetings/tasks")
@@ -370,7 +370,7 @@ def notes(meeting_id):
 def _render_invite(meeting: Meeting, form: AddParticipantForm):
     log_access(meeting.client_id, "view", f"meeting {meeting.id} invite form")
     return render_template("meetings/invite.html", meeting=meeting, add_form=form,
-                             add_groups=_add_participant_choices(meeting))
+                           add_groups=_add_participant_choices(meeting))
 
 
 # Inviting has a page of its own: its list holds every staff member and partner contact of the
@@ -675,7 +675,7 @@ def partner_view(token):
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
         html = render_template("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                                 today=local_today())
+                               today=local_today())
     return _no_referrer(make_response(html))
 
 

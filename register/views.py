@@ -82,7 +82,7 @@ def client(client_id):
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
     return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                             staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
+                           staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])

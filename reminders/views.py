@@ -122,9 +122,9 @@ def outbox():
         .group_by(OutboxMessage.status)).all())
     log_access_many([m.client_id for m in page.items], "reminder_outbox")
     return render_template("reminders/outbox.html", page=page, status=status, counts=counts,
-                             statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
-                             sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
-                             error_reason=services.error_reason)
+                           statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
+                           sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
+                           error_reason=services.error_reason)
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
