@@ -38,4 +38,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errors(app)
     register_cli(app)
+
+    from core.transaction import init_unit_of_work
+
+    init_unit_of_work(app)  # last: its commit runs before the other after_request hooks
     return app

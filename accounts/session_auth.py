@@ -24,7 +24,6 @@ from flask_login.utils import make_next_param
 
 from core.db import utcnow
 from core.extensions import db, login_manager
-from core.security import begin_writing
 
 from .models import User, UserSession
 
@@ -76,17 +75,18 @@ IDLE_MESSAGE = _l("You were logged out after a while without activity. Log in ag
 
 
 def touch(response):
-    """After the view: record that the login is in use (``g.session_touch``, set by the user
-    loader at most once a minute), in a short transaction of its own. Whatever the view left
-    uncommitted is discarded at the end of the request anyway, so it is rolled back first."""
+    """After the view and its commit (core.transaction): record that the login is in use
+    (``g.session_touch``, set by the user loader at most once a minute), in a short transaction
+    of its own."""
     pending = g.pop("session_touch", None)
     if pending is None or response.status_code >= 500:  # e.g. the database cannot be reached
         return response
     session_id, now = pending
-    begin_writing()
+    db.session.rollback()  # the request's transaction has ended (committed, or rolled back on an error)
+    g.read_only = False  # a write transaction of its own: on SQLite BEGIN IMMEDIATE
     db.session.execute(sa.update(UserSession).where(UserSession.id == session_id, UserSession.last_seen_at < now)
                        .values(last_seen_at=now).execution_options(synchronize_session=False))
-    db.session.commit()
+    db.session.commit()  # an after-request hook's own transaction, after the request's commit
     return response
 
 

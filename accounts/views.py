@@ -9,6 +9,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from core.db import get_or_404
 from core.extensions import db
 from core.security import is_safe_next
+from core.transaction import keep_writes
 
 from . import services
 from .forms import ActiveForm, ChangePasswordForm, LoginForm, NewStaffForm, StaffForm
@@ -40,17 +41,15 @@ def login():
     if form.validate_on_submit():
         result = services.authenticate(form.email.data, form.password.data, client_address())
         if result.throttled:
-            db.session.commit()
+            keep_writes()  # the refused attempt is recorded although the answer is 429
             form.form_errors.append(throttled_message(result.retry_after))
             return render_template("accounts/login.html", form=form), 429, {"Retry-After": str(result.retry_after)}
         if result.user is None:
-            db.session.commit()
             form.form_errors.append(_("Wrong email or password."))
             status = 200
         else:
             start_session(result.user)
             login_user(result.user)
-            db.session.commit()
             target = request.args.get("next")
             return redirect(target if is_safe_next(target) else url_for("core.index"))
     return render_template("accounts/login.html", form=form), status
@@ -65,7 +64,6 @@ def logout():
         abort(400)
     end_current_session()
     logout_user()
-    db.session.commit()
     flash(_("You have logged out."), "success")
     return redirect(url_for("accounts.login"))
 
@@ -77,16 +75,15 @@ def change_password():
     if form.validate_on_submit():
         check = services.check_current_password(current_user, form.current_password.data, client_address())
         if check.throttled:
-            db.session.commit()  # the refused guess is recorded
+            keep_writes()  # the refused guess is recorded although the answer is 429
             form.current_password.errors.append(throttled_message(check.retry_after))
             return (render_template("accounts/password.html", form=form), 429,
                     {"Retry-After": str(check.retry_after)})
         if check.user is None:
-            db.session.commit()  # the failed guess counts towards the throttle
+            # The failed guess counts towards the throttle: the request's commit stores it.
             form.current_password.errors.append(_("The current password is wrong."))
         else:
             services.change_password(current_user, form.new_password.data)
-            db.session.commit()
             flash(_("Password changed. Your other logins have been ended."), "success")
             return redirect(url_for("core.index"))
     return render_template("accounts/password.html", form=form)
@@ -113,7 +110,6 @@ def staff_new():
                 email=form.email.data, name=form.name.data, password=form.password.data, role=form.role.data,
                 language=form.language.data, title=form.title.data or "", phone=form.phone.data or "",
             )
-            db.session.commit()
             flash(_("Staff member %(name)s added.", name=user.name), "success")
             return redirect(url_for("accounts.staff_list"))
     return render_template("accounts/staff_form.html", form=form, user=None)
@@ -139,7 +135,6 @@ def staff_edit(user_id):
             user.role = form.role.data
             user.language = form.language.data
             user.version += 1
-            db.session.commit()
             flash(_("Changes saved."), "success")
             return redirect(url_for("accounts.staff_list"))
     return render_template("accounts/staff_form.html", form=form, user=user)
@@ -156,7 +151,6 @@ def staff_toggle_active(user_id):
         flash(_("You cannot deactivate yourself."), "error")
         return redirect(url_for("accounts.staff_list"))
     services.set_active(user, not user.active)
-    db.session.commit()
     if user.active:
         flash(_("%(name)s can log in again.", name=user.name), "success")
     else:

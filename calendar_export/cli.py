@@ -72,7 +72,7 @@ def register_commands(bp: Blueprint) -> None:
         with immediate_transactions():
             kind, target_id, name = _target(partner, group, staff, unit)
             sub, token = services.create_subscription(kind=kind, target_id=target_id, label=label or "")
-            db.session.commit()
+            db.session.commit()  # own commit: a CLI command (no request, so no request commit)
         click.echo(f"Subscription {sub.id} ({kind}: {name}). Feed URL, shown only now:")
         click.echo(feed_url(token))
 
@@ -104,5 +104,5 @@ def register_commands(bp: Blueprint) -> None:
                 click.echo(f"Subscription {sub.id} was already revoked.")
                 return
             services.revoke(sub)
-            db.session.commit()
+            db.session.commit()  # own commit: a CLI command (no request, so no request commit)
         click.echo(f"Subscription {sub.id} revoked.")

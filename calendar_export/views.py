@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import icalendar
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, current_app, flash, g, has_request_context, redirect,
+from flask import (Blueprint, Response, abort, current_app, flash, has_request_context, redirect,
                    render_template, request, session, url_for)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
@@ -22,7 +22,8 @@ from werkzeug.http import http_date, quote_etag
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.security import begin_writing, read_only
+from core.security import read_only
+from core.transaction import writing
 from reminders.channels import SendError, missing_email_settings, send_email
 
 from . import changes, fastpath, services
@@ -173,20 +174,16 @@ def _write_after_read(sub_id: int, *, touch: bool, rendered: services.StoredBody
     takes the lock up front. A failed write must not cost the subscriber their calendar: the
     body is served anyway and stored on a later request.
     """
-    begin_writing()
     try:
-        if touch:
-            services.touch(sub_id)
-        if rendered is not None:
-            services.store_body(sub_id, state_key=state_key, etag=rendered.etag, modified_at=rendered.modified_at,
-                                data_version=data_version, body=rendered.body)
-        db.session.commit()
+        with writing():  # rolled back if it fails
+            if touch:
+                services.touch(sub_id)
+            if rendered is not None:
+                services.store_body(sub_id, state_key=state_key, etag=rendered.etag,
+                                    modified_at=rendered.modified_at, data_version=data_version, body=rendered.body)
     except (sa.exc.OperationalError, sa.exc.IntegrityError):
-        db.session.rollback()
         current_app.logger.warning("could not record the use of (or store the feed of) calendar subscription %s",
                                    sub_id)
-    finally:
-        g.read_only = True
 
 
 @lru_cache(maxsize=4)
@@ -392,7 +389,6 @@ def meeting_ics(meeting_id):
     body = build_event_ics(meeting_event(meeting, include_remote_link=True), uids=uid_policy(),
                            cancelled_label=_("Cancelled"))
     log_access(meeting.client_id, "calendar_download", f"meeting {meeting.id}")
-    db.session.commit()
     return _ics_response(body, filename=f"meeting-{meeting.id}.ics")
 
 
@@ -454,7 +450,6 @@ def new():
         target_id = current_user.id if form.kind.data == FeedKind.STAFF.value else form.target_id
         sub, token = services.create_subscription(kind=form.kind.data, target_id=target_id,
                                                   label=form.label.data or "", created_by=current_user)
-        db.session.commit()
         return _show_link_once(sub, token)
     return render_template("calendar_export/new.html", form=form)
 
@@ -541,7 +536,6 @@ def rotate(sub_id):
     if sub.is_revoked:
         abort(404)
     token = services.rotate(sub)
-    db.session.commit()
     flash(_("A new link was made. The old link no longer works."), "success")
     return _show_link_once(sub, token)
 
@@ -553,7 +547,6 @@ def revoke(sub_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.revoke(sub)
-    db.session.commit()
     flash(_("The calendar link was revoked. It no longer works."), "success")
     return redirect(url_for("calendar_export.subscriptions"))
 

@@ -26,7 +26,7 @@ def init_cli(app: Flask) -> None:
                 return
             raise click.ClickException("The database is not empty; demo data goes only into an empty database.")
         seed_all()
-        db.session.commit()
+        db.session.commit()  # own commit: a CLI command (no request, so no request commit)
         click.echo("Demo data loaded.")
         _print_logins(DEMO_LOGINS, DEMO_PASSWORD)
 

@@ -15,7 +15,7 @@ CSP = (
 )
 
 
-def read_only(view=None, *, prepare_session: bool = True):
+def read_only(view=None, *, prepare_session: bool = True, methods: tuple[str, ...] = ("GET", "HEAD")):
     """Mark a GET view that never writes (access-log rows aside, see register.access), so SQLite
     reads in a plain (shared) transaction and page views do not queue for the write lock.
 
@@ -27,29 +27,23 @@ def read_only(view=None, *, prepare_session: bool = True):
 
     ``prepare_session=False``: the view's first read does not go through the ORM session
     (core.db.read_row, for the calendar polls), so no session connection is set up for it in
-    advance on PostgreSQL; later session reads then run in an ordinary transaction."""
+    advance on PostgreSQL; later session reads then run in an ordinary transaction.
+
+    ``methods``: the methods read in a read transaction (a POST that reads first and stores in a
+    short ``core.transaction.writing()`` step at its end, like a feedback answer)."""
     def mark(view):
-        view.read_only = True
+        view.read_only = methods
         view.prepare_session = prepare_session
         return view
 
     return mark if view is None else mark(view)
 
 
-def begin_writing() -> None:
-    """In a read-only view, before its first write: end the shared read transaction, so the
-    next statement starts a write transaction that takes SQLite's write lock up front (BEGIN
-    IMMEDIATE, core.setup). Upgrading the read transaction itself could fail at once when
-    another worker has committed since it began. Objects loaded so far are expired."""
-    db.session.rollback()
-    g.read_only = False
-
-
 def mark_read_only_request() -> None:
-    if request.method not in ("GET", "HEAD") or request.endpoint is None:
+    if request.endpoint is None:
         return
     view = current_app.view_functions.get(request.endpoint)
-    if getattr(view, "read_only", False):
+    if request.method in getattr(view, "read_only", ()):
         g.read_only = True
         # (A session already in a transaction, as in tests that share the app context, keeps it.)
         if (getattr(view, "prepare_session", True) and db.engine.dialect.name == "postgresql"
@@ -62,7 +56,7 @@ def start_autocommit() -> None:
     mode: each statement is then a transaction of its own, with no BEGIN and no ROLLBACK round
     trips. Under READ COMMITTED each statement sees its own snapshot either way, so reads see
     exactly what they would in a transaction. The connection gets its usual transactional mode
-    back when it returns to the pool (begin_writing() ends this phase before any write)."""
+    back when it returns to the pool (core.transaction.writing() ends this phase before any write)."""
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, session, url_for
+from flask import Blueprint, abort, redirect, render_template, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import HiddenField, SelectField, SubmitField
@@ -11,7 +11,6 @@ from .dashboard import panels_for
 from .extensions import db
 from .forms import Form
 from .security import is_safe_next, read_only
-from .web import render_and_commit
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
@@ -26,7 +25,7 @@ class LanguageForm(Form):
 @login_required
 @read_only
 def index():
-    return render_and_commit("core/index.html", panels=panels_for(current_user))
+    return render_template("core/index.html", panels=panels_for(current_user))
 
 
 @bp.route("/language", methods=["POST"])
@@ -38,7 +37,6 @@ def set_language():
     session["lang"] = lang
     if current_user.is_authenticated:
         current_user.language = lang
-        db.session.commit()
     target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("core.index"))
 

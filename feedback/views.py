@@ -11,7 +11,7 @@ import io
 from types import SimpleNamespace
 
 import segno
-from flask import Blueprint, Response, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -20,7 +20,8 @@ from accounts.permissions import lead_required
 from core.db import get_or_404, positive_id_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.security import begin_writing, read_only
+from core.security import read_only
+from core.transaction import writing
 from core.templating import local_dt
 from core.timeutil import local_today
 from groups import services as group_services
@@ -91,11 +92,11 @@ def _window_title(window: FeedbackWindow) -> str:
 
 
 @bp.route("/f/<code>", methods=["GET", "POST"])
+# Everything up to storing an answer only reads, in a read-only transaction (on SQLite a shared
+# one): the write lock is taken only for the few statements that store it (writing()), so
+# participants answering at the same moment queue for as short a time as possible.
+@read_only(methods=("GET", "HEAD", "POST"))
 def public_form(code: str):
-    # Everything up to storing an answer only reads, in a read-only transaction (on SQLite a
-    # shared one): the write lock is taken only for the few statements that store it, so
-    # participants answering at the same moment queue for as short a time as possible.
-    g.read_only = True
     normalised = services.normalise_code(code)
     if not normalised:
         return redirect(url_for("feedback.public_entry"))
@@ -131,34 +132,25 @@ def public_form(code: str):
         else:
             window_id = window.id
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
-            begin_writing()
             try:
-                services.submit_response(window_id, scores, form.comment.data or "",
-                                         address=request.remote_addr or "unknown")
+                with writing():  # rolled back when refused
+                    services.submit_response(window_id, scores, form.comment.data or "",
+                                             address=request.remote_addr or "unknown")
             except services.WindowNotOpen:
                 # Closed in the moment since it was looked up: nothing is stored.
-                db.session.rollback()
-                g.read_only = True
                 return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
             except services.AddressLimited:
-                # Stores nothing (the count is rolled back with the answer).
-                db.session.rollback()
-                g.read_only = True
+                # Stores nothing (writing() rolled the count back with the answer).
                 return render_template("feedback/public_limit.html",
                                        limit=current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT",
                                                                     services.PER_ADDRESS)), 429
             except services.WindowFull:
-                db.session.rollback()
-                g.read_only = True
                 return render_template("feedback/public_full.html"), 409
             except services.RateLimited:
-                db.session.rollback()
-                g.read_only = True
                 form.form_errors.append(_("Many answers have just arrived with this code. Wait a few minutes and "
                                           "send again; your answers are still here."))
                 status = 429
             else:
-                db.session.commit()
                 response = redirect(url_for("feedback.public_thanks"))
                 _set_marker(response, window_id)
                 return response
@@ -167,12 +159,12 @@ def public_form(code: str):
 
 
 @bp.route("/f/<code>/<slip>", methods=["GET", "POST"])
+@read_only(methods=("GET", "HEAD", "POST"))  # as public_form: the lock only while storing
 def public_slip(code: str, slip: str):
     """The form opened from a single-use answer slip. An unknown, used or tampered slip, and a
     slip of a window that has closed, all get the same page (no way to tell a used slip from a
     wrong one), and nothing is stored. Wrong slips from one address are counted and, past
     services.SLIP_FAILURES, refused before they are even looked up."""
-    g.read_only = True
     if current_user.is_authenticated:
         return render_template("feedback/public_staff.html"), 403
     normalised, slip_code = services.normalise_code(code), services.normalise_slip(slip)
@@ -184,10 +176,8 @@ def public_slip(code: str, slip: str):
         return render_template("feedback/public_slip_wait.html"), 429
     if not window.is_open(utcnow()) or not services.slip_usable(window.id, slip_code):
         if window.is_open(utcnow()):
-            begin_writing()
-            services.count_slip_failure(window.id, address)
-            db.session.commit()
-            g.read_only = True
+            with writing():  # kept although the page answers 404: the count is the point
+                services.count_slip_failure(window.id, address)
         return render_template("feedback/public_slip_invalid.html"), 404
     form = response_form(window.item_set, _locale())
     if request.method == "GET":
@@ -201,34 +191,25 @@ def public_slip(code: str, slip: str):
         else:
             window_id = window.id
             scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
-            begin_writing()
             try:
                 # No per-address limit: each slip answers once, so slips already bound the
                 # answers, and a venue's wifi (every phone under one address) works with them.
-                services.submit_response(window_id, scores, form.comment.data or "", slip=slip_code)
+                with writing():  # rolled back when refused: nothing is half-stored
+                    services.submit_response(window_id, scores, form.comment.data or "", slip=slip_code)
             except (services.WindowNotOpen, services.SlipInvalid):
                 # Closed or used up in the moment since the form was opened: nothing is stored.
-                db.session.rollback()
-                g.read_only = True
                 return render_template("feedback/public_slip_invalid.html"), 404
             except services.AddressLimited:
-                db.session.rollback()
-                g.read_only = True
                 return render_template("feedback/public_limit.html",
                                        limit=current_app.config.get("FEEDBACK_PER_ADDRESS_LIMIT",
                                                                     services.PER_ADDRESS)), 429
             except services.WindowFull:
-                db.session.rollback()
-                g.read_only = True
                 return render_template("feedback/public_full.html"), 409
             except services.RateLimited:
-                db.session.rollback()
-                g.read_only = True
                 form.form_errors.append(_("Many answers have just arrived with this code. Wait a few minutes and "
                                           "send again; your answers are still here."))
                 status = 429
             else:
-                db.session.commit()
                 return redirect(url_for("feedback.public_thanks"))
     return render_template("feedback/public_form.html", form=form, title=_window_title(window), code=normalised,
                            scores=SCORES, action=url_for("feedback.public_slip", code=normalised, slip=slip_code)), status
@@ -332,7 +313,6 @@ def session_window_create(session_id):
     if not ConfirmForm().validate_on_submit() or session.is_cancelled:
         abort(400)
     services.open_session_window(session)
-    db.session.commit()
     return redirect(url_for("feedback.session_show", session_id=session.id))
 
 
@@ -354,7 +334,6 @@ def group_end_create(group_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.open_group_end_window(group)
-    db.session.commit()
     return redirect(url_for("feedback.group_end_show", group_id=group.id))
 
 
@@ -377,7 +356,6 @@ def meeting_window_create(meeting_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.open_meeting_window(meeting)
-    db.session.commit()
     return redirect(url_for("feedback.meeting_feedback_show", meeting_id=meeting.id))
 
 
@@ -395,7 +373,6 @@ def window_adjust(window_id):
                 "already have been seen, and a later answer could then be picked out. Start a new feedback "
                 "round for a later session instead."), "error")
         return redirect(_back_to(window))
-    db.session.commit()
     flash({"open": _("Feedback is open."), "close": _("Feedback is closed."),
            "extend": _("Feedback time extended by 24 hours.")}[form.action.data], "success")
     return redirect(_back_to(window))
@@ -418,7 +395,6 @@ def window_slips(window_id):
     except services.SlipsInUse:
         flash(_("A slip has already been used, so the slips cannot be changed any more."), "error")
         return redirect(_back_to(window))
-    db.session.commit()
     if form.action.data == "no_slips":
         flash(_("Answer slips are off: participants answer with the shared code."), "success")
         return redirect(_back_to(window))
@@ -457,10 +433,8 @@ def group_results(group_id):
     state = release_rule.group_state(group, now=now)
     if state.pending is not None:
         # The group's figures are due: stored now, shown from the store ever after.
-        begin_writing()
-        state = release_rule.ensure_group_release(_group_or_404(group_id), now=now)
-        db.session.commit()
-        g.read_only = True
+        with writing():
+            state = release_rule.ensure_group_release(_group_or_404(group_id), now=now)
     data = summaries.group_summary(group, now=now, state=state)
     return render_template("feedback/group_results.html", group=group, s=data, now=now,
                            alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
@@ -512,16 +486,15 @@ def group_chart(group_id, kind):
         # Suppressed or nothing to show: the chart is never rendered.
         abort(404)
     drawn_from = data.chart_keys[kind]
-    db.session.commit()  # ends the read-only transaction: nothing is held while drawing
+    db.session.rollback()  # ends the read-only transaction: nothing is held while drawing
     body, mimetype = charts.RENDERERS[kind](chart)
     if drawn_from != key:
         # The data changed between reading the key and reading the summary (PostgreSQL reads
         # each statement afresh): the chart is right, but not for the key, so it is not stored
         # and the browser must not keep it.
         return Response(body, mimetype=mimetype, headers={"Cache-Control": "private, no-store"})
-    begin_writing()
-    services.store_chart(key, body, mimetype)
-    db.session.commit()
+    with writing():
+        services.store_chart(key, body, mimetype)
     if request.if_none_match.contains(key):
         return _chart_response(key, None, mimetype)
     return _chart_response(key, body, mimetype)
@@ -534,10 +507,8 @@ def meeting_results(meeting_id):
     meeting = _meeting_or_404(meeting_id)
     state = release_rule.meeting_state(meeting)
     if state.pending is not None:
-        begin_writing()
-        state = release_rule.ensure_meeting_release(_meeting_or_404(meeting_id))
-        db.session.commit()
-        g.read_only = True
+        with writing():
+            state = release_rule.ensure_meeting_release(_meeting_or_404(meeting_id))
     return render_template("feedback/meeting_results.html", meeting=meeting,
                            s=summaries.meeting_summary(meeting, state=state), locale=_locale())
 
@@ -588,7 +559,6 @@ def item_set_new():
     if form.validate_on_submit():
         services.create_item_set(kind=form.kind.data, name=form.name.data, comment_labels=form.comment_labels(),
                                  item_labels=form.item_labels(), user=current_user)
-        db.session.commit()
         flash(_("Item set saved."), "success")
         return redirect(url_for("feedback.item_sets"))
     return render_template("feedback/item_set_form.html", form=form, item_set=None)
@@ -612,7 +582,6 @@ def item_set_edit(set_id):
         except services.FeedbackError as exc:
             form.form_errors.append(str(exc))
         else:
-            db.session.commit()
             flash(_("Item set saved."), "success")
             return redirect(url_for("feedback.item_sets"))
     return render_template("feedback/item_set_form.html", form=form, item_set=item_set)
@@ -629,7 +598,6 @@ def item_set_delete(set_id):
     except services.FeedbackError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(_("The set was removed."), "success")
     return redirect(url_for("feedback.item_sets"))
 
@@ -661,7 +629,6 @@ def group_settings(group_id):
             field.errors = list(field.errors) + [_("Feedback with the current set has already started in this "
                                                    "group, so the set can no longer be changed.")]
         else:
-            db.session.commit()
             flash(_("Feedback settings saved."), "success")
             return redirect(url_for("feedback.group_results", group_id=group.id))
     return render_template("feedback/group_settings.html", form=form, group=group)
@@ -691,10 +658,8 @@ def _release_due_groups(start, end) -> None:
     now = utcnow()
     due = release_rule.groups_due(since, until, now=now)
     if due:
-        begin_writing()
-        release_rule.release_groups(due, now=now)
-        db.session.commit()
-        g.read_only = True
+        with writing():  # the report only reads, but a due release is stored once, here
+            release_rule.release_groups(due, now=now)
 
 
 @bp.route("/feedback/report")

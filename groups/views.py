@@ -17,7 +17,7 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import local_to_utc, local_today, to_local
-from core.web import id_arg, paginate, render_and_commit, search_arg
+from core.web import id_arg, paginate, search_arg
 from register.access import accessible_client_ids, log_access, log_access_many
 from register.models import Client, PartnerOrganisation
 
@@ -129,7 +129,6 @@ def ideas():
         services.create_idea(theme=form.theme.data, description=form.description.data or "",
                              suggested_by=form.suggested_by.data or "", source=form.source.data,
                              target_clients=form.target_clients.data or "", created_by=current_user)
-        db.session.commit()
         flash(_("Idea saved."), "success")
         return redirect(url_for("groups.ideas"))
     items = db.session.scalars(sa.select(GroupIdea).order_by(GroupIdea.group_id.is_not(None), GroupIdea.created_at.desc())).all()
@@ -147,7 +146,6 @@ def idea_plan(idea_id):
     except GroupError as exc:
         flash(exc.message, "error")
         return redirect(url_for("groups.ideas"))
-    db.session.commit()
     flash(_("A group was created from the idea. Fill in the plan."), "success")
     return redirect(url_for("groups.edit", group_id=group.id))
 
@@ -191,7 +189,6 @@ def new():
             db.session.rollback()
             _apply_error(form, exc)
         else:
-            db.session.commit()
             flash(_("Group saved."), "success")
             return redirect(url_for("groups.group", group_id=group.id))
     return render_template("groups/group_form.html", form=form, group=None)
@@ -222,7 +219,6 @@ def edit(group_id):
                 offered = services.offer_free_places(group)
                 for enrolment in offered:
                     log_access(enrolment.client_id, "change", f"offered a place in group {group.id}")
-                db.session.commit()
                 flash(_("Changes saved."), "success")
                 if offered:
                     flash(_("%(n)s places were offered to the waiting list. Confirm them on the participants page.",
@@ -261,7 +257,6 @@ def status(group_id):
         db.session.rollback()
         flash(exc.message, "error")
     else:
-        db.session.commit()
         flash(_("The group is now: %(status)s.", status=STATUS_LABELS[group.status]), "success")
     return redirect(url_for("groups.group", group_id=group.id))
 
@@ -292,7 +287,6 @@ def schedule(group_id):
             conflicts = services.find_conflicts(group, [(p.starts_at, p.ends_at) for p in preview])
             if not conflicts or form.confirm.data:
                 services.generate_schedule(group, preview, minutes=form.minutes.data, break_weeks=breaks)
-                db.session.commit()
                 flash(_("The schedule was created: %(n)s sessions.", n=len(preview)), "success")
                 return redirect(url_for("groups.group", group_id=group.id))
             warnings = [c.message for c in conflicts]
@@ -340,7 +334,6 @@ def session_edit(group_id, session_id):
                 db.session.rollback()
                 _apply_error(form, exc)
             else:
-                db.session.commit()
                 flash(_("Session saved."), "success")
                 return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
     return render_template("groups/session_form.html", form=form, group=group, session=sess,
@@ -358,7 +351,6 @@ def session_status(group_id, session_id):
         services.set_session_status(sess, form.status.data or "", user=current_user)
     except GroupError:
         abort(400)
-    db.session.commit()
     flash(_("The session was cancelled.") if sess.is_cancelled else _("The session is back on the schedule."),
           "success")
     return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
@@ -384,8 +376,8 @@ def _render_participants(group: Group, form: EnrolForm):
     # The enrol menu shows names too, as a list (like the client register's list page).
     log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
-    return render_and_commit("groups/participants.html", group=group, form=form, by_status=by_status,
-                             confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
+    return render_template("groups/participants.html", group=group, form=form, by_status=by_status,
+                           confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
 
 
 @bp.route("/<group_id>/participants", methods=["GET", "POST"])
@@ -403,7 +395,6 @@ def participants(group_id):
             _apply_error(form, exc)
         else:
             log_access(enrolment.client_id, "change", f"enrolled in group {group.id} ({enrolment.status})")
-            db.session.commit()
             flash(_("Enrolled.") if enrolment.status == EnrolmentStatus.ENROLLED.value
                   else _("The group is full: the client was put on the waiting list."), "success")
             return redirect(url_for("groups.participants", group_id=group.id))
@@ -424,7 +415,6 @@ def withdraw(group_id, enrolment_id):
     log_access(enrolment.client_id, "change", f"withdrew from group {group.id}")
     if offered is not None:
         log_access(offered.client_id, "change", f"offered a place in group {group.id}")
-    db.session.commit()
     flash(_("Withdrawn. The place was offered to the first on the waiting list.") if offered
           else _("Withdrawn."), "success")
     return redirect(url_for("groups.participants", group_id=group.id))
@@ -442,7 +432,6 @@ def confirm_offer(group_id, enrolment_id):
         flash(exc.message, "error")
         return redirect(url_for("groups.participants", group_id=group.id))
     log_access(enrolment.client_id, "change", f"accepted a place in group {group.id}")
-    db.session.commit()
     flash(_("The place was confirmed."), "success")
     return redirect(url_for("groups.participants", group_id=group.id))
 
@@ -470,13 +459,12 @@ def roll_call(group_id, session_id):
             error = exc.message
         else:
             log_access_many([e.client_id for e in enrolments], "change", f"attendance, session {sess.id}")
-            db.session.commit()
             flash(_("Attendance saved."), "success")
             return redirect(url_for("groups.attendance", group_id=group.id))
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
-    return render_and_commit("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
-                             current=current, form=form, error=error, total=len(group.sessions))
+    return render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
+                           current=current, form=form, error=error, total=len(group.sessions))
 
 
 @bp.route("/<group_id>/attendance")
@@ -486,8 +474,8 @@ def attendance(group_id):
     names = services.can_see_names(current_user, group)
     if names:
         log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance")
-    return render_and_commit("groups/attendance.html", group=group, figures=figures, names=names,
-                             total=len(group.sessions))
+    return render_template("groups/attendance.html", group=group, figures=figures, names=names,
+                           total=len(group.sessions))
 
 
 # --- evaluation and new rounds ------------------------------------------------------------------
@@ -510,7 +498,6 @@ def evaluation(group_id):
                 db.session.rollback()
                 _apply_error(form, exc)
             else:
-                db.session.commit()
                 flash(_("Evaluation saved."), "success")
                 return redirect(url_for("groups.evaluation", group_id=group.id))
     figures = services.attendance_figures(group)
@@ -535,7 +522,6 @@ def copy(group_id):
             db.session.rollback()
             _apply_error(form, exc)
         else:
-            db.session.commit()
             flash(_("A new round was created. Check the plan and the dates."), "success")
             return redirect(url_for("groups.group", group_id=new_group.id))
     return render_template("groups/copy_form.html", form=form, group=group)
@@ -558,5 +544,5 @@ def print_sheet(group_id):
         sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
         .join(GroupSession, GroupSession.id == Attendance.session_id).where(GroupSession.group_id == group.id)).all())
     log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance sheet")
-    return render_and_commit("groups/print_sheet.html", group=group, figures=figures, marks=marks,
-                             total=len(group.sessions))
+    return render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
+                           total=len(group.sessions))

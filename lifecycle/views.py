@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, render_template
 from flask_babel import force_locale
 
 from accounts.permissions import lead_required
 from core.security import read_only
 from core.templating import translated_labels
-from core.web import render_and_commit
 from groups.services import ENROLMENT_LABELS
 from meetings.forms import ITEM_STATUS_LABELS
 from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
@@ -35,7 +34,7 @@ def client_copy(client_id):
     log_access(client.id, "data_copy", "printable page")
     # The page is for the client: in their language, whatever the lead's own setting.
     with force_locale(client.language if client.language in LANGUAGES else "fi"):
-        return render_and_commit(
+        return render_template(
             "lifecycle/client_copy.html", client=client, data=data,
             enrolment_labels=translated_labels(ENROLMENT_LABELS),
             attendance_labels=translated_labels(ATTENDANCE_LABELS),

@@ -16,7 +16,7 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today, to_local
-from core.web import paginate, render_and_commit, search_arg
+from core.web import paginate, search_arg
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerContact, PartnerOrganisation
 from register.services import names_in_text
@@ -170,8 +170,8 @@ def index():
     staff = services.staff_counts(m.id for m in rows)
     # The list's own arguments, for its links (pages, "all past meetings").
     args = {"show": show or None, "q": q or None, "client": client_id}
-    return render_and_commit("meetings/index.html", upcoming=upcoming, past=past, recent=recent, show=show, q=q,
-                             client=client, args=args, single_worker=lambda m: staff.get(m.id, 0) < 2)
+    return render_template("meetings/index.html", upcoming=upcoming, past=past, recent=recent, show=show, q=q,
+                           client=client, args=args, single_worker=lambda m: staff.get(m.id, 0) < 2)
 
 
 @bp.route("/meetings/tasks")
@@ -180,7 +180,7 @@ def index():
 def my_tasks():
     items = services.open_items_for_user(current_user.id)
     log_access_many([i.client_id for i in items], "view", "my tasks")
-    return render_and_commit("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
+    return render_template("meetings/my_tasks.html", items=items, today=local_today(), overdue=services.is_overdue)
 
 
 # --- arranging ---------------------------------------------------------------------------------
@@ -197,7 +197,7 @@ def choose_client():
     if chosen:
         return redirect(url_for("meetings.new", client_id=chosen))
     log_access_many([c.id for c in clients], "list", "new meeting")
-    return render_and_commit("meetings/choose_client.html", clients=clients)
+    return render_template("meetings/choose_client.html", clients=clients)
 
 
 def _people_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
@@ -240,13 +240,12 @@ def new(client_id):
             client_identification=form.client_identification.data, created_by=current_user)
         log_access(client.id, "create", f"meeting {meeting.id}")
         conflicts = services.meeting_conflicts(meeting, viewer=current_user)
-        db.session.commit()
         flash(_("Meeting arranged."), "success")
         _warn_conflicts(conflicts)
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
-    return render_and_commit("meetings/new.html", form=form, client=client)
+    return render_template("meetings/new.html", form=form, client=client)
 
 
 # --- one meeting -------------------------------------------------------------------------------
@@ -281,7 +280,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     changed_by = {c.changed_by_id for c in meeting.changes if c.changed_by_id}
     users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(changed_by))).all()) if changed_by else {}
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
-    return render_and_commit(
+    return render_template(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
         carried_to=services.carried_to(meeting.items),
         row_forms=row_forms(), review=review,
@@ -324,13 +323,12 @@ def edit(meeting_id):
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id}")
             conflicts = services.meeting_conflicts(meeting, viewer=current_user)
-            db.session.commit()
             flash(_("Changes saved."), "success")
             _warn_conflicts(conflicts)
             _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
-    return render_and_commit("meetings/edit.html", form=form, meeting=meeting)
+    return render_template("meetings/edit.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
@@ -345,7 +343,6 @@ def cancel(meeting_id):
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} cancelled")
-    db.session.commit()
     flash(_("Meeting cancelled."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
@@ -365,7 +362,6 @@ def notes(meeting_id):
             form.form_errors.append(str(exc))
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} record")
-            db.session.commit()
             flash(_("Record saved."), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#record-heading")
     return _render_meeting(meeting, notes_form=form)
@@ -373,8 +369,8 @@ def notes(meeting_id):
 
 def _render_invite(meeting: Meeting, form: AddParticipantForm):
     log_access(meeting.client_id, "view", f"meeting {meeting.id} invite form")
-    return render_and_commit("meetings/invite.html", meeting=meeting, add_form=form,
-                             add_groups=_add_participant_choices(meeting))
+    return render_template("meetings/invite.html", meeting=meeting, add_form=form,
+                           add_groups=_add_participant_choices(meeting))
 
 
 # Inviting has a page of its own: its list holds every staff member and partner contact of the
@@ -406,7 +402,6 @@ def add_participant(meeting_id):
             form.person.errors = list(form.person.errors) + [message]
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} participant added")
-            db.session.commit()
             flash(_("%(name)s was invited.", name=participant.display_name), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
     return _render_invite(meeting, form)
@@ -428,7 +423,6 @@ def remove_participant(meeting_id, participant_id):
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant removed")
-    db.session.commit()
     flash(_("%(name)s was removed from the meeting.", name=name), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
 
@@ -451,7 +445,6 @@ def participation(meeting_id, participant_id):
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
-    db.session.commit()
     flash(_("Saved."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
 
@@ -472,7 +465,6 @@ def add_item(meeting_id):
             form.responsible.errors = list(form.responsible.errors) + [str(exc)]
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} plan")
-            db.session.commit()
             flash(_("Item added to the plan."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
@@ -505,13 +497,12 @@ def edit_item(meeting_id, item_id):
             form.responsible.errors = list(form.responsible.errors) + [str(exc)]
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
-            db.session.commit()
             flash(_("Changes saved."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
             return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
     log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
-    return render_and_commit("meetings/item_edit.html", form=form, meeting=meeting, item=item)
+    return render_template("meetings/item_edit.html", form=form, meeting=meeting, item=item)
 
 
 @bp.route("/meetings/<meeting_id>/items/<item_id>/status", methods=["POST"])
@@ -529,7 +520,6 @@ def item_status(meeting_id, item_id):
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     services.set_item_status(item, form.status.data, by_name=current_user.name)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
-    db.session.commit()
     flash(_("Status changed."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
 
@@ -550,7 +540,6 @@ def review(meeting_id, item_id):
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
-    db.session.commit()
     flash(_("Item reviewed."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#review-heading")
 
@@ -569,13 +558,12 @@ def follow_up(meeting_id):
                                                   purpose=form.purpose.data)
         log_access(meeting.client_id, "create", f"meeting {new_meeting.id} (follow-up of {meeting.id})")
         conflicts = services.meeting_conflicts(new_meeting, viewer=current_user)
-        db.session.commit()
         flash(_("The next meeting is scheduled."), "success")
         _warn_conflicts(conflicts)
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
-    return render_and_commit("meetings/follow_up.html", form=form, meeting=meeting)
+    return render_template("meetings/follow_up.html", form=form, meeting=meeting)
 
 
 @bp.route("/meetings/<meeting_id>/plan")
@@ -593,7 +581,7 @@ def plan(meeting_id):
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
     with force_locale(language):
-        html = render_and_commit("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
     return html
 
 
@@ -615,7 +603,6 @@ def create_link(meeting_id, participant_id):
         abort(400)
     link, token = services.create_partner_link(participant.contact, user=current_user)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link for contact {participant.contact_id}")
-    db.session.commit()
     # The token is shown once, in this response, and never stored in clear (not even in the flash).
     url = url_for("meetings.partner_view", token=token, _external=True)
     return render_template("meetings/link_created.html", meeting=meeting, participant=participant, url=url)
@@ -632,7 +619,6 @@ def revoke_link(meeting_id, link_id):
         abort(400)
     services.revoke_partner_link(link)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link {link.id} revoked")
-    db.session.commit()
     flash(_("The link was revoked. It no longer works."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
 
@@ -688,8 +674,8 @@ def partner_view(token):
         log_access(client_id, "view", "partner link", user=actor)
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
-        html = render_and_commit("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                                 today=local_today())
+        html = render_template("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
+                               today=local_today())
     return _no_referrer(make_response(html))
 
 
@@ -704,7 +690,6 @@ def partner_done(token, item_id):
         abort(404)
     log_access(item.meeting.client_id, "change", f"partner link: item {item.id} done", user=_partner_actor(link))
     link.last_used_at = utcnow()
-    db.session.commit()
     with force_locale(_partner_language(link)):
         flash(_("Thank you. The task is marked done."), "success")
     return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))

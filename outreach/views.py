@@ -40,7 +40,7 @@ def generate_command():
         venues = db.session.scalars(sa.select(OutreachVenue).where(OutreachVenue.active.is_(True))
                                     .options(selectinload(OutreachVenue.rule))).all()
         created = sum(len(services.generate_visits(venue)) for venue in venues)
-        db.session.commit()
+        db.session.commit()  # own commit: a CLI command (no request, so no request commit)
     click.echo(f"{created} new outreach visits")
 
 
@@ -147,7 +147,6 @@ def venue_form(venue_id=None):
         partner = db.session.get(PartnerOrganisation, form.partner_id.data)
         venue = services.save_venue(venue, partner_id=partner.id, name=form.name.data,
                                     address=form.address.data or partner.address or "", active=form.active.data)
-        db.session.commit()
         flash(_("Venue saved."), "success")
         if venue.rule is None:
             return redirect(url_for("outreach.rule_form", venue_id=venue.id))
@@ -198,7 +197,6 @@ def rule_form(venue_id):
             services.save_rule(venue, spec=spec, start_time=form.start_time.data, end_time=form.end_time.data,
                                today=today)
             created = services.generate_visits(venue, today=today)
-            db.session.commit()
             flash(_("Schedule saved. %(count)d new visits added to the rota.", count=len(created)), "success")
             return redirect(url_for("outreach.venue", venue_id=venue.id))
     return render_template("outreach/rule_form.html", form=form, venue=venue)
@@ -210,7 +208,6 @@ def generate(venue_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     created = services.generate_visits(venue)
-    db.session.commit()
     if created:
         flash(_("%(count)d new visits added to the rota.", count=len(created)), "success")
     else:
@@ -247,7 +244,6 @@ def visit_pair(visit_id):
         except services.OutreachError as exc:
             form.staff2_id.errors.append(str(exc))
         else:
-            db.session.commit()
             flags = services.visit_flags([visit])[visit.id]
             flash(_("Workers saved."), "success")
             if flags.no_workers or flags.single_worker:
@@ -280,7 +276,6 @@ def visit_move(visit_id):
                                      day=format_date(form.day.data, "short"), name=holiday))
         else:
             services.move_visit(visit, form.day.data, form.start_time.data, form.end_time.data)
-            db.session.commit()
             flash(_("The visit was moved."), "success")
             if holiday:
                 flash(_("Note: the new date is a public holiday (%(name)s).", name=holiday), "warning")
@@ -298,7 +293,6 @@ def visit_cancel(visit_id):
     except services.OutreachError as exc:
         flash(str(exc), "error")
     else:
-        db.session.commit()
         flash(_("The visit was cancelled. It stays in the venue's calendar marked as cancelled."), "success")
     return redirect(url_for("outreach.visit", visit_id=visit.id))
 
@@ -309,7 +303,6 @@ def visit_restore(visit_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.restore_visit(visit)
-    db.session.commit()
     flash(_("The visit is back on the rota."), "success")
     return redirect(url_for("outreach.visit", visit_id=visit.id))
 
@@ -333,7 +326,6 @@ def visit_report(visit_id):
         except services.OutreachError as exc:
             form.form_errors.append(str(exc))
         else:
-            db.session.commit()
             flash(_("Counts saved. Thank you!"), "success")
             return redirect(url_for("outreach.visit", visit_id=visit.id))
     return render_template("outreach/report_form.html", form=form, visit=visit)

@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
-from core.security import begin_writing
 
 from . import chain
 from .models import Client, ClientWorker
@@ -129,7 +128,7 @@ def write_deferred(response):
     rows = g.pop("access_log_rows", None)
     if not rows or response.status_code >= 400:
         return response
-    # The view's reads end first (render_and_commit has usually ended them already): later reads
+    # The view's reads end first (the request's commit has usually ended them already): later reads
     # in this context (a test's) then see the rows.
     if db.session().in_transaction():
         db.session.rollback()
@@ -138,7 +137,7 @@ def write_deferred(response):
         chain.append_raw(rows)
     else:
         # A page listing more clients than one statement takes: one ordinary write transaction.
-        begin_writing()
+        g.read_only = False  # on SQLite BEGIN IMMEDIATE
         chain.append_in_session(rows)
-        db.session.commit()
+        db.session.commit()  # an after-request hook's own transaction, after the request's reads
     return response

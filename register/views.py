@@ -12,7 +12,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.web import paginate, render_and_commit, search_arg
+from core.web import paginate, search_arg
 
 from . import access, services
 from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
@@ -50,7 +50,7 @@ def clients():
         stmt = stmt.where(Client.name.icontains(q, autoescape=True))
     page = paginate(stmt, per_page=50)
     log_access_many([c.id for c in page.items], "list")
-    return render_and_commit("register/clients.html", page=page, q=q)
+    return render_template("register/clients.html", page=page, q=q)
 
 
 @bp.route("/clients/new", methods=["GET", "POST"])
@@ -61,7 +61,6 @@ def client_new():
             name=form.name.data, phone=form.phone.data, email=form.email.data, language=form.language.data,
             reminder_consent=form.reminder_consent.data, created_by=current_user,
         )
-        db.session.commit()
         flash(_("Client saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
     return render_template("register/client_form.html", form=form, client=None)
@@ -82,8 +81,8 @@ def client(client_id):
              if may_grant else [])
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
-    return render_and_commit("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                             staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
+    return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
+                           staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -95,12 +94,11 @@ def client_edit(client_id):
     elif form.validate_on_submit() and form.check_version(client.version):
         services.update_client(client, name=form.name.data, phone=form.phone.data, email=form.email.data,
                                language=form.language.data, reminder_consent=form.reminder_consent.data)
-        db.session.commit()
         flash(_("Changes saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
     # Every render shows the client's data (a refused save too): each is logged.
     log_access(client.id, "view", "edit form")
-    return render_and_commit("register/client_form.html", form=form, client=client)
+    return render_template("register/client_form.html", form=form, client=client)
 
 
 @bp.route("/clients/<client_id>/workers", methods=["POST"])
@@ -119,7 +117,6 @@ def client_add_worker(client_id):
     if not user.active:
         abort(404)  # the form offers active staff only
     services.add_worker(client, user.id, granted_by=current_user)
-    db.session.commit()
     flash(_("%(name)s now works with this client.", name=user.name), "success")
     return redirect(url_for("register.client", client_id=client.id))
 
@@ -131,7 +128,6 @@ def client_access_log(client_id):
     stmt = sa.select(AccessLog).where(AccessLog.client_id == client.id).order_by(AccessLog.at.desc(), AccessLog.id.desc())
     page = paginate(stmt, per_page=100)
     log_access(client.id, "view_access_log")
-    db.session.commit()
     return render_template("register/access_log.html", client=client, page=page)
 
 
@@ -154,13 +150,12 @@ def relative_form(client_id, relative_id=None):
         services.save_relative(client, relative, name=form.name.data, relation=form.relation.data or "",
                                phone=form.phone.data, email=form.email.data, language=form.language.data,
                                reminder_consent=form.reminder_consent.data)
-        db.session.commit()
         flash(_("Relative saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
     # The form names the client (and a relative's data when editing): every render is logged,
     # a new relative's empty form and a refused save too.
     log_access(client.id, "view", "relative form")
-    return render_and_commit("register/relative_form.html", form=form, client=client, relative=relative)
+    return render_template("register/relative_form.html", form=form, client=client, relative=relative)
 
 
 @bp.route("/clients/<client_id>/relatives/<relative_id>/delete", methods=["POST"])
@@ -170,7 +165,6 @@ def relative_delete(client_id, relative_id):
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.delete_relative(relative)
-    db.session.commit()
     flash(_("Relative removed."), "success")
     return redirect(url_for("register.client", client_id=client.id))
 
@@ -200,7 +194,6 @@ def partner_form(partner_id=None):
             partner = services.save_partner(partner, name=form.name.data, kind=form.kind.data,
                                             address=form.address.data or "", phone=form.phone.data,
                                             notes=form.notes.data or "")
-            db.session.commit()
             flash(_("Organisation saved."), "success")
             return redirect(url_for("register.partner", partner_id=partner.id))
     return render_template("register/partner_form.html", form=form, partner=partner)
@@ -225,7 +218,6 @@ def contact_form(partner_id, contact_id=None):
     if form.validate_on_submit():
         services.save_contact(partner, contact, name=form.name.data, title=form.title.data or "",
                               email=form.email.data or "", phone=form.phone.data, language=form.language.data)
-        db.session.commit()
         flash(_("Contact person saved."), "success")
         return redirect(url_for("register.partner", partner_id=partner.id))
     return render_template("register/contact_form.html", form=form, partner=partner, contact=contact)

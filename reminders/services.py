@@ -1,5 +1,6 @@
 """Reminder policies, recipients, queuing what is due, claiming and sending, invitations and
-no-show follow-ups. Functions flush; views and the send-reminders command commit."""
+no-show follow-ups. Functions flush (the request commits, core.transaction); only the outbox worker
+of the send-reminders command (claim_batch, send_claimed and their helpers) commits, message by message."""
 from __future__ import annotations
 
 import json
@@ -475,7 +476,7 @@ def claim_batch(now: datetime, limit: int = 20) -> tuple[str, list[int]]:
     and claims nothing. Only rows carrying this process's token are sent by it.
     """
     token = secrets.token_hex(16)
-    db.session.commit()
+    db.session.commit()  # own commit: the reminder worker (CLI) ends any read before claiming
     with immediate_transactions():
         ids = db.session.scalars(
             sa.select(OutboxMessage.id)
@@ -493,13 +494,13 @@ def claim_batch(now: datetime, limit: int = 20) -> tuple[str, list[int]]:
                 .execution_options(synchronize_session=False)
             )
             claimed = result.rowcount
-        db.session.commit()
+        db.session.commit()  # own commit: the worker's claim is stored before anything is sent
     if not claimed:
         return token, []
     mine = db.session.scalars(sa.select(OutboxMessage.id).where(OutboxMessage.claim_token == token,
                                                                 OutboxMessage.status == MessageStatus.SENDING.value)
                               .order_by(OutboxMessage.id)).all()
-    db.session.commit()
+    db.session.commit()  # own commit: the worker holds no transaction while sending
     return token, list(mine)
 
 
@@ -510,13 +511,13 @@ def backoff(attempts: int) -> timedelta:
 def _finish(message_id: int, token: str, values: dict) -> None:
     # End any read transaction first: on SQLite a deferred read that turns into a write fails
     # with "database is locked" when another process wrote meanwhile.
-    db.session.commit()
+    db.session.commit()  # own commit: the worker ends any read before marking a message
     with immediate_transactions():
         db.session.execute(
             sa.update(OutboxMessage).where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
             .values(**values).execution_options(synchronize_session=False)
         )
-        db.session.commit()
+        db.session.commit()  # own commit: the worker stores each message's outcome at once
 
 
 def deliver(message: OutboxMessage, config, now: datetime | None = None) -> str:
@@ -551,7 +552,7 @@ def release_claims(token: str, ids: list[int]) -> None:
             .values(status=MessageStatus.PENDING.value, claim_token=None, claimed_at=None,
                     attempts=OutboxMessage.attempts - 1)
             .execution_options(synchronize_session=False))
-        db.session.commit()
+        db.session.commit()  # own commit: the worker gives back unsent claims at once
 
 
 def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str, int]:
@@ -567,7 +568,7 @@ def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str,
             attempts = message.attempts
             # A detached copy: no transaction stays open (or reopens) while talking to the network.
             db.session.expunge(message)
-            db.session.commit()
+            db.session.commit()  # own commit: the worker holds no transaction while sending
         except BaseException:
             release_claims(token, ids[index:])
             raise

@@ -18,7 +18,7 @@ from core.extensions import db, login_manager
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today
-from core.web import paginate, render_and_commit
+from core.web import paginate
 from groups.models import Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingStatus
@@ -121,10 +121,10 @@ def outbox():
         _visible_messages().with_only_columns(OutboxMessage.status, sa.func.count(OutboxMessage.id))
         .group_by(OutboxMessage.status)).all())
     log_access_many([m.client_id for m in page.items], "reminder_outbox")
-    return render_and_commit("reminders/outbox.html", page=page, status=status, counts=counts,
-                             statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
-                             sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
-                             error_reason=services.error_reason)
+    return render_template("reminders/outbox.html", page=page, status=status, counts=counts,
+                           statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
+                           sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
+                           error_reason=services.error_reason)
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
@@ -138,7 +138,6 @@ def mark_sent(message_id):
         return redirect(url_for("reminders.outbox"))
     services.mark_sent_by_hand(message, current_user)
     log_access(message.client_id, "reminder_sent_by_hand", f"message {message.id}")
-    db.session.commit()
     flash(_("Marked as sent."), "success")
     return redirect(url_for("reminders.outbox", status=MessageStatus.MANUAL.value))
 
@@ -153,7 +152,6 @@ def retry(message_id):
         abort(404)
     services.retry_now(message)
     log_access(message.client_id, "reminder_retry", f"message {message.id}")
-    db.session.commit()
     flash(_("The message will be sent again on the next run."), "success")
     return redirect(url_for("reminders.outbox", status=MessageStatus.FAILED.value))
 
@@ -209,14 +207,12 @@ def _policy_page(target_kind: str, target, recipients, title: str, back_url: str
                              same_morning_at=form.same_morning_at.data or DEFAULT_MORNING,
                              by_sms=form.by_sms.data, by_email=form.by_email.data, user=current_user)
         log_access_many([r.client_id for r in recipients], "reminder_policy")
-        db.session.commit()
         flash(_("Reminder settings saved."), "success")
         return redirect(request.path)
     log_access_many([r.client_id for r in recipients], "reminder_recipients")
     rows = []
     for r in recipients:
         rows.append((r, {c: services.channel_address(r, c) for c in ("sms", "email")}))
-    db.session.commit()
     return render_template("reminders/policy.html", form=form, policy=policy, rows=rows, title=title,
                            target_kind=target_kind, target=target, back_url=back_url, reasons=services.REASONS,
                            opt_form=OptOutForm())
@@ -263,7 +259,6 @@ def recipient_opt_out(target_kind, target_id, kind, recipient_id):
     opted_out = form.opted_out.data == "1"
     services.set_opt_out(match.kind, match.id, opted_out, source="staff")
     log_access(match.client_id, "reminder_opt_out" if opted_out else "reminder_opt_in")
-    db.session.commit()
     flash(_("Reminders turned off for %(name)s.", name=match.name) if opted_out
           else _("Reminders turned on again for %(name)s.", name=match.name), "success")
     return redirect(back)
@@ -299,7 +294,6 @@ def stop(token):
             log_access(client_id, "reminder_opt_out_link", link.recipient_kind, user=SimpleNamespace(id=None, name=""))
             state = "done"
         html = render_template("reminders/stop.html", form=form, state=state, token=token)
-    db.session.commit()
     return _private(make_response(html))
 
 
@@ -321,7 +315,7 @@ def follow_ups():
         .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)
     ).all()
     log_access_many([t.client_id for t in tasks], "follow_up_list")
-    return render_and_commit("reminders/follow_ups.html", tasks=tasks)
+    return render_template("reminders/follow_ups.html", tasks=tasks)
 
 
 @bp.route("/follow-ups/<task_id>", methods=["GET", "POST"])
@@ -339,7 +333,6 @@ def follow_up(task_id):
                 task, current_user, reached=reached, starts_at=starts_at, minutes=int(form.minutes.data),
                 place=form.place.data, purpose=_("New time after a missed appointment"))
             log_access(task.client_id, "follow_up_done", f"task {task.id}, meeting {meeting.id}")
-            db.session.commit()
             if reached:
                 flash(_("New time saved. The client gets a reminder before it."), "success")
             elif reason:
@@ -355,7 +348,6 @@ def follow_up(task_id):
     if task.new_meeting_id:
         new_sms = db.session.scalar(sa.select(OutboxMessage).where(
             OutboxMessage.kind == "new_time", OutboxMessage.target_id == task.new_meeting_id))
-    db.session.commit()
     return render_template("reminders/follow_up.html", task=task, source=source, form=form, sms_to=sms_to,
                            sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms)
 
@@ -366,7 +358,6 @@ def letter(task_id):
     if task.new_meeting is None:
         abort(404)
     log_access(task.client_id, "follow_up_letter", f"task {task.id}")
-    db.session.commit()
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
         body = render_template("reminders/letter_body.html", task=task, meeting=task.new_meeting,
                                staff=current_user, today=local_today())
@@ -392,7 +383,7 @@ def send_reminders(now_text: str | None, batch: int) -> None:
     """Queue the reminders that are due and send everything waiting in the outbox."""
     now = _parse_now(now_text)
     config = current_app.config
-    db.session.commit()
+    db.session.commit()  # own commit: the reminder worker's queueing step, before it sends message by message
     with immediate_transactions():
         services.recover_stale_claims(now)
         services.drop_cancelled(now)
@@ -409,7 +400,7 @@ def send_reminders(now_text: str | None, batch: int) -> None:
             raise click.ClickException(
                 "Messages are due but these settings are missing: " + ", ".join(missing)
                 + ". Set them in the environment (see README); nothing was sent.")
-        db.session.commit()
+        db.session.commit()  # own commit: the reminder worker's queueing step, before it sends message by message
     totals = {"sent": 0, "manual": 0, "failed": 0}
     while True:
         token, ids = services.claim_batch(now, batch)
