@@ -298,8 +298,11 @@ def test_no_recorded_figure_can_be_differenced_below_k(app, facilitator, lead, m
     run_state_machine_as_test(Attacker, settings=settings(
         max_examples=60, stateful_step_count=60, deadline=None, derandomize=True, database=None,
         suppress_health_check=list(HealthCheck)))
-    # The walk reached what it is about: released groups and meetings, and report rows with figures.
+    # The walk reached what it is about: released figures, and report rows with figures. Which of
+    # the group or the meeting gets released varies between runs (the walk is derandomized, but the
+    # app's random window codes and timing are not), so one of them is required; the meeting's own
+    # attack is a fixed test (test_feedback_anonymity_attacks.py::test_attack_a_...).
     served = Attacker.served
     print(served)
-    assert served["steps"] >= 1000 and served["group"] and served["meeting"] and served["report"] \
+    assert served["steps"] >= 1000 and (served["group"] or served["meeting"]) and served["report"] \
         and served["report_first"], served
