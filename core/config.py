@@ -66,7 +66,15 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30") or 30),
         "FEEDBACK_PER_ADDRESS_LIMIT": int(os.environ.get("FEEDBACK_PER_ADDRESS_LIMIT", "2") or 2),
+        # Retention periods as given (lifecycle.retention checks them when the app starts) and
+        # the key that encrypts backups (core.backup); unset means the default / unencrypted.
+        **{key: os.environ[key] for key in RETENTION_KEYS if os.environ.get(key, "").strip()},
+        "BACKUP_KEY": os.environ.get("BACKUP_KEY", "").strip(),
     }
+
+
+RETENTION_KEYS = ("RETENTION_CLIENT_MONTHS", "RETENTION_MESSAGE_TEXT_MONTHS", "RETENTION_ACCESS_LOG_MONTHS",
+                  "RETENTION_USE_RECORDS_MONTHS", "RETENTION_LOGIN_ATTEMPT_DAYS")
 
 
 DEFAULTS = {

@@ -59,6 +59,10 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Deleted and overwritten content is zeroed in the file, so an erased client's name is
+        # not left in free space for a backup to copy (lifecycle.erasure). Debian builds SQLite
+        # with this on; other builds do not, so it is said here.
+        cursor.execute("PRAGMA secure_delete=ON")
         cursor.close()
         # SQLite's own lower() folds ASCII only, so a search for "äijälä" would miss "Äijälä"
         # (ILIKE is lower() LIKE lower() here); Python's folds every letter, as PostgreSQL's does.

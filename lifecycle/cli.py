@@ -1,4 +1,5 @@
-"""``flask access-log verify|anchor``: checking the access log's hash chain (register.chain).
+"""``flask retention [--dry-run]`` (lifecycle.retention) and ``flask access-log verify|anchor``:
+checking the access log's hash chain (register.chain).
 
 ``verify`` walks the chain and names the first row that was changed, removed or inserted out of
 order; given the anchors of earlier days (``--anchor HASH``) it also checks that the chain still
@@ -11,14 +12,17 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
+from core.db import utcnow
 from core.extensions import db
 from register import chain
+
+from . import retention
 
 
 def _verify(anchors: tuple[str, ...] = ()) -> chain.Verdict:
     try:
         with db.engine.connect() as connection:
-            return chain.verify(connection, anchors=anchors)
+            return chain.verify(connection, anchors=anchors, secret=current_app.config["SECRET_KEY"])
     except sa.exc.SQLAlchemyError as error:
         # A broken database is a clear failure, not a traceback (the message names the cause).
         cause = getattr(error, "orig", None) or error
@@ -51,3 +55,22 @@ def register_commands(bp: Blueprint) -> None:
         line = f"access-log anchor: rows={verdict.rows} last_id={verdict.last_id or 0} hash={verdict.last_hash or chain.GENESIS}"
         current_app.logger.warning(line)
         click.echo(line)
+
+    @bp.cli.command("retention")
+    @click.option("--dry-run", is_flag=True, help="Only count what would be removed.")
+    def retention_command(dry_run: bool) -> None:
+        """Remove what the retention settings say is no longer kept (run daily from cron)."""
+        config = current_app.config
+        settings = retention.Settings.from_config(config)
+        now = utcnow()
+        idle = int(config["SESSION_IDLE_MINUTES"])
+        if dry_run:
+            counts = retention.plan(now, settings, idle)
+            db.session.rollback()
+        else:
+            counts = retention.apply(now, settings, idle, config["SECRET_KEY"])
+            db.session.commit()  # own commit: a command, not a request; one transaction per run
+        heading = "would remove" if dry_run else "removed"
+        click.echo(f"retention {heading} ({now:%Y-%m-%d %H:%M} UTC):")
+        for kind, count in counts.items():
+            click.echo(f"  {kind}: {count}")

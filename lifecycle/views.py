@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 
-from flask import Blueprint, Response, render_template
+from flask import Blueprint, Response, flash, redirect, render_template, url_for
 from flask_babel import force_locale
+from flask_babel import gettext as _
 
 from accounts.permissions import lead_required
+from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from groups.services import ENROLMENT_LABELS
@@ -15,12 +17,19 @@ from meetings.forms import ITEM_STATUS_LABELS
 from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
 from register.access import get_client_or_404, log_access
 
-from . import services
+from . import erasure, retention, services
 from .cli import register_commands
 from .labels import ATTENDANCE_LABELS, FOLLOW_UP_LABELS, MESSAGE_STATUS_LABELS
 
 bp = Blueprint("lifecycle", __name__, template_folder="templates", cli_group=None)
 register_commands(bp)
+
+
+@bp.record_once
+def _check_retention_settings(state) -> None:
+    # A wrong retention setting stops the app at start-up, with the setting named, rather than
+    # at 3 a.m. in the cron run (or, worse, removing data the day it was written).
+    retention.Settings.from_config(state.app.config)
 
 LANGUAGES = ("fi", "sv", "en")
 
@@ -55,3 +64,21 @@ def client_copy_json(client_id):
     # The file name carries the id only: client names never go into URLs or file names.
     return Response(body, mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="kohtaamo-client-{client.id}.json"'})
+
+
+@bp.route("/clients/<client_id>/erase", methods=["GET", "POST"])
+@lead_required
+def erase_client(client_id):
+    """Erasing one client at their request (GDPR Art. 17): a page that says what goes and what
+    stays, and refuses (with the reason) while the client has something coming up."""
+    client = get_client_or_404(client_id)
+    form = ConfirmForm()
+    blockers = erasure.blockers(client)
+    if client.erased_at is None and not blockers and form.validate_on_submit():
+        erasure.erase_client(client)
+        # The log keeps the fact and the id only; the name is gone.
+        log_access(client.id, "erase", "personal data erased")
+        flash(_("The client's personal data was erased."), "success")
+        return redirect(url_for("register.client", client_id=client.id))
+    log_access(client.id, "view", "erasure page")
+    return render_template("lifecycle/erase.html", client=client, form=form, blockers=blockers)

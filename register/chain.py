@@ -10,6 +10,7 @@ hash; on PostgreSQL it takes a transaction-level advisory lock first."""
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -117,15 +118,48 @@ class Verdict:
     last_id: int | None = None
 
 
-def verify(connection: sa.Connection, batch: int = 5000, anchors=()) -> Verdict:
+def _restart_key(secret: str | bytes) -> bytes:
+    # A key of its own, derived from the app's secret, so a signature here can never be replayed
+    # as (or made from) a session cookie or a CSRF token signed with the same secret.
+    secret = secret.encode() if isinstance(secret, str) else secret
+    return hmac.new(secret, b"kohtaamo access-log restart", hashlib.sha256).digest()
+
+
+def sign_restart(secret: str | bytes, removed_through_id: int, removed_rows: int, last_hash: str,
+                 at: datetime) -> str:
+    content = json.dumps([removed_through_id, removed_rows, last_hash, _at(at)], separators=(",", ":"))
+    return hmac.new(_restart_key(secret), content.encode(), hashlib.sha256).hexdigest()
+
+
+def verify(connection: sa.Connection, batch: int = 5000, anchors=(), secret: str | bytes | None = None) -> Verdict:
     """Walk the chain in id order. The first row whose own hash does not match its content was
     changed; the first whose link does not match the row before it follows a removed row or was
-    inserted out of order."""
-    from .models import AccessLog
+    inserted out of order.
+
+    After retention removed the oldest rows, the walk starts from the newest restart record
+    (``AccessLogRestart``): its signature must be valid for ``secret`` (the app's SECRET_KEY),
+    no row it says was removed may remain, and the first row kept must link to its hash."""
+    from .models import AccessLog, AccessLogRestart
 
     t = AccessLog.__table__
     prev, count, last_id = GENESIS, 0, 0
     missing = {a.strip().lower() for a in anchors if a.strip()}
+    r = AccessLogRestart.__table__
+    restart = connection.execute(sa.select(r).order_by(r.c.id.desc()).limit(1)).first()
+    if restart is not None:
+        expected = (sign_restart(secret, restart.removed_through_id, restart.removed_rows, restart.last_hash,
+                                 restart.at) if secret is not None else None)
+        if expected is None or not hmac.compare_digest(expected, restart.signature):
+            return Verdict(False, 0, f"the restart record {restart.id} (rows through {restart.removed_through_id} "
+                           f"removed) is not signed by this installation: the log was cut by someone else")
+        leftover = connection.scalar(sa.select(sa.func.min(t.c.id)).where(t.c.id <= restart.removed_through_id))
+        if leftover is not None:
+            return Verdict(False, 0, f"row {leftover} should have been removed by retention (restart record "
+                           f"{restart.id}) but is still there", leftover)
+        prev, last_id = restart.last_hash, restart.removed_through_id
+        # The restart record vouches for the last removed hash. Older anchors name rows that are
+        # gone: after a retention run, check against the anchors written since (README).
+        missing.discard(prev)
     while True:
         rows = connection.execute(sa.select(t).where(t.c.id > last_id).order_by(t.c.id).limit(batch)).all()
         if not rows:
@@ -145,5 +179,6 @@ def verify(connection: sa.Connection, batch: int = 5000, anchors=()) -> Verdict:
     if missing:
         return Verdict(False, count, f"the chain no longer passes through the anchor {sorted(missing)[0]}: "
                        f"rows up to that point were rewritten or removed")
-    return Verdict(True, count, f"access log intact: {count} rows", None, prev if count else None,
-                   last_id or None)
+    since = f" since the restart at row {restart.removed_through_id + 1}" if restart is not None else ""
+    return Verdict(True, count, f"access log intact: {count} rows{since}", None,
+                   prev if (count or restart is not None) else None, last_id or None)

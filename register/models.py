@@ -41,6 +41,9 @@ class Client(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set when the client's personal data was erased (lifecycle.erasure): the row stays so that
+    # group attendance counts and meeting plans keep their shape, under a neutral name.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(default=1)
 
     relatives: Mapped[list[Relative]] = relationship(back_populates="client", cascade="all, delete-orphan",
@@ -136,3 +139,22 @@ class AccessLog(db.Model):
     # content and the previous hash. Rows are only ever appended through register.access.
     prev_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     row_hash: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+
+
+class AccessLogRestart(db.Model):
+    """Where the access log's hash chain starts again after retention removed its oldest rows.
+
+    Retention removes a prefix of the log (rows through ``removed_through_id``); the first row
+    kept still links to the last removed row's hash, which only this record vouches for. The
+    record is signed with a key derived from the app's secret (register.chain.sign_restart), so
+    someone who can edit the database but not read the server's secret cannot cut the log and
+    write a restart record of their own. The newest record is the one ``verify`` starts from."""
+
+    __tablename__ = "access_log_restart"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    removed_through_id: Mapped[int] = mapped_column()
+    removed_rows: Mapped[int] = mapped_column()
+    last_hash: Mapped[str] = mapped_column(sa.String(64))
+    signature: Mapped[str] = mapped_column(sa.String(64))

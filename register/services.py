@@ -160,3 +160,23 @@ def names_in_text(client: Client, text: str) -> list[str]:
             if part not in found and any(w.startswith(stem) for w in words):
                 found.append(part)
     return found
+
+
+REDACTED = "[…]"
+
+
+def redact_names(text: str, names: list[str], literals: list[str] = ()) -> str:
+    """``text`` with every word that is one of ``names`` (first names and surnames, inflected,
+    matched as ``names_in_text`` matches them) and every literal (a phone number, an email
+    address) replaced by ``REDACTED``: for erasing a client from the free text written about
+    them. Initials stay: they identify no one once the name is gone."""
+    if not text:
+        return text
+    stems = [stem for name in names for _part, stem in _stems(name)]
+    for literal in literals:
+        if literal and literal.strip():
+            text = re.sub(re.escape(literal.strip()), REDACTED, text, flags=re.IGNORECASE)
+    if not stems:
+        return text
+    return re.sub(r"\w+", lambda m: REDACTED if any(_fold(m.group()).startswith(s) for s in stems) else m.group(),
+                  text)
