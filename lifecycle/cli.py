@@ -12,7 +12,7 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint, current_app
 
-from core.db import utcnow
+from core.db import immediate_transactions, utcnow
 from core.extensions import db
 from register import chain
 
@@ -68,8 +68,10 @@ def register_commands(bp: Blueprint) -> None:
             counts = retention.plan(now, settings, idle)
             db.session.rollback()
         else:
-            counts = retention.apply(now, settings, idle, config["SECRET_KEY"])
-            db.session.commit()  # own commit: a command, not a request; one transaction per run
+            db.session.rollback()  # the settings check read nothing, but start clean: the lock is taken at BEGIN
+            with immediate_transactions():
+                counts = retention.apply(now, settings, idle, config["SECRET_KEY"])
+                db.session.commit()  # own commit: a command, not a request; one transaction per run
         heading = "would remove" if dry_run else "removed"
         click.echo(f"retention {heading} ({now:%Y-%m-%d %H:%M} UTC):")
         for kind, count in counts.items():

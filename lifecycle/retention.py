@@ -174,8 +174,9 @@ def _lock() -> None:
     session = db.session()
     if session.get_bind().dialect.name == "postgresql":
         session.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-    # On SQLite the command's transaction is BEGIN IMMEDIATE (core.db: outside requests every
-    # transaction takes the write lock first), so the second run waits at its first statement.
+    # On SQLite the command runs apply inside core.db.immediate_transactions(): its transaction
+    # is BEGIN IMMEDIATE, so the second run waits for the write lock at its first statement
+    # (a deferred one would fail to upgrade its read lock instead).
 
 
 def _cut_access_log(cutoff: datetime, secret: str, now: datetime) -> int:
