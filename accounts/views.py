@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -11,9 +11,13 @@ from core.extensions import db
 from core.security import is_safe_next
 from core.transaction import keep_writes
 
-from . import services
-from .forms import ActiveForm, ChangePasswordForm, LoginForm, NewStaffForm, StaffForm
-from .models import User
+from core.forms import ConfirmForm
+from core.web import paginate
+
+from . import mfa, services
+from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
+                    RemoveSecondFactorForm, StaffForm)
+from .models import SecurityEvent, TotpCredential, User
 from .permissions import lead_required
 from .session_auth import end_current_session, start_session
 
@@ -48,11 +52,63 @@ def login():
             form.form_errors.append(_("Wrong email or password."))
             status = 200
         else:
-            start_session(result.user)
-            login_user(result.user)
             target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else url_for("core.index"))
+            target = target if is_safe_next(target) else None
+            if mfa.has_second_factor(result.user):
+                # Not logged in yet: the code step must follow (accounts.mfa).
+                mfa.begin_pending(result.user, target)
+                return redirect(url_for("accounts.second_factor"))
+            return _log_in(result.user, target)
     return render_template("accounts/login.html", form=form), status
+
+
+def _log_in(user: User, target: str | None):
+    start_session(user)
+    login_user(user)
+    if mfa.second_factor_required() and not mfa.has_second_factor(user):
+        # The lead requires a second factor: this login leads to enrolment first.
+        session[mfa.MUST_ENROL_KEY] = True
+        flash(_("Your organisation requires a second factor. Set it up to continue."), "info")
+        return redirect(url_for("accounts.second_factor_settings"))
+    return redirect(target or url_for("core.index"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The login's second step: a code from the authenticator app or a recovery code."""
+    user, target = mfa.pending()
+    if user is None:
+        flash(_("The sign-in took too long or was not started. Start again."), "info")
+        return redirect(url_for("accounts.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        email, address = user.email, client_address()
+        throttle = services.check_throttle(email, address)
+        if throttle.refused:
+            services.record_attempt(email, address, False)
+            keep_writes()  # the refused attempt is recorded although the answer is 429
+            form.code.errors.append(throttled_message(throttle.retry_after))
+            return (render_template("accounts/second_factor.html", form=form), 429,
+                    {"Retry-After": str(throttle.retry_after)})
+        if mfa.verify(user, form.code.data, address):
+            services.record_attempt(email, address, True)
+            mfa.finish_pending()
+            return _log_in(user, target or None)
+        # A wrong code is a failed login for the account and the address (throttling).
+        services.record_attempt(email, address, False)
+        form.code.errors.append(_("The code is wrong or was already used. Check the code in your app and try again."))
+    return render_template("accounts/second_factor.html", form=form), status
+
+
+@bp.before_app_request
+def _enrolment_first():
+    # Set at login when the lead requires a second factor and the user has none: until it is set
+    # up, every page leads to the setup (a session flag, so ordinary pages cost no query).
+    if session.get(mfa.MUST_ENROL_KEY) and request.endpoint not in (
+            "accounts.second_factor_settings", "accounts.logout", "static", "core.set_language", None):
+        return redirect(url_for("accounts.second_factor_settings"))
+    return None
 
 
 @bp.route("/logout", methods=["POST"])
@@ -156,3 +212,65 @@ def staff_toggle_active(user_id):
     else:
         flash(_("%(name)s was deactivated and logged out everywhere.", name=user.name), "success")
     return redirect(url_for("accounts.staff_list"))
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"])
+@login_required
+def second_factor_settings():
+    """Set up, renew or turn off the authenticator app; the recovery codes are shown once."""
+    cred = mfa.credential(current_user)
+    enrol_form = EnrolForm(prefix="enrol")
+    remove_form = RemoveSecondFactorForm(prefix="remove")
+    # Two forms on one page, told apart by their prefixed fields.
+    if "enrol-code" in request.form and enrol_form.validate_on_submit():
+        codes = mfa.confirm_enrolment(current_user, enrol_form.code.data, client_address())
+        if codes is not None:
+            flash(_("The second factor is on. Keep the recovery codes somewhere safe."), "success")
+            # Shown in the answer to this POST only: never stored in the clear, never shown again.
+            return render_template("accounts/recovery_codes.html", codes=codes)
+        enrol_form.code.errors.append(_("The code does not match. Check that the app's clock is right and "
+                                        "enter the newest code."))
+    elif "remove-code" in request.form and remove_form.validate_on_submit() and cred is not None:
+        if mfa.verify(current_user, remove_form.code.data, client_address()):
+            mfa.remove(current_user, actor=current_user, address=client_address())
+            flash(_("The second factor is off."), "success")
+            return redirect(url_for("accounts.second_factor_settings"))
+        remove_form.code.errors.append(_("The code is wrong or was already used. Check the code in your app and "
+                                         "try again."))
+    enrolment = mfa.start_enrolment(current_user) if cred is None or request.args.get("renew") else None
+    return render_template("accounts/second_factor_settings.html", cred=cred, enrolment=enrolment,
+                           enrol_form=enrol_form, remove_form=remove_form,
+                           codes_left=mfa.recovery_codes_left(current_user) if cred else 0,
+                           required=mfa.second_factor_required())
+
+
+@bp.route("/staff/security", methods=["GET", "POST"])
+@lead_required
+def security():
+    """The lead's sign-in policy and the security log."""
+    form = PolicyForm()
+    if request.method == "GET":
+        form.require_second_factor.data = mfa.second_factor_required()
+    if form.validate_on_submit():
+        mfa.set_requirement(bool(form.require_second_factor.data), current_user, client_address())
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("accounts.security"))
+    events = paginate(sa.select(SecurityEvent).order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()),
+                      per_page=50)
+    enrolled = db.session.scalars(sa.select(User).join(TotpCredential, TotpCredential.user_id == User.id)
+                                  .order_by(User.name)).all()
+    return render_template("accounts/security.html", form=form, events=events, enrolled=enrolled,
+                           reset_form=ConfirmForm())
+
+
+@bp.route("/staff/<user_id>/second-factor/reset", methods=["POST"])
+@lead_required
+def second_factor_reset(user_id):
+    """A lost phone: the lead removes the user's second factor (logged); they set it up again."""
+    user = get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    mfa.remove(user, actor=current_user, address=client_address())
+    flash(_("The second factor of %(name)s was removed. They set it up again at their next login.", name=user.name),
+          "success")
+    return redirect(url_for("accounts.security"))
