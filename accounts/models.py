@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The OpenID Connect provider's subject once the account was linked at a first single
+    # sign-on (accounts.oidc); later sign-ins match on it, not on the email, which can change.
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255), unique=True, nullable=True)
     # Optimistic locking for the staff edit form: a stale save is refused, never overwrites.
     version: Mapped[int] = mapped_column(default=1)
 

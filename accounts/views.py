@@ -14,7 +14,11 @@ from core.transaction import keep_writes
 from core.forms import ConfirmForm
 from core.web import paginate
 
-from . import mfa, services
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client.errors import OAuthError
+
+from . import mfa, oidc, services
 from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
                     RemoveSecondFactorForm, StaffForm)
 from .models import SecurityEvent, TotpCredential, User
@@ -22,6 +26,7 @@ from .permissions import lead_required
 from .session_auth import end_current_session, start_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
+bp.record_once(lambda state: oidc.init_app(state.app))
 
 
 def client_address() -> str:
@@ -36,6 +41,11 @@ def throttled_message(retry_after: int) -> str:
     return _("Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=retry_after)
 
 
+def _sso_context() -> dict:
+    return {"sso": oidc.configured(), "sso_name": current_app.config.get("OIDC_NAME") or _("your organisation"),
+            "local_login": str(current_app.config.get("LOCAL_LOGIN", "1")).lower() not in ("0", "false", "no", "off")}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -43,11 +53,17 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        if not oidc.local_login_allowed(form.email.data):
+            # Passwords are off: only the break-glass administrator may use one. The same answer
+            # for every address, so it reveals no account.
+            form.form_errors.append(_("Sign in with your organisation's account."))
+            return render_template("accounts/login.html", form=form, **_sso_context()), 403
         result = services.authenticate(form.email.data, form.password.data, client_address())
         if result.throttled:
             keep_writes()  # the refused attempt is recorded although the answer is 429
             form.form_errors.append(throttled_message(result.retry_after))
-            return render_template("accounts/login.html", form=form), 429, {"Retry-After": str(result.retry_after)}
+            return (render_template("accounts/login.html", form=form, **_sso_context()), 429,
+                    {"Retry-After": str(result.retry_after)})
         if result.user is None:
             form.form_errors.append(_("Wrong email or password."))
             status = 200
@@ -59,7 +75,61 @@ def login():
                 mfa.begin_pending(result.user, target)
                 return redirect(url_for("accounts.second_factor"))
             return _log_in(result.user, target)
-    return render_template("accounts/login.html", form=form), status
+    return render_template("accounts/login.html", form=form, **_sso_context()), status
+
+
+SSO_NEXT = "sso_next"
+SSO_ID_TOKEN = "sso_id_token"
+
+
+def _sso_refused(message: str, status: int):
+    current_app.logger.info("single sign-on refused (%s)", status)
+    return render_template("accounts/sso_error.html", message=message), status
+
+
+@bp.route("/login/sso")
+def sso_start():
+    """Off to the organisation's sign-in page (authorization code flow with PKCE, state, nonce)."""
+    if not oidc.configured():
+        abort(404)
+    target = request.args.get("next")
+    try:
+        redirect_uri = url_for("accounts.sso_callback", _external=True)
+        response = oidc.client().authorize_redirect(redirect_uri)
+    except requests.RequestException:
+        return _sso_refused(_("The sign-in service is not available right now. Try again in a moment."), 503)
+    session[SSO_NEXT] = target if is_safe_next(target) else ""
+    return response
+
+
+@bp.route("/login/sso/callback")
+def sso_callback():
+    if not oidc.configured():
+        abort(404)
+    try:
+        token = oidc.client().authorize_access_token(leeway=oidc.LEEWAY_SECONDS)
+        claims = token.get("userinfo")
+        if not claims:
+            raise OAuthError(description="no ID token")
+    except requests.RequestException:
+        return _sso_refused(_("The sign-in service is not available right now. Try again in a moment."), 503)
+    except (AuthlibBaseError, KeyError, ValueError, TypeError):  # OAuth and ID-token (JOSE) errors
+        # A wrong or replayed state or code, a token that is expired, not for us or not signed by
+        # the provider: nothing is logged in, and the person starts again.
+        return _sso_refused(_("The sign-in could not be completed. Start again from the login page."), 400)
+    match = oidc.match_user(dict(claims))
+    if match.user is None:
+        if match.reason == "inactive":
+            return _sso_refused(_("This account is not in use. Ask your lead."), 403)
+        return _sso_refused(_("There is no Kohtaamo account for you yet. Ask your lead to add you."), 403)
+    target = session.pop(SSO_NEXT, "") or None
+    id_token = token.get("id_token", "")
+    start_session(match.user)
+    login_user(match.user)
+    # Kept for signing out at the provider too (its id_token_hint); the person's own token.
+    session[SSO_ID_TOKEN] = id_token
+    current_app.logger.info("single sign-on succeeded for user %s", match.user.id)
+    return redirect(target or url_for("core.index"))
 
 
 def _log_in(user: User, target: str | None):
@@ -118,10 +188,27 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    id_token = session.get(SSO_ID_TOKEN)
     end_current_session()
     logout_user()
     flash(_("You have logged out."), "success")
-    return redirect(url_for("accounts.login"))
+    end_session = _provider_logout_url(id_token) if id_token else None
+    return redirect(end_session or url_for("accounts.login"))
+
+
+def _provider_logout_url(id_token: str) -> str | None:
+    """RP-initiated logout: also end the session at the provider, where it supports that."""
+    from urllib.parse import urlencode
+
+    try:
+        metadata = oidc.client().load_server_metadata()
+    except requests.RequestException:
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if not endpoint:
+        return None
+    back = url_for("accounts.login", _external=True)
+    return f"{endpoint}?{urlencode({'id_token_hint': id_token, 'post_logout_redirect_uri': back})}"
 
 
 @bp.route("/account/password", methods=["GET", "POST"])

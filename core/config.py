@@ -66,7 +66,14 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30") or 30),
         "FEEDBACK_PER_ADDRESS_LIMIT": int(os.environ.get("FEEDBACK_PER_ADDRESS_LIMIT", "2") or 2),
+        # Single sign-on (accounts.oidc; README "Single sign-on"). Unset OIDC_ISSUER: passwords only.
+        **{key: os.environ.get(key, "").strip() for key in OIDC_KEYS},
+        "LOCAL_LOGIN": os.environ.get("LOCAL_LOGIN", "1").strip(),
     }
+
+
+OIDC_KEYS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_SCOPES", "OIDC_EMAIL_CLAIM", "OIDC_NAME",
+             "OIDC_AUTO_CREATE", "OIDC_ROLE_CLAIM", "OIDC_LEAD_VALUES", "BREAK_GLASS_EMAIL")
 
 
 DEFAULTS = {

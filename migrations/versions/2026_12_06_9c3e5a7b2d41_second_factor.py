@@ -1,5 +1,5 @@
-"""a second factor for local accounts: TOTP credentials, recovery codes, the security log and the
-sign-in policy
+"""sign-in: single sign-on's link (user.oidc_subject), and a second factor for local accounts: TOTP
+credentials, recovery codes, the security log and the sign-in policy
 
 Revision ID: 9c3e5a7b2d41
 Revises: 7a3c5e9b1d24
@@ -20,6 +20,9 @@ depends_on = None
 
 
 def upgrade():
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('oidc_subject', sa.String(length=255), nullable=True))
+        batch_op.create_unique_constraint(batch_op.f('uq_user_oidc_subject'), ['oidc_subject'])
     op.create_table(
         'totp_credential',
         sa.Column('id', sa.Integer(), nullable=False),
@@ -77,3 +80,6 @@ def downgrade():
     op.drop_index(op.f('ix_recovery_code_user_id'), table_name='recovery_code')
     op.drop_table('recovery_code')
     op.drop_table('totp_credential')
+    with op.batch_alter_table('user', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('uq_user_oidc_subject'), type_='unique')
+        batch_op.drop_column('oidc_subject')
