@@ -16,12 +16,17 @@ from datetime import datetime, timedelta
 import pyotp
 import segno
 import sqlalchemy as sa
+import webauthn
 from flask import session
+from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
+from webauthn.helpers.exceptions import InvalidAuthenticationResponse, InvalidRegistrationResponse
+from webauthn.helpers.structs import (AuthenticatorSelectionCriteria, PublicKeyCredentialDescriptor,
+                                      ResidentKeyRequirement, UserVerificationRequirement)
 
 from core.db import utcnow
 from core.extensions import db
 
-from .models import RecoveryCode, SecurityEvent, SecurityPolicy, TotpCredential, User
+from .models import PasskeyCredential, RecoveryCode, SecurityEvent, SecurityPolicy, TotpCredential, User
 
 ISSUER = "Kohtaamo"
 PENDING_KEY = "mfa_pending"
@@ -79,7 +84,11 @@ def credential(user: User) -> TotpCredential | None:
 
 
 def has_second_factor(user: User) -> bool:
-    return credential(user) is not None
+    """An authenticator app or a passkey."""
+    if credential(user) is not None:
+        return True
+    return db.session.scalar(sa.select(sa.func.count()).select_from(PasskeyCredential)
+                             .where(PasskeyCredential.user_id == user.id)) > 0
 
 
 def recovery_codes_left(user: User) -> int:
@@ -149,8 +158,12 @@ def new_recovery_codes(user: User) -> list[str]:
 
 
 def remove(user: User, *, actor: User, address: str) -> None:
+    """The authenticator app and recovery codes; a lead's reset (a lost phone) takes the
+    passkeys too, as the phone may hold them."""
     db.session.execute(sa.delete(TotpCredential).where(TotpCredential.user_id == user.id))
     db.session.execute(sa.delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    if actor.id != user.id:
+        db.session.execute(sa.delete(PasskeyCredential).where(PasskeyCredential.user_id == user.id))
     log(user, "totp_removed" if actor.id == user.id else "totp_reset", actor=actor, address=address)
     db.session.flush()
 
@@ -207,3 +220,96 @@ def verify(user: User, code: str, address: str, now: datetime | None = None) -> 
 
 def finish_pending() -> None:
     session.pop(PENDING_KEY, None)
+
+
+# --- passkeys (WebAuthn) -------------------------------------------------------------------------
+# The browser step needs JavaScript (static/js/passkeys.js, served locally under the CSP); the
+# server side is the `webauthn` package. The relying party is the host the page was served from
+# (a passkey is bound to it), and the origin is checked on every ceremony.
+
+PASSKEY_CHALLENGE = "passkey_challenge"
+
+
+def _relying_party() -> tuple[str, str]:
+    from flask import request
+
+    return request.host.split(":")[0], f"{request.scheme}://{request.host}"
+
+
+def passkeys(user: User) -> list[PasskeyCredential]:
+    return list(db.session.scalars(sa.select(PasskeyCredential).where(PasskeyCredential.user_id == user.id)
+                                   .order_by(PasskeyCredential.created_at, PasskeyCredential.id)))
+
+
+def registration_options(user: User) -> str:
+    rp_id, _origin = _relying_party()
+    options = webauthn.generate_registration_options(
+        rp_id=rp_id, rp_name=ISSUER, user_name=user.email, user_display_name=user.name,
+        user_id=f"kohtaamo-user-{user.id}".encode(),
+        exclude_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id))
+                             for p in passkeys(user)],
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.PREFERRED, user_verification=UserVerificationRequirement.REQUIRED))
+    session[PASSKEY_CHALLENGE] = bytes_to_base64url(options.challenge)
+    return webauthn.options_to_json(options)
+
+
+def register_passkey(user: User, credential: dict, name: str, address: str) -> PasskeyCredential | None:
+    challenge = session.pop(PASSKEY_CHALLENGE, None)
+    if not challenge:
+        return None
+    rp_id, origin = _relying_party()
+    try:
+        verified = webauthn.verify_registration_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge), expected_rp_id=rp_id,
+            expected_origin=origin, require_user_verification=True)
+    except (InvalidRegistrationResponse, ValueError, KeyError, TypeError):
+        return None
+    row = PasskeyCredential(user_id=user.id, credential_id=bytes_to_base64url(verified.credential_id),
+                            public_key=verified.credential_public_key, sign_count=verified.sign_count,
+                            name=(name or "")[:60])
+    db.session.add(row)
+    log(user, "passkey_added", actor=user, address=address)
+    db.session.flush()
+    return row
+
+
+def remove_passkey(user: User, passkey_id: int, address: str) -> bool:
+    removed = db.session.execute(sa.delete(PasskeyCredential).where(
+        PasskeyCredential.id == passkey_id, PasskeyCredential.user_id == user.id)).rowcount
+    if removed:
+        log(user, "passkey_removed", actor=user, address=address)
+    return bool(removed)
+
+
+def authentication_options(user: User) -> str:
+    rp_id, _origin = _relying_party()
+    options = webauthn.generate_authentication_options(
+        rp_id=rp_id, user_verification=UserVerificationRequirement.REQUIRED,
+        allow_credentials=[PublicKeyCredentialDescriptor(id=base64url_to_bytes(p.credential_id))
+                           for p in passkeys(user)])
+    session[PASSKEY_CHALLENGE] = bytes_to_base64url(options.challenge)
+    return webauthn.options_to_json(options)
+
+
+def verify_passkey(user: User, credential: dict, now: datetime | None = None) -> bool:
+    """The login's second step with a passkey of this user (a removed passkey is unknown)."""
+    challenge = session.pop(PASSKEY_CHALLENGE, None)
+    credential_id = credential.get("id") if isinstance(credential, dict) else None
+    if not challenge or not isinstance(credential_id, str):
+        return False
+    stored = db.session.scalar(sa.select(PasskeyCredential).where(
+        PasskeyCredential.credential_id == credential_id, PasskeyCredential.user_id == user.id))
+    if stored is None:
+        return False
+    rp_id, origin = _relying_party()
+    try:
+        verified = webauthn.verify_authentication_response(
+            credential=credential, expected_challenge=base64url_to_bytes(challenge), expected_rp_id=rp_id,
+            expected_origin=origin, credential_public_key=stored.public_key,
+            credential_current_sign_count=stored.sign_count, require_user_verification=True)
+    except (InvalidAuthenticationResponse, ValueError, KeyError, TypeError):
+        return False
+    stored.sign_count = verified.new_sign_count
+    stored.last_used_at = now or utcnow()
+    return True

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -21,7 +21,7 @@ from authlib.integrations.base_client.errors import OAuthError
 from . import mfa, oidc, services
 from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
                     RemoveSecondFactorForm, StaffForm)
-from .models import SecurityEvent, TotpCredential, User
+from .models import PasskeyCredential, SecurityEvent, TotpCredential, User
 from .permissions import lead_required
 from .session_auth import end_current_session, start_session
 
@@ -159,7 +159,7 @@ def second_factor():
             services.record_attempt(email, address, False)
             keep_writes()  # the refused attempt is recorded although the answer is 429
             form.code.errors.append(throttled_message(throttle.retry_after))
-            return (render_template("accounts/second_factor.html", form=form), 429,
+            return (render_template("accounts/second_factor.html", form=form, has_passkey=False), 429,
                     {"Retry-After": str(throttle.retry_after)})
         if mfa.verify(user, form.code.data, address):
             services.record_attempt(email, address, True)
@@ -168,7 +168,7 @@ def second_factor():
         # A wrong code is a failed login for the account and the address (throttling).
         services.record_attempt(email, address, False)
         form.code.errors.append(_("The code is wrong or was already used. Check the code in your app and try again."))
-    return render_template("accounts/second_factor.html", form=form), status
+    return render_template("accounts/second_factor.html", form=form, has_passkey=bool(mfa.passkeys(user))), status
 
 
 @bp.before_app_request
@@ -176,7 +176,8 @@ def _enrolment_first():
     # Set at login when the lead requires a second factor and the user has none: until it is set
     # up, every page leads to the setup (a session flag, so ordinary pages cost no query).
     if session.get(mfa.MUST_ENROL_KEY) and request.endpoint not in (
-            "accounts.second_factor_settings", "accounts.logout", "static", "core.set_language", None):
+            "accounts.second_factor_settings", "accounts.passkey_registration_options", "accounts.passkey_register",
+            "accounts.logout", "static", "core.set_language", None):
         return redirect(url_for("accounts.second_factor_settings"))
     return None
 
@@ -326,6 +327,7 @@ def second_factor_settings():
                                          "try again."))
     enrolment = mfa.start_enrolment(current_user) if cred is None or request.args.get("renew") else None
     return render_template("accounts/second_factor_settings.html", cred=cred, enrolment=enrolment,
+                           passkeys=mfa.passkeys(current_user), confirm=ConfirmForm(),
                            enrol_form=enrol_form, remove_form=remove_form,
                            codes_left=mfa.recovery_codes_left(current_user) if cred else 0,
                            required=mfa.second_factor_required())
@@ -344,8 +346,10 @@ def security():
         return redirect(url_for("accounts.security"))
     events = paginate(sa.select(SecurityEvent).order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()),
                       per_page=50)
-    enrolled = db.session.scalars(sa.select(User).join(TotpCredential, TotpCredential.user_id == User.id)
-                                  .order_by(User.name)).all()
+    enrolled = db.session.scalars(
+        sa.select(User).where(sa.or_(sa.exists().where(TotpCredential.user_id == User.id),
+                                     sa.exists().where(PasskeyCredential.user_id == User.id)))
+        .order_by(User.name)).all()
     return render_template("accounts/security.html", form=form, events=events, enrolled=enrolled,
                            reset_form=ConfirmForm())
 
@@ -361,3 +365,65 @@ def second_factor_reset(user_id):
     flash(_("The second factor of %(name)s was removed. They set it up again at their next login.", name=user.name),
           "success")
     return redirect(url_for("accounts.security"))
+
+
+# --- passkeys (the JSON steps behind static/js/passkeys.js) ----------------------------------------
+
+@bp.route("/account/passkeys/options", methods=["POST"])
+@login_required
+def passkey_registration_options():
+    return current_app.response_class(mfa.registration_options(current_user), mimetype="application/json")
+
+
+@bp.route("/account/passkeys", methods=["POST"])
+@login_required
+def passkey_register():
+    body = request.get_json(silent=True) or {}
+    name = str(body.get("name") or "").strip()[:60]
+    if mfa.register_passkey(current_user, body.get("credential") or {}, name, client_address()) is None:
+        return jsonify(error=_("The passkey could not be added. Try again.")), 400
+    session.pop(mfa.MUST_ENROL_KEY, None)
+    flash(_("The passkey was added."), "success")
+    return jsonify(redirect=url_for("accounts.second_factor_settings"))
+
+
+@bp.route("/account/passkeys/<int:passkey_id>/remove", methods=["POST"])
+@login_required
+def passkey_remove(passkey_id):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not mfa.remove_passkey(current_user, passkey_id, client_address()):
+        abort(404)
+    flash(_("The passkey was removed."), "success")
+    return redirect(url_for("accounts.second_factor_settings"))
+
+
+@bp.route("/login/passkey/options", methods=["POST"])
+def passkey_login_options():
+    user, _target = mfa.pending()
+    if user is None:
+        return jsonify(error=_("The sign-in took too long or was not started. Start again.")), 400
+    return current_app.response_class(mfa.authentication_options(user), mimetype="application/json")
+
+
+@bp.route("/login/passkey", methods=["POST"])
+def passkey_login():
+    """The login's second step with a passkey: throttled and recorded like a code."""
+    user, target = mfa.pending()
+    if user is None:
+        return jsonify(error=_("The sign-in took too long or was not started. Start again.")), 400
+    email, address = user.email, client_address()
+    throttle = services.check_throttle(email, address)
+    if throttle.refused:
+        services.record_attempt(email, address, False)
+        keep_writes()
+        return jsonify(error=throttled_message(throttle.retry_after)), 429
+    body = request.get_json(silent=True) or {}
+    if not mfa.verify_passkey(user, body.get("credential") or {}):
+        services.record_attempt(email, address, False)
+        keep_writes()  # the failed attempt counts although the answer is 400
+        return jsonify(error=_("The passkey was not accepted. Try again or use a code.")), 400
+    services.record_attempt(email, address, True)
+    mfa.finish_pending()
+    response = _log_in(user, target or None)
+    return jsonify(redirect=response.location)

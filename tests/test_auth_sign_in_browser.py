@@ -9,7 +9,7 @@ import pyotp
 import pytest
 import sqlalchemy as sa
 
-from accounts.models import TotpCredential, User
+from accounts.models import TotpCredential, User  # noqa: F401
 from core.extensions import db
 from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_user
@@ -81,3 +81,69 @@ def test_password_and_authenticator_code(app, page, live_server, fresh_db):
     assert_accessible(page, context="security log")
     assert "otti käyttöön toisen tunnistustavan" in page.content()
     assert "kirjautui varakoodilla" in page.content()
+
+
+def test_a_passkey_registers_signs_in_and_fails_once_removed(app, page, live_server, fresh_db):
+    """Chromium's virtual authenticator (CDP WebAuthn domain) stands in for a phone's screen lock.
+    Passkeys need a domain, not an IP address, so the site is opened as localhost."""
+    from accounts.models import PasskeyCredential
+
+    user = make_user(email="pasi@example.fi", name="Pasi Passkey")
+    db.session.commit()
+    user_id = user.id
+    site = f"http://localhost:{live_server.port}"
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send("WebAuthn.addVirtualAuthenticator", {"options": {
+        "protocol": "ctap2", "transport": "internal", "hasResidentKey": True, "hasUserVerification": True,
+        "isUserVerified": True, "automaticPresenceSimulation": True}})
+
+    page.goto(f"{site}/login")
+    page.fill("#email", "pasi@example.fi")
+    page.fill("#password", PASSWORD)
+    click_through(page, "main form button[type=submit]")
+    page.goto(f"{site}/account/second-factor")
+    page.fill("#passkey-name", "Työpuhelin")
+    click_through(page, page.get_by_role("button", name="Lisää pääsyavain"))
+    assert_accessible(page, context="passkey added")
+    assert "Työpuhelin" in page.content()
+    stored = fresh_db.scalar(sa.select(PasskeyCredential))
+    assert stored.user_id == user_id and stored.name == "Työpuhelin"
+
+    click_through(page, page.get_by_role("button", name=re.compile("Kirjaudu ulos|Log out")))
+    page.goto(f"{site}/login")
+    page.fill("#email", "pasi@example.fi")
+    page.fill("#password", PASSWORD)
+    click_through(page, "main form button[type=submit]")
+    assert page.url.endswith("/login/code")
+    click_through(page, page.get_by_role("button", name="Käytä pääsyavainta"))
+    page.wait_for_url(f"{site}/")
+    assert fresh_db.scalar(sa.select(PasskeyCredential.last_used_at)) is not None
+
+    # Removed on the server, the passkey the authenticator still holds is refused.
+    page.goto(f"{site}/account/second-factor")
+    click_through(page, page.get_by_role("button", name=re.compile("Poista")).first)
+    assert fresh_db.scalar(sa.select(PasskeyCredential)) is None
+    # With another factor (an authenticator app) the login still has its second step; there the
+    # authenticator offers the removed passkey, and the server refuses it.
+    db.session.remove()  # end the test's stale read snapshot before writing (SQLite)
+    db.session.add(TotpCredential(user_id=user_id, secret=pyotp.random_base32()))
+    db.session.commit()
+    click_through(page, page.get_by_role("button", name=re.compile("Kirjaudu ulos|Log out")))
+    page.goto(f"{site}/login")
+    page.fill("#email", "pasi@example.fi")
+    page.fill("#password", PASSWORD)
+    click_through(page, "main form button[type=submit]")
+    assert page.url.endswith("/login/code")
+    status = page.evaluate("""async () => {
+        const csrf = document.querySelector('meta[name="csrf-token"]').content;
+        const post = (url, body) => fetch(url, {method: 'POST', headers: {'Content-Type': 'application/json',
+            'X-CSRFToken': csrf}, body: JSON.stringify(body)});
+        const options = await (await post('/login/passkey/options', {})).json();
+        const credential = await navigator.credentials.get(
+            {publicKey: PublicKeyCredential.parseRequestOptionsFromJSON(options)});
+        return (await post('/login/passkey', {credential: credential.toJSON()})).status;
+    }""")
+    assert status == 400
+    page.goto(f"{site}/")
+    assert "/login" in page.url  # still not logged in

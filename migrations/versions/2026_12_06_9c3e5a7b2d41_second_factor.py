@@ -62,6 +62,22 @@ def upgrade():
     )
     op.create_index('ix_security_event_at', 'security_event', ['at'], unique=False)
     op.create_table(
+        'passkey_credential',
+        sa.Column('id', sa.Integer(), nullable=False),
+        sa.Column('user_id', sa.Integer(), nullable=False),
+        sa.Column('credential_id', sa.String(length=512), nullable=False),
+        sa.Column('public_key', sa.LargeBinary(), nullable=False),
+        sa.Column('sign_count', sa.BigInteger(), nullable=False),
+        sa.Column('name', sa.String(length=60), nullable=False),
+        sa.Column('created_at', core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column('last_used_at', core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_passkey_credential_user_id_user'),
+                                ondelete='CASCADE'),
+        sa.PrimaryKeyConstraint('id', name=op.f('pk_passkey_credential')),
+        sa.UniqueConstraint('credential_id', name=op.f('uq_passkey_credential_credential_id')),
+    )
+    op.create_index(op.f('ix_passkey_credential_user_id'), 'passkey_credential', ['user_id'], unique=False)
+    op.create_table(
         'security_policy',
         sa.Column('id', sa.Integer(), nullable=False),
         sa.Column('require_second_factor', sa.Boolean(), nullable=False),
@@ -75,6 +91,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('security_policy')
+    op.drop_index(op.f('ix_passkey_credential_user_id'), table_name='passkey_credential')
+    op.drop_table('passkey_credential')
     op.drop_index('ix_security_event_at', table_name='security_event')
     op.drop_table('security_event')
     op.drop_index(op.f('ix_recovery_code_user_id'), table_name='recovery_code')
