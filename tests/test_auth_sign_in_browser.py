@@ -147,3 +147,34 @@ def test_a_passkey_registers_signs_in_and_fails_once_removed(app, page, live_ser
     assert status == 400
     page.goto(f"{site}/")
     assert "/login" in page.url  # still not logged in
+
+
+def _through_provider(page, login: str) -> None:
+    page.context.clear_cookies()  # a new person: no session at the provider (nor here)
+    page.goto("/login")
+    click_through(page, page.get_by_role("link", name="Kirjaudu: Hyvinvointialue"))
+    page.fill("input[name=login]", login)
+    page.fill("input[name=password]", "any password")
+    click_through(page, "button[type=submit]")
+    click_through(page, "button[type=submit]")
+
+
+def test_refused_single_sign_ons_in_the_browser(app, page, live_server, provider_port, fresh_db):
+    """A person with no account and a deactivated account, each through the provider's real
+    pages: a clear page (axe-checked), and nobody logged in. (A forged state, a replayed code and
+    expired tokens are refused in tests/test_auth_oidc.py, which drives the same provider over
+    HTTP: Playwright cannot rewrite a redirect inside the provider's redirect chain.)"""
+    make_user(email="fiia@example.fi", name="Fiia Fasilitaattori", active=False)
+    db.session.commit()
+    provider = Provider(provider_port, f"{live_server.url}/login/sso/callback", f"{live_server.url}/login")
+    try:
+        _through_provider(page, "stranger")
+        assert "Sinulla ei ole vielä Kohtaamo-tunnusta" in page.content()
+        assert_accessible(page, context="no account")
+
+        _through_provider(page, "fiia")
+        assert "Tämä tunnus ei ole käytössä" in page.content()
+        page.goto("/")
+        assert "/login" in page.url
+    finally:
+        provider.stop()
