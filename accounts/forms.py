@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from core.forms import Form, PhoneField, VersionedForm, strip_filter
@@ -59,3 +59,31 @@ class ChangePasswordForm(Form):
 
 class ActiveForm(Form):
     """Deactivate or reactivate a staff account (a bare button with CSRF)."""
+
+
+class CodeForm(Form):
+    """A code from the authenticator app (6 digits) or a recovery code (10 characters)."""
+    code = StringField(_l("Code"), validators=[DataRequired(_l("Enter the code.")), Length(max=20)],
+                       filters=[strip_filter],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "text", "spellcheck": "false",
+                                  "autocapitalize": "off"})
+    submit = SubmitField(_l("Continue"))
+
+
+class EnrolForm(Form):
+    code = StringField(_l("The 6-digit code your app shows"),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20)], filters=[strip_filter],
+                       render_kw={"autocomplete": "one-time-code", "inputmode": "numeric"})
+    submit = SubmitField(_l("Turn on"))
+
+
+class RemoveSecondFactorForm(Form):
+    code = StringField(_l("A code from your app, or a recovery code"),
+                       validators=[DataRequired(_l("Enter the code.")), Length(max=20)], filters=[strip_filter],
+                       render_kw={"autocomplete": "one-time-code"})
+    submit = SubmitField(_l("Turn off"))
+
+
+class PolicyForm(Form):
+    require_second_factor = BooleanField(_l("Every local account must use a second factor"))
+    submit = SubmitField(_l("Save"))

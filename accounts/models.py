@@ -31,6 +31,9 @@ class User(UserMixin, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The OpenID Connect provider's subject once the account was linked at a first single
+    # sign-on (accounts.oidc); later sign-ins match on it, not on the email, which can change.
+    oidc_subject: Mapped[str | None] = mapped_column(sa.String(255), unique=True, nullable=True)
     # Optimistic locking for the staff edit form: a stale save is refused, never overwrites.
     version: Mapped[int] = mapped_column(default=1)
 
@@ -78,3 +81,77 @@ class LoginAttempt(db.Model):
     address: Mapped[str] = mapped_column(sa.String(64))
     success: Mapped[bool] = mapped_column()
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TotpCredential(db.Model):
+    """A staff member's authenticator app (RFC 6238 TOTP, 30-second steps). The secret is needed
+    in the clear to check codes; it is never shown again after enrolment. ``last_step`` is the
+    time step of the last accepted code, so a code cannot be used twice (a shoulder-surfed code
+    replayed within its 30 seconds is refused)."""
+
+    __tablename__ = "totp_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), unique=True)
+    secret: Mapped[str] = mapped_column(sa.String(64))
+    last_step: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RecoveryCode(db.Model):
+    """One of ten single-use codes for a lost phone; only a SHA-256 of the code is kept (a code
+    has 50 random bits, so a plain hash cannot be reversed by guessing)."""
+
+    __tablename__ = "recovery_code"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class SecurityEvent(db.Model):
+    """The security log a lead reads: second factors enrolled, removed and reset, recovery codes
+    used, the second-factor requirement switched. Names no client; ``detail`` is fixed text."""
+
+    __tablename__ = "security_event"
+    __table_args__ = (sa.Index("ix_security_event_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(40))
+    # The account the event is about, and who did it (a lead resetting someone's factor).
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    address: Mapped[str] = mapped_column(sa.String(64), default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id])
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id])
+
+
+class SecurityPolicy(db.Model):
+    """Installation-wide sign-in policy, one row (id 1): whether every local account must have a
+    second factor. Not a unit setting: it protects the whole installation's data."""
+
+    __tablename__ = "security_policy"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    require_second_factor: Mapped[bool] = mapped_column(default=False)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class PasskeyCredential(db.Model):
+    """A passkey (WebAuthn credential) a staff member registered as their second factor: the
+    authenticator keeps the private key; this keeps its id, public key and signature counter."""
+
+    __tablename__ = "passkey_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), index=True)
+    credential_id: Mapped[str] = mapped_column(sa.String(512), unique=True)  # base64url
+    public_key: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    sign_count: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    name: Mapped[str] = mapped_column(sa.String(60), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

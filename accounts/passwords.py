@@ -26,3 +26,11 @@ def verify_password(password_hash: str | None, password: str) -> bool:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+def unusable_password_hash() -> str:
+    """For accounts that sign in only through single sign-on: no password verifies against it
+    (it is not an argon2 hash, so ``verify_password`` is False for every input)."""
+    import secrets
+
+    return "!sso-only-" + secrets.token_hex(16)

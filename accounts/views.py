@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -11,13 +11,22 @@ from core.extensions import db
 from core.security import is_safe_next
 from core.transaction import keep_writes
 
-from . import services
-from .forms import ActiveForm, ChangePasswordForm, LoginForm, NewStaffForm, StaffForm
-from .models import User
+from core.forms import ConfirmForm
+from core.web import paginate
+
+import requests
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client.errors import OAuthError
+
+from . import mfa, oidc, services
+from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
+                    RemoveSecondFactorForm, StaffForm)
+from .models import PasskeyCredential, SecurityEvent, TotpCredential, User
 from .permissions import lead_required
 from .session_auth import end_current_session, start_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
+bp.record_once(lambda state: oidc.init_app(state.app))
 
 
 def client_address() -> str:
@@ -32,6 +41,11 @@ def throttled_message(retry_after: int) -> str:
     return _("Too many failed attempts. Wait %(seconds)d seconds and try again.", seconds=retry_after)
 
 
+def _sso_context() -> dict:
+    return {"sso": oidc.configured(), "sso_name": current_app.config.get("OIDC_NAME") or _("your organisation"),
+            "local_login": str(current_app.config.get("LOCAL_LOGIN", "1")).lower() not in ("0", "false", "no", "off")}
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     if current_user.is_authenticated:
@@ -39,20 +53,133 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
+        if not oidc.local_login_allowed(form.email.data):
+            # Passwords are off: only the break-glass administrator may use one. The same answer
+            # for every address, so it reveals no account.
+            form.form_errors.append(_("Sign in with your organisation's account."))
+            return render_template("accounts/login.html", form=form, **_sso_context()), 403
         result = services.authenticate(form.email.data, form.password.data, client_address())
         if result.throttled:
             keep_writes()  # the refused attempt is recorded although the answer is 429
             form.form_errors.append(throttled_message(result.retry_after))
-            return render_template("accounts/login.html", form=form), 429, {"Retry-After": str(result.retry_after)}
+            return (render_template("accounts/login.html", form=form, **_sso_context()), 429,
+                    {"Retry-After": str(result.retry_after)})
         if result.user is None:
             form.form_errors.append(_("Wrong email or password."))
             status = 200
         else:
-            start_session(result.user)
-            login_user(result.user)
             target = request.args.get("next")
-            return redirect(target if is_safe_next(target) else url_for("core.index"))
-    return render_template("accounts/login.html", form=form), status
+            target = target if is_safe_next(target) else None
+            if mfa.has_second_factor(result.user):
+                # Not logged in yet: the code step must follow (accounts.mfa).
+                mfa.begin_pending(result.user, target)
+                return redirect(url_for("accounts.second_factor"))
+            return _log_in(result.user, target)
+    return render_template("accounts/login.html", form=form, **_sso_context()), status
+
+
+SSO_NEXT = "sso_next"
+SSO_ID_TOKEN = "sso_id_token"
+
+
+def _sso_refused(message: str, status: int):
+    current_app.logger.info("single sign-on refused (%s)", status)
+    return render_template("accounts/sso_error.html", message=message), status
+
+
+@bp.route("/login/sso")
+def sso_start():
+    """Off to the organisation's sign-in page (authorization code flow with PKCE, state, nonce)."""
+    if not oidc.configured():
+        abort(404)
+    target = request.args.get("next")
+    try:
+        redirect_uri = url_for("accounts.sso_callback", _external=True)
+        response = oidc.client().authorize_redirect(redirect_uri)
+    except requests.RequestException:
+        return _sso_refused(_("The sign-in service is not available right now. Try again in a moment."), 503)
+    session[SSO_NEXT] = target if is_safe_next(target) else ""
+    return response
+
+
+@bp.route("/login/sso/callback")
+def sso_callback():
+    if not oidc.configured():
+        abort(404)
+    try:
+        token = oidc.client().authorize_access_token(leeway=oidc.LEEWAY_SECONDS)
+        claims = token.get("userinfo")
+        if not claims:
+            raise OAuthError(description="no ID token")
+    except requests.RequestException:
+        return _sso_refused(_("The sign-in service is not available right now. Try again in a moment."), 503)
+    except (AuthlibBaseError, KeyError, ValueError, TypeError):  # OAuth and ID-token (JOSE) errors
+        # A wrong or replayed state or code, a token that is expired, not for us or not signed by
+        # the provider: nothing is logged in, and the person starts again.
+        return _sso_refused(_("The sign-in could not be completed. Start again from the login page."), 400)
+    match = oidc.match_user(dict(claims))
+    if match.user is None:
+        if match.reason == "inactive":
+            return _sso_refused(_("This account is not in use. Ask your lead."), 403)
+        return _sso_refused(_("There is no Kohtaamo account for you yet. Ask your lead to add you."), 403)
+    target = session.pop(SSO_NEXT, "") or None
+    id_token = token.get("id_token", "")
+    start_session(match.user)
+    login_user(match.user)
+    # Kept for signing out at the provider too (its id_token_hint); the person's own token.
+    session[SSO_ID_TOKEN] = id_token
+    current_app.logger.info("single sign-on succeeded for user %s", match.user.id)
+    return redirect(target or url_for("core.index"))
+
+
+def _log_in(user: User, target: str | None):
+    start_session(user)
+    login_user(user)
+    if mfa.second_factor_required() and not mfa.has_second_factor(user):
+        # The lead requires a second factor: this login leads to enrolment first.
+        session[mfa.MUST_ENROL_KEY] = True
+        flash(_("Your organisation requires a second factor. Set it up to continue."), "info")
+        return redirect(url_for("accounts.second_factor_settings"))
+    return redirect(target or url_for("core.index"))
+
+
+@bp.route("/login/code", methods=["GET", "POST"])
+def second_factor():
+    """The login's second step: a code from the authenticator app or a recovery code."""
+    user, target = mfa.pending()
+    if user is None:
+        flash(_("The sign-in took too long or was not started. Start again."), "info")
+        return redirect(url_for("accounts.login"))
+    form = CodeForm()
+    status = 200
+    if form.validate_on_submit():
+        email, address = user.email, client_address()
+        throttle = services.check_throttle(email, address)
+        if throttle.refused:
+            services.record_attempt(email, address, False)
+            keep_writes()  # the refused attempt is recorded although the answer is 429
+            form.code.errors.append(throttled_message(throttle.retry_after))
+            return (render_template("accounts/second_factor.html", form=form, has_passkey=False), 429,
+                    {"Retry-After": str(throttle.retry_after)})
+        if mfa.verify(user, form.code.data, address):
+            services.record_attempt(email, address, True)
+            mfa.finish_pending()
+            return _log_in(user, target or None)
+        # A wrong code is a failed login for the account and the address (throttling).
+        services.record_attempt(email, address, False)
+        form.code.errors.append(_("The code is wrong or was already used. Check the code in your app and try again."))
+    return render_template("accounts/second_factor.html", form=form, has_passkey=bool(mfa.passkeys(user))), status
+
+
+@bp.before_app_request
+def _enrolment_first():
+    # Set at login when the lead requires a second factor and the user has none: until it is set
+    # up, every page leads to the setup (a session flag, so ordinary pages cost no query).
+    if session.get(mfa.MUST_ENROL_KEY) and request.endpoint not in (
+            "accounts.second_factor_settings", "accounts.passkey_registration_options", "accounts.passkey_register",
+            "accounts.logout", "static", "core.set_language", None):
+        return redirect(url_for("accounts.second_factor_settings"))
+    return None
 
 
 @bp.route("/logout", methods=["POST"])
@@ -62,10 +189,27 @@ def logout():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
+    id_token = session.get(SSO_ID_TOKEN)
     end_current_session()
     logout_user()
     flash(_("You have logged out."), "success")
-    return redirect(url_for("accounts.login"))
+    end_session = _provider_logout_url(id_token) if id_token else None
+    return redirect(end_session or url_for("accounts.login"))
+
+
+def _provider_logout_url(id_token: str) -> str | None:
+    """RP-initiated logout: also end the session at the provider, where it supports that."""
+    from urllib.parse import urlencode
+
+    try:
+        metadata = oidc.client().load_server_metadata()
+    except requests.RequestException:
+        return None
+    endpoint = metadata.get("end_session_endpoint")
+    if not endpoint:
+        return None
+    back = url_for("accounts.login", _external=True)
+    return f"{endpoint}?{urlencode({'id_token_hint': id_token, 'post_logout_redirect_uri': back})}"
 
 
 @bp.route("/account/password", methods=["GET", "POST"])
@@ -156,3 +300,130 @@ def staff_toggle_active(user_id):
     else:
         flash(_("%(name)s was deactivated and logged out everywhere.", name=user.name), "success")
     return redirect(url_for("accounts.staff_list"))
+
+
+@bp.route("/account/second-factor", methods=["GET", "POST"])
+@login_required
+def second_factor_settings():
+    """Set up, renew or turn off the authenticator app; the recovery codes are shown once."""
+    cred = mfa.credential(current_user)
+    enrol_form = EnrolForm(prefix="enrol")
+    remove_form = RemoveSecondFactorForm(prefix="remove")
+    # Two forms on one page, told apart by their prefixed fields.
+    if "enrol-code" in request.form and enrol_form.validate_on_submit():
+        codes = mfa.confirm_enrolment(current_user, enrol_form.code.data, client_address())
+        if codes is not None:
+            flash(_("The second factor is on. Keep the recovery codes somewhere safe."), "success")
+            # Shown in the answer to this POST only: never stored in the clear, never shown again.
+            return render_template("accounts/recovery_codes.html", codes=codes)
+        enrol_form.code.errors.append(_("The code does not match. Check that the app's clock is right and "
+                                        "enter the newest code."))
+    elif "remove-code" in request.form and remove_form.validate_on_submit() and cred is not None:
+        if mfa.verify(current_user, remove_form.code.data, client_address()):
+            mfa.remove(current_user, actor=current_user, address=client_address())
+            flash(_("The second factor is off."), "success")
+            return redirect(url_for("accounts.second_factor_settings"))
+        remove_form.code.errors.append(_("The code is wrong or was already used. Check the code in your app and "
+                                         "try again."))
+    enrolment = mfa.start_enrolment(current_user) if cred is None or request.args.get("renew") else None
+    return render_template("accounts/second_factor_settings.html", cred=cred, enrolment=enrolment,
+                           passkeys=mfa.passkeys(current_user), confirm=ConfirmForm(),
+                           enrol_form=enrol_form, remove_form=remove_form,
+                           codes_left=mfa.recovery_codes_left(current_user) if cred else 0,
+                           required=mfa.second_factor_required())
+
+
+@bp.route("/staff/security", methods=["GET", "POST"])
+@lead_required
+def security():
+    """The lead's sign-in policy and the security log."""
+    form = PolicyForm()
+    if request.method == "GET":
+        form.require_second_factor.data = mfa.second_factor_required()
+    if form.validate_on_submit():
+        mfa.set_requirement(bool(form.require_second_factor.data), current_user, client_address())
+        flash(_("Changes saved."), "success")
+        return redirect(url_for("accounts.security"))
+    events = paginate(sa.select(SecurityEvent).order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()),
+                      per_page=50)
+    enrolled = db.session.scalars(
+        sa.select(User).where(sa.or_(sa.exists().where(TotpCredential.user_id == User.id),
+                                     sa.exists().where(PasskeyCredential.user_id == User.id)))
+        .order_by(User.name)).all()
+    return render_template("accounts/security.html", form=form, events=events, enrolled=enrolled,
+                           reset_form=ConfirmForm())
+
+
+@bp.route("/staff/<user_id>/second-factor/reset", methods=["POST"])
+@lead_required
+def second_factor_reset(user_id):
+    """A lost phone: the lead removes the user's second factor (logged); they set it up again."""
+    user = get_or_404(User, user_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    mfa.remove(user, actor=current_user, address=client_address())
+    flash(_("The second factor of %(name)s was removed. They set it up again at their next login.", name=user.name),
+          "success")
+    return redirect(url_for("accounts.security"))
+
+
+# --- passkeys (the JSON steps behind static/js/passkeys.js) ----------------------------------------
+
+@bp.route("/account/passkeys/options", methods=["POST"])
+@login_required
+def passkey_registration_options():
+    return current_app.response_class(mfa.registration_options(current_user), mimetype="application/json")
+
+
+@bp.route("/account/passkeys", methods=["POST"])
+@login_required
+def passkey_register():
+    body = request.get_json(silent=True) or {}
+    name = str(body.get("name") or "").strip()[:60]
+    if mfa.register_passkey(current_user, body.get("credential") or {}, name, client_address()) is None:
+        return jsonify(error=_("The passkey could not be added. Try again.")), 400
+    session.pop(mfa.MUST_ENROL_KEY, None)
+    flash(_("The passkey was added."), "success")
+    return jsonify(redirect=url_for("accounts.second_factor_settings"))
+
+
+@bp.route("/account/passkeys/<int:passkey_id>/remove", methods=["POST"])
+@login_required
+def passkey_remove(passkey_id):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    if not mfa.remove_passkey(current_user, passkey_id, client_address()):
+        abort(404)
+    flash(_("The passkey was removed."), "success")
+    return redirect(url_for("accounts.second_factor_settings"))
+
+
+@bp.route("/login/passkey/options", methods=["POST"])
+def passkey_login_options():
+    user, _target = mfa.pending()
+    if user is None:
+        return jsonify(error=_("The sign-in took too long or was not started. Start again.")), 400
+    return current_app.response_class(mfa.authentication_options(user), mimetype="application/json")
+
+
+@bp.route("/login/passkey", methods=["POST"])
+def passkey_login():
+    """The login's second step with a passkey: throttled and recorded like a code."""
+    user, target = mfa.pending()
+    if user is None:
+        return jsonify(error=_("The sign-in took too long or was not started. Start again.")), 400
+    email, address = user.email, client_address()
+    throttle = services.check_throttle(email, address)
+    if throttle.refused:
+        services.record_attempt(email, address, False)
+        keep_writes()
+        return jsonify(error=throttled_message(throttle.retry_after)), 429
+    body = request.get_json(silent=True) or {}
+    if not mfa.verify_passkey(user, body.get("credential") or {}):
+        services.record_attempt(email, address, False)
+        keep_writes()  # the failed attempt counts although the answer is 400
+        return jsonify(error=_("The passkey was not accepted. Try again or use a code.")), 400
+    services.record_attempt(email, address, True)
+    mfa.finish_pending()
+    response = _log_in(user, target or None)
+    return jsonify(redirect=response.location)

@@ -70,11 +70,16 @@ def from_environment(instance_path: str) -> dict:
         # the key that encrypts backups (core.backup); unset means the default / unencrypted.
         **{key: os.environ[key] for key in RETENTION_KEYS if os.environ.get(key, "").strip()},
         "BACKUP_KEY": os.environ.get("BACKUP_KEY", "").strip(),
+        # Single sign-on (accounts.oidc; README "Single sign-on"). Unset OIDC_ISSUER: passwords only.
+        **{key: os.environ.get(key, "").strip() for key in OIDC_KEYS},
+        "LOCAL_LOGIN": os.environ.get("LOCAL_LOGIN", "1").strip(),
     }
 
 
 RETENTION_KEYS = ("RETENTION_CLIENT_MONTHS", "RETENTION_MESSAGE_TEXT_MONTHS", "RETENTION_ACCESS_LOG_MONTHS",
                   "RETENTION_USE_RECORDS_MONTHS", "RETENTION_LOGIN_ATTEMPT_DAYS")
+OIDC_KEYS = ("OIDC_ISSUER", "OIDC_CLIENT_ID", "OIDC_CLIENT_SECRET", "OIDC_SCOPES", "OIDC_EMAIL_CLAIM", "OIDC_NAME",
+             "OIDC_AUTO_CREATE", "OIDC_ROLE_CLAIM", "OIDC_LEAD_VALUES", "BREAK_GLASS_EMAIL")
 
 
 DEFAULTS = {
