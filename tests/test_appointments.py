@@ -212,3 +212,16 @@ def test_agenda_hook(app, facilitator):
         assert items[0]["needs"] and items[1]["needs"] == []
         assert "A.B.K." in items[0]["title"] and "Korhonen" not in items[0]["title"]
         assert [i["url"] for i in unrecorded_for(facilitator)] == [f"/appointments/{past.id}"]
+
+
+def test_demo_facilitator_has_two_appointments_today_one_a_home_visit_with_a_pair(app, runner):
+    from accounts.models import User
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    ohjaaja = db.session.scalar(sa.select(User).where(User.email == "ohjaaja@example.fi"))
+    today = local_today()
+    start, end = local_to_utc(today, time(0, 0)), local_to_utc(today + timedelta(days=1), time(0, 0))
+    todays = db.session.scalars(sa.select(Appointment).where(
+        Appointment.worker1_id == ohjaaja.id, Appointment.starts_at >= start, Appointment.starts_at < end)).all()
+    assert len(todays) == 2
+    assert [a.worker2_id is not None for a in todays if a.kind.value == "home_visit"] == [True]

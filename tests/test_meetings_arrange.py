@@ -82,7 +82,7 @@ def test_double_booking_is_warned_ignoring_cancelled(auth_client, facilitator, a
     assert 'id="conflict-warning"' in page and "Earlier meeting" in page and "Raharyhmä" in page
     new = db.session.scalar(sa.select(Meeting).where(Meeting.client_id == client.id))
     conflicts = services.meeting_conflicts(new, viewer=facilitator)
-    assert [(c.what, c.title) for c in conflicts] == [("meeting", "Earlier meeting"), ("group", "Raharyhmä")]
+    assert [(c.kind, c.title) for c in conflicts] == [("meeting", "Earlier meeting"), ("group", "Raharyhmä")]
     assert conflicts[1].starts_at == start and all(c.ends_at.tzinfo is not None for c in conflicts)
     # Cancelled bookings do not count.
     services.cancel_meeting(other, user=facilitator)
