@@ -261,6 +261,9 @@ class MeetingBusy:
 
         if c.is_room:
             return _("%(when)s: the room %(room)s is booked for a network meeting.", when=c.when, room=c.room)
+        if c.title:  # only for those who may open that meeting
+            return _("%(when)s: %(name)s has a network meeting (%(purpose)s) at the same time.", when=c.when,
+                     name=c.user_name, purpose=c.title)
         return _("%(when)s: %(name)s has a network meeting at the same time.", when=c.when, name=c.user_name)
 
 
