@@ -77,3 +77,57 @@ def test_people_and_rooms_of_every_kind_in_one_query(app, facilitator):
     assert sum("UNION ALL" in s for s in statements) == 1
     # Back-to-back is no conflict.
     assert find_conflicts([(start + hour, start + 2 * hour)], user_ids=[facilitator.id], room="Huone 7") == []
+
+
+def _visit_with(facilitator):
+    from outreach.models import OutreachVenue, OutreachVisit
+    from register.models import PartnerOrganisation
+
+    partner = PartnerOrganisation(name="Seurakunta", kind="other")
+    db.session.add(partner)
+    db.session.flush()
+    venue = OutreachVenue(partner_id=partner.id, name="Kahvila")
+    db.session.add(venue)
+    db.session.flush()
+    start = datetime(2030, 3, 5, 11, 0, tzinfo=__import__("datetime").UTC)
+    visit = OutreachVisit(venue_id=venue.id, starts_at=start, ends_at=start + timedelta(hours=2))
+    db.session.add(visit)
+    db.session.commit()
+    return visit
+
+
+def test_outreach_pair_and_move_warn_of_an_appointment_before_saving(auth_client, facilitator, fresh_db):
+    from appointments import services as appointments
+    from outreach.models import OutreachVisit
+
+    visit = _visit_with(facilitator)
+    client = make_client(worker=facilitator)
+    appointments.book(client=client, kind="phone", starts_at=visit.starts_at, ends_at=visit.starts_at + timedelta(minutes=30),
+                      worker_ids=[facilitator.id])
+    db.session.commit()
+    url = f"/outreach/visits/{visit.id}/pair"
+    response = auth_client.post_form(url, {"staff1_id": str(facilitator.id), "staff2_id": ""},
+                                     token_from=f"/outreach/visits/{visit.id}")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="clash-warning"' in page and "Fiia Facilitator" in page
+    assert client.name not in page
+    assert fresh_db.get(OutreachVisit, visit.id).staff1_id is None  # not saved
+    response = auth_client.post_form(url, {"staff1_id": str(facilitator.id), "staff2_id": "", "confirm_clash": "y"},
+                                     token_from=f"/outreach/visits/{visit.id}")
+    assert response.status_code == 302 and fresh_db.get(OutreachVisit, visit.id).staff1_id == facilitator.id
+    # Moving the visit onto another appointment of the worker is warned before saving too.
+    later = visit.starts_at + timedelta(days=7)
+    appointments.book(client=client, kind="office", starts_at=later, ends_at=later + timedelta(minutes=30),
+                      worker_ids=[facilitator.id])
+    db.session.commit()
+    from core.timeutil import to_local
+
+    local = to_local(later)
+    move = f"/outreach/visits/{visit.id}/move"
+    data = {"day": local.date().isoformat(), "start_time": local.strftime("%H:%M"),
+            "end_time": (local + timedelta(hours=1)).strftime("%H:%M"), "version": str(fresh_db.get(OutreachVisit, visit.id).version)}
+    response = auth_client.post_form(move, data)
+    assert response.status_code == 200 and 'id="clash-warning"' in response.get_data(as_text=True)
+    assert fresh_db.get(OutreachVisit, visit.id).starts_at == visit.starts_at
+    assert auth_client.post_form(move, {**data, "confirm_clash": "y"}).status_code == 302
+    assert fresh_db.get(OutreachVisit, visit.id).starts_at == later
