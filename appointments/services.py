@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source, room_key
 from core.db import utcnow
 from core.extensions import db
-from core.timeutil import local_to_utc
+from core.timeutil import local_to_utc, to_local
 from register.access import register_access_rule
 
 from .models import Appointment, AppointmentKind, AppointmentStatus
@@ -160,17 +160,18 @@ def mark(appointment: Appointment, status: str) -> None:
     db.session.flush()
 
 
-def book_next(appointment: Appointment, *, weeks: int, user) -> Appointment:
-    """The next time with the same settings one or two weeks on (one click)."""
+def next_times(appointment: Appointment, weeks: int) -> tuple[datetime, datetime]:
+    """The same local clock time one or two weeks on, whatever the daylight saving change between."""
     if weeks not in (1, 2):
         raise AppointmentError(_l("Choose only from the list."))
-    shift = timedelta(weeks=weeks)
-    # Same local clock time, whatever the daylight saving change between.
-    from core.timeutil import to_local
-
     local = to_local(appointment.starts_at)
-    starts = local_to_utc(local.date() + shift, local.time().replace(tzinfo=None))
-    ends = starts + (appointment.ends_at - appointment.starts_at)
+    starts = local_to_utc(local.date() + timedelta(weeks=weeks), local.time().replace(tzinfo=None))
+    return starts, starts + (appointment.ends_at - appointment.starts_at)
+
+
+def book_next(appointment: Appointment, *, weeks: int, user) -> Appointment:
+    """The next time with the same settings one or two weeks on (one click)."""
+    starts, ends = next_times(appointment, weeks)
     return book(client=appointment.client, kind=appointment.kind.value, starts_at=starts, ends_at=ends,
                 worker_ids=[i for i in (appointment.worker1_id, appointment.worker2_id) if i],
                 place=appointment.place, interpreter=appointment.interpreter,

@@ -259,6 +259,27 @@ def book_next(appointment_id):
     if not form.validate_on_submit():
         abort(400)
     try:
+        starts, ends = services.next_times(appointment, int(form.weeks.data))
+    except AppointmentError:
+        abort(400)
+    # Warned BEFORE saving, as every scheduling form: with a clash or a holiday the click opens the
+    # booking form filled in with the same settings and the new time, the warnings and "save anyway".
+    prefilled = AppointmentForm(formdata=None)
+    _fill_workers(prefilled, appointment.worker_ids)
+    local = to_local(starts)
+    prefilled.kind.data, prefilled.day.data = appointment.kind.value, local.date()
+    prefilled.start.data, prefilled.minutes.data = local.time().replace(tzinfo=None), appointment.minutes
+    prefilled.worker1.data, prefilled.worker2.data = str(appointment.worker1_id), str(appointment.worker2_id or "")
+    prefilled.place.data, prefilled.interpreter.data = appointment.place, appointment.interpreter
+    prefilled.interpreter_language.data = appointment.interpreter_language
+    warnings = _warnings(prefilled, starts, ends)
+    if warnings:
+        log_access(appointment.client_id, "view", "new appointment form")
+        return render_template("appointments/form.html", form=prefilled, client=appointment.client, appointment=None,
+                               previous=appointment, warnings=warnings,
+                               action=url_for("appointments.new", client_id=appointment.client_id,
+                                              after=appointment.id))
+    try:
         nxt = services.book_next(appointment, weeks=int(form.weeks.data), user=current_user)
     except AppointmentError as exc:
         db.session.rollback()
@@ -266,15 +287,6 @@ def book_next(appointment_id):
         return redirect(url_for("appointments.show", appointment_id=appointment.id))
     log_access(appointment.client_id, "create", f"appointment {nxt.id}")
     flash(_("The next appointment is booked."), "success")
-    # Warned after the click (a one-click booking has no form to come back to); the new page shows it.
-    for message in [c.message for c in services.conflicts(
-            starts_at=nxt.starts_at, ends_at=nxt.ends_at, worker_ids=sorted(nxt.worker_ids), place=nxt.place,
-            kind=nxt.kind.value, viewer=current_user, exclude_id=nxt.id)]:
-        flash(message, "warning")
-    holiday = finnish_holiday(to_local(nxt.starts_at).date())
-    if holiday:
-        flash(_("Note: %(date)s is a public holiday (%(holiday)s).",
-                date=to_local(nxt.starts_at).strftime("%d.%m.%Y"), holiday=holiday), "warning")
     return redirect(url_for("appointments.show", appointment_id=nxt.id))
 
 

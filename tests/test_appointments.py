@@ -183,6 +183,8 @@ def test_no_show_and_rebook_and_next_time(auth_client, facilitator, fresh_db):
     form_page = auth_client.get(rebook).get_data(as_text=True)
     assert "Pari Paavo" in form_page
     day = _future_workday(5)
+    while any(finnish_holiday(day + timedelta(days=d)) for d in (7, 14)):  # the next times warn of holidays
+        day = _future_workday((day - local_today()).days + 1)
     response = auth_client.post_form(rebook, _form(day, facilitator, minutes="60"))
     assert response.status_code == 302, response.get_data(as_text=True)
     new = fresh_db.scalar(sa.select(Appointment).where(Appointment.previous_id == appointment.id))
@@ -194,6 +196,20 @@ def test_no_show_and_rebook_and_next_time(auth_client, facilitator, fresh_db):
     assert nxt.starts_at.date() >= (new.starts_at + timedelta(days=13)).date()
     assert nxt.kind == new.kind and nxt.place == new.place and nxt.minutes == new.minutes
     assert auth_client.post_form(f"/appointments/{new.id}/next", {"weeks": "5"}).status_code == 400
+    # A clash one week on: the click does not book; it opens the form, filled in, with the warning.
+    other = make_client(name="Kolmas Asiakas", worker=facilitator)
+    week_on = new.starts_at + timedelta(days=7)
+    from appointments import services
+
+    services.book(client=other, kind="phone", starts_at=week_on, ends_at=week_on + timedelta(minutes=15),
+                  worker_ids=[facilitator.id])
+    db.session.commit()
+    before = len(fresh_db.scalars(sa.select(Appointment)))
+    response = auth_client.post_form(f"/appointments/{new.id}/next", {"weeks": "1"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "samaan aikaan tapaamisessa" in page and 'name="confirm"' in page
+    assert f'action="/appointments/new/{client.id}?after={new.id}"' in page
+    assert len(fresh_db.scalars(sa.select(Appointment))) == before
 
 
 def test_agenda_hook(app, facilitator):
