@@ -199,6 +199,7 @@ def move(appointment_id):
                 form.form_errors.append(str(exc))
             else:
                 log_access(appointment.client_id, "change", f"appointment {appointment.id}")
+                notices.drop_pending_reminders(appointment)
                 if moved and form.send_notice.data:
                     _notice_flash(notices.tell_client(appointment, "moved"))
                 flash(_("Changes saved."), "success")
@@ -228,6 +229,7 @@ def cancel(appointment_id):
         flash(str(exc), "error")
         return redirect(url_for("appointments.show", appointment_id=appointment.id))
     log_access(appointment.client_id, "change", f"appointment {appointment.id} cancelled")
+    notices.drop_pending_reminders(appointment)
     if form.send_notice.data:
         _notice_flash(notices.tell_client(appointment, "cancelled"))
     flash(_("Appointment cancelled."), "success")

@@ -386,9 +386,20 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
     return meeting.place
 
 
+# Features after this one in the layer order (appointments) queue their own reminders through
+# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new.
+_reminder_sources: list = []
+
+
+def register_reminder_source(source):
+    if source not in _reminder_sources:
+        _reminder_sources.append(source)
+    return source
+
+
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
-    created = 0
+    created = sum(source(now) for source in _reminder_sources)
     prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
