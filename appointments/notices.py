@@ -117,3 +117,13 @@ def drop_pending_reminders(appointment: Appointment) -> int:
         status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
         .execution_options(synchronize_session=False))
     return result.rowcount
+
+
+def record_attendance(appointment: Appointment):
+    """A no-show opens the follow-up task ("call and agree a new time") for the first worker, as a
+    missed meeting does; marking it held closes the task."""
+    if appointment.status == AppointmentStatus.NO_SHOW:
+        return reminders._open_task(TARGET_KIND, appointment.id, appointment.client_id, appointment.worker1_id,
+                                    appointment.starts_at)
+    reminders._close_task(TARGET_KIND, appointment.id, appointment.client_id)
+    return None

@@ -248,6 +248,7 @@ def status(appointment_id):
     except AppointmentError as exc:
         flash(str(exc), "error")
         return redirect(url_for("appointments.show", appointment_id=appointment.id))
+    notices.record_attendance(appointment)
     log_access(appointment.client_id, "change", f"appointment {appointment.id} {form.status.data}")
     flash(_("Saved."), "success")
     return redirect(url_for("appointments.show", appointment_id=appointment.id))

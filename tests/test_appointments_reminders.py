@@ -39,3 +39,44 @@ def test_reminder_queued_once_and_dropped_when_moved(app, auth_client, facilitat
     assert response.status_code == 302, response.get_data(as_text=True)
     old = fresh_db.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
     assert old.status == "cancelled"
+
+
+def test_no_show_opens_the_follow_up_task_and_its_new_time_is_an_appointment(app, auth_client, facilitator, fresh_db):
+    from appointments.models import Appointment
+    from core.db import utcnow
+    from reminders.models import FollowUpTask
+
+    client = make_client(name="Poissa Oleva", worker=facilitator, phone="040 765 4321", consent=True)
+    missed = Appointment(client_id=client.id, worker1_id=facilitator.id, kind="office", place="Huone 3",
+                         starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=2))
+    db.session.add(missed)
+    db.session.commit()
+    assert auth_client.post_form(f"/appointments/{missed.id}/status", {"status": "no_show"}).status_code == 302
+    [task] = fresh_db.scalars(sa.select(FollowUpTask))
+    assert (task.source_kind, task.source_id, task.assigned_to_id, task.status) == ("appt", missed.id, facilitator.id,
+                                                                                    "open")
+    listing = auth_client.get("/reminders/follow-ups").get_data(as_text=True)
+    assert f"/reminders/follow-ups/{task.id}" in listing
+    url = f"/reminders/follow-ups/{task.id}"
+    page = auth_client.get(url).get_data(as_text=True)
+    assert "Poissa Oleva" in page and "Tapaaminen" in page
+    day = local_today() + timedelta(days=8)
+    response = auth_client.post_form(url, {"outcome": "not_reached", "day": day.isoformat(), "at": "09:00",
+                                           "minutes": "45", "place": "Huone 3"})
+    assert response.status_code == 302
+    [task] = fresh_db.scalars(sa.select(FollowUpTask))
+    new = fresh_db.get(Appointment, task.new_appointment_id)
+    assert new.previous_id == missed.id and new.worker1_id == facilitator.id and new.status.value == "booked"
+    [sms] = fresh_db.scalars(sa.select(OutboxMessage))
+    assert (sms.kind, sms.target_kind, sms.target_id) == ("new_time", "appt", new.id)
+    assert "Poissa" not in sms.body
+    assert auth_client.get(f"{url}/letter").status_code == 200
+    # Marked held after all: the task closes.
+    assert auth_client.post_form(f"/appointments/{missed.id}/status", {"status": "held"}).status_code == 302
+    assert fresh_db.scalars(sa.select(FollowUpTask))[0].status == "not_reached"  # done tasks stay done
+    # A stranger sees neither the task nor the appointment.
+    from tests.factories import login, make_user
+
+    stranger = app.test_client()
+    login(stranger, make_user(name="Vieras"))
+    assert stranger.get(url).status_code == 404 and stranger.get(f"/appointments/{missed.id}").status_code == 404

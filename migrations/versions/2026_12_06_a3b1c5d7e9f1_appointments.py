@@ -56,9 +56,21 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_appointment_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointment_worker1_id'), ['worker1_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_appointment_worker2_id'), ['worker2_id'], unique=False)
+    # A no-show's new time is booked as an appointment (reminders.services.book_new_time).
+    with op.batch_alter_table('reminder_follow_up', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('new_appointment_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_reminder_follow_up_new_appointment_id'), ['new_appointment_id'],
+                              unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_reminder_follow_up_new_appointment_id_appointment'), 'appointment',
+                                    ['new_appointment_id'], ['id'], ondelete='SET NULL')
 
 
 def downgrade():
+    with op.batch_alter_table('reminder_follow_up', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_reminder_follow_up_new_appointment_id_appointment'),
+                                 type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_reminder_follow_up_new_appointment_id'))
+        batch_op.drop_column('new_appointment_id')
     with op.batch_alter_table('appointment', schema=None) as batch_op:
         for name in ('ix_appointment_worker2_id', 'ix_appointment_worker1_id', 'ix_appointment_status',
                      'ix_appointment_previous_id', 'ix_appointment_client_id', 'ix_appointment_starts_at'):
