@@ -19,6 +19,7 @@ from core.extensions import db
 from core.timeutil import local_to_utc, to_local
 from register.access import register_access_rule
 
+from .forms import KIND_LABELS
 from .models import Appointment, AppointmentKind, AppointmentStatus
 
 
@@ -204,8 +205,6 @@ class AppointmentBusy:
         return set(record_ids)  # the title is the kind of appointment, nothing of the client
 
     def describe(self, c: Conflict) -> str:
-        from .forms import KIND_LABELS
-
         kind = str(KIND_LABELS.get(c.title, _("appointment")))
         if c.is_room:
             return _("%(when)s: the room %(room)s is booked for an appointment (%(kind)s).", when=c.when,

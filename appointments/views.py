@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.models import User
-from core.db import get_or_404
+from core.db import utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
@@ -76,8 +76,6 @@ def _warnings(form: AppointmentForm, starts, ends, exclude_id=None) -> list[str]
 def _time_errors(form: AppointmentForm):
     """The times, or None with the error at the field (the input is kept)."""
     starts, ends = services.appointment_times(form.day.data, form.start.data, form.minutes.data)
-    from core.db import utcnow
-
     if starts < utcnow():
         form.day.errors = [*form.day.errors, _("The time is in the past. Choose a time that is still to come.")]
         return None
@@ -157,13 +155,7 @@ def show(appointment_id):
     appointment = _appointment_or_404(appointment_id)
     log_access(appointment.client_id, "view", f"appointment {appointment.id}")
     return render_template("appointments/show.html", appointment=appointment, cancel_form=CancelForm(),
-                           confirm=ConfirmForm(), now=_now())
-
-
-def _now():
-    from core.db import utcnow
-
-    return utcnow()
+                           confirm=ConfirmForm(), now=utcnow())
 
 
 @bp.route("/appointments/<appointment_id>/move", methods=["GET", "POST"])
@@ -292,5 +284,3 @@ def book_next(appointment_id):
     flash(_("The next appointment is booked."), "success")
     return redirect(url_for("appointments.show", appointment_id=nxt.id))
 
-
-__all__ = ["bp", "get_or_404"]

@@ -12,9 +12,9 @@ A source is an object with
   room, title, starts_at, ends_at) of its bookings overlapping [lo, hi): one row per booked
   person among ``user_ids`` (user_id set) and, when ``room_key`` is given and the kind has rooms,
   one row per booking of that room (user_id NULL). ``room_key`` is trimmed and lower-cased.
-- ``openable(viewer, record_ids) -> set[int]``: of these records, those whose title the viewer may
-  see (a colleague's meeting with another client is that client's business; that the colleague is
-  busy is enough);
+- ``openable(viewer, record_ids) -> set[int]``: of these records, those whose title the viewer
+  (None: nobody in particular) may see (a colleague's meeting with another client is that
+  client's business; that the colleague is busy is enough);
 - ``describe(conflict) -> str``: the translated warning.
 """
 from __future__ import annotations
@@ -120,7 +120,8 @@ def find_conflicts(slots: Iterable[tuple[datetime, datetime]], *, user_ids: Iter
     visible: dict[str, set[int]] = {}
     for kind in {f[0] for f in found}:
         record_ids = {f[1] for f in found if f[0] == kind}
-        visible[kind] = _sources[kind].openable(viewer, record_ids) if viewer is not None else record_ids
+        # Without a viewer, a source shows only titles that are no one's secret (a group's).
+        visible[kind] = _sources[kind].openable(viewer, record_ids)
     names = _user_names({f[2] for f in found if f[2] is not None})
     result, seen = [], set()
     for kind, record_id, user_id, room_name, title, starts, ends in found:

@@ -131,3 +131,22 @@ def test_outreach_pair_and_move_warn_of_an_appointment_before_saving(auth_client
     assert fresh_db.get(OutreachVisit, visit.id).starts_at == visit.starts_at
     assert auth_client.post_form(move, {**data, "confirm_clash": "y"}).status_code == 302
     assert fresh_db.get(OutreachVisit, visit.id).starts_at == later
+
+
+def test_a_groups_clash_with_a_meeting_never_shows_the_meetings_purpose(app, facilitator):
+    """groups.find_conflicts has no viewer: a meeting's purpose (often about the client) is then
+    shown to nobody; that the facilitator is busy is enough."""
+    from groups import services as groups
+    from groups.models import Group
+    from meetings.models import Meeting, MeetingParticipant
+
+    start = datetime(2030, 5, 6, 9, 0, tzinfo=__import__("datetime").UTC)
+    meeting = Meeting(client_id=make_client().id, purpose="Häätöuhka", starts_at=start, ends_at=start + timedelta(hours=1))
+    meeting.participants.append(MeetingParticipant(kind="staff", user_id=facilitator.id))
+    group = Group(title="Ryhmä", facilitator1_id=facilitator.id)
+    db.session.add_all([meeting, group])
+    db.session.commit()
+    with app.test_request_context():
+        [clash] = groups.find_conflicts(group, [(start, start + timedelta(hours=1))])
+        assert clash.kind == "meeting" and clash.title == "" and "Häätöuhka" not in clash.message
+        assert "Fiia Facilitator" in clash.message
