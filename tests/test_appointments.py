@@ -241,3 +241,27 @@ def test_demo_facilitator_has_two_appointments_today_one_a_home_visit_with_a_pai
         Appointment.worker1_id == ohjaaja.id, Appointment.starts_at >= start, Appointment.starts_at < end)).all()
     assert len(todays) == 2
     assert [a.worker2_id is not None for a in todays if a.kind.value == "home_visit"] == [True]
+
+
+def test_agenda_hook_reads_a_fixed_number_of_times(app, facilitator):
+    from appointments.agenda import agenda_items, unrecorded_for
+
+    def queries(n):
+        for i in range(n):
+            _book(make_client(name=f"Asiakas {i} Nimi", worker=facilitator), facilitator, start=time(8 + i % 8, 0),
+                  day=_future_workday(3 + i // 8))
+        statements = []
+        listener = lambda *a, **k: statements.append(a[2])  # noqa: E731
+        sa.event.listen(db.engine, "before_cursor_execute", listener)
+        try:
+            with app.test_request_context("/"):
+                items = agenda_items(facilitator, utcnow(), utcnow() + timedelta(days=60))
+                unrecorded_for(facilitator)
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", listener)
+        return len(items), len(statements)
+
+    one = queries(1)
+    many = queries(12)
+    assert one[0] == 1 and many[0] == 13
+    assert one[1] == many[1], (one, many)
