@@ -20,7 +20,7 @@ from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selecti
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source
-from core.db import aware_utc, utcnow
+from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule

@@ -213,8 +213,6 @@ def test_no_show_and_rebook_and_next_time(auth_client, facilitator, fresh_db):
 
 
 def test_agenda_hook(app, facilitator):
-    from flask import Flask  # noqa: F401
-
     from appointments.agenda import agenda_items, unrecorded_for
 
     client = make_client(name="Anna Bertta Korhonen", worker=facilitator)
