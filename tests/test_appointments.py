@@ -263,3 +263,19 @@ def test_agenda_hook_reads_a_fixed_number_of_times(app, facilitator):
     many = queries(12)
     assert one[0] == 1 and many[0] == 13
     assert one[1] == many[1], (one, many)
+
+
+def test_the_database_refuses_a_kind_or_status_outside_the_enum(app, facilitator):
+    import pytest
+
+    client = make_client(worker=facilitator)
+    appointment = _book(client, facilitator)
+    for column, value in (("kind", "sauna"), ("status", "maybe")):
+        with pytest.raises(sa.exc.IntegrityError):
+            db.session.execute(sa.text(f"UPDATE appointment SET {column} = :v WHERE id = :i"),
+                               {"v": value, "i": appointment.id})
+            db.session.flush()
+        db.session.rollback()
+    with pytest.raises(sa.exc.IntegrityError):  # ends before it starts
+        db.session.execute(sa.text("UPDATE appointment SET ends_at = starts_at WHERE id = :i"), {"i": appointment.id})
+    db.session.rollback()
