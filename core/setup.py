@@ -25,6 +25,7 @@ FEATURES = (
     "calendar_export",
     "reminders",
     "outreach",
+    "appointments",
     "lifecycle",
 )
 

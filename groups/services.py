@@ -16,6 +16,8 @@ from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
+from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
+from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
@@ -394,56 +396,51 @@ def _record(session: GroupSession, changes: list[tuple[str, str, str]], user) ->
 
 # --- conflicts ----------------------------------------------------------------------------------
 
-@dataclass
-class Conflict:
-    starts_at: datetime
-    message: str
+class GroupBusy:
+    """Group sessions as a busy source of the one conflict check (``core.conflicts``): their
+    facilitators, and the session's room (or the group's). A group's title is no one's secret."""
+
+    kind = "group"
+
+    def busy(self, user_ids, room, lo, hi):
+        live = sa.and_(GroupSession.status != SessionStatus.CANCELLED.value, GroupSession.starts_at < hi,
+                       GroupSession.ends_at > lo, GroupSession.starts_at > lo - LONGEST_BOOKING)
+        session_room = sa.func.coalesce(sa.func.nullif(GroupSession.room, ""), Group.room, "")
+        parts = []
+        for column in (Group.facilitator1_id, Group.facilitator2_id):
+            if user_ids:
+                parts.append(sa.select(GroupSession.id, column, session_room, Group.title, GroupSession.starts_at,
+                                       GroupSession.ends_at)
+                             .join(Group, Group.id == GroupSession.group_id).where(live, column.in_(user_ids)))
+        if room:
+            parts.append(sa.select(GroupSession.id, sa.cast(sa.null(), sa.Integer), session_room, Group.title,
+                                   GroupSession.starts_at, GroupSession.ends_at)
+                         .join(Group, Group.id == GroupSession.group_id)
+                         .where(live, sa.func.lower(sa.func.trim(session_room)) == room))
+        return parts
+
+    def openable(self, viewer, record_ids):
+        return set(record_ids)
+
+    def describe(self, c: Conflict) -> str:
+        if c.is_room:
+            return _("%(when)s: the room %(room)s is booked for “%(group)s”.", when=c.when, room=c.room, group=c.title)
+        return _("%(when)s: %(name)s is facilitating “%(group)s” at the same time.", when=c.when, name=c.user_name,
+                 group=c.title)
+
+
+register_busy_source(GroupBusy())
 
 
 def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room: str | None = None,
                    exclude_session_ids: set[int] = frozenset()) -> list[Conflict]:
-    """Facilitators or the room already booked at one of ``slots``: by another group's session
-    or by a network meeting the facilitator takes part in. Cancelled bookings do not count."""
-    if not slots:
-        return []
-    staff = group.facilitator_ids
-    room_key = (room if room is not None else group.room or "").strip().casefold()
-    lo = min(s for s, _e in slots)
-    hi = max(e for _s, e in slots)
-    others = db.session.scalars(
-        sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
-        .where(GroupSession.starts_at < hi, GroupSession.ends_at > lo,
-               GroupSession.status != SessionStatus.CANCELLED.value, GroupSession.group_id != group.id)
-        .options(selectinload(GroupSession.group))
-    ).all()
-    others = [o for o in others if o.id not in exclude_session_ids]
-    meetings = []
-    if staff:
-        from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
-
-        meetings = db.session.execute(
-            sa.select(Meeting, MeetingParticipant.user_id).join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
-            .where(Meeting.starts_at < hi, Meeting.ends_at > lo, Meeting.status != MeetingStatus.CANCELLED.value,
-                   MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id.in_(staff))
-        ).all()
-    names = _user_names(staff)
-    result: list[Conflict] = []
-    for start, end in slots:
-        when = to_local(start).strftime("%d.%m.%Y %H:%M")
-        for o in others:
-            if not (o.starts_at < end and o.ends_at > start):
-                continue
-            for uid in sorted(staff & o.group.facilitator_ids):
-                result.append(Conflict(start, _("%(when)s: %(name)s is facilitating “%(group)s” at the same time.",
-                                                when=when, name=names.get(uid, "?"), group=o.group.title)))
-            if room_key and (o.room or "").strip().casefold() == room_key:
-                result.append(Conflict(start, _("%(when)s: the room %(room)s is booked for “%(group)s”.",
-                                                when=when, room=o.room, group=o.group.title)))
-        for meeting, uid in meetings:
-            if meeting.starts_at < end and meeting.ends_at > start:
-                result.append(Conflict(start, _("%(when)s: %(name)s has a network meeting at the same time.",
-                                                when=when, name=names.get(uid, "?"))))
-    return result
+    """Facilitators or the room already booked at one of ``slots``, by anything (the one conflict
+    check, ``core.conflicts``): another group's session, a network meeting, an appointment, an
+    outreach visit. The group's own sessions are what is being planned, so they do not count.
+    Cancelled bookings do not count."""
+    own = [("group", s.id) for s in group.sessions] + [("group", i) for i in exclude_session_ids]
+    return core_find_conflicts(slots, user_ids=group.facilitator_ids,
+                               room=room if room is not None else group.room or "", exclude=own)
 
 
 def upcoming_conflicts(group: Group) -> list[Conflict]:

@@ -57,6 +57,8 @@ IDENTIFICATION_LABELS = {
 # that seems to name the client be saved anyway.
 PARTNER_TEXT_HINT = _l("Partners see this: do not write the client's name here.")
 SAVE_ANYWAY = _l("Save anyway: the text names no one who must not be named")
+# The one conflict check warns before saving; this box saves despite the clash.
+CONFIRM_CLASH = _l("Save anyway")
 LENGTHS = [("30", _l("30 minutes")), ("45", _l("45 minutes")), ("60", _l("1 hour")), ("90", _l("1½ hours")),
            ("120", _l("2 hours"))]
 
@@ -89,6 +91,7 @@ class MeetingDetailsForm(VersionedForm):
         default=ClientIdentification.INITIALS.value,
         description=_l("Partners' personal links show the client only this way."))
     save_anyway = BooleanField(SAVE_ANYWAY)
+    confirm_clash = BooleanField(CONFIRM_CLASH)
     submit = SubmitField(_l("Save"))
 
     def validate(self, extra_validators=None):
@@ -128,6 +131,7 @@ class FollowUpForm(Form):
     day = DateField(_l("Date"), validators=[InputRequired(_l("Enter a date."))])
     start = TimeField(_l("Start time"), validators=[InputRequired(_l("Enter a time, for example 13:00."))])
     length = SelectField(_l("Length"), choices=LENGTHS, default="60")
+    confirm_clash = BooleanField(CONFIRM_CLASH)
     submit = SubmitField(_l("Schedule the next meeting"))
 
 

@@ -19,7 +19,8 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.db import aware_utc, utcnow
+from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source
+from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule
@@ -178,8 +179,6 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
     return list(db.session.scalars(stmt).unique())
 
 
-# Longer than any meeting (the form offers up to two hours) or group session can be.
-LONGEST_BOOKING = timedelta(days=1)
 
 
 def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int | None = None) -> sa.Select:
@@ -228,75 +227,64 @@ def client_meetings(client_id: int, user, *, upcoming_limit: int, past_limit: in
     return upcoming, past, more_upcoming or more_past
 
 
-@dataclass
-class Conflict:
-    user_name: str
-    what: str  # "meeting" or "group"
-    title: str  # a group's title, a meeting's purpose; "" for a meeting the viewer may not open
-    starts_at: datetime
-    ends_at: datetime
+class MeetingBusy:
+    """Network meetings as a busy source of the one conflict check (``core.conflicts``): their
+    staff participants, and the room of an office meeting. The purpose is shown only to those
+    who may open the meeting (``openable_among``)."""
+
+    kind = "meeting"
+
+    def busy(self, user_ids, room, lo, hi):
+        live = sa.and_(Meeting.status != MeetingStatus.CANCELLED.value, Meeting.starts_at < hi, Meeting.ends_at > lo,
+                       # Implied by the line above (no booking lasts a day); lets the database use
+                       # the starts_at index instead of every meeting the staff ever had.
+                       Meeting.starts_at > lo - LONGEST_BOOKING)
+        parts = []
+        if user_ids:
+            parts.append(sa.select(Meeting.id, MeetingParticipant.user_id, Meeting.place, Meeting.purpose,
+                                   Meeting.starts_at, Meeting.ends_at)
+                         .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
+                         .where(live, MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                                MeetingParticipant.user_id.in_(user_ids)))
+        if room:
+            parts.append(sa.select(Meeting.id, sa.cast(sa.null(), sa.Integer), Meeting.place, Meeting.purpose,
+                                   Meeting.starts_at, Meeting.ends_at)
+                         .where(live, Meeting.place_kind == PlaceKind.OFFICE.value,
+                                sa.func.lower(sa.func.trim(Meeting.place)) == room))
+        return parts
+
+    def openable(self, viewer, record_ids):
+        return openable_among(viewer, record_ids)
+
+    def describe(self, c: Conflict) -> str:
+        from flask_babel import gettext as _
+
+        if c.is_room:
+            return _("%(when)s: the room %(room)s is booked for a network meeting.", when=c.when, room=c.room)
+        if c.title:  # only for those who may open that meeting
+            return _("%(when)s: %(name)s has a network meeting (%(purpose)s) at the same time.", when=c.when,
+                     name=c.user_name, purpose=c.title)
+        return _("%(when)s: %(name)s has a network meeting at the same time.", when=c.when, name=c.user_name)
 
 
-@functools.cache
-def _conflicts_statement() -> sa.Select:
-    """Other bookings of the staff (binds "user_ids", "starts", "ends", "earliest", "exclude"),
-    both kinds in one statement (one round trip): meetings they take part in, then sessions they
-    facilitate, each by start time and name. Built once, see _meeting_page_statements()."""
-    from accounts.models import User
-    from groups.models import Group, GroupSession, SessionStatus
-
-    user_ids = sa.bindparam("user_ids", expanding=True)
-    starts, ends, earliest = sa.bindparam("starts"), sa.bindparam("ends"), sa.bindparam("earliest")
-    meetings = (
-        sa.select(sa.literal_column("0").label("part"), sa.literal_column("'meeting'").label("what"),
-                  User.name, Meeting.purpose.label("title"), Meeting.starts_at, Meeting.ends_at,
-                  Meeting.id.label("meeting_id"))
-        .join(MeetingParticipant, MeetingParticipant.user_id == User.id)
-        .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
-        .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, User.id.in_(user_ids),
-               Meeting.status != MeetingStatus.CANCELLED.value,
-               Meeting.starts_at < ends, Meeting.ends_at > starts,
-               # Implied by the line above (no booking lasts a day); lets the database use
-               # the starts_at index instead of every meeting the staff ever had.
-               Meeting.starts_at > earliest,
-               Meeting.id != sa.bindparam("exclude")))
-    sessions = (
-        sa.select(sa.literal_column("1"), sa.literal_column("'group'"),
-                  User.name, Group.title, GroupSession.starts_at, GroupSession.ends_at, sa.null())
-        .join(Group, GroupSession.group_id == Group.id)
-        .join(User, sa.or_(Group.facilitator1_id == User.id, Group.facilitator2_id == User.id))
-        .where(User.id.in_(user_ids), GroupSession.status != SessionStatus.CANCELLED.value,
-               GroupSession.starts_at < ends, GroupSession.ends_at > starts,
-               GroupSession.starts_at > earliest))
-    both = sa.union_all(meetings, sessions).subquery()
-    return (sa.select(both.c.what, both.c.name, both.c.title, both.c.starts_at, both.c.ends_at, both.c.meeting_id)
-            .order_by(both.c.part, both.c.starts_at, both.c.name))
+register_busy_source(MeetingBusy())
 
 
 def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, viewer,
-                    exclude_meeting_id: int | None = None) -> list[Conflict]:
-    """Other bookings of these staff members overlapping the time: meetings they take part in and
-    group sessions they facilitate. Cancelled ones do not count. A clashing meeting's purpose
-    is shown only if ``viewer`` may open that meeting (``openable_among``): a colleague's
-    other meeting is someone else's client's business; that they are busy is enough."""
-    user_ids = list(user_ids)
-    if not user_ids:
-        return []
-    params = {"user_ids": user_ids, "starts": starts_at, "ends": ends_at, "earliest": starts_at - LONGEST_BOOKING,
-              "exclude": exclude_meeting_id or 0}
-    rows = db.session.execute(_conflicts_statement(), params).all()
-    openable = openable_among(viewer, {row.meeting_id for row in rows if row.meeting_id is not None})
-    # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
-    return [Conflict(name, what, title if meeting_id is None or meeting_id in openable else "", aware_utc(s),
-                     aware_utc(e))
-            for what, name, title, s, e, meeting_id in rows]
+                    exclude_meeting_id: int | None = None, room: str = "") -> list[Conflict]:
+    """Other bookings of these staff members (or of the room) overlapping the time: the one
+    conflict check (``core.conflicts.find_conflicts``) over every kind of booking. Cancelled ones
+    do not count; a clashing meeting's purpose is shown only if ``viewer`` may open it."""
+    exclude = [("meeting", exclude_meeting_id)] if exclude_meeting_id else []
+    return find_conflicts([(starts_at, ends_at)], user_ids=user_ids, room=room, viewer=viewer, exclude=exclude)
 
 
 def meeting_conflicts(meeting: Meeting, *, viewer) -> list[Conflict]:
     if meeting.is_cancelled:
         return []
+    room = meeting.place if meeting.place_kind == PlaceKind.OFFICE.value else ""
     return staff_conflicts(staff_user_ids(meeting), meeting.starts_at, meeting.ends_at, viewer=viewer,
-                           exclude_meeting_id=meeting.id)
+                           exclude_meeting_id=meeting.id, room=room)
 
 
 # --- arranging, moving, cancelling -------------------------------------------------------------

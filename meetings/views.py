@@ -117,6 +117,16 @@ def _warn_conflicts(conflicts) -> None:
                 start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
 
 
+def _clashes(form, staff_ids, starts, ends, *, place_kind="", place="", exclude_meeting_id=None) -> list[str]:
+    """The one conflict check BEFORE saving: who (or which room) is already busy then. Empty when
+    there is nothing, or when the user ticked "save anyway" after seeing the list."""
+    if form.confirm_clash.data:
+        return []
+    room = place if place_kind == "office" else ""
+    return [c.message for c in services.staff_conflicts(staff_ids, starts, ends, viewer=current_user, room=room,
+                                                        exclude_meeting_id=exclude_meeting_id)]
+
+
 def _warn_holiday(day) -> None:
     holiday = finnish_holiday(day)
     if holiday:
@@ -230,7 +240,11 @@ def new(client_id):
     if request.method == "GET":
         form.staff.data = [str(current_user.id)]
         form.include_client.data = True
-    if form.validate_on_submit() and not _names_need_confirming(form, client, form.place):
+    clashes: list[str] = []
+    if (form.validate_on_submit() and not _names_need_confirming(form, client, form.place)
+            and not (clashes := _clashes(form, [int(x) for x in form.staff.data],
+                                         *services.meeting_times(form.day.data, form.start.data, int(form.length.data)),
+                                         place_kind=form.place_kind.data, place=form.place.data or ""))):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         meeting = services.create_meeting(
             client=client, purpose=form.purpose.data, starts_at=starts, ends_at=ends,
@@ -245,7 +259,7 @@ def new(client_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
-    return render_template("meetings/new.html", form=form, client=client)
+    return render_template("meetings/new.html", form=form, client=client, warnings=clashes)
 
 
 # --- one meeting -------------------------------------------------------------------------------
@@ -305,13 +319,18 @@ def edit(meeting_id):
     if (refused := _refused_if_cancelled(meeting)) is not None:
         return refused
     form = MeetingDetailsForm(obj=meeting)
+    clashes: list[str] = []
     if request.method == "GET":
         local = to_local(meeting.starts_at)
         form.day.data, form.start.data = local.date(), local.time().replace(second=0, microsecond=0)
         form.length.data = _length_minutes(meeting)
         form.version.data = str(meeting.version)
     elif (form.validate_on_submit() and form.check_version(meeting.version)
-          and not _names_need_confirming(form, meeting.client, form.place)):
+          and not _names_need_confirming(form, meeting.client, form.place)
+          and not (clashes := _clashes(form, services.staff_user_ids(meeting),
+                                       *services.meeting_times(form.day.data, form.start.data, int(form.length.data)),
+                                       place_kind=form.place_kind.data, place=form.place.data or "",
+                                       exclude_meeting_id=meeting.id))):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         try:
             services.update_meeting(meeting, user=current_user, purpose=form.purpose.data, starts_at=starts,
@@ -328,7 +347,7 @@ def edit(meeting_id):
             _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
-    return render_template("meetings/edit.html", form=form, meeting=meeting)
+    return render_template("meetings/edit.html", form=form, meeting=meeting, warnings=clashes)
 
 
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
@@ -552,7 +571,11 @@ def follow_up(meeting_id):
     if request.method == "GET":
         form.purpose.data = meeting.purpose
         form.length.data = _length_minutes(meeting)
-    if form.validate_on_submit():
+    clashes: list[str] = []
+    if form.validate_on_submit() and not (clashes := _clashes(
+            form, services.staff_user_ids(meeting),
+            *services.meeting_times(form.day.data, form.start.data, int(form.length.data)),
+            place_kind=meeting.place_kind, place=meeting.place)):
         starts, ends = services.meeting_times(form.day.data, form.start.data, int(form.length.data))
         new_meeting = services.schedule_follow_up(meeting, user=current_user, starts_at=starts, ends_at=ends,
                                                   purpose=form.purpose.data)
@@ -563,7 +586,7 @@ def follow_up(meeting_id):
         _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
-    return render_template("meetings/follow_up.html", form=form, meeting=meeting)
+    return render_template("meetings/follow_up.html", form=form, meeting=meeting, warnings=clashes)
 
 
 @bp.route("/meetings/<meeting_id>/plan")

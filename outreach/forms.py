@@ -89,6 +89,8 @@ class RuleForm(VersionedForm):
 class PairForm(Form):
     staff1_id = SelectField(_l("First worker"), coerce=optional_int)
     staff2_id = SelectField(_l("Second worker"), coerce=optional_int)
+    # The one conflict check warns before saving; this box saves despite the clash.
+    confirm_clash = BooleanField(_l("Save anyway"))
     submit = SubmitField(_l("Save the pair"))
 
     def validate_staff2_id(self, field):
@@ -101,6 +103,7 @@ class MoveForm(VersionedForm):
     start_time = TimeField(_l("Starts at"), validators=[InputRequired(_l("Enter the start time, e.g. 13:00."))])
     end_time = TimeField(_l("Ends at"), validators=[InputRequired(_l("Enter the end time, e.g. 15:00."))])
     confirm_holiday = BooleanField(_l("Move it anyway, the venue is open that day"))
+    confirm_clash = BooleanField(_l("Save anyway"))
     submit = SubmitField(_l("Move the visit"))
 
     def validate_end_time(self, field):

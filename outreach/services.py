@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
@@ -426,3 +427,34 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
         bucket[2] += report.appointments_booked
     # Venues with nothing in the period and no longer active are left out of the report.
     return [s for s in stats.values() if s.venue.active or s.visits_done or s.visits_cancelled]
+
+
+# --- the one conflict check -----------------------------------------------------------------------
+
+class OutreachBusy:
+    """Outreach visits as a busy source of the one conflict check (``core.conflicts``): the staff
+    pair. A venue is a partner's premises, not one of our rooms, so no room rows."""
+
+    kind = "outreach"
+
+    def busy(self, user_ids, room, lo, hi):
+        if not user_ids:
+            return []
+        live = sa.and_(OutreachVisit.status != VisitStatus.CANCELLED.value, OutreachVisit.starts_at < hi,
+                       OutreachVisit.ends_at > lo, OutreachVisit.starts_at > lo - LONGEST_BOOKING)
+        return [sa.select(OutreachVisit.id, column, sa.literal("", sa.String), OutreachVenue.name,
+                          OutreachVisit.starts_at, OutreachVisit.ends_at)
+                .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id).where(live, column.in_(user_ids))
+                for column in (OutreachVisit.staff1_id, OutreachVisit.staff2_id)]
+
+    def openable(self, viewer, record_ids):
+        return set(record_ids)  # a venue's name is no one's secret
+
+    def describe(self, c: Conflict) -> str:
+        from flask_babel import gettext as _
+
+        return _("%(when)s: %(name)s is on an outreach visit (%(venue)s) at the same time.", when=c.when,
+                 name=c.user_name, venue=c.title)
+
+
+register_busy_source(OutreachBusy())

@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 
 from accounts.models import User
 from accounts.permissions import lead_required
+from core.conflicts import find_conflicts
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.timeutil import holiday_label, local_today, now_utc, to_local
+from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
 from register.models import PartnerOrganisation
 
 from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
@@ -217,14 +218,23 @@ def generate(venue_id):
 
 # --- one visit ----------------------------------------------------------------------------------
 
-def _render_visit(visit, pair_form=None, status=200):
+def _clashes(form, visit, starts, ends, staff_ids) -> list[str]:
+    """The one conflict check BEFORE saving: the workers' other bookings then. Empty when there
+    are none, or when "save anyway" was ticked after seeing them."""
+    if form.confirm_clash.data:
+        return []
+    return [c.message for c in find_conflicts([(starts, ends)], user_ids=[i for i in staff_ids if i],
+                                              viewer=current_user, exclude=[("outreach", visit.id)])]
+
+
+def _render_visit(visit, pair_form=None, status=200, warnings=()):
     if pair_form is None:
         pair_form = PairForm(data={"staff1_id": visit.staff1_id, "staff2_id": visit.staff2_id})
         pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
-                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc()), status
+                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc(), warnings=list(warnings)), status
 
 
 @bp.route("/visits/<visit_id>")
@@ -238,7 +248,9 @@ def visit_pair(visit_id):
     visit = _visit_or_404(visit_id)
     form = PairForm()
     form.staff1_id.choices = form.staff2_id.choices = _staff_choices()
-    if form.validate_on_submit():
+    warnings: list[str] = []
+    if form.validate_on_submit() and not (warnings := _clashes(form, visit, visit.starts_at, visit.ends_at,
+                                                               [form.staff1_id.data, form.staff2_id.data])):
         try:
             services.assign_pair(visit, form.staff1_id.data, form.staff2_id.data)
         except services.OutreachError as exc:
@@ -252,7 +264,7 @@ def visit_pair(visit_id):
                 flash(_("The venue is new to %(name)s: make sure they go with someone who has been there.",
                         name=user.name), "warning")
             return redirect(url_for("outreach.visit", visit_id=visit.id))
-    return _render_visit(visit, form)
+    return _render_visit(visit, form, warnings=warnings)
 
 
 @bp.route("/visits/<visit_id>/move", methods=["GET", "POST"])
@@ -263,6 +275,7 @@ def visit_move(visit_id):
         return redirect(url_for("outreach.visit", visit_id=visit.id))
     form = MoveForm()
     holiday = None
+    warnings: list[str] = []
     if request.method == "GET":
         local_start, local_end = to_local(visit.starts_at), to_local(visit.ends_at)
         form.day.data, form.start_time.data, form.end_time.data = (local_start.date(), local_start.time(),
@@ -270,7 +283,11 @@ def visit_move(visit_id):
         form.version.data = str(visit.version)
     elif form.validate_on_submit() and form.check_version(visit.version):
         holiday = holiday_label(form.day.data)
-        if holiday and not form.confirm_holiday.data:
+        warnings = _clashes(form, visit, local_to_utc(form.day.data, form.start_time.data),
+                            local_to_utc(form.day.data, form.end_time.data), [visit.staff1_id, visit.staff2_id])
+        if warnings:
+            pass  # shown above the form with "save anyway"
+        elif holiday and not form.confirm_holiday.data:
             form.day.errors.append(_("%(day)s is a public holiday (%(name)s). Many venues are closed. Choose another "
                                      "day, or tick the box below to move the visit anyway.",
                                      day=format_date(form.day.data, "short"), name=holiday))
@@ -280,7 +297,7 @@ def visit_move(visit_id):
             if holiday:
                 flash(_("Note: the new date is a public holiday (%(name)s).", name=holiday), "warning")
             return redirect(url_for("outreach.visit", visit_id=visit.id))
-    return render_template("outreach/move.html", form=form, visit=visit, holiday=holiday)
+    return render_template("outreach/move.html", form=form, visit=visit, holiday=holiday, warnings=warnings)
 
 
 @bp.route("/visits/<visit_id>/cancel", methods=["POST"])

@@ -150,7 +150,7 @@ class FollowUpTask(db.Model):
     __table_args__ = (sa.UniqueConstraint("source_kind", "source_id", "client_id", name="uq_follow_up_source"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting
+    source_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting | appt
     source_id: Mapped[int] = mapped_column()
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
     assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
@@ -160,6 +160,10 @@ class FollowUpTask(db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), default=FollowUpStatus.OPEN.value, index=True)
     new_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True,
         index=True)
+    # The appointment booked as the new time (appointments.models.Appointment); older tasks
+    # have a network meeting in new_meeting_id instead.
+    new_appointment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("appointment.id", ondelete="SET NULL"),
+                                                           nullable=True, index=True)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
@@ -169,3 +173,9 @@ class FollowUpTask(db.Model):
     client = relationship("Client")
     assigned_to = relationship("User", foreign_keys=[assigned_to_id])
     new_meeting = relationship("Meeting", foreign_keys=[new_meeting_id])
+    new_appointment = relationship("Appointment", foreign_keys=[new_appointment_id])
+
+    @property
+    def new_booking(self):
+        """The new time: an appointment (or, on older tasks, a network meeting)."""
+        return self.new_appointment or self.new_meeting

@@ -19,6 +19,9 @@ from core.db import immediate_transactions, utcnow
 from core.extensions import db
 from core.forms import normalise_phone
 from core.timeutil import local_to_utc, to_local
+from appointments.models import Appointment
+from appointments.services import book as book_appointment, can_open as can_open_appointment
+from appointments.services import openable_condition as appointment_openable
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
@@ -101,6 +104,9 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     if target_kind == TargetKind.MEETING.value:
         meeting = db.session.get(Meeting, target_id)
         return meeting is not None and can_open_meeting(user, meeting)
+    if target_kind == APPOINTMENT:
+        appointment = db.session.get(Appointment, target_id)
+        return appointment is not None and can_open_appointment(user, appointment)
     if target_kind == TargetKind.SESSION.value:
         session = db.session.get(GroupSession, target_id)
         return session is not None and can_edit_group(user, session.group)
@@ -116,8 +122,10 @@ def target_visible_condition(user, kind_column, id_column):
     if meetings is None or groups is None:
         return sa.true()
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
+    appointments = sa.select(Appointment.id).where(appointment_openable(user))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
-                  sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)))
+                  sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
+                  sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)))
 
 
 def message_visible_condition(user):
@@ -386,9 +394,20 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
     return meeting.place
 
 
+# Features after this one in the layer order (appointments) queue their own reminders through
+# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new.
+_reminder_sources: list = []
+
+
+def register_reminder_source(source):
+    if source not in _reminder_sources:
+        _reminder_sources.append(source)
+    return source
+
+
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
-    created = 0
+    created = sum(source(now) for source in _reminder_sources)
     prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
@@ -801,6 +820,9 @@ def _was_invited(meeting_id: int, kind: str, recipient_id: int) -> bool:
 
 # --- no-show follow-ups ------------------------------------------------------------------------
 
+# The target and source kind of appointments (appointments.notices.TARGET_KIND): ten characters at most.
+APPOINTMENT = "appt"
+
 def _open_task(source_kind: str, source_id: int, client_id: int, assigned_to_id: int | None, missed_at: datetime):
     task = db.session.scalar(sa.select(FollowUpTask).where(
         FollowUpTask.source_kind == source_kind, FollowUpTask.source_id == source_id,
@@ -866,51 +888,48 @@ def task_visible_condition(user):
 
 
 def task_source(task: FollowUpTask):
+    if task.source_kind == APPOINTMENT:
+        return db.session.get(Appointment, task.source_id)
     if task.source_kind == TargetKind.SESSION.value:
         return db.session.get(GroupSession, task.source_id)
     return db.session.get(Meeting, task.source_id)
 
 
-def _policy_for_new_meeting(task: FollowUpTask, meeting: Meeting) -> ReminderPolicy:
+def _policy_for_new_meeting(task: FollowUpTask, meeting: Appointment) -> ReminderPolicy:
     """The new time is reminded as the missed one was (or the day before at 16:00 by SMS)."""
     if task.source_kind == TargetKind.SESSION.value:
         session = db.session.get(GroupSession, task.source_id)
         source = get_policy(TargetKind.GROUP.value, session.group_id) if session else None
     else:
-        source = get_policy(TargetKind.MEETING.value, task.source_id)
+        source = get_policy(task.source_kind, task.source_id)
     if source is None:
-        return save_policy(TargetKind.MEETING.value, meeting.id, day_before=True, day_before_at=time(16, 0),
+        return save_policy(APPOINTMENT, meeting.id, day_before=True, day_before_at=time(16, 0),
                            same_morning=False, same_morning_at=time(8, 0), by_sms=True, by_email=False)
-    return save_policy(TargetKind.MEETING.value, meeting.id, day_before=source.day_before,
+    return save_policy(APPOINTMENT, meeting.id, day_before=source.day_before,
                        day_before_at=source.day_before_at, same_morning=source.same_morning,
                        same_morning_at=source.same_morning_at, by_sms=source.by_sms, by_email=source.by_email)
 
 
 def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetime, minutes: int, place: str,
-                  purpose: str) -> tuple[Meeting, str | None]:
-    """Book the new appointment as a meeting of the client and the staff member, with its
-    reminder policy. Not reached: the new time also goes to the client by SMS now (returns the
-    reason when it cannot: no consent, no or foreign number)."""
-    meeting = Meeting(client_id=task.client_id, purpose=purpose[:300], starts_at=starts_at,
-                      ends_at=starts_at + timedelta(minutes=minutes), place=place,
-                      previous_meeting_id=task.source_id if task.source_kind == TargetKind.MEETING.value else None,
-                      created_by_id=user.id)
-    db.session.add(meeting)
-    db.session.flush()
-    db.session.add_all([
-        MeetingParticipant(meeting_id=meeting.id, kind=ParticipantKind.CLIENT.value),
-        MeetingParticipant(meeting_id=meeting.id, kind=ParticipantKind.STAFF.value, user_id=user.id),
-    ])
-    _policy_for_new_meeting(task, meeting)
+                  purpose: str = "") -> tuple[Appointment, str | None]:
+    """Book the new time as a one-to-one appointment of the client with the staff member (at the
+    office, in ``place``), with its reminder policy. Not reached: the new time also goes to the
+    client by SMS now (returns the reason when it cannot: no consent, no or foreign number).
+    ``purpose`` is no longer stored (an appointment has none); kept for callers."""
+    client = db.session.get(Client, task.client_id)
+    previous = db.session.get(Appointment, task.source_id) if task.source_kind == APPOINTMENT else None
+    appointment = book_appointment(client=client, kind="office", starts_at=starts_at,
+                                   ends_at=starts_at + timedelta(minutes=minutes), worker_ids=[user.id], place=place,
+                                   created_by=user, previous=previous)
+    _policy_for_new_meeting(task, appointment)
     reason = None
     if not reached:
-        client = db.session.get(Client, task.client_id)
         recipient = _mark_opt_outs([_from_client(client)])[0]
         address, reason = channel_address(recipient, Channel.SMS.value)
         if address is not None:
             stop, link = new_opt_out_link(recipient, utcnow())
             inserted = _insert_once(dict(
-                kind="new_time", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
+                kind="new_time", target_kind=APPOINTMENT, target_id=appointment.id,
                 recipient_kind=recipient.kind, recipient_id=recipient.id, slot="new-time",
                 channel=Channel.SMS.value, client_id=client.id, address=address, language=client.language,
                 subject=texts.subject_for("new_time", client.language),
@@ -919,13 +938,12 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
             if inserted and link is not None:
                 db.session.add(link)
     task.status = FollowUpStatus.REACHED.value if reached else FollowUpStatus.NOT_REACHED.value
-    task.new_meeting_id = meeting.id
+    task.new_appointment_id = appointment.id
     task.done_by_id = user.id
     task.done_at = utcnow()
     task.version += 1
     db.session.flush()
-    _announce_meeting(meeting)
-    return meeting, reason
+    return appointment, reason
 
 
 def _announce_meeting(meeting: Meeting) -> None:

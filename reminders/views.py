@@ -332,7 +332,7 @@ def follow_up(task_id):
             meeting, reason = services.book_new_time(
                 task, current_user, reached=reached, starts_at=starts_at, minutes=int(form.minutes.data),
                 place=form.place.data, purpose=_("New time after a missed appointment"))
-            log_access(task.client_id, "follow_up_done", f"task {task.id}, meeting {meeting.id}")
+            log_access(task.client_id, "follow_up_done", f"task {task.id}, appointment {meeting.id}")
             if reached:
                 flash(_("New time saved. The client gets a reminder before it."), "success")
             elif reason:
@@ -345,9 +345,12 @@ def follow_up(task_id):
     sms_to, sms_reason = services.channel_address(services._mark_opt_outs([services._from_client(task.client)])[0],
                                                   "sms")
     new_sms = None
-    if task.new_meeting_id:
+    if task.new_appointment_id or task.new_meeting_id:
+        target = ((services.APPOINTMENT, task.new_appointment_id) if task.new_appointment_id
+                  else ("meeting", task.new_meeting_id))
         new_sms = db.session.scalar(sa.select(OutboxMessage).where(
-            OutboxMessage.kind == "new_time", OutboxMessage.target_id == task.new_meeting_id))
+            OutboxMessage.kind == "new_time", OutboxMessage.target_kind == target[0],
+            OutboxMessage.target_id == target[1]))
     return render_template("reminders/follow_up.html", task=task, source=source, form=form, sms_to=sms_to,
                            sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms)
 
@@ -355,11 +358,11 @@ def follow_up(task_id):
 @bp.route("/follow-ups/<task_id>/letter")
 def letter(task_id):
     task = _task_or_404(task_id)
-    if task.new_meeting is None:
+    if task.new_booking is None:
         abort(404)
     log_access(task.client_id, "follow_up_letter", f"task {task.id}")
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
-        body = render_template("reminders/letter_body.html", task=task, meeting=task.new_meeting,
+        body = render_template("reminders/letter_body.html", task=task, meeting=task.new_booking,
                                staff=current_user, today=local_today())
     # The body is our own autoescaped template, rendered in the client's language.
     return render_template("reminders/letter.html", task=task, body=Markup(body))

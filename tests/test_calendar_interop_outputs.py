@@ -56,10 +56,16 @@ def world(app, facilitator, lead):
                    room=moved.room, plan_notes="", user=facilitator)
     meetings = [make_meeting(client, start, staff=[facilitator], contacts=partner.contacts, minutes=75)
                 for start in (wall(summer, 13), wall(autumn + timedelta(days=1), 8, 45), wall(spring, 4, 0))]
+    # One-to-one appointments in the staff and unit feeds: in summer, and across the autumn change.
+    from appointments import services as appointments
+
+    booked = [appointments.book(client=client, kind=kind, starts_at=start, ends_at=start + timedelta(minutes=45),
+                                worker_ids=[facilitator.id], place="Huone 3")
+              for kind, start in (("office", wall(summer, 9, 15)), ("phone", wall(autumn, 2, 45)))]
     empty = make_group("Tyhjä ryhmä", (lead,))
     db.session.commit()
     return dict(partner=partner, group=group, sessions=sessions, cancelled=cancelled, moved=moved,
-                meetings=meetings, empty=empty, facilitator=facilitator)
+                meetings=meetings, empty=empty, facilitator=facilitator, appointments=booked)
 
 
 def session_title(session, total: int, *, cancelled_word="Peruttu") -> str:
@@ -67,8 +73,12 @@ def session_title(session, total: int, *, cancelled_word="Peruttu") -> str:
     return f"{cancelled_word}: {title}" if session.status == "cancelled" else title
 
 
-def expected_events(w, *, sessions=True, meetings=True) -> dict:
+def expected_events(w, *, sessions=True, meetings=True, appointments=True) -> dict:
     out = {}
+    if appointments:
+        titles = {"office": "Tapaaminen, toimisto", "phone": "Tapaaminen, puhelin"}
+        for a in w["appointments"]:
+            out[calendar_uid("appointment", a.id)] = (a.starts_at, a.ends_at, titles[a.kind.value])
     if sessions:
         for s in w["sessions"]:
             out[calendar_uid("session", s.id)] = (s.starts_at, s.ends_at, session_title(s, len(w["sessions"])))
@@ -108,8 +118,8 @@ def test_every_output_reads_the_same_in_every_reader(client, auth_client, world)
     w = world
     feeds = {
         "staff feed": (subscribe("staff", w["facilitator"].id), expected_events(w)),
-        "group feed": (subscribe("group", w["group"].id), expected_events(w, meetings=False)),
-        "partner feed": (subscribe("partner", w["partner"].id), expected_events(w)),
+        "group feed": (subscribe("group", w["group"].id), expected_events(w, meetings=False, appointments=False)),
+        "partner feed": (subscribe("partner", w["partner"].id), expected_events(w, appointments=False)),
         "unit feed": (subscribe("unit"), expected_events(w)),
         "empty feed": (subscribe("group", w["empty"].id), {}),
     }

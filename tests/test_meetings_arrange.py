@@ -76,13 +76,21 @@ def test_double_booking_is_warned_ignoring_cancelled(auth_client, facilitator, a
     db.session.add(GroupSession(group_id=group.id, number=1, starts_at=start, ends_at=start + timedelta(hours=2)))
     db.session.commit()
     client = make_client(worker=facilitator)
+    # Warned BEFORE saving (the one conflict check): the form comes back with the clashes, and
+    # nothing is stored until "save anyway" is ticked.
     response = auth_client.post_form(f"/meetings/new/{client.id}", _form(day, start="10:00", staff=[str(facilitator.id)]))
+    warned = response.get_data(as_text=True)
+    assert response.status_code == 200 and 'id="clash-warning"' in warned and "Raharyhmä" in warned
+    assert 'name="confirm_clash"' in warned
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(Meeting.client_id == client.id)) == 0
+    response = auth_client.post_form(f"/meetings/new/{client.id}", _form(day, start="10:00", staff=[str(facilitator.id)],
+                                                                          confirm_clash="y"))
     assert response.status_code == 302
     page = auth_client.get(response.headers["Location"]).get_data(as_text=True)
     assert 'id="conflict-warning"' in page and "Earlier meeting" in page and "Raharyhmä" in page
     new = db.session.scalar(sa.select(Meeting).where(Meeting.client_id == client.id))
     conflicts = services.meeting_conflicts(new, viewer=facilitator)
-    assert [(c.what, c.title) for c in conflicts] == [("meeting", "Earlier meeting"), ("group", "Raharyhmä")]
+    assert [(c.kind, c.title) for c in conflicts] == [("meeting", "Earlier meeting"), ("group", "Raharyhmä")]
     assert conflicts[1].starts_at == start and all(c.ends_at.tzinfo is not None for c in conflicts)
     # Cancelled bookings do not count.
     services.cancel_meeting(other, user=facilitator)

@@ -33,8 +33,8 @@ def _colleague_with_a_meeting():
     return sanna, other_client, theirs, day
 
 
-def _arrange_with(http, client, day, staff):
-    data = {"purpose": "Seuranta", "day": day.isoformat(), "start": "10:00", "length": "60",
+def _arrange_with(http, client, day, staff, **extra):
+    data = {**extra, "purpose": "Seuranta", "day": day.isoformat(), "start": "10:00", "length": "60",
             "place_kind": "office", "place": "", "remote_link": "", "client_identification": "initials",
             "staff": [str(u.id) for u in staff], "include_client": "y"}
     url = f"/meetings/new/{client.id}"
@@ -42,7 +42,12 @@ def _arrange_with(http, client, day, staff):
 
 
 def _check_hidden(http, client, day, me, sanna):
-    response = _arrange_with(http, client, day, [me, sanna])
+    # The clash is warned before saving (the one conflict check): the form comes back with it.
+    warned = _arrange_with(http, client, day, [me, sanna])
+    assert warned.status_code == 200
+    text = warned.get_data(as_text=True)
+    assert 'id="clash-warning"' in text and "Sanna Saarinen" in text and "Häätöuhka" not in text
+    response = _arrange_with(http, client, day, [me, sanna], confirm_clash="y")
     assert response.status_code == 302
     page = http.get(response.headers["Location"]).get_data(as_text=True)  # flashes and the page
     assert 'id="conflict-warning"' in page and "Sanna Saarinen" in page  # that she is busy...
@@ -82,7 +87,9 @@ def test_those_who_may_open_the_other_meeting_see_its_purpose(app, lead):
     # A lead may open every meeting.
     http = app.test_client()
     login(http, lead)
-    response = _arrange_with(http, make_client(name="Lyyti Laine"), day, [lead, sanna])
+    lyyti = make_client(name="Lyyti Laine")
+    assert SECRET in _arrange_with(http, lyyti, day, [lead, sanna]).get_data(as_text=True)  # warned before saving
+    response = _arrange_with(http, lyyti, day, [lead, sanna], confirm_clash="y")
     assert SECRET in http.get(response.headers["Location"]).get_data(as_text=True)
     # Sanna takes part in both meetings: she sees her own meeting's purpose on the new one's page.
     mine = db.session.scalar(sa.select(Meeting).where(Meeting.purpose == "Seuranta"))

@@ -75,7 +75,7 @@ def test_client_absent_from_a_meeting_creates_a_task_for_the_first_staff_partici
     assert services.can_see_task(facilitator, task) and services.can_see_task(other, task)
 
 
-def test_reached_books_a_new_meeting_with_its_reminder(app, facilitator, auth_client):
+def test_reached_books_a_new_appointment_with_its_reminder(app, facilitator, auth_client):
     client = make_client(name="Liisa Laine", worker=facilitator, phone="040 123 4567", consent=True)
     absent_at_session(facilitator, client)
     [task] = tasks()
@@ -92,12 +92,19 @@ def test_reached_books_a_new_meeting_with_its_reminder(app, facilitator, auth_cl
     assert response.status_code == 302
     [task] = tasks()
     assert task.status == "reached" and task.done_by_id == facilitator.id
-    meeting = db.session.get(Meeting, task.new_meeting_id)
+    # A group session's no-show is rebooked as a one-to-one appointment (no longer as a
+    # one-staff "network meeting").
+    assert task.new_meeting_id is None
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+    from appointments.models import Appointment
+
+    meeting = db.session.get(Appointment, task.new_appointment_id)
     local = to_local(meeting.starts_at)
     assert (local.date(), local.hour, local.minute) == (day, 10, 30)
     assert meeting.ends_at - meeting.starts_at == timedelta(minutes=45)
-    assert {(p.kind, p.user_id) for p in meeting.participants} == {("client", None), ("staff", facilitator.id)}
-    policy = db.session.scalar(sa.select(ReminderPolicy).where(ReminderPolicy.target_kind == "meeting",
+    assert (meeting.client_id, meeting.worker1_id, meeting.worker2_id) == (client.id, facilitator.id, None)
+    assert meeting.place == "Kauppakatu 5" and meeting.kind.value == "office"
+    policy = db.session.scalar(sa.select(ReminderPolicy).where(ReminderPolicy.target_kind == "appt",
                                                                ReminderPolicy.target_id == meeting.id))
     assert policy is not None and policy.by_sms and policy.day_before
     # Reached: no extra SMS; the reminder comes from the policy.

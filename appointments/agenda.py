@@ -1,0 +1,66 @@
+"""The agenda's hook (the start page is assembled by ``core.dashboard``; this only answers):
+the signed-in worker's appointments in a window, and their past appointments still "booked"
+(the "to record" list). Titles carry the client's initials only. A fixed number of queries."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from core.db import utcnow
+from core.extensions import db
+
+from .forms import KIND_LABELS
+from .models import Appointment, AppointmentStatus
+from .notices import TARGET_KIND
+
+
+def _mine(user):
+    return sa.or_(Appointment.worker1_id == user.id, Appointment.worker2_id == user.id)
+
+
+def _failed_ids(ids: list[int]) -> set[int]:
+    if not ids:
+        return set()
+    from reminders.models import MessageStatus, OutboxMessage
+
+    return set(db.session.scalars(sa.select(OutboxMessage.target_id).where(
+        OutboxMessage.target_kind == TARGET_KIND, OutboxMessage.target_id.in_(ids),
+        OutboxMessage.status == MessageStatus.FAILED.value)))
+
+
+def _item(a: Appointment, now: datetime, failed: set[int]) -> dict:
+    needs = []
+    if a.status == AppointmentStatus.BOOKED and a.ends_at <= now:
+        needs.append(_("record to write"))
+    if a.id in failed:
+        needs.append(_("reminder failed"))
+    return {"start": a.starts_at, "end": a.ends_at, "kind": "appointment",
+            "title": _("Appointment, %(kind)s", kind=str(KIND_LABELS[a.kind.value]).lower()) + " " + a.client.initials,
+            "url": url_for("appointments.show", appointment_id=a.id), "needs": needs}
+
+
+def agenda_items(user, start_utc: datetime, end_utc: datetime) -> list[dict]:
+    """The user's appointments (not cancelled) overlapping [start_utc, end_utc), in time order:
+    three queries (appointments, their clients, failed messages)."""
+    rows = db.session.scalars(
+        sa.select(Appointment).where(_mine(user), Appointment.status != AppointmentStatus.CANCELLED,
+                                     Appointment.starts_at < end_utc, Appointment.ends_at > start_utc)
+        .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id)).all()
+    now = utcnow()
+    failed = _failed_ids([a.id for a in rows])
+    return [_item(a, now, failed) for a in rows]
+
+
+def unrecorded_for(user) -> list[dict]:
+    """The user's past appointments still "booked" (neither held nor no-show marked), oldest first."""
+    now = utcnow()
+    rows = db.session.scalars(
+        sa.select(Appointment).where(_mine(user), Appointment.status == AppointmentStatus.BOOKED,
+                                     Appointment.ends_at <= now)
+        .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id).limit(200)).all()
+    failed = _failed_ids([a.id for a in rows])
+    return [_item(a, now, failed) for a in rows]

@@ -1,0 +1,69 @@
+"""Appointments in the calendar feeds (``calendar_export.sources`` registry), when that feature is
+installed: a staff member's feed shows the appointments they work on, the unit feed all of them.
+Never the client: the summary is the kind of appointment, a home visit's place is "Home visit"
+(the address is the client's home), nothing else. Imported by ``appointments.views`` so it
+registers with the blueprint."""
+from __future__ import annotations
+
+import importlib.util
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.orm import selectinload
+
+from core.extensions import db
+
+from .models import Appointment, AppointmentKind, AppointmentStatus
+
+
+def appointment_record(appointment: Appointment):
+    from calendar_export.ical import EventRecord
+    from calendar_export.sources import UID_DOMAIN
+
+    from .forms import KIND_LABELS
+
+    kind = appointment.kind
+    if kind == AppointmentKind.OFFICE:
+        location = appointment.place or _("Office")
+    else:
+        location = str(KIND_LABELS[kind.value])
+    names = ", ".join(w.name for w in appointment.workers)
+    return EventRecord(
+        uid=f"appointment-{appointment.id}@{UID_DOMAIN}",
+        summary=_("Appointment, %(kind)s", kind=str(KIND_LABELS[kind.value]).lower()),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        updated_at=appointment.updated_at,
+        created_at=appointment.created_at,
+        sequence=appointment.sequence,
+        cancelled=appointment.status == AppointmentStatus.CANCELLED,
+        location=location,
+        description=_("Client appointment. Staff: %(names)s", names=names),
+    )
+
+
+class AppointmentSource:
+    name = "appointment"
+    tables = ("appointment", "user")
+
+    def events(self, scope, window) -> list:
+        stmt = sa.select(Appointment).where(
+            Appointment.starts_at < window.end, Appointment.ends_at > window.start,
+            sa.or_(Appointment.status != AppointmentStatus.CANCELLED, Appointment.updated_at >= window.cancelled_since))
+        if scope.kind == "staff":
+            stmt = stmt.where(sa.or_(Appointment.worker1_id == scope.target_id,
+                                     Appointment.worker2_id == scope.target_id))
+        elif scope.kind != "unit":
+            return []  # partners and groups have nothing to do with one-to-one appointments
+        rows = db.session.scalars(stmt.order_by(Appointment.starts_at, Appointment.id).options(
+            selectinload(Appointment.worker1), selectinload(Appointment.worker2))).all()
+        return [appointment_record(a) for a in rows]
+
+
+SOURCE = AppointmentSource()
+
+if importlib.util.find_spec("calendar_export") is not None and importlib.util.find_spec(
+        "calendar_export.sources") is not None:
+    from calendar_export.sources import register_source
+
+    register_source(SOURCE)
