@@ -18,6 +18,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask_babel import force_locale, lazy_gettext as _l
 
+from appointments.models import Appointment, AppointmentKind, AppointmentStatus
 from core.db import utcnow
 from core.extensions import db
 from groups.models import Enrolment, EnrolmentStatus, GroupSession, SessionStatus
@@ -35,7 +36,7 @@ REMOVED_RELATIVE = _l("removed relative")
 @dataclass(frozen=True)
 class Blocker:
     """Something that must not lose its client: the erasure is refused and this says why."""
-    kind: str        # "meeting" or "group_session"
+    kind: str        # "meeting", "group_session" or "appointment"
     starts_at: datetime
 
 
@@ -55,7 +56,12 @@ def blockers(client: Client, now: datetime | None = None) -> list[Blocker]:
                Enrolment.status.in_([EnrolmentStatus.ENROLLED.value, EnrolmentStatus.OFFERED.value]),
                GroupSession.starts_at > now, GroupSession.status == SessionStatus.SCHEDULED.value)
         .group_by(GroupSession.group_id)).all()
-    found = [Blocker("meeting", s) for s in meetings] + [Blocker("group_session", s) for s in sessions if s]
+    appointments = db.session.scalars(
+        sa.select(Appointment.starts_at).where(Appointment.client_id == client.id, Appointment.starts_at > now,
+                                               Appointment.status == AppointmentStatus.BOOKED)
+        .order_by(Appointment.starts_at)).all()
+    found = ([Blocker("meeting", s) for s in meetings] + [Blocker("group_session", s) for s in sessions if s]
+             + [Blocker("appointment", s) for s in appointments])
     return sorted(found, key=lambda b: b.starts_at)
 
 
@@ -83,6 +89,12 @@ def _erase_meetings(client: Client, names: list[str], literals: list[str]) -> No
     for change in db.session.scalars(sa.select(MeetingChange).where(MeetingChange.meeting_id.in_(ids))):
         change.old_value = redact_names(change.old_value, names, literals)
         change.new_value = redact_names(change.new_value, names, literals)
+
+
+def _erase_appointments(client: Client, names: list[str], literals: list[str]) -> None:
+    for a in db.session.scalars(sa.select(Appointment).where(Appointment.client_id == client.id)):
+        # A home visit's place is the client's address.
+        a.place = "" if a.kind == AppointmentKind.HOME_VISIT else redact_names(a.place, names, literals)
 
 
 def _erase_messages(client: Client) -> None:
@@ -127,6 +139,7 @@ def erase_client(client: Client, now: datetime | None = None) -> None:
     relatives = list(db.session.scalars(sa.select(Relative).where(Relative.client_id == client.id)))
     names, literals = _names(client, relatives)
     _erase_meetings(client, names, literals)
+    _erase_appointments(client, names, literals)
     _erase_messages(client)
     _erase_follow_ups(client, names, literals)
     _erase_person(client, relatives, now)

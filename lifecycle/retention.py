@@ -5,7 +5,8 @@ it keeps client data only while the work needs it. Each kind of data has a setti
 (README, "Data protection", says why each default is what it is):
 
 - ``RETENTION_CLIENT_MONTHS`` (24): a client with no activity for this long is erased
-  (``lifecycle.erasure``): no meeting, group session, message, enrolment or edit in the period;
+  (``lifecycle.erasure``): no appointment, meeting, group session, message, enrolment or edit in
+  the period;
 - ``RETENTION_MESSAGE_TEXT_MONTHS`` (6): the text and address of a message, after it was sent or
   given up; the fact that it was sent stays;
 - ``RETENTION_ACCESS_LOG_MONTHS`` (60): access-log rows; the chain restarts with a signed record;
@@ -29,6 +30,7 @@ import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
 
 from accounts.models import LoginAttempt, UserSession
+from appointments.models import Appointment
 from calendar_export.models import CalendarSubscription
 from core.config import ConfigError
 from core.extensions import db
@@ -93,11 +95,14 @@ def _inactive_clients(cutoff: datetime) -> sa.Select:
                                       sa.exists(sa.select(GroupSession.id).where(
                                           GroupSession.group_id == Enrolment.group_id,
                                           GroupSession.starts_at >= cutoff)))))
+    recent_appointment = sa.select(Appointment.id).where(Appointment.client_id == Client.id,
+                                                         Appointment.starts_at >= cutoff)
     recent_message = sa.select(OutboxMessage.id).where(OutboxMessage.client_id == Client.id,
                                                        OutboxMessage.created_at >= cutoff)
     return (sa.select(Client.id)
             .where(Client.erased_at.is_(None), Client.created_at < cutoff, Client.updated_at < cutoff,
-                   ~sa.exists(recent_meeting), ~sa.exists(recent_enrolment), ~sa.exists(recent_message))
+                   ~sa.exists(recent_meeting), ~sa.exists(recent_appointment), ~sa.exists(recent_enrolment),
+                   ~sa.exists(recent_message))
             .order_by(Client.id))
 
 

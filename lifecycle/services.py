@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from accounts.models import User
+from appointments.models import Appointment
 from core.db import utcnow
 from core.extensions import db
 from groups.models import Attendance, Enrolment, Group, GroupSession
@@ -20,7 +21,8 @@ from register.models import AccessLog, Client, ClientWorker, PartnerContact
 from reminders.models import FollowUpTask, OutboxMessage, RecipientKind, ReminderOptOut
 
 # The sections of the copy, in the order the page shows them (the JSON has every key, even empty).
-SECTIONS = ("client", "relatives", "workers", "groups", "meetings", "messages", "follow_ups", "access_log")
+SECTIONS = ("client", "relatives", "workers", "groups", "appointments", "meetings", "messages", "follow_ups",
+            "access_log")
 
 
 def _iso(value):
@@ -58,6 +60,11 @@ def client_copy(client: Client) -> dict:
             {"session": row.number, "starts_at": row.starts_at, "topic": row.topic, "status": row.status})
     groups = [{"title": title, "venue": venue, "status": e.status, "enrolled_at": e.created_at,
                "attendance": attendance.get(e.id, [])} for e, title, venue in enrolments]
+
+    appointments = [{"kind": a.kind.value, "starts_at": a.starts_at, "ends_at": a.ends_at, "place": a.place,
+                     "interpreter": a.interpreter_language if a.interpreter else "", "status": a.status.value}
+                    for a in db.session.scalars(sa.select(Appointment).where(Appointment.client_id == client.id)
+                                                .order_by(Appointment.starts_at, Appointment.id))]
 
     meetings = db.session.scalars(
         sa.select(Meeting).where(Meeting.client_id == client.id)
@@ -104,6 +111,7 @@ def client_copy(client: Client) -> dict:
                       for r in client.relatives],
         "workers": list(workers),
         "groups": groups,
+        "appointments": appointments,
         "meetings": meeting_list,
         "messages": messages,
         "follow_ups": follow_ups,

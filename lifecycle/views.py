@@ -9,6 +9,8 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from accounts.permissions import lead_required
+from appointments.forms import KIND_LABELS as APPOINTMENT_KINDS
+from appointments.forms import STATUS_LABELS as APPOINTMENT_STATUSES
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
@@ -50,7 +52,9 @@ def client_copy(client_id):
             meeting_labels=translated_labels(MEETING_STATUS_LABELS),
             item_labels=translated_labels(ITEM_STATUS_LABELS),
             message_labels=translated_labels(MESSAGE_STATUS_LABELS),
-            follow_up_labels=translated_labels(FOLLOW_UP_LABELS))
+            follow_up_labels=translated_labels(FOLLOW_UP_LABELS),
+            appointment_kinds=translated_labels(APPOINTMENT_KINDS),
+            appointment_statuses=translated_labels(APPOINTMENT_STATUSES))
 
 
 @bp.route("/clients/<client_id>/copy.json")

@@ -2,7 +2,7 @@
 credentials, recovery codes, the security log and the sign-in policy
 
 Revision ID: 9c3e5a7b2d41
-Revises: 7a3c5e9b1d24
+Revises: 8b2d4f6a1c30
 Create Date: 2026-12-06 07:40:00
 
 """
@@ -14,7 +14,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = '9c3e5a7b2d41'
-down_revision = '7a3c5e9b1d24'
+down_revision = '8b2d4f6a1c30'
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """appointments: one-to-one appointments of a client with one or two workers
 
 Revision ID: a3b1c5d7e9f1
-Revises: 7a3c5e9b1d24
+Revises: 9c3e5a7b2d41
 Create Date: 2026-12-06 07:40:00
 
 """
@@ -13,7 +13,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'a3b1c5d7e9f1'
-down_revision = '7a3c5e9b1d24'
+down_revision = '9c3e5a7b2d41'
 branch_labels = None
 depends_on = None
 
