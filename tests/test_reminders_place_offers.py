@@ -136,11 +136,16 @@ def _expire_in(app, at: datetime, barrier: threading.Barrier, results: list):
     with worker_app.app_context():
         from core.db import immediate_transactions
 
+        db.session.execute(sa.select(1))
+        db.session.rollback()   # connected and ready
         barrier.wait()
-        with immediate_transactions():
-            results.append(offers.expire_due(at))
-            db.session.commit()
-        db.session.remove()
+        try:
+            with immediate_transactions():
+                results.append(offers.expire_due(at))
+                db.session.commit()
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 def test_no_answer_by_the_deadline_withdraws_once_and_asks_the_next_even_with_two_workers(app, runner, facilitator,
