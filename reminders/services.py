@@ -271,12 +271,12 @@ def opt_out_link_for_token(token: str, now: datetime) -> tuple[OptOutLink, Clien
     return link, person
 
 
-_STOP_LINK = re.compile(r"(/reminders/stop/)[A-Za-z0-9_.-]+")
+_STOP_LINK = re.compile(r"(/reminders/(?:stop|offer)/)[A-Za-z0-9_.-]+")
 
 
 def mask_opt_out_link(body: str) -> str:
-    """The stored copy of a message once it has gone out: its opt-out token is no longer needed
-    in clear (only the recipient's copy works as a link)."""
+    """The stored copy of a message once it has gone out: its opt-out (or offer) token is no
+    longer needed in clear (only the recipient's copy works as a link)."""
     return _STOP_LINK.sub(r"\1…", body)
 
 

@@ -325,11 +325,11 @@ def group_offers(group_id):
     """Send the offer of a free place, with a deadline, to a client the waiting list offered it
     to; and the state of the offers sent (answered, withdrawn at the deadline, open)."""
     group = _group_or_404(group_id)
-    offers.settle_closed_by_hand()
     form = OfferForm()
     pending = _not_yet_offered(group)
     form.enrolment_id.choices = [(0, _("– Choose –"))] + [(e.id, e.client.name) for e in pending]
     if form.validate_on_submit():
+        offers.settle_closed_by_hand()
         # Only a client on this group's list: an id cannot reach anyone else.
         enrolment = next((e for e in pending if e.id == form.enrolment_id.data), None)
         if enrolment is None:

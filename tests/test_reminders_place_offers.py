@@ -176,7 +176,7 @@ def test_no_answer_by_the_deadline_withdraws_once_and_asks_the_next_even_with_tw
     assert len(fresh_db.scalars(sa.select(PlaceOffer))) == 2
 
 
-def test_staff_can_confirm_by_hand_and_the_link_then_stops(app, facilitator, auth_client, client, fresh_db):
+def test_staff_can_confirm_by_hand_and_the_link_then_stops(app, runner, facilitator, auth_client, client, fresh_db):
     group, first, _second = _group_with_waiting_list(facilitator)
     _send_offer(auth_client, group, first.id, local_today() + timedelta(days=2))
     token = _token_of(_offer_messages(fresh_db)[0])
@@ -187,8 +187,11 @@ def test_staff_can_confirm_by_hand_and_the_link_then_stops(app, facilitator, aut
                                  token_from=participants).status_code == 302
     assert _status(fresh_db, group, first.id) == EnrolmentStatus.ENROLLED.value
     assert app.test_client().get(f"/reminders/offer/{token}").status_code == 404
-    auth_client.get(f"/reminders/group/{group.id}/offers")
+    assert "työntekijä ratkaissut" in auth_client.get(f"/reminders/group/{group.id}/offers").get_data(as_text=True)
+    # The worker closes it for good (and never withdraws a place staff confirmed).
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
     assert fresh_db.scalar(sa.select(PlaceOffer.status)) == OfferStatus.SETTLED.value
+    assert _status(fresh_db, group, first.id) == EnrolmentStatus.ENROLLED.value
 
 
 def test_without_a_consented_channel_the_worker_gets_a_task_instead(app, facilitator, auth_client, fresh_db):
@@ -217,3 +220,16 @@ def test_bad_deadline_and_strangers(app, facilitator, auth_client, client, fresh
     client = app.test_client()
     login(client, other)
     assert client.get(f"/reminders/group/{group.id}/offers").status_code == 404
+
+
+def test_the_token_is_not_kept_in_clear_once_the_offer_went_out(app, runner, facilitator, auth_client, fresh_db):
+    app.config["SMS_BACKEND"] = "outbox"   # staff send it by hand and mark it sent
+    group, first, _second = _group_with_waiting_list(facilitator)
+    _send_offer(auth_client, group, first.id, local_today() + timedelta(days=2))
+    [row] = _offer_messages(fresh_db)
+    token = _token_of(row)
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    outbox = "/reminders/outbox?status=manual"
+    assert auth_client.post_form(f"/reminders/outbox/{row.id}/sent", {}, token_from=outbox).status_code == 302
+    [row] = _offer_messages(fresh_db)
+    assert row.status == "sent" and token not in row.body and "/reminders/offer/…" in row.body
