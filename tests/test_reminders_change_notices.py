@@ -21,7 +21,6 @@ from groups.models import Group
 from meetings import services as meeting_services
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from reminders.notices import queue_change_notice, save_team_settings
 from reminders.testing import FakeGateway, SmtpSink, free_port, make_group_with_session, make_meeting
 from register.services import save_relative, update_client
 from tests.factories import make_client
@@ -76,6 +75,8 @@ def _session_form(session, day, start: str, end: str, **extra):
 
 def test_moving_a_session_tells_each_client_on_their_consented_channel_in_their_language(
         app, runner, facilitator, auth_client, fresh_db, gateway, smtp):
+    from reminders.notices import save_team_settings
+
     sms, mail, silent = _people(facilitator)
     save_team_settings(contact_phone="+358 9 310 12345", opening_hours="ma–pe 9–15", user=None)
     day = local_today() + timedelta(days=8)
@@ -204,6 +205,8 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
 
 def test_queue_change_notice_is_generic_and_exactly_once(app, facilitator):
     """The one function the appointments feature calls: any target, any recipients."""
+    from reminders.notices import queue_change_notice
+
     client = make_client(name="Aino Yleinen", worker=facilitator, phone="040 121 2121", consent=True, language="en")
     old = utcnow() + timedelta(days=3)
     recipients = [services._from_client(client)]
