@@ -1,24 +1,19 @@
 """What appointments hand to reminders: a change notice to the client when an appointment is
-moved or cancelled (through the exactly-once outbox, in the client's language, by every channel
-the client consented to).
-
-The outbox row names no client (the text says only that the appointment moved, and when); its
-unique key (target, recipient, slot, channel) with the appointment's ``sequence`` in the slot
-makes a double click send one message, and a second move a second one."""
+moved or cancelled (reminders.notices.queue_change_notice, the one way every kind of event is
+announced: exactly once per change, in the client's language, by every consented channel), the
+appointment reminders, and the no-show follow-up."""
 from __future__ import annotations
 
 from datetime import UTC, time
 
 import sqlalchemy as sa
-from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
-from core.db import utcnow
 from core.extensions import db
 from register.models import Client
+from reminders import notices as change_notices
 from reminders import services as reminders
-from reminders import texts
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
 from .models import Appointment, AppointmentStatus
@@ -26,52 +21,32 @@ from .models import Appointment, AppointmentStatus
 TARGET_KIND = "appt"  # the outbox's target_kind column holds ten characters
 
 
-def _text(appointment: Appointment, change: str, language: str) -> str:
-    with force_locale(texts._lang(language)):
-        if change == "cancelled":
-            when = texts.when_text(appointment.starts_at, language)
-            return _("Your appointment %(when)s is cancelled. Please call us if you need a new time.", when=when)
-        when = texts.when_text(appointment.starts_at, language, None, _place(appointment))
-        return _("Your appointment has been moved to %(when)s.", when=when)
-
-
 def _place(appointment: Appointment) -> str:
     # A home visit's address is the client's own; an office room is useful to know.
     return appointment.place if appointment.kind.value == "office" else ""
 
 
-def tell_client(appointment: Appointment, change: str) -> str | None:
-    """Queue the notice; returns None when at least one message was queued, else the reason
-    (translated) why the client could not be told."""
-    client: Client = appointment.client
-    recipient = reminders._mark_opt_outs([reminders._from_client(client)])[0]
-    queued, reason = 0, None
-    now = utcnow()
-    for channel in (Channel.SMS.value, Channel.EMAIL.value):
-        address, why = reminders.channel_address(recipient, channel)
-        if address is None:
-            reason = reason or why
-            continue
-        stop, link = reminders.new_opt_out_link(recipient, now)
-        body = _text(appointment, change, client.language)
-        if stop:
-            with force_locale(texts._lang(client.language)):
-                body += " " + _("No more reminders: %(url)s", url=stop)
-        inserted = reminders._insert_once(dict(
-            kind="change", target_kind=TARGET_KIND, target_id=appointment.id, recipient_kind=recipient.kind,
-            recipient_id=recipient.id, slot=f"{change}-{appointment.sequence}", channel=channel,
-            client_id=client.id, address=address, language=client.language,
-            subject=texts.subject_for("reminder", client.language), body=body))
-        if inserted and link is not None:
-            db.session.add(link)
-        queued += 1
+def tell_client(appointment: Appointment, change: str, old_start) -> str | None:
+    """Queue the notice through the one change-notice function (reminders.notices); returns None
+    when at least one message was queued, else the reason (translated) why the client could not
+    be told."""
+    recipient = reminders._mark_opt_outs([reminders._from_client(appointment.client)])[0]
+    queued = change_notices.queue_change_notice(
+        [recipient], what="appointment", target_kind=TARGET_KIND, target_id=appointment.id,
+        sequence=appointment.sequence, old_start=old_start,
+        new_start=None if change == "cancelled" else appointment.starts_at, place=_place(appointment))
     if queued:
         return None
+    reason = None
+    for channel in (Channel.SMS.value, Channel.EMAIL.value):
+        address, why = reminders.channel_address(recipient, channel)
+        if address is not None:
+            return None  # told already for this change (a repeated request)
+        reason = reason or why
     return {"no_consent": _("no consent to messages"), "opted_out": _("the client has turned messages off"),
             "no_phone": _("no phone number or email"), "no_email": _("no phone number or email"),
             "invalid_phone": _("the phone number is not valid"),
             "foreign_phone": _("only Finnish numbers get text messages")}.get(reason or "", _("no channel"))
-
 
 
 # --- reminders ---------------------------------------------------------------------------------------

@@ -184,6 +184,7 @@ def move(appointment_id):
         starts, ends = times
         warnings = _warnings(form, starts, ends, exclude_id=appointment.id)
         if not warnings or form.confirm.data:
+            old_start = appointment.starts_at
             try:
                 moved = services.move(appointment, starts_at=starts, ends_at=ends, **_book_kwargs(form))
             except AppointmentError as exc:
@@ -193,7 +194,7 @@ def move(appointment_id):
                 log_access(appointment.client_id, "change", f"appointment {appointment.id}")
                 notices.drop_pending_reminders(appointment)
                 if moved and form.send_notice.data:
-                    _notice_flash(notices.tell_client(appointment, "moved"))
+                    _notice_flash(notices.tell_client(appointment, "moved", old_start))
                 flash(_("Changes saved."), "success")
                 return redirect(url_for("appointments.show", appointment_id=appointment.id))
     log_access(appointment.client_id, "view", f"appointment {appointment.id} move form")
@@ -223,7 +224,7 @@ def cancel(appointment_id):
     log_access(appointment.client_id, "change", f"appointment {appointment.id} cancelled")
     notices.drop_pending_reminders(appointment)
     if form.send_notice.data:
-        _notice_flash(notices.tell_client(appointment, "cancelled"))
+        _notice_flash(notices.tell_client(appointment, "cancelled", appointment.starts_at))
     flash(_("Appointment cancelled."), "success")
     return redirect(url_for("appointments.show", appointment_id=appointment.id))
 

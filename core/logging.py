@@ -11,7 +11,7 @@ Two things in a URL must never reach a log file:
   readable (``q=[redacted]`` still tells an operator that a search was made); a key the app does
   not read is redacted too.
 * **Tokens in paths**: calendar feeds (``/calendar/<token>.ics``), partner links
-  (``/p/<token>``), reminder opt-out links (``/reminders/stop/<token>``) and feedback codes
+  (``/p/<token>``), reminder opt-out and offer links (``/reminders/stop|offer/<token>``) and feedback codes
   (``/f/<code>``). Anyone holding one reads or changes data without logging in.
 
 ``redact`` does both to any text. ``RedactTokens`` applies it to log records (their message and
@@ -34,7 +34,7 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"']+"
 _PATH_TOKEN_RE = re.compile(
     rf"(/calendar/)(?!subscriptions/|meeting/|session/){_SEGMENT}(?=\.ics)"
-    rf"|(/p/|/reminders/stop/){_SEGMENT}"
+    rf"|(/p/|/reminders/stop/|/reminders/offer/){_SEGMENT}"
     rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}(?:/{_SEGMENT})?")
 
 
@@ -90,7 +90,7 @@ def _redact_query(match: re.Match) -> str:
 
 # Substrings without which a text has nothing to redact: checking them first keeps the cost of
 # the access log's ~50 atoms per request at a few microseconds.
-_MARKERS = ("?", "/calendar/", "/p/", "/reminders/stop/", "/f/")
+_MARKERS = ("?", "/calendar/", "/p/", "/reminders/stop/", "/reminders/offer/", "/f/")
 
 
 def redact(text: str) -> str:

@@ -91,6 +91,10 @@ class ScheduleForm(Form):
     submit = SubmitField(_l("Create the schedule"))
 
 
+# A new time, room or a cancellation is told to the participants unless staff untick this.
+SEND_NOTICE = _l("Send the participants a notice (SMS or e-mail, as they consented)")
+
+
 class SessionForm(VersionedForm):
     day = DateField(_l("Date"), validators=[InputRequired(DATE_MESSAGE)])
     start_time = TimeField(_l("Start time"), validators=[InputRequired(TIME_MESSAGE)])
@@ -99,6 +103,7 @@ class SessionForm(VersionedForm):
     room = StringField(_l("Room"), validators=[Optional(), Length(max=120)], filters=[strip_filter])
     plan_notes = TextAreaField(_l("Session plan"), validators=[Optional(), Length(max=8000)], filters=[strip_filter])
     confirm = BooleanField(_l("Save anyway, I have checked the warnings"))
+    send_notice = BooleanField(SEND_NOTICE, default=True)
     submit = SubmitField(_l("Save the session"))
 
     def validate_end_time(self, field):
@@ -108,6 +113,7 @@ class SessionForm(VersionedForm):
 
 class SessionStatusForm(Form):
     status = HiddenField()
+    send_notice = BooleanField(SEND_NOTICE, default=True)
 
 
 class StatusForm(Form):

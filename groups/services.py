@@ -350,11 +350,13 @@ def _fmt_local(value: datetime) -> str:
 
 
 def update_session(session: GroupSession, *, starts_at: datetime, ends_at: datetime, topic: str, room: str,
-                   plan_notes: str, user=None) -> GroupSession:
+                   plan_notes: str, user=None, notify: bool = True) -> GroupSession:
     """Move, re-room or re-topic one session. Each change is recorded and raises the sequence
-    (calendar clients apply an update only when SEQUENCE grows)."""
+    (calendar clients apply an update only when SEQUENCE grows). A new time or room is told to
+    the participants (``signals.session_changed``) unless ``notify`` is False."""
     if ends_at <= starts_at:
         raise GroupError(_("The end must be after the start."), "end_time")
+    old_starts_at, old_room = session.starts_at, session.room
     changes = []
     if starts_at != session.starts_at or ends_at != session.ends_at:
         changes.append(("time", f"{_fmt_local(session.starts_at)}–{to_local(session.ends_at):%H:%M}",
@@ -370,10 +372,21 @@ def update_session(session: GroupSession, *, starts_at: datetime, ends_at: datet
     _record(session, changes, user)
     session.version += 1
     db.session.flush()
+    if (old_starts_at, old_room) != (session.starts_at, session.room) and not session.is_cancelled:
+        _session_signal(session, "moved", old_starts_at, notify)
     return session
 
 
-def set_session_status(session: GroupSession, status: str, user=None) -> GroupSession:
+def _session_signal(session: GroupSession, change: str, old_starts_at: datetime, notify: bool) -> None:
+    from flask import current_app
+
+    from .signals import session_changed
+
+    session_changed.send(current_app._get_current_object(), session=session, change=change,
+                         old_starts_at=old_starts_at, notify=notify)
+
+
+def set_session_status(session: GroupSession, status: str, user=None, notify: bool = True) -> GroupSession:
     if status not in (SessionStatus.SCHEDULED.value, SessionStatus.CANCELLED.value):
         raise GroupError(_("Unknown status."))
     if status != session.status:
@@ -381,6 +394,8 @@ def set_session_status(session: GroupSession, status: str, user=None) -> GroupSe
         session.status = status
         session.version += 1
         db.session.flush()
+        if status == SessionStatus.CANCELLED.value:
+            _session_signal(session, "cancelled", session.starts_at, notify)
     return session
 
 

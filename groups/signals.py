@@ -3,6 +3,9 @@
 ``attendance_recorded`` is sent after a participant's attendance at a session is set or changed
 (flushed, not yet committed) with ``sender=current_app._get_current_object()`` and
 ``attendance=<groups.models.Attendance>``; the reminders feature creates no-show follow-ups from it.
+``session_changed`` is sent after a session was moved (time or room) or cancelled, with
+``session=...``, ``change="moved"|"cancelled"``, ``old_starts_at`` and ``notify`` (False when staff
+unticked "send notice" for this change); the reminders feature tells the participants.
 """
 from __future__ import annotations
 
@@ -11,3 +14,4 @@ from blinker import Namespace
 _signals = Namespace()
 
 attendance_recorded = _signals.signal("attendance-recorded")
+session_changed = _signals.signal("session-changed")

@@ -329,7 +329,7 @@ def session_edit(group_id, session_id):
             try:
                 services.update_session(sess, starts_at=starts, ends_at=ends, topic=form.topic.data or "",
                                         room=form.room.data or "", plan_notes=form.plan_notes.data or "",
-                                        user=current_user)
+                                        user=current_user, notify=form.send_notice.data)
             except GroupError as exc:
                 db.session.rollback()
                 _apply_error(form, exc)
@@ -348,7 +348,7 @@ def session_status(group_id, session_id):
     if not form.validate_on_submit():
         abort(400)
     try:
-        services.set_session_status(sess, form.status.data or "", user=current_user)
+        services.set_session_status(sess, form.status.data or "", user=current_user, notify=form.send_notice.data)
     except GroupError:
         abort(400)
     flash(_("The session was cancelled.") if sess.is_cancelled else _("The session is back on the schedule."),

@@ -67,7 +67,8 @@ def blockers(client: Client, now: datetime | None = None) -> list[Blocker]:
 
 def _names(client: Client, relatives: list[Relative]) -> tuple[list[str], list[str]]:
     names = [client.name, *(r.name for r in relatives)]
-    literals = [v for v in (client.phone, client.email, *(x for r in relatives for x in (r.phone, r.email))) if v]
+    literals = [v for v in (client.phone, client.email, *client.postal_address.splitlines(),
+                            *(x for r in relatives for x in (r.phone, r.email))) if v and v.strip()]
     return names, literals
 
 
@@ -123,6 +124,7 @@ def _erase_person(client: Client, relatives: list[Relative], now: datetime) -> N
         r.name, r.relation, r.phone, r.email = removed_relative, "", "", ""
         r.reminder_consent, r.consent_date = False, None
     client.name, client.phone, client.email = removed_client, "", ""
+    client.postal_address, client.postal_consent_date = "", None
     client.reminder_consent, client.consent_date = False, None
     client.active = False
     client.erased_at = now

@@ -103,6 +103,7 @@ def client_copy(client: Client) -> dict:
     return {
         "generated_at": utcnow(),
         "client": {"name": client.name, "phone": client.phone, "email": client.email,
+                   "postal_address": client.postal_address, "postal_consent_date": client.postal_consent_date,
                    "language": client.language, "active": client.active, "registered_at": client.created_at,
                    "reminder_consent": client.reminder_consent, "consent_date": client.consent_date,
                    "reminders_refused_at": opt_out.created_at if opt_out else None},

@@ -73,6 +73,14 @@ class MultiCheckboxField(SelectMultipleField):
             raise ValidationError(_l("Choose only from the list."))
 
 
+SEND_NOTICE = _l("Send the client and relatives a notice (SMS or e-mail, as they consented)")
+
+
+class CancelForm(Form):
+    send_notice = BooleanField(SEND_NOTICE, default=True)
+    submit = SubmitField(_l("Cancel the meeting"))
+
+
 class MeetingDetailsForm(VersionedForm):
     purpose = StringField(_l("Purpose"), validators=[DataRequired(_l("Write the purpose of the meeting.")),
                                                      Length(max=300), no_control_chars], filters=[strip_filter],
@@ -92,6 +100,8 @@ class MeetingDetailsForm(VersionedForm):
         description=_l("Partners' personal links show the client only this way."))
     save_anyway = BooleanField(SAVE_ANYWAY)
     confirm_clash = BooleanField(CONFIRM_CLASH)
+    # Shown on the edit form only: a new time or place is told to the client and relatives.
+    send_notice = BooleanField(SEND_NOTICE, default=True)
     submit = SubmitField(_l("Save"))
 
     def validate(self, extra_validators=None):

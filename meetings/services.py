@@ -53,8 +53,8 @@ def _meeting_staff_rule(user_id: int) -> sa.Select:
             .where(MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user_id))
 
 
-def _send(meeting: Meeting, change: str) -> None:
-    signals.meeting_changed.send(current_app._get_current_object(), meeting=meeting, change=change)
+def _send(meeting: Meeting, change: str, **extra) -> None:
+    signals.meeting_changed.send(current_app._get_current_object(), meeting=meeting, change=change, **extra)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -393,10 +393,13 @@ def _fmt_place(kind: str, place: str, link: str) -> str:
 
 
 def update_meeting(meeting: Meeting, *, user, purpose: str, starts_at: datetime, ends_at: datetime,
-                   place_kind: str, place: str, remote_link: str, client_identification: str) -> str:
-    """Edit the meeting's details; returns the change sent ("moved" when the time changed)."""
+                   place_kind: str, place: str, remote_link: str, client_identification: str,
+                   notify: bool = True) -> str:
+    """Edit the meeting's details; returns the change sent ("moved" when the time changed). A new
+    time or place is told to the client (the signal's ``notify``) unless staff unticked it."""
     _refuse_if_cancelled(meeting)
-    raised = False
+    old_starts_at = meeting.starts_at
+    raised = place_changed = False
     change = "updated"
     if (starts_at, ends_at) != (meeting.starts_at, meeting.ends_at):
         _record_change(meeting, "time", _fmt_time(meeting.starts_at, meeting.ends_at), _fmt_time(starts_at, ends_at), user)
@@ -408,13 +411,14 @@ def update_meeting(meeting: Meeting, *, user, purpose: str, starts_at: datetime,
                        _fmt_place(place_kind, place, remote_link), user)
         meeting.place_kind, meeting.place, meeting.remote_link = place_kind, place, remote_link
         raised = True
+        place_changed = True
     meeting.purpose = purpose
     meeting.client_identification = client_identification
     if raised:
         meeting.sequence += 1
     meeting.version += 1
     db.session.flush()
-    _send(meeting, change)
+    _send(meeting, change, old_starts_at=old_starts_at, place_changed=place_changed, notify=notify)
     return change
 
 
@@ -427,11 +431,11 @@ def _set_status(meeting: Meeting, status: str, user) -> None:
     meeting.version += 1
 
 
-def cancel_meeting(meeting: Meeting, *, user) -> None:
+def cancel_meeting(meeting: Meeting, *, user, notify: bool = True) -> None:
     _refuse_if_cancelled(meeting)
     _set_status(meeting, MeetingStatus.CANCELLED.value, user)
     db.session.flush()
-    _send(meeting, "cancelled")
+    _send(meeting, "cancelled", old_starts_at=meeting.starts_at, notify=notify)
 
 
 def save_notes(meeting: Meeting, *, user, worries: str, summary: str, held: bool) -> None:

@@ -2,7 +2,9 @@
 
 ``meeting_changed`` is sent after a service has changed a meeting (the change is flushed, not yet
 committed) with ``sender=current_app._get_current_object()``, ``meeting=...`` and
-``change="created"|"moved"|"cancelled"|"updated"``. ``participant_attendance_recorded`` is sent
+``change="created"|"moved"|"cancelled"|"updated"`` (an edit or a cancellation also carries
+``old_starts_at``, ``place_changed`` for an edit, and ``notify``: False when staff unticked
+"send notice" for the change). ``participant_attendance_recorded`` is sent
 with ``participant=...`` when attendance is recorded. ``participant_removed`` is sent with
 ``meeting=...`` and ``participant=...`` just before a participant is removed (still loaded, so a
 handler can see who it was: to send them a cancellation, or drop their reminders).

@@ -23,6 +23,7 @@ from register.services import names_in_text
 
 from . import services
 from .forms import (
+    CancelForm,
     AddParticipantForm,
     FollowUpForm,
     INVITATION_LABELS,
@@ -302,6 +303,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         conflicts=services.meeting_conflicts(meeting, viewer=current_user),
         single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
+        cancel_form=CancelForm(formdata=None),
     ), status
 
 
@@ -336,7 +338,8 @@ def edit(meeting_id):
             services.update_meeting(meeting, user=current_user, purpose=form.purpose.data, starts_at=starts,
                                     ends_at=ends, place_kind=form.place_kind.data, place=form.place.data or "",
                                     remote_link=form.remote_link.data or "",
-                                    client_identification=form.client_identification.data)
+                                    client_identification=form.client_identification.data,
+                                    notify=form.send_notice.data)
         except MeetingError as exc:
             form.form_errors.append(str(exc))
         else:
@@ -354,10 +357,11 @@ def edit(meeting_id):
 @login_required
 def cancel(meeting_id):
     meeting = _meeting_or_404(meeting_id)
-    if not ConfirmForm().validate_on_submit():
+    form = CancelForm()
+    if not form.validate_on_submit():
         abort(400)
     try:
-        services.cancel_meeting(meeting, user=current_user)
+        services.cancel_meeting(meeting, user=current_user, notify=form.send_notice.data)
     except MeetingError as exc:
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, EmailField, SelectField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms.validators import DataRequired, Email, Length, Optional, ValidationError
 
 from core.forms import Form, PhoneField, VersionedForm, no_control_chars, strip_filter
 
@@ -44,7 +44,16 @@ class ClientForm(VersionedForm):
                        filters=[strip_filter])
     language = SelectField(_l("Preferred language"), choices=language_choices)
     reminder_consent = BooleanField(_l("Consents to reminders by SMS or email"))
+    postal_address = TextAreaField(_l("Postal address (optional)"), validators=[Optional(), Length(max=300)],
+                                   filters=[strip_filter],
+                                   description=_l("Only for letters, for example when a new time cannot be told "
+                                                  "by phone."))
+    postal_consent = BooleanField(_l("Consents to letters at this address"))
     submit = SubmitField(_l("Save"))
+
+    def validate_postal_consent(self, field):
+        if field.data and not (self.postal_address.data or "").strip():
+            raise ValidationError(_l("Enter the address, or untick the consent to letters."))
 
 
 class RelativeForm(Form):

@@ -37,6 +37,10 @@ class Client(db.Model):
     reminder_consent: Mapped[bool] = mapped_column(default=False)
     consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     language: Mapped[str] = mapped_column(sa.String(2), default="fi")
+    # Optional, for letters only; the date the client agreed to letters at this address (like
+    # phone and e-mail, it is kept only with consent: clearing the address clears the date).
+    postal_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    postal_consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

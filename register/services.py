@@ -22,11 +22,24 @@ def _consent(obj, consent: bool) -> None:
     obj.reminder_consent = consent
 
 
+def _postal(client: Client, address: str, consent: bool) -> None:
+    """The postal address and the date the client agreed to letters there: a new address, or
+    consent withdrawn, clears the date (letters go only to an address agreed to)."""
+    address = "\n".join(line.strip() for line in (address or "").strip().splitlines() if line.strip())
+    if not address or not consent or address != client.postal_address:
+        client.postal_consent_date = None
+    if address and consent and client.postal_consent_date is None:
+        client.postal_consent_date = local_today()
+    client.postal_address = address
+
+
 def create_client(*, name: str, phone: str = "", email: str = "", language: str = "fi",
-                  reminder_consent: bool = False, created_by=None) -> Client:
+                  reminder_consent: bool = False, postal_address: str = "", postal_consent: bool = False,
+                  created_by=None) -> Client:
     client = Client(name=name.strip(), phone=phone or "", email=(email or "").strip().lower(), language=language,
-                    created_by_id=getattr(created_by, "id", None))
+                    created_by_id=getattr(created_by, "id", None), postal_address="")
     _consent(client, reminder_consent)
+    _postal(client, postal_address, postal_consent)
     db.session.add(client)
     db.session.flush()
     if created_by is not None:
@@ -35,12 +48,15 @@ def create_client(*, name: str, phone: str = "", email: str = "", language: str 
     return client
 
 
-def update_client(client: Client, *, name: str, phone: str, email: str, language: str, reminder_consent: bool) -> None:
+def update_client(client: Client, *, name: str, phone: str, email: str, language: str, reminder_consent: bool,
+                  postal_address: str | None = None, postal_consent: bool = False) -> None:
     client.name = name.strip()
     client.phone = phone or ""
     client.email = (email or "").strip().lower()
     client.language = language
     _consent(client, reminder_consent)
+    if postal_address is not None:
+        _postal(client, postal_address, postal_consent)
     client.version += 1
     log_access(client.id, "update")
 

@@ -59,7 +59,8 @@ def client_new():
     if form.validate_on_submit():
         client = services.create_client(
             name=form.name.data, phone=form.phone.data, email=form.email.data, language=form.language.data,
-            reminder_consent=form.reminder_consent.data, created_by=current_user,
+            reminder_consent=form.reminder_consent.data, postal_address=form.postal_address.data or "",
+            postal_consent=form.postal_consent.data, created_by=current_user,
         )
         flash(_("Client saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
@@ -91,9 +92,12 @@ def client_edit(client_id):
     form = ClientForm(obj=client)
     if request.method == "GET":
         form.version.data = str(client.version)
+        form.postal_consent.data = client.postal_consent_date is not None
     elif form.validate_on_submit() and form.check_version(client.version):
         services.update_client(client, name=form.name.data, phone=form.phone.data, email=form.email.data,
-                               language=form.language.data, reminder_consent=form.reminder_consent.data)
+                               language=form.language.data, reminder_consent=form.reminder_consent.data,
+                               postal_address=form.postal_address.data or "",
+                               postal_consent=form.postal_consent.data)
         flash(_("Changes saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
     # Every render shows the client's data (a refused save too): each is logged.

@@ -1,4 +1,5 @@
-"""Demo data: reminder policies for the demo groups and meetings, when those features seeded any."""
+"""Demo data: the unit's contact settings, and reminder policies for the demo groups and meetings, when
+those features seeded any."""
 from __future__ import annotations
 
 from datetime import time
@@ -12,6 +13,10 @@ from .models import TargetKind
 
 
 def seed(ctx) -> None:
+    # The unit's "call us" line in every message and letter (a made-up number of the 09 area).
+    from .notices import save_team_settings
+
+    save_team_settings(contact_phone="+358 9 310 00000", opening_hours="ma–pe 9–15", user=None)
     try:
         from groups.models import Group
         from meetings.models import Meeting

@@ -7,7 +7,7 @@ from flask_babel import lazy_gettext as _l
 from wtforms import BooleanField, HiddenField, RadioField, SelectField, StringField, SubmitField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, PhoneField, VersionedForm, no_control_chars, strip_filter
 
 
 class PolicyForm(VersionedForm):
@@ -53,3 +53,27 @@ class NewTimeForm(Form):
                         validators=[DataRequired(_l("Enter the place.")), Length(max=200), no_control_chars],
                         description=_l("Shown in the SMS and the letter, for example Kauppakatu 5."))
     submit = SubmitField(_l("Save the new time"))
+
+
+class OfferForm(Form):
+    """Send the offer of a free place to a client marked "offered", to answer by a deadline."""
+    enrolment_id = SelectField(_l("Client"), coerce=int, validate_choice=False)
+    answer_by = DateField(_l("Answer by (date)"), validators=[InputRequired(_l("Enter the date."))])
+    answer_at = TimeField(_l("Answer by (time)"), default=time(16, 0),
+                          validators=[InputRequired(_l("Enter the time, for example 10:00."))])
+    submit = SubmitField(_l("Send the offer"))
+
+
+class OfferAnswerForm(Form):
+    """The client's answer on the page of their offer link."""
+    accept = SubmitField(_l("Yes, I take the place"))
+    decline = SubmitField(_l("No, thank you"))
+
+
+class TeamSettingsForm(VersionedForm):
+    contact_phone = PhoneField(_l("Contact phone number"), validators=[Optional(), Length(max=32)],
+                               description=_l("Shown in every message and letter: \"Questions: call us on …\"."))
+    opening_hours = StringField(_l("Opening hours of the phone"), filters=[strip_filter],
+                                validators=[Optional(), Length(max=120), no_control_chars],
+                                description=_l("For example Mon–Fri 9–15."))
+    submit = SubmitField(_l("Save"))

@@ -15,6 +15,7 @@ class TargetKind(str, enum.Enum):
     GROUP = "group"        # policy target; outbox target is then the session
     SESSION = "session"
     MEETING = "meeting"
+    OFFER = "offer"        # a waiting-list place offered by message (PlaceOffer)
 
 
 class RecipientKind(str, enum.Enum):
@@ -179,3 +180,52 @@ class FollowUpTask(db.Model):
     def new_booking(self):
         """The new time: an appointment (or, on older tasks, a network meeting)."""
         return self.new_appointment or self.new_meeting
+
+
+class TeamSettings(db.Model):
+    """The unit's contact details shown in every message and letter ("call us" gets the number).
+    One row for the team until units exist (issue #23): ``team_settings()`` reads or creates it."""
+
+    __tablename__ = "team_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    contact_phone: Mapped[str] = mapped_column(sa.String(32), default="")
+    opening_hours: Mapped[str] = mapped_column(sa.String(120), default="")
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    version: Mapped[int] = mapped_column(default=1)
+
+
+class OfferStatus(str, enum.Enum):
+    OPEN = "open"            # sent (or given to a worker to call), waiting for the answer
+    ACCEPTED = "accepted"    # the client accepted through the link
+    DECLINED = "declined"    # the client declined through the link
+    EXPIRED = "expired"      # no answer by the deadline: withdrawn, the next in line was asked
+    SETTLED = "settled"      # staff confirmed or withdrew the place by hand
+
+
+class PlaceOffer(db.Model):
+    """A free place in a group offered to one waiting client, with the deadline the facilitator
+    set. The answer comes through a link whose random token is kept only as a hash (like an
+    opt-out link); it works once, while the offer is open and before the deadline."""
+
+    __tablename__ = "reminder_place_offer"
+    __table_args__ = (sa.Index("ix_reminder_place_offer_due", "status", "deadline"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str | None] = mapped_column(sa.String(64), unique=True, nullable=True)
+    deadline: Mapped[datetime] = mapped_column(UTCDateTime)
+    # How long the client had to answer: the next in line gets as long when this one lapses.
+    answer_minutes: Mapped[int] = mapped_column()
+    status: Mapped[str] = mapped_column(sa.String(10), default=OfferStatus.OPEN.value)
+    by_message: Mapped[bool] = mapped_column(default=True)   # False: a worker calls (no consented channel)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    enrolment = relationship("Enrolment")
+    client = relationship("Client")
+    group = relationship("Group")

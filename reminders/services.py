@@ -29,8 +29,8 @@ from meetings.services import can_open as can_open_meeting, hash_token, openable
 from register.models import Client, Relative
 
 from . import channels, texts
-from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, RecipientKind,
-                     ReminderOptOut, ReminderPolicy, TargetKind)
+from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, PlaceOffer,
+                     RecipientKind, ReminderOptOut, ReminderPolicy, TargetKind)
 
 # How far ahead reminders are queued: a day-before reminder for an event the day after tomorrow
 # is never due yet, so two days is enough.
@@ -113,6 +113,9 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     if target_kind == TargetKind.GROUP.value:
         group = db.session.get(Group, target_id)
         return group is not None and can_edit_group(user, group)
+    if target_kind == TargetKind.OFFER.value:
+        offer = db.session.get(PlaceOffer, target_id)
+        return offer is not None and can_edit_group(user, offer.group)
     return False
 
 
@@ -123,9 +126,11 @@ def target_visible_condition(user, kind_column, id_column):
         return sa.true()
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
     appointments = sa.select(Appointment.id).where(appointment_openable(user))
+    offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
                   sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
-                  sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)))
+                  sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)),
+                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)))
 
 
 def message_visible_condition(user):
@@ -274,12 +279,12 @@ def opt_out_link_for_token(token: str, now: datetime) -> tuple[OptOutLink, Clien
     return link, person
 
 
-_STOP_LINK = re.compile(r"(/reminders/stop/)[A-Za-z0-9_.-]+")
+_STOP_LINK = re.compile(r"(/reminders/(?:stop|offer)/)[A-Za-z0-9_.-]+")
 
 
 def mask_opt_out_link(body: str) -> str:
-    """The stored copy of a message once it has gone out: its opt-out token is no longer needed
-    in clear (only the recipient's copy works as a link)."""
+    """The stored copy of a message once it has gone out: its opt-out (or offer) token is no
+    longer needed in clear (only the recipient's copy works as a link)."""
     return _STOP_LINK.sub(r"\1…", body)
 
 
@@ -315,6 +320,10 @@ def _insert_once(values: dict) -> bool:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
+    from .notices import with_contact
+
+    # Every message ends with the unit's "call us" line (its phone number and opening hours).
+    values["body"] = with_contact(values["body"], values.get("language") or "fi")
     values.setdefault("status", MessageStatus.PENDING.value)
     values.setdefault("next_attempt_at", utcnow())
     values.setdefault("created_at", utcnow())
@@ -892,6 +901,8 @@ def task_source(task: FollowUpTask):
         return db.session.get(Appointment, task.source_id)
     if task.source_kind == TargetKind.SESSION.value:
         return db.session.get(GroupSession, task.source_id)
+    if task.source_kind == TargetKind.OFFER.value:
+        return db.session.get(PlaceOffer, task.source_id)
     return db.session.get(Meeting, task.source_id)
 
 

@@ -91,3 +91,55 @@ def subject_for(kind: str, language: str) -> str:
 def meeting_summary(language: str) -> str:
     with force_locale(_lang(language)):
         return _("Network meeting")
+
+
+def contact_line(phone: str, hours: str, language: str) -> str:
+    """"Questions: call 040 123 4567 (Mon–Fri 9–15)." from the unit's settings ("" when no number)."""
+    phone, hours = one_line(phone), one_line(hours)
+    if not phone:
+        return ""
+    with force_locale(_lang(language)):
+        if hours:
+            return _("Questions: call us on %(phone)s (%(hours)s).", phone=phone, hours=hours)
+        return _("Questions: call us on %(phone)s.", phone=phone)
+
+
+def change_notice_text(what: str, old_start: datetime, new_start: datetime | None, place: str,
+                       language: str) -> tuple[str, str]:
+    """(subject, body) telling that an appointment or a group meeting moved (new time and place)
+    or was cancelled (new_start None). Names nothing but the times and the place."""
+    with force_locale(_lang(language)):
+        old = when_text(old_start, language)
+        if new_start is None:
+            subject = _("Cancelled appointment")
+            if what == "session":
+                body = _("Cancelled: your group meeting %(when)s will not take place.", when=old)
+            else:
+                body = _("Cancelled: your appointment %(when)s will not take place.", when=old)
+        else:
+            subject = _("Changed appointment")
+            new = when_text(new_start, language, None, place)
+            if what == "session":
+                body = _("Change: your group meeting %(old)s has moved. New time: %(new)s.", old=old, new=new)
+            else:
+                body = _("Change: your appointment %(old)s has moved. New time: %(new)s.", old=old, new=new)
+        return subject, body
+
+
+def relative_invitation_sms(starts_at: datetime, place: str, language: str) -> str:
+    """The SMS a relative without e-mail gets instead of a calendar invitation."""
+    with force_locale(_lang(language)):
+        return _("You are invited to a network meeting %(when)s.", when=when_text(starts_at, language, None, place))
+
+
+def offer_text(first_session: datetime | None, deadline: datetime, link: str, language: str) -> tuple[str, str]:
+    """(subject, body) offering a free place in a group; the link is where the client answers."""
+    with force_locale(_lang(language)):
+        subject = _("A place in a group for you")
+        by = when_text(deadline, language)
+        if first_session is not None:
+            body = _("A place has opened for you in a group. Next meeting: %(when)s. Please answer by %(by)s: "
+                     "%(link)s", when=when_text(first_session, language), by=by, link=link)
+        else:
+            body = _("A place has opened for you in a group. Please answer by %(by)s: %(link)s", by=by, link=link)
+        return subject, body

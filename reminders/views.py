@@ -13,25 +13,26 @@ from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from accounts.permissions import lead_required
 from core.db import get_or_404, immediate_transactions, utcnow
 from core.extensions import db, login_manager
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import local_to_utc, local_today
 from core.web import paginate
-from groups.models import Group, GroupStatus
+from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingStatus
 from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from register.access import log_access, log_access_many
 
-from . import channels, services, texts
-from .forms import NewTimeForm, OptOutForm, PolicyForm
-from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
+from . import channels, notices, offers, services, texts
+from .forms import NewTimeForm, OfferAnswerForm, OfferForm, OptOutForm, PolicyForm, TeamSettingsForm
+from .models import FollowUpStatus, FollowUpTask, MessageStatus, OfferStatus, OutboxMessage, RecipientKind, TargetKind
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders", template_folder="templates", cli_group=None)
 
-PUBLIC_ENDPOINTS = {"reminders.stop"}
+PUBLIC_ENDPOINTS = {"reminders.stop", "reminders.offer_answer"}
 DEFAULT_DAY_BEFORE = time(16, 0)
 DEFAULT_MORNING = time(8, 0)
 
@@ -47,9 +48,19 @@ def _require_login():
 
 # --- signals from groups and meetings ----------------------------------------------------------
 
-def _on_meeting_changed(sender, meeting=None, change=None, **_kw):
+def _on_meeting_changed(sender, meeting=None, change=None, old_starts_at=None, place_changed=False, notify=True,
+                        **_kw):
     if meeting is not None and change in ("created", "moved", "cancelled", "updated"):
         services.queue_invitations(meeting, change)
+        notices.relative_sms_invitations(meeting, change)
+        # A new place is news for the client as a new time is.
+        notices.meeting_changed(meeting, "moved" if place_changed and change == "updated" else change,
+                                old_starts_at, notify)
+
+
+def _on_session_changed(sender, session=None, change=None, old_starts_at=None, notify=True, **_kw):
+    if session is not None and old_starts_at is not None:
+        notices.session_changed(session, change, old_starts_at, notify)
 
 
 def _on_participant_removed(sender, meeting=None, participant=None, **_kw):
@@ -86,6 +97,8 @@ def connect_signals() -> list[str]:
         group_signals = None
     if group_signals is not None and hasattr(group_signals, "attendance_recorded"):
         group_signals.attendance_recorded.connect(_on_attendance_recorded, weak=False)
+        if hasattr(group_signals, "session_changed"):
+            group_signals.session_changed.connect(_on_session_changed, weak=False)
         connected.append("groups")
     return connected
 
@@ -297,6 +310,101 @@ def stop(token):
     return _private(make_response(html))
 
 
+# --- waiting-list offers -----------------------------------------------------------------------
+
+def _not_yet_offered(group: Group) -> list[Enrolment]:
+    """The group's "offered" clients who have not been sent the offer yet."""
+    offered = db.session.scalars(
+        sa.select(Enrolment).where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.OFFERED.value)
+        .options(selectinload(Enrolment.client)).order_by(Enrolment.created_at, Enrolment.id)).all()
+    return [e for e in offered if offers.open_offer(e.id) is None]
+
+
+@bp.route("/group/<group_id>/offers", methods=["GET", "POST"])
+def group_offers(group_id):
+    """Send the offer of a free place, with a deadline, to a client the waiting list offered it
+    to; and the state of the offers sent (answered, withdrawn at the deadline, open)."""
+    group = _group_or_404(group_id)
+    form = OfferForm()
+    pending = _not_yet_offered(group)
+    form.enrolment_id.choices = [(0, _("– Choose –"))] + [(e.id, e.client.name) for e in pending]
+    if form.validate_on_submit():
+        offers.settle_closed_by_hand()
+        # Only a client on this group's list: an id cannot reach anyone else.
+        enrolment = next((e for e in pending if e.id == form.enrolment_id.data), None)
+        if enrolment is None:
+            form.enrolment_id.errors.append(_("Choose only from the list."))
+        else:
+            try:
+                offer = offers.offer_place(enrolment, deadline=local_to_utc(form.answer_by.data, form.answer_at.data),
+                                           user=current_user)
+            except offers.OfferError as exc:
+                db.session.rollback()
+                target = form[exc.field] if exc.field in form._fields else form.enrolment_id
+                target.errors = list(target.errors) + [exc.message]
+            else:
+                log_access(enrolment.client_id, "change", f"offered a place in group {group.id} by message")
+                if offer.by_message:
+                    flash(_("The offer is in the outbox. The client answers through the link in it."), "success")
+                else:
+                    flash(_("The client cannot be sent a message (no consent, or no phone number or e-mail). A "
+                            "follow-up task to call the client was made."), "info")
+                return redirect(url_for("reminders.group_offers", group_id=group.id))
+    rows = offers.group_offers(group.id)
+    log_access_many([e.client_id for e in pending], "list", f"group {group.id} offer menu")
+    log_access_many([o.client_id for o in rows], "view", f"group {group.id} offers")
+    return render_template("reminders/offers.html", group=group, form=form, offers=rows,
+                           back_url=_endpoint_url("groups.participants", group_id=group.id))
+
+
+@bp.route("/offer/<token>", methods=["GET", "POST"])
+def offer_answer(token):
+    """The client's own page of an offer: accept or decline, once."""
+    now = utcnow()
+    offer = offers.offer_for_token(token, now)
+    if offer is None:
+        db.session.rollback()
+        return _private(make_response(render_template("reminders/offer_answer.html", state="invalid",
+                                                      contact=notices.team_settings()), 404))
+    form = OfferAnswerForm()
+    state = "ask"
+    language = offer.client.language if offer.client.language in texts.LANGUAGES else "fi"
+    with force_locale(language):
+        if request.method == "POST":
+            if not form.validate_on_submit():
+                abort(400)
+            accept = bool(form.accept.data)
+            if not offers.answer(offer, accept, now):
+                db.session.rollback()
+                return _private(make_response(render_template("reminders/offer_answer.html", state="invalid",
+                                                              contact=notices.team_settings()), 404))
+            # The client answered for themselves: logged without a staff user.
+            log_access(offer.client_id, "offer_answer_link", "accepted" if accept else "declined",
+                       user=SimpleNamespace(id=None, name=""))
+            state = "accepted" if accept else "declined"
+        html = render_template("reminders/offer_answer.html", form=form, state=state, token=token, offer=offer,
+                               first=offers._next_session_start(offer.group_id, now),
+                               contact=notices.team_settings(), language=language)
+    return _private(make_response(html))
+
+
+# --- the unit's contact settings ---------------------------------------------------------------
+
+@bp.route("/contact", methods=["GET", "POST"])
+@lead_required
+def contact_settings():
+    row = notices.team_settings()
+    form = TeamSettingsForm(obj=row)
+    if request.method == "GET":
+        form.version.data = str(row.version if row else 0)
+    elif form.validate_on_submit() and form.check_version(row.version if row else 0):
+        notices.save_team_settings(contact_phone=form.contact_phone.data or "",
+                                   opening_hours=form.opening_hours.data or "", user=current_user)
+        flash(_("Contact details saved. They are shown in every message and letter from now on."), "success")
+        return redirect(url_for("reminders.contact_settings"))
+    return render_template("reminders/contact.html", form=form, row=row)
+
+
 # --- follow-ups --------------------------------------------------------------------------------
 
 def _task_or_404(task_id) -> FollowUpTask:
@@ -322,6 +430,10 @@ def follow_ups():
 def follow_up(task_id):
     task = _task_or_404(task_id)
     source = services.task_source(task)
+    if task.source_kind == TargetKind.OFFER.value:
+        # "Call and offer the place": answered on the group's offers page, no new time to book.
+        log_access(task.client_id, "follow_up_view", f"task {task.id}")
+        return render_template("reminders/offer_task.html", task=task, offer=source)
     form = NewTimeForm()
     if task.status == FollowUpStatus.OPEN.value and form.validate_on_submit():
         starts_at = local_to_utc(form.day.data, form.at.data)
@@ -358,12 +470,14 @@ def follow_up(task_id):
 @bp.route("/follow-ups/<task_id>/letter")
 def letter(task_id):
     task = _task_or_404(task_id)
-    if task.new_booking is None:
+    # Letters go only where the client gave a postal address and agreed to letters there.
+    if task.new_booking is None or not task.client.postal_address or task.client.postal_consent_date is None:
         abort(404)
     log_access(task.client_id, "follow_up_letter", f"task {task.id}")
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
         body = render_template("reminders/letter_body.html", task=task, meeting=task.new_booking,
-                               staff=current_user, today=local_today())
+                               staff=current_user, today=local_today(),
+                               contact_line=notices.contact_line(task.client.language))
     # The body is our own autoescaped template, rendered in the client's language.
     return render_template("reminders/letter.html", task=task, body=Markup(body))
 
@@ -390,6 +504,8 @@ def send_reminders(now_text: str | None, batch: int) -> None:
     with immediate_transactions():
         services.recover_stale_claims(now)
         services.drop_cancelled(now)
+        # Offers not answered by their deadline: withdrawn, the next in line asked (queued below).
+        offers.expire_due(now)
         created = services.queue_due(now)
         due = services.due_channels(now)
         missing = []

@@ -27,6 +27,7 @@ SECRETS = ("Saga", "Söderholm", "Rune", "040 111 2233", "saga@example.fi", "044
 def _seed(facilitator, *, upcoming=False):
     client = make_client(name="Saga Söderholm", worker=facilitator, phone="040 111 2233", consent=True)
     client.email = "saga@example.fi"
+    client.postal_address, client.postal_consent_date = "Kotikatu 5 B 12\n00100 Helsinki", date(2026, 1, 5)
     other = make_client(name="Otto Toinen", worker=facilitator, phone="050 999 8877")
     rune = Relative(client_id=client.id, name="Rune Söderholm", relation="veli", phone="044 555 6677",
                     email="rune@example.fi")

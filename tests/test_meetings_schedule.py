@@ -26,7 +26,7 @@ def _edit_data(meeting, **over):
 def test_move_change_place_and_cancel_raise_sequence(auth_client, facilitator):
     meeting = make_meeting([facilitator], day=local_today() + timedelta(days=4))
     heard = []
-    listener = lambda sender, meeting, change: heard.append(change)  # noqa: E731
+    listener = lambda sender, meeting, change, **_kw: heard.append(change)  # noqa: E731
     meeting_changed.connect(listener)
     try:
         new_day = local_today() + timedelta(days=6)

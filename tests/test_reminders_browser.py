@@ -20,6 +20,8 @@ from tests.factories import PASSWORD, make_client
 @pytest.mark.browser
 def test_outbox_and_follow_up_flow(app, page, facilitator):
     client = make_client(name="Liisa Laine", worker=facilitator, phone="040 123 4567", consent=True)
+    # Letters go only to a postal address the client agreed to.
+    client.postal_address, client.postal_consent_date = "Kotikatu 1\n00100 Helsinki", local_today()
     group, session = make_group_with_session(facilitator=facilitator, clients=[client],
                                              starts_at=datetime(2026, 11, 2, 8, 0, tzinfo=UTC))
     enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.group_id == group.id))

@@ -127,11 +127,19 @@ def test_not_reached_sends_the_new_time_by_sms_and_offers_a_letter(app, facilita
     assert sms.status == MessageStatus.PENDING.value
     assert sms.body.startswith("Yritimme tavoittaa sinua. Uusi aikasi:") and "klo 9.00, Kauppakatu 5" in sms.body
     assert "Liisa" not in sms.body
+    # A letter needs a postal address the client agreed to (issue #21): none yet, no letter.
+    assert auth_client.get(f"{url}/letter").status_code == 404
+    assert "Tulostettava kirje" not in auth_client.get(url).get_data(as_text=True)
+    from register.services import update_client
+    update_client(client, name=client.name, phone=client.phone, email="", language="fi", reminder_consent=True,
+                  postal_address="Kotikatu 1\n00100 Helsinki", postal_consent=True)
+    db.session.commit()
     letter = auth_client.get(f"{url}/letter")
     assert letter.status_code == 200
     text = letter.get_data(as_text=True)
     assert "Hei Liisa Laine," in text and "9.00" in text
     assert "Kauppakatu 5" in text and 'class="reminders-letter"' in text
+    assert "Kotikatu 1\n00100 Helsinki" in text
 
 
 def test_not_reached_without_consent_says_why_and_sends_nothing(app, facilitator, auth_client):

@@ -1,0 +1,145 @@
+"""Clients and relatives told of every change: a moved or cancelled group session, network
+meeting (and, at integration, appointment) is announced by the channels the person consented
+to, in their language, through the exactly-once outbox; the unit's contact settings (phone,
+opening hours) end every message.
+
+``queue_change_notice`` is the one entry point for any kind of event: the caller gives the
+recipients (``services.Recipient``: kind, id, client id, phone, e-mail, language, consent),
+what the event is ("session", "meeting" or "appointment"), which row it is (target kind and
+id: at most 10 characters, e.g. "appt"), its ``sequence`` (raised on every change, so each
+change is told once and a repeated request tells nothing new), the old start, the new start
+(None for a cancellation) and the place (a string, or a function of the language). It queues
+one message per recipient and consented channel (SMS to a Finnish number, e-mail) and returns
+how many were new. Nothing in a message or its subject names the client, the group or the
+purpose (reminders.texts).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+
+import sqlalchemy as sa
+
+from core.db import utcnow
+from core.extensions import db
+
+from . import services, texts
+from .models import Channel, RecipientKind, TargetKind, TeamSettings
+
+# --- the unit's contact settings ---------------------------------------------------------------
+
+
+def team_settings() -> TeamSettings | None:
+    """The team's one settings row, or None before a lead has saved it."""
+    return db.session.scalar(sa.select(TeamSettings).order_by(TeamSettings.id).limit(1))
+
+
+def save_team_settings(*, contact_phone: str, opening_hours: str, user) -> TeamSettings:
+    row = team_settings()
+    if row is None:
+        row = TeamSettings()
+        db.session.add(row)
+    else:
+        row.version += 1
+    row.contact_phone = contact_phone or ""
+    row.opening_hours = opening_hours or ""
+    row.updated_by_id = getattr(user, "id", None)
+    db.session.flush()
+    return row
+
+
+def contact_line(language: str) -> str:
+    row = team_settings()
+    return texts.contact_line(row.contact_phone, row.opening_hours, language) if row is not None else ""
+
+
+def with_contact(body: str, language: str) -> str:
+    """The message body with the unit's "call us" line at its end (once)."""
+    line = contact_line(language)
+    if not line or body.endswith(line):
+        return body
+    return f"{body} {line}"
+
+
+# --- change notices ----------------------------------------------------------------------------
+
+def queue_change_notice(recipients: Iterable[services.Recipient], *, what: str, target_kind: str, target_id: int,
+                        sequence: int, old_start: datetime, new_start: datetime | None,
+                        place: str | Callable[[str], str]) -> int:
+    """Tell ``recipients`` that an event moved (``new_start``) or was cancelled (``new_start`` None),
+    each in their own language and on each channel they consented to. Exactly once per change:
+    the outbox's unique key holds the target, the recipient, the channel and a slot made of the
+    change and ``sequence``. Returns how many messages were queued now."""
+    change = "cancel" if new_start is None else "move"
+    slot = f"notice-{change}-{sequence}"
+    created = 0
+    for r in recipients:
+        where = place(r.language) if callable(place) else place
+        subject, body = texts.change_notice_text(what, old_start, new_start, where, r.language)
+        for channel in (Channel.SMS.value, Channel.EMAIL.value):
+            address, _reason = services.channel_address(r, channel)
+            if address is None:
+                continue
+            created += services._insert_once(dict(
+                kind="notice", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
+                recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
+                language=r.language, subject=subject, body=body,
+            ))
+    if new_start is None:
+        # Reminders still waiting for a cancelled event must not go out.
+        services.drop_cancelled(utcnow())
+    db.session.flush()
+    return created
+
+
+def session_changed(session, change: str, old_start: datetime, notify: bool) -> int:
+    """A group session moved or cancelled: its enrolled clients are told (unless staff unticked
+    "send notice" for this change). A session in the past is no news."""
+    if not notify or change not in ("moved", "cancelled") or old_start <= utcnow():
+        return 0
+    new_start = None if change == "cancelled" else session.starts_at
+    return queue_change_notice(services.group_recipients(session.group), what="session",
+                               target_kind=TargetKind.SESSION.value, target_id=session.id,
+                               sequence=session.sequence, old_start=old_start, new_start=new_start,
+                               place=services.session_place(session))
+
+
+def meeting_changed(meeting, change: str, old_start: datetime | None, notify: bool) -> int:
+    """A network meeting moved or cancelled: the client (when taking part) and the relatives
+    invited are told. Relatives with e-mail get the calendar update instead (queue_invitations),
+    so only their SMS is queued here."""
+    if not notify or change not in ("moved", "cancelled") or old_start is None or old_start <= utcnow():
+        return 0
+    recipients = [r for r in services.meeting_recipients(meeting)
+                  if r.kind == RecipientKind.CLIENT.value or not (r.email or "").strip()]
+    new_start = None if change == "cancelled" else meeting.starts_at
+    return queue_change_notice(recipients, what="meeting", target_kind=TargetKind.MEETING.value,
+                               target_id=meeting.id, sequence=meeting.sequence, old_start=old_start,
+                               new_start=new_start, place=lambda lang: services.meeting_place(meeting, lang))
+
+
+# --- relatives' invitations by SMS -------------------------------------------------------------
+
+def relative_sms_invitations(meeting, change: str) -> int:
+    """Relatives invited to a meeting who have no e-mail (so get no calendar invitation) but
+    consented to SMS get the invitation as a text with the time and place, once per meeting.
+    A move or a cancellation reaches them as a change notice (``meeting_changed``)."""
+    if (change not in ("created", "updated") or meeting.status != "planned" or meeting.is_cancelled
+            or meeting.starts_at <= utcnow()):
+        return 0
+    created = 0
+    for r in services.meeting_recipients(meeting):
+        if r.kind != RecipientKind.RELATIVE.value or (r.email or "").strip():
+            continue
+        address, _reason = services.channel_address(r, Channel.SMS.value)
+        if address is None:
+            continue
+        body = texts.relative_invitation_sms(meeting.starts_at, services.meeting_place(meeting, r.language), r.language)
+        created += services._insert_once(dict(
+            kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
+            recipient_kind=r.kind, recipient_id=r.id, slot="invite-sms", channel=Channel.SMS.value,
+            client_id=r.client_id, address=address, language=r.language,
+            subject=texts.meeting_summary(r.language), body=body,
+        ))
+    db.session.flush()
+    return created
