@@ -4,7 +4,7 @@ client's name; a moved appointment's reminder for the old time never goes out, a
 neither."""
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 
@@ -47,6 +47,8 @@ def test_no_show_opens_the_follow_up_task_and_its_new_time_is_an_appointment(app
     from reminders.models import FollowUpTask
 
     client = make_client(name="Poissa Oleva", worker=facilitator, phone="040 765 4321", consent=True)
+    # Letters are offered only to a postal address the client agreed to (reminders, notices).
+    client.postal_address, client.postal_consent_date = "Kirjekatu 1\n00100 Helsinki", date(2026, 1, 5)
     missed = Appointment(client_id=client.id, worker1_id=facilitator.id, kind="office", place="Huone 3",
                          starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=2))
     db.session.add(missed)
