@@ -29,7 +29,7 @@ from groups.models import Group, GroupSession
 from meetings import services as meeting_services
 from meetings.models import Meeting
 
-from . import charts, release as release_rule, report as unit_report, services, summary as summaries
+from . import charts, release as release_rule, report as unit_report, scales, services, summary as summaries
 from .results import format_mean
 from .forms import CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
@@ -528,6 +528,11 @@ def feedback_group_summary(group):
     data = summaries.group_summary(group, now=now, state=state)
     return SimpleNamespace(summary=data, alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
                            keys={kind: key[:CHART_VERSION_CHARS] for kind, key in data.chart_keys.items()})
+
+
+@bp.app_template_global("feedback_scale")
+def feedback_scale(key):
+    return scales.scale(key)
 
 
 @bp.app_template_filter("mean")
