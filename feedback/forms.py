@@ -14,8 +14,6 @@ from core.forms import DateField, Form, no_control_chars, strip_filter
 from .scales import DONT_KNOW, SCALES, ZERO_TO_TEN, scale as scale_of, scale_choices
 from .services import COMMENT_MAX
 
-SCORES = [str(i) for i in range(11)]
-
 
 def _choice_on_scale(values: tuple[str, ...]):
     def check(form, field):

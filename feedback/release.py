@@ -170,11 +170,13 @@ def group_state(group, *, now: datetime | None = None) -> GroupState:
         st = stats[end_window.id]
         if st.n <= end_people and rests_on(st.n, end_people) >= k:
             end = _pool([end_window.id], stats, list(end_window.item_set.items), people=end_people, k=k)
-            end.pop("_sums"), end.pop("_answered")
+            for internal in ("_sums", "_answered"):
+                end.pop(internal)
             end["comments"] = results.comments_if_enough(end["comments"], k)
             end["people"] = end_people
             end["scale"] = scales.scale(end_window.item_set.scale).key
-    pooled.pop("_sums"), pooled.pop("_answered")
+    for internal in ("_sums", "_answered"):
+        pooled.pop(internal)
     pooled["comments"] = results.comments_if_enough(pooled["comments"], k)
     score_sum, scored = _score_sums(ids)
     pooled.update(distribution=distribution, end=end, people=people, scale=scale.key, scored=scored)
@@ -245,7 +247,8 @@ def meeting_state(meeting, *, now: datetime | None = None) -> MeetingState:
         state.reason = "too_few"
     else:
         pooled = _pool([window.id], {window.id: st}, list(window.item_set.items), people=people, k=k)
-        pooled.pop("_sums"), pooled.pop("_answered")
+        for internal in ("_sums", "_answered"):
+            pooled.pop(internal)
         pooled["comments"] = results.comments_if_enough(pooled["comments"], k)
         score_sum, scored = _score_sums([window.id])
         pooled.update(distribution=None, end=None, people=people, scale=scales.scale(window.item_set.scale).key,
