@@ -37,7 +37,9 @@ def means_chart(data: dict) -> tuple[bytes, str]:
     ax.barh(ys, [v if v is not None else 0 for v in data["values"]], color=COLOURS[0])
     ax.set_yticks(ys, data["labels"])
     ax.invert_yaxis()
-    ax.set_xlim(0, 10)
+    # The scale's own range (0–10, or 1–5 for the short form): never one axis for both.
+    _low, high = data.get("x_range") or (0, 10)
+    ax.set_xlim(0, high)
     ax.set_xlabel(data.get("x_label", ""))
     ax.set_title(data.get("title", ""))
     ax.grid(axis="x", alpha=.3)
@@ -45,10 +47,11 @@ def means_chart(data: dict) -> tuple[bytes, str]:
 
 
 def distribution_chart(data: dict) -> tuple[bytes, str]:
-    """data: {"title", "counts": [count for score 0..10], "x_label", "y_label"}."""
+    """data: {"title", "scores": [the scale's values], "counts": [count per score], "x_label", "y_label"}."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
-    ax.bar(range(11), data["counts"], color=COLOURS[0])
-    ax.set_xticks(range(11))
+    scores = data.get("scores") or list(range(11))
+    ax.bar(scores, data["counts"], color=COLOURS[0])
+    ax.set_xticks(scores)
     ax.set_xlabel(data.get("x_label", ""))
     ax.set_ylabel(data.get("y_label", ""))
     ax.set_title(data.get("title", ""))

@@ -11,14 +11,16 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Va
 
 from core.forms import DateField, Form, no_control_chars, strip_filter
 
+from .scales import DONT_KNOW, SCALES, ZERO_TO_TEN, scale as scale_of, scale_choices
 from .services import COMMENT_MAX
 
-SCORES = [str(i) for i in range(11)]
 
-
-def _score_in_range(form, field):
-    if field.data not in SCORES:
-        raise ValidationError(_l("Choose a number from 0 to 10."))
+def _choice_on_scale(values: tuple[str, ...]):
+    def check(form, field):
+        # Nothing chosen is "don't know" too: every question may be skipped.
+        if field.data not in (None, "", DONT_KNOW) and field.data not in values:
+            raise ValidationError(_l("Choose one of the options."))
+    return check
 
 
 class ResponseFormBase(Form):
@@ -31,12 +33,28 @@ class ResponseFormBase(Form):
     submit = SubmitField(_l("Send feedback"))
 
     item_fields: list
+    scale: object
+
+    def scores(self) -> dict:
+        """item id -> the value chosen, or None for "don't know" (or nothing chosen)."""
+        return {int(f.name.removeprefix("item_")): (int(f.data) if f.data not in (None, "", DONT_KNOW) else None)
+                for f in self.item_fields}
+
+    def validate(self, extra_validators=None) -> bool:
+        ok = super().validate(extra_validators)
+        if ok and not self.comment.data and all(v is None for v in self.scores().values()):
+            # An empty sheet says nothing, but would still count as an answer.
+            self.form_errors.append(_l("Answer at least one question, or write something in the box."))
+            ok = False
+        return ok
 
 
 def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
-    """A form with one 0–10 radio group per item of the set (labels in the visitor's language)."""
+    """A form with one radio group per item of the set, on the set's scale, each with "don't
+    know" (labels in the visitor's language)."""
     labels = tuple((item.id, item.label(locale)) for item in item_set.items)
-    form = _response_form_class(labels)(**kwargs)
+    form = _response_form_class(labels, scale_of(item_set.scale).key)(**kwargs)
+    form.scale = scale_of(item_set.scale)
     form.comment.label.text = item_set.comment_labels.get(locale) or item_set.comment_labels.get("fi") or \
         _l("Anything else you want to say? (optional)")
     form.item_fields = [form[f"item_{item_id}"] for item_id, _label in labels]
@@ -44,17 +62,18 @@ def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
 
 
 @functools.lru_cache(maxsize=256)
-def _response_form_class(labels: tuple[tuple[int, str], ...]) -> type[ResponseFormBase]:
+def _response_form_class(labels: tuple[tuple[int, str], ...], scale_key: str = ZERO_TO_TEN) -> type[ResponseFormBase]:
     """The form class for these (item id, label) pairs, built once per process rather than on
     every request (the pairs are the whole key, so an edited label is simply another class)."""
 
     class ResponseForm(ResponseFormBase):
         pass
 
+    values = tuple(str(v) for v in SCALES[scale_key].values)
     for item_id, label in labels:
         setattr(ResponseForm, f"item_{item_id}", RadioField(
-            label, choices=[(s, s) for s in SCORES], validate_choice=False,
-            validators=[InputRequired(_l("Choose a number from 0 to 10.")), _score_in_range]))
+            label, choices=[(v, v) for v in values + (DONT_KNOW,)], validate_choice=False,
+            validators=[Optional(), _choice_on_scale(values)]))
     return ResponseForm
 
 
@@ -88,6 +107,7 @@ class ItemSetForm(Form):
     name = StringField(_l("Name of the set"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)],
                        filters=[strip_filter])
     kind = SelectField(_l("Used for"), choices=item_set_kind_choices)
+    scale = SelectField(_l("Answer scale"), choices=scale_choices, default=ZERO_TO_TEN)
     items = FieldList(FormField(LabelsForm), min_entries=6, max_entries=6)
     comment = FormField(LabelsForm)
     submit = SubmitField(_l("Save the set"))
@@ -116,6 +136,7 @@ class ItemSetEditForm(ItemSetForm):
     """A set's wording changed; what it is used for stays (groups may have chosen it for that)."""
 
     kind = None
+    scale = None
 
 
 class GroupSettingsForm(Form):

@@ -22,8 +22,9 @@ class WindowKind(str, enum.Enum):
 
 
 class ItemSet(db.Model):
-    """A list of 0–10 items with labels in fi/sv/en. Built-in sets carry the project's own wording;
-    a lead can add sets (e.g. an organisation's licensed scale) and choose one per group."""
+    """A list of items with labels in fi/sv/en, answered on one scale (feedback.scales: 0–10, or
+    the short form's five faces). Built-in sets carry the project's own wording; a lead can add
+    sets (e.g. an organisation's licensed scale), and a group's facilitators choose one per group."""
 
     __tablename__ = "feedback_item_set"
 
@@ -32,6 +33,8 @@ class ItemSet(db.Model):
     # Set for the built-in sets so they are created once and found again.
     builtin_key: Mapped[str | None] = mapped_column(sa.String(40), unique=True, nullable=True)
     name: Mapped[str] = mapped_column(sa.String(120))
+    # feedback.scales key: "0-10" or "1-5". Answers of different scales are never pooled.
+    scale: Mapped[str] = mapped_column(sa.String(8), default="0-10", server_default="0-10")
     # {"fi": ..., "sv": ..., "en": ...}; the label of the optional free-text question.
     comment_labels: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
@@ -42,7 +45,7 @@ class ItemSet(db.Model):
 
 
 class Item(db.Model):
-    """One 0–10 question. The last item of a set is its overall item (its distribution is charted)."""
+    """One question, answered on its set's scale. The last item of a set is its overall item (its distribution is charted)."""
 
     __tablename__ = "feedback_item"
 
@@ -139,6 +142,7 @@ class FeedbackAnswer(db.Model):
     response_id: Mapped[str] = mapped_column(sa.ForeignKey("feedback_response.id", ondelete="CASCADE"),
                                              primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback_item.id", ondelete="CASCADE"), primary_key=True)
+    # On the set's scale. A question answered "don't know" has no row at all.
     value: Mapped[int] = mapped_column(sa.SmallInteger)
 
     response: Mapped[FeedbackResponse] = relationship(back_populates="answers")

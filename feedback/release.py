@@ -14,6 +14,11 @@ goes through.
    they are first shown and are read from there ever after, so a late answer, a changed roll
    call or a reopened window cannot shift a figure anyone has seen.
 4. The report pools released groups by theme, only for periods that have ended.
+5. Each question's figure rests on the people who answered that question: a "don't know"
+   stores no answer, so it counts neither in the mean nor towards k, and a question's mean is
+   shown only when min(people, answers to it) is at least k.
+6. A set's scale (0–10 or the short form's 1–5) is stored with the release; figures of
+   different scales are never pooled into one number (the report keeps one column per scale).
 """
 from __future__ import annotations
 
@@ -27,7 +32,7 @@ from core.extensions import db
 from core.timeutil import to_local
 from groups.models import Attendance, AttendanceStatus
 
-from . import people as people_rule, results, services
+from . import people as people_rule, results, scales, services
 from .models import FeedbackAnswer, FeedbackRelease, FeedbackResponse, FeedbackWindow, WindowKind
 
 MARGIN = people_rule.MARGIN
@@ -82,22 +87,30 @@ class GroupState:
     pending: dict | None = field(default=None, repr=False)   # figures to release now (ensure_group_release)
 
 
-def _score_sums(window_ids: list[int]) -> float:
-    """Sum over the answer sheets of each sheet's mean answer (each sheet weighs the same)."""
+def _score_sums(window_ids: list[int]) -> tuple[float, int]:
+    """Sum over the answer sheets of each sheet's mean answer (each sheet weighs the same), and
+    the number of sheets behind it: those with at least one answer ("don't know" is none)."""
     if not window_ids:
-        return 0.0
+        return 0.0, 0
     per_response = (sa.select(sa.func.avg(FeedbackAnswer.value).label("score")).join(FeedbackAnswer.response)
                     .where(FeedbackResponse.window_id.in_(window_ids)).group_by(FeedbackResponse.id).subquery())
-    return float(db.session.scalar(sa.select(sa.func.sum(per_response.c.score))) or 0.0)
+    total, sheets = db.session.execute(sa.select(sa.func.sum(per_response.c.score),
+                                                 sa.func.count(per_response.c.score))).one()
+    return float(total or 0.0), int(sheets or 0)
 
 
-def _pool(window_ids: list[int], stats: dict, items: list) -> dict:
+def _pool(window_ids: list[int], stats: dict, items: list, *, people: int | None, k: int) -> dict:
+    """The pooled figures of these windows. Each question's mean is over the answers given to
+    it, and is left out (None) unless min(people, those answers) is at least k."""
     n = sum(stats[w].n for w in window_ids)
     sums = {i.id: sum(stats[w].sums.get(i.id, 0) for w in window_ids) for i in items}
+    answered = {i.id: sum(stats[w].answered.get(i.id, 0) for w in window_ids) for i in items}
     comments = sorted(c for w in window_ids for c in stats[w].comments)
-    return {"n": n, "items": [i.id for i in items],
-            "means": {str(i): results.mean(sums[i], n) for i in sums},
-            "comments": comments, "_sums": sums}
+    means = {str(i): (results.mean(sums[i], answered[i]) if rests_on(answered[i], people) >= k else None)
+             for i in sums}
+    return {"n": n, "items": [i.id for i in items], "means": means,
+            "answered": {str(i): (answered[i] if rests_on(answered[i], people) >= k else None) for i in answered},
+            "comments": comments, "_sums": sums, "_answered": answered}
 
 
 def group_state(group, *, now: datetime | None = None) -> GroupState:
@@ -138,34 +151,39 @@ def group_state(group, *, now: datetime | None = None) -> GroupState:
     people = _distinct_present([line.session.id for line in answered])
     session_set = answered[0].window.item_set
     items = list(session_set.items)
-    pooled = _pool(ids, stats, items)
+    pooled = _pool(ids, stats, items, people=people, k=k)
     if rests_on(pooled["n"], people) < k:
         state.reason = "too_few"
         return state
+    scale = scales.scale(session_set.scale)
     overall = items[-1] if items else None
     distribution = None
-    if overall is not None:
+    if overall is not None and rests_on(pooled["_answered"][overall.id], people) >= k:
         counts: dict[int, int] = {}
         for w in ids:
             for score, c in stats[w].distribution.get(overall.id, {}).items():
                 counts[score] = counts.get(score, 0) + c
-        distribution = [counts.get(score, 0) for score in range(11)]
+        distribution = [counts.get(score, 0) for score in scale.values]
     end = None
     if end_window is not None and stats[end_window.id].n and not end_window.overfilled:
         end_people = _distinct_present([s.id for s in sessions])
         st = stats[end_window.id]
         if st.n <= end_people and rests_on(st.n, end_people) >= k:
-            end = _pool([end_window.id], stats, list(end_window.item_set.items))
-            end.pop("_sums")
+            end = _pool([end_window.id], stats, list(end_window.item_set.items), people=end_people, k=k)
+            for internal in ("_sums", "_answered"):
+                end.pop(internal)
             end["comments"] = results.comments_if_enough(end["comments"], k)
             end["people"] = end_people
-    pooled.pop("_sums")
+            end["scale"] = scales.scale(end_window.item_set.scale).key
+    for internal in ("_sums", "_answered"):
+        pooled.pop(internal)
     pooled["comments"] = results.comments_if_enough(pooled["comments"], k)
-    pooled.update(distribution=distribution, end=end, people=people)
+    score_sum, scored = _score_sums(ids)
+    pooled.update(distribution=distribution, end=end, people=people, scale=scale.key, scored=scored)
     last = max(sessions, key=lambda s: s.starts_at)
     state.reason = "ready"
     state.pending = {"period_date": to_local(last.starts_at).date(), "theme": group.theme or group.title,
-                     "n": pooled["n"], "people": people, "score_sum": _score_sums(ids), "data": pooled}
+                     "n": pooled["n"], "people": people, "score_sum": score_sum, "data": pooled}
     return state
 
 
@@ -228,13 +246,16 @@ def meeting_state(meeting, *, now: datetime | None = None) -> MeetingState:
     elif rests_on(st.n, people) < k:
         state.reason = "too_few"
     else:
-        pooled = _pool([window.id], {window.id: st}, list(window.item_set.items))
-        pooled.pop("_sums")
+        pooled = _pool([window.id], {window.id: st}, list(window.item_set.items), people=people, k=k)
+        for internal in ("_sums", "_answered"):
+            pooled.pop(internal)
         pooled["comments"] = results.comments_if_enough(pooled["comments"], k)
-        pooled.update(distribution=None, end=None, people=people)
+        score_sum, scored = _score_sums([window.id])
+        pooled.update(distribution=None, end=None, people=people, scale=scales.scale(window.item_set.scale).key,
+                      scored=scored)
         state.reason = "ready"
         state.pending = {"period_date": to_local(meeting.starts_at).date(), "theme": "", "n": st.n,
-                         "people": people, "score_sum": _score_sums([window.id]), "data": pooled}
+                         "people": people, "score_sum": score_sum, "data": pooled}
     return state
 
 

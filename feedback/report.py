@@ -15,7 +15,7 @@ from core.timeutil import local_day_bounds_utc, local_today, to_local
 from groups.models import Attendance, AttendanceStatus, Group, GroupSession, SessionStatus
 from meetings.models import ActionItem, ItemStatus, Meeting, MeetingStatus
 
-from . import release as release_rule, results
+from . import release as release_rule, results, scales
 from .models import FeedbackWindow
 
 
@@ -23,7 +23,8 @@ from .models import FeedbackWindow
 class ThemeLine:
     theme: str
     groups: int
-    row: results.Row
+    row: results.Row                     # groups that asked on the 0–10 scale
+    short: results.Row | None = None     # groups that used the short form (1–5); None when no group did
 
 
 @dataclass
@@ -42,6 +43,12 @@ class UnitReport:
     items_due: int
     items_on_time: int
     flagged_windows: int = 0
+    # The short form's figures (1–5) in columns of their own: never pooled with 0–10 ones.
+    short_total: results.Row | None = None
+
+    @property
+    def has_short(self) -> bool:
+        return self.short_total is not None
 
     @property
     def attendance_rate(self) -> float | None:
@@ -84,28 +91,44 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
     # period that has ended. Any difference between two reports is then made of whole released
     # groups, each already shown on its own with at least k people behind it.
     theme = sa.func.coalesce(sa.func.nullif(Group.theme, ""), Group.title)
-    counts: dict[str, int] = {}
-    people: dict[str, int] = {}
-    sums: dict[str, float] = {}
+    # Pooled per scale: a 1–5 figure never goes into a 0–10 one (feedback.scales).
+    pools = {key: ({}, {}, {}, {}) for key in scales.SCALES}    # scale -> counts, people, sums, scored
     period_open = period_is_open(end)
     if not period_open:
         for rel in release_rule.released_groups(start, end):
             name = rel.theme
+            counts, people, sums, scored = pools[scales.scale(rel.data.get("scale")).key]
             counts[name] = counts.get(name, 0) + rel.n
             people[name] = people.get(name, 0) + rel.people
             sums[name] = sums.get(name, 0.0) + rel.score_sum
+            # Sheets with at least one answer ("don't know" to all is none); releases from before
+            # the short form had no skipped questions.
+            scored[name] = scored.get(name, 0) + rel.data.get("scored", rel.n)
+    counts, people, sums, scored = pools[scales.ZERO_TO_TEN]
+    short = pools[scales.SMILEY]
+    has_short = bool(short[0])
     group_counts = dict(db.session.execute(
         sa.select(theme, sa.func.count(sa.distinct(Group.id))).join(GroupSession, GroupSession.group_id == Group.id)
         .where(in_period).group_by(theme)).all())
-    names = sorted(set(group_counts) | set(counts))
-    themes = [ThemeLine(name, group_counts.get(name, 0),
-                        _cell(name, counts.get(name, 0), people.get(name, 0), sums.get(name, 0.0), k, period_open))
+    names = sorted(set(group_counts) | set(counts) | set(short[0]))
+
+    def cell(pool, name):
+        return _cell(name, pool[0].get(name, 0), pool[1].get(name, 0), pool[2].get(name, 0.0), k, period_open,
+                     scored=pool[3].get(name, 0))
+
+    themes = [ThemeLine(name, group_counts.get(name, 0), cell(pools[scales.ZERO_TO_TEN], name),
+                        cell(short, name) if has_short else None)
               for name in names]
     for line in themes:
         # Groups held but none released: say so, not "no responses".
-        if line.row.reason == "empty" and line.groups:
+        if line.groups and line.row.reason == "empty" and (line.short is None or line.short.reason == "empty"):
             line.row.reason = "not_released"
-    total = _cell("total", sum(counts.values()), sum(people.values()), sum(sums.values()), k, period_open)
+            if line.short is not None:
+                line.short.reason = "not_released"
+    total = _cell("total", sum(counts.values()), sum(people.values()), sum(sums.values()), k, period_open,
+                  scored=sum(scored.values()))
+    short_total = _cell("total", sum(short[0].values()), sum(short[1].values()), sum(short[2].values()), k,
+                        period_open, scored=sum(short[3].values())) if has_short else None
     flagged = db.session.scalar(
         sa.select(sa.func.count(FeedbackWindow.id)).join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
         .where(in_period, FeedbackWindow.overfilled.is_(True))) or 0
@@ -121,18 +144,20 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
     return UnitReport(start=start, end=end, k=k, groups_held=groups_held, sessions_held=sessions_held,
                       participants=participants, attendance_present=present, attendance_recorded=recorded,
                       themes=themes, total=total, meetings_held=meetings_held,
-                      items_due=len(items), items_on_time=on_time, flagged_windows=flagged)
+                      items_due=len(items), items_on_time=on_time, flagged_windows=flagged, short_total=short_total)
 
 
-def _cell(key, n: int, people: int, score_sum: float, k: int, period_open: bool) -> results.Row:
-    """A pooled cell of the report, shown only when at least k people stand behind it."""
+def _cell(key, n: int, people: int, score_sum: float, k: int, period_open: bool, *, scored: int | None = None) \
+        -> results.Row:
+    """A pooled cell of the report, shown only when at least k people stand behind it. Its mean
+    is over the ``scored`` sheets (those with at least one answer)."""
     if period_open:
         return results.Row(key, False, None, reason="period_open")
     if n == 0:
         return results.Row(key, False, None, reason="empty")
     if release_rule.rests_on(n, people) < k:
         return results.Row(key, False, None, reason="too_few")
-    return results.Row(key, True, n, {"score": results.mean(score_sum, n)})
+    return results.Row(key, True, n, {"score": results.mean(score_sum, n if scored is None else scored)})
 
 
 def default_period(today: date) -> tuple[date, date]:
@@ -155,15 +180,18 @@ def report_csv(report: UnitReport, labels: dict, locale: str) -> bytes:
         [labels["meetings_held"], report.meetings_held],
         [labels["items_on_time"], f"{report.items_on_time} / {report.items_due}"],
         [],
-        [labels["theme"], labels["groups"], labels["responses"], labels["mean"]],
+        [labels["theme"], labels["groups"], labels["responses"], labels["mean"]]
+        + ([labels["responses_short"], labels["mean_short"]] if report.has_short else []),
     ]
+
+    def cells(row: results.Row | None) -> list:
+        if row is None:
+            return []
+        if row.shown:
+            return [row.n, results.format_mean(row.means["score"], locale)]
+        return [labels["hidden_" + (row.reason or "too_few")], ""]
+
     for line in report.themes:
-        if line.row.shown:
-            rows.append([line.theme, line.groups, line.row.n, results.format_mean(line.row.means["score"], locale)])
-        else:
-            rows.append([line.theme, line.groups, labels["hidden_" + (line.row.reason or "too_few")], ""])
-    if report.total.shown:
-        rows.append([labels["all_themes"], "", report.total.n, results.format_mean(report.total.means["score"], locale)])
-    else:
-        rows.append([labels["all_themes"], "", labels["hidden_" + (report.total.reason or "too_few")], ""])
+        rows.append([line.theme, line.groups] + cells(line.row) + cells(line.short))
+    rows.append([labels["all_themes"], ""] + cells(report.total) + cells(report.short_total))
     return csv_bytes(rows)

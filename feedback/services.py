@@ -24,7 +24,8 @@ from core.extensions import db
 from core.timeutil import local_today
 
 from . import people, suppression
-from .builtin import BUILTIN_SETS
+from .builtin import BUILTIN_SETS, DEFAULT_KEYS
+from .scales import SCALES, ZERO_TO_TEN
 from .models import (AddressCount, AnswerSlip, ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
                      ItemSet, SubmissionBucket, WindowKind, random_response_id)
 
@@ -48,21 +49,32 @@ def normalise_code(raw: str | None) -> str:
 
 # --- item sets -------------------------------------------------------------------------------
 
-def builtin_set(kind: str, *, create: bool = True) -> ItemSet | None:
-    """The built-in set of a kind, created on first use (unless ``create`` is False: read-only pages)."""
-    spec = BUILTIN_SETS[kind]
-    found = db.session.scalar(sa.select(ItemSet).where(ItemSet.builtin_key == kind))
+def _builtin_object(key: str) -> ItemSet:
+    spec = BUILTIN_SETS[key]
+    item_set = ItemSet(kind=spec["kind"], builtin_key=key, name=spec["name"], scale=spec["scale"],
+                       comment_labels=dict(spec["comment"]))
+    item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
+    return item_set
+
+
+def builtin_set(key: str, *, create: bool = True) -> ItemSet | None:
+    """The built-in set with this key (a kind's default set has the kind's name as key), created
+    on first use (unless ``create`` is False: read-only pages)."""
+    key = DEFAULT_KEYS.get(key, key)
+    found = db.session.scalar(sa.select(ItemSet).where(ItemSet.builtin_key == key))
     if found is not None or not create:
         return found
-    item_set = ItemSet(kind=spec["kind"], builtin_key=kind, name=spec["name"], comment_labels=dict(spec["comment"]))
-    item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
+    item_set = _builtin_object(key)
     db.session.add(item_set)
     db.session.flush()
     return item_set
 
 
-def create_item_set(*, kind: str, name: str, comment_labels: dict, item_labels: list[dict], user=None) -> ItemSet:
-    item_set = ItemSet(kind=kind, name=name, comment_labels=comment_labels,
+def create_item_set(*, kind: str, name: str, comment_labels: dict, item_labels: list[dict], user=None,
+                    scale: str = ZERO_TO_TEN) -> ItemSet:
+    if scale not in SCALES:
+        raise ValueError(scale)
+    item_set = ItemSet(kind=kind, name=name, comment_labels=comment_labels, scale=scale,
                        created_by_id=getattr(user, "id", None))
     item_set.items = [Item(position=i, labels=labels) for i, labels in enumerate(item_labels)]
     db.session.add(item_set)
@@ -91,7 +103,7 @@ def item_sets_usage(sets: list[ItemSet]) -> tuple[set[int], set[int]]:
 
 def item_set_copy_data(item_set: ItemSet, name: str) -> dict:
     """A set's name, kind and wording as form data, for a new set that starts as its copy."""
-    return {"name": name[:120], "kind": item_set.kind,
+    return {"name": name[:120], "kind": item_set.kind, "scale": item_set.scale or ZERO_TO_TEN,
             "items": [dict(item.labels) for item in item_set.items],
             "comment": dict(item_set.comment_labels or {})}
 
@@ -137,13 +149,7 @@ def item_sets() -> list[ItemSet]:
     stored = list(db.session.scalars(sa.select(ItemSet).options(selectinload(ItemSet.items))
                                      .order_by(ItemSet.kind, ItemSet.builtin_key.is_(None), ItemSet.name)))
     present = {s.builtin_key for s in stored}
-    virtual = []
-    for kind, spec in BUILTIN_SETS.items():
-        if kind not in present:
-            item_set = ItemSet(kind=spec["kind"], builtin_key=kind, name=spec["name"],
-                               comment_labels=dict(spec["comment"]))
-            item_set.items = [Item(position=i, labels=dict(labels)) for i, labels in enumerate(spec["items"])]
-            virtual.append(item_set)
+    virtual = [_builtin_object(key) for key in BUILTIN_SETS if key not in present]
     return sorted(virtual + stored, key=lambda s: (s.kind, s.builtin_key is None, s.name))
 
 
@@ -155,7 +161,8 @@ def resolve_set_choice(value: str, kind: str) -> ItemSet | None:
     """An item set from a form choice (an id, or a built-in not stored yet), if it is of ``kind``."""
     if value.startswith("builtin:"):
         key = value.removeprefix("builtin:")
-        return builtin_set(key) if key == kind else None
+        spec = BUILTIN_SETS.get(key)
+        return builtin_set(key) if spec is not None and spec["kind"] == kind else None
     try:
         item_set = db.session.get(ItemSet, int(value))
     except ValueError:
@@ -504,8 +511,9 @@ class WindowFull(ValueError):
 # closes waits and then sees it closed, and two answers count the window's answers (next
 # statement) one after the other, so neither can pass its capacity (on SQLite the write lock
 # does the same).
-_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id,
+_WINDOW_ITEMS = (sa.select(FeedbackWindow.opens_at, FeedbackWindow.closes_at, Item.id, ItemSet.scale,
                            sa.exists().where(AnswerSlip.window_id == FeedbackWindow.id).label("slips"))
+                 .join(ItemSet, ItemSet.id == FeedbackWindow.item_set_id)
                  .outerjoin(Item, Item.item_set_id == FeedbackWindow.item_set_id)
                  .where(FeedbackWindow.id == sa.bindparam("window_id"))
                  .with_for_update(of=FeedbackWindow))
@@ -515,17 +523,19 @@ _INSERT_RESPONSE = sa.insert(FeedbackResponse.__table__)
 _INSERT_ANSWERS = sa.insert(FeedbackAnswer.__table__)
 
 
-def submit_response(window_id: int, scores: dict[int, int], comment: str, *, address: str | None = None,
+def submit_response(window_id: int, scores: dict[int, int | None], comment: str, *, address: str | None = None,
                     slip: str | None = None) -> str:
-    """Store one anonymous response and return its (random) id. ``scores`` maps item id to
-    0–10 for every item of the window's set. Whether the window is open is read here, in the
-    transaction that stores the answer, never taken from an earlier read."""
+    """Store one anonymous response and return its (random) id. ``scores`` maps item id to a
+    value on the set's scale, or to None for "don't know" (no answer is stored for it), for every
+    item of the window's set. Whether the window is open is read here, in the transaction that
+    stores the answer, never taken from an earlier read."""
     now = utcnow()
     rows = db.session.execute(_WINDOW_ITEMS, {"window_id": window_id}).all()
     if not rows or not (aware_utc(rows[0].opens_at) <= now < aware_utc(rows[0].closes_at)):
         raise WindowNotOpen()
     item_ids = {row.id for row in rows if row.id is not None}
-    if set(scores) != item_ids or any(not (0 <= v <= 10) for v in scores.values()):
+    values = SCALES.get(rows[0].scale or ZERO_TO_TEN, SCALES[ZERO_TO_TEN]).values
+    if set(scores) != item_ids or any(v is not None and v not in values for v in scores.values()):
         raise ValueError("scores do not match the items")
     comment = (comment or "").strip()
     if len(comment) > COMMENT_MAX:
@@ -550,8 +560,10 @@ def submit_response(window_id: int, scores: dict[int, int], comment: str, *, add
     response_id = random_response_id()
     db.session.execute(_INSERT_RESPONSE, {"id": response_id, "window_id": window_id, "answered_on": local_today(),
                                           "comment": comment})
-    db.session.execute(_INSERT_ANSWERS, [{"response_id": response_id, "item_id": item_id, "value": value}
-                                         for item_id, value in scores.items()])
+    answers = [{"response_id": response_id, "item_id": item_id, "value": value}
+               for item_id, value in scores.items() if value is not None]
+    if answers:
+        db.session.execute(_INSERT_ANSWERS, answers)
     return response_id
 
 
@@ -562,6 +574,7 @@ class WindowStats:
     n: int = 0
     sums: dict = field(default_factory=dict)          # item id -> sum of scores
     distribution: dict = field(default_factory=dict)  # item id -> {score: count}
+    answered: dict = field(default_factory=dict)      # item id -> answers given to it ("don't know" is none)
     comments: list = field(default_factory=list)
     # The lowest and highest response id: with n they tell one set of responses from another
     # (ids are random, so they say nothing about who answered or in which order).
@@ -586,6 +599,7 @@ def window_stats(window_ids: list[int]) -> dict[int, WindowStats]:
         s = stats[wid]
         s.sums[item_id] = s.sums.get(item_id, 0) + value * count
         s.distribution.setdefault(item_id, {})[value] = count
+        s.answered[item_id] = s.answered.get(item_id, 0) + count
     for wid, comment in db.session.execute(comments, params):
         stats[wid].comments.append(comment)
     return stats

@@ -23,7 +23,7 @@ from core.extensions import db
 from groups.models import (Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession,
                            SessionStatus)
 
-from . import charts, release as release_rule, services
+from . import charts, release as release_rule, scales, services
 from .results import format_mean
 from .models import FeedbackRelease, FeedbackWindow, Item, ItemSet, WindowKind
 
@@ -40,7 +40,7 @@ class GroupSummary:
     k: int
     state: release_rule.GroupState
     items: list                       # the released session questions (empty until released)
-    means: dict                       # item id -> mean over the whole round (released only)
+    means: dict                       # item id -> mean over the whole round, None when too few answered it
     n: int | None
     people: int | None
     distribution: dict | None         # score -> count of the overall item (released only)
@@ -52,6 +52,9 @@ class GroupSummary:
     enrolled: int = 0
     charts: dict = field(default_factory=dict)   # kind -> chart data (only for shown figures)
     chart_keys: dict = field(default_factory=dict)   # kind -> cache key of that chart (see chart_key)
+    scale: scales.Scale = scales.SCALES[scales.ZERO_TO_TEN]       # of the released session questions
+    answered: dict = field(default_factory=dict)  # item id -> answers to it (None when hidden)
+    end_scale: scales.Scale = scales.SCALES[scales.ZERO_TO_TEN]
 
     @property
     def lines(self):
@@ -79,9 +82,14 @@ def group_summary(group, *, now: datetime | None = None, state: release_rule.Gro
         FeedbackWindow.group_id == group.id, FeedbackWindow.kind == WindowKind.GROUP_END.value))
     items, means, distribution, overall, comments, end, end_items = [], {}, None, None, None, None, []
     n = people = None
+    scale = end_scale = scales.scale(None)
+    answered: dict = {}
     rel = state.release
     if rel is not None:
         data = rel.data
+        # Releases stored before the short form have no scale: they are all 0–10.
+        scale = scales.scale(data.get("scale"))
+        answered = {int(i): v for i, v in (data.get("answered") or {}).items()}
         ids = data["items"] + ((data["end"] or {}).get("items") or [])
         found = {i.id: i for i in db.session.scalars(sa.select(Item).where(Item.id.in_(ids)))} if ids else {}
         items = [found[i] for i in data["items"] if i in found]
@@ -89,16 +97,18 @@ def group_summary(group, *, now: datetime | None = None, state: release_rule.Gro
         n, people = rel.n, rel.people
         overall = items[-1] if items else None
         if data.get("distribution") is not None:
-            distribution = dict(enumerate(data["distribution"]))
+            distribution = dict(zip(scale.values, data["distribution"], strict=True))
         comments = data.get("comments")
         if data.get("end"):
             end = dict(data["end"])
             end["means"] = {int(i): v for i, v in end["means"].items()}
+            end_scale = scales.scale(end.get("scale"))
             end_items = [found[i] for i in end["items"] if i in found]
     del windows
     summary = GroupSummary(group=group, k=k, state=state, items=items, means=means, n=n, people=people,
                            distribution=distribution, overall_item=overall, comments=comments,
-                           end_window=end_window, end_items=end_items, end=end, enrolled=enrolled)
+                           end_window=end_window, end_items=end_items, end=end, enrolled=enrolled,
+                           scale=scale, answered=answered, end_scale=end_scale)
     summary.charts = _chart_data(summary, locale)
     if summary.charts:
         # The same key the chart route works out from its own small query; the route stores a
@@ -146,8 +156,11 @@ def _chart_texts() -> dict[str, str]:
     return {
         "means_title": _("Mean scores of the whole round (0–10)"),
         "means_y": _("Mean (0–10)"),
+        "means_title_1-5": _("Mean scores of the whole round (short form, 1–5)"),
+        "means_y_1-5": _("Mean (1–5)"),
         "distribution_title": _("How many gave each score: %(item)s"),
         "score": _("Score (0–10)"),
+        "score_1-5": _("Score (1–5)"),
         "responses": _("Responses"),
         "attendance_title": _("Attendance per session"),
         "present": _("Present"),
@@ -160,18 +173,22 @@ def _chart_data(summary: GroupSummary, locale: str) -> dict:
     the data, so a language change is a different chart (and a different cache entry)."""
     texts = _chart_texts()
     charts = {}
-    if summary.released and summary.items:
+    # The scale's own texts and axis: a 1–5 mean is never drawn on a 0–10 axis.
+    suffix = "" if summary.scale.key == scales.ZERO_TO_TEN else "_" + summary.scale.key
+    if summary.released and any(summary.means.get(item.id) is not None for item in summary.items):
         charts["means"] = {
-            "title": texts["means_title"],
+            "title": texts["means_title" + suffix],
             "labels": [item.label(locale) for item in summary.items],
             "values": [summary.means.get(item.id) for item in summary.items],
-            "x_label": texts["means_y"],
+            "x_label": texts["means_y" + suffix],
+            "x_range": [summary.scale.low, summary.scale.high],
         }
     if summary.distribution is not None and summary.overall_item is not None:
         charts["distribution"] = {
             "title": texts["distribution_title"] % {"item": summary.overall_item.label(locale)},
-            "counts": [summary.distribution[score] for score in range(11)],
-            "x_label": texts["score"],
+            "scores": list(summary.scale.values),
+            "counts": [summary.distribution[score] for score in summary.scale.values],
+            "x_label": texts["score" + suffix],
             "y_label": texts["responses"],
         }
     if summary.lines:
@@ -288,8 +305,11 @@ def chart_alt(kind: str, data: dict) -> str:
         return _("Bar chart of the mean scores of the whole round. %(points)s. The table on this page has "
                  "all figures.", points=described)
     if kind == "distribution":
-        counts = data["counts"]
-        top = max(range(11), key=lambda s: counts[s])
+        counts, scores = data["counts"], data.get("scores") or list(range(11))
+        top = scores[max(range(len(scores)), key=lambda i: counts[i])]
+        if scores[0] == 1:
+            return _("Bar chart of how many responses gave each score from 1 to 5. The most common score was "
+                     "%(score)s. The table on this page has all figures.", score=top)
         return _("Bar chart of how many responses gave each score from 0 to 10. The most common score was "
                  "%(score)s. The table on this page has all figures.", score=top)
     return _("Bar chart of participants present in each session compared with the number enrolled. The table "
@@ -305,6 +325,7 @@ class MeetingSummary:
     n: int | None
     comments: list | None
     k: int
+    scale: scales.Scale = scales.SCALES[scales.ZERO_TO_TEN]
 
 
 def meeting_summary(meeting, *, state: release_rule.MeetingState | None = None) -> MeetingSummary:
@@ -317,4 +338,4 @@ def meeting_summary(meeting, *, state: release_rule.MeetingState | None = None) 
     by_id = {i.id: i for i in items}
     shown = [by_id[i] for i in rel.data["items"] if i in by_id]
     return MeetingSummary(window, shown, state, {int(i): v for i, v in rel.data["means"].items()}, rel.n,
-                          rel.data.get("comments"), state.k)
+                          rel.data.get("comments"), state.k, scales.scale(rel.data.get("scale")))

@@ -29,9 +29,9 @@ from groups.models import Group, GroupSession
 from meetings import services as meeting_services
 from meetings.models import Meeting
 
-from . import charts, release as release_rule, report as unit_report, services, summary as summaries
+from . import charts, release as release_rule, report as unit_report, scales, services, summary as summaries
 from .results import format_mean
-from .forms import SCORES, CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
+from .forms import CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
@@ -131,7 +131,7 @@ def public_form(code: str):
             form.window_id.data = str(window.id)
         else:
             window_id = window.id
-            scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
+            scores = form.scores()
             try:
                 with writing():  # rolled back when refused
                     services.submit_response(window_id, scores, form.comment.data or "",
@@ -154,8 +154,7 @@ def public_form(code: str):
                 response = redirect(url_for("feedback.public_thanks"))
                 _set_marker(response, window_id)
                 return response
-    return render_template("feedback/public_form.html", form=form, title=title, code=normalised,
-                           scores=SCORES), status
+    return render_template("feedback/public_form.html", form=form, title=title, code=normalised), status
 
 
 @bp.route("/f/<code>/<slip>", methods=["GET", "POST"])
@@ -190,7 +189,7 @@ def public_slip(code: str, slip: str):
             form.window_id.data = str(window.id)
         else:
             window_id = window.id
-            scores = {item.id: int(form[f"item_{item.id}"].data) for item in window.item_set.items}
+            scores = form.scores()
             try:
                 # No per-address limit: each slip answers once, so slips already bound the
                 # answers, and a venue's wifi (every phone under one address) works with them.
@@ -212,7 +211,7 @@ def public_slip(code: str, slip: str):
             else:
                 return redirect(url_for("feedback.public_thanks"))
     return render_template("feedback/public_form.html", form=form, title=_window_title(window), code=normalised,
-                           scores=SCORES, action=url_for("feedback.public_slip", code=normalised, slip=slip_code)), status
+                           action=url_for("feedback.public_slip", code=normalised, slip=slip_code)), status
 
 
 def _closed_page(window: FeedbackWindow, now):
@@ -519,7 +518,21 @@ def feedback_group_summary(group):
     figures only, and only for those who may see the group's feedback (None for anyone else)."""
     if not _may_see_group(group):
         return None
-    return summaries.group_summary(group)
+    now = utcnow()
+    state = release_rule.group_state(group, now=now)
+    if state.pending is not None:
+        # Due: stored here as on the results page (the same rule), so the evaluation page shows
+        # the figures themselves even if nobody has opened the results page.
+        with writing():
+            state = release_rule.ensure_group_release(_group_or_404(group.id), now=now)
+    data = summaries.group_summary(group, now=now, state=state)
+    return SimpleNamespace(summary=data, alts={kind: summaries.chart_alt(kind, d) for kind, d in data.charts.items()},
+                           keys={kind: key[:CHART_VERSION_CHARS] for kind, key in data.chart_keys.items()})
+
+
+@bp.app_template_global("feedback_scale")
+def feedback_scale(key):
+    return scales.scale(key)
 
 
 @bp.app_template_filter("mean")
@@ -558,7 +571,7 @@ def item_set_new():
     form = ItemSetForm(data=data)
     if form.validate_on_submit():
         services.create_item_set(kind=form.kind.data, name=form.name.data, comment_labels=form.comment_labels(),
-                                 item_labels=form.item_labels(), user=current_user)
+                                 item_labels=form.item_labels(), user=current_user, scale=form.scale.data)
         flash(_("Item set saved."), "success")
         return redirect(url_for("feedback.item_sets"))
     return render_template("feedback/item_set_form.html", form=form, item_set=None)
@@ -603,9 +616,10 @@ def item_set_delete(set_id):
 
 
 @bp.route("/feedback/groups/<group_id>/settings", methods=["GET", "POST"])
-@lead_required
+@login_required
 def group_settings(group_id):
-    group = get_or_404(Group, group_id)
+    """The group's facilitators (and leads) choose its questions: the 0–10 set or the short form."""
+    group = _group_or_404(group_id)
     sets = services.item_sets()
     form = GroupSettingsForm()
     form.session_set.choices = [(services.set_choice_value(s), s.name) for s in sets
@@ -677,6 +691,7 @@ def csv_labels() -> dict:
         "attendance_rate": _("Attendance rate"), "meetings_held": _("Network meetings held"),
         "items_on_time": _("Action items done on time / due in the period"), "theme": _("Theme"),
         "groups": _("Groups"), "responses": _("Responses"), "mean": _("Mean of feedback scores (0–10)"),
+        "responses_short": _("Responses, short form"), "mean_short": _("Mean (1–5), short form"),
         "all_themes": _("All themes"), "hidden_too_few": _("Hidden: too few responses"),
         "hidden_complementary": _("Hidden: would reveal another hidden figure"),
         "hidden_empty": _("No responses"),

@@ -33,17 +33,18 @@ def test_feedback_from_phone_and_results(page, facilitator):
     assert page.evaluate("document.documentElement.scrollWidth") <= 320
     assert_accessible(page, context="form at 320 px")
     click_through(page, page.get_by_role("button", name="Lähetä palaute"))
-    assert page.locator(".error-summary").is_visible()  # nothing chosen yet
+    assert page.locator(".error-summary").is_visible()  # nothing chosen nor written yet
     assert_accessible(page, context="form with errors")
 
     # Keyboard: focus a radio group and move with the arrow keys; the chosen value shows.
-    atmosphere = page.get_by_role("group", name="Ilmapiiri")
-    atmosphere.get_by_role("radio", name="5", exact=True).focus()
+    enjoyed = page.get_by_role("group", name="Viihdyitkö ryhmässä tänään?")
+    enjoyed.get_by_role("radio", name="5", exact=True).focus()
     page.keyboard.press("Space")
-    page.keyboard.press("ArrowRight")
-    assert atmosphere.get_by_role("radio", name="6", exact=True).is_checked()
-    for legend, value in (("Tämän kerran aiheen hyödyllisyys", "9"), ("Miten ohjaajat vetivät kerran", "10"),
-                          ("Kokonaisuutena", "8")):
+    page.keyboard.press("ArrowDown")   # a vertical list on a phone: the next value is below
+    assert enjoyed.get_by_role("radio", name="6", exact=True).is_checked()
+    for legend, value in (("Oliko tämän päivän aiheesta sinulle hyötyä?", "9"),
+                          ("Auttoivatko ohjaajat sinua tänään?", "10, erittäin paljon"),
+                          ("Oletko tyytyväinen tämän päivän ryhmäkertaan?", "8")):
         page.get_by_role("group", name=legend).get_by_role("radio", name=value, exact=True).check()
     page.get_by_label("Haluatko sanoa vielä jotain? (vapaaehtoinen)").fill("Mukava kerta")
     click_through(page, page.get_by_role("button", name="Lähetä palaute"))

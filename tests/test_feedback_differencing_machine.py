@@ -7,7 +7,11 @@ Invariant: nothing derivable by linear algebra over everything recorded rests on
 people. Each recorded figure is a (count, sum) over a set of feedback windows; for every set S of
 windows whose indicator vector lies in the row space of the recorded sets, the people behind S
 (min(answers, distinct people present)) must be at least k. Also: a figure, once shown, never
-changes."""
+changes.
+
+The second group asks with the short form (five faces, 1–5), chosen on its settings page before
+its feedback starts, and participants sometimes answer "don't know" to a question: the short
+form's figures are recorded from their own report columns, under the same invariant."""
 from __future__ import annotations
 
 import csv
@@ -57,7 +61,7 @@ class Attacker(RuleBasedStateMachine):
     facilitator = None
     examples = itertools.count()
     served = {"group": 0, "meeting": 0, "report": 0, "steps": 0, "answers": 0, "tries": 0,
-              "report_first": 0}   # figures recorded, across examples
+              "report_first": 0, "short": 0, "skips": 0}   # figures recorded, across examples
 
     @initialize()
     def setup(self):
@@ -70,6 +74,14 @@ class Attacker(RuleBasedStateMachine):
         g2 = make_group([self.facilitator], title=f"B{i}", theme=theme, sessions=2,
                         start=self.base + timedelta(days=2), enrolled=6)
         self.groups = [g1, g2]
+        # B uses the short form, chosen by its staff on the settings page before feedback starts.
+        settings = f"/feedback/groups/{g2.id}/settings"
+        page = self.staff.get(settings).get_data(as_text=True)
+        short = re.search(r'<option[^>]*value="([^"]+)"[^>]*>Kohtaamo: lyhyt palaute', page).group(1)
+        end = re.search(r'<select[^>]*name="end_set".*?<option[^>]*value="([^"]+)"', page, re.S).group(1)
+        chosen = self.staff.post_form(settings, {"session_set": short, "end_set": end}, token_from=settings)
+        assert chosen.status_code == 302, chosen.get_data(as_text=True)
+        self.scales = ["0-10", "1-5"]     # per group
         self.sessions = [(g, s) for g in self.groups for s in g.sessions]
         self.windows = [services.open_session_window(s) for _g, s in self.sessions]
         self.meeting = self._meeting()
@@ -78,6 +90,7 @@ class Attacker(RuleBasedStateMachine):
         self.codes = [w.code for w in self.windows]
         self.window_ids = [w.id for w in self.windows]
         self.items = [[item.id for item in w.item_set.items] for w in self.windows]
+        assert [w.item_set.scale for w in self.windows] == ["0-10"] * 3 + ["1-5"] * 2 + ["0-10"]
         # The attacker's own model: answers it saw accepted per window, the roll calls it took.
         self.answers = [0] * len(self.windows)
         self.present = [set() for _ in self.sessions] + [set(range(100, 105))]
@@ -120,11 +133,11 @@ class Attacker(RuleBasedStateMachine):
         here = {(offset + j) % 6 for j in range(count)}
         if s < 5:
             self.take_roll_call(s, here)
-        for _ in range(len(here if s < 5 else self.present[5]) + extra):
-            self.answer(s, score)
+        for j in range(len(here if s < 5 else self.present[5]) + extra):
+            self.answer(s, score, skip=(j + offset) % 3 == 0)
 
-    @rule(w=st.integers(0, 5), score=st.integers(0, 10))
-    def answer(self, w, score):
+    @rule(w=st.integers(0, 5), score=st.integers(0, 10), skip=st.booleans())
+    def answer(self, w, score, skip=False):
         browser = phone(self.app)  # a fresh browser (and address) every time
         url = f"/f/{self.codes[w]}"
         page = browser.get(url)
@@ -132,11 +145,17 @@ class Attacker(RuleBasedStateMachine):
         if page.status_code != 200 or b'name="window_id"' not in page.data:
             return
         token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page.get_data(as_text=True))
-        data = {f"item_{i}": str(score) for i in self.items[w]}
+        short = 3 <= w <= 4
+        value = str(1 + score % 5) if short else str(score)
+        data = {f"item_{i}": value for i in self.items[w]}
+        if skip:
+            # "Don't know" to the first question: the sheet still counts, that answer does not.
+            data[f"item_{self.items[w][0]}"] = "x"
         data.update(window_id=str(self.window_ids[w]), comment="", csrf_token=token.group(1))
         if browser.post(url, data=data).status_code == 302:
             self.answers[w] += 1
             self.served["answers"] += 1
+            self.served["skips"] += skip
 
     @rule(w=st.integers(0, 5), action=st.sampled_from(["open", "close", "extend"]))
     def adjust_window(self, w, action):
@@ -186,6 +205,7 @@ class Attacker(RuleBasedStateMachine):
             assert sum(self.answers[w] for w in cover) == n, (cover, n, flagged)
             self.released_groups[g] = (cover, *figure(n, means[-1]))
         self.served["group"] += 1
+        self.served["short"] += self.scales[g] == "1-5"
         self.recorded.append(self.released_groups[g])
 
     @rule()
@@ -218,14 +238,34 @@ class Attacker(RuleBasedStateMachine):
         # Earlier examples' groups (older dates, same database) stay out of this walk's periods.
         start = min(max(end - timedelta(days=length), to_local(self.base).date() - timedelta(days=1)), end)
         query = {"start": start.isoformat(), "end": end.isoformat()}
+        # (theme, scale, n, mean) per figure: the 0–10 columns, then the short form's when any.
+        rows = []
         if as_csv:
             body = self.staff.get("/feedback/report.csv", query_string=query).data.decode("utf-8-sig")
-            rows = [(r[0], r[2], r[3]) for r in csv.reader(io.StringIO(body), delimiter=";") if len(r) == 4]
+            for r in csv.reader(io.StringIO(body), delimiter=";"):
+                if len(r) in (4, 6) and r[0] != "Teema":
+                    rows += [(r[0], scale, r[2 + 2 * i], r[3 + 2 * i]) for i, scale in enumerate(self.scales)
+                             if 3 + 2 * i < len(r)]
         else:
             html = self.staff.get("/feedback/report", query_string=query).get_data(as_text=True)
             table = html.split("<tbody>")[1].split("</tfoot>")[0]
-            rows = re.findall(r'<th scope="row">([^<]+)</th><td class="num">\d*</td>\s*'
-                              r'(?:<td class="num">(\d+)</td><td class="num">([\d,]+)</td>)?', table)
+            for tr in re.findall(r"<tr>(.*?)</tr>", table, re.S):
+                theme = re.search(r'<th scope="row">([^<]+)</th>', tr)
+                if theme is None:
+                    continue
+                tokens = [None if m.group(0).startswith("<td colspan") else m.group(1)
+                          for m in re.finditer(r'<td class="num">([^<]*)</td>|<td colspan="2">', tr)]
+                if theme.group(1) != "Kaikki teemat":
+                    tokens = tokens[1:]   # the groups held
+                pairs = []
+                while tokens:
+                    if tokens[0] is None:
+                        pairs.append(("", ""))
+                        tokens = tokens[1:]
+                    else:
+                        pairs.append((tokens[0], tokens[1]))
+                        tokens = tokens[2:]
+                rows += [(theme.group(1), scale, n, mean) for scale, (n, mean) in zip(self.scales, pairs)]
         # The report releases a finished group itself (nobody need have opened its page): the
         # attacker learns what such a release covers from the group's page afterwards, which
         # shows the stored figure. A group the report should have released but did not would
@@ -236,17 +276,19 @@ class Attacker(RuleBasedStateMachine):
                 self.view_group_results(g)
                 if g in self.released_groups:
                     self.served["report_first"] += 1
-        for theme, n, mean in rows:
+        for theme, scale, n, mean in rows:
             if theme not in (self.theme, "Kaikki teemat") or not n or not n.isdigit():
                 continue
-            # The row covers this example's released groups whose last session is in the period.
+            # The cell covers this example's released groups of its scale whose last session is
+            # in the period (a cell never pools the two scales).
             cover = frozenset()
             for g, (c, _n, _s) in self.released_groups.items():
                 last = to_local(max(s.starts_at for s in self.groups[g].sessions)).date()
-                if start <= last <= end:
+                if start <= last <= end and self.scales[g] == scale:
                     cover |= c
-            assert sum(self.answers[w] for w in cover) == int(n), (theme, n, cover)
+            assert sum(self.answers[w] for w in cover) == int(n), (theme, scale, n, cover)
             self.served["report"] += 1
+            self.served["short"] += scale == "1-5"
             self.recorded.append((cover, *figure(int(n), mean)))
 
     # --- invariants ------------------------------------------------------------------------------
@@ -304,5 +346,7 @@ def test_no_recorded_figure_can_be_differenced_below_k(app, facilitator, lead, m
     # attack is a fixed test (test_feedback_anonymity_attacks.py::test_attack_a_...).
     served = Attacker.served
     print(served)
+    # "Don't know" answers were given and accepted (the short form's figures, recorded under
+    # "short", depend on the same timing as the group releases, so they are printed, not required).
     assert served["steps"] >= 1000 and (served["group"] or served["meeting"]) and served["report"] \
-        and served["report_first"], served
+        and served["report_first"] and served["skips"], served

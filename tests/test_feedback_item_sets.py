@@ -91,7 +91,7 @@ def test_builtin_set_is_copied_but_not_changed(lead_client):
     listing = lead_client.get("/feedback/item-sets").get_data(as_text=True)
     assert 'href="/feedback/item-sets/new?from=builtin:session"' in listing
     form = lead_client.get("/feedback/item-sets/new?from=builtin:session").get_data(as_text=True)
-    assert "Ilmapiiri" in form and 'value="Kopio: Kohtaamo: ryhmäkerran palaute"' in form
+    assert "Viihdyitkö ryhmässä tänään?" in form and 'value="Kopio: Kohtaamo: ryhmäkerran palaute"' in form
     assert '<option selected value="session">' in form
     assert lead_client.get("/feedback/item-sets/new?from=builtin:nonsense").status_code == 404
     for bad in ("abc", "0", "99999999999999999999"):

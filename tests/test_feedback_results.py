@@ -175,7 +175,7 @@ def test_charts_are_cached_and_never_drawn_for_hidden_data(auth_client, group, m
     later = auth_client.get(f"/feedback/groups/{group.id}").get_data(as_text=True)
     results_part = page.split("Koko ryhmäkierroksen tulokset")[1].split("Paikalla olleet kerroittain")[0]
     assert later.split("Koko ryhmäkierroksen tulokset")[1].split("Paikalla olleet kerroittain")[0] == results_part
-    assert 'alt="Pylväskaavio koko ryhmäkierroksen keskiarvoista. Ilmapiiri: 8,0;' in page
+    assert 'alt="Pylväskaavio koko ryhmäkierroksen keskiarvoista. Viihdyitkö ryhmässä tänään?: 8,0;' in page
 
 
 def test_hidden_data_has_no_chart(auth_client, group, monkeypatch):
@@ -260,8 +260,8 @@ def test_end_of_group_survey(app, auth_client, group):
     w = services.end_window_for_group(group)
     assert w.kind == "group_end" and w.is_open(datetime.now(UTC))
     form = app.test_client().get(f"/f/{w.code}").get_data(as_text=True)
-    assert "Ryhmästä oli minulle hyötyä" in form and "Suosittelisin ryhmää muille" in form
-    assert "Ryhmää kannattaa jatkaa" in form and "Mitä ryhmässä pitäisi muuttaa?" in form
+    assert "Oliko ryhmästä sinulle hyötyä?" in form and "Suosittelisitko ryhmää muille?" in form
+    assert "Pitäisikö ryhmän jatkua?" in form and "Mitä ryhmässä pitäisi muuttaa?" in form
     w1, w2, w3 = windows_for(group)
     attend(group.sessions[0], group.enrolments[:6])
     add_responses(w1, [[8, 7, 9, 8]] * 6)
@@ -297,7 +297,7 @@ def test_network_meeting_feedback(app, auth_client, facilitator):
     assert "Salainen Asiakas" not in page  # projected to everyone: no client name
     w = services.window_for_meeting(meeting)
     form = app.test_client().get(f"/f/{w.code}").get_data(as_text=True)
-    assert "Minua kuunneltiin" in form and "Suunnitelma on selkeä" in form
+    assert "Kuunneltiinko sinua?" in form and "Tiedätkö nyt, kuka tekee mitä?" in form
     add_responses(w, [[9, 8, 10, 9]] * 5)
     close_window(w)
     results = auth_client.get(f"/feedback/meetings/{meeting.id}/results").get_data(as_text=True)
@@ -334,7 +334,7 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(app, lead_client, a
                                                   {"fi": "Yleisesti"}]
     settings = f"/feedback/groups/{group.id}/settings"
     listing = lead_client.get("/feedback/item-sets").get_data(as_text=True)
-    assert "Lisensoitu mittari" in listing and "Tulin kuulluksi" in listing and "Minua kuunneltiin" in listing
+    assert "Lisensoitu mittari" in listing and "Tulin kuulluksi" in listing and "Kuunneltiinko sinua?" in listing
     page = lead_client.get(settings).get_data(as_text=True)
     assert '<option selected value="builtin:session">' in page or 'value="builtin:session" selected' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemSet)) == 1  # viewing wrote nothing
@@ -347,7 +347,7 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(app, lead_client, a
     db.session.commit()
     open_now(w)
     form = app.test_client().get(f"/f/{w.code}").get_data(as_text=True)  # a participant's phone
-    assert "Tulin kuulluksi" in form and "Ilmapiiri" not in form
+    assert "Tulin kuulluksi" in form and "Viihdyitkö ryhmässä tänään?" not in form
     # Once feedback has started with a set it cannot be swapped (answers would mix).
     builtin_session = db.session.scalar(sa.select(ItemSet.id).where(ItemSet.builtin_key == "session"))
     assert builtin_session is None  # the group uses its own set; the built-in was never stored
