@@ -2,7 +2,7 @@
 wording was rewritten in plain language are retired when answers were collected with them
 
 Revision ID: c4e8a1f3b927
-Revises: 7a3c5e9b1d24
+Revises: 4b8d2f6a1c93
 Create Date: 2026-12-06 07:20:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a1f3b927'
-down_revision = '7a3c5e9b1d24'
+down_revision = '4b8d2f6a1c93'
 branch_labels = None
 depends_on = None
 
