@@ -19,7 +19,8 @@ from sqlalchemy.orm import contains_eager, selectinload
 from core.db import aware_utc, utcnow
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
-from core.timeutil import holiday_label, local_to_utc, to_local
+from core.templating import local_date
+from core.timeutil import holiday_label, local_to_utc, local_today, to_local
 from register.access import register_access_rule
 
 from .models import (
@@ -219,6 +220,25 @@ def transition_refusal(group: Group, target: str) -> str | None:
             return _("Enrolment can open only when the group has a schedule.")
     if target == GroupStatus.EVALUATED.value and group.evaluation is None:
         return _("Record the evaluation first.")
+    # Time sense: a group is not running before its first session, nor finished before its last.
+    sessions = scheduled_sessions(group)
+    today = local_today()
+    if target == GroupStatus.RUNNING.value and sessions and to_local(sessions[0].starts_at).date() > today:
+        return _("The group can be marked running from its first session on (%(day)s).",
+                 day=local_date(sessions[0].starts_at))
+    if target == GroupStatus.FINISHED.value and sessions and to_local(sessions[-1].starts_at).date() > today:
+        return _("The group can be marked finished from its last session on (%(day)s).",
+                 day=local_date(sessions[-1].starts_at))
+    return None
+
+
+def roll_call_refusal(session: GroupSession) -> str | None:
+    """Why the roll call of ``session`` cannot be taken now (time sense), or None."""
+    if session.is_cancelled:
+        return _("This session has been cancelled; restore it before taking the roll call.")
+    day = to_local(session.starts_at).date()
+    if day > local_today():
+        return _("The roll call can be taken from the day of the session on (%(day)s).", day=local_date(day))
     return None
 
 
@@ -567,8 +587,8 @@ def roll_call_enrolments(group: Group) -> list[Enrolment]:
 
 def record_attendance(session: GroupSession, statuses: dict[int, str], user=None) -> list[Attendance]:
     """Set each enrolment's attendance at ``session`` and tell listeners (no-show follow-ups)."""
-    if session.is_cancelled:
-        raise GroupError(_("This session has been cancelled; restore it before taking the roll call."))
+    if (reason := roll_call_refusal(session)) is not None:
+        raise GroupError(reason)
     existing = {a.enrolment_id: a for a in session.attendance}
     allowed = {e.id for e in session.group.enrolments if e.status == EnrolmentStatus.ENROLLED.value}
     changed = []

@@ -464,7 +464,8 @@ def roll_call(group_id, session_id):
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
     return render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
-                           current=current, form=form, error=error, total=len(group.sessions))
+                           current=current, form=form, error=error, total=len(group.sessions),
+                           refusal=services.roll_call_refusal(sess))
 
 
 @bp.route("/<group_id>/attendance")

@@ -21,6 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from core.db import aware_utc, utcnow
 from core.extensions import db
+from core.templating import local_dt
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule
 from register.models import PartnerContact
@@ -41,7 +42,12 @@ from .models import (
 
 
 class MeetingError(Exception):
-    """A rule refused the change; the message is translated and shown to the user."""
+    """A rule refused the change; the message is translated and shown to the user, at the form
+    field ``field`` names when it concerns one."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @register_access_rule
@@ -446,8 +452,17 @@ def cancel_meeting(meeting: Meeting, *, user) -> None:
     _send(meeting, "cancelled")
 
 
+def held_refusal(meeting: Meeting) -> str | None:
+    """Time sense: a meeting cannot have been held before it has begun."""
+    if meeting.starts_at > utcnow():
+        return str(_l("The meeting can be marked held once it has begun (%(when)s).", when=local_dt(meeting.starts_at)))
+    return None
+
+
 def save_notes(meeting: Meeting, *, user, worries: str, summary: str, held: bool) -> None:
     _refuse_if_cancelled(meeting)
+    if held and meeting.status != MeetingStatus.HELD.value and (reason := held_refusal(meeting)):
+        raise MeetingError(reason, "held")
     meeting.worries = worries
     meeting.summary = summary
     meeting.version += 1

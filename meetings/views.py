@@ -359,11 +359,11 @@ def notes(meeting_id):
             services.save_notes(meeting, user=current_user, worries=form.worries.data or "",
                                 summary=form.summary.data or "", held=form.held.data)
         except MeetingError as exc:
-            form.form_errors.append(str(exc))
+            (form[exc.field].errors if exc.field else form.form_errors).append(str(exc))
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} record")
             flash(_("Record saved."), "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#record-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_meeting(meeting, notes_form=form)
 
 
@@ -403,7 +403,7 @@ def add_participant(meeting_id):
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} participant added")
             flash(_("%(name)s was invited.", name=participant.display_name), "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_invite(meeting, form)
 
 
@@ -421,10 +421,10 @@ def remove_participant(meeting_id, participant_id):
         services.remove_participant(meeting, participant, user=current_user)
     except MeetingError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant removed")
     flash(_("%(name)s was removed from the meeting.", name=name), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])
@@ -446,7 +446,7 @@ def participation(meeting_id, participant_id):
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
     flash(_("Saved."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/items", methods=["POST"])
@@ -468,7 +468,7 @@ def add_item(meeting_id):
             flash(_("Item added to the plan."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_meeting(meeting, item_form=form)
 
 
@@ -481,7 +481,7 @@ def edit_item(meeting_id, item_id):
         return refused
     if item.status == "carried":
         flash(_("This item was carried forward; change it in the later meeting."), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     form = ItemEditForm(obj=item)
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
     if request.method == "GET":
@@ -500,7 +500,7 @@ def edit_item(meeting_id, item_id):
             flash(_("Changes saved."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
     return render_template("meetings/item_edit.html", form=form, meeting=meeting, item=item)
 
@@ -521,7 +521,7 @@ def item_status(meeting_id, item_id):
     services.set_item_status(item, form.status.data, by_name=current_user.name)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
     flash(_("Status changed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/review/<item_id>", methods=["POST"])
@@ -541,7 +541,7 @@ def review(meeting_id, item_id):
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
     flash(_("Item reviewed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#review-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/follow-up", methods=["GET", "POST"])
@@ -581,7 +581,9 @@ def plan(meeting_id):
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
     with force_locale(language):
-        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+        # Time sense: "we met on" only once the meeting has begun.
+        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting,
+                               has_met=meeting.starts_at <= utcnow())
     return html
 
 
@@ -620,7 +622,7 @@ def revoke_link(meeting_id, link_id):
     services.revoke_partner_link(link)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link {link.id} revoked")
     flash(_("The link was revoked. It no longer works."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 # --- partner links (partner side, no login) ----------------------------------------------------

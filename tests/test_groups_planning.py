@@ -149,7 +149,8 @@ def test_lifecycle_refusals_and_steps(auth_client, facilitator):
     db.session.refresh(group)
     assert group.status == "planning"
 
-    planned = services.plan_dates(first_date=date(2027, 2, 1), weekday=0, start=time(13, 0), minutes=90, weeks=2)
+    # In the past: running and finished need their sessions to have come (time sense).
+    planned = services.plan_dates(first_date=date(2026, 11, 2), weekday=0, start=time(13, 0), minutes=90, weeks=2)
     services.generate_schedule(group, planned)
     db.session.commit()
     for target in ("enrolling", "running", "finished"):
