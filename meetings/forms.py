@@ -171,8 +171,10 @@ class ItemStatusForm(Form):
 
 
 class ReviewForm(Form):
-    action = SelectField(_l("Decision"), choices=[("done", _l("Done")), ("dropped", _l("Dropped")),
-                                                   ("carry", _l("Carry forward"))])
+    # No default: a decision is made on purpose, not by pressing "Save" past an item.
+    action = SelectField(_l("Decision"), choices=[("", _l("Choose…")), ("done", _l("Done")), ("dropped", _l("Dropped")),
+                                                   ("carry", _l("Carry forward"))],
+                         validators=[DataRequired(_l("Choose a decision: done, dropped or carried forward."))])
     due_date = DateField(_l("New due date (if carried forward)"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 

@@ -452,6 +452,21 @@ def cancel_meeting(meeting: Meeting, *, user) -> None:
     _send(meeting, "cancelled")
 
 
+def can_restore(meeting: Meeting) -> bool:
+    """A cancelled meeting can be brought back until its time (an undo for a wrong press)."""
+    return meeting.is_cancelled and meeting.starts_at > utcnow()
+
+
+def restore_meeting(meeting: Meeting, *, user) -> None:
+    """Undo a cancellation before the meeting's time: planned again, SEQUENCE raised so the
+    invitation queued now replaces the cancellation in people's calendars."""
+    if not can_restore(meeting):
+        raise MeetingError(_l("A cancelled meeting can be restored only before its time."))
+    _set_status(meeting, MeetingStatus.PLANNED.value, user)
+    db.session.flush()
+    _send(meeting, "updated")
+
+
 def held_refusal(meeting: Meeting) -> str | None:
     """Time sense: a meeting cannot have been held before it has begun."""
     if meeting.starts_at > utcnow():

@@ -288,6 +288,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         conflicts=services.meeting_conflicts(meeting, viewer=current_user),
         single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
+        can_restore=services.can_restore(meeting),
     ), status
 
 
@@ -329,6 +330,41 @@ def edit(meeting_id):
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
     return render_template("meetings/edit.html", form=form, meeting=meeting)
+
+
+def _who_is_told(meeting: Meeting) -> list[MeetingParticipant]:
+    """The participants outside the staff, whom a change reaches by message (with an email)."""
+    return [p for p in meeting.participants if p.kind != ParticipantKind.STAFF.value]
+
+
+# Destructive actions ask first, on a page of their own (no JavaScript needed): what will happen
+# and to whom. The button on the meeting page is a link here; the POST does it.
+@bp.route("/meetings/<meeting_id>/cancel", methods=["GET"])
+@login_required
+@read_only
+def cancel_confirm(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if meeting.is_cancelled:
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} cancel confirmation")
+    return render_template("meetings/confirm.html", meeting=meeting, form=ConfirmForm(), what="cancel",
+                           told=_who_is_told(meeting), action=url_for("meetings.cancel", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<meeting_id>/restore", methods=["POST"])
+@login_required
+def restore(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.restore_meeting(meeting, user=current_user)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} restored")
+    flash(_("The meeting was restored. Those invited are sent the invitation again."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
@@ -405,6 +441,23 @@ def add_participant(meeting_id):
             flash(_("%(name)s was invited.", name=participant.display_name), "success")
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_invite(meeting, form)
+
+
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>/remove", methods=["GET"])
+@login_required
+@read_only
+def remove_participant_confirm(meeting_id, participant_id):
+    meeting = _meeting_or_404(meeting_id)
+    participant = services.participant_of(meeting, participant_id)
+    if participant is None:
+        abort(404)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} remove confirmation")
+    return render_template("meetings/confirm.html", meeting=meeting, form=ConfirmForm(), what="remove",
+                           participant=participant,
+                           action=url_for("meetings.remove_participant", meeting_id=meeting.id,
+                                          participant_id=participant.id))
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>/remove", methods=["POST"])
@@ -533,7 +586,10 @@ def review(meeting_id, item_id):
         abort(404)
     form = ReviewForm(prefix=f"r{item.id}")
     if not form.validate_on_submit():
-        abort(400)
+        if form.csrf_token.errors or not form.action.errors:
+            abort(400)
+        flash(form.action.errors[0], "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     try:
         services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data)
     except MeetingError as exc:
