@@ -731,5 +731,20 @@ def session_spans(group_ids) -> dict[int, SessionSpan]:
     return {gid: SessionSpan(aware_utc(first), aware_utc(last), count) for gid, first, last, count in rows}
 
 
+def group_choice_labels(groups) -> dict[int, str]:
+    """Labels for drop-downs that tell apart groups of the same title (two rounds of
+    "Raharyhmä"): "Raharyhmä, 4.1.2027–8.2.2027", or "Raharyhmä, no schedule yet"."""
+    spans = session_spans([g.id for g in groups])
+    labels = {}
+    for g in groups:
+        span = spans.get(g.id)
+        if span is None:
+            labels[g.id] = _("%(title)s, no schedule yet", title=g.title)
+        else:
+            labels[g.id] = _("%(title)s, %(first)s–%(last)s", title=g.title, first=local_date(span.first),
+                             last=local_date(span.last))
+    return labels
+
+
 def local_time_of(value: datetime) -> time:
     return to_local(value).time().replace(tzinfo=None)
