@@ -401,6 +401,23 @@ def participants(group_id):
     return _render_participants(group, form)
 
 
+# Withdrawing asks first, on a page of its own: the place is lost (a re-enrolment joins the end
+# of the queue) and may go at once to the first on the waiting list.
+@bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["GET"])
+@read_only
+def withdraw_confirm(group_id, enrolment_id):
+    group = _editable_group(group_id)
+    enrolment = _enrolment_of(group, enrolment_id)
+    if enrolment.status == EnrolmentStatus.WITHDRAWN.value:
+        return redirect(url_for("groups.participants", group_id=group.id))
+    waiting = services.waiting_list(group)
+    next_in_line = waiting[0] if waiting and enrolment.status != EnrolmentStatus.WAITING.value else None
+    log_access_many([enrolment.client_id] + ([next_in_line.client_id] if next_in_line else []), "view",
+                    f"withdraw confirmation, group {group.id}")
+    return render_template("groups/withdraw_confirm.html", group=group, enrolment=enrolment,
+                           next_in_line=next_in_line, form=ConfirmForm())
+
+
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["POST"])
 def withdraw(group_id, enrolment_id):
     group = _editable_group(group_id)

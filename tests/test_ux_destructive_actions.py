@@ -128,3 +128,28 @@ def test_the_review_decision_has_no_default(auth_client, facilitator, fresh_db):
 
     auth_client.post_form(f"{url}/review/{item.id}", {f"r{item.id}-action": "done"}, token_from=url)
     assert fresh_db.get(ActionItem, item.id).status == "done"
+
+
+def test_withdrawing_a_group_participant_asks_first_and_says_who_gets_the_place(auth_client, facilitator, fresh_db):
+    from groups import services as group_services
+    from groups.models import Enrolment
+    from tests.test_groups_support import make_group
+
+    group = make_group(facilitator, make_user(), weeks=2, status="enrolling", capacity=1)
+    anna, ben = make_client(name="Anna Aalto", worker=facilitator), make_client(name="Ben Berg", worker=facilitator)
+    first = group_services.enrol(group, anna.id)
+    group_services.enrol(group, ben.id)
+    db.session.commit()
+    participants = f"/groups/{group.id}/participants"
+    url = f"/groups/{group.id}/enrolments/{first.id}/withdraw"
+    page = auth_client.get(participants).get_data(as_text=True)
+    assert not _forms_posting_to(page, url) and f'href="{url}"' in page
+
+    body = auth_client.get(url).get_data(as_text=True)
+    assert "Perutaanko henkilön Anna Aalto osallistuminen?" in body
+    assert "jonossa ensimmäisenä olevalle: Ben Berg" in body
+    assert "jonon loppuun" in body
+    assert fresh_db.get(Enrolment, first.id).status == "enrolled"
+
+    assert auth_client.post_form(url, {}, token_from=url).status_code == 302
+    assert fresh_db.get(Enrolment, first.id).status == "withdrawn"
