@@ -819,6 +819,43 @@ def client_label_of(meetings) -> str:
     return client_label(min(meetings, key=rank)) if meetings else ""
 
 
+# A partner's "mark done" can be taken back for a day (a press on the wrong task).
+PARTNER_UNDO_WINDOW = timedelta(hours=24)
+
+
+def partner_actor_name(link: PartnerLink) -> str:
+    contact = link.contact
+    return f"{contact.name} ({contact.organisation.name})"[:160]
+
+
+def partner_recently_done(link: PartnerLink) -> list[ActionItem]:
+    """The contact's items this partner marked done within the undo window, newest first."""
+    return list(db.session.scalars(
+        sa.select(ActionItem)
+        .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
+        .join(Meeting, ActionItem.meeting_id == Meeting.id)
+        .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value,
+               MeetingParticipant.contact_id == link.contact_id,
+               ActionItem.status == ItemStatus.DONE.value, ActionItem.status_changed_by == partner_actor_name(link),
+               ActionItem.status_changed_at >= utcnow() - PARTNER_UNDO_WINDOW,
+               Meeting.status != MeetingStatus.CANCELLED.value)
+        .order_by(ActionItem.status_changed_at.desc(), ActionItem.id)
+    ))
+
+
+def partner_undo_done(link: PartnerLink, item_id) -> ActionItem:
+    """Open again an item this partner marked done within the window; anything else is not found."""
+    try:
+        key = int(item_id)
+    except (TypeError, ValueError):
+        raise LookupError(item_id) from None
+    item = next((i for i in partner_recently_done(link) if i.id == key), None)
+    if item is None:
+        raise LookupError(item_id)
+    set_item_status(item, ItemStatus.OPEN.value, by_name=partner_actor_name(link))
+    return item
+
+
 def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
     """A partner may close only their own open items; anything else is refused as not found."""
     try:
@@ -829,6 +866,5 @@ def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
     if (item is None or item.status != ItemStatus.OPEN.value or item.responsible.kind != ParticipantKind.PARTNER.value
             or item.responsible.contact_id != link.contact_id or item.meeting.is_cancelled):
         raise LookupError(item_id)
-    contact = link.contact
-    set_item_status(item, ItemStatus.DONE.value, by_name=f"{contact.name} ({contact.organisation.name})")
+    set_item_status(item, ItemStatus.DONE.value, by_name=partner_actor_name(link))
     return item

@@ -733,8 +733,24 @@ def partner_view(token):
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
         html = render_template("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                               today=local_today())
+                               today=local_today(), recent=services.partner_recently_done(link))
     return _no_referrer(make_response(html))
+
+
+@bp.route("/p/<token>/items/<item_id>/undo", methods=["POST"])
+def partner_undo(token, item_id):
+    link = _link_or_404(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        item = services.partner_undo_done(link, item_id)
+    except LookupError:
+        abort(404)
+    log_access(item.meeting.client_id, "change", f"partner link: item {item.id} reopened", user=_partner_actor(link))
+    link.last_used_at = utcnow()
+    with force_locale(_partner_language(link)):
+        flash(_("The task is open again."), "success")
+    return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))
 
 
 @bp.route("/p/<token>/items/<item_id>/done", methods=["POST"])

@@ -153,3 +153,38 @@ def test_withdrawing_a_group_participant_asks_first_and_says_who_gets_the_place(
 
     assert auth_client.post_form(url, {}, token_from=url).status_code == 302
     assert fresh_db.get(Enrolment, first.id).status == "withdrawn"
+
+
+def test_a_partner_can_undo_mark_done_for_a_day_and_only_their_own(app, client, facilitator, fresh_db):
+    from meetings.models import ItemStatus
+    from tests.factories import login
+    from tests.test_meetings_partner import _create_link, _setup
+
+    held, _upcoming, mine, own, other, _staff_item = _setup(facilitator)
+    login(client, facilitator)
+    _url, token = _create_link(client, held, mine)
+    partner = app.test_client()
+    page = f"/p/{token}"
+    assert partner.post_form(f"{page}/items/{own.id}/done", token_from=page).status_code == 302
+    assert fresh_db.get(ActionItem, own.id).status == "done"
+    body = partner.get(page).get_data(as_text=True)
+    assert f'action="{page}/items/{own.id}/undo"' in body
+
+    # Someone else's item cannot be reopened through this link.
+    other.status = ItemStatus.DONE.value
+    db.session.commit()
+    assert partner.post_form(f"{page}/items/{other.id}/undo", token_from=page).status_code == 404
+    assert fresh_db.get(ActionItem, other.id).status == "done"
+
+    response = partner.post_form(f"{page}/items/{own.id}/undo", token_from=page, follow_redirects=True)
+    assert "Tehtävä on taas avoinna." in response.get_data(as_text=True)
+    assert fresh_db.get(ActionItem, own.id).status == "open"
+
+    # After the window, no undo.
+    assert partner.post_form(f"{page}/items/{own.id}/done", token_from=page).status_code == 302
+    own = db.session.get(ActionItem, own.id)
+    db.session.refresh(own)
+    own.status_changed_at = own.status_changed_at - timedelta(hours=25)
+    db.session.commit()
+    assert partner.post_form(f"{page}/items/{own.id}/undo", token_from=page).status_code == 404
+    assert fresh_db.get(ActionItem, own.id).status == "done"
