@@ -188,3 +188,23 @@ def test_a_partner_can_undo_mark_done_for_a_day_and_only_their_own(app, client, 
     db.session.commit()
     assert partner.post_form(f"{page}/items/{own.id}/undo", token_from=page).status_code == 404
     assert fresh_db.get(ActionItem, own.id).status == "done"
+
+
+def test_a_new_calendar_link_asks_first_and_says_the_old_one_stops(auth_client, facilitator, fresh_db):
+    from calendar_export.models import CalendarSubscription
+
+    created = auth_client.post_form("/calendar/subscriptions/new", {"kind": "staff", "label": "Kumppanin puhelin"},
+                                    token_from="/calendar/subscriptions/new")
+    assert created.status_code == 302
+    sub_id = fresh_db.scalar(sa.select(CalendarSubscription.id))
+    listing = auth_client.get("/calendar/subscriptions").get_data(as_text=True)
+    rotate = f"/calendar/subscriptions/{sub_id}/rotate"
+    assert not _forms_posting_to(listing, rotate) and f'href="{rotate}"' in listing
+
+    body = auth_client.get(rotate).get_data(as_text=True)
+    assert "Vanha linkki lakkaa toimimasta heti" in body and "Kumppanin puhelin" in body
+    assert _forms_posting_to(body, rotate)
+    assert fresh_db.get(CalendarSubscription, sub_id).rotated_at is None  # asking changed nothing
+
+    assert auth_client.post_form(rotate, {}, token_from=rotate).status_code == 302
+    assert fresh_db.get(CalendarSubscription, sub_id).rotated_at is not None
