@@ -242,6 +242,25 @@ def roll_call_refusal(session: GroupSession) -> str | None:
     return None
 
 
+def delete_refusal(group: Group) -> str | None:
+    """Why ``group`` cannot be deleted (undo of a mistake), or None: only an idea or a plan with
+    nobody enrolled and nothing recorded goes; a group past planning is cancelled instead."""
+    if group.status not in (GroupStatus.IDEA.value, GroupStatus.PLANNING.value):
+        return _("Only a group still being planned can be deleted.")
+    if db.session.scalar(sa.select(sa.exists().where(Enrolment.group_id == group.id))):
+        return _("Clients are on the list of this group, so it cannot be deleted.")
+    return None
+
+
+def delete_group(group: Group) -> None:
+    """Delete a group planned by mistake with its sessions; an idea it came from is open again."""
+    if (reason := delete_refusal(group)) is not None:
+        raise GroupError(reason)
+    db.session.execute(sa.update(GroupIdea).where(GroupIdea.group_id == group.id).values(group_id=None))
+    db.session.delete(group)
+    db.session.flush()
+
+
 def change_status(group: Group, target: str) -> Group:
     reason = transition_refusal(group, target)
     if reason:

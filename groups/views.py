@@ -147,7 +147,7 @@ def idea_plan(idea_id):
         flash(exc.message, "error")
         return redirect(url_for("groups.ideas"))
     flash(_("A group was created from the idea. Fill in the plan."), "success")
-    return redirect(url_for("groups.edit", group_id=group.id))
+    return redirect(url_for("groups.edit", group_id=group.id, from_idea=1))
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -224,8 +224,40 @@ def edit(group_id):
                     flash(_("%(n)s places were offered to the waiting list. Confirm them on the participants page.",
                             n=len(offered)), "info")
                 return redirect(url_for("groups.group", group_id=group.id))
+    # Made from an idea a moment ago and never saved: "Cancel" deletes it (see delete()).
+    from_idea = request.args.get("from_idea") == "1" and services.delete_refusal(group) is None
     return render_template("groups/group_form.html", form=form, group=group,
-                           previous=group.previous_round, warnings=warnings)
+                           previous=group.previous_round, warnings=warnings, from_idea=from_idea)
+
+
+# Undo of a mistake: a group still being planned can be deleted, after a question on a page of
+# its own. The form made from an idea has its "Cancel" post here (back=ideas), so giving up
+# leaves no group behind.
+@bp.route("/<group_id>/delete", methods=["GET"])
+@read_only
+def delete_confirm(group_id):
+    group = _editable_group(group_id)
+    return render_template("groups/delete_confirm.html", group=group, refusal=services.delete_refusal(group),
+                           form=ConfirmForm())
+
+
+@bp.route("/<group_id>/delete", methods=["POST"])
+def delete(group_id):
+    group = _editable_group(group_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    title = group.title
+    try:
+        services.delete_group(group)
+    except GroupError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("groups.group", group_id=group_id))
+    if request.args.get("back") == "ideas":
+        flash(_("No group was planned; the idea is still on the list."), "success")
+        return redirect(url_for("groups.ideas"))
+    flash(_("The group “%(title)s” was deleted.", title=title), "success")
+    return redirect(url_for("groups.index"))
 
 
 @bp.route("/<group_id>")

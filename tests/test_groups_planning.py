@@ -45,7 +45,7 @@ def test_idea_backlog_and_turning_an_idea_into_a_group(auth_client, facilitator)
     assert "Yksinäisyys" in page and "Kahvitauko" in page
     response = auth_client.post_form(f"/groups/ideas/{idea.id}/plan", {}, token_from="/groups/ideas")
     group = db.session.scalar(sa.select(Group))
-    assert response.headers["Location"].endswith(f"/groups/{group.id}/edit")
+    assert response.headers["Location"].endswith(f"/groups/{group.id}/edit?from_idea=1")
     db.session.refresh(idea)
     assert idea.group_id == group.id
     assert (group.title, group.target_clients, group.status, group.facilitator1_id) == (

@@ -1,0 +1,59 @@
+"""Undo of mistakes: a group still being planned can be deleted (after a question), one past
+planning cannot; giving up on the form of a group just made from an idea leaves no group
+behind and the idea open again."""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import sqlalchemy as sa
+
+from core.extensions import db
+from groups import services
+from groups.models import Group, GroupIdea, GroupSession
+from tests.factories import make_client, make_user
+from tests.test_groups_support import make_group, text_of
+
+
+def test_a_planned_group_is_deleted_after_a_question(auth_client, facilitator, fresh_db):
+    group = make_group(facilitator, make_user(), title="Väärä ryhmä", weeks=3, first=date(2027, 1, 4))
+    url = f"/groups/{group.id}"
+    assert f'href="{url}/delete"' in text_of(auth_client.get(url))
+    question = text_of(auth_client.get(f"{url}/delete"))
+    assert "Poistetaanko ryhmä ”Väärä ryhmä”?" in question and "3 ryhmäkertaa" in question
+    assert fresh_db.get(Group, group.id) is not None
+
+    response = auth_client.post_form(f"{url}/delete", {}, token_from=f"{url}/delete")
+    assert response.status_code == 302
+    assert fresh_db.get(Group, group.id) is None
+    assert fresh_db.scalar(sa.select(sa.func.count(GroupSession.id))) == 0
+    assert "Ryhmä ”Väärä ryhmä” poistettiin." in text_of(auth_client.get(response.location))
+
+
+def test_a_group_past_planning_or_with_clients_is_not_deleted(auth_client, facilitator, fresh_db):
+    enrolling = make_group(facilitator, make_user(), weeks=2, status="enrolling")
+    services.enrol(enrolling, make_client(name="Anna Aalto").id)
+    db.session.commit()
+    url = f"/groups/{enrolling.id}"
+    assert f'href="{url}/delete"' not in text_of(auth_client.get(url))
+    assert 'id="delete-refusal"' in text_of(auth_client.get(f"{url}/delete"))
+    auth_client.post_form(f"{url}/delete", {}, token_from=url)
+    assert fresh_db.get(Group, enrolling.id) is not None
+
+
+def test_cancelling_the_form_of_a_group_made_from_an_idea_leaves_no_group(auth_client, facilitator, fresh_db):
+    auth_client.post_form("/groups/ideas", {"theme": "Yksinäisyys", "source": "team_meeting"}, token_from="/groups/ideas")
+    idea_id = fresh_db.scalar(sa.select(GroupIdea.id))
+    response = auth_client.post_form(f"/groups/ideas/{idea_id}/plan", {}, token_from="/groups/ideas")
+    group_id = fresh_db.scalar(sa.select(Group.id))
+    form_page = text_of(auth_client.get(response.location))
+    cancel = re.search(r'<form method="post" action="(/groups/\d+/delete\?back=ideas)"', form_page)
+    assert cancel, "the form of a group just made from an idea has no cancel that removes it"
+
+    response = auth_client.post_form(cancel.group(1).replace("&amp;", "&"), {}, token_from=response.location)
+    assert response.status_code == 302 and response.location.endswith("/groups/ideas")
+    assert fresh_db.get(Group, group_id) is None
+    assert fresh_db.get(GroupIdea, idea_id).group_id is None
+    ideas = text_of(auth_client.get("/groups/ideas"))
+    assert "Idea on yhä listalla." in ideas
+    assert f'action="/groups/ideas/{idea_id}/plan"' in ideas  # can be planned again
