@@ -151,6 +151,7 @@ class ItemForm(Form):
                             filters=[strip_filter], description=PARTNER_TEXT_HINT)
     due_date = DateField(_l("By when"), validators=[Optional()])
     save_anyway = BooleanField(SAVE_ANYWAY)
+    save_duplicate = BooleanField(_l("Add it anyway: it is a separate task"))
     submit = SubmitField(_l("Add to the plan"))
 
 

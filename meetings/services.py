@@ -562,6 +562,17 @@ def update_item(meeting: Meeting, item: ActionItem, *, user, responsible_id, wha
     return result
 
 
+def duplicate_item(meeting: Meeting, *, responsible_id, what: str, due_date: date | None) -> ActionItem | None:
+    """An open item of the meeting identical to the one about to be added (same person, same
+    words ignoring case and spacing, same date): most likely a double press or a retyped item."""
+    key = " ".join((what or "").split()).casefold()
+    for item in meeting.items:
+        if (item.status == ItemStatus.OPEN.value and str(item.responsible_id) == str(responsible_id)
+                and item.due_date == due_date and " ".join(item.what.split()).casefold() == key):
+            return item
+    return None
+
+
 def set_item_status(item: ActionItem, status: str, *, by_name: str) -> None:
     if status not in (ItemStatus.OPEN.value, ItemStatus.DONE.value, ItemStatus.DROPPED.value):
         raise MeetingError(_l("Choose a valid status."))

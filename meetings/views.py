@@ -135,6 +135,16 @@ def _names_need_confirming(form, client: Client, *fields) -> bool:
     return True
 
 
+def _duplicate_needs_confirming(form, meeting: Meeting) -> bool:
+    """Warn, not refuse, when the same item is already in the plan; "add it anyway" saves it."""
+    existing = services.duplicate_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
+                                       due_date=form.due_date.data)
+    if existing is None or form.save_duplicate.data:
+        return False
+    form.duplicate_of = existing
+    return True
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 # The list's "show" choices: both (upcoming, then the latest past ones), or one kind, paged.
@@ -510,7 +520,8 @@ def add_item(meeting_id):
         return refused
     form = ItemForm()
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
-    if form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom):
+    if (form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)
+            and not _duplicate_needs_confirming(form, meeting)):
         try:
             result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
                                        with_whom=form.with_whom.data or "", due_date=form.due_date.data)

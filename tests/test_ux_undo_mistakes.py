@@ -57,3 +57,32 @@ def test_cancelling_the_form_of_a_group_made_from_an_idea_leaves_no_group(auth_c
     ideas = text_of(auth_client.get("/groups/ideas"))
     assert "Idea on yhä listalla." in ideas
     assert f'action="/groups/ideas/{idea_id}/plan"' in ideas  # can be planned again
+
+
+def test_an_identical_plan_item_is_warned_about_and_can_be_saved_anyway(auth_client, facilitator, fresh_db):
+    from meetings.models import ActionItem
+    from tests.test_meetings_support import make_meeting, participant
+
+    meeting = make_meeting([facilitator])
+    responsible = str(participant(meeting, "client").id)
+    url = f"/meetings/{meeting.id}"
+    data = {"responsible": responsible, "what": "Soittaa vuokranantajalle", "due_date": "2027-01-15"}
+    assert auth_client.post_form(f"{url}/items", data, token_from=url).status_code == 302
+
+    # The same again (different case and spacing): warned, not saved, input kept.
+    again = dict(data, what="soittaa  Vuokranantajalle")
+    response = auth_client.post_form(f"{url}/items", again, token_from=url)
+    body = text_of(response)
+    assert response.status_code == 200 and 'id="duplicate-warning"' in body
+    assert "Suunnitelmassa on jo tämä tehtävä" in body and 'value="soittaa  Vuokranantajalle"' in body
+    assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 1
+
+    # Another date is another task.
+    other = dict(data, due_date="2027-02-15")
+    assert auth_client.post_form(f"{url}/items", other, token_from=url).status_code == 302
+    assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 2
+
+    # "Add it anyway" saves it.
+    anyway = dict(again, save_duplicate="y")
+    assert auth_client.post_form(f"{url}/items", anyway, token_from=url).status_code == 302
+    assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 3
