@@ -143,3 +143,10 @@ class EvaluationForm(Form):
     improvements = TextAreaField(_l("What to improve"), validators=[Optional(), Length(max=8000)],
                                  filters=[strip_filter])
     submit = SubmitField(_l("Save the evaluation"))
+
+
+class CancelGroupForm(Form):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write the reason: it is sent to the participants.")),
+                                                     Length(max=1000)],
+                           description=_l("Sent to the enrolled clients. Write it plainly, without anyone's name."))
+    submit = SubmitField(_l("Yes, cancel the group"))

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from core.db import aware_utc, utcnow
@@ -39,6 +39,7 @@ STATUS_LABELS = {
     GroupStatus.RUNNING.value: _l("Running"),
     GroupStatus.FINISHED.value: _l("Finished"),
     GroupStatus.EVALUATED.value: _l("Evaluated"),
+    GroupStatus.CANCELLED.value: _l("Cancelled"),
 }
 
 # Which status may follow which. Going back one step is allowed where it is harmless
@@ -50,6 +51,7 @@ TRANSITIONS = {
     GroupStatus.RUNNING.value: {GroupStatus.FINISHED.value},
     GroupStatus.FINISHED.value: {GroupStatus.EVALUATED.value},
     GroupStatus.EVALUATED.value: set(),
+    GroupStatus.CANCELLED.value: set(),  # only through cancel_group, with a reason
 }
 
 
@@ -240,6 +242,83 @@ def roll_call_refusal(session: GroupSession) -> str | None:
     if day > local_today():
         return _("The roll call can be taken from the day of the session on (%(day)s).", day=local_date(day))
     return None
+
+
+CANCELLABLE = (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)
+
+
+def cancel_refusal(group: Group) -> str | None:
+    if group.status not in CANCELLABLE:
+        if group.status in (GroupStatus.IDEA.value, GroupStatus.PLANNING.value):
+            return _("A group still being planned is deleted, not cancelled.")
+        return _("Only a group that is enrolling or running can be cancelled.")
+    return None
+
+
+def sessions_to_cancel(group: Group) -> list[GroupSession]:
+    """The sessions a cancellation calls off: those still to come (held ones stay as they were)."""
+    now = utcnow()
+    return [s for s in scheduled_sessions(group) if s.starts_at > now]
+
+
+def cancel_group(group: Group, *, reason: str, user) -> list[GroupSession]:
+    """Cancel a group past planning: its coming sessions are cancelled (recorded, so calendars
+    see it), the reason is kept, and the enrolled clients are told (``notify_group_cancelled``)."""
+    if (refusal := cancel_refusal(group)) is not None:
+        raise GroupError(refusal)
+    reason = (reason or "").strip()
+    if not reason:
+        raise GroupError(_("Write the reason: it is sent to the participants."), "reason")
+    cancelled = sessions_to_cancel(group)
+    for session in cancelled:
+        set_session_status(session, SessionStatus.CANCELLED.value, user)
+    group.status = GroupStatus.CANCELLED.value
+    group.cancel_reason = reason
+    group.version += 1
+    db.session.flush()
+    notify_group_cancelled(group, cancelled)
+    return cancelled
+
+
+def cancel_audience(group: Group) -> list[tuple[str, bool]]:
+    """(name, reached by a message) of each enrolled client, for the question before cancelling."""
+    from reminders import services as outbox
+    from reminders.models import Channel
+
+    return [(r.name, any(outbox.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
+            for r in outbox.group_recipients(group)]
+
+
+def notify_group_cancelled(group: Group, cancelled: list[GroupSession]) -> int:
+    """Queue a message to each enrolled client that the group is cancelled. The one place that
+    tells clients of a cancelled group, so it can be pointed at a generic change notice later.
+    Written the way reminders queue theirs: the same consent and opt-out rules, one row per
+    person and channel (the outbox's unique key makes a second call queue nothing)."""
+    from reminders import services as outbox
+    from reminders.models import Channel, TargetKind
+
+    if not cancelled:
+        return 0
+    queued = 0
+    target = cancelled[0]  # the next session: the message is listed where its session is visible
+    now = utcnow()
+    for recipient in outbox.group_recipients(group):
+        for channel in (Channel.SMS.value, Channel.EMAIL.value):
+            address, _why = outbox.channel_address(recipient, channel)
+            if address is None:
+                continue
+            with force_locale(recipient.language if recipient.language in ("fi", "sv", "en") else "fi"):
+                body = _("The group “%(title)s” has been cancelled: %(reason)s The sessions from %(day)s on "
+                         "will not be held.", title=group.title, reason=group.cancel_reason,
+                         day=local_date(target.starts_at, locale=str(get_locale())))
+                subject = _("Group cancelled")
+            queued += outbox._insert_once(dict(
+                next_attempt_at=now, created_at=now, kind="notice", target_kind=TargetKind.SESSION.value,
+                target_id=target.id, recipient_kind=recipient.kind, recipient_id=recipient.id,
+                slot="group-cancelled", channel=channel, client_id=recipient.client_id, address=address,
+                language=recipient.language, subject=subject, body=body))
+            break  # one channel per person: SMS when possible, else email
+    return queued
 
 
 def delete_refusal(group: Group) -> str | None:

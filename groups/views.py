@@ -23,7 +23,7 @@ from register.models import Client, PartnerOrganisation
 
 from . import services
 from .forms import (
-    CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
+    CancelGroupForm, CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
     SessionStatusForm, StatusForm,
 )
 from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus
@@ -228,6 +228,31 @@ def edit(group_id):
     from_idea = request.args.get("from_idea") == "1" and services.delete_refusal(group) is None
     return render_template("groups/group_form.html", form=form, group=group,
                            previous=group.previous_round, warnings=warnings, from_idea=from_idea)
+
+
+# A group past planning is cancelled, not deleted: with a reason, on a page of its own that says
+# which sessions go and who is told.
+@bp.route("/<group_id>/cancel", methods=["GET", "POST"])
+def cancel(group_id):
+    group = _editable_group(group_id)
+    form = CancelGroupForm()
+    refusal = services.cancel_refusal(group)
+    if refusal is None and form.validate_on_submit():
+        try:
+            cancelled = services.cancel_group(group, reason=form.reason.data, user=current_user)
+        except GroupError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            log_access_many([e.client_id for e in group.enrolments], "change", f"group {group.id} cancelled")
+            flash(_("The group was cancelled: %(n)s sessions called off. Enrolled clients are sent a message.",
+                    n=len(cancelled)), "success")
+            return redirect(url_for("groups.group", group_id=group.id))
+    audience = services.cancel_audience(group) if refusal is None else []
+    if audience:
+        log_access_many([e.client_id for e in group.enrolments], "view", f"group {group.id} cancel question")
+    return render_template("groups/cancel_confirm.html", group=group, form=form, refusal=refusal,
+                           sessions=services.sessions_to_cancel(group), audience=audience)
 
 
 # Undo of a mistake: a group still being planned can be deleted, after a question on a page of

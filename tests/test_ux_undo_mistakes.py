@@ -86,3 +86,51 @@ def test_an_identical_plan_item_is_warned_about_and_can_be_saved_anyway(auth_cli
     anyway = dict(again, save_duplicate="y")
     assert auth_client.post_form(f"{url}/items", anyway, token_from=url).status_code == 302
     assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 3
+
+
+def test_a_running_group_is_cancelled_with_a_reason_and_its_clients_are_told(auth_client, facilitator, fresh_db):
+    from datetime import timedelta
+
+    from core.timeutil import local_today
+    from reminders.models import OutboxMessage
+
+    group = make_group(facilitator, make_user(), title="Raharyhmä", weeks=4,
+                       first=local_today() - timedelta(days=14), status="running")
+    anna = make_client(name="Anna Aalto", consent=True, phone="040 123 4567")
+    ben = make_client(name="Ben Berg")  # no consent to messages
+    for person in (anna, ben):
+        services.enrol(group, person.id)
+    db.session.commit()
+    url = f"/groups/{group.id}"
+    assert f'href="{url}/cancel"' in text_of(auth_client.get(url))
+
+    question = text_of(auth_client.get(f"{url}/cancel"))
+    assert "Perutaanko ryhmä ”Raharyhmä”?" in question
+    assert "Anna Aalto: saa viestin" in question and "Ben Berg: viestiä ei voi lähettää" in question
+
+    # No reason: refused at the field, nothing changed, nobody told.
+    response = auth_client.post_form(f"{url}/cancel", {"reason": "  "}, token_from=f"{url}/cancel")
+    assert response.status_code == 200 and 'id="reason-error"' in text_of(response)
+    assert fresh_db.get(Group, group.id).status == "running"
+    assert fresh_db.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+    response = auth_client.post_form(f"{url}/cancel", {"reason": "Ohjaaja sairastui."}, token_from=f"{url}/cancel")
+    assert response.status_code == 302
+    stored = fresh_db.get(Group, group.id)
+    assert stored.status == "cancelled" and stored.cancel_reason == "Ohjaaja sairastui."
+    statuses = fresh_db.execute(sa.select(GroupSession.starts_at, GroupSession.status)
+                                .where(GroupSession.group_id == group.id).order_by(GroupSession.starts_at))
+    from core.db import utcnow
+    now = utcnow()
+    assert all((status == "cancelled") == (starts > now) for starts, status in statuses), statuses
+    assert any(status == "cancelled" for _s, status in statuses)
+    assert any(status == "scheduled" for _s, status in statuses)  # held sessions stay held
+    messages = fresh_db.scalars(sa.select(OutboxMessage))
+    assert [(m.client_id, m.channel, m.status) for m in messages] == [(anna.id, "sms", "pending")]
+    assert "Raharyhmä" in messages[0].body and "Ohjaaja sairastui." in messages[0].body
+    assert "Aalto" not in messages[0].subject
+    assert "Peruttu: Ohjaaja sairastui." in text_of(auth_client.get(url))
+
+    # Cancelled once: a second cancel is refused, no second message.
+    auth_client.post_form(f"{url}/cancel", {"reason": "Uudestaan"}, token_from=url)
+    assert fresh_db.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 1
