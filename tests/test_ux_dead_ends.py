@@ -67,3 +67,27 @@ def test_an_unsafe_next_is_not_followed(auth_client, facilitator):
     response = auth_client.post_form(url, {"name": "Helena", "relation": "äiti", "phone": "", "email": "",
                                            "language": "fi"}, token_from=url)
     assert response.status_code == 302 and "evil" not in response.location
+
+
+def test_a_partner_link_can_be_copied_and_emailed(app, client, facilitator):
+    from html import unescape
+    from urllib.parse import parse_qs, unquote, urlsplit
+
+    from tests.test_meetings_partner import _create_link, _setup
+
+    held, _upcoming, mine, _own, _other, _staff = _setup(facilitator)
+    mine.email = "tiina@sovatek.example"
+    db.session.commit()
+    login(client, facilitator)
+    url, _token = _create_link(client, held, mine)
+    from tests.test_meetings_support import participant
+
+    page = client.post_form(f"/meetings/{held.id}/participants/{participant(held, 'partner', contact_id=mine.id).id}/link")
+    html = page.get_data(as_text=True)
+    assert 'data-copy-row data-copy-target="partner-link"' in html and "js/calendar.js" in html
+    mailto = unescape(re.search(r'href="(mailto:[^"]+)"', html).group(1))
+    parts = urlsplit(mailto)
+    assert unquote(parts.path) == "tiina@sovatek.example"
+    body = parse_qs(parts.query)["body"][0]
+    new_url = re.search(r'id="partner-link"[^>]*value="([^"]+)"', html).group(1)
+    assert new_url in body
