@@ -489,6 +489,21 @@ def update_session(session: GroupSession, *, starts_at: datetime, ends_at: datet
     return session
 
 
+def set_topics(group: Group, topics: dict[int, str], user=None) -> int:
+    """Set the topics of several sessions at once; each change is recorded as update_session's."""
+    changed = 0
+    for session in group.sessions:
+        topic = topics.get(session.id)
+        if topic is None or topic == session.topic:
+            continue
+        _record(session, [("topic", session.topic, topic)], user)
+        session.topic = topic
+        session.version += 1
+        changed += 1
+    db.session.flush()
+    return changed
+
+
 def set_session_status(session: GroupSession, status: str, user=None) -> GroupSession:
     if status not in (SessionStatus.SCHEDULED.value, SessionStatus.CANCELLED.value):
         raise GroupError(_("Unknown status."))

@@ -15,7 +15,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.templating import translated_labels
+from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
 from register.access import accessible_client_ids, log_access, log_access_many
@@ -24,7 +24,7 @@ from register.models import Client, PartnerOrganisation
 from . import services
 from .forms import (
     CancelGroupForm, CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
-    SessionStatusForm, StatusForm,
+    SessionStatusForm, StatusForm, topics_form,
 )
 from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus
 from .services import STATUS_LABELS, GroupError
@@ -351,6 +351,23 @@ def schedule(group_id):
             db.session.rollback()
             _apply_error(form, exc)
     return render_template("groups/schedule_form.html", form=form, group=group, preview=preview, warnings=warnings)
+
+
+# The topics of all sessions on one page: a plan is written in one go, not six edit pages.
+@bp.route("/<group_id>/topics", methods=["GET", "POST"])
+def topics(group_id):
+    group = _editable_group(group_id)
+    total = len(group.sessions)
+    labels = {s.id: _("Session %(n)s/%(total)s, %(day)s", n=s.number, total=total, day=weekday_date(s.starts_at))
+              for s in group.sessions}
+    form = topics_form(group.sessions, labels)
+    if form.validate_on_submit():
+        changed = services.set_topics(group, {s.id: form[f"topic_{s.id}"].data or "" for s in group.sessions},
+                                      user=current_user)
+        flash(_("Topics saved: %(n)s changed.", n=changed), "success")
+        return redirect(url_for("groups.group", group_id=group.id))
+    return render_template("groups/topics_form.html", group=group, form=form,
+                           fields=[form[f"topic_{s.id}"] for s in group.sessions])
 
 
 @bp.route("/<group_id>/sessions/<session_id>")

@@ -91,3 +91,29 @@ def test_a_partner_link_can_be_copied_and_emailed(app, client, facilitator):
     body = parse_qs(parts.query)["body"][0]
     new_url = re.search(r'id="partner-link"[^>]*value="([^"]+)"', html).group(1)
     assert new_url in body
+
+
+def test_topics_of_all_sessions_on_one_page(auth_client, facilitator, fresh_db):
+    from groups.models import GroupSession, SessionChange
+
+    group = make_group(facilitator, make_user(), weeks=3, first=date(2027, 1, 4))
+    url = f"/groups/{group.id}"
+    assert f'href="{url}/topics"' in auth_client.get(url).get_data(as_text=True)
+    page = auth_client.get(f"{url}/topics").get_data(as_text=True)
+    ids = [s.id for s in group.sessions]
+    for i, sid in enumerate(ids, start=1):
+        assert f'name="topic_{sid}"' in page and f"Ryhmäkerta {i}/3" in page
+    data = {f"topic_{ids[0]}": "Budjetti", f"topic_{ids[1]}": "Velat", f"topic_{ids[2]}": ""}
+    response = auth_client.post_form(f"{url}/topics", data, token_from=f"{url}/topics")
+    assert response.status_code == 302
+    topics = fresh_db.scalars(sa.select(GroupSession.topic).where(GroupSession.group_id == group.id)
+                              .order_by(GroupSession.starts_at))
+    assert topics == ["Budjetti", "Velat", ""]
+    assert fresh_db.scalar(sa.select(sa.func.count(SessionChange.id)).where(SessionChange.field == "topic")) == 2
+
+    # A control character is refused at its field, the input kept, nothing stored.
+    bad = dict(data)
+    bad[f"topic_{ids[2]}"] = "Rivi\x07"
+    response = auth_client.post_form(f"{url}/topics", bad, token_from=f"{url}/topics")
+    assert response.status_code == 200 and f'id="topic_{ids[2]}-error"' in response.get_data(as_text=True)
+    assert fresh_db.scalars(sa.select(GroupSession.topic).where(GroupSession.id == ids[2])) == [""]
