@@ -32,7 +32,7 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     page.select_option("#source", "team_meeting")
     click_through(page, "button:has-text('Tallenna idea')")
     click_through(page, "button:has-text('Suunnittele ryhmä tästä ideasta')")
-    page.wait_for_url("**/edit")
+    page.wait_for_url("**/edit?from_idea=1")
     assert_accessible(page, context="group form")
     page.select_option("#facilitator2_id", str(partner_id))
     page.fill("#room", "Ryhmähuone Kipinä")
