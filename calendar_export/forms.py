@@ -32,7 +32,10 @@ class SubscriptionForm(Form):
         self.kind.choices = [(k, KIND_LABELS[k]) for k in kinds]
         if not self.kind.data:
             self.kind.data = "staff"
-        self.group_id.choices = [("", _l("Choose a group"))] + [(str(g.id), g.title) for g in groups]
+        from groups.services import group_choice_labels  # groups with the same title told apart by dates
+
+        labels = group_choice_labels(groups)
+        self.group_id.choices = [("", _l("Choose a group"))] + [(str(g.id), labels[g.id]) for g in groups]
         self.partner_id.choices = [("", _l("Choose an organisation"))] + [(str(p.id), p.name) for p in partners]
 
     def check(self) -> bool:

@@ -527,6 +527,18 @@ def send_link(sub_id):
     return _link_page(sub, token, form)
 
 
+# A new link stops the old one at once (a partner's subscribed calendar goes quiet): ask first.
+@bp.route("/calendar/subscriptions/<sub_id>/rotate", methods=["GET"])
+@login_required
+@read_only
+def rotate_confirm(sub_id):
+    sub = _get_subscription_or_404(sub_id)
+    if sub.is_revoked:
+        abort(404)
+    return render_template("calendar_export/rotate_confirm.html", sub=sub, names=services.target_names([sub]),
+                           kind_labels=KIND_LABELS, confirm=ConfirmForm())
+
+
 @bp.route("/calendar/subscriptions/<sub_id>/rotate", methods=["POST"])
 @login_required
 def rotate(sub_id):

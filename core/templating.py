@@ -6,7 +6,7 @@ from datetime import date, datetime
 from functools import lru_cache
 
 from babel import dates as babel_dates
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -104,11 +104,26 @@ def translated_labels(labels: Mapping[str, object]) -> dict[str, str]:
     return cached[1]
 
 
+def note_form_error() -> str:
+    """Called by the error summary as it renders: the page's title then starts with "Error:"
+    and the summary, not the flash messages, takes the focus (base.html renders the content
+    before the head for this)."""
+    if has_request_context():
+        g.page_has_error = True
+    return ""
+
+
+def page_has_error() -> bool:
+    return bool(has_request_context() and g.get("page_has_error"))
+
+
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters.update(dt=_template_filter(local_dt), d=_template_filter(local_date),
                                  t=_template_filter(local_time), wd=_template_filter(weekday_date))
     # Features link to each other only when the other feature is installed.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
+    app.jinja_env.globals["note_form_error"] = note_form_error
+    app.jinja_env.globals["page_has_error"] = page_has_error
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

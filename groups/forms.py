@@ -149,3 +149,23 @@ class EvaluationForm(Form):
     improvements = TextAreaField(_l("What to improve"), validators=[Optional(), Length(max=8000)],
                                  filters=[strip_filter])
     submit = SubmitField(_l("Save the evaluation"))
+
+
+class CancelGroupForm(Form):
+    reason = TextAreaField(_l("Reason"), validators=[DataRequired(_l("Write the reason: it is sent to the participants.")),
+                                                     Length(max=1000)],
+                           description=_l("Sent to the enrolled clients. Write it plainly, without anyone's name."))
+    submit = SubmitField(_l("Yes, cancel the group"))
+
+
+def topics_form(sessions, labels: dict[int, str]):
+    """One topic field per session, on one page (instead of one edit page per session)."""
+
+    class TopicsForm(Form):
+        submit = SubmitField(_l("Save the topics"))
+
+    for session in sessions:
+        setattr(TopicsForm, f"topic_{session.id}",
+                StringField(labels[session.id], validators=[Optional(), Length(max=200), no_control_chars],
+                            filters=[strip_filter], default=session.topic))
+    return TopicsForm()

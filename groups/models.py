@@ -18,6 +18,7 @@ class GroupStatus(str, enum.Enum):
     RUNNING = "running"
     FINISHED = "finished"
     EVALUATED = "evaluated"
+    CANCELLED = "cancelled"  # called off after planning, with a reason (groups.services.cancel_group)
 
 
 class SessionStatus(str, enum.Enum):
@@ -85,6 +86,8 @@ class Group(db.Model):
     # Length of one session in minutes, remembered for the next schedule and for new rounds.
     session_minutes: Mapped[int] = mapped_column(default=90)
     status: Mapped[str] = mapped_column(sa.String(20), default=GroupStatus.PLANNING.value, index=True)
+    # Why the group was cancelled (sent to the enrolled clients); empty unless cancelled.
+    cancel_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # Exactly two facilitators: two columns make "a third" impossible by construction.
     facilitator1_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
     facilitator2_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)

@@ -13,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import gettext as _, lazy_gettext as _l
+from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
@@ -21,7 +21,8 @@ from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
-from core.timeutil import holiday_label, local_to_utc, to_local
+from core.templating import local_date
+from core.timeutil import holiday_label, local_to_utc, local_today, to_local
 from register.access import register_access_rule
 
 from .models import (
@@ -40,6 +41,7 @@ STATUS_LABELS = {
     GroupStatus.RUNNING.value: _l("Running"),
     GroupStatus.FINISHED.value: _l("Finished"),
     GroupStatus.EVALUATED.value: _l("Evaluated"),
+    GroupStatus.CANCELLED.value: _l("Cancelled"),
 }
 
 # Which status may follow which. Going back one step is allowed where it is harmless
@@ -51,6 +53,7 @@ TRANSITIONS = {
     GroupStatus.RUNNING.value: {GroupStatus.FINISHED.value},
     GroupStatus.FINISHED.value: {GroupStatus.EVALUATED.value},
     GroupStatus.EVALUATED.value: set(),
+    GroupStatus.CANCELLED.value: set(),  # only through cancel_group, with a reason
 }
 
 
@@ -221,7 +224,122 @@ def transition_refusal(group: Group, target: str) -> str | None:
             return _("Enrolment can open only when the group has a schedule.")
     if target == GroupStatus.EVALUATED.value and group.evaluation is None:
         return _("Record the evaluation first.")
+    # Time sense: a group is not running before its first session, nor finished before its last.
+    sessions = scheduled_sessions(group)
+    today = local_today()
+    if target == GroupStatus.RUNNING.value and sessions and to_local(sessions[0].starts_at).date() > today:
+        return _("The group can be marked running from its first session on (%(day)s).",
+                 day=local_date(sessions[0].starts_at))
+    if target == GroupStatus.FINISHED.value and sessions and to_local(sessions[-1].starts_at).date() > today:
+        return _("The group can be marked finished from its last session on (%(day)s).",
+                 day=local_date(sessions[-1].starts_at))
     return None
+
+
+def roll_call_refusal(session: GroupSession) -> str | None:
+    """Why the roll call of ``session`` cannot be taken now (time sense), or None."""
+    if session.is_cancelled:
+        return _("This session has been cancelled; restore it before taking the roll call.")
+    day = to_local(session.starts_at).date()
+    if day > local_today():
+        return _("The roll call can be taken from the day of the session on (%(day)s).", day=local_date(day))
+    return None
+
+
+CANCELLABLE = (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)
+
+
+def cancel_refusal(group: Group) -> str | None:
+    if group.status not in CANCELLABLE:
+        if group.status in (GroupStatus.IDEA.value, GroupStatus.PLANNING.value):
+            return _("A group still being planned is deleted, not cancelled.")
+        return _("Only a group that is enrolling or running can be cancelled.")
+    return None
+
+
+def sessions_to_cancel(group: Group) -> list[GroupSession]:
+    """The sessions a cancellation calls off: those still to come (held ones stay as they were)."""
+    now = utcnow()
+    return [s for s in scheduled_sessions(group) if s.starts_at > now]
+
+
+def cancel_group(group: Group, *, reason: str, user) -> list[GroupSession]:
+    """Cancel a group past planning: its coming sessions are cancelled (recorded, so calendars
+    see it), the reason is kept, and the enrolled clients are told (``notify_group_cancelled``)."""
+    if (refusal := cancel_refusal(group)) is not None:
+        raise GroupError(refusal)
+    reason = (reason or "").strip()
+    if not reason:
+        raise GroupError(_("Write the reason: it is sent to the participants."), "reason")
+    cancelled = sessions_to_cancel(group)
+    for session in cancelled:
+        set_session_status(session, SessionStatus.CANCELLED.value, user)
+    group.status = GroupStatus.CANCELLED.value
+    group.cancel_reason = reason
+    group.version += 1
+    db.session.flush()
+    notify_group_cancelled(group, cancelled)
+    return cancelled
+
+
+def cancel_audience(group: Group) -> list[tuple[str, bool]]:
+    """(name, reached by a message) of each enrolled client, for the question before cancelling."""
+    from reminders import services as outbox
+    from reminders.models import Channel
+
+    return [(r.name, any(outbox.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
+            for r in outbox.group_recipients(group)]
+
+
+def notify_group_cancelled(group: Group, cancelled: list[GroupSession]) -> int:
+    """Queue a message to each enrolled client that the group is cancelled. The one place that
+    tells clients of a cancelled group, so it can be pointed at a generic change notice later.
+    Written the way reminders queue theirs: the same consent and opt-out rules, one row per
+    person and channel (the outbox's unique key makes a second call queue nothing)."""
+    from reminders import services as outbox
+    from reminders.models import Channel, TargetKind
+
+    if not cancelled:
+        return 0
+    queued = 0
+    target = cancelled[0]  # the next session: the message is listed where its session is visible
+    now = utcnow()
+    for recipient in outbox.group_recipients(group):
+        for channel in (Channel.SMS.value, Channel.EMAIL.value):
+            address, _why = outbox.channel_address(recipient, channel)
+            if address is None:
+                continue
+            with force_locale(recipient.language if recipient.language in ("fi", "sv", "en") else "fi"):
+                body = _("The group “%(title)s” has been cancelled: %(reason)s The sessions from %(day)s on "
+                         "will not be held.", title=group.title, reason=group.cancel_reason,
+                         day=local_date(target.starts_at, locale=str(get_locale())))
+                subject = _("Group cancelled")
+            queued += outbox._insert_once(dict(
+                next_attempt_at=now, created_at=now, kind="notice", target_kind=TargetKind.SESSION.value,
+                target_id=target.id, recipient_kind=recipient.kind, recipient_id=recipient.id,
+                slot="group-cancelled", channel=channel, client_id=recipient.client_id, address=address,
+                language=recipient.language, subject=subject, body=body))
+            break  # one channel per person: SMS when possible, else email
+    return queued
+
+
+def delete_refusal(group: Group) -> str | None:
+    """Why ``group`` cannot be deleted (undo of a mistake), or None: only an idea or a plan with
+    nobody enrolled and nothing recorded goes; a group past planning is cancelled instead."""
+    if group.status not in (GroupStatus.IDEA.value, GroupStatus.PLANNING.value):
+        return _("Only a group still being planned can be deleted.")
+    if db.session.scalar(sa.select(sa.exists().where(Enrolment.group_id == group.id))):
+        return _("Clients are on the list of this group, so it cannot be deleted.")
+    return None
+
+
+def delete_group(group: Group) -> None:
+    """Delete a group planned by mistake with its sessions; an idea it came from is open again."""
+    if (reason := delete_refusal(group)) is not None:
+        raise GroupError(reason)
+    db.session.execute(sa.update(GroupIdea).where(GroupIdea.group_id == group.id).values(group_id=None))
+    db.session.delete(group)
+    db.session.flush()
 
 
 def change_status(group: Group, target: str) -> Group:
@@ -384,6 +502,21 @@ def _session_signal(session: GroupSession, change: str, old_starts_at: datetime,
 
     session_changed.send(current_app._get_current_object(), session=session, change=change,
                          old_starts_at=old_starts_at, notify=notify)
+
+
+def set_topics(group: Group, topics: dict[int, str], user=None) -> int:
+    """Set the topics of several sessions at once; each change is recorded as update_session's."""
+    changed = 0
+    for session in group.sessions:
+        topic = topics.get(session.id)
+        if topic is None or topic == session.topic:
+            continue
+        _record(session, [("topic", session.topic, topic)], user)
+        session.topic = topic
+        session.version += 1
+        changed += 1
+    db.session.flush()
+    return changed
 
 
 def set_session_status(session: GroupSession, status: str, user=None, notify: bool = True) -> GroupSession:
@@ -579,8 +712,8 @@ def roll_call_enrolments(group: Group) -> list[Enrolment]:
 
 def record_attendance(session: GroupSession, statuses: dict[int, str], user=None) -> list[Attendance]:
     """Set each enrolment's attendance at ``session`` and tell listeners (no-show follow-ups)."""
-    if session.is_cancelled:
-        raise GroupError(_("This session has been cancelled; restore it before taking the roll call."))
+    if (reason := roll_call_refusal(session)) is not None:
+        raise GroupError(reason)
     existing = {a.enrolment_id: a for a in session.attendance}
     allowed = {e.id for e in session.group.enrolments if e.status == EnrolmentStatus.ENROLLED.value}
     changed = []
@@ -721,6 +854,21 @@ def session_spans(group_ids) -> dict[int, SessionSpan]:
     ).all()
     # Aggregates bypass the column type on SQLite, so the instants are made aware here.
     return {gid: SessionSpan(aware_utc(first), aware_utc(last), count) for gid, first, last, count in rows}
+
+
+def group_choice_labels(groups) -> dict[int, str]:
+    """Labels for drop-downs that tell apart groups of the same title (two rounds of
+    "Raharyhmä"): "Raharyhmä, 4.1.2027–8.2.2027", or "Raharyhmä, no schedule yet"."""
+    spans = session_spans([g.id for g in groups])
+    labels = {}
+    for g in groups:
+        span = spans.get(g.id)
+        if span is None:
+            labels[g.id] = _("%(title)s, no schedule yet", title=g.title)
+        else:
+            labels[g.id] = _("%(title)s, %(first)s–%(last)s", title=g.title, first=local_date(span.first),
+                             last=local_date(span.last))
+    return labels
 
 
 def local_time_of(value: datetime) -> time:

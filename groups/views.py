@@ -15,7 +15,7 @@ from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.templating import translated_labels
+from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
 from register.access import accessible_client_ids, log_access, log_access_many
@@ -23,8 +23,8 @@ from register.models import Client, PartnerOrganisation
 
 from . import services
 from .forms import (
-    CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
-    SessionStatusForm, StatusForm,
+    CancelGroupForm, CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
+    SessionStatusForm, StatusForm, topics_form,
 )
 from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus
 from .services import STATUS_LABELS, GroupError
@@ -147,7 +147,7 @@ def idea_plan(idea_id):
         flash(exc.message, "error")
         return redirect(url_for("groups.ideas"))
     flash(_("A group was created from the idea. Fill in the plan."), "success")
-    return redirect(url_for("groups.edit", group_id=group.id))
+    return redirect(url_for("groups.edit", group_id=group.id, from_idea=1))
 
 
 # --- planning -----------------------------------------------------------------------------------
@@ -224,8 +224,65 @@ def edit(group_id):
                     flash(_("%(n)s places were offered to the waiting list. Confirm them on the participants page.",
                             n=len(offered)), "info")
                 return redirect(url_for("groups.group", group_id=group.id))
+    # Made from an idea a moment ago and never saved: "Cancel" deletes it (see delete()).
+    from_idea = request.args.get("from_idea") == "1" and services.delete_refusal(group) is None
     return render_template("groups/group_form.html", form=form, group=group,
-                           previous=group.previous_round, warnings=warnings)
+                           previous=group.previous_round, warnings=warnings, from_idea=from_idea)
+
+
+# A group past planning is cancelled, not deleted: with a reason, on a page of its own that says
+# which sessions go and who is told.
+@bp.route("/<group_id>/cancel", methods=["GET", "POST"])
+def cancel(group_id):
+    group = _editable_group(group_id)
+    form = CancelGroupForm()
+    refusal = services.cancel_refusal(group)
+    if refusal is None and form.validate_on_submit():
+        try:
+            cancelled = services.cancel_group(group, reason=form.reason.data, user=current_user)
+        except GroupError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            log_access_many([e.client_id for e in group.enrolments], "change", f"group {group.id} cancelled")
+            flash(_("The group was cancelled: %(n)s sessions called off. Enrolled clients are sent a message.",
+                    n=len(cancelled)), "success")
+            return redirect(url_for("groups.group", group_id=group.id))
+    audience = services.cancel_audience(group) if refusal is None else []
+    if audience:
+        log_access_many([e.client_id for e in group.enrolments], "view", f"group {group.id} cancel question")
+    return render_template("groups/cancel_confirm.html", group=group, form=form, refusal=refusal,
+                           sessions=services.sessions_to_cancel(group), audience=audience)
+
+
+# Undo of a mistake: a group still being planned can be deleted, after a question on a page of
+# its own. The form made from an idea has its "Cancel" post here (back=ideas), so giving up
+# leaves no group behind.
+@bp.route("/<group_id>/delete", methods=["GET"])
+@read_only
+def delete_confirm(group_id):
+    group = _editable_group(group_id)
+    return render_template("groups/delete_confirm.html", group=group, refusal=services.delete_refusal(group),
+                           form=ConfirmForm())
+
+
+@bp.route("/<group_id>/delete", methods=["POST"])
+def delete(group_id):
+    group = _editable_group(group_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    title = group.title
+    try:
+        services.delete_group(group)
+    except GroupError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("groups.group", group_id=group_id))
+    if request.args.get("back") == "ideas":
+        flash(_("No group was planned; the idea is still on the list."), "success")
+        return redirect(url_for("groups.ideas"))
+    flash(_("The group “%(title)s” was deleted.", title=title), "success")
+    return redirect(url_for("groups.index"))
 
 
 @bp.route("/<group_id>")
@@ -294,6 +351,23 @@ def schedule(group_id):
             db.session.rollback()
             _apply_error(form, exc)
     return render_template("groups/schedule_form.html", form=form, group=group, preview=preview, warnings=warnings)
+
+
+# The topics of all sessions on one page: a plan is written in one go, not six edit pages.
+@bp.route("/<group_id>/topics", methods=["GET", "POST"])
+def topics(group_id):
+    group = _editable_group(group_id)
+    total = len(group.sessions)
+    labels = {s.id: _("Session %(n)s/%(total)s, %(day)s", n=s.number, total=total, day=weekday_date(s.starts_at))
+              for s in group.sessions}
+    form = topics_form(group.sessions, labels)
+    if form.validate_on_submit():
+        changed = services.set_topics(group, {s.id: form[f"topic_{s.id}"].data or "" for s in group.sessions},
+                                      user=current_user)
+        flash(_("Topics saved: %(n)s changed.", n=changed), "success")
+        return redirect(url_for("groups.group", group_id=group.id))
+    return render_template("groups/topics_form.html", group=group, form=form,
+                           fields=[form[f"topic_{s.id}"] for s in group.sessions])
 
 
 @bp.route("/<group_id>/sessions/<session_id>")
@@ -401,6 +475,23 @@ def participants(group_id):
     return _render_participants(group, form)
 
 
+# Withdrawing asks first, on a page of its own: the place is lost (a re-enrolment joins the end
+# of the queue) and may go at once to the first on the waiting list.
+@bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["GET"])
+@read_only
+def withdraw_confirm(group_id, enrolment_id):
+    group = _editable_group(group_id)
+    enrolment = _enrolment_of(group, enrolment_id)
+    if enrolment.status == EnrolmentStatus.WITHDRAWN.value:
+        return redirect(url_for("groups.participants", group_id=group.id))
+    waiting = services.waiting_list(group)
+    next_in_line = waiting[0] if waiting and enrolment.status != EnrolmentStatus.WAITING.value else None
+    log_access_many([enrolment.client_id] + ([next_in_line.client_id] if next_in_line else []), "view",
+                    f"withdraw confirmation, group {group.id}")
+    return render_template("groups/withdraw_confirm.html", group=group, enrolment=enrolment,
+                           next_in_line=next_in_line, form=ConfirmForm())
+
+
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["POST"])
 def withdraw(group_id, enrolment_id):
     group = _editable_group(group_id)
@@ -464,7 +555,8 @@ def roll_call(group_id, session_id):
         current.update({k: v for k, v in chosen.items()})
     log_access_many([e.client_id for e in enrolments], "view", f"roll call, session {sess.id}")
     return render_template("groups/roll_call.html", group=group, session=sess, enrolments=enrolments,
-                           current=current, form=form, error=error, total=len(group.sessions))
+                           current=current, form=form, error=error, total=len(group.sessions),
+                           refusal=services.roll_call_refusal(sess))
 
 
 @bp.route("/<group_id>/attendance")

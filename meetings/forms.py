@@ -165,6 +165,7 @@ class ItemForm(Form):
                             filters=[strip_filter], description=PARTNER_TEXT_HINT)
     due_date = DateField(_l("By when"), validators=[Optional()])
     save_anyway = BooleanField(SAVE_ANYWAY)
+    save_duplicate = BooleanField(_l("Add it anyway: it is a separate task"))
     submit = SubmitField(_l("Add to the plan"))
 
 
@@ -185,8 +186,10 @@ class ItemStatusForm(Form):
 
 
 class ReviewForm(Form):
-    action = SelectField(_l("Decision"), choices=[("done", _l("Done")), ("dropped", _l("Dropped")),
-                                                   ("carry", _l("Carry forward"))])
+    # No default: a decision is made on purpose, not by pressing "Save" past an item.
+    action = SelectField(_l("Decision"), choices=[("", _l("Choose…")), ("done", _l("Done")), ("dropped", _l("Dropped")),
+                                                   ("carry", _l("Carry forward"))],
+                         validators=[DataRequired(_l("Choose a decision: done, dropped or carried forward."))])
     due_date = DateField(_l("New due date (if carried forward)"), validators=[Optional()])
     submit = SubmitField(_l("Save"))
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source
 from core.db import utcnow
 from core.extensions import db
+from core.templating import local_dt
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule
 from register.models import PartnerContact
@@ -42,7 +43,12 @@ from .models import (
 
 
 class MeetingError(Exception):
-    """A rule refused the change; the message is translated and shown to the user."""
+    """A rule refused the change; the message is translated and shown to the user, at the form
+    field ``field`` names when it concerns one."""
+
+    def __init__(self, message, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @register_access_rule
@@ -438,8 +444,32 @@ def cancel_meeting(meeting: Meeting, *, user, notify: bool = True) -> None:
     _send(meeting, "cancelled", old_starts_at=meeting.starts_at, notify=notify)
 
 
+def can_restore(meeting: Meeting) -> bool:
+    """A cancelled meeting can be brought back until its time (an undo for a wrong press)."""
+    return meeting.is_cancelled and meeting.starts_at > utcnow()
+
+
+def restore_meeting(meeting: Meeting, *, user) -> None:
+    """Undo a cancellation before the meeting's time: planned again, SEQUENCE raised so the
+    invitation queued now replaces the cancellation in people's calendars."""
+    if not can_restore(meeting):
+        raise MeetingError(_l("A cancelled meeting can be restored only before its time."))
+    _set_status(meeting, MeetingStatus.PLANNED.value, user)
+    db.session.flush()
+    _send(meeting, "updated")
+
+
+def held_refusal(meeting: Meeting) -> str | None:
+    """Time sense: a meeting cannot have been held before it has begun."""
+    if meeting.starts_at > utcnow():
+        return str(_l("The meeting can be marked held once it has begun (%(when)s).", when=local_dt(meeting.starts_at)))
+    return None
+
+
 def save_notes(meeting: Meeting, *, user, worries: str, summary: str, held: bool) -> None:
     _refuse_if_cancelled(meeting)
+    if held and meeting.status != MeetingStatus.HELD.value and (reason := held_refusal(meeting)):
+        raise MeetingError(reason, "held")
     meeting.worries = worries
     meeting.summary = summary
     meeting.version += 1
@@ -522,6 +552,17 @@ def update_item(meeting: Meeting, item: ActionItem, *, user, responsible_id, wha
     if due_date is not None and due_date < to_local(meeting.starts_at).date():
         result.warnings.append(_l("The due date is before the meeting. The item was saved; check the date."))
     return result
+
+
+def duplicate_item(meeting: Meeting, *, responsible_id, what: str, due_date: date | None) -> ActionItem | None:
+    """An open item of the meeting identical to the one about to be added (same person, same
+    words ignoring case and spacing, same date): most likely a double press or a retyped item."""
+    key = " ".join((what or "").split()).casefold()
+    for item in meeting.items:
+        if (item.status == ItemStatus.OPEN.value and str(item.responsible_id) == str(responsible_id)
+                and item.due_date == due_date and " ".join(item.what.split()).casefold() == key):
+            return item
+    return None
 
 
 def set_item_status(item: ActionItem, status: str, *, by_name: str) -> None:
@@ -781,6 +822,43 @@ def client_label_of(meetings) -> str:
     return client_label(min(meetings, key=rank)) if meetings else ""
 
 
+# A partner's "mark done" can be taken back for a day (a press on the wrong task).
+PARTNER_UNDO_WINDOW = timedelta(hours=24)
+
+
+def partner_actor_name(link: PartnerLink) -> str:
+    contact = link.contact
+    return f"{contact.name} ({contact.organisation.name})"[:160]
+
+
+def partner_recently_done(link: PartnerLink) -> list[ActionItem]:
+    """The contact's items this partner marked done within the undo window, newest first."""
+    return list(db.session.scalars(
+        sa.select(ActionItem)
+        .join(MeetingParticipant, ActionItem.responsible_id == MeetingParticipant.id)
+        .join(Meeting, ActionItem.meeting_id == Meeting.id)
+        .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value,
+               MeetingParticipant.contact_id == link.contact_id,
+               ActionItem.status == ItemStatus.DONE.value, ActionItem.status_changed_by == partner_actor_name(link),
+               ActionItem.status_changed_at >= utcnow() - PARTNER_UNDO_WINDOW,
+               Meeting.status != MeetingStatus.CANCELLED.value)
+        .order_by(ActionItem.status_changed_at.desc(), ActionItem.id)
+    ))
+
+
+def partner_undo_done(link: PartnerLink, item_id) -> ActionItem:
+    """Open again an item this partner marked done within the window; anything else is not found."""
+    try:
+        key = int(item_id)
+    except (TypeError, ValueError):
+        raise LookupError(item_id) from None
+    item = next((i for i in partner_recently_done(link) if i.id == key), None)
+    if item is None:
+        raise LookupError(item_id)
+    set_item_status(item, ItemStatus.OPEN.value, by_name=partner_actor_name(link))
+    return item
+
+
 def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
     """A partner may close only their own open items; anything else is refused as not found."""
     try:
@@ -791,6 +869,5 @@ def partner_mark_done(link: PartnerLink, item_id) -> ActionItem:
     if (item is None or item.status != ItemStatus.OPEN.value or item.responsible.kind != ParticipantKind.PARTNER.value
             or item.responsible.contact_id != link.contact_id or item.meeting.is_cancelled):
         raise LookupError(item_id)
-    contact = link.contact
-    set_item_status(item, ItemStatus.DONE.value, by_name=f"{contact.name} ({contact.organisation.name})")
+    set_item_status(item, ItemStatus.DONE.value, by_name=partner_actor_name(link))
     return item

@@ -146,6 +146,16 @@ def _names_need_confirming(form, client: Client, *fields) -> bool:
     return True
 
 
+def _duplicate_needs_confirming(form, meeting: Meeting) -> bool:
+    """Warn, not refuse, when the same item is already in the plan; "add it anyway" saves it."""
+    existing = services.duplicate_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
+                                       due_date=form.due_date.data)
+    if existing is None or form.save_duplicate.data:
+        return False
+    form.duplicate_of = existing
+    return True
+
+
 # --- lists -------------------------------------------------------------------------------------
 
 # The list's "show" choices: both (upcoming, then the latest past ones), or one kind, paged.
@@ -304,6 +314,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         single_worker=services.is_single_worker(meeting),
         change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
         cancel_form=CancelForm(formdata=None),
+        can_restore=services.can_restore(meeting),
     ), status
 
 
@@ -353,6 +364,41 @@ def edit(meeting_id):
     return render_template("meetings/edit.html", form=form, meeting=meeting, warnings=clashes)
 
 
+def _who_is_told(meeting: Meeting) -> list[MeetingParticipant]:
+    """The participants outside the staff, whom a change reaches by message (with an email)."""
+    return [p for p in meeting.participants if p.kind != ParticipantKind.STAFF.value]
+
+
+# Destructive actions ask first, on a page of their own (no JavaScript needed): what will happen
+# and to whom. The button on the meeting page is a link here; the POST does it.
+@bp.route("/meetings/<meeting_id>/cancel", methods=["GET"])
+@login_required
+@read_only
+def cancel_confirm(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if meeting.is_cancelled:
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} cancel confirmation")
+    return render_template("meetings/confirm.html", meeting=meeting, form=CancelForm(), what="cancel",
+                           told=_who_is_told(meeting), action=url_for("meetings.cancel", meeting_id=meeting.id))
+
+
+@bp.route("/meetings/<meeting_id>/restore", methods=["POST"])
+@login_required
+def restore(meeting_id):
+    meeting = _meeting_or_404(meeting_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.restore_meeting(meeting, user=current_user)
+    except MeetingError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    log_access(meeting.client_id, "change", f"meeting {meeting.id} restored")
+    flash(_("The meeting was restored. Those invited are sent the invitation again."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
 @bp.route("/meetings/<meeting_id>/cancel", methods=["POST"])
 @login_required
 def cancel(meeting_id):
@@ -382,11 +428,11 @@ def notes(meeting_id):
             services.save_notes(meeting, user=current_user, worries=form.worries.data or "",
                                 summary=form.summary.data or "", held=form.held.data)
         except MeetingError as exc:
-            form.form_errors.append(str(exc))
+            (form[exc.field].errors if exc.field else form.form_errors).append(str(exc))
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} record")
             flash(_("Record saved."), "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#record-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_meeting(meeting, notes_form=form)
 
 
@@ -426,8 +472,25 @@ def add_participant(meeting_id):
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} participant added")
             flash(_("%(name)s was invited.", name=participant.display_name), "success")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_invite(meeting, form)
+
+
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>/remove", methods=["GET"])
+@login_required
+@read_only
+def remove_participant_confirm(meeting_id, participant_id):
+    meeting = _meeting_or_404(meeting_id)
+    participant = services.participant_of(meeting, participant_id)
+    if participant is None:
+        abort(404)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} remove confirmation")
+    return render_template("meetings/confirm.html", meeting=meeting, form=ConfirmForm(), what="remove",
+                           participant=participant,
+                           action=url_for("meetings.remove_participant", meeting_id=meeting.id,
+                                          participant_id=participant.id))
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>/remove", methods=["POST"])
@@ -444,10 +507,10 @@ def remove_participant(meeting_id, participant_id):
         services.remove_participant(meeting, participant, user=current_user)
     except MeetingError as exc:
         flash(str(exc), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant removed")
     flash(_("%(name)s was removed from the meeting.", name=name), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])
@@ -469,7 +532,7 @@ def participation(meeting_id, participant_id):
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
     flash(_("Saved."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/items", methods=["POST"])
@@ -480,7 +543,8 @@ def add_item(meeting_id):
         return refused
     form = ItemForm()
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
-    if form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom):
+    if (form.validate_on_submit() and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)
+            and not _duplicate_needs_confirming(form, meeting)):
         try:
             result = services.add_item(meeting, responsible_id=form.responsible.data, what=form.what.data,
                                        with_whom=form.with_whom.data or "", due_date=form.due_date.data)
@@ -491,7 +555,7 @@ def add_item(meeting_id):
             flash(_("Item added to the plan."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     return _render_meeting(meeting, item_form=form)
 
 
@@ -504,7 +568,7 @@ def edit_item(meeting_id, item_id):
         return refused
     if item.status == "carried":
         flash(_("This item was carried forward; change it in the later meeting."), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     form = ItemEditForm(obj=item)
     form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
     if request.method == "GET":
@@ -523,7 +587,7 @@ def edit_item(meeting_id, item_id):
             flash(_("Changes saved."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
     return render_template("meetings/item_edit.html", form=form, meeting=meeting, item=item)
 
@@ -544,7 +608,7 @@ def item_status(meeting_id, item_id):
     services.set_item_status(item, form.status.data, by_name=current_user.name)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
     flash(_("Status changed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/review/<item_id>", methods=["POST"])
@@ -556,7 +620,10 @@ def review(meeting_id, item_id):
         abort(404)
     form = ReviewForm(prefix=f"r{item.id}")
     if not form.validate_on_submit():
-        abort(400)
+        if form.csrf_token.errors or not form.action.errors:
+            abort(400)
+        flash(form.action.errors[0], "error")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id))
     try:
         services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data)
     except MeetingError as exc:
@@ -564,7 +631,7 @@ def review(meeting_id, item_id):
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
     flash(_("Item reviewed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#review-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 @bp.route("/meetings/<meeting_id>/follow-up", methods=["GET", "POST"])
@@ -608,7 +675,9 @@ def plan(meeting_id):
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
     with force_locale(language):
-        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
+        # Time sense: "we met on" only once the meeting has begun.
+        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting,
+                               has_met=meeting.starts_at <= utcnow())
     return html
 
 
@@ -647,7 +716,7 @@ def revoke_link(meeting_id, link_id):
     services.revoke_partner_link(link)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} partner link {link.id} revoked")
     flash(_("The link was revoked. It no longer works."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
 # --- partner links (partner side, no login) ----------------------------------------------------
@@ -702,8 +771,24 @@ def partner_view(token):
     link.last_used_at = utcnow()
     with force_locale(_partner_language(link)):
         html = render_template("meetings/partner.html", link=link, groups=list(groups.values()), token=token,
-                               today=local_today())
+                               today=local_today(), recent=services.partner_recently_done(link))
     return _no_referrer(make_response(html))
+
+
+@bp.route("/p/<token>/items/<item_id>/undo", methods=["POST"])
+def partner_undo(token, item_id):
+    link = _link_or_404(token)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        item = services.partner_undo_done(link, item_id)
+    except LookupError:
+        abort(404)
+    log_access(item.meeting.client_id, "change", f"partner link: item {item.id} reopened", user=_partner_actor(link))
+    link.last_used_at = utcnow()
+    with force_locale(_partner_language(link)):
+        flash(_("The task is open again."), "success")
+    return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))
 
 
 @bp.route("/p/<token>/items/<item_id>/done", methods=["POST"])

@@ -53,7 +53,8 @@ def _require_login():
 
 def _staff_choices():
     users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-    return [(None, _("— nobody yet —"))] + [(u.id, u.name) for u in users]
+    # "" not None: WTForms would write value="None" (a dead end for anyone reading the form).
+    return [("", _("— nobody yet —"))] + [(u.id, u.name) for u in users]
 
 
 def rule_summary(rule) -> str:
@@ -133,7 +134,7 @@ def venues():
 def _partner_choices(current_id: int | None = None):
     stmt = sa.select(PartnerOrganisation).order_by(PartnerOrganisation.name)
     orgs = [o for o in db.session.scalars(stmt) if o.active or o.id == current_id]
-    return [(None, _("— choose —"))] + [(o.id, o.name) for o in orgs]
+    return [("", _("— choose —"))] + [(o.id, o.name) for o in orgs]
 
 
 @bp.route("/venues/new", methods=["GET", "POST"])

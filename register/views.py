@@ -11,7 +11,7 @@ from accounts.permissions import lead_required
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
-from core.security import read_only
+from core.security import is_safe_next, read_only
 from core.web import paginate, search_arg
 
 from . import access, services
@@ -155,7 +155,9 @@ def relative_form(client_id, relative_id=None):
                                phone=form.phone.data, email=form.email.data, language=form.language.data,
                                reminder_consent=form.reminder_consent.data)
         flash(_("Relative saved."), "success")
-        return redirect(url_for("register.client", client_id=client.id))
+        # Back to where the relative was missing (the new-meeting form links here with ?next=).
+        target = request.args.get("next")
+        return redirect(target if is_safe_next(target) else url_for("register.client", client_id=client.id))
     # The form names the client (and a relative's data when editing): every render is logged,
     # a new relative's empty form and a refused save too.
     log_access(client.id, "view", "relative form")

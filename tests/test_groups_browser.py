@@ -2,11 +2,14 @@
 phone width; axe-core finds no WCAG 2.1 AA violations on any group page reached."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups.models import Attendance, Enrolment, Group
+from core.db import utcnow
+from groups.models import Attendance, Enrolment, Group, GroupSession
 from tests.browser import click_through, assert_accessible, browser_login
 from tests.factories import PASSWORD, make_client, make_user
 
@@ -29,7 +32,7 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     page.select_option("#source", "team_meeting")
     click_through(page, "button:has-text('Tallenna idea')")
     click_through(page, "button:has-text('Suunnittele ryhmä tästä ideasta')")
-    page.wait_for_url("**/edit")
+    page.wait_for_url("**/edit?from_idea=1")
     assert_accessible(page, context="group form")
     page.select_option("#facilitator2_id", str(partner_id))
     page.fill("#room", "Ryhmähuone Kipinä")
@@ -64,6 +67,16 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     click_through(page, "table.schedule a >> nth=0")
     assert_accessible(page, context="session page")
     click_through(page, "text=Kirjaa läsnäolot")
+    # Time sense: the session is next year, so the roll call says when it can be taken.
+    assert "Läsnäolot voi kirjata ryhmäkerran päivästä alkaen" in page.inner_text("#roll-call-refusal")
+    assert page.locator("form.roll-call").count() == 0
+    assert_accessible(page, context="roll call not yet")
+    first_session = db.session.scalar(sa.select(GroupSession).order_by(GroupSession.starts_at))
+    first_session.starts_at = utcnow() - timedelta(days=1)
+    first_session.ends_at = first_session.starts_at + timedelta(minutes=90)
+    db.session.commit()
+    db.session.close()
+    page.reload()
     assert_accessible(page, context="roll call")
     box = page.locator(".roll-call-present label").first.bounding_box()
     assert box["height"] >= 44 and box["x"] + box["width"] <= 360

@@ -2,6 +2,8 @@
 attendance figures and the attendance signal."""
 from __future__ import annotations
 
+from datetime import date
+
 import sqlalchemy as sa
 
 from core.extensions import db
@@ -112,7 +114,8 @@ def test_names_only_for_facilitators_and_leads_and_each_view_logged(client, lead
 
 
 def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client, facilitator):
-    group = make_group(facilitator, make_user(), weeks=2, status="running")
+    # Sessions in the past: a roll call is taken from the session's day on (time sense).
+    group = make_group(facilitator, make_user(), weeks=2, status="running", first=date(2026, 11, 2))
     a, b, c = (make_client(name=n) for n in ("Matti K.", "Laura S.", "Erik B."))
     for person in (a, b, c):
         services.enrol(group, person.id)
@@ -155,7 +158,7 @@ def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client
 
 
 def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator):
-    group = make_group(facilitator, make_user(), weeks=1, status="running")
+    group = make_group(facilitator, make_user(), weeks=1, status="running", first=date(2026, 11, 2))
     services.enrol(group, make_client().id)
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment))

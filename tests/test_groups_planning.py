@@ -45,7 +45,7 @@ def test_idea_backlog_and_turning_an_idea_into_a_group(auth_client, facilitator)
     assert "Yksinäisyys" in page and "Kahvitauko" in page
     response = auth_client.post_form(f"/groups/ideas/{idea.id}/plan", {}, token_from="/groups/ideas")
     group = db.session.scalar(sa.select(Group))
-    assert response.headers["Location"].endswith(f"/groups/{group.id}/edit")
+    assert response.headers["Location"].endswith(f"/groups/{group.id}/edit?from_idea=1")
     db.session.refresh(idea)
     assert idea.group_id == group.id
     assert (group.title, group.target_clients, group.status, group.facilitator1_id) == (
@@ -149,7 +149,8 @@ def test_lifecycle_refusals_and_steps(auth_client, facilitator):
     db.session.refresh(group)
     assert group.status == "planning"
 
-    planned = services.plan_dates(first_date=date(2027, 2, 1), weekday=0, start=time(13, 0), minutes=90, weeks=2)
+    # In the past: running and finished need their sessions to have come (time sense).
+    planned = services.plan_dates(first_date=date(2026, 11, 2), weekday=0, start=time(13, 0), minutes=90, weeks=2)
     services.generate_schedule(group, planned)
     db.session.commit()
     for target in ("enrolling", "running", "finished"):

@@ -89,7 +89,7 @@ def test_status_change_remembers_who_and_when(auth_client, facilitator):
 
 
 def test_record_and_stale_edit_from_two_browsers(auth_client, facilitator, app):
-    meeting = _meeting(facilitator)
+    meeting = _meeting(facilitator, day=local_today() - timedelta(days=1))  # held: it has been
     version = meeting.version
     first = auth_client.post_form(f"/meetings/{meeting.id}/notes", {
         "version": str(version), "worries": "Rent arrears", "summary": "Matti contacts the landlord", "held": "y"})
