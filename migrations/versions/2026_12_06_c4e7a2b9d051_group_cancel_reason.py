@@ -1,7 +1,7 @@
 """groups: the reason a group was cancelled (sent to its enrolled clients)
 
 Revision ID: c4e7a2b9d051
-Revises: 7a3c5e9b1d24
+Revises: c4e8a1f3b927
 Create Date: 2026-12-06 07:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a2b9d051'
-down_revision = '7a3c5e9b1d24'
+down_revision = 'c4e8a1f3b927'
 branch_labels = None
 depends_on = None
 
