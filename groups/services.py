@@ -123,11 +123,23 @@ def _check_facilitators(f1: int | None, f2: int | None) -> None:
                          "facilitator2_id")
 
 
+# Once enrolment is open, clients have been promised a group with two workers (seed 000: the
+# pair covers for each other's absences and home-visit safety), so it may never drop to one.
+TWO_FACILITATORS_FROM = (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)
+
+
 def save_group(group: Group | None, *, title: str, theme: str = "", description: str = "", target_clients: str = "",
                venue: str = "", room: str = "", capacity: int = 8, language: str = "fi", planning_notes: str = "",
                facilitator1_id: int | None = None, facilitator2_id: int | None = None,
                partner_ids: list[int] | None = None, created_by=None) -> Group:
     _check_facilitators(facilitator1_id, facilitator2_id)
+    if group is not None and group.status in TWO_FACILITATORS_FROM:
+        # The rule is on the result of the save: a facilitator may be replaced by naming the
+        # successor in the same save, never left empty.
+        for name, value in (("facilitator1_id", facilitator1_id), ("facilitator2_id", facilitator2_id)):
+            if value is None:
+                raise GroupError(_("Enrolment is open, so the group must keep two facilitators. "
+                                   "Name who takes over before removing a facilitator."), name)
     if capacity < 1:
         raise GroupError(_("The capacity must be at least 1."), "capacity")
     if group is not None:
