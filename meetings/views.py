@@ -702,3 +702,14 @@ def partner_done(token, item_id):
     with force_locale(_partner_language(link)):
         flash(_("Thank you. The task is marked done."), "success")
     return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))
+
+
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+
+    from . import agenda
+
+    register_agenda_source(state.app, agenda.agenda_source)
+    register_to_record_source(state.app, agenda.to_record_source)
+    register_exception_source(state.app, agenda.exception_source)
