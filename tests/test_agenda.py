@@ -8,6 +8,7 @@ import re
 from datetime import date, time, timedelta
 
 import pytest
+import sqlalchemy as sa
 
 from core import agenda
 from core.extensions import db
@@ -159,3 +160,30 @@ def test_start_page_reads_a_fixed_number_of_times(auth_client, facilitator):
     few = count()
     add(1, 4)
     assert count() == few
+
+
+def test_demo_gives_the_demo_facilitator_a_realistic_week(app, runner):
+    from tests.factories import login
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    http = app.test_client()
+    login(http, "ohjaaja@example.fi", "kohtaamo-demo")
+    today = local_today()
+    todays = text_of(http.get(f"/?day={today.isoformat()}"))
+    # A group session within the coming week (weekly, so within seven days unless a holiday
+    # falls on it: then the series moved on a week).
+    coming = [text_of(http.get(f"/?day={(today + timedelta(days=d)).isoformat()}")) for d in range(0, 14)]
+    assert any("Arjen hallinta -ryhmä, tapaaminen" in page for page in coming)
+    tomorrow = text_of(http.get(f"/?day={(today + timedelta(days=1)).isoformat()}"))
+    tomorrow = tomorrow[tomorrow.index('id="agenda-heading"'):tomorrow.index('id="to-record-heading"')]
+    assert "Verkostopalaveri" in tomorrow and "Jalkautuminen: Diakonian avoin kahvila" in tomorrow
+    to_record = todays[todays.index('id="to-record-heading"'):]
+    assert "Kirjaus tekemättä: pidettiinkö?" in to_record and "Myöhässä" in to_record
+    # A referral waits for the spring round's facilitators; the backlog counts a theme's clients.
+    from groups.models import Group
+
+    spring = db.session.scalar(sa.select(Group).where(Group.title == "Raharyhmä, kevät"))
+    participants = text_of(http.get(f"/groups/{spring.id}/participants"))
+    assert "Vuokrarästejä, haluaa oppia tekemään budjetin." in participants
+    ideas = text_of(http.get("/groups/ideas"))
+    assert "Ehdotettuja asiakkaita</dt><dd>2</dd>" in ideas
