@@ -762,6 +762,11 @@ def refer(client_id: int, *, target: str, reason: str, user) -> Referral:
         referral.group_id = idea.group_id
     else:
         raise GroupError(_("Choose a group or a theme from the list."), "target")
+    waiting = db.session.scalar(sa.select(Referral.id).where(
+        Referral.client_id == client_id, Referral.status == ReferralStatus.PENDING.value,
+        Referral.group_id == referral.group_id if referral.idea_id is None else Referral.idea_id == referral.idea_id))
+    if waiting is not None:
+        raise GroupError(_("The client has already been suggested for this and waits for an answer."), "target")
     db.session.add(referral)
     db.session.flush()
     return referral

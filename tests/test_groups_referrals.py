@@ -118,6 +118,15 @@ def test_a_forged_target_is_a_form_error(auth_client, facilitator, fresh_db, tar
     assert fresh_db.scalar(sa.select(sa.func.count(Referral.id))) == 0
 
 
+def test_the_same_pending_referral_twice_is_refused(auth_client, facilitator, fresh_db):
+    group = make_group(make_user(), make_user(), weeks=2, status="planning")
+    person = make_client(worker=facilitator)
+    assert _refer(auth_client, person, f"group:{group.id}").status_code == 302
+    again = _refer(auth_client, person, f"group:{group.id}", reason="Toinen kerta")
+    assert again.status_code == 200 and "odottaa vastausta" in text_of(again)
+    assert fresh_db.scalar(sa.select(sa.func.count(Referral.id))) == 1
+
+
 def test_a_running_group_is_not_offered_and_is_refused(auth_client, facilitator, fresh_db):
     running = make_group(make_user(), make_user(), weeks=2, status="running")
     person = make_client(worker=facilitator)
@@ -130,16 +139,17 @@ def test_theme_referrals_are_counted_and_follow_the_idea_into_a_group(auth_clien
     idea = services.create_idea(theme="Yksinäisyys", created_by=facilitator)
     db.session.commit()
     first, second = make_client(worker=facilitator), make_client(worker=facilitator)
-    for person in (first, second, first):
+    for person in (first, second):
         assert _refer(auth_client, person, f"idea:{idea.id}").status_code == 302
+    assert _refer(auth_client, first, f"idea:{idea.id}").status_code == 200     # already waiting
     ideas = text_of(auth_client.get("/groups/ideas"))
     counted = ideas[ideas.index("Yksinäisyys"):]
-    assert "Ehdotettuja asiakkaita</dt><dd>2</dd>" in counted       # distinct clients
+    assert "Ehdotettuja asiakkaita</dt><dd>2</dd>" in counted
     assert auth_client.post_form(f"/groups/ideas/{idea.id}/plan", {}, token_from="/groups/ideas").status_code == 302
     group_id = fresh_db.scalar(sa.select(GroupIdea.group_id).where(GroupIdea.id == idea.id))
-    assert fresh_db.scalar(sa.select(sa.func.count(Referral.id)).where(Referral.group_id == group_id)) == 3
+    assert fresh_db.scalar(sa.select(sa.func.count(Referral.id)).where(Referral.group_id == group_id)) == 2
     page = text_of(auth_client.get(f"/groups/{group_id}/participants"))
-    assert page.count("Hylkää ehdotus<span") == 3
+    assert page.count("Hylkää ehdotus<span") == 2
 
 
 def test_participants_page_is_404_for_those_who_may_not_see_the_names(auth_client, facilitator, fresh_db):
