@@ -1,9 +1,9 @@
 """Start page, language switch and health check."""
 from __future__ import annotations
 
-import sqlalchemy as sa
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -12,8 +12,7 @@ from wtforms import HiddenField, SelectField, SubmitField
 from . import agenda as agenda_
 from .dashboard import panels_for
 from .extensions import db
-from .forms import Form
-from .forms import date_in_range
+from .forms import Form, date_in_range
 from .security import is_safe_next, read_only
 from .timeutil import local_today, to_local
 
@@ -30,6 +29,8 @@ class LanguageForm(Form):
 @login_required
 @read_only
 def index():
+    """The agenda (core/agenda.py): the day or week of ``?day=YYYY-MM-DD&view=day|week``, what is
+    still to record, a lead's view of the unit; then the features' remaining panels."""
     # The day and the view come from the URL (links, bookmarks): anything else is today's day.
     view = "week" if request.args.get("view") == "week" else "day"
     try:
