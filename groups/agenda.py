@@ -14,7 +14,7 @@ from core.extensions import db
 from core.timeutil import now_utc
 
 from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupSession, GroupStatus, SessionStatus
-from .services import ACTIVE_ENROLMENT, sessions_for_user
+from .services import ACTIVE_ENROLMENT, session_spans, sessions_for_user
 
 
 def _with_roll_call(session_ids) -> set[int]:
@@ -24,13 +24,16 @@ def _with_roll_call(session_ids) -> set[int]:
     return set(db.session.scalars(sa.select(Attendance.session_id).where(Attendance.session_id.in_(ids)).distinct()))
 
 
-def _title(session: GroupSession) -> str:
-    # The group's title and the session's number: groups are named for a theme, never a client.
-    return _("%(group)s, session %(number)s", group=session.group.title, number=session.number)
+def _title(title: str, number: int, spans: dict, group_id: int) -> str:
+    # The group's title and "3/6": groups are named for a theme, never a client.
+    span = spans.get(group_id)
+    return _("%(group)s, session %(number)s/%(total)s", group=title, number=number,
+             total=span.count if span else number)
 
 
 def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
     sessions = sessions_for_user(user.id, start, end)
+    spans = session_spans(s.group_id for s in sessions)
     now = now_utc()
     recorded = _with_roll_call(s.id for s in sessions if s.ends_at <= now and not s.is_cancelled)
     items = []
@@ -40,7 +43,7 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
             needs.append(_("Cancelled"))
         elif s.ends_at <= now and s.id not in recorded:
             needs.append(_("Roll call to take"))
-        items.append({"start": s.starts_at, "end": s.ends_at, "kind": "session", "title": _title(s),
+        items.append({"start": s.starts_at, "end": s.ends_at, "kind": "session", "title": _title(s.group.title, s.number, spans, s.group_id),
                       "url": url_for("groups.session", group_id=s.group_id, session_id=s.id),
                       "needs": needs, "target": ("session", s.id)})
     return items
@@ -58,12 +61,14 @@ def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
                    GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS), ~has_roll_call, has_participants))
     if user_id is not None:
         stmt = stmt.where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id))
+    rows = db.session.execute(stmt.order_by(GroupSession.starts_at, GroupSession.id)).all()
+    spans = session_spans(row.group_id for row in rows)
     return [{"start": row.starts_at, "kind": "session",
-             "title": _("%(group)s, session %(number)s", group=row.title, number=row.number),
+             "title": _title(row.title, row.number, spans, row.group_id),
              "url": url_for("groups.roll_call", group_id=row.group_id, session_id=row.id),
              "needs": [_("Roll call to take")],
              "worker_ids": [i for i in (row.facilitator1_id, row.facilitator2_id) if i is not None]}
-            for row in db.session.execute(stmt.order_by(GroupSession.starts_at, GroupSession.id))]
+            for row in rows]
 
 
 def exception_source() -> list[dict]:
