@@ -1,16 +1,20 @@
 """Start page, language switch and health check."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import sqlalchemy as sa
-from flask import Blueprint, abort, redirect, render_template, session, url_for
+from flask import Blueprint, abort, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from wtforms import HiddenField, SelectField, SubmitField
 
+from . import agenda as agenda_
 from .dashboard import panels_for
 from .extensions import db
-from .forms import Form
+from .forms import Form, date_in_range
 from .security import is_safe_next, read_only
+from .timeutil import local_today, to_local
 
 bp = Blueprint("core", __name__, template_folder="templates")
 
@@ -25,7 +29,37 @@ class LanguageForm(Form):
 @login_required
 @read_only
 def index():
-    return render_template("core/index.html", panels=panels_for(current_user))
+    """The agenda (core/agenda.py): the day or week of ``?day=YYYY-MM-DD&view=day|week``, what is
+    still to record, a lead's view of the unit; then the features' remaining panels."""
+    # The day and the view come from the URL (links, bookmarks): anything else is today's day.
+    view = "week" if request.args.get("view") == "week" else "day"
+    try:
+        day = date.fromisoformat(request.args.get("day", ""))
+    except ValueError:
+        day = local_today()
+    if not date_in_range(day):
+        day = local_today()
+    first, last = agenda_.period_bounds(day, view)
+    step = timedelta(days=7 if view == "week" else 1)
+    items = agenda_.agenda(current_user, first, last)
+    days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    by_day = {d: [] for d in days}
+    for item in items:
+        local_day = to_local(item["start"]).date()
+        by_day.setdefault(max(first, min(last, local_day)), []).append(item)
+    pending = agenda_.to_record(current_user.id)
+    overview = agenda_.lead_overview() if current_user.is_lead else None
+    names = {}
+    if overview and overview["open_counts"]:
+        from accounts.models import User
+
+        names = dict(db.session.execute(sa.select(User.id, User.name)
+                                        .where(User.id.in_(sorted(overview["open_counts"])))).all())
+    return render_template("core/index.html", panels=panels_for(current_user), view=view, day=day,
+                           first=first, last=last, by_day=by_day, today=local_today(),
+                           previous_day=day - step, next_day=day + step,
+                           to_record=pending[:agenda_.TO_RECORD_SHOWN], to_record_total=len(pending),
+                           is_overdue=agenda_.is_overdue, overview=overview, worker_names=names)
 
 
 @bp.route("/language", methods=["POST"])

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import time, timedelta
 
+import sqlalchemy as sa
+
 from core.extensions import db
 from core.timeutil import local_today, to_local
 
 from . import services
-from .models import Attendance, GroupEvaluation, GroupStatus
+from .models import Attendance, GroupEvaluation, GroupIdea, GroupStatus
 
 RAHA_TOPICS = ["Kela-etuudet", "Budjetointi", "Velat ja ulosotto", "Laskut ja maksut", "Säästäminen",
                "Mitä seuraavaksi"]
@@ -90,4 +92,11 @@ def seed(ctx) -> None:
         services.create_idea(theme=theme, description=description, suggested_by=by, source=source,
                              target_clients=target, created_by=staff["sanna"])
     db.session.flush()
+    # Referrals from client meetings: one waits for the spring round's facilitators (the demo
+    # facilitator among them), two show the demand for a theme in the backlog.
+    services.refer(clients["jv"].id, target=f"group:{seuraava.id}", user=staff["sanna"],
+                   reason="Vuokrarästejä, haluaa oppia tekemään budjetin.")
+    loneliness = db.session.scalar(sa.select(GroupIdea).where(GroupIdea.theme == "Yksinäisyys ja kohtaamiset"))
+    for key, reason in (("eb", "Asuu yksin, toivoo seuraa arkeen."), ("th", "Vähän kontakteja, kiinnostunut ryhmästä.")):
+        services.refer(clients[key].id, target=f"idea:{loneliness.id}", user=staff["ohjaaja"], reason=reason)
     ctx.extra["groups"] = {"raharyhma": raha, "arki": arki, "seuraava": seuraava}

@@ -169,3 +169,17 @@ def topics_form(sessions, labels: dict[int, str]):
                 StringField(labels[session.id], validators=[Optional(), Length(max=200), no_control_chars],
                             filters=[strip_filter], default=session.topic))
     return TopicsForm()
+
+
+class ReferralForm(Form):
+    target = SelectField(_l("Group or theme"), validators=[DataRequired(_l("Choose a group or a theme from the list."))])
+    reason = StringField(_l("Why this group"), validators=[DataRequired(_l("Say briefly why.")), Length(max=300)],
+                         filters=[strip_filter],
+                         description=_l("A short reason the facilitators see. No health details."))
+    submit = SubmitField(_l("Send the referral"))
+
+
+class DeclineReferralForm(Form):
+    reason = StringField(_l("Reason for declining"), validators=[DataRequired(_l("Say briefly why.")), Length(max=300)],
+                         filters=[strip_filter], description=_l("The worker who made the referral sees this."))
+    submit = SubmitField(_l("Decline the referral"))

@@ -218,3 +218,44 @@ class GroupEvaluation(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     group: Mapped[Group] = relationship(back_populates="evaluation")
+
+
+class ReferralStatus(str, enum.Enum):
+    PENDING = "pending"
+    ENROLLED = "enrolled"    # taken into the group
+    WAITING = "waiting"      # taken onto the group's waiting list
+    DECLINED = "declined"
+
+
+class Referral(db.Model):
+    """A worker suggests a client for a group in planning or enrolling, or for a theme in the
+    ideas backlog, with a short reason. The group's facilitators take the client in or decline
+    with a reason the referring worker sees. A referral grants no access to the client's record
+    (no access rule reads this table): only the enrolment that follows does."""
+
+    __tablename__ = "group_referral"
+    __table_args__ = (
+        sa.CheckConstraint("group_id IS NOT NULL OR idea_id IS NOT NULL", name="referral_has_target"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
+    # An idea's referrals move to the group made from it (group_id set, idea_id kept).
+    group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), nullable=True,
+                                                 index=True)
+    idea_id: Mapped[int | None] = mapped_column(sa.ForeignKey("group_idea.id", ondelete="CASCADE"), nullable=True,
+                                                index=True)
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")
+    status: Mapped[str] = mapped_column(sa.String(20), default=ReferralStatus.PENDING.value)
+    referred_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
+                                                       index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    decline_reason: Mapped[str] = mapped_column(sa.String(300), default="")
+
+    client = relationship("Client")
+    group = relationship("Group")
+    idea = relationship("GroupIdea")
+    referred_by = relationship("User", foreign_keys=[referred_by_id])
+    decided_by = relationship("User", foreign_keys=[decided_by_id])

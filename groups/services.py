@@ -27,7 +27,7 @@ from register.access import register_access_rule
 
 from .models import (
     Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
-    GroupSession, GroupStatus, SessionChange, SessionStatus,
+    GroupSession, GroupStatus, Referral, ReferralStatus, SessionChange, SessionStatus,
 )
 from .signals import attendance_recorded
 
@@ -116,6 +116,9 @@ def group_from_idea(idea: GroupIdea, user) -> Group:
     db.session.add(group)
     db.session.flush()
     idea.group_id = group.id
+    # The theme's referrals wait for the new group's facilitators.
+    db.session.execute(sa.update(Referral).where(Referral.idea_id == idea.id, Referral.group_id.is_(None))
+                       .values(group_id=group.id))
     db.session.flush()
     return group
 
@@ -128,11 +131,23 @@ def _check_facilitators(f1: int | None, f2: int | None) -> None:
                          "facilitator2_id")
 
 
+# Once enrolment is open, clients have been promised a group with two workers (seed 000: the
+# pair covers for each other's absences and home-visit safety), so it may never drop to one.
+TWO_FACILITATORS_FROM = (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)
+
+
 def save_group(group: Group | None, *, title: str, theme: str = "", description: str = "", target_clients: str = "",
                venue: str = "", room: str = "", capacity: int = 8, language: str = "fi", planning_notes: str = "",
                facilitator1_id: int | None = None, facilitator2_id: int | None = None,
                partner_ids: list[int] | None = None, created_by=None) -> Group:
     _check_facilitators(facilitator1_id, facilitator2_id)
+    if group is not None and group.status in TWO_FACILITATORS_FROM:
+        # The rule is on the result of the save: a facilitator may be replaced by naming the
+        # successor in the same save, never left empty.
+        for name, value in (("facilitator1_id", facilitator1_id), ("facilitator2_id", facilitator2_id)):
+            if value is None:
+                raise GroupError(_("Enrolment is open, so the group must keep two facilitators. "
+                                   "Name who takes over before removing a facilitator."), name)
     if capacity < 1:
         raise GroupError(_("The capacity must be at least 1."), "capacity")
     if group is not None:
@@ -873,3 +888,88 @@ def group_choice_labels(groups) -> dict[int, str]:
 
 def local_time_of(value: datetime) -> time:
     return to_local(value).time().replace(tzinfo=None)
+
+
+# --- referrals ----------------------------------------------------------------------------------
+
+REFERRABLE = (GroupStatus.PLANNING.value, GroupStatus.ENROLLING.value)
+
+
+def referral_targets() -> tuple[list[Group], list[GroupIdea]]:
+    """Groups in planning or enrolling, and ideas not yet turned into a group."""
+    groups = db.session.scalars(sa.select(Group).where(Group.status.in_(REFERRABLE))
+                                .order_by(Group.title, Group.id)).all()
+    ideas = db.session.scalars(sa.select(GroupIdea).where(GroupIdea.group_id.is_(None))
+                               .order_by(GroupIdea.theme, GroupIdea.id)).all()
+    return list(groups), list(ideas)
+
+
+def refer(client_id: int, *, target: str, reason: str, user) -> Referral:
+    """``target`` is "group:<id>" or "idea:<id>" from the form's choices (which the caller built
+    from referral_targets); the view has checked that the user may see the client."""
+    kind, _sep, raw = target.partition(":")
+    key = int(raw) if raw.isdigit() and int(raw) < 2**63 else 0
+    referral = Referral(client_id=client_id, reason=reason, referred_by_id=user.id)
+    if kind == "group" and (group := db.session.get(Group, key)) is not None and group.status in REFERRABLE:
+        open_enrolment = db.session.scalar(sa.select(Enrolment.id).where(
+            Enrolment.group_id == group.id, Enrolment.client_id == client_id,
+            Enrolment.status != EnrolmentStatus.WITHDRAWN.value))
+        if open_enrolment is not None:
+            raise GroupError(_("The client is already in this group or on its waiting list."), "target")
+        referral.group_id = group.id
+    elif kind == "idea" and (idea := db.session.get(GroupIdea, key)) is not None:
+        referral.idea_id = idea.id
+        referral.group_id = idea.group_id
+    else:
+        raise GroupError(_("Choose a group or a theme from the list."), "target")
+    waiting = db.session.scalar(sa.select(Referral.id).where(
+        Referral.client_id == client_id, Referral.status == ReferralStatus.PENDING.value,
+        Referral.group_id == referral.group_id if referral.idea_id is None else Referral.idea_id == referral.idea_id))
+    if waiting is not None:
+        raise GroupError(_("The client has already been suggested for this and waits for an answer."), "target")
+    db.session.add(referral)
+    db.session.flush()
+    return referral
+
+
+def pending_referrals(group: Group) -> list[Referral]:
+    return list(db.session.scalars(
+        sa.select(Referral).where(Referral.group_id == group.id, Referral.status == ReferralStatus.PENDING.value)
+        .options(selectinload(Referral.client), selectinload(Referral.referred_by))
+        .order_by(Referral.created_at, Referral.id)))
+
+
+def take_referral(referral: Referral, user) -> Enrolment:
+    """Into the group, or onto its waiting list when it is full (as enrolment decides)."""
+    if referral.status != ReferralStatus.PENDING.value:
+        raise GroupError(_("This referral has already been handled."))
+    enrolment = enrol(referral.group, referral.client_id)
+    referral.status = (ReferralStatus.ENROLLED.value if enrolment.status == EnrolmentStatus.ENROLLED.value
+                       else ReferralStatus.WAITING.value)
+    referral.decided_by_id, referral.decided_at = user.id, utcnow()
+    db.session.flush()
+    return enrolment
+
+
+def decline_referral(referral: Referral, reason: str, user) -> Referral:
+    if referral.status != ReferralStatus.PENDING.value:
+        raise GroupError(_("This referral has already been handled."))
+    referral.status = ReferralStatus.DECLINED.value
+    referral.decline_reason = reason
+    referral.decided_by_id, referral.decided_at = user.id, utcnow()
+    db.session.flush()
+    return referral
+
+
+def client_referrals(client_id: int) -> list[Referral]:
+    return list(db.session.scalars(
+        sa.select(Referral).where(Referral.client_id == client_id)
+        .options(selectinload(Referral.group), selectinload(Referral.idea), selectinload(Referral.referred_by))
+        .order_by(Referral.created_at.desc(), Referral.id.desc()).limit(20)))
+
+
+def referral_counts_by_idea() -> dict[int, int]:
+    """Clients referred per idea (the demand signal of the backlog): distinct clients, one query."""
+    return dict(db.session.execute(
+        sa.select(Referral.idea_id, sa.func.count(sa.distinct(Referral.client_id)))
+        .where(Referral.idea_id.is_not(None)).group_by(Referral.idea_id)).all())

@@ -18,15 +18,17 @@ from core.security import read_only
 from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
-from register.access import accessible_client_ids, log_access, log_access_many
+from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
 from register.models import Client, PartnerOrganisation
 
 from . import services
 from .forms import (
-    CancelGroupForm, CopyForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES, ScheduleForm, SessionForm,
-    SessionStatusForm, StatusForm, topics_form,
+    CancelGroupForm, CopyForm, DeclineReferralForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES,
+    ReferralForm, ScheduleForm, SessionForm, SessionStatusForm, StatusForm, topics_form,
 )
-from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus
+from .models import (
+    Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus, Referral,
+)
 from .services import STATUS_LABELS, GroupError
 
 bp = Blueprint("groups", __name__, template_folder="templates", url_prefix="/groups")
@@ -64,6 +66,15 @@ def _editable_group(group_id) -> Group:
     group = _group_or_404(group_id)
     if not services.can_edit(current_user, group):
         abort(403)
+    return group
+
+
+def _participants_group(group_id) -> Group:
+    """The participants' names are client records: for anyone but the group's facilitators and
+    leads the page does not exist (404, as for any record one may not see), not "forbidden"."""
+    group = _group_or_404(group_id)
+    if not services.can_see_names(current_user, group):
+        abort(404)
     return group
 
 
@@ -133,7 +144,7 @@ def ideas():
         return redirect(url_for("groups.ideas"))
     items = db.session.scalars(sa.select(GroupIdea).order_by(GroupIdea.group_id.is_not(None), GroupIdea.created_at.desc())).all()
     return render_template("groups/ideas.html", form=form, ideas=items, sources=dict(IDEA_SOURCES),
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), referred=services.referral_counts_by_idea())
 
 
 @bp.route("/ideas/<idea_id>/plan", methods=["POST"])
@@ -447,16 +458,20 @@ def _render_participants(group: Group, form: EnrolForm):
         sa.select(Enrolment).where(Enrolment.group_id == group.id).options(selectinload(Enrolment.client))
         .order_by(Enrolment.created_at, Enrolment.id)).all()
     log_access_many([e.client_id for e in enrolments], "view", f"group {group.id} participants")
+    # A referral shows the facilitators the client's name and the reason, as the enrolment list
+    # does, and no link to the client's page: it grants no access to the record.
+    referrals = services.pending_referrals(group)
+    log_access_many([r.client_id for r in referrals], "view", f"group {group.id} referrals")
     # The enrol menu shows names too, as a list (like the client register's list page).
     log_access_many([cid for cid, _label in form.client_id.choices if cid], "list", f"group {group.id} enrol menu")
     by_status = {s.value: [e for e in enrolments if e.status == s.value] for s in EnrolmentStatus}
     return render_template("groups/participants.html", group=group, form=form, by_status=by_status,
-                           confirm=ConfirmForm(), enrolled=services.count_enrolled(group))
+                           confirm=ConfirmForm(), enrolled=services.count_enrolled(group), referrals=referrals)
 
 
 @bp.route("/<group_id>/participants", methods=["GET", "POST"])
 def participants(group_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     form = EnrolForm()
     form.client_id.choices = _enrol_choices(group)
     if form.validate_on_submit():
@@ -638,3 +653,85 @@ def print_sheet(group_id):
     log_access_many([e.client_id for e, _c in figures.per_participant], "view", f"group {group.id} attendance sheet")
     return render_template("groups/print_sheet.html", group=group, figures=figures, marks=marks,
                            total=len(group.sessions))
+
+
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+
+    from . import agenda
+
+    register_agenda_source(state.app, agenda.agenda_source)
+    register_to_record_source(state.app, agenda.to_record_source)
+    register_exception_source(state.app, agenda.exception_source)
+
+
+# --- referrals ----------------------------------------------------------------------------------
+
+def _referral_choices():
+    groups, ideas = services.referral_targets()
+    return [("", _("– Choose –"))] + [(f"group:{g.id}", _("Group: %(title)s", title=g.title)) for g in groups] \
+        + [(f"idea:{i.id}", _("Idea: %(theme)s", theme=i.theme)) for i in ideas]
+
+
+@bp.route("/referrals/new/<client_id>", methods=["GET", "POST"])
+def refer(client_id):
+    client = get_client_or_404(client_id)
+    form = ReferralForm()
+    form.target.choices = _referral_choices()
+    if form.validate_on_submit():
+        try:
+            referral = services.refer(client.id, target=form.target.data, reason=form.reason.data, user=current_user)
+        except GroupError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            log_access(client.id, "change", f"referred to group {referral.group_id} / idea {referral.idea_id}")
+            flash(_("Referral sent. The group's facilitators will see it."), "success")
+            return redirect(url_for("register.client", client_id=client.id))
+    log_access(client.id, "view", "referral form")
+    return render_template("groups/refer.html", form=form, client=client)
+
+
+def _referral_of(group: Group, referral_id) -> Referral:
+    referral = get_or_404(Referral, referral_id)
+    if referral.group_id != group.id:
+        abort(404)
+    return referral
+
+
+@bp.route("/<group_id>/referrals/<referral_id>/take", methods=["POST"])
+def take_referral(group_id, referral_id):
+    group = _participants_group(group_id)
+    referral = _referral_of(group, referral_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        enrolment = services.take_referral(referral, current_user)
+    except GroupError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for("groups.participants", group_id=group.id))
+    log_access(referral.client_id, "change", f"enrolled in group {group.id} from a referral ({enrolment.status})")
+    flash(_("Enrolled.") if enrolment.status == EnrolmentStatus.ENROLLED.value
+          else _("The group is full: the client was put on the waiting list."), "success")
+    return redirect(url_for("groups.participants", group_id=group.id))
+
+
+@bp.route("/<group_id>/referrals/<referral_id>/decline", methods=["GET", "POST"])
+def decline_referral(group_id, referral_id):
+    group = _participants_group(group_id)
+    referral = _referral_of(group, referral_id)
+    form = DeclineReferralForm()
+    if form.validate_on_submit():
+        try:
+            services.decline_referral(referral, form.reason.data, current_user)
+        except GroupError as exc:
+            db.session.rollback()
+            _apply_error(form, exc)
+        else:
+            log_access(referral.client_id, "change", f"referral to group {group.id} declined")
+            flash(_("Referral declined."), "success")
+            return redirect(url_for("groups.participants", group_id=group.id))
+    log_access(referral.client_id, "view", f"referral to group {group.id}")
+    return render_template("groups/decline_referral.html", form=form, group=group, referral=referral)

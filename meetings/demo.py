@@ -66,4 +66,16 @@ def seed(ctx) -> None:
         contact_ids=[ctx.contacts["rise_ville"].id, tiina.id], relative_ids=[ctx.relatives["ls_puoliso"].id],
         created_by=ohjaaja)
 
+    # The demo facilitator's week (the agenda): a meeting tomorrow, and one six days ago that is
+    # still to record ("was held" not marked), overdue by more than three working days.
+    th = ctx.clients["th"]
+    starts, ends = services.meeting_times(today + timedelta(days=1), time(9, 0), 60)
+    services.create_meeting(client=th, purpose="Asumisen tuki: tilannekatsaus", starts_at=starts, ends_at=ends,
+                            place_kind="office", place="Sosiaalitoimisto, huone 12", staff_ids=[ohjaaja.id, pekka.id],
+                            include_client=True, created_by=ohjaaja)
+    starts, ends = services.meeting_times(today - timedelta(days=6), time(10, 0), 60)
+    services.create_meeting(client=mk, purpose="Päihdekuntoutuksen jatko", starts_at=starts, ends_at=ends,
+                            place_kind="office", place="Sosiaalitoimisto, huone 12", staff_ids=[ohjaaja.id, pekka.id],
+                            contact_ids=[tiina.id], include_client=True, created_by=ohjaaja)
+
     ctx.extra["meetings"] = {"held": held, "follow_up": follow, "home_visit": other}

@@ -197,3 +197,21 @@ class PartnerLink(db.Model):
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     contact = relationship("PartnerContact")
+
+
+class ItemStatusChange(db.Model):
+    """One status change of a plan item (who, when, from what to what): the whole history, where
+    the item itself keeps only the last change. meeting_id is the item's meeting, so the
+    meeting's change history reads every item's changes in one query."""
+
+    __tablename__ = "action_item_status_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("action_item.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    old_status: Mapped[str] = mapped_column(sa.String(20))
+    new_status: Mapped[str] = mapped_column(sa.String(20))
+    # A partner closes their own items through a link: no user then, so the name is kept too.
+    changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
+    changed_by_name: Mapped[str] = mapped_column(sa.String(160), default="")
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,6 +32,7 @@ from .models import (
     ActionItem,
     InvitationStatus,
     ItemStatus,
+    ItemStatusChange,
     Meeting,
     MeetingChange,
     MeetingParticipant,
@@ -565,16 +566,32 @@ def duplicate_item(meeting: Meeting, *, responsible_id, what: str, due_date: dat
     return None
 
 
-def set_item_status(item: ActionItem, status: str, *, by_name: str) -> None:
+def _change_item_status(item: ActionItem, status: str, *, by_name: str, by_user=None) -> None:
+    """Every status change is kept (who, when, from, to); the item's own columns say the last."""
+    now = utcnow()
+    db.session.add(ItemStatusChange(item_id=item.id, meeting_id=item.meeting_id, old_status=item.status,
+                                    new_status=status, changed_by_id=getattr(by_user, "id", None),
+                                    changed_by_name=by_name[:160], changed_at=now))
+    item.status = status
+    item.status_changed_by = by_name[:160]
+    item.status_changed_at = now
+    item.version += 1
+
+
+def set_item_status(item: ActionItem, status: str, *, by_name: str, by_user=None) -> None:
     if status not in (ItemStatus.OPEN.value, ItemStatus.DONE.value, ItemStatus.DROPPED.value):
         raise MeetingError(_l("Choose a valid status."))
     if item.status == status:
         return
-    item.status = status
-    item.status_changed_by = by_name[:160]
-    item.status_changed_at = utcnow()
-    item.version += 1
+    _change_item_status(item, status, by_name=by_name, by_user=by_user)
     db.session.flush()
+
+
+def status_history(meeting: Meeting) -> list[ItemStatusChange]:
+    """Every status change of the meeting's plan items, oldest first, in one query."""
+    return list(db.session.scalars(
+        sa.select(ItemStatusChange).where(ItemStatusChange.meeting_id == meeting.id)
+        .order_by(ItemStatusChange.changed_at, ItemStatusChange.id)))
 
 
 def is_overdue(item: ActionItem, today: date | None = None) -> bool:
@@ -674,13 +691,13 @@ def _matching_participant(meeting: Meeting, other: MeetingParticipant) -> Meetin
 
 
 def review_item(meeting: Meeting, item: ActionItem, action: str, *, by_name: str,
-                due_date: date | None = None) -> ActionItem | None:
+                due_date: date | None = None, by_user=None) -> ActionItem | None:
     """Done, dropped, or carried forward as a new item of this meeting (linked by carried_from)."""
     _refuse_if_cancelled(meeting)
     if item.meeting_id != meeting.previous_meeting_id or item.status != ItemStatus.OPEN.value:
         raise MeetingError(_l("This item is not open for review in this meeting."))
     if action in (ItemStatus.DONE.value, ItemStatus.DROPPED.value):
-        set_item_status(item, action, by_name=by_name)
+        set_item_status(item, action, by_name=by_name, by_user=by_user)
         return None
     if action != "carry":
         raise MeetingError(_l("Choose a valid status."))
@@ -688,10 +705,7 @@ def review_item(meeting: Meeting, item: ActionItem, action: str, *, by_name: str
     new = ActionItem(what=item.what, with_whom=item.with_whom, due_date=due_date or item.due_date,
                      responsible=responsible, responsible_id=responsible.id, carried_from_id=item.id)
     meeting.items.append(new)
-    item.status = ItemStatus.CARRIED.value
-    item.status_changed_by = by_name[:160]
-    item.status_changed_at = utcnow()
-    item.version += 1
+    _change_item_status(item, ItemStatus.CARRIED.value, by_name=by_name, by_user=by_user)
     db.session.flush()
     return new
 

@@ -304,6 +304,13 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     next_meetings = meeting.follow_ups
     changed_by = {c.changed_by_id for c in meeting.changes if c.changed_by_id}
     users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(changed_by))).all()) if changed_by else {}
+    # The plan items' status changes, shown on each item and merged into the change history.
+    status_changes = services.status_history(meeting)
+    item_status_changes: dict[int, list] = {}
+    for change in status_changes:
+        item_status_changes.setdefault(change.item_id, []).append(change)
+    change_rows = sorted([("meeting", c.changed_at, c) for c in meeting.changes]
+                         + [("item_status", c.changed_at, c) for c in status_changes], key=lambda row: row[1])
     log_access(meeting.client_id, "view", f"meeting {meeting.id}")
     return render_template(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
@@ -312,7 +319,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting, viewer=current_user),
         single_worker=services.is_single_worker(meeting),
-        change_users=users, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
+        change_users=users, change_rows=change_rows, item_status_changes=item_status_changes,
+        items_by_id={i.id: i for i in meeting.items}, overdue=services.is_overdue, confirm=ConfirmForm(), today=local_today(),
         cancel_form=CancelForm(formdata=None),
         can_restore=services.can_restore(meeting),
     ), status
@@ -605,7 +613,7 @@ def item_status(meeting_id, item_id):
     if item.status == "carried":
         flash(_("This item was carried forward; change it in the later meeting."), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    services.set_item_status(item, form.status.data, by_name=current_user.name)
+    services.set_item_status(item, form.status.data, by_name=current_user.name, by_user=current_user)
     log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
     flash(_("Status changed."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
@@ -625,7 +633,8 @@ def review(meeting_id, item_id):
         flash(form.action.errors[0], "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     try:
-        services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data)
+        services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data,
+                             by_user=current_user)
     except MeetingError as exc:
         flash(str(exc), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
@@ -805,3 +814,14 @@ def partner_done(token, item_id):
     with force_locale(_partner_language(link)):
         flash(_("Thank you. The task is marked done."), "success")
     return _no_referrer(redirect(url_for("meetings.partner_view", token=token)))
+
+
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+
+    from . import agenda
+
+    register_agenda_source(state.app, agenda.agenda_source)
+    register_to_record_source(state.app, agenda.to_record_source)
+    register_exception_source(state.app, agenda.exception_source)

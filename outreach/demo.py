@@ -3,13 +3,13 @@ coming months with staff pairs, and past visits with anonymous counts for the le
 from __future__ import annotations
 
 import random
-from datetime import time
+from datetime import time, timedelta
 
 from core.extensions import db
-from core.timeutil import local_today
+from core.timeutil import local_to_utc, local_today
 
 from . import services
-from .models import LAST
+from .models import LAST, OutreachVisit
 
 VENUES = (
     # partner key, venue, address, nth, weekday, start, end, break months
@@ -58,4 +58,12 @@ def seed(ctx) -> None:
                 services.assign_pair(visit, ctx.staff[a].id, ctx.staff[b].id)
         if index == 2 and coming:
             services.cancel_visit(coming[-1])
+        if index == 0:
+            # An extra visit tomorrow (agreed for a food-aid day), so the demo facilitator's
+            # agenda has an outreach visit in the coming days.
+            day = today + timedelta(days=1)
+            visit = OutreachVisit(venue_id=venue.id, starts_at=local_to_utc(day, start), ends_at=local_to_utc(day, end))
+            db.session.add(visit)
+            db.session.flush()
+            services.assign_pair(visit, ctx.staff["ohjaaja"].id, ctx.staff["sanna"].id)
     db.session.flush()

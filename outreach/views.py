@@ -395,3 +395,14 @@ def report_chart(venue_id):
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
+
+
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+
+    from . import agenda
+
+    register_agenda_source(state.app, agenda.agenda_source)
+    register_to_record_source(state.app, agenda.to_record_source)
+    register_exception_source(state.app, agenda.exception_source)

@@ -529,3 +529,13 @@ def send_reminders(now_text: str | None, batch: int) -> None:
             totals[key] += value
     click.echo(f"queued {created}, sent {totals['sent']}, waiting for manual sending {totals['manual']}, "
                f"failed {totals['failed']}")
+
+
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_annotator, register_exception_source
+
+    from . import agenda
+
+    register_agenda_annotator(state.app, agenda.annotate)
+    register_exception_source(state.app, agenda.exception_source)

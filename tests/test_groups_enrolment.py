@@ -99,7 +99,7 @@ def test_names_only_for_facilitators_and_leads_and_each_view_logged(client, lead
     outsider = make_user(email="outsider@example.fi")
     from tests.factories import login
     login(client, outsider)
-    assert client.get(f"/groups/{group.id}/participants").status_code == 403
+    assert client.get(f"/groups/{group.id}/participants").status_code == 404  # names are records: not found, not "forbidden"
     plan = text_of(client.get(f"/groups/{group.id}"))
     assert "Raharyhmä" in plan and "Matti K." not in plan
     attendance = text_of(client.get(f"/groups/{group.id}/attendance"))

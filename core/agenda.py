@@ -1,0 +1,126 @@
+"""The signed-in worker's agenda (the start page): their day or week in time order, a "to record"
+list of past events whose attendance, "was held" or record is still open, and for a lead the
+unit's exceptions.
+
+The core knows nothing of the features. Each feature registers its functions on the app when its
+blueprint is registered (``bp.record_once``), stored in ``app.extensions``:
+
+- ``register_agenda_source(app, fn)``: ``fn(user, start_utc, end_utc) -> list[dict]`` with keys
+  start, end (aware UTC), kind, title (translated; never a client's full name), url, needs (list
+  of translated strings), and optionally target (a ("session" | "meeting", id) pair that
+  annotators use).
+- ``register_agenda_annotator(app, fn)``: ``fn(items) -> None`` adds needs to other features'
+  items (the reminders feature marks the events whose reminder failed).
+- ``register_to_record_source(app, fn)``: ``fn(user_id | None, before_utc) -> list[dict]`` with
+  keys start, kind, title, url, needs and worker_ids (the staff responsible): the past events
+  still to record, of one worker or (None) of everyone.
+- ``register_exception_source(app, fn)``: ``fn() -> list[dict]`` with keys text (translated) and
+  url: the unit's exceptions a lead sees.
+
+Every function reads a fixed number of times whatever the data (tests/test_query_counts.py).
+"""
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from datetime import date, datetime, timedelta
+
+from flask import Flask, current_app
+
+from .timeutil import finnish_holiday, local_day_bounds_utc, local_today, now_utc, to_local
+
+KEY = "kohtaamo.agenda"
+TO_RECORD_DAYS = 90          # how far back the "to record" list looks
+OVERDUE_WORKING_DAYS = 3     # a record open for longer is an exception the lead sees
+TO_RECORD_SHOWN = 30
+
+AgendaSource = Callable[[object, datetime, datetime], list[dict]]
+
+
+def _registry(app: Flask) -> dict[str, list]:
+    return app.extensions.setdefault(KEY, {"agenda": [], "annotators": [], "to_record": [], "exceptions": []})
+
+
+def _register(app: Flask, kind: str, fn) -> None:
+    functions = _registry(app)[kind]
+    if fn not in functions:
+        functions.append(fn)
+
+
+def register_agenda_source(app: Flask, fn: AgendaSource) -> None:
+    _register(app, "agenda", fn)
+
+
+def register_agenda_annotator(app: Flask, fn) -> None:
+    _register(app, "annotators", fn)
+
+
+def register_to_record_source(app: Flask, fn) -> None:
+    _register(app, "to_record", fn)
+
+
+def register_exception_source(app: Flask, fn) -> None:
+    _register(app, "exceptions", fn)
+
+
+def _functions(kind: str) -> list:
+    return list(_registry(current_app)[kind])
+
+
+def period_bounds(day: date, view: str) -> tuple[date, date]:
+    """The first and last local day shown: the day itself, or its Monday-to-Sunday week."""
+    if view == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(days=6)
+    return day, day
+
+
+def agenda(user, first: date, last: date) -> list[dict]:
+    start, _ = local_day_bounds_utc(first)
+    _, end = local_day_bounds_utc(last)
+    items = [item for fn in _functions("agenda") for item in fn(user, start, end)]
+    for annotate in _functions("annotators"):
+        annotate(items)
+    # Time order; the kind and title break ties so the order is the same on every load.
+    return sorted(items, key=lambda i: (i["start"], i["kind"], i["title"]))
+
+
+def to_record(user_id: int | None, before: datetime | None = None) -> list[dict]:
+    """Past events still to record, oldest first."""
+    before = before or now_utc()
+    items = [item for fn in _functions("to_record") for item in fn(user_id, before)]
+    return sorted(items, key=lambda i: (i["start"], i["kind"], i["url"]))
+
+
+def working_days_between(first: date, last: date) -> int:
+    """Working days after ``first`` up to and including ``last`` (weekends and Finnish public
+    holidays are not working days)."""
+    days, day = 0, first
+    while day < last:
+        day += timedelta(days=1)
+        if day.weekday() < 5 and not finnish_holiday(day):
+            days += 1
+    return days
+
+
+def is_overdue(item: dict, today: date | None = None) -> bool:
+    today = today or local_today()
+    return working_days_between(to_local(item["start"]).date(), today) > OVERDUE_WORKING_DAYS
+
+
+def lead_overview(today: date | None = None) -> dict:
+    """What a lead sees of the unit: the features' exceptions, and per worker how many records
+    are open and how many of them are overdue (counts only, never the content)."""
+    today = today or local_today()
+    pending = to_record(None)
+    open_counts: Counter = Counter()
+    overdue_counts: Counter = Counter()
+    for item in pending:
+        late = is_overdue(item, today)
+        for worker_id in set(item["worker_ids"]):
+            open_counts[worker_id] += 1
+            if late:
+                overdue_counts[worker_id] += 1
+    exceptions = [e for fn in _functions("exceptions") for e in fn()]
+    return {"exceptions": exceptions, "open_counts": open_counts, "overdue_counts": overdue_counts,
+            "overdue_total": sum(1 for item in pending if is_overdue(item, today))}

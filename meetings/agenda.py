@@ -1,0 +1,83 @@
+"""The network meetings' part of the agenda: the worker's meetings (a record to write once a
+meeting is over and not marked held), past meetings still to record, and for a lead the coming
+meetings and home visits with fewer than two workers. Titles never name the client."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+
+from core.agenda import TO_RECORD_DAYS
+from core.extensions import db
+from core.timeutil import now_utc
+
+from .models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind, PlaceKind
+
+SINGLE_WORKER_AHEAD = timedelta(days=14)
+
+
+def _title(place_kind: str) -> str:
+    return _("Home visit (network meeting)") if place_kind == PlaceKind.HOME_VISIT.value else _("Network meeting")
+
+
+def _staff_of(user_id: int):
+    return sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                                                          MeetingParticipant.user_id == user_id)
+
+
+def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
+    rows = db.session.execute(
+        sa.select(Meeting.id, Meeting.starts_at, Meeting.ends_at, Meeting.status, Meeting.place_kind)
+        .where(Meeting.id.in_(_staff_of(user.id)), Meeting.starts_at < end, Meeting.ends_at > start)
+        .order_by(Meeting.starts_at, Meeting.id)).all()
+    now = now_utc()
+    items = []
+    for row in rows:
+        needs = []
+        if row.status == MeetingStatus.CANCELLED.value:
+            needs.append(_("Cancelled"))
+        elif row.status == MeetingStatus.PLANNED.value and row.ends_at <= now:
+            needs.append(_("Record to write: was it held?"))
+        items.append({"start": row.starts_at, "end": row.ends_at, "kind": "meeting", "title": _title(row.place_kind),
+                      "url": url_for("meetings.show", meeting_id=row.id), "needs": needs,
+                      "target": ("meeting", row.id)})
+    return items
+
+
+def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+    """Meetings over but still "planned": neither marked held (with the record) nor cancelled.
+    Two queries: the meetings by time (the starts_at index), then their staff by meeting."""
+    stmt = (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
+            .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.ends_at <= before,
+                   Meeting.starts_at >= before - timedelta(days=TO_RECORD_DAYS)))
+    if user_id is not None:
+        stmt = stmt.where(Meeting.id.in_(_staff_of(user_id)))
+    rows = db.session.execute(stmt.order_by(Meeting.starts_at, Meeting.id)).all()
+    staff: dict[int, list[int]] = {}
+    for meeting_id, staff_id in db.session.execute(
+            sa.select(MeetingParticipant.meeting_id, MeetingParticipant.user_id)
+            .where(MeetingParticipant.meeting_id.in_([row.id for row in rows]),
+                   MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id.is_not(None))
+            .order_by(MeetingParticipant.id)):
+        staff.setdefault(meeting_id, []).append(staff_id)
+    return [{"start": row.starts_at, "kind": "meeting", "title": _title(row.place_kind),
+             "url": url_for("meetings.show", meeting_id=row.id) + "#record-heading",
+             "needs": [_("Record to write: was it held?")], "worker_ids": staff.get(row.id, [])} for row in rows]
+
+
+def exception_source() -> list[dict]:
+    """Coming meetings and home visits with fewer than two workers (pair work is the norm)."""
+    now = now_utc()
+    staff = (sa.select(sa.func.count(sa.distinct(MeetingParticipant.user_id)))
+             .where(MeetingParticipant.meeting_id == Meeting.id, MeetingParticipant.kind == ParticipantKind.STAFF.value)
+             .correlate(Meeting).scalar_subquery())
+    rows = db.session.execute(
+        sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
+        .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.starts_at >= now,
+               Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2)
+        .order_by(Meeting.starts_at, Meeting.id)).all()
+    return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
+                      else _("Network meeting with fewer than two workers")),
+             "when": row.starts_at, "url": url_for("meetings.show", meeting_id=row.id)} for row in rows]

@@ -1,0 +1,68 @@
+"""Outreach visits in the agenda: the worker's visits (the anonymous counts still to record once
+a visit is over), the visits still waiting for their counts ("to record"), and for a lead the
+coming visits with one worker only."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from flask import url_for
+from flask_babel import gettext as _
+
+from core.agenda import TO_RECORD_DAYS
+from core.extensions import db
+from core.timeutil import now_utc
+
+from .models import OutreachVenue, OutreachVisit, VisitStatus
+
+SINGLE_WORKER_AHEAD = timedelta(days=14)
+
+
+def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
+    rows = db.session.execute(
+        sa.select(OutreachVisit.id, OutreachVisit.starts_at, OutreachVisit.ends_at, OutreachVisit.status,
+                  OutreachVenue.name)
+        .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id)
+        .where(sa.or_(OutreachVisit.staff1_id == user.id, OutreachVisit.staff2_id == user.id),
+               OutreachVisit.starts_at < end, OutreachVisit.ends_at > start)
+        .order_by(OutreachVisit.starts_at, OutreachVisit.id)).all()
+    now = now_utc()
+    items = []
+    for row in rows:
+        needs = []
+        if row.status == VisitStatus.CANCELLED.value:
+            needs.append(_("Cancelled"))
+        elif row.status == VisitStatus.SCHEDULED.value and row.ends_at <= now:
+            needs.append(_("Counts to record"))
+        items.append({"start": row.starts_at, "end": row.ends_at, "kind": "outreach",
+                      "title": _("Outreach: %(venue)s", venue=row.name),
+                      "url": url_for("outreach.visit", visit_id=row.id), "needs": needs})
+    return items
+
+
+def exception_source() -> list[dict]:
+    now = now_utc()
+    rows = db.session.execute(
+        sa.select(OutreachVisit.id, OutreachVisit.starts_at, OutreachVenue.name)
+        .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id)
+        .where(OutreachVisit.status == VisitStatus.SCHEDULED.value, OutreachVisit.starts_at >= now,
+               OutreachVisit.starts_at < now + SINGLE_WORKER_AHEAD,
+               sa.or_(OutreachVisit.staff1_id.is_(None), OutreachVisit.staff2_id.is_(None)))
+        .order_by(OutreachVisit.starts_at, OutreachVisit.id)).all()
+    return [{"text": _("Outreach visit with fewer than two workers: %(venue)s", venue=row.name),
+             "when": row.starts_at, "url": url_for("outreach.visit", visit_id=row.id)} for row in rows]
+
+
+def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+    """Visits over but still "scheduled": their anonymous counts are not recorded yet."""
+    stmt = (sa.select(OutreachVisit.id, OutreachVisit.starts_at, OutreachVisit.staff1_id, OutreachVisit.staff2_id,
+                      OutreachVenue.name)
+            .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id)
+            .where(OutreachVisit.status == VisitStatus.SCHEDULED.value, OutreachVisit.ends_at <= before,
+                   OutreachVisit.starts_at >= before - timedelta(days=TO_RECORD_DAYS)))
+    if user_id is not None:
+        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
+    return [{"start": row.starts_at, "kind": "outreach", "title": _("Outreach: %(venue)s", venue=row.name),
+             "url": url_for("outreach.visit_report", visit_id=row.id), "needs": [_("Counts to record")],
+             "worker_ids": [i for i in (row.staff1_id, row.staff2_id) if i is not None]}
+            for row in db.session.execute(stmt.order_by(OutreachVisit.starts_at, OutreachVisit.id))]
