@@ -1,7 +1,7 @@
 """plan items' status history; referrals of clients to groups and ideas
 
 Revision ID: d4e7a1c93b50
-Revises: 7a3c5e9b1d24
+Revises: c4e7a2b9d051
 Create Date: 2026-12-06 07:25:00
 
 """
@@ -13,7 +13,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'd4e7a1c93b50'
-down_revision = '7a3c5e9b1d24'
+down_revision = 'c4e7a2b9d051'
 branch_labels = None
 depends_on = None
 
