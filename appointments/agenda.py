@@ -1,20 +1,22 @@
-"""The agenda's hook (the start page is assembled by ``core.dashboard``; this only answers):
-the signed-in worker's appointments in a window, and their past appointments still "booked"
-(the "to record" list). Titles carry the client's initials only. A fixed number of queries."""
+"""Appointments in the agenda (core.agenda, registered in views.py): the signed-in worker's
+appointments in a window, the past appointments still "booked" (the "to record" list), and for a
+lead the coming home visits booked with one worker. Titles carry the client's initials only. A
+fixed number of queries."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from core.agenda import TO_RECORD_DAYS
 from core.db import utcnow
 from core.extensions import db
 
 from .forms import KIND_LABELS
-from .models import Appointment, AppointmentStatus
+from .models import Appointment, AppointmentKind, AppointmentStatus
 from .notices import TARGET_KIND
 
 
@@ -64,3 +66,36 @@ def unrecorded_for(user) -> list[dict]:
         .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id).limit(200)).all()
     failed = _failed_ids([a.id for a in rows])
     return [_item(a, now, failed) for a in rows]
+
+
+def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+    """core.agenda's "to record": appointments over but still "booked", of one worker or all."""
+    stmt = (sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
+                                         Appointment.ends_at <= before,
+                                         Appointment.starts_at >= before - timedelta(days=TO_RECORD_DAYS))
+            .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id))
+    if user_id is not None:
+        stmt = stmt.where(sa.or_(Appointment.worker1_id == user_id, Appointment.worker2_id == user_id))
+    rows = db.session.scalars(stmt).all()
+    items = []
+    for a in rows:
+        item = _item(a, before, set())
+        item["worker_ids"] = [i for i in (a.worker1_id, a.worker2_id) if i is not None]
+        items.append(item)
+    return items
+
+
+SINGLE_WORKER_AHEAD = timedelta(days=14)
+
+
+def exception_source() -> list[dict]:
+    """Home visits in the next two weeks booked with one worker (work safety, seed 003)."""
+    now = utcnow()
+    rows = db.session.execute(
+        sa.select(Appointment.id, Appointment.starts_at)
+        .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.kind == AppointmentKind.HOME_VISIT,
+               Appointment.worker2_id.is_(None), Appointment.starts_at >= now,
+               Appointment.starts_at < now + SINGLE_WORKER_AHEAD)
+        .order_by(Appointment.starts_at, Appointment.id)).all()
+    return [{"text": _("Home visit with one worker"), "when": row.starts_at,
+             "url": url_for("appointments.show", appointment_id=row.id)} for row in rows]

@@ -27,6 +27,17 @@ from .services import AppointmentError
 bp = Blueprint("appointments", __name__, template_folder="templates")
 
 
+@bp.record_once
+def _register_agenda(state):
+    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+
+    from . import agenda
+
+    register_agenda_source(state.app, agenda.agenda_items)
+    register_to_record_source(state.app, agenda.to_record_source)
+    register_exception_source(state.app, agenda.exception_source)
+
+
 @bp.app_context_processor
 def _labels():
     return {"appointment_labels": {"kind": translated_labels(KIND_LABELS),
