@@ -288,7 +288,8 @@ def cancel_group(group: Group, *, reason: str, user) -> list[GroupSession]:
         raise GroupError(_("Write the reason: it is sent to the participants."), "reason")
     cancelled = sessions_to_cancel(group)
     for session in cancelled:
-        set_session_status(session, SessionStatus.CANCELLED.value, user)
+        # One message for the whole group (notify_group_cancelled), not one per session.
+        set_session_status(session, SessionStatus.CANCELLED.value, user, notify=False)
     group.status = GroupStatus.CANCELLED.value
     group.cancel_reason = reason
     group.version += 1
