@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 DEV := KOHTAAMO_ENV=development
 
-.PHONY: run test test-sqlite test-postgres install translations migrate seed bench clean
+.PHONY: run test test-sqlite test-postgres install translations migrate seed bench screens clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,3 +51,8 @@ bench: translations
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
+
+# Screenshots of the five main tasks at 360 and 1280 px into docs/screens/ (tools/screens.py:
+# demo data on a temporary SQLite database, Debian's Chromium through Playwright).
+screens: translations
+	$(BIN)/python -m tools.screens

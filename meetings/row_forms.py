@@ -20,12 +20,19 @@ from .forms import ItemStatusForm, ParticipationForm, ReviewForm
 
 # Plain str.format with every value escaped first: Markup.format escapes too, but through
 # string.Formatter in Python, several times slower with a few dozen rows.
-_SELECT = ('<div class="field">\n  <label for="{name}">{label}</label>\n'
+_SELECT = ('<div class="field">\n  <label for="{name}">{label}{who}</label>\n'
            '  <select id="{name}" name="{name}">{options}</select>\n</div>')
 _OPTION = '<option {selected}value="{value}">{text}</option>'
-_DATE = ('<div class="field">\n  <label for="{name}">{label}</label>\n'
+_DATE = ('<div class="field">\n  <label for="{name}">{label}{who}</label>\n'
          '  <input id="{name}" name="{name}" type="date" value="">\n</div>')
+# A row's control is named for its row ("Invitation: Matti K."), so a screen reader's list of
+# form fields does not read "Invitation" six times over (issue 27.5); the visible label stays short.
+_WHO = '<span class="visually-hidden">: {who}</span>'
 _CSRF = '<input id="{prefix}-csrf_token" name="{prefix}-csrf_token" type="hidden" value="{token}">'
+
+
+def _who(who: str | None) -> str:
+    return _WHO.format(who=escape(who)) if who else ""
 
 
 class RowSelect:
@@ -47,16 +54,16 @@ class RowSelect:
                 self._options[selected] = html
         return html
 
-    def __call__(self, name: str, selected) -> Markup:
-        return Markup(_SELECT.format(name=escape(name), label=self.label, options=self.options(selected)))
+    def __call__(self, name: str, selected, who: str | None = None) -> Markup:
+        return Markup(_SELECT.format(name=escape(name), label=self.label, who=_who(who), options=self.options(selected)))
 
 
 class RowDate:
     def __init__(self, field) -> None:
         self.label = escape(str(field.args[0]))
 
-    def __call__(self, name: str) -> Markup:
-        return Markup(_DATE.format(name=escape(name), label=self.label))
+    def __call__(self, name: str, who: str | None = None) -> Markup:
+        return Markup(_DATE.format(name=escape(name), label=self.label, who=_who(who)))
 
 
 def row_csrf(prefix: str) -> Markup:

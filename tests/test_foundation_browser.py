@@ -70,6 +70,9 @@ def test_facilitator_flow_at_phone_width(page, facilitator):
 
     # Switch language without JavaScript: the form posts and the page comes back in Swedish.
     page.goto("/clients")
+    # At phone width the language form is in the header's menu: closed, it is out of reach.
+    assert not page.locator("#language-select").is_visible()
+    page.click("summary.nav-menu-button")
     page.select_option("#language-select", "sv")
     click_through(page, ".language-form button")
     page.wait_for_load_state()
