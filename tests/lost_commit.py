@@ -26,6 +26,9 @@ import pytest
 
 RECORD_DIR = os.environ.get("KOHTAAMO_RECORD_WRITES")
 LOST_COMMIT = os.environ.get("KOHTAAMO_LOST_COMMIT")
+# The run's mode for the hooks below (RECORD_DIR and LOST_COMMIT are what install() uses, which
+# tests/test_requests_run_in_their_own_session.py changes for one test).
+_RUN_RECORDS, _RUN_CHECKS = RECORD_DIR, LOST_COMMIT
 
 _DML = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _WRITING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -119,30 +122,30 @@ def pytest_runtest_setup(item):
 
 
 def pytest_runtest_teardown(item):
-    if RECORD_DIR and _state["test_writes"]:
+    if _RUN_RECORDS and _state["test_writes"]:
         _recorded.append(item.nodeid)
     _state["test_writes"] = False
 
 
 def pytest_sessionfinish(session):
-    if not RECORD_DIR:
+    if not _RUN_RECORDS:
         return
     worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-    directory = Path(RECORD_DIR)
+    directory = Path(_RUN_RECORDS)
     directory.mkdir(parents=True, exist_ok=True)
     (directory / f"{worker}.txt").write_text("".join(f"{nodeid}\n" for nodeid in _recorded))
 
 
 def expected() -> list[str]:
-    return [line for line in Path(LOST_COMMIT).read_text().splitlines() if line.strip()]
+    return [line for line in Path(_RUN_CHECKS).read_text().splitlines() if line.strip()]
 
 
 def pytest_collection_modifyitems(config, items):
-    if not LOST_COMMIT:
+    if not _RUN_CHECKS:
         return
     names = expected()
     if not names:
-        raise pytest.UsageError(f"{LOST_COMMIT} names no test: the recording run found no test that writes")
+        raise pytest.UsageError(f"{_RUN_CHECKS} names no test: the recording run found no test that writes")
     collected = {item.nodeid for item in items}
     missing = [name for name in names if name not in collected]
     if missing:
@@ -152,7 +155,7 @@ def pytest_collection_modifyitems(config, items):
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield
-    if not LOST_COMMIT:
+    if not _RUN_CHECKS:
         return
     report = outcome.get_result()
     if report.when == "setup" and report.failed:
