@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 DEV := KOHTAAMO_ENV=development
 
-.PHONY: run test test-sqlite test-postgres install translations migrate seed bench screens clean
+.PHONY: run test test-sqlite test-lost-commit test-postgres install translations migrate seed bench screens clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +31,24 @@ run: seed
 
 # The whole suite on SQLite (browser tests included), then the database tests again on
 # PostgreSQL. REQUIRE_BROWSER=1 / REQUIRE_POSTGRES=1 turn a missing Chromium or server into failures.
-test: test-sqlite test-postgres
+test: test-sqlite test-lost-commit test-postgres
 
 # Two workers for the machine's two cores; a test module stays on one worker.
 PYTEST := $(BIN)/python -m pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile
 
+# The SQLite run records which tests stored something through a request (tests/lost_commit.py).
+LOST_COMMIT := .pytest_cache/lost-commit
+
 test-sqlite: translations
-	$(PYTEST)
+	rm -rf $(LOST_COMMIT)
+	KOHTAAMO_RECORD_WRITES=$(LOST_COMMIT) $(PYTEST)
+
+# Those tests again with the request's commit lost (a flush, then a rollback): each must fail.
+# Green only when every one of them failed (docs/ARCHITECTURE.md, "The lost-commit check").
+test-lost-commit: translations
+	cat $(LOST_COMMIT)/*.txt | sort > $(LOST_COMMIT)/expected
+	@echo "lost-commit check: $$(wc -l < $(LOST_COMMIT)/expected) tests stored through a request; each must fail"
+	KOHTAAMO_LOST_COMMIT=$(LOST_COMMIT)/expected $(PYTEST) @$(LOST_COMMIT)/expected
 
 test-postgres: translations
 	KOHTAAMO_TEST_DB=postgres $(PYTEST) -m "not browser"

@@ -19,6 +19,13 @@ from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
 import accounts.passwords
+from tests import lost_commit
+from tests.lost_commit import (  # noqa: F401 - the lost-commit check's hooks (tests/lost_commit.py)
+    pytest_runtest_makereport,
+    pytest_runtest_setup,
+    pytest_runtest_teardown,
+    pytest_sessionfinish,
+)
 
 # argon2id with small costs keeps the suite fast; production uses argon2-cffi's defaults.
 accounts.passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
@@ -37,6 +44,7 @@ def pytest_configure(config):
 
 
 def pytest_collection_modifyitems(config, items):
+    lost_commit.pytest_collection_modifyitems(config, items)
     # The PostgreSQL run repeats the database tests; browser tests run once, on SQLite.
     if BACKEND == "postgres":
         skip = pytest.mark.skip(reason="browser tests run in the SQLite pass")
@@ -48,18 +56,23 @@ def pytest_collection_modifyitems(config, items):
 class CsrfClient(FlaskClient):
     """A test client that fetches a real CSRF token the way a browser does: from a page.
 
-    The ``app`` fixture keeps an app context pushed for the whole test (so tests can use
-    ``db.session``), and Flask reuses that context for each request. ``g`` would then carry
-    over from one request to the next (the CSRF token, the logged-in user), which never happens
-    in a real server; so every request starts with an empty ``g``.
+    Each request runs as in production: in an app context (and so a ``g`` and a database session)
+    of its own, pushed for the request and popped after it, when Flask-SQLAlchemy removes the
+    session. The test's own app context (the ``app`` fixture's, for setup and assertions) is
+    committed first, so the request sees the test's setup and the test's session holds no open
+    transaction (no stale snapshot, no lock); its objects are expired, so after the request the
+    test reads back only what the request committed.
     """
 
     def open(self, *args, **kwargs):
-        from flask import g, has_app_context
+        from flask import has_app_context
+
+        from core.extensions import db
 
         if has_app_context():
-            g.__dict__.clear()
-        return super().open(*args, **kwargs)
+            db.session.commit()  # the test's setup, not the request's: see the class comment
+        with self.application.app_context(), lost_commit.client_request():
+            return super().open(*args, **kwargs)
 
     def csrf_token(self, url: str = "/login") -> str:
         response = self.get(url, follow_redirects=True)
@@ -173,11 +186,12 @@ def app_config():
 
 
 @pytest.fixture
-def app(database_url, app_config):
+def app(database_url, app_config, monkeypatch):
     from core.extensions import db
 
     app = _make_test_app(database_url, app_config)
     app.test_client_class = CsrfClient
+    lost_commit.install(app, monkeypatch)
     with app.app_context():
         yield app
         db.session.remove()

@@ -1,6 +1,8 @@
 """Small factories for tests: they create rows through the services, as the app does."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 PASSWORD = "correct horse battery"
 
 _counter = {"n": 0}
@@ -46,9 +48,49 @@ def make_partner(*, name: str | None = None, kind: str = "substance_abuse", cont
 
 
 def login(client, user_or_email, password: str = PASSWORD):
+    from tests.lost_commit import setup_request
+
     email = user_or_email if isinstance(user_or_email, str) else user_or_email.email
-    response = client.post_form("/login", {"email": email, "password": password})
+    with setup_request():  # the test's setup: the lost-commit check keeps its commit
+        response = client.post_form("/login", {"email": email, "password": password})
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     return response
 
 
+# Rows built straight on the models (moved from reminders/testing.py).
+def make_group_with_session(*, facilitator, clients, starts_at: datetime, status: str = "scheduled",
+                            venue: str = "Kauppakatu 5", room: str = ""):
+    from core.extensions import db
+    from groups.models import Enrolment, Group, GroupSession
+
+    group = Group(title="Raharyhmä", venue=venue, room=room, status="running", facilitator1_id=facilitator.id)
+    db.session.add(group)
+    db.session.flush()
+    session = GroupSession(group_id=group.id, number=1, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2),
+                           status=status)
+    db.session.add(session)
+    for client in clients:
+        db.session.add(Enrolment(group_id=group.id, client_id=client.id, status="enrolled"))
+    db.session.flush()
+    return group, session
+
+
+def make_meeting(*, client, starts_at: datetime, staff=None, relatives=(), contacts=(), place: str = "Kauppakatu 5"):
+    from core.extensions import db
+    from meetings.models import Meeting, MeetingParticipant
+
+    meeting = Meeting(client_id=client.id, purpose="Verkostopalaveri", starts_at=starts_at,
+                      ends_at=starts_at + timedelta(hours=1), place=place,
+                      created_by_id=getattr(staff, "id", None))
+    db.session.add(meeting)
+    db.session.flush()
+    db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="client"))
+    if staff is not None:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="staff", user_id=staff.id))
+    for relative in relatives:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="relative", relative_id=relative.id))
+    for contact in contacts:
+        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="partner", contact_id=contact.id))
+    db.session.flush()
+    db.session.refresh(meeting)
+    return meeting

@@ -39,13 +39,15 @@ def test_wrong_password_is_refused_and_logged(client, facilitator):
 def test_email_is_case_insensitive(client, facilitator):
     response = client.post_form("/login", {"email": facilitator.email.upper(), "password": PASSWORD})
     assert response.status_code == 302
+    assert client.get("/").status_code == 200  # the session was stored
 
 
-def test_deactivated_user_cannot_log_in(client):
+def test_deactivated_user_cannot_log_in(client, fresh_db):
     user = make_user(active=False)
     response = client.post_form("/login", {"email": user.email, "password": PASSWORD})
     assert response.status_code == 200
     assert client.get("/").status_code == 302
+    assert fresh_db.scalars(sa.select(LoginAttempt.success)) == [False]  # the refused attempt counts
 
 
 def test_login_rate_limited_per_account_and_address(app, client, facilitator):
@@ -92,6 +94,7 @@ def test_next_only_redirects_inside_the_site(client, facilitator):
     data["csrf_token"] = client.csrf_token()
     response = client.post("/login?next=/clients", data=data)
     assert response.headers["Location"] == "/clients"
+    assert client.get("/clients").status_code == 200
 
 
 def test_login_required_redirects_with_next(client):
@@ -131,7 +134,7 @@ def test_password_change_ends_other_sessions(app, facilitator):
     login(fresh, facilitator, "a brand new passphrase")
 
 
-def test_password_rules(auth_client):
+def test_password_rules(auth_client, facilitator):
     def change(new, confirm=None, current=PASSWORD):
         return auth_client.post_form("/account/password", {
             "current_password": current, "new_password": new, "confirm": confirm if confirm is not None else new,
@@ -144,3 +147,5 @@ def test_password_rules(auth_client):
     assert "Nykyinen salasana on väärä" in change("long enough password", current="not my password").get_data(as_text=True)
     # No composition rules: twelve lowercase letters are fine.
     assert change("aaaabbbbcccc").status_code == 302
+    auth_client.post_form("/logout", token_from="/")
+    login(auth_client, facilitator, "aaaabbbbcccc")  # the new password was stored

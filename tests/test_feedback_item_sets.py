@@ -106,6 +106,7 @@ def test_builtin_set_is_copied_but_not_changed(lead_client):
 
 def test_unused_set_is_removed_unless_a_group_chose_it(lead_client, facilitator):
     chosen, spare = _own_set("Valittu"), _own_set("Ylimääräinen")
+    spare_id = spare.id  # the request deletes the row: the object cannot be read after it
     group = make_group([facilitator])
     db.session.add(GroupFeedbackSettings(group_id=group.id, session_item_set_id=chosen.id))
     db.session.commit()
@@ -114,12 +115,12 @@ def test_unused_set_is_removed_unless_a_group_chose_it(lead_client, facilitator)
     response = lead_client.post_form(f"/feedback/item-sets/{chosen.id}/delete", {}, token_from="/feedback/item-sets",
                                      follow_redirects=True)
     assert "Valitse ryhmälle ensin toinen sarja." in response.get_data(as_text=True)
-    response = lead_client.post_form(f"/feedback/item-sets/{spare.id}/delete", {}, token_from="/feedback/item-sets",
+    response = lead_client.post_form(f"/feedback/item-sets/{spare_id}/delete", {}, token_from="/feedback/item-sets",
                                      follow_redirects=True)
     assert "Kysymyssarja poistettiin." in response.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(ItemSet, chosen.id) is not None and db.session.get(ItemSet, spare.id) is None
-    assert db.session.scalar(sa.select(sa.func.count(Item.id)).where(Item.item_set_id == spare.id)) == 0
+    assert db.session.get(ItemSet, chosen.id) is not None and db.session.get(ItemSet, spare_id) is None
+    assert db.session.scalar(sa.select(sa.func.count(Item.id)).where(Item.item_set_id == spare_id)) == 0
 
 
 @pytest.mark.parametrize("method, path", [("get", "/feedback/item-sets/{id}/edit"),

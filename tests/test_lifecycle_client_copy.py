@@ -18,7 +18,7 @@ from meetings.models import ActionItem, MeetingParticipant
 from register.models import AccessLog, Relative
 from register.access import log_access
 from reminders.models import FollowUpTask, OutboxMessage
-from reminders.testing import make_group_with_session, make_meeting
+from tests.factories import make_group_with_session, make_meeting
 from tests.factories import login, make_client, make_user
 
 SV_ABSENT = "Frånvarande"

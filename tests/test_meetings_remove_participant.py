@@ -37,10 +37,11 @@ def test_partner_who_was_invited_is_removed_and_sent_a_cancellation(auth_client,
     db.session.commit()
     sequence = meeting.sequence
     p = participant(meeting, "partner", contact_id=contact.id)
+    p_id = p.id  # the request deletes the row: the object cannot be read after it
     response = _remove(auth_client, meeting, p, follow_redirects=True)
     assert f"{contact.name} ({contact.organisation.name}) poistettiin tapaamisesta." in response.get_data(as_text=True)
     db.session.expire_all()
-    assert db.session.get(MeetingParticipant, p.id) is None
+    assert db.session.get(MeetingParticipant, p_id) is None
     messages = _messages(meeting, "contact", contact.id)
     cancel = messages[-1]
     assert len(messages) == 2 and cancel.ics_method == "CANCEL" and cancel.status == MessageStatus.PENDING.value

@@ -14,8 +14,6 @@ from outreach import services
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_partner, make_user
 
-pytest.importorskip("calendar_export.sources")
-
 
 def subscribe(kind, target_id):
     from calendar_export.services import create_subscription

@@ -12,9 +12,8 @@ from core.timeutil import local_today
 from groups.models import Attendance, Enrolment
 from groups.signals import attendance_recorded
 from reminders.models import FollowUpTask, OutboxMessage
-from reminders.testing import make_group_with_session
 from tests.browser import click_through, assert_accessible, browser_login
-from tests.factories import PASSWORD, make_client
+from tests.factories import PASSWORD, make_client, make_group_with_session
 
 
 @pytest.mark.browser

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from core.extensions import db
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from reminders.testing import FakeGateway, make_group_with_session
-from tests.factories import make_client
+from tests.factories import make_client, make_group_with_session
+from tests.messaging import FakeGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 SESSION_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

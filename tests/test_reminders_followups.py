@@ -18,8 +18,7 @@ from meetings.signals import participant_attendance_recorded
 from register.models import AccessLog
 from reminders import services
 from reminders.models import FollowUpTask, MessageStatus, OutboxMessage, ReminderPolicy
-from reminders.testing import make_group_with_session, make_meeting
-from tests.factories import login, make_client, make_user
+from tests.factories import login, make_client, make_group_with_session, make_meeting, make_user
 
 PAST = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 

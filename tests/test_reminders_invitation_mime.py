@@ -6,7 +6,7 @@ DTSTAMP are those of the send, not of the queueing; and a person taken off a mov
 sent a cancellation of the time and place they were invited to.
 
 ``received_calendars()`` gives the .ics bytes as received; with KOHTAAMO_ICS_DIR set they are
-also written there (reminders.testing.keep_ics) for ical.js or libical."""
+also written there (tests.messaging.keep_ics) for ical.js or libical."""
 from __future__ import annotations
 
 import email
@@ -24,9 +24,9 @@ from meetings import services as meeting_services
 from meetings.signals import meeting_changed
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from reminders.testing import SmtpSink, calendar_bytes, keep_ics, make_meeting
+from tests.factories import make_client, make_meeting, make_partner
+from tests.messaging import SmtpSink, calendar_bytes, keep_ics
 from register.services import save_relative
-from tests.factories import make_client, make_partner
 from tests.calendar_uids import calendar_uid
 
 MEETING_AT = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)       # Thu 10.12. 10:00 in Helsinki

@@ -17,8 +17,8 @@ from register.models import AccessLog
 from register.services import save_relative, update_client
 from reminders import services, views
 from reminders.models import OptOutLink, OutboxMessage, ReminderOptOut
-from reminders.testing import FakeGateway, make_group_with_session
-from tests.factories import make_client
+from tests.factories import make_client, make_group_with_session
+from tests.messaging import FakeGateway
 
 SESSION_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 DAY_BEFORE_DUE = "2026-12-02T14:05:00Z"

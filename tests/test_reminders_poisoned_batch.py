@@ -14,8 +14,8 @@ from core.extensions import db
 from meetings.signals import meeting_changed
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from reminders.testing import SmtpSink, make_meeting
-from tests.factories import make_client, make_partner
+from tests.factories import make_client, make_meeting, make_partner
+from tests.messaging import SmtpSink
 
 MEETING_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 QUEUED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

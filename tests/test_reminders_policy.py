@@ -10,8 +10,7 @@ from core.extensions import db
 from register.models import AccessLog
 from register.services import save_relative
 from reminders.models import ReminderOptOut, ReminderPolicy
-from reminders.testing import make_group_with_session, make_meeting
-from tests.factories import make_client, make_user
+from tests.factories import make_client, make_group_with_session, make_meeting, make_user
 
 AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 

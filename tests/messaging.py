@@ -1,5 +1,6 @@
-"""Test helpers for the reminders feature: a fake SMS gateway (HTTP on loopback), a real SMTP
-server (aiosmtpd) on loopback, and rows for groups and meetings built straight on the models."""
+"""Messages leaving the app, caught from the outside: a fake SMS gateway (HTTP on loopback), a
+real SMTP server (aiosmtpd) on loopback, and the calendar part of a sent invitation.
+(Moved from reminders/testing.py, which no longer ships with the app.)"""
 from __future__ import annotations
 
 import json
@@ -120,41 +121,3 @@ def keep_ics(name: str, data: bytes) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / f"{name}.ics").write_bytes(data)
-
-
-def make_group_with_session(*, facilitator, clients, starts_at: datetime, status: str = "scheduled",
-                            venue: str = "Kauppakatu 5", room: str = ""):
-    from core.extensions import db
-    from groups.models import Enrolment, Group, GroupSession
-
-    group = Group(title="Raharyhmä", venue=venue, room=room, status="running", facilitator1_id=facilitator.id)
-    db.session.add(group)
-    db.session.flush()
-    session = GroupSession(group_id=group.id, number=1, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2),
-                           status=status)
-    db.session.add(session)
-    for client in clients:
-        db.session.add(Enrolment(group_id=group.id, client_id=client.id, status="enrolled"))
-    db.session.flush()
-    return group, session
-
-
-def make_meeting(*, client, starts_at: datetime, staff=None, relatives=(), contacts=(), place: str = "Kauppakatu 5"):
-    from core.extensions import db
-    from meetings.models import Meeting, MeetingParticipant
-
-    meeting = Meeting(client_id=client.id, purpose="Verkostopalaveri", starts_at=starts_at,
-                      ends_at=starts_at + timedelta(hours=1), place=place,
-                      created_by_id=getattr(staff, "id", None))
-    db.session.add(meeting)
-    db.session.flush()
-    db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="client"))
-    if staff is not None:
-        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="staff", user_id=staff.id))
-    for relative in relatives:
-        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="relative", relative_id=relative.id))
-    for contact in contacts:
-        db.session.add(MeetingParticipant(meeting_id=meeting.id, kind="partner", contact_id=contact.id))
-    db.session.flush()
-    db.session.refresh(meeting)
-    return meeting
