@@ -17,7 +17,7 @@ from meetings.models import ActionItem, Meeting, MeetingParticipant
 from register.access import log_access
 from register.models import AccessLog, Client, Relative
 from reminders.models import FollowUpTask, OutboxMessage
-from reminders.testing import make_group_with_session, make_meeting
+from tests.factories import make_group_with_session, make_meeting
 from tests.factories import make_client
 
 SECRETS = ("Saga", "Söderholm", "Rune", "040 111 2233", "saga@example.fi", "044 555 6677", "rune@example.fi",

@@ -21,7 +21,7 @@ from register import chain
 from register.access import log_access
 from register.models import AccessLog, AccessLogRestart, Client
 from reminders.models import OutboxMessage
-from reminders.testing import make_meeting
+from tests.factories import make_meeting
 from tests.factories import make_client
 
 ROOT = Path(__file__).resolve().parent.parent

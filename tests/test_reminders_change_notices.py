@@ -21,7 +21,8 @@ from groups.models import Group
 from meetings import services as meeting_services
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from reminders.testing import FakeGateway, SmtpSink, free_port, make_group_with_session, make_meeting
+from tests.factories import make_group_with_session, make_meeting
+from tests.messaging import FakeGateway, SmtpSink, free_port
 from register.services import save_relative, update_client
 from tests.factories import make_client
 

@@ -18,7 +18,7 @@ from core.timeutil import local_to_utc, local_today
 from groups.models import Enrolment, EnrolmentStatus
 from groups import services as group_services
 from reminders.models import FollowUpTask, OfferStatus, OutboxMessage, PlaceOffer
-from reminders.testing import make_group_with_session
+from tests.factories import make_group_with_session
 from register.models import AccessLog
 from tests.conftest import _make_test_app
 from tests.factories import login, make_client, make_user
