@@ -196,8 +196,9 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     assert any(r.body.startswith("Ändring: din tid") for r in moved)
 
     show = f"/meetings/{meeting.id}"
-    assert 'name="send_notice"' in auth_client.get(show).get_data(as_text=True)
-    assert auth_client.post_form(f"{show}/cancel", {"send_notice": "y"}, token_from=show).status_code == 302
+    # Cancelling asks first, on its own page, which carries the "send notice" box (ticked).
+    assert 'name="send_notice"' in auth_client.get(f"{show}/cancel").get_data(as_text=True)
+    assert auth_client.post_form(f"{show}/cancel", {"send_notice": "y"}, token_from=f"{show}/cancel").status_code == 302
     cancelled = [r for r in _notices(fresh_db) if r.slot.startswith("notice-cancel")]
     assert sorted((r.recipient_kind, r.recipient_id) for r in cancelled) == sorted(
         [("client", client.id), ("relative", by_sms.id)])

@@ -17,15 +17,16 @@ from tests.test_groups_support import make_group, text_of
 
 def test_a_planned_group_is_deleted_after_a_question(auth_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), title="Väärä ryhmä", weeks=3, first=date(2027, 1, 4))
-    url = f"/groups/{group.id}"
+    group_id = group.id  # kept: the row is deleted by a request below
+    url = f"/groups/{group_id}"
     assert f'href="{url}/delete"' in text_of(auth_client.get(url))
     question = text_of(auth_client.get(f"{url}/delete"))
     assert "Poistetaanko ryhmä ”Väärä ryhmä”?" in question and "3 ryhmäkertaa" in question
-    assert fresh_db.get(Group, group.id) is not None
+    assert fresh_db.get(Group, group_id) is not None
 
     response = auth_client.post_form(f"{url}/delete", {}, token_from=f"{url}/delete")
     assert response.status_code == 302
-    assert fresh_db.get(Group, group.id) is None
+    assert fresh_db.get(Group, group_id) is None
     assert fresh_db.scalar(sa.select(sa.func.count(GroupSession.id))) == 0
     assert "Ryhmä ”Väärä ryhmä” poistettiin." in text_of(auth_client.get(response.location))
 
