@@ -17,6 +17,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from core.db import aware_utc, utcnow
+from core.formatting import local_dt
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
 from core.timeutil import holiday_label, local_to_utc, to_local
@@ -429,7 +430,7 @@ def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room
     names = _user_names(staff)
     result: list[Conflict] = []
     for start, end in slots:
-        when = to_local(start).strftime("%d.%m.%Y %H:%M")
+        when = local_dt(start)
         for o in others:
             if not (o.starts_at < end and o.ends_at > start):
                 continue

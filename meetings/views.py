@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 from accounts.models import User
 from core.db import get_or_404, utcnow
 from core.extensions import db
+from core.formatting import local_date, local_time
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
@@ -114,13 +115,13 @@ def _warn_conflicts(conflicts) -> None:
     for c in conflicts:
         flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name,
                 title=c.title or _("meeting"),
-                start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
+                start=local_time(c.starts_at), end=local_time(c.ends_at)), "warning")
 
 
 def _warn_holiday(day) -> None:
     holiday = finnish_holiday(day)
     if holiday:
-        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=day.strftime("%d.%m.%Y"), holiday=holiday),
+        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(day), holiday=holiday),
               "warning")
 
 
