@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -581,9 +582,12 @@ def plan(meeting_id):
         sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id, Meeting.status == "planned")
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
+    # Only the handout is in the client's language (and says so with lang); the page around it,
+    # staff header included, stays in the staff member's language.
     with force_locale(language):
-        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting)
-    return html
+        handout = Markup(render_template("meetings/_plan_handout.html", meeting=meeting, items=items,
+                                         next_meeting=next_meeting))
+    return render_template("meetings/plan.html", meeting=meeting, handout=handout, handout_lang=language)
 
 
 # --- partner links (staff side) ----------------------------------------------------------------
