@@ -129,7 +129,7 @@ def test_start_page_shows_my_week_and_today(auth_client, facilitator):
     group_on(today + timedelta(days=10), "Kaukainen ryhmä", facilitator, make_user())
     group_on(today, "Jonkun muun ryhmä", make_user(), make_user())
     html = text_of(auth_client.get("/"))
-    assert "Minun viikkoni: ryhmätapaamiset" in html and "Tämän päivän ryhmätapaamiset" in html
+    assert "Minun viikkoni: ryhmäkerrat" in html and "Tämän päivän ryhmäkerrat" in html
     assert "Tämän viikon ryhmä 1/1" in html
     assert "Kaukainen ryhmä" not in html and "Jonkun muun ryhmä" not in html
     found = services.sessions_for_user(facilitator.id, mine.sessions[0].starts_at - timedelta(minutes=1),

@@ -76,7 +76,7 @@ def test_cancelling_and_restoring_a_session(auth_client, facilitator):
     assert session.status == "cancelled" and session.sequence == 1
     assert [(c.field, c.old_value, c.new_value) for c in session.changes] == [("status", "scheduled", "cancelled")]
     assert db.session.get(GroupSession, group.sessions[1].id).status == "scheduled"
-    assert "Tämä tapaaminen on peruttu." in text_of(auth_client.get(f"/groups/{group.id}/sessions/{session.id}"))
+    assert "Tämä ryhmäkerta on peruttu." in text_of(auth_client.get(f"/groups/{group.id}/sessions/{session.id}"))
     auth_client.post_form(url, {"status": "scheduled"}, token_from=f"/groups/{group.id}/sessions/{session.id}")
     db.session.expire_all()
     assert db.session.get(GroupSession, session.id).sequence == 2

@@ -83,7 +83,7 @@ def test_venue_and_schedule_generate_the_rota_once(auth_client):
                           token_from="/outreach/venues")
     assert visit_count() == len(expected)
     page = auth_client.get(f"/outreach/venues/{venue.id}").get_data(as_text=True)
-    assert "Diakoniakahvila" in page and "The second Tuesday of the month, 13:00–15:00" in page
+    assert "Diakoniakahvila" in page and "The second Tuesday of the month, 13.00–15.00" in page
 
 
 def test_rule_that_yields_no_dates_is_a_form_error(auth_client):
