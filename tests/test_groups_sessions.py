@@ -53,7 +53,7 @@ def test_moving_one_session_raises_sequence_and_records_change(auth_client, faci
     assert db.session.get(GroupSession, first.id).sequence == 0
     assert to_local(db.session.get(GroupSession, third.id).starts_at).date() == date(2027, 1, 18)
     page = text_of(auth_client.get(f"/groups/{group.id}/sessions/{second.id}"))
-    assert "Muutokset" in page and "2027-01-13 14:00–15:30" in page
+    assert "Muutokset" in page and "13.1.2027 14.00–15.30" in page
 
 
 def test_room_and_topic_changes_are_recorded(auth_client, facilitator):

@@ -385,7 +385,7 @@ def test_editing_a_rule_with_break_months(auth_client):
     assert auth_client.post_form(url, data, token_from=url).status_code == 302
     db.session.refresh(venue.rule)
     assert venue.rule.break_months == "7" and venue.rule.interval_weeks == 2
-    assert "Every other Thursday, 09:00–11:00; no visits in July" in auth_client.get(
+    assert "Every other Thursday, 9.00–11.00; no visits in July" in auth_client.get(
         f"/outreach/venues/{venue.id}").get_data(as_text=True)
 
 
