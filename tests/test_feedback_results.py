@@ -324,7 +324,7 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(app, lead_client, a
     page = "/feedback/item-sets/new"
     bad = lead_client.post_form(page, {"name": "", "kind": "session", "items-0-sv": "Bara svenska"}, token_from=page)
     html = bad.get_data(as_text=True)
-    assert "Kirjoita nimi." in html and "Kirjoita ainakin suomenkielinen muoto." in html and "Bara svenska" in html
+    assert "Anna nimi." in html and "Kirjoita ainakin suomenkielinen muoto." in html and "Bara svenska" in html
     data = {"name": "Lisensoitu mittari", "kind": "session",
             "items-0-fi": "Tulin kuulluksi", "items-0-sv": "Jag blev hörd", "items-0-en": "I felt heard",
             "items-1-fi": "Yleisesti", "comment-fi": "Muuta?"}
