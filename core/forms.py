@@ -38,7 +38,9 @@ def date_in_range(day: date | None) -> bool:
 
 
 def date_range_message() -> str:
-    first, last = (f"{d.day}.{d.month}.{d.year}" for d in (EARLIEST_DATE, latest_date()))
+    from .formatting import local_date
+
+    first, last = (local_date(d) for d in (EARLIEST_DATE, latest_date()))
     return _("Enter a date between %(first)s and %(last)s.", first=first, last=last)
 
 

@@ -62,10 +62,32 @@ def _wtforms_catalogue(locale: str) -> support.Translations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 
-def wtforms_translations() -> support.Translations | None:
+class FieldMessages:
+    """gettext/ngettext for WTForms: the app's catalogues first (core.wtforms_messages gives
+    every WTForms message a plain Finnish and Swedish text), WTForms' own catalogue for
+    anything they leave out. Its Finnish catalogue leaves some messages in English ("Not a
+    valid time value.")."""
+
+    def __init__(self, app_translations, wtforms_catalogue) -> None:
+        self._app = app_translations
+        self._wtforms = wtforms_catalogue
+
+    def gettext(self, string: str) -> str:
+        found = self._app.ugettext(string)
+        return found if found != string else self._wtforms.ugettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        found = self._app.ungettext(singular, plural, n)
+        return found if found not in (singular, plural) else self._wtforms.ungettext(singular, plural, n)
+
+
+def wtforms_translations() -> FieldMessages | None:
     """WTForms' own messages ("This field is required.") in the request's language, for
     core.forms.Form. Flask-WTF's provider parses WTForms' catalogue from disk once per request
     that builds a form (every page with a button does); this parses it once per language per
-    process. None outside a request, so WTForms keeps its English messages there."""
+    process, and the app's catalogues are the request's own. None outside a request, so WTForms
+    keeps its English messages there."""
     locale = flask_babel.get_locale()
-    return _wtforms_catalogue(str(locale)) if locale is not None else None
+    if locale is None:
+        return None
+    return FieldMessages(flask_babel.get_translations(), _wtforms_catalogue(str(locale)))

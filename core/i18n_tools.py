@@ -17,6 +17,7 @@ LOCALES = ("fi", "sv")
 KEYWORDS = {
     "_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
     "lazy_ngettext": (1, 2), "_n": (1, 2), "pgettext": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
 }
 METHOD_MAP = [("**.py", "python"), ("**.html", "jinja2"), ("**.txt", "jinja2")]
 SHARED_SOURCES = ("core", "accounts", "register", "templates")
@@ -105,6 +106,16 @@ def compile_all() -> list[Path]:
     return written
 
 
+def _key(message) -> tuple[str | None, str]:
+    """A message's identity: its context (pgettext) and its (singular) id."""
+    return message.context, message.id if isinstance(message.id, str) else message.id[0]
+
+
+def _label(message) -> str:
+    context, msgid = _key(message)
+    return f"{context}|{msgid}" if context else msgid
+
+
 def missing_translations(spec: CatalogSpec) -> dict[str, list[str]]:
     """Message ids used in the sources that a locale's catalogue does not translate."""
     template = extract(spec)
@@ -115,18 +126,40 @@ def missing_translations(spec: CatalogSpec) -> dict[str, list[str]]:
         if path.exists():
             for message in read_catalog(path, locale):
                 if message.id and not message.fuzzy:
-                    translated[message.id if isinstance(message.id, str) else message.id[0]] = message.string
+                    translated[_key(message)] = message.string
         gaps = []
         for message in template:
             if not message.id:
                 continue
-            key = message.id if isinstance(message.id, str) else message.id[0]
-            value = translated.get(key)
+            value = translated.get(_key(message))
             if not value or (isinstance(value, tuple) and not all(value)):
-                gaps.append(key)
+                gaps.append(_label(message))
         if gaps:
             missing[locale] = gaps
     return missing
+
+
+def collisions(catalogues) -> dict[tuple[str, str | None, str], dict[str, list[str]]]:
+    """Message ids (with their context) that two catalogues of one language translate
+    differently. The app merges every catalogue into one lookup, so one of the two
+    translations silently wins on every page; ``catalogues`` is ((name, locale, Catalog), ...).
+    Returns {(locale, context, msgid): {translation: [catalogue names]}}."""
+    seen: dict[tuple[str, str | None, str], dict[str, list[str]]] = {}
+    for name, locale, catalog in catalogues:
+        for message in catalog:
+            if not message.id or message.fuzzy or not message.string:
+                continue
+            string = message.string if isinstance(message.string, str) else " | ".join(message.string)
+            seen.setdefault((locale, *_key(message)), {}).setdefault(string, []).append(name)
+    return {key: found for key, found in seen.items() if len(found) > 1}
+
+
+def all_catalogues():
+    for spec in catalog_specs():
+        for locale in LOCALES:
+            path = po_path(spec, locale)
+            if path.exists():
+                yield spec.name, locale, read_catalog(path, locale)
 
 
 if __name__ == "__main__":  # `python -m core.i18n_tools compile`: the build step, no app needed

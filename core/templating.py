@@ -1,9 +1,8 @@
-"""Jinja filters for local (Helsinki) times and the navigation shown in the base layout."""
+"""Jinja filters for local (Helsinki) times, dates and numbers in the reader's language (formatted
+by core.formatting) and the navigation shown in the base layout."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
-from functools import lru_cache
 
 from babel import dates as babel_dates
 from flask import Flask, current_app, g, has_request_context, request
@@ -11,7 +10,9 @@ from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 
-from .timeutil import HELSINKI, to_local
+# The formatting itself lives in core.formatting; these names stay importable from here.
+from .formatting import (local_date, local_dt, local_time, month_year, number, percent, recorded, time_range,
+                         weekday_date)
 
 # (endpoint, label, lead only). Entries whose endpoint is not registered are left out, so a
 # feature appears in the menu as soon as its blueprint exists.
@@ -30,59 +31,13 @@ NAV = (
 )
 
 
-# Pages format many dates (a list of 50 groups has 100), and flask_babel's format_* look up
-# the locale and time zone and parse the pattern on every call (~60 µs each). The result only
-# depends on (locale, local value, pattern), so it is memoised; the values are dates and
-# wall-clock times, which repeat across pages and users.
-@lru_cache(maxsize=16384)
-def _format(kind: str, locale: str, value, fmt: str) -> str:
-    if kind == "date":
-        return babel_dates.format_date(value, fmt, locale=locale)
-    if kind == "time":
-        return babel_dates.format_time(value, fmt, tzinfo=HELSINKI, locale=locale)
-    return babel_dates.format_datetime(value, fmt, tzinfo=HELSINKI, locale=locale)
-
-
-def _locale(locale: str | None) -> str:
-    return locale or str(get_locale() or "fi")
-
-
-def local_dt(value: datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
-    if value is None:
-        return ""
-    return _format("datetime", _locale(locale), to_local(value), fmt)
-
-
-def local_date(value: date | datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = to_local(value).date()
-    return _format("date", _locale(locale), value, fmt)
-
-
-def local_time(value: datetime | None, fmt: str = "short", *, locale: str | None = None) -> str:
-    if value is None:
-        return ""
-    return _format("time", _locale(locale), to_local(value), fmt)
-
-
-def weekday_date(value: datetime | date | None, *, locale: str | None = None) -> str:
-    """'ti 3.12.2026' style: short weekday and date, in the user's language."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        value = to_local(value).date()
-    return _format("date", _locale(locale), value, "EEE d.M.yyyy")
-
-
 def _template_filter(function):
     """The filter for templates: the language comes from the template's context (set once per
     render by ``layout_context``) instead of a lookup through Flask-Babel per value."""
 
     @pass_context
-    def template_filter(context, value, *args):
-        return function(value, *args, locale=context.get("current_locale"))
+    def template_filter(context, value, *args, **kwargs):
+        return function(value, *args, locale=context.get("current_locale"), **kwargs)
 
     return template_filter
 
@@ -119,7 +74,10 @@ def page_has_error() -> bool:
 
 def init_templating(app: Flask) -> None:
     app.jinja_env.filters.update(dt=_template_filter(local_dt), d=_template_filter(local_date),
-                                 t=_template_filter(local_time), wd=_template_filter(weekday_date))
+                                 t=_template_filter(local_time), wd=_template_filter(weekday_date),
+                                 num=_template_filter(number), pct=_template_filter(percent),
+                                 month_year=_template_filter(month_year), tr=_template_filter(time_range),
+                                 recorded=_template_filter(recorded))
     # Features link to each other only when the other feature is installed.
     app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
     app.jinja_env.globals["note_form_error"] = note_form_error

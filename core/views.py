@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, redirect, render_template, request, session, url_for
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 from flask_login import current_user, login_required
 from wtforms import HiddenField, SelectField, SubmitField
 
@@ -22,7 +22,7 @@ bp = Blueprint("core", __name__, template_folder="templates")
 class LanguageForm(Form):
     language = SelectField(_l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")])
     next = HiddenField()
-    submit = SubmitField(_l("Change"))
+    submit = SubmitField(lazy_pgettext("switch language", "Change"))
 
 
 @bp.route("/")

@@ -8,6 +8,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from core.formatting import local_date
 from core.forms import EARLIEST_DATE, latest_date
 from core.csvfile import csv_bytes
 from core.extensions import db
@@ -172,7 +173,7 @@ def report_csv(report: UnitReport, labels: dict, locale: str) -> bytes:
     rate = report.attendance_rate
     rows = [
         [labels["measure"], labels["value"]],
-        [labels["period"], f"{report.start.isoformat()} – {report.end.isoformat()}"],
+        [labels["period"], f"{local_date(report.start, locale=locale)} – {local_date(report.end, locale=locale)}"],
         [labels["groups_held"], report.groups_held],
         [labels["sessions_held"], report.sessions_held],
         [labels["participants"], report.participants],

@@ -8,21 +8,15 @@ from __future__ import annotations
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 
-from babel.numbers import format_decimal
+from core.formatting import number
 
 from .suppression import Plan, mean, plan_partition
 
 
 def format_mean(value: float | None, locale: str | None = None) -> str:
-    """A mean with one decimal in the language's own way (5,6 in Finnish and Swedish, 5.6 in
-    English): pages, charts' descriptions and CSV files alike."""
-    if value is None:
-        return ""
-    if locale is None:
-        from flask_babel import get_locale
-
-        locale = str(get_locale() or "fi")
-    return format_decimal(value, format="0.0", locale=locale)
+    """A mean with one decimal in the language's own way (5,6 through Babel's fi_FI, sv_FI and
+    en_FI: core.formatting): pages, charts' descriptions and CSV files alike."""
+    return number(value, 1, locale=locale)
 
 
 @dataclass(frozen=True)

@@ -622,10 +622,11 @@ def group_settings(group_id):
     group = _group_or_404(group_id)
     sets = services.item_sets()
     form = GroupSettingsForm()
-    form.session_set.choices = [(services.set_choice_value(s), s.name) for s in sets
-                                if s.kind == WindowKind.SESSION.value]
-    form.end_set.choices = [(services.set_choice_value(s), s.name) for s in sets
-                            if s.kind == WindowKind.GROUP_END.value]
+    # Built-in sets are named in Finnish: their option says so to a screen reader (lang).
+    form.session_set.choices = [(services.set_choice_value(s), s.name, {"lang": "fi"} if s.builtin_key else {})
+                                for s in sets if s.kind == WindowKind.SESSION.value]
+    form.end_set.choices = [(services.set_choice_value(s), s.name, {"lang": "fi"} if s.builtin_key else {})
+                            for s in sets if s.kind == WindowKind.GROUP_END.value]
     if request.method == "GET":
         for field, kind in ((form.session_set, WindowKind.SESSION.value), (form.end_set, WindowKind.GROUP_END.value)):
             current = services.set_for_group(group, kind, create=False)

@@ -1,7 +1,7 @@
 """Forms of the groups feature; every POST goes through one of these (CSRF)."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 from wtforms import (
     BooleanField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
     SubmitField, TextAreaField, TimeField,
@@ -45,7 +45,7 @@ class IdeaForm(Form):
 
 
 class GroupForm(VersionedForm):
-    title = StringField(_l("Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=160), no_control_chars],
+    title = StringField(lazy_pgettext("name of a group", "Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=160), no_control_chars],
                         filters=[strip_filter])
     theme = StringField(_l("Theme"), validators=[Optional(), Length(max=120)], filters=[strip_filter])
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=4000)], filters=[strip_filter])

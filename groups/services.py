@@ -19,6 +19,7 @@ from sqlalchemy.orm import contains_eager, selectinload
 from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
+from core.formatting import local_dt
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
 from core.templating import local_date

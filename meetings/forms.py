@@ -2,7 +2,7 @@
 filled in by the view."""
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext as _l, lazy_pgettext
 from wtforms import (
     BooleanField,
     SelectField,
@@ -36,13 +36,13 @@ INVITATION_LABELS = {
     InvitationStatus.DECLINED.value: _l("Declined"),
 }
 ITEM_STATUS_LABELS = {
-    ItemStatus.OPEN.value: _l("Open"),
+    ItemStatus.OPEN.value: lazy_pgettext("plan item status", "Open"),
     ItemStatus.DONE.value: _l("Done"),
     ItemStatus.DROPPED.value: _l("Dropped"),
     ItemStatus.CARRIED.value: _l("Carried forward"),
 }
 KIND_LABELS = {
-    "staff": _l("Staff"),
+    "staff": _l("Staff member"),
     "partner": _l("Partner"),
     "relative": _l("Relative"),
     "client": _l("Client"),
@@ -124,7 +124,7 @@ class MeetingDetailsForm(VersionedForm):
 
 
 class MeetingForm(MeetingDetailsForm):
-    staff = MultiCheckboxField(_l("Staff"), coerce=str)
+    staff = MultiCheckboxField(lazy_pgettext("meeting participants", "Staff"), coerce=str)
     contacts = MultiCheckboxField(_l("Partners"), coerce=str)
     relatives = MultiCheckboxField(_l("Relatives"), coerce=str)
     include_client = BooleanField(_l("The client takes part"), default=True)

@@ -391,6 +391,7 @@ def _record_change(meeting: Meeting, field_name: str, old: str, new: str, user) 
 
 
 def _fmt_time(starts: datetime, ends: datetime) -> str:
+    # Stored language-neutral; shown in the reader's language (core.formatting.recorded).
     s, e = to_local(starts), to_local(ends)
     return f"{s:%Y-%m-%d %H:%M}–{e:%H:%M}"
 
@@ -525,7 +526,8 @@ def add_item(meeting: Meeting, *, responsible_id, what: str, with_whom: str = ""
 
 
 def _fmt_item(what: str, responsible: str, with_whom: str, due_date: date | None) -> str:
-    return " · ".join(x for x in (what, responsible, with_whom, due_date.strftime("%d.%m.%Y") if due_date else "") if x)
+    # The due date is stored ISO and shown in the reader's language (core.formatting.recorded).
+    return " · ".join(x for x in (what, responsible, with_whom, due_date.isoformat() if due_date else "") if x)
 
 
 def update_item(meeting: Meeting, item: ActionItem, *, user, responsible_id, what: str, with_whom: str = "",

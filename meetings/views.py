@@ -5,6 +5,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
+from markupsafe import Markup
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -12,6 +13,7 @@ from flask_login import current_user, login_required
 from accounts.models import User
 from core.db import get_or_404, utcnow
 from core.extensions import db
+from core.formatting import local_date, local_time
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
@@ -115,7 +117,7 @@ def _warn_conflicts(conflicts) -> None:
     for c in conflicts:
         flash(_("%(name)s is already booked then: %(title)s %(start)s–%(end)s.", name=c.user_name,
                 title=c.title or _("meeting"),
-                start=to_local(c.starts_at).strftime("%H:%M"), end=to_local(c.ends_at).strftime("%H:%M")), "warning")
+                start=local_time(c.starts_at), end=local_time(c.ends_at)), "warning")
 
 
 def _clashes(form, staff_ids, starts, ends, *, place_kind="", place="", exclude_meeting_id=None) -> list[str]:
@@ -131,7 +133,7 @@ def _clashes(form, staff_ids, starts, ends, *, place_kind="", place="", exclude_
 def _warn_holiday(day) -> None:
     holiday = finnish_holiday(day)
     if holiday:
-        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=day.strftime("%d.%m.%Y"), holiday=holiday),
+        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(day), holiday=holiday),
               "warning")
 
 
@@ -683,11 +685,13 @@ def plan(meeting_id):
         sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id, Meeting.status == "planned")
         .order_by(Meeting.starts_at).limit(1))
     language = meeting.client.language if meeting.client.language in ("fi", "sv", "en") else "fi"
+    # Only the handout is in the client's language (and says so with lang); the page around it,
+    # staff header included, stays in the staff member's language.
     with force_locale(language):
         # Time sense: "we met on" only once the meeting has begun.
-        html = render_template("meetings/plan.html", meeting=meeting, items=items, next_meeting=next_meeting,
-                               has_met=meeting.starts_at <= utcnow())
-    return html
+        handout = Markup(render_template("meetings/_plan_handout.html", meeting=meeting, items=items,
+                                         next_meeting=next_meeting, has_met=meeting.starts_at <= utcnow()))
+    return render_template("meetings/plan.html", meeting=meeting, handout=handout, handout_lang=language)
 
 
 # --- partner links (staff side) ----------------------------------------------------------------

@@ -6,7 +6,7 @@ from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import format_date, format_decimal, gettext as _
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -15,6 +15,7 @@ from accounts.permissions import lead_required
 from core.conflicts import find_conflicts
 from core.db import get_or_404
 from core.extensions import db
+from core.formatting import local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
@@ -61,7 +62,7 @@ def rule_summary(rule) -> str:
     """'Second Tuesday of the month, 13:00–15:00' in the user's language."""
     if rule is None:
         return _("No schedule yet")
-    times = f"{rule.start_time:%H:%M}–{rule.end_time:%H:%M}"
+    times = time_range(rule.start_time, rule.end_time)
     weekday = str(WEEKDAYS[rule.weekday])
     if rule.frequency == RuleFrequency.WEEKLY.value:
         text = (_("Every %(weekday)s", weekday=weekday) if rule.interval_weeks == 1
@@ -73,8 +74,7 @@ def rule_summary(rule) -> str:
     if rule.break_month_list:
         parts.append(_("no visits in %(months)s", months=", ".join(str(MONTHS[m - 1]) for m in rule.break_month_list)))
     if rule.break_from and rule.break_until:
-        parts.append(_("break %(start)s–%(end)s", start=format_date(rule.break_from, "short"),
-                       end=format_date(rule.break_until, "short")))
+        parts.append(_("break %(start)s–%(end)s", start=local_date(rule.break_from), end=local_date(rule.break_until)))
     parts.append(_("public holidays skipped"))
     return "; ".join(parts)
 
@@ -109,8 +109,7 @@ def index():
         local = to_local(visit.starts_at)
         key = (local.year, local.month)
         if not months or months[-1][0] != key:
-            name = str(MONTHS[local.month - 1])
-            months.append((key, f"{name[:1].upper()}{name[1:]} {local.year}", []))
+            months.append((key, local.date().replace(day=1), []))
         months[-1][2].append(visit)
     # Visits that have started (today's too) and still wait for their counts.
     past = [v for v in loaded if now - timedelta(days=60) <= v.starts_at < now]
@@ -291,7 +290,7 @@ def visit_move(visit_id):
         elif holiday and not form.confirm_holiday.data:
             form.day.errors.append(_("%(day)s is a public holiday (%(name)s). Many venues are closed. Choose another "
                                      "day, or tick the box below to move the visit anyway.",
-                                     day=format_date(form.day.data, "short"), name=holiday))
+                                     day=local_date(form.day.data), name=holiday))
         else:
             services.move_visit(visit, form.day.data, form.start_time.data, form.end_time.data)
             flash(_("The visit was moved."), "success")
@@ -359,7 +358,7 @@ def _period_months():
 
 
 def _month_label(month: date) -> str:
-    return format_date(month, "LLL yyyy")
+    return month_year(month, start=True)
 
 
 @bp.route("/report")
@@ -376,7 +375,7 @@ def report():
     }
     return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
                            topics=TOPICS, month_label=_month_label,
-                           decimal=lambda value: format_decimal(value, "0.0"))
+                           decimal=lambda value: number(value, 1))
 
 
 @bp.route("/report/venues/<venue_id>/chart.png")
@@ -389,7 +388,7 @@ def report_chart(venue_id):
     if not stats:
         abort(404)
     series = stats[0].months
-    png = venue_chart_png(venue.name, [_month_label(m) for m in months], [series[m][1] for m in months],
+    png = venue_chart_png(venue.name, [month_year(m, start=True, short=True) for m in months], [series[m][1] for m in months],
                           [series[m][2] for m in months], people_label=_("People met"),
                           appointments_label=_("Appointments booked"))
     response = Response(png, mimetype="image/png")

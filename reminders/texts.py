@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from babel.dates import format_date, format_time
+from babel.dates import format_date
 from flask_babel import force_locale, gettext as _
 
+from core.formatting import format_locale, local_time
 from core.timeutil import to_local
 
 from .channels import one_line
@@ -22,8 +23,9 @@ def when_text(starts_at: datetime, language: str, today: date | None = None, pla
     """"huomenna to 3.12. klo 10.00, Kauppakatu 5" in the current (forced) locale."""
     local = to_local(starts_at)
     lang = _lang(language)
-    day = format_date(local.date(), "EEE d MMM" if lang == "en" else "EEE d.M.", locale=lang)
-    clock = format_time(local.time(), "H:mm" if lang == "en" else "H.mm", locale=lang)
+    # A short day without the year; the clock as every other time in the language (core.formatting).
+    day = format_date(local.date(), "EEE d MMM" if lang == "en" else "EEE d.M.", locale=format_locale(lang))
+    clock = local_time(starts_at, locale=lang)
     text = _("%(date)s at %(time)s", date=day, time=clock)
     if today is not None:
         if local.date() == today:

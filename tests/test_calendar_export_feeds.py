@@ -102,7 +102,7 @@ def test_content_is_in_finnish_and_has_no_client_data(client, world):
     assert home["LOCATION"] == "Kotikäynti"
     assert home["DESCRIPTION"] == "Työntekijät: Fiia Facilitator"
     remote = events[uid(w["m_typ"])]
-    assert remote["LOCATION"] == "Etätapaaminen (linkki on kutsussa)"
+    assert remote["LOCATION"] == "Etäpalaveri (linkki on kutsussa)"
     assert cal["X-WR-CALNAME"] == "Kohtaamo: koko yksikkö"
 
 

@@ -47,11 +47,14 @@ def test_a_hostile_theme_reaches_the_report_csv_as_text(lead_client, facilitator
 def test_numbers_follow_the_downloads_language(lead_client, lead, facilitator):
     unit_with_theme(facilitator, "Raha")
     query = {"start": "2026-03-01", "end": "2026-04-30"}
-    for language, mean in (("fi", "6,5"), ("sv", "6,5"), ("en", "6.5")):
+    # English is Babel's en_FI (Finnish number and date conventions, the spreadsheet's too).
+    for language, mean, period in (("fi", "6,5", "1.3.2026 – 30.4.2026"), ("sv", "6,5", "1.3.2026 – 30.4.2026"),
+                                   ("en", "6,5", "01/03/2026 – 30/04/2026")):
         lead.language = language
         db.session.commit()
         rows = list(csv.reader(io.StringIO(lead_client.get("/feedback/report.csv", query_string=query)
                                            .data.decode("utf-8-sig")), delimiter=";"))
         assert ["Raha", "1", "5", mean] in rows, (language, rows)
+        assert rows[1][1] == period, (language, rows[1])
         page = lead_client.get("/feedback/report", query_string=query).get_data(as_text=True)
         assert f'<td class="num">{mean}</td>' in page

@@ -51,7 +51,7 @@ def test_bad_edit_is_refused_with_the_input_kept(lead_client):
     response = lead_client.post_form(url, {"name": "", "items-0-sv": "Bara svenska"}, token_from=url)
     page = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert "Kirjoita nimi." in page and "Kirjoita ainakin suomenkielinen muoto." in page and "Bara svenska" in page
+    assert "Anna nimi." in page and "Kirjoita ainakin suomenkielinen muoto." in page and "Bara svenska" in page
     db.session.expire_all()
     assert db.session.get(ItemSet, item_set.id).name == "Oma mittari"
 

@@ -324,7 +324,7 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(app, lead_client, a
     page = "/feedback/item-sets/new"
     bad = lead_client.post_form(page, {"name": "", "kind": "session", "items-0-sv": "Bara svenska"}, token_from=page)
     html = bad.get_data(as_text=True)
-    assert "Kirjoita nimi." in html and "Kirjoita ainakin suomenkielinen muoto." in html and "Bara svenska" in html
+    assert "Anna nimi." in html and "Kirjoita ainakin suomenkielinen muoto." in html and "Bara svenska" in html
     data = {"name": "Lisensoitu mittari", "kind": "session",
             "items-0-fi": "Tulin kuulluksi", "items-0-sv": "Jag blev hörd", "items-0-en": "I felt heard",
             "items-1-fi": "Yleisesti", "comment-fi": "Muuta?"}
@@ -336,7 +336,7 @@ def test_lead_defines_an_item_set_and_chooses_it_for_a_group(app, lead_client, a
     listing = lead_client.get("/feedback/item-sets").get_data(as_text=True)
     assert "Lisensoitu mittari" in listing and "Tulin kuulluksi" in listing and "Kuunneltiinko sinua?" in listing
     page = lead_client.get(settings).get_data(as_text=True)
-    assert '<option selected value="builtin:session">' in page or 'value="builtin:session" selected' in page
+    assert '<option lang="fi" selected value="builtin:session">' in page or 'value="builtin:session" selected' in page
     assert db.session.scalar(sa.select(sa.func.count()).select_from(ItemSet)) == 1  # viewing wrote nothing
     # A set of another kind cannot be forged into the choice.
     assert lead_client.post_form(settings, {"session_set": "builtin:meeting", "end_set": "builtin:group_end"},

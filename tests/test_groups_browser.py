@@ -48,7 +48,7 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     page.fill("#start_time", "13:00")
     page.fill("#weeks", "3")
     click_through(page, "main form button[type=submit]")
-    page.wait_for_selector("text=Aikataulu tehty: 3 tapaamista.")
+    page.wait_for_selector("text=Aikataulu tehty: 3 ryhmäkertaa.")
     # Independence Day (Mon 6.12.2027) was skipped.
     assert "13.12.2027" in page.content() and "6.12.2027" not in page.inner_text("table.schedule")
 

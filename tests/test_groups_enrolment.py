@@ -178,7 +178,7 @@ def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator):
     enrolment = db.session.scalar(sa.select(Enrolment))
     url = f"/groups/{group.id}/sessions/{session.id}/roll-call"
     html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "present"}, token_from=url))
-    assert "Tämä tapaaminen on peruttu. Palauta se" in html
+    assert "Tämä ryhmäkerta on peruttu. Palauta se" in html
     assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
 
 

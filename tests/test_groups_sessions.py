@@ -53,7 +53,7 @@ def test_moving_one_session_raises_sequence_and_records_change(auth_client, faci
     assert db.session.get(GroupSession, first.id).sequence == 0
     assert to_local(db.session.get(GroupSession, third.id).starts_at).date() == date(2027, 1, 18)
     page = text_of(auth_client.get(f"/groups/{group.id}/sessions/{second.id}"))
-    assert "Muutokset" in page and "2027-01-13 14:00–15:30" in page
+    assert "Muutokset" in page and "13.1.2027 14.00–15.30" in page
 
 
 def test_room_and_topic_changes_are_recorded(auth_client, facilitator):
@@ -76,7 +76,7 @@ def test_cancelling_and_restoring_a_session(auth_client, facilitator):
     assert session.status == "cancelled" and session.sequence == 1
     assert [(c.field, c.old_value, c.new_value) for c in session.changes] == [("status", "scheduled", "cancelled")]
     assert db.session.get(GroupSession, group.sessions[1].id).status == "scheduled"
-    assert "Tämä tapaaminen on peruttu." in text_of(auth_client.get(f"/groups/{group.id}/sessions/{session.id}"))
+    assert "Tämä ryhmäkerta on peruttu." in text_of(auth_client.get(f"/groups/{group.id}/sessions/{session.id}"))
     auth_client.post_form(url, {"status": "scheduled"}, token_from=f"/groups/{group.id}/sessions/{session.id}")
     db.session.expire_all()
     assert db.session.get(GroupSession, session.id).sequence == 2

@@ -66,7 +66,10 @@ def test_date_filters_follow_the_page_language_and_helsinki_time(app):
             assert render_template_string(template, a=instant, b=summer) == "29.3.2026 2.30 su 29.3.2026 1.7.2026 15.00"
         with force_locale("sv"):
             assert render_template_string(template, a=instant, b=summer) == \
-                "2026-03-29 02:30 sön 29.3.2026 2026-07-01 15:00"
+                "29.3.2026 2.30 sön 29.3.2026 1.7.2026 15.00"  # sv_FI: Finland-Swedish dates and times
+        with force_locale("en"):  # en_FI: day-first dates and a 24-hour clock
+            assert render_template_string(template, a=instant, b=summer) == \
+                "29/03/2026 2.30 Sun 29/03/2026 01/07/2026, 15.00"
         with force_locale("fi"):
             assert render_template_string("{{ a|d }}", a=instant) == "29.3.2026"
 

@@ -110,7 +110,7 @@ def test_due_date_before_the_meeting_is_saved_with_a_warning(auth_client, facili
     early = to_local(meeting.starts_at).date() - timedelta(days=3)
     response = auth_client.post_form(url, _form(meeting, item, due_date=early.isoformat()), token_from=url,
                                      follow_redirects=True)
-    assert "Määräpäivä on ennen tapaamista." in response.get_data(as_text=True)
+    assert "Määräpäivä on ennen verkostopalaveria." in response.get_data(as_text=True)
     db.session.refresh(item)
     assert item.due_date == early
 

@@ -32,7 +32,7 @@ def test_upcoming_meetings_are_paged_soonest_first_and_nothing_repeats_or_is_ski
         make_meeting([facilitator], purpose=f"Kokous {n}", day=today + timedelta(days=n + 1))
     first = auth_client.get("/meetings/").get_data(as_text=True)
     assert shown(first, "upcoming") == ["Kokous 0", "Kokous 1", "Kokous 2"]
-    assert "Tapaamisia löytyi: 7" in first and "Sivu 1 / 3" in first
+    assert "Verkostopalavereja löytyi: 7" in first and "Sivu 1 / 3" in first
     second = auth_client.get("/meetings/?page=2").get_data(as_text=True)
     third = auth_client.get("/meetings/?page=3").get_data(as_text=True)
     assert shown(second, "upcoming") == ["Kokous 3", "Kokous 4", "Kokous 5"]
@@ -41,7 +41,7 @@ def test_upcoming_meetings_are_paged_soonest_first_and_nothing_repeats_or_is_ski
     beyond = auth_client.get("/meetings/?page=4")
     assert beyond.status_code == 200
     assert shown(beyond.get_data(as_text=True), "upcoming") == []
-    assert "Ei enempää tapaamisia." in beyond.get_data(as_text=True)
+    assert "Ei enempää verkostopalavereja." in beyond.get_data(as_text=True)
 
 
 def test_default_view_shows_latest_past_and_links_to_all_past_meetings_paged_newest_first(app, auth_client,
@@ -87,7 +87,7 @@ def test_search_by_client_name_or_purpose_within_own_meetings(app, client, facil
     # Typed wildcards are text to find, not "anything".
     for wildcard in ("%25", "_", "Kokous%25A"):
         nothing = client.get(f"/meetings/?q={wildcard}").get_data(as_text=True)
-        assert shown(nothing, "upcoming") == [] and "Ei tapaamisia." in nothing, wildcard
+        assert shown(nothing, "upcoming") == [] and "Ei verkostopalavereja." in nothing, wildcard
 
 
 def test_search_folds_the_case_of_finnish_letters(app, lead_client, facilitator):

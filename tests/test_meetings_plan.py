@@ -141,10 +141,11 @@ def test_printable_plan_in_the_clients_language(auth_client, facilitator):
                       due_date=local_today() + timedelta(days=20))
     db.session.commit()
     page = auth_client.get(f"/meetings/{meeting.id}/plan").get_data(as_text=True)
-    assert '<html lang="sv">' in page
+    # Only the handout is Swedish; the page around it is in the staff member's language.
+    assert '<html lang="fi">' in page and '<article class="plan-handout" lang="sv">' in page
     assert "Ringer hyresvärden" in page and "Erik Berg" in page
     assert "Vår plan" in page  # the Swedish heading, whatever the staff member's own language
     finnish = make_client(name="Matti K.", language="fi", worker=facilitator)
     meeting2 = make_meeting([facilitator], client=finnish)
     page = auth_client.get(f"/meetings/{meeting2.id}/plan").get_data(as_text=True)
-    assert '<html lang="fi">' in page and "Meidän suunnitelmamme" in page
+    assert '<article class="plan-handout" lang="fi">' in page and "Meidän suunnitelmamme" in page

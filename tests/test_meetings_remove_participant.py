@@ -39,7 +39,7 @@ def test_partner_who_was_invited_is_removed_and_sent_a_cancellation(auth_client,
     p = participant(meeting, "partner", contact_id=contact.id)
     p_id = p.id  # the request deletes the row: the object cannot be read after it
     response = _remove(auth_client, meeting, p, follow_redirects=True)
-    assert f"{contact.name} ({contact.organisation.name}) poistettiin tapaamisesta." in response.get_data(as_text=True)
+    assert f"{contact.name} ({contact.organisation.name}) poistettiin verkostopalaverista." in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.get(MeetingParticipant, p_id) is None
     messages = _messages(meeting, "contact", contact.id)
@@ -102,7 +102,7 @@ def test_holder_of_tasks_and_last_staff_member_are_not_removed(auth_client, faci
     assert "on vastuussa suunnitelman tehtävistä" in page
     me = participant(meeting, "staff", user_id=facilitator.id)
     page = _remove(auth_client, meeting, me, follow_redirects=True).get_data(as_text=True)
-    assert "Tapaamisessa on oltava ainakin yksi työntekijä." in page
+    assert "Verkostopalaverissa on oltava ainakin yksi työntekijä." in page
     db.session.expire_all()
     assert db.session.get(MeetingParticipant, p.id) is not None and db.session.get(MeetingParticipant, me.id)
 

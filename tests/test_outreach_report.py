@@ -68,7 +68,7 @@ def test_report_page_is_for_leads_with_tables_and_charts(app, auth_client, lead,
     body = lead_client.get("/outreach/report?months=6").get_data(as_text=True)
     assert "<caption>Visits per venue</caption>" in body
     assert '<th scope="row">Diakoniakahvila</th><td class="num">2</td><td class="num">0</td>' in body
-    assert '<td class="num">16</td><td class="num">8.0</td>' in body
+    assert '<td class="num">16</td><td class="num">8,0</td>' in body
     assert "3 visits, 19 people met, 3 appointments booked, 1 guided onward." in body
     assert "Bar chart of Diakoniakahvila: 16 people met and 3 appointments booked in 2 visits" in body
     assert f'/outreach/report/venues/{cafe.id}/chart.png?months=6' in body

@@ -83,7 +83,7 @@ def test_venue_and_schedule_generate_the_rota_once(auth_client):
                           token_from="/outreach/venues")
     assert visit_count() == len(expected)
     page = auth_client.get(f"/outreach/venues/{venue.id}").get_data(as_text=True)
-    assert "Diakoniakahvila" in page and "The second Tuesday of the month, 13:00–15:00" in page
+    assert "Diakoniakahvila" in page and "The second Tuesday of the month, 13.00–15.00" in page
 
 
 def test_rule_that_yields_no_dates_is_a_form_error(auth_client):
@@ -388,7 +388,7 @@ def test_editing_a_rule_with_break_months(auth_client):
     assert auth_client.post_form(url, data, token_from=url).status_code == 302
     db.session.refresh(venue.rule)
     assert venue.rule.break_months == "7" and venue.rule.interval_weeks == 2
-    assert "Every other Thursday, 09:00–11:00; no visits in July" in auth_client.get(
+    assert "Every other Thursday, 9.00–11.00; no visits in July" in auth_client.get(
         f"/outreach/venues/{venue.id}").get_data(as_text=True)
 
 

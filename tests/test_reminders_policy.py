@@ -57,7 +57,7 @@ def test_bad_policy_input_is_refused_with_the_input_kept(app, facilitator, auth_
     url = f"/reminders/group/{group.id}"
     cases = [
         ({"day_before": "y", "day_before_at": "25:99", "by_sms": "y"}, "25:99"),
-        ({"day_before": "y", "day_before_at": "", "by_sms": "y"}, "Anna kellonaika, esimerkiksi 16:00."),
+        ({"day_before": "y", "day_before_at": "", "by_sms": "y"}, "Anna kellonaika, esimerkiksi 16.00."),
         ({"day_before": "y", "day_before_at": "16:00"}, "Valitse tekstiviesti, sähköposti tai molemmat."),
         ({"same_morning": "y", "same_morning_at": "13:00", "by_sms": "y"}, "Aamun muistutus lähtee ennen puoltapäivää."),
     ]

@@ -43,3 +43,32 @@ def test_templates_have_no_untranslated_text():
 def test_the_template_check_finds_raw_text():
     assert _untranslated_text('<p>Hello there</p><img alt="A chart">') == ['alt="A chart"', "Hello", "there"]
     assert _untranslated_text('<p>{{ _("Hello") }}</p>{% block body_class %}x-page{% endblock %}') == []
+
+
+def test_no_message_has_two_translations():
+    """The catalogues of all features are merged into one lookup per language, so a msgid
+    translated differently in two catalogues shows one feature's words in the other's page
+    (the report's end date read "Vastaanottaja"). A word that means two things gets a
+    context (pgettext)."""
+    from core.i18n_tools import all_catalogues, collisions
+
+    found = collisions(all_catalogues())
+    assert not found, "\n".join(f"{loc} {ctx + '|' if ctx else ''}{msgid!r}: {tr}" for (loc, ctx, msgid), tr in found.items())
+
+
+def test_the_collision_check_finds_two_translations_and_respects_contexts():
+    from babel.messages.catalog import Catalog
+
+    from core.i18n_tools import collisions
+
+    a, b = Catalog(locale="fi"), Catalog(locale="fi")
+    a.add("To", "Päättyen")
+    b.add("To", "Vastaanottaja")
+    assert collisions([("feedback", "fi", a), ("reminders", "fi", b)]) == {
+        ("fi", None, "To"): {"Päättyen": ["feedback"], "Vastaanottaja": ["reminders"]}}
+    c = Catalog(locale="fi")
+    c.add("To", "Vastaanottaja", context="message recipient")
+    c.add("Time", "Aika")
+    d = Catalog(locale="fi")
+    d.add("Time", "Aika")
+    assert collisions([("feedback", "fi", a), ("reminders", "fi", c), ("core", "fi", d)]) == {}
