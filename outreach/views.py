@@ -23,8 +23,10 @@ from . import calendar_source  # noqa: F401  (registers the outreach event sourc
 from . import panels  # noqa: F401  (registers the start-page panel)
 from . import services
 from .chart import venue_chart_png
-from .forms import MONTHS, NTH, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm, VenueForm
+from .forms import (MONTHS, NOT_HELD_LABELS, NTH, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm,
+                    VenueForm)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
+from .notecheck import identifying_bits
 
 bp = Blueprint("outreach", __name__, template_folder="templates", url_prefix="/outreach", cli_group="outreach")
 
@@ -224,7 +226,8 @@ def _render_visit(visit, pair_form=None, status=200):
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
-                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc()), status
+                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc(),
+                           not_held_labels=NOT_HELD_LABELS), status
 
 
 @bp.route("/visits/<visit_id>")
@@ -319,15 +322,26 @@ def visit_report(visit_id):
             # people met stays empty so it is always entered on purpose.
             for name in services.COUNT_FIELDS[1:]:
                 getattr(form, name).data = 0
-    elif form.validate_on_submit() and form.check_version(report.version if report else 0):
-        counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
-        try:
-            services.save_report(visit, current_user, counts)
-        except services.OutreachError as exc:
-            form.form_errors.append(str(exc))
         else:
-            flash(_("Counts saved. Thank you!"), "success")
-            return redirect(url_for("outreach.visit", visit_id=visit.id))
+            form.held.data = "yes" if report.held else "no"
+    elif form.validate_on_submit() and form.check_version(report.version if report else 0):
+        held = form.held.data != "no"
+        found = identifying_bits(form.note.data or "", known=(visit.venue.name, visit.venue.partner.name))
+        if found and not form.save_anyway.data:
+            # A warning, not a refusal: the form comes back with the input and "save anyway".
+            form.note_warning = found
+        else:
+            counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
+            try:
+                services.save_report(visit, current_user, counts, held=held,
+                                     not_held_reason=form.not_held_reason.data if not held else "",
+                                     queue=form.queue.data, note=form.note.data or "")
+            except services.OutreachError as exc:
+                form.form_errors.append(str(exc))
+            else:
+                flash(_("Counts saved. Thank you!") if held else _("Recorded: the visit did not take place."),
+                      "success")
+                return redirect(url_for("outreach.visit", visit_id=visit.id))
     return render_template("outreach/report_form.html", form=form, visit=visit)
 
 
@@ -357,7 +371,7 @@ def report():
         "guided": sum(s.guided_onward for s in stats),
     }
     return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
-                           topics=TOPICS, month_label=_month_label,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label,
                            decimal=lambda value: format_decimal(value, "0.0"))
 
 
