@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField,
+from wtforms import (BooleanField, EmailField, IntegerField, RadioField, SelectField, SelectMultipleField,
                      StringField, SubmitField, TextAreaField, TimeField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, PhoneField, VersionedForm, no_control_chars, strip_filter
 
-from .models import LAST, TOPICS
+from .models import LAST, REVIEW_DECISIONS, TOPICS
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
             _l("Sunday"))
@@ -202,3 +202,36 @@ class ReportPeriodForm(Form):
     months = SelectField(_l("Period"), coerce=int, default=12,
                          choices=[(3, _l("last 3 months")), (6, _l("last 6 months")), (12, _l("last 12 months")),
                                   (24, _l("last 24 months"))])
+
+
+class VenueSiteForm(VersionedForm):
+    """The venue on site: its own contact person, opening hours, a private place to talk, safety,
+    and the trial period's review date."""
+    contact_name = StringField(_l("Contact person on site (optional)"), filters=[strip_filter],
+                               validators=[Optional(), Length(max=120), no_control_chars],
+                               description=_l("A member of the venue's staff, not a client."))
+    contact_phone = PhoneField(_l("Phone (optional)"), validators=[Optional(), Length(max=32)])
+    contact_email = EmailField(_l("Email (optional)"), filters=[strip_filter], validators=[
+        Optional(), Email(_l("Enter a valid email address, for example name@example.fi.")), Length(max=254)])
+    opening_hours = StringField(_l("Opening hours (optional)"), filters=[strip_filter],
+                                validators=[Optional(), Length(max=200), no_control_chars],
+                                description=_l("For example: Mon–Fri 10–16"))
+    private_space_note = TextAreaField(_l("A private place to talk (optional)"), filters=[strip_filter],
+                                       validators=[Optional(), Length(max=2000)],
+                                       description=_l("Where a person can talk without others hearing."))
+    safety_note = TextAreaField(_l("Safety (optional)"), filters=[strip_filter],
+                                validators=[Optional(), Length(max=2000)],
+                                description=_l("What the pair should know to work safely there."))
+    trial_review_on = DateField(_l("Trial period: review date (optional)"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+REVIEW_LABELS = {"continue": _l("Continue as now"), "change": _l("Continue with changes"), "end": _l("End the visits")}
+
+
+class VenueReviewForm(VersionedForm):
+    decision = RadioField(_l("Decision"), choices=[(d, REVIEW_LABELS[d]) for d in REVIEW_DECISIONS],
+                          validators=[InputRequired(_l("Choose the decision."))])
+    note = TextAreaField(_l("What was agreed (optional)"), filters=[strip_filter],
+                         validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Record the decision"))

@@ -37,6 +37,19 @@ class OutreachVenue(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # On site: the venue's own contact person (a partner's employee, not a client), opening hours,
+    # notes on a private place to talk and on safety.
+    contact_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    opening_hours: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    private_space_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    safety_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # A trial period ends with a review on this date: continue / change / end (REVIEW_DECISIONS).
+    trial_review_on: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    review_decision: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     partner = relationship("PartnerOrganisation")
     rule: Mapped[OutreachRule | None] = relationship(back_populates="venue", cascade="all, delete-orphan",
@@ -127,6 +140,8 @@ class OutreachVisit(db.Model):
 TOPICS = ("money", "housing", "benefits", "work", "health", "substance", "loneliness", "other")
 # Where an errand was referred on: the office, Kela, a partner (``guided_onward``, the older column).
 REFERRALS = ("referred_office", "referred_kela", "guided_onward")
+# What a venue's trial review decides.
+REVIEW_DECISIONS = ("continue", "change", "end")
 # Why a visit did not take place after all (it is then recorded as not held, with no counts).
 NOT_HELD_REASONS = ("venue_closed", "workers_absent", "safety", "other")
 

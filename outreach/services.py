@@ -16,8 +16,8 @@ from sqlalchemy.orm import joinedload, selectinload
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
-from .models import (LAST, NOT_HELD_REASONS, TOPICS, OutreachRule, OutreachVenue, OutreachVisit, RuleFrequency,
-                     VisitReport, VisitStatus)
+from .models import (LAST, NOT_HELD_REASONS, REVIEW_DECISIONS, TOPICS, OutreachRule, OutreachVenue, OutreachVisit,
+                     RuleFrequency, VisitReport, VisitStatus)
 
 # How far ahead visits are generated and the rota looks: the coming three months.
 HORIZON_MONTHS = 3
@@ -445,3 +445,40 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
         bucket[2] += report.appointments_booked
     # Venues with nothing in the period and no longer active are left out of the report.
     return [s for s in stats.values() if s.venue.active or s.visits_done or s.visits_cancelled]
+
+
+# --- the venue on site and its trial review -----------------------------------------------------
+
+SITE_FIELDS = ("contact_name", "contact_phone", "contact_email", "opening_hours", "private_space_note",
+               "safety_note", "trial_review_on")
+
+
+def save_venue_site(venue: OutreachVenue, values: dict) -> OutreachVenue:
+    for name in SITE_FIELDS:
+        value = values.get(name)
+        setattr(venue, name, value if name == "trial_review_on" else (value or ""))
+    venue.version += 1
+    db.session.flush()
+    return venue
+
+
+def record_review(venue: OutreachVenue, decision: str, note: str) -> OutreachVenue:
+    """The trial period's decision: continue, change (continue; what changes is in the note) or
+    end (the venue is no longer visited and its coming visits are cancelled, as in save_venue)."""
+    if decision not in REVIEW_DECISIONS:
+        raise OutreachError(_l("Choose the decision."))
+    venue.review_decision, venue.review_note, venue.reviewed_at = decision, note or "", now_utc()
+    venue.trial_review_on = None
+    if decision == "end" and venue.active:
+        save_venue(venue, partner_id=venue.partner_id, name=venue.name, address=venue.address, active=False)
+    else:
+        venue.version += 1
+    db.session.flush()
+    return venue
+
+
+def review_months(venue: OutreachVenue, today: date) -> list[date]:
+    """The months the review looks at: from the venue's first month to this one (at most 24)."""
+    start = to_local(venue.created_at).date()
+    count = (today.year - start.year) * 12 + today.month - start.month + 1
+    return report_months(today, max(1, min(24, count)))

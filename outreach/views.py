@@ -23,8 +23,8 @@ from . import calendar_source  # noqa: F401  (registers the outreach event sourc
 from . import panels  # noqa: F401  (registers the start-page panel)
 from . import services
 from .chart import venue_chart_png
-from .forms import (MONTHS, NOT_HELD_LABELS, NTH, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm,
-                    VenueForm)
+from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
+                    ReportForm, ReportPeriodForm, RuleForm, VenueForm)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
 from .notecheck import identifying_bits
 
@@ -167,7 +167,7 @@ def venue(venue_id):
     past = [v for v in visits if v.starts_at < today_utc][::-1][:24]
     flags = services.visit_flags(coming)
     return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS)
 
 
 @bp.route("/venues/<venue_id>/rule", methods=["GET", "POST"])
@@ -391,3 +391,6 @@ def report_chart(venue_id):
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
+
+
+from . import venues  # noqa: E402,F401  (the venue's site details and trial review)
