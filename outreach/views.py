@@ -21,6 +21,7 @@ from register.models import PartnerOrganisation
 
 from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
 from . import panels  # noqa: F401  (registers the start-page panel)
+from . import report as outreach_report
 from . import services
 from .chart import venue_chart_png
 from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
@@ -373,6 +374,17 @@ def report():
     return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
                            topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label,
                            decimal=lambda value: format_decimal(value, "0.0"))
+
+
+@bp.route("/report.csv")
+@lead_required
+@read_only
+def report_csv():
+    _form, months = _period_months()
+    by = "quarter" if request.args.get("by") == "quarter" else "month"
+    body = outreach_report.report_csv(months, by)
+    name = f"outreach-{by}-{months[0]:%Y-%m}-{months[-1]:%Y-%m}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/report/venues/<venue_id>/chart.png")
