@@ -62,25 +62,51 @@ def figures(months: list[date], by: str) -> dict[tuple[int, date], dict[str, int
     return out
 
 
+def _few(n: int, k: int) -> bool:
+    return 0 < n < k
+
+
 def report_csv(months: list[date], by: str) -> bytes:
+    """Each people figure is hidden when it is about fewer than k people. A quarter's figure is
+    hidden too when the figure of any of its months is hidden, so the quarter file less the shown
+    months cannot give a hidden month. The share new is hidden when the new or the already known
+    are fewer than k (the share times the people met would give them)."""
     k = threshold()
     hidden = _("fewer than %(k)d", k=k)
-
-    def people(n: int):
-        return hidden if 0 < n < k else format_decimal(n)
+    monthly = figures(months, "month")
+    if by == "month":
+        data = {key: (row, set()) for key, row in monthly.items()}
+    else:
+        data = {}
+        for (venue_id, start), row in monthly.items():
+            key = (venue_id, period_of(start, "quarter"))
+            total, tainted = data.setdefault(key, (dict.fromkeys(row, 0), set()))
+            for name, value in row.items():
+                total[name] += value
+                if _few(value, k):
+                    tainted.add(name)
+            if _few(row["people_new"], k) or _few(row["people_met"] - row["people_new"], k):
+                tainted.add("share")
 
     header = [_("Venue"), _("Period"), _("Visits held"), _("Visits cancelled"), _("People met"),
               _("Share new to services"), *(str(TOPIC_LABELS[t]) for t in TOPICS), _("Errand sorted on the spot"),
               _("Referred on")]
     rows: list[list] = [header]
     venues = {v.id: v.name for v in db.session.scalars(sa.select(OutreachVenue))}
-    data = figures(months, by)
-    for (venue_id, start), row in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
-        met = row["people_met"]
-        share = (format_percent(row["people_new"] / met) if met >= k else
-                 (hidden if met else ""))
+    for (venue_id, start), (row, tainted) in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
+
+        def people(name: str):
+            n = row[name]
+            return hidden if _few(n, k) or name in tainted else format_decimal(n)
+
+        met, new = row["people_met"], row["people_new"]
+        if not met:
+            share = ""
+        elif _few(met, k) or _few(new, k) or _few(met - new, k) or "share" in tainted or "people_met" in tainted:
+            share = hidden
+        else:
+            share = format_percent(new / met)
         rows.append([venues[venue_id], period_label(start, by), format_decimal(row["held"]),
-                     format_decimal(row["cancelled"]), people(met), share,
-                     *(people(row[f"topic_{t}"]) for t in TOPICS), people(row["errands_sorted"]),
-                     people(row["referred"])])
+                     format_decimal(row["cancelled"]), people("people_met"), share,
+                     *(people(f"topic_{t}") for t in TOPICS), people("errands_sorted"), people("referred")])
     return csv_bytes(rows)

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
 from core.extensions import db
-from core.timeutil import local_today
-from outreach import services
 from tests.test_outreach_report import add_done_visit, month_start
 from tests.test_outreach_visits import make_venue
 
@@ -64,18 +62,35 @@ def test_csv_by_month_hides_figures_about_fewer_than_k_people(lead_client, seede
                 assert not 0 < int(cell) < 5, (name, cell)
 
 
-def test_csv_by_quarter_adds_the_months_up(lead_client, seeded, app):
+def test_csv_by_quarter_adds_the_months_up_and_cannot_be_differenced(lead_client, seeded, app):
     app.config["FEEDBACK_MIN_RESPONSES"] = 5
     _venue, m1, m2 = seeded
     rows = read(lead_client.get("/outreach/report.csv?months=12&by=quarter"))
     header = rows[0]
     quarters = {row[1]: dict(zip(header, row)) for row in rows[1:]}
     q = lambda d: f"{d.year} Q{(d.month - 1) // 3 + 1}"  # noqa: E731
+    first = quarters[q(m1)]
     if q(m1) == q(m2):
-        row = quarters[q(m1)]
-        assert row["Tavatut ihmiset"] == "15" and row["Toteutuneet käynnit"] == "2"
+        # 12 + 3 people: the month file shows 12 and hides 3, so showing 15 here would give the 3 away.
+        assert first["Toteutuneet käynnit"] == "2"
+        assert first["Tavatut ihmiset"] == "alle 5" and first["Raha-asiat ja velat"] == "alle 5"
+        assert first["Palveluille uusien osuus"] == "alle 5"
     else:
-        assert quarters[q(m1)]["Tavatut ihmiset"] == "12" and quarters[q(m2)]["Tavatut ihmiset"] == "alle 5"
+        assert first["Tavatut ihmiset"] == "12" and quarters[q(m2)]["Tavatut ihmiset"] == "alle 5"
+    # Errands sorted (5, and none in the other month) and work (0) are no secret anywhere.
+    assert first["Asia hoitui paikan päällä"] == "5" and first["Työ"] == "0"
+
+
+def test_a_share_new_that_would_give_away_a_few_people_is_hidden(lead_client, facilitator, lead, app):
+    app.config["FEEDBACK_MIN_RESPONSES"] = 5
+    lead.language = "fi"
+    venue = make_venue("Olohuone")
+    add_done_visit(venue, month_start(1) + timedelta(days=9), facilitator, people_met=20, people_new=1,
+                   met_one_to_one=20)
+    db.session.commit()
+    rows = read(lead_client.get("/outreach/report.csv?months=6&by=month"))
+    row = dict(zip(rows[0], rows[1]))
+    assert row["Tavatut ihmiset"] == "20" and row["Palveluille uusien osuus"] == "alle 5"
 
 
 def test_only_a_lead_downloads_the_csv(auth_client):
