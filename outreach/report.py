@@ -29,11 +29,15 @@ def threshold() -> int:
 
 
 def period_of(day: date, by: str) -> date:
+    if by == "year":
+        return date(day.year, 1, 1)
     month = day.month if by == "month" else (day.month - 1) // 3 * 3 + 1
     return date(day.year, month, 1)
 
 
 def period_label(start: date, by: str) -> str:
+    if by == "year":
+        return str(start.year)
     return f"{start:%Y-%m}" if by == "month" else f"{start.year} Q{(start.month - 1) // 3 + 1}"
 
 
@@ -67,6 +71,11 @@ def _few(n: int, k: int) -> bool:
 
 
 def report_csv(months: list[date], by: str) -> bytes:
+    header, rows = table(months, by)
+    return csv_bytes([header, *rows])
+
+
+def table(months: list[date], by: str) -> tuple[list[str], list[list[str]]]:
     """Each people figure is hidden when it is about fewer than k people. A quarter's figure is
     hidden too when the figure of any of its months is hidden, so the quarter file less the shown
     months cannot give a hidden month. The share new is hidden when the new or the already known
@@ -79,7 +88,7 @@ def report_csv(months: list[date], by: str) -> bytes:
     else:
         data = {}
         for (venue_id, start), row in monthly.items():
-            key = (venue_id, period_of(start, "quarter"))
+            key = (venue_id, period_of(start, by))
             total, tainted = data.setdefault(key, (dict.fromkeys(row, 0), set()))
             for name, value in row.items():
                 total[name] += value
@@ -91,7 +100,7 @@ def report_csv(months: list[date], by: str) -> bytes:
     header = [_("Venue"), _("Period"), _("Visits held"), _("Visits cancelled"), _("People met"),
               _("Share new to services"), *(str(TOPIC_LABELS[t]) for t in TOPICS), _("Errand sorted on the spot"),
               _("Referred on")]
-    rows: list[list] = [header]
+    rows: list[list] = []
     venues = {v.id: v.name for v in db.session.scalars(sa.select(OutreachVenue))}
     for (venue_id, start), (row, tainted) in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
 
@@ -109,4 +118,4 @@ def report_csv(months: list[date], by: str) -> bytes:
         rows.append([venues[venue_id], period_label(start, by), format_decimal(row["held"]),
                      format_decimal(row["cancelled"]), people("people_met"), share,
                      *(people(f"topic_{t}") for t in TOPICS), people("errands_sorted"), people("referred")])
-    return csv_bytes(rows)
+    return header, rows

@@ -387,6 +387,20 @@ def report_csv():
     return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+@bp.route("/report/year")
+@lead_required
+@read_only
+def report_year():
+    """A year's figures on one printable page for the social services board (suppressed as the CSV)."""
+    this_year = local_today().year
+    year = request.args.get("year", type=int) or this_year
+    year = year if 2000 <= year <= this_year else this_year
+    months = [date(year, m, 1) for m in range(1, 13)]
+    header, rows = outreach_report.table(months, "year")
+    return render_template("outreach/report_year.html", year=year, this_year=this_year, header=header, rows=rows,
+                           k=outreach_report.threshold())
+
+
 @bp.route("/report/venues/<venue_id>/chart.png")
 @lead_required
 @read_only

@@ -112,7 +112,7 @@ def test_lead_pages_are_accessible_at_phone_width(page, app):
     browser_login(page, "leo@example.fi", PASSWORD)
     for path in ("/outreach/venues", f"/outreach/venues/{venue_id}", f"/outreach/venues/{venue_id}/rule",
                  "/outreach/venues/new", f"/outreach/venues/{venue_id}/site", f"/outreach/venues/{venue_id}/review",
-                 "/outreach/report"):
+                 "/outreach/report/year", "/outreach/report"):
         page.goto(path)
         assert page.locator("h1").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path

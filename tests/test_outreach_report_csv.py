@@ -95,3 +95,19 @@ def test_a_share_new_that_would_give_away_a_few_people_is_hidden(lead_client, fa
 
 def test_only_a_lead_downloads_the_csv(auth_client):
     assert auth_client.get("/outreach/report.csv").status_code == 403
+
+
+def test_the_yearly_page_for_the_board_is_suppressed_like_the_csv(lead_client, auth_client, seeded, app):
+    app.config["FEEDBACK_MIN_RESPONSES"] = 5
+    _venue, m1, m2 = seeded
+    page = lead_client.get(f"/outreach/report/year?year={m1.year}").get_data(as_text=True)
+    assert f"Jalkautuminen vuonna {m1.year}" in page and "<h2" in page and "Diakoniakahvila" in page
+    if m1.year == m2.year:
+        # 12 + 3 people in the year: a month hides 3, so the year's 15 would give it away.
+        assert "<dt>Tavatut ihmiset</dt><dd>alle 5</dd>" in page and "<dd>15</dd>" not in page
+    assert "<dt>Toteutuneet käynnit</dt><dd>2</dd>" in page or m1.year != m2.year
+    assert "<dt>Asia hoitui paikan päällä</dt><dd>5</dd>" in page
+    # Junk years fall back to this year, never a 500; a facilitator gets no page.
+    for junk in ("abc", "99999", "-1", "1e3"):
+        assert lead_client.get(f"/outreach/report/year?year={junk}").status_code == 200
+    assert auth_client.get("/outreach/report/year").status_code == 403
