@@ -43,8 +43,23 @@ def seed(ctx) -> None:
                 "topic_money": rng.randint(0, 4), "topic_health": rng.randint(0, 2), "topic_other": rng.randint(0, 2),
                 "guided_onward": rng.randint(0, 3), "appointments_booked": rng.randint(0, 3),
             }
+            # What the seeds describe besides the counts above, from a generator of its own so
+            # the rest of the demo data stays as it was.
+            more = random.Random(f"{name}-{n}")
+            in_group = more.randint(0, people)
+            counts.update({
+                "people_new": more.randint(0, people // 2), "met_one_to_one": people - in_group // 2,
+                "met_in_group": in_group, "topic_work": more.randint(0, 2), "topic_substance": more.randint(0, 1),
+                "topic_loneliness": more.randint(0, 3), "errands_sorted": more.randint(0, 3),
+                "referred_office": more.randint(0, 2), "referred_kela": more.randint(0, 2),
+                "staff_advised": more.randint(0, 2),
+            })
             counts = {name: min(value, people) for name, value in counts.items()}
-            services.save_report(visit, ctx.staff[a], counts)
+            if n == 1 and index == 1:
+                services.save_report(visit, ctx.staff[a], {}, held=False, not_held_reason="venue_closed")
+                continue
+            services.save_report(visit, ctx.staff[a], counts, queue=more.random() < 0.3,
+                                 note="Kahvilan väki kysyi Kelan lomakkeista." if n % 4 == 0 else "")
         # Coming visits: most with a pair, one with a single worker and one with nobody yet, so
         # the rota shows its flags.
         coming = services.generate_visits(venue, today=today)

@@ -2,14 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import (BooleanField, IntegerField, RadioField, SelectField, SelectMultipleField,
-                     StringField, SubmitField, TimeField)
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import (BooleanField, EmailField, IntegerField, RadioField, SelectField, SelectMultipleField,
+                     StringField, SubmitField, TextAreaField, TimeField)
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from core.forms import DateField, Form, VersionedForm, no_control_chars, strip_filter
+from core.forms import DateField, Form, PhoneField, VersionedForm, no_control_chars, strip_filter
 
-from .models import LAST
+from .models import LAST, REVIEW_DECISIONS, TOPICS
 
 WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"), _l("Saturday"),
             _l("Sunday"))
@@ -119,29 +119,80 @@ def count_field(label, description=None):
     ])
 
 
+TOPIC_LABELS = {"money": _l("Money and debts"), "housing": _l("Housing"), "benefits": _l("Benefits (Kela)"),
+                "work": _l("Work"), "health": _l("Health"), "substance": _l("Substance use"),
+                "loneliness": _l("Loneliness"), "other": _l("Other matters")}
+NOT_HELD_LABELS = {"venue_closed": _l("The venue was closed"), "workers_absent": _l("The workers could not come"),
+                   "safety": _l("It was not safe to stay"), "other": _l("Another reason")}
+# Counts of people met: none can be more than the people met. (Staff advised are the venue's own.)
+PEOPLE_COUNTS = ("people_new", "met_one_to_one", "met_in_group", *(f"topic_{t}" for t in TOPICS),
+                 "errands_sorted", "referred_office", "referred_kela", "guided_onward", "appointments_booked")
+
+
 class ReportForm(VersionedForm):
+    held = RadioField(_l("Did the visit take place?"), default="yes",
+                      choices=[("yes", _l("Yes, the visit took place")), ("no", _l("No, it did not take place"))])
+    not_held_reason = SelectField(_l("Why not?"), choices=[("", _l("— choose —")), *NOT_HELD_LABELS.items()],
+                                  default="")
     people_met = count_field(_l("People met"))
-    topic_benefits = count_field(_l("Benefits"))
-    topic_housing = count_field(_l("Housing"))
-    topic_money = count_field(_l("Money and debts"))
-    topic_health = count_field(_l("Health"))
-    topic_other = count_field(_l("Other matters"))
-    guided_onward = count_field(_l("Guided onward to other services"))
+    people_new = count_field(_l("Of them, new to services"),
+                             _l("People who do not already use the unit's services; the rest were already known."))
+    met_one_to_one = count_field(_l("Met one to one"))
+    met_in_group = count_field(_l("Met in a group"))
+    topic_money = count_field(TOPIC_LABELS["money"])
+    topic_housing = count_field(TOPIC_LABELS["housing"])
+    topic_benefits = count_field(TOPIC_LABELS["benefits"])
+    topic_work = count_field(TOPIC_LABELS["work"])
+    topic_health = count_field(TOPIC_LABELS["health"])
+    topic_substance = count_field(TOPIC_LABELS["substance"])
+    topic_loneliness = count_field(TOPIC_LABELS["loneliness"])
+    topic_other = count_field(TOPIC_LABELS["other"])
+    errands_sorted = count_field(_l("Errand sorted on the spot"))
+    referred_office = count_field(_l("Referred to the office"))
+    referred_kela = count_field(_l("Referred to Kela"))
+    guided_onward = count_field(_l("Referred to a partner organisation"))
     appointments_booked = count_field(_l("Appointments booked at the office"))
+    staff_advised = count_field(_l("The venue's own staff given advice"),
+                                _l("How many of the venue's staff; not counted in the people met."))
+    queue = BooleanField(_l("There was a queue"))
+    note = TextAreaField(_l("Note (optional)"), validators=[Optional(), Length(max=2000)], filters=[strip_filter],
+                         description=_l("No names, phone numbers or anything else that could identify a person."))
+    save_anyway = BooleanField(_l("Save anyway: the text names no one who must not be named"))
     submit = SubmitField(_l("Save the counts"))
 
+    @property
+    def count_names(self) -> tuple[str, ...]:
+        return ("people_met", *PEOPLE_COUNTS, "staff_advised")
+
     def validate(self, extra_validators=None):
+        not_held = self.held.data == "no"
         ok = super().validate(extra_validators)
+        if not_held:
+            # A visit that did not take place has no counts: whatever was typed is not checked or kept.
+            for name in self.count_names:
+                field = getattr(self, name)
+                field.errors = []
+                field.data = 0
+            ok = not any(f.errors for f in self)
+            if self.not_held_reason.data not in NOT_HELD_LABELS:
+                self.not_held_reason.errors = [_l("Choose why the visit did not take place.")]
+                ok = False
+            return ok
         people = self.people_met.data
         if people is None or self.people_met.errors:
             return ok
-        # Each of these counts people, so none can exceed the number of people met.
-        for name in ("topic_benefits", "topic_housing", "topic_money", "topic_health", "topic_other",
-                     "guided_onward", "appointments_booked"):
+        # Each of these counts people met, so none can exceed the number of people met.
+        for name in PEOPLE_COUNTS:
             field = getattr(self, name)
             if field.data is not None and not field.errors and field.data > people:
                 field.errors = [*field.errors, _l("This cannot be more than the people met (%(n)d).", n=people)]
                 ok = False
+        one, group = self.met_one_to_one, self.met_in_group
+        if (one.data is not None and group.data is not None and not one.errors and not group.errors
+                and one.data + group.data < people):
+            group.errors = [*group.errors, _l("Everyone met was met one to one or in a group: together these "
+                                              "must be at least the people met (%(n)d).", n=people)]
+            ok = False
         return ok
 
 
@@ -154,3 +205,36 @@ class ReportPeriodForm(Form):
     months = SelectField(_l("Period"), coerce=int, default=12,
                          choices=[(3, _l("last 3 months")), (6, _l("last 6 months")), (12, _l("last 12 months")),
                                   (24, _l("last 24 months"))])
+
+
+class VenueSiteForm(VersionedForm):
+    """The venue on site: its own contact person, opening hours, a private place to talk, safety,
+    and the trial period's review date."""
+    contact_name = StringField(_l("Contact person on site (optional)"), filters=[strip_filter],
+                               validators=[Optional(), Length(max=120), no_control_chars],
+                               description=_l("A member of the venue's staff, not a client."))
+    contact_phone = PhoneField(_l("Phone (optional)"), validators=[Optional(), Length(max=32)])
+    contact_email = EmailField(_l("Email (optional)"), filters=[strip_filter], validators=[
+        Optional(), Email(_l("Enter a valid email address, for example name@example.fi.")), Length(max=254)])
+    opening_hours = StringField(_l("Opening hours (optional)"), filters=[strip_filter],
+                                validators=[Optional(), Length(max=200), no_control_chars],
+                                description=_l("For example: Mon–Fri 10–16"))
+    private_space_note = TextAreaField(_l("A private place to talk (optional)"), filters=[strip_filter],
+                                       validators=[Optional(), Length(max=2000)],
+                                       description=_l("Where a person can talk without others hearing."))
+    safety_note = TextAreaField(_l("Safety (optional)"), filters=[strip_filter],
+                                validators=[Optional(), Length(max=2000)],
+                                description=_l("What the pair should know to work safely there."))
+    trial_review_on = DateField(_l("Trial period: review date (optional)"), validators=[Optional()])
+    submit = SubmitField(_l("Save"))
+
+
+REVIEW_LABELS = {"continue": _l("Continue as now"), "change": _l("Continue with changes"), "end": _l("End the visits")}
+
+
+class VenueReviewForm(VersionedForm):
+    decision = RadioField(_l("Decision"), choices=[(d, REVIEW_LABELS[d]) for d in REVIEW_DECISIONS],
+                          validators=[InputRequired(_l("Choose the decision."))])
+    note = TextAreaField(_l("What was agreed (optional)"), filters=[strip_filter],
+                         validators=[Optional(), Length(max=2000)])
+    submit = SubmitField(_l("Record the decision"))

@@ -37,6 +37,19 @@ class OutreachVenue(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    # On site: the venue's own contact person (a partner's employee, not a client), opening hours,
+    # notes on a private place to talk and on safety.
+    contact_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(32), default="", server_default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="", server_default="")
+    opening_hours: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    private_space_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    safety_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # A trial period ends with a review on this date: continue / change / end (REVIEW_DECISIONS).
+    trial_review_on: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
+    review_decision: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
+    review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
     partner = relationship("PartnerOrganisation")
     rule: Mapped[OutreachRule | None] = relationship(back_populates="venue", cascade="all, delete-orphan",
@@ -123,7 +136,14 @@ class OutreachVisit(db.Model):
         return [i for i in (self.staff1_id, self.staff2_id) if i is not None]
 
 
-TOPICS = ("benefits", "housing", "money", "health", "other")
+# The short list of topics the unit keeps, in the order of the form and the report.
+TOPICS = ("money", "housing", "benefits", "work", "health", "substance", "loneliness", "other")
+# Where an errand was referred on: the office, Kela, a partner (``guided_onward``, the older column).
+REFERRALS = ("referred_office", "referred_kela", "guided_onward")
+# What a venue's trial review decides.
+REVIEW_DECISIONS = ("continue", "change", "end")
+# Why a visit did not take place after all (it is then recorded as not held, with no counts).
+NOT_HELD_REASONS = ("venue_closed", "workers_absent", "safety", "other")
 
 
 class VisitReport(db.Model):
@@ -139,8 +159,28 @@ class VisitReport(db.Model):
     topic_money: Mapped[int] = mapped_column(default=0)
     topic_health: Mapped[int] = mapped_column(default=0)
     topic_other: Mapped[int] = mapped_column(default=0)
+    topic_work: Mapped[int] = mapped_column(default=0, server_default="0")
+    topic_substance: Mapped[int] = mapped_column(default=0, server_default="0")
+    topic_loneliness: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Of the people met: new to services (the rest were already known), met one to one, met in a group.
+    people_new: Mapped[int] = mapped_column(default=0, server_default="0")
+    met_one_to_one: Mapped[int] = mapped_column(default=0, server_default="0")
+    met_in_group: Mapped[int] = mapped_column(default=0, server_default="0")
+    # People whose errand was sorted on the spot, and people referred on (office, Kela, partner).
+    errands_sorted: Mapped[int] = mapped_column(default=0, server_default="0")
+    referred_office: Mapped[int] = mapped_column(default=0, server_default="0")
+    referred_kela: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Referred on to a partner organisation.
     guided_onward: Mapped[int] = mapped_column(default=0)
     appointments_booked: Mapped[int] = mapped_column(default=0)
+    # How many of the venue's own staff were given advice (not people met).
+    staff_advised: Mapped[int] = mapped_column(default=0, server_default="0")
+    queue: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    # Checked for names and identifiers before saving (warning, save anyway).
+    note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    # A visit that did not take place after all: no counts, one of NOT_HELD_REASONS.
+    held: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    not_held_reason: Mapped[str] = mapped_column(sa.String(20), default="", server_default="")
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

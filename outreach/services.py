@@ -17,8 +17,8 @@ from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
-from .models import (LAST, TOPICS, OutreachRule, OutreachVenue, OutreachVisit, RuleFrequency, VisitReport,
-                     VisitStatus)
+from .models import (LAST, NOT_HELD_REASONS, REVIEW_DECISIONS, TOPICS, OutreachRule, OutreachVenue, OutreachVisit,
+                     RuleFrequency, VisitReport, VisitStatus)
 
 # How far ahead visits are generated and the rota looks: the coming three months.
 HORIZON_MONTHS = 3
@@ -264,19 +264,32 @@ def restore_visit(visit: OutreachVisit) -> OutreachVisit:
     return visit
 
 
-COUNT_FIELDS = ("people_met", *(f"topic_{t}" for t in TOPICS), "guided_onward", "appointments_booked")
+# people_met first; then the counts of people met (none above people_met); staff_advised last
+# (the venue's own staff, not people met).
+COUNT_FIELDS = ("people_met", "people_new", "met_one_to_one", "met_in_group", *(f"topic_{t}" for t in TOPICS),
+                "errands_sorted", "referred_office", "referred_kela", "guided_onward", "appointments_booked",
+                "staff_advised")
+PEOPLE_COUNT_FIELDS = COUNT_FIELDS[1:-1]
 
 
-def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: datetime | None = None) -> VisitReport:
+def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: datetime | None = None,
+                held: bool = True, not_held_reason: str = "", queue: bool = False, note: str = "") -> VisitReport:
+    """Records what a visit was (anonymous counts, a queue, a note), or that it did not take place
+    with a reason (then no counts). Counts missing from ``counts`` are 0."""
     if visit.status == VisitStatus.CANCELLED.value:
         raise OutreachError(_l("A cancelled visit has no counts to record."))
     now = now or now_utc()
     if visit.starts_at > now:
         raise OutreachError(_l("Counts can be recorded once the visit has started."))
-    if any(counts[name] < 0 for name in COUNT_FIELDS):
-        raise OutreachError(_l("Counts cannot be below zero."))
-    if any(counts[name] > counts["people_met"] for name in COUNT_FIELDS[1:]):
-        raise OutreachError(_l("No count can be more than the number of people met."))
+    counts = {name: (counts.get(name) or 0) if held else 0 for name in COUNT_FIELDS}
+    if held:
+        not_held_reason = ""
+        if any(counts[name] < 0 for name in COUNT_FIELDS):
+            raise OutreachError(_l("Counts cannot be below zero."))
+        if any(counts[name] > counts["people_met"] for name in PEOPLE_COUNT_FIELDS):
+            raise OutreachError(_l("No count can be more than the number of people met."))
+    elif not_held_reason not in NOT_HELD_REASONS:
+        raise OutreachError(_l("Choose why the visit did not take place."))
     report = visit.report
     if report is None:
         report = VisitReport(visit=visit, recorded_by_id=user.id)
@@ -285,6 +298,10 @@ def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: date
         report.version += 1
     for name in COUNT_FIELDS:
         setattr(report, name, counts[name])
+    report.held = held
+    report.not_held_reason = not_held_reason
+    report.queue = bool(queue) and held
+    report.note = note or ""
     if visit.status != VisitStatus.DONE.value:
         visit.status = VisitStatus.DONE.value
         visit.sequence += 1
@@ -408,7 +425,8 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
              for v in db.session.scalars(venue_stmt)}
     for visit in db.session.scalars(stmt):
         s = stats[visit.venue_id]
-        if visit.status == VisitStatus.CANCELLED.value:
+        # A visit recorded as not held counts as cancelled.
+        if visit.status == VisitStatus.CANCELLED.value or (visit.report is not None and not visit.report.held):
             s.visits_cancelled += 1
             continue
         local = to_local(visit.starts_at).date()
@@ -419,7 +437,8 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
         if report is None:
             continue
         s.people_met += report.people_met
-        s.guided_onward += report.guided_onward
+        # Referred on anywhere: the office, Kela or a partner.
+        s.guided_onward += report.guided_onward + report.referred_office + report.referred_kela
         s.appointments_booked += report.appointments_booked
         for topic in TOPICS:
             s.topics[topic] += getattr(report, f"topic_{topic}")
@@ -458,3 +477,40 @@ class OutreachBusy:
 
 
 register_busy_source(OutreachBusy())
+
+
+# --- the venue on site and its trial review -----------------------------------------------------
+
+SITE_FIELDS = ("contact_name", "contact_phone", "contact_email", "opening_hours", "private_space_note",
+               "safety_note", "trial_review_on")
+
+
+def save_venue_site(venue: OutreachVenue, values: dict) -> OutreachVenue:
+    for name in SITE_FIELDS:
+        value = values.get(name)
+        setattr(venue, name, value if name == "trial_review_on" else (value or ""))
+    venue.version += 1
+    db.session.flush()
+    return venue
+
+
+def record_review(venue: OutreachVenue, decision: str, note: str) -> OutreachVenue:
+    """The trial period's decision: continue, change (continue; what changes is in the note) or
+    end (the venue is no longer visited and its coming visits are cancelled, as in save_venue)."""
+    if decision not in REVIEW_DECISIONS:
+        raise OutreachError(_l("Choose the decision."))
+    venue.review_decision, venue.review_note, venue.reviewed_at = decision, note or "", now_utc()
+    venue.trial_review_on = None
+    if decision == "end" and venue.active:
+        save_venue(venue, partner_id=venue.partner_id, name=venue.name, address=venue.address, active=False)
+    else:
+        venue.version += 1
+    db.session.flush()
+    return venue
+
+
+def review_months(venue: OutreachVenue, today: date) -> list[date]:
+    """The months the review looks at: from the venue's first month to this one (at most 24)."""
+    start = to_local(venue.created_at).date()
+    count = (today.year - start.year) * 12 + today.month - start.month + 1
+    return report_months(today, max(1, min(24, count)))

@@ -23,10 +23,13 @@ from register.models import PartnerOrganisation
 
 from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
 from . import panels  # noqa: F401  (registers the start-page panel)
+from . import report as outreach_report
 from . import services
 from .chart import venue_chart_png
-from .forms import MONTHS, NTH, WEEKDAYS, MoveForm, PairForm, ReportForm, ReportPeriodForm, RuleForm, VenueForm
+from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
+                    ReportForm, ReportPeriodForm, RuleForm, VenueForm)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
+from .notecheck import identifying_bits
 
 bp = Blueprint("outreach", __name__, template_folder="templates", url_prefix="/outreach", cli_group="outreach")
 
@@ -166,7 +169,7 @@ def venue(venue_id):
     past = [v for v in visits if v.starts_at < today_utc][::-1][:24]
     flags = services.visit_flags(coming)
     return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
-                           confirm=ConfirmForm())
+                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS)
 
 
 @bp.route("/venues/<venue_id>/rule", methods=["GET", "POST"])
@@ -234,7 +237,8 @@ def _render_visit(visit, pair_form=None, status=200, warnings=()):
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
-                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc(), warnings=list(warnings)), status
+                           confirm=ConfirmForm(), started=visit.starts_at <= now_utc(), warnings=list(warnings),
+                           not_held_labels=NOT_HELD_LABELS), status
 
 
 @bp.route("/visits/<visit_id>")
@@ -336,15 +340,26 @@ def visit_report(visit_id):
             # people met stays empty so it is always entered on purpose.
             for name in services.COUNT_FIELDS[1:]:
                 getattr(form, name).data = 0
-    elif form.validate_on_submit() and form.check_version(report.version if report else 0):
-        counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
-        try:
-            services.save_report(visit, current_user, counts)
-        except services.OutreachError as exc:
-            form.form_errors.append(str(exc))
         else:
-            flash(_("Counts saved. Thank you!"), "success")
-            return redirect(url_for("outreach.visit", visit_id=visit.id))
+            form.held.data = "yes" if report.held else "no"
+    elif form.validate_on_submit() and form.check_version(report.version if report else 0):
+        held = form.held.data != "no"
+        found = identifying_bits(form.note.data or "", known=(visit.venue.name, visit.venue.partner.name))
+        if found and not form.save_anyway.data:
+            # A warning, not a refusal: the form comes back with the input and "save anyway".
+            form.note_warning = found
+        else:
+            counts = {name: getattr(form, name).data for name in services.COUNT_FIELDS}
+            try:
+                services.save_report(visit, current_user, counts, held=held,
+                                     not_held_reason=form.not_held_reason.data if not held else "",
+                                     queue=form.queue.data, note=form.note.data or "")
+            except services.OutreachError as exc:
+                form.form_errors.append(str(exc))
+            else:
+                flash(_("Counts saved. Thank you!") if held else _("Recorded: the visit did not take place."),
+                      "success")
+                return redirect(url_for("outreach.visit", visit_id=visit.id))
     return render_template("outreach/report_form.html", form=form, visit=visit)
 
 
@@ -374,8 +389,33 @@ def report():
         "guided": sum(s.guided_onward for s in stats),
     }
     return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
-                           topics=TOPICS, month_label=_month_label,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label,
                            decimal=lambda value: number(value, 1))
+
+
+@bp.route("/report.csv")
+@lead_required
+@read_only
+def report_csv():
+    _form, months = _period_months()
+    by = "quarter" if request.args.get("by") == "quarter" else "month"
+    body = outreach_report.report_csv(months, by)
+    name = f"outreach-{by}-{months[0]:%Y-%m}-{months[-1]:%Y-%m}.csv"
+    return Response(body, mimetype="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.route("/report/year")
+@lead_required
+@read_only
+def report_year():
+    """A year's figures on one printable page for the social services board (suppressed as the CSV)."""
+    this_year = local_today().year
+    year = request.args.get("year", type=int) or this_year
+    year = year if 2000 <= year <= this_year else this_year
+    months = [date(year, m, 1) for m in range(1, 13)]
+    header, rows = outreach_report.table(months, "year")
+    return render_template("outreach/report_year.html", year=year, this_year=this_year, header=header, rows=rows,
+                           k=outreach_report.threshold())
 
 
 @bp.route("/report/venues/<venue_id>/chart.png")
@@ -405,3 +445,6 @@ def _register_agenda(state):
     register_agenda_source(state.app, agenda.agenda_source)
     register_to_record_source(state.app, agenda.to_record_source)
     register_exception_source(state.app, agenda.exception_source)
+
+
+from . import venues  # noqa: E402,F401  (the venue's site details and trial review)

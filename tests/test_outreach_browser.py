@@ -61,7 +61,31 @@ def test_worker_records_counts_at_phone_width(page, app):
     assert page.input_value("#topic_benefits") == "3"
     assert_accessible(page, context="counts form with an error")
 
+    # Counts that do not add up: 6 met, but only 4 one to one and 1 in a group.
     page.fill("#people_met", "6")
+    for field, value in (("people_new", "2"), ("met_one_to_one", "4"), ("met_in_group", "1"),
+                         ("topic_loneliness", "1"), ("errands_sorted", "2"), ("referred_kela", "1"),
+                         ("staff_advised", "1")):
+        page.fill(f"#{field}", value)
+    page.check("#queue")
+    page.fill("#note", "Juteltiin Matin kanssa vuokrasta. Kahvilan väki kysyi Kelan lomakkeista.")
+    click_through(page, "main form button[type=submit]")
+    page.wait_for_selector("#met_in_group-error")
+    assert "vähintään" in page.inner_text("#met_in_group-error")
+    assert page.input_value("#met_one_to_one") == "4" and page.is_checked("#queue")
+    assert_accessible(page, context="counts that do not add up")
+
+    # Added up, but the note seems to name someone: a warning, the input kept, save anyway.
+    page.fill("#met_in_group", "2")
+    click_through(page, "main form button[type=submit]")
+    page.wait_for_selector(".name-warning")
+    assert "Matin" in page.inner_text(".name-warning") and "Kelan" not in page.inner_text(".name-warning")
+    assert page.input_value("#note").startswith("Juteltiin Matin")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(page, context="note warning")
+    assert db.session.scalar(sa.select(VisitReport).where(VisitReport.visit_id == visit_id)) is None
+    db.session.close()
+    page.check("#save_anyway")
     click_through(page, "main form button[type=submit]")
     page.wait_for_url(f"**/outreach/visits/{visit_id}")
     assert "6 tavattua ihmistä" in page.inner_text("main")
@@ -69,6 +93,9 @@ def test_worker_records_counts_at_phone_width(page, app):
 
     report = db.session.scalar(sa.select(VisitReport).where(VisitReport.visit_id == visit_id))
     assert (report.people_met, report.topic_benefits, report.appointments_booked) == (6, 3, 1)
+    assert (report.people_new, report.met_one_to_one, report.met_in_group, report.topic_loneliness) == (2, 4, 2, 1)
+    assert (report.errands_sorted, report.referred_kela, report.staff_advised, report.queue) == (2, 1, 1, True)
+    assert report.note.startswith("Juteltiin Matin") and report.held
     assert db.session.get(OutreachVisit, visit_id).status == "done"
     db.session.close()
 
@@ -84,9 +111,11 @@ def test_lead_pages_are_accessible_at_phone_width(page, app):
 
     browser_login(page, "leo@example.fi", PASSWORD)
     for path in ("/outreach/venues", f"/outreach/venues/{venue_id}", f"/outreach/venues/{venue_id}/rule",
-                 "/outreach/venues/new", "/outreach/report"):
+                 "/outreach/venues/new", f"/outreach/venues/{venue_id}/site", f"/outreach/venues/{venue_id}/review",
+                 "/outreach/report/year", "/outreach/report"):
         page.goto(path)
         assert page.locator("h1").count() == 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         assert_accessible(page, context=path)
     assert page.locator("img.outreach-chart").evaluate("img => img.complete && img.naturalWidth > 0")
     page.click("details summary")

@@ -55,7 +55,8 @@ def test_report_numbers_per_venue(app):
     c, y = stats["Diakoniakahvila"], stats["Työpaja Verstas"]
     assert (c.visits_done, c.people_met, c.appointments_booked, c.guided_onward) == (2, 16, 3, 1)
     assert c.people_per_visit == 8.0
-    assert c.topics == {"benefits": 7, "housing": 1, "money": 5, "health": 0, "other": 0}
+    assert c.topics == {"benefits": 7, "housing": 1, "money": 5, "work": 0, "health": 0, "substance": 0,
+                        "loneliness": 0, "other": 0}
     assert c.months[m1] == [1, 6, 2] and c.months[m2] == [1, 10, 1]
     assert (y.visits_done, y.visits_cancelled, y.people_met, y.topics["health"]) == (1, 1, 3, 2)
 

@@ -230,7 +230,10 @@ def test_cancel_and_restore_raise_the_sequence(auth_client):
 
 
 COUNTS = {"people_met": "7", "topic_benefits": "4", "topic_housing": "2", "topic_money": "1", "topic_health": "0",
-          "topic_other": "1", "guided_onward": "2", "appointments_booked": "1", "version": "0"}
+          "topic_other": "1", "guided_onward": "2", "appointments_booked": "1", "version": "0",
+          "people_new": "3", "met_one_to_one": "5", "met_in_group": "2", "topic_work": "0", "topic_substance": "0",
+          "topic_loneliness": "1", "errands_sorted": "2", "referred_office": "0", "referred_kela": "1",
+          "staff_advised": "1", "held": "yes", "not_held_reason": ""}
 
 
 def test_counts_below_zero_are_refused_and_valid_counts_close_the_visit(auth_client, facilitator):
@@ -261,9 +264,10 @@ def test_counts_below_zero_are_refused_and_valid_counts_close_the_visit(auth_cli
     assert (visit.status, visit.sequence) == ("done", 1)
     assert "7 people met" in auth_client.get(f"/outreach/visits/{visit.id}").get_data(as_text=True)
     # A correction with the old version is refused (someone saved meanwhile), the input kept.
-    body = auth_client.post_form(url, dict(COUNTS, people_met="9"), token_from=url).get_data(as_text=True)
+    body = auth_client.post_form(url, dict(COUNTS, people_met="9", met_one_to_one="7"),
+                                 token_from=url).get_data(as_text=True)
     assert "Someone else saved" in body and 'value="9"' in body
-    auth_client.post_form(url, dict(COUNTS, people_met="9", version="1"), token_from=url)
+    auth_client.post_form(url, dict(COUNTS, people_met="9", met_one_to_one="7", version="1"), token_from=url)
     db.session.refresh(report)
     assert report.people_met == 9
 
