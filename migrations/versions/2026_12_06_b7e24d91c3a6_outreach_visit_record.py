@@ -2,7 +2,7 @@
 staff advised, queue, checked note, not held with a reason)
 
 Revision ID: b7e24d91c3a6
-Revises: 7a3c5e9b1d24
+Revises: d4e7a1c93b50
 Create Date: 2026-12-06 08:15:00
 
 """
@@ -14,7 +14,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'b7e24d91c3a6'
-down_revision = '7a3c5e9b1d24'
+down_revision = 'd4e7a1c93b50'
 branch_labels = None
 depends_on = None
 
