@@ -140,7 +140,7 @@ def offer_text(first_session: datetime | None, deadline: datetime, link: str, la
         subject = _("A place in a group for you")
         by = when_text(deadline, language)
         if first_session is not None:
-            body = _("A place has opened for you in a group. Next meeting: %(when)s. Please answer by %(by)s: "
+            body = _("A place has opened for you in a group. Next group session: %(when)s. Please answer by %(by)s: "
                      "%(link)s", when=when_text(first_session, language), by=by, link=link)
         else:
             body = _("A place has opened for you in a group. Please answer by %(by)s: %(link)s", by=by, link=link)
