@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from core.agenda import TO_RECORD_DAYS
 from core.db import utcnow
 from core.extensions import db
+from register.access import log_access_many
 
 from .forms import KIND_LABELS
 from .models import Appointment, AppointmentKind, AppointmentStatus
@@ -54,6 +55,8 @@ def agenda_items(user, start_utc: datetime, end_utc: datetime) -> list[dict]:
         .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id)).all()
     now = utcnow()
     failed = _failed_ids([a.id for a in rows])
+    # The titles carry the clients' initials: showing them is processing their data.
+    log_access_many([a.client_id for a in rows], "agenda")
     return [_item(a, now, failed) for a in rows]
 
 
@@ -77,6 +80,8 @@ def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
     if user_id is not None:
         stmt = stmt.where(sa.or_(Appointment.worker1_id == user_id, Appointment.worker2_id == user_id))
     rows = db.session.scalars(stmt).all()
+    if user_id is not None:  # the worker's own list shows initials; the lead's counts show nothing
+        log_access_many([a.client_id for a in rows], "agenda")
     items = []
     for a in rows:
         item = _item(a, before, set())

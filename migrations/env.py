@@ -33,9 +33,23 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     with db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it and dropping the old one; with foreign
+            # keys enforced, that DROP deletes the rows of every table that cascades from it (a
+            # client table rebuilt would take its meetings with it). The pragma only takes effect
+            # outside a transaction, so it is set before the migrations begin, and checked after.
+            # (On the driver's connection: through SQLAlchemy it would run inside a BEGIN.)
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
         context.configure(connection=connection, target_metadata=db.metadata, **conf_args)
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            connection.commit()
+            problems = connection.connection.driver_connection.execute("PRAGMA foreign_key_check").fetchall()
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+            if problems:
+                raise RuntimeError(f"the migrations left rows whose foreign keys point nowhere: {problems[:5]}")
 
 
 if context.is_offline_mode():

@@ -52,14 +52,14 @@ def test_week_in_time_order_from_every_source_without_client_names(auth_client, 
     html = text_of(auth_client.get(f"/?view=week&day={AHEAD.isoformat()}"))
     items = _items(html)
     assert [title for _url, title in items if not title.startswith(("Edellinen", "Seuraava", "Tänään", "Näytä"))] == [
-        "Verkostopalaveri", "Jalkautuminen: Diakoniakahvila", "Raharyhmä, tapaaminen 1/1"]
+        "Verkostopalaveri", "Jalkautuminen: Diakoniakahvila", "Raharyhmä, ryhmäkerta 1/1"]
     urls = [url for url, _title in items]
     assert f"/meetings/{meeting.id}" in urls and f"/outreach/visits/{visit.id}" in urls
     assert "Jonkun muun ryhmä" not in html
     assert "Matti Kuusela" not in html and "Kuusela" not in html
     # The day view shows only that day.
     day = text_of(auth_client.get(f"/?view=day&day={AHEAD.isoformat()}"))
-    assert "Verkostopalaveri" in day and "Raharyhmä, tapaaminen 1/1" not in day
+    assert "Verkostopalaveri" in day and "Raharyhmä, ryhmäkerta 1/1" not in day
 
 
 @pytest.mark.parametrize("query", ["day=2026-13-45", "day=x", "day=99999-01-01", "day=1900-01-01",
@@ -173,7 +173,7 @@ def test_demo_gives_the_demo_facilitator_a_realistic_week(app, runner):
     # A group session within the coming week (weekly, so within seven days unless a holiday
     # falls on it: then the series moved on a week).
     coming = [text_of(http.get(f"/?day={(today + timedelta(days=d)).isoformat()}")) for d in range(0, 14)]
-    assert any("Arjen hallinta -ryhmä, tapaaminen" in page for page in coming)
+    assert any("Arjen hallinta -ryhmä, ryhmäkerta" in page for page in coming)
     tomorrow = text_of(http.get(f"/?day={(today + timedelta(days=1)).isoformat()}"))
     tomorrow = tomorrow[tomorrow.index('id="agenda-heading"'):tomorrow.index('id="to-record-heading"')]
     assert "Verkostopalaveri" in tomorrow and "Jalkautuminen: Diakonian avoin kahvila" in tomorrow

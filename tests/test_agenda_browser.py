@@ -59,7 +59,7 @@ def test_agenda_and_a_referral_taken_into_a_group_at_phone_width(page, app, faci
     # The facilitator's agenda: today, the week, and what is still to record.
     browser_login(page, me["email"], PASSWORD)
     page.goto("/")
-    assert "Raharyhmä, tapaaminen 2/2" in page.inner_text(".agenda")
+    assert "Raharyhmä, ryhmäkerta 2/2" in page.inner_text(".agenda")
     assert_accessible(page, context="agenda, day")
     _fits(page)
     click_through(page, "a:has-text('Näytä viikko')")

@@ -154,7 +154,7 @@ def _log_out(page) -> None:
     menu = page.locator("summary.nav-menu-button")
     if menu.is_visible():
         menu.click()
-    _log_out(page)
+    click_through(page, page.get_by_role("button", name=re.compile("Kirjaudu ulos|Log out")))
 
 
 def _through_provider(page, login: str) -> None:

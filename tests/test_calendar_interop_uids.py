@@ -17,6 +17,31 @@ from tests.factories import login, make_client, make_user
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
 
 
+def _later_columns(engine, metadata) -> list[tuple[str, str]]:
+    """The (table, column) pairs today's models have but the database's older schema lacks."""
+    inspector = sa.inspect(engine)
+    tables = set(inspector.get_table_names())
+    return [(t.name, c.name) for t in metadata.sorted_tables if t.name in tables
+            for c in t.columns if c.name not in {col["name"] for col in inspector.get_columns(t.name)}]
+
+
+def _with_later_columns(engine, metadata, seed):
+    """Run ``seed`` (which uses today's models) on an older schema: the columns added since are
+    there, nullable, while it runs, and dropped again after, so the rows are as the old code
+    left them."""
+    later = _later_columns(engine, metadata)
+    with engine.begin() as conn:
+        for table, column in later:
+            kind = metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
+            conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+    try:
+        return seed()
+    finally:
+        with engine.begin() as conn:
+            for table, column in later:
+                conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
+
+
 def feed_uids(app, url) -> set[str]:
     response = app.test_client().get(url)
     assert response.status_code == 200
@@ -38,14 +63,18 @@ def test_events_created_before_the_migration_keep_their_uid_and_new_ones_get_the
     old_app.test_client_class = CsrfClient
     with old_app.app_context():
         upgrade(revision="66eaa3c55313")  # the schema before the installation row
-        # Seed with raw rows, as the old code left them (the models know the new table).
-        user = make_user(name="Fiia Facilitator", email="fiia.old@example.fi")
-        group = make_group("Raharyhmä", (user,))
-        old_session = make_session(group, 1, soon(5))
-        old_meeting = make_meeting(make_client(name="Asiakas"), soon(6, 10), staff=[user])
-        db.session.commit()
-        ids = (old_session.id, old_meeting.id, group.id, user.id)
-        db.session.remove()
+        # Seed rows as the old code left them (the models know the new table and later columns).
+        def seed():
+            user = make_user(name="Fiia Facilitator", email="fiia.old@example.fi")
+            group = make_group("Raharyhmä", (user,))
+            old_session = make_session(group, 1, soon(5))
+            old_meeting = make_meeting(make_client(name="Asiakas"), soon(6, 10), staff=[user])
+            db.session.commit()
+            found = (old_session.id, old_meeting.id, group.id, user.id)
+            db.session.remove()
+            return found
+
+        ids = _with_later_columns(db.engine, db.metadata, seed)
         assert "calendar_installation" not in sa.inspect(db.engine).get_table_names()
 
         upgrade()  # the migration under test

@@ -132,7 +132,7 @@ def test_start_page_shows_my_week_and_today(auth_client, facilitator):
     group_on(today, "Jonkun muun ryhmä", make_user(), make_user())
     # The agenda (tests/test_agenda.py) took over the start page's session panels.
     html = text_of(auth_client.get("/"))
-    assert "Tämän viikon ryhmä, tapaaminen 1/1" in html
+    assert "Tämän viikon ryhmä, ryhmäkerta 1/1" in html
     assert "Kaukainen ryhmä" not in html and "Jonkun muun ryhmä" not in html
     found = services.sessions_for_user(facilitator.id, mine.sessions[0].starts_at - timedelta(minutes=1),
                                        mine.sessions[0].starts_at + timedelta(minutes=1))

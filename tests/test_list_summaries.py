@@ -44,7 +44,7 @@ def test_start_page_sessions_show_number_of_total(auth_client, facilitator):
     make_group(facilitator, title="Tämän päivän ryhmä", weeks=5, first=today - timedelta(weeks=2), start=time(23, 0),
                minutes=30)
     page = auth_client.get(f"/?day={today.isoformat()}").get_data(as_text=True)
-    assert re.search(r"Tämän päivän ryhmä, tapaaminen 3/5", page), page
+    assert re.search(r"Tämän päivän ryhmä, ryhmäkerta 3/5", page), page
 
 
 def test_start_page_task_panel_shows_first_five_and_how_many_more(auth_client, facilitator):

@@ -39,9 +39,9 @@ def test_every_status_change_is_kept_and_shown(auth_client, facilitator, lead_cl
     page = auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     history = page[page.index("item-status-history"):page.index("</details>", page.index("item-status-history"))]
     # On the item, oldest first, each with the one who changed it.
-    assert re.search(r"Auki → Tehty \(" + re.escape(facilitator.name), history)
-    assert re.search(r"Tehty → Auki \(" + re.escape(lead.name), history)
-    assert history.index("Auki → Tehty") < history.index("Tehty → Auki") < history.index("Auki → Luovuttu")
+    assert re.search(r"Kesken → Tehty \(" + re.escape(facilitator.name), history)
+    assert re.search(r"Tehty → Kesken \(" + re.escape(lead.name), history)
+    assert history.index("Kesken → Tehty") < history.index("Tehty → Kesken") < history.index("Kesken → Luovuttu")
     # In the meeting's change history too: three rows naming the item.
     changes = page[page.index('id="changes-heading"'):]
     assert changes.count("Suunnitelman kohdan tila: Soita vuokranantajalle") == 3

@@ -16,7 +16,7 @@ from tests.test_meetings_support import make_meeting
 def shown(page: str, section: str) -> list[str]:
     """The purposes listed in a section ("upcoming" or "past"), in order."""
     match = re.search(rf'aria-labelledby="{section}-heading">(.*?)</section>', page, re.S)
-    return re.findall(r"<td>(Kokous [^<]*?)(?: <span|</td>)", match.group(1)) if match else []
+    return re.findall(r"<td[^>]*>(Kokous [^<]*?)(?: <span|</td>)", match.group(1)) if match else []
 
 
 @pytest.fixture

@@ -98,7 +98,7 @@ def test_moving_a_session_tells_each_client_on_their_consented_channel_in_their_
         [(sms.id, "sms", "fi"), (mail.id, "email", "sv")])
     by_channel = {r.channel: r for r in rows}
     fi, sv = by_channel["sms"].body, by_channel["email"].body
-    assert fi.startswith("Muutos: ryhmätapaamisesi") and "Uusi aika:" in fi and "klo 13.00, Kauppakatu 5" in fi
+    assert fi.startswith("Muutos: ryhmäkertasi") and "Uusi aika:" in fi and "klo 13.00, Kauppakatu 5" in fi
     assert sv.startswith("Ändring: din gruppträff") and "13.00" in sv
     # "Call us" has the number (and the hours), in each one's language.
     assert fi.endswith("Kysyttävää? Soita meille +358 9 310 12345 (ma–pe 9–15).")
@@ -117,7 +117,7 @@ def test_moving_a_session_tells_each_client_on_their_consented_channel_in_their_
 
     _run(runner, utcnow() + timedelta(minutes=1))
     assert [p["to"] for p in gateway.delivered()] == ["+358401112222"]
-    assert gateway.delivered()[0]["message"].startswith("Muutos: ryhmätapaamisesi")
+    assert gateway.delivered()[0]["message"].startswith("Muutos: ryhmäkertasi")
     [(rcpt, _m)] = smtp.messages
     assert rcpt == ["maja@koti.example"]
     received = email.message_from_bytes(smtp.raw[0], policy=policy.default)
@@ -156,7 +156,7 @@ def test_cancelling_a_session_tells_the_clients_once(app, facilitator, auth_clie
     assert auth_client.post_form(status_url, {"status": "cancelled", "send_notice": "y"},
                                  token_from=page).status_code == 302
     [row] = _notices(fresh_db)
-    assert row.channel == "sms" and row.body.startswith("Peruttu: ryhmätapaamisesi") and "klo 10.00" in row.body
+    assert row.channel == "sms" and row.body.startswith("Peruttu: ryhmäkertaasi") and "klo 10.00" in row.body
     assert row.subject == "Peruttu aika"
 
 

@@ -174,6 +174,7 @@ def test_record_an_outreach_visit_by_keyboard(page, app):
     keyboard_submit(page, "main form button[type=submit]")
     assert_summary_focused(page, "counts without people met")
     page.fill("#people_met", "6")
+    page.fill("#met_one_to_one", "6")  # the counts must add up to the people met
     keyboard_submit(page, "main form button[type=submit]")
     page.wait_for_url(f"**/outreach/visits/{visit_id}")
     assert_message_focused(page, "Kiitos", "counts saved")

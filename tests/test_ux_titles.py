@@ -91,7 +91,7 @@ def test_group_pages_name_the_group_and_mark_the_current_page(auth_client, facil
     pages = {
         f"/groups/{group.id}": "Suunnitelma ja aikataulu",
         f"/groups/{group.id}/participants": "Osallistujat",
-        f"/groups/{group.id}/attendance": "Osallistuminen",
+        f"/groups/{group.id}/attendance": "Läsnäolo",
         f"/groups/{group.id}/evaluation": "Arviointi",
     }
     for url, link in pages.items():
