@@ -67,7 +67,7 @@ def test_agenda_and_a_referral_taken_into_a_group_at_phone_width(page, app, faci
     assert_accessible(page, context="agenda, week")
     _fits(page)
     to_record = page.inner_text("#to-record-heading + p + ul")
-    assert "Verkostopalaveri" in to_record and "Raharyhmä, tapaaminen 1/2" in to_record and "Myöhässä" in to_record
+    assert "Verkostopalaveri" in to_record and "Raharyhmä, ryhmäkerta 1/2" in to_record and "Myöhässä" in to_record
     click_through(page, "a:has-text('Edellinen viikko')")
     assert_accessible(page, context="agenda, previous week")
 
