@@ -128,11 +128,12 @@ def test_a_decline_asks_the_next_in_line_with_as_long_to_answer(app, facilitator
     assert offers[1].answer_minutes == first_offer.answer_minutes
 
 
-def _expire_in(app, at: datetime, barrier: threading.Barrier, results: list):
-    """One reminders worker in a thread of its own (its own app, session and connection)."""
+def _expire_in(worker_app, at: datetime, barrier: threading.Barrier, results: list):
+    """One reminders worker in a thread of its own (its own app, session and connection). The app
+    is made in the main thread: CPython 3.11 can fail compiling in two threads at once
+    ("AST constructor recursion depth mismatch"), which once broke this test in CI."""
     from reminders import offers
 
-    worker_app = _make_test_app(app.config["SQLALCHEMY_DATABASE_URI"], {"BASE_URL": BASE})
     with worker_app.app_context():
         from core.db import immediate_transactions
 
@@ -160,7 +161,8 @@ def test_no_answer_by_the_deadline_withdraws_once_and_asks_the_next_even_with_tw
 
     after = deadline + timedelta(minutes=5)
     barrier, results = threading.Barrier(2), []
-    threads = [threading.Thread(target=_expire_in, args=(app, after, barrier, results)) for _ in range(2)]
+    workers = [_make_test_app(app.config["SQLALCHEMY_DATABASE_URI"], {"BASE_URL": BASE}) for _ in range(2)]
+    threads = [threading.Thread(target=_expire_in, args=(worker, after, barrier, results)) for worker in workers]
     for t in threads:
         t.start()
     for t in threads:
