@@ -89,6 +89,10 @@ def client(client_id):
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
 def client_edit(client_id):
     client = get_client_or_404(client_id)
+    if client.erased_at is not None:
+        # Erased on request (lifecycle.erasure): personal data must not be typed back in.
+        flash(_("This client's personal data was erased. It cannot be filled in again."), "error")
+        return redirect(url_for("register.client", client_id=client.id))
     form = ClientForm(obj=client)
     if request.method == "GET":
         form.version.data = str(client.version)

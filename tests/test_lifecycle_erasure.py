@@ -149,3 +149,15 @@ def test_a_backup_taken_after_the_erasure_holds_no_trace(lead_client, facilitato
     after = _backup_text(runner, tmp_path, database_url)
     leftovers = [s for s in SECRETS if s.encode() in after]
     assert leftovers == []
+
+
+def test_an_erased_client_cannot_be_filled_in_again(lead_client, facilitator, fresh_db):
+    client_id, *_ = _seed(facilitator)
+    lead_client.post_form(f"/clients/{client_id}/erase", {}, token_from=f"/clients/{client_id}/erase")
+    edit = f"/clients/{client_id}/edit"
+    assert lead_client.get(edit).status_code == 302
+    response = lead_client.post_form(edit, {"name": "Saga Söderholm", "phone": "040 111 2233"},
+                                     token_from=f"/clients/{client_id}")
+    assert response.status_code == 302
+    assert fresh_db.get(Client, client_id).name == "poistettu asiakas"
+    assert fresh_db.get(Client, client_id).phone == ""
