@@ -17,6 +17,7 @@ from core.web import paginate
 import requests
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import OAuthError
+from joserfc.errors import JoseError
 
 from . import mfa, oidc, services
 from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
@@ -113,7 +114,7 @@ def sso_callback():
             raise OAuthError(description="no ID token")
     except requests.RequestException:
         return _sso_refused(_("The sign-in service is not available right now. Try again in a moment."), 503)
-    except (AuthlibBaseError, KeyError, ValueError, TypeError):  # OAuth and ID-token (JOSE) errors
+    except (AuthlibBaseError, JoseError, KeyError, ValueError, TypeError):  # OAuth and ID-token (JOSE) errors
         # A wrong or replayed state or code, a token that is expired, not for us or not signed by
         # the provider: nothing is logged in, and the person starts again.
         return _sso_refused(_("The sign-in could not be completed. Start again from the login page."), 400)

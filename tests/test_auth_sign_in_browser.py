@@ -3,11 +3,15 @@ organisation's OpenID provider (a real oidc-provider process and its own login p
 password and an authenticator code (pyotp computes the code from the key the setup page shows)."""
 from __future__ import annotations
 
+import base64
 import re
+from datetime import UTC, datetime, timedelta
+from urllib.parse import parse_qs, urlencode, urlparse
 
 import pyotp
 import pytest
 import sqlalchemy as sa
+import time_machine
 
 from accounts.models import TotpCredential, User  # noqa: F401
 from core.extensions import db
@@ -169,9 +173,8 @@ def _through_provider(page, login: str) -> None:
 
 def test_refused_single_sign_ons_in_the_browser(app, page, live_server, provider_port, fresh_db):
     """A person with no account and a deactivated account, each through the provider's real
-    pages: a clear page (axe-checked), and nobody logged in. (A forged state, a replayed code and
-    expired tokens are refused in tests/test_auth_oidc.py, which drives the same provider over
-    HTTP: Playwright cannot rewrite a redirect inside the provider's redirect chain.)"""
+    pages: a clear page (axe-checked), and nobody logged in. (A forged state, a replayed code and an
+    expired token follow below, in Chromium too.)"""
     make_user(email="fiia@example.fi", name="Fiia Fasilitaattori", active=False)
     db.session.commit()
     provider = Provider(provider_port, f"{live_server.url}/login/sso/callback", f"{live_server.url}/login")
@@ -184,5 +187,113 @@ def test_refused_single_sign_ons_in_the_browser(app, page, live_server, provider
         assert "Tämä tunnus ei ole käytössä" in page.content()
         page.goto("/")
         assert "/login" in page.url
+    finally:
+        provider.stop()
+
+
+def _capture_callback(page, login: str) -> str:
+    """Go through the provider's real pages in Chromium, and hold back the browser's request to our
+    callback: return its URL (code and state) without letting it reach the app.
+
+    Playwright's ``page.route`` does not see a request that is the target of a redirect, which the
+    callback always is; Chromium's own interception (the CDP Fetch domain) does."""
+    cdp = page.context.new_cdp_session(page)
+    captured: list[str] = []
+
+    def paused(event):
+        captured.append(event["request"]["url"])
+        cdp.send("Fetch.fulfillRequest", {"requestId": event["requestId"], "responseCode": 200,
+                                          "responseHeaders": [{"name": "Content-Type", "value": "text/plain"}],
+                                          "body": base64.b64encode(b"held back by the test").decode()})
+
+    cdp.on("Fetch.requestPaused", paused)
+    cdp.send("Fetch.enable", {"patterns": [{"urlPattern": "*/login/sso/callback*", "requestStage": "Request"}]})
+    try:
+        page.context.clear_cookies()
+        page.goto("/login")
+        click_through(page, page.get_by_role("link", name="Kirjaudu: Hyvinvointialue"))
+        page.fill("input[name=login]", login)
+        page.fill("input[name=password]", "any password")
+        click_through(page, "button[type=submit]")
+        if "held back" not in page.content():  # the provider asks for consent the first time only
+            click_through(page, "button[type=submit]")
+        assert "held back" in page.content()
+    finally:
+        cdp.send("Fetch.disable")
+        cdp.detach()
+    assert len(captured) == 1, captured
+    query = parse_qs(urlparse(captured[0]).query)
+    assert query["code"][0] and query["state"][0]
+    return captured[0]
+
+
+def _signed_in(page) -> bool:
+    page.goto("/")
+    return "/login" not in page.url
+
+
+def _refusal_shown(page) -> None:
+    assert "ei voitu viedä loppuun" in page.content(), page.content()[:1500]
+    assert_accessible(page, context="refused sign-in")
+
+
+def test_a_forged_state_is_refused_in_the_browser(app, page, live_server, provider_port, fresh_db):
+    """The callback's state does not match the one this browser's session sent (a login CSRF):
+    refused with a clear page; no session, and the account is not linked."""
+    user = make_user(email="fiia@example.fi", name="Fiia Fasilitaattori")
+    db.session.commit()
+    provider = Provider(provider_port, f"{live_server.url}/login/sso/callback", f"{live_server.url}/login")
+    try:
+        url = _capture_callback(page, "fiia")
+        parsed = urlparse(url)
+        query = parse_qs(parsed.query)
+        page.goto(f"{parsed.path}?{urlencode({'code': query['code'][0], 'state': 'forged'})}")
+        _refusal_shown(page)
+        assert not _signed_in(page)
+        assert fresh_db.get(User, user.id).oidc_subject is None
+        # The genuine URL still works afterwards: the refusal did not come from a broken flow.
+        page.goto(url)
+        assert _signed_in(page)
+    finally:
+        provider.stop()
+
+
+def test_a_replayed_code_is_refused_in_the_browser(app, page, live_server, provider_port, fresh_db):
+    """A callback URL used once (from the history, a proxy log, a shoulder) cannot sign in again,
+    even with the state of a new sign-in in the same browser: the provider refuses the code."""
+    make_user(email="fiia@example.fi", name="Fiia Fasilitaattori")
+    db.session.commit()
+    provider = Provider(provider_port, f"{live_server.url}/login/sso/callback", f"{live_server.url}/login")
+    try:
+        used = _capture_callback(page, "fiia")
+        page.goto(used)
+        assert _signed_in(page)
+        # Someone else's browser, holding the used URL, starts a sign-in of its own (its state is in
+        # that browser's session) and sends the old code with it.
+        fresh = _capture_callback(page, "fiia")
+        parsed = urlparse(used)
+        code = parse_qs(parsed.query)["code"][0]
+        state = parse_qs(urlparse(fresh).query)["state"][0]
+        page.goto(f"{parsed.path}?{urlencode({'code': code, 'state': state})}")
+        _refusal_shown(page)
+        assert not _signed_in(page)
+    finally:
+        provider.stop()
+
+
+def test_an_expired_id_token_is_refused_in_the_browser(app, page, live_server, provider_port, fresh_db):
+    """ID tokens living one second; the app's clock (the live server runs in this process) is five
+    minutes ahead when the callback arrives, beyond the two minutes of skew allowed."""
+    user = make_user(email="fiia@example.fi", name="Fiia Fasilitaattori")
+    db.session.commit()
+    provider = Provider(provider_port, f"{live_server.url}/login/sso/callback", f"{live_server.url}/login",
+                        id_token_ttl=1)
+    try:
+        url = _capture_callback(page, "fiia")
+        with time_machine.travel(datetime.now(UTC) + timedelta(minutes=5), tick=True):
+            page.goto(url)
+            _refusal_shown(page)
+            assert not _signed_in(page)
+        assert fresh_db.get(User, user.id).oidc_subject is None
     finally:
         provider.stop()
