@@ -297,3 +297,18 @@ def test_an_expired_id_token_is_refused_in_the_browser(app, page, live_server, p
         assert fresh_db.get(User, user.id).oidc_subject is None
     finally:
         provider.stop()
+
+
+def test_a_provider_that_is_down_and_a_cancelled_sign_in_give_clear_pages(app, page, live_server, fresh_db):
+    """No provider listens on the configured port: the button leads to a clear 503 page. A person
+    who cancels at the provider comes back with ``error=access_denied``: a clear 400 page. Neither
+    creates a session."""
+    page.goto("/login")
+    with page.expect_response(lambda r: r.url.endswith("/login/sso")) as answer:
+        click_through(page, page.get_by_role("link", name="Kirjaudu: Hyvinvointialue"))
+    assert answer.value.status == 503
+    assert "ei ole juuri nyt käytettävissä" in page.content(), page.content()[:1500]
+    assert_accessible(page, context="provider down")
+    page.goto("/login/sso/callback?error=access_denied&error_description=cancelled")
+    _refusal_shown(page)
+    assert not _signed_in(page)
