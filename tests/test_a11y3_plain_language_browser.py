@@ -25,7 +25,7 @@ def _plan(language: str):
     worker = make_user(role="lead", language="fi")
     client = make_client(name="Matti Kuusela", language=language, worker=worker)
     meeting = make_meeting([worker], client=client, day=local_today() + timedelta(days=9))
-    who = [p for p in meeting.participants if p.kind == "client"][0]
+    who = next(p for p in meeting.participants if p.kind == "client")
     services.add_item(meeting, responsible_id=who.id, what="Soita vuokranantajalle",
                       due_date=local_today() + timedelta(days=16))
     services.add_item(meeting, responsible_id=who.id, what="Varaa aika lääkärille")

@@ -13,7 +13,7 @@ ways it is not. Each failed on the texts before this rewrite (see the report of 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -45,10 +45,10 @@ ABBREVIATIONS = {"klo", "ma", "ti", "ke", "to", "pe", "la", "su", "esim", "yms",
                  "puh", "krs", "n"}
 # The polite clitic of a command or statement ("Vastaathan", "muistathan"): hard for a reader
 # of Finnish as a second language, and it hides whether something is asked or told.
-CLITIC = re.compile(r"\b\w{3,}th[aä]n\b", re.I)
+CLITIC = re.compile(r"\b\w{3,}th[aä]n\b", re.IGNORECASE)
 # Participle constructions in place of a clause (lauseenvastikkeet): "Liitteenä oleva
 # tiedosto", "ne lähettäneeseen yksikköön", "sovittuun tapaamiseen".
-PARTICIPLE = re.compile(r"\bolev(?:a|an|aa|at|ia|ien|asta|assa|alla)\b|\w+neeseen\b|\w+(?:tt|nn|ll)uun\b", re.I)
+PARTICIPLE = re.compile(r"\bolev(?:a|an|aa|at|ia|ien|asta|assa|alla)\b|\w+neeseen\b|\w+(?:tt|nn|ll)uun\b", re.IGNORECASE)
 
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-ZÅÄÖ])")
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
@@ -72,7 +72,7 @@ def rendered_messages(language: str, start: datetime = MONDAY) -> dict[str, str]
     }
     for method, change in (("REQUEST", "created"), ("REQUEST", "updated"), ("CANCEL", "cancelled"),
                            ("CANCEL", "removed")):
-        subject, body = texts.invitation_texts(method, change, start, place, language)
+        _subject, body = texts.invitation_texts(method, change, start, place, language)
         out[f"invitation {change}"] = body
     for what in ("session", "meeting"):
         out[f"{what} moved"] = texts.change_notice_text(what, start, start + timedelta(days=2), place, language)[1]
