@@ -77,14 +77,16 @@ def time_range(start: datetime | time | None, end: datetime | time | None, *, lo
     return f"{local_time(start, locale=locale)}–{local_time(end, locale=locale)}"
 
 
-def weekday_date(value: datetime | date | None, *, locale: str | None = None) -> str:
-    """'su 6.12.2026' style: short weekday and the language's short date."""
+def weekday_date(value: datetime | date | None, *, long: bool = False, locale: str | None = None) -> str:
+    """'su 6.12.2026' style: short weekday and the language's short date. ``long=True`` writes
+    the weekday out for clients' texts (plain language has no abbreviations): 'sunnuntaina
+    6.12.2026' (CLDR's Finnish format weekday is the essive), 'söndag 6.12.2026'."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = to_local(value).date()
     loc = format_locale(locale)
-    return f"{_format('date', loc, value, 'EEE')} {_format('date', loc, value, 'short')}"
+    return f"{_format('date', loc, value, 'EEEE' if long else 'EEE')} {_format('date', loc, value, 'short')}"
 
 
 def month_year(value: date | datetime | None, *, start: bool = False, short: bool = False,

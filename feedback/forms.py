@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, \
+from wtforms import FieldList, FormField, HiddenField, Label, RadioField, SelectField, StringField, SubmitField, \
     TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
@@ -52,13 +52,34 @@ class ResponseFormBase(Form):
 def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
     """A form with one radio group per item of the set, on the set's scale, each with "don't
     know" (labels in the visitor's language)."""
-    labels = tuple((item.id, item.label(locale)) for item in item_set.items)
+    worded = [(item.id, *item.label_and_language(locale)) for item in item_set.items]
+    labels = tuple((item_id, text) for item_id, text, _lang in worded)
     form = _response_form_class(labels, scale_of(item_set.scale).key)(**kwargs)
     form.scale = scale_of(item_set.scale)
-    form.comment.label.text = item_set.comment_labels.get(locale) or item_set.comment_labels.get("fi") or \
-        _l("Anything else you want to say? (optional)")
+    comment = item_set.comment_labels.get(locale)
+    if comment:
+        form.comment.label.text = comment
+    elif item_set.comment_labels.get("fi"):
+        # The Finnish wording stands in for a missing translation: a screen reader reads it in Finnish.
+        form.comment.label = LanguageLabel(form.comment.id, item_set.comment_labels["fi"], "fi")
+    else:
+        form.comment.label.text = _l("Anything else you want to say? (optional)")
     form.item_fields = [form[f"item_{item_id}"] for item_id, _label in labels]
+    for (item_id, _text, lang), f in zip(worded, form.item_fields):
+        f.label_lang = lang if lang != locale else None
     return form
+
+
+class LanguageLabel(Label):
+    """A label whose text is in another language than the page's (``lang`` on the element)."""
+
+    def __init__(self, field_id: str, text: str, lang: str):
+        super().__init__(field_id, text)
+        self.lang = lang
+
+    def __call__(self, text=None, **kwargs):
+        kwargs.setdefault("lang", self.lang)
+        return super().__call__(text, **kwargs)
 
 
 @functools.lru_cache(maxsize=256)

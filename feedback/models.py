@@ -57,7 +57,16 @@ class Item(db.Model):
     item_set: Mapped[ItemSet] = relationship(back_populates="items")
 
     def label(self, locale: str) -> str:
-        return self.labels.get(locale) or self.labels.get("fi") or next(iter(self.labels.values()), "")
+        return self.label_and_language(locale)[0]
+
+    def label_and_language(self, locale: str) -> tuple[str, str]:
+        """The wording in the visitor's language, or the Finnish one it falls back to (another set
+        may lack a Swedish or English wording), with the language it is written in, so a page can
+        mark a Finnish question on a Swedish page with lang="fi"."""
+        for lang in (locale, "fi", *self.labels):
+            if self.labels.get(lang):
+                return self.labels[lang], lang
+        return "", locale
 
 
 class GroupFeedbackSettings(db.Model):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from babel.dates import format_date
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, pgettext
 
 from core.formatting import format_locale, local_time
 from core.timeutil import to_local
@@ -14,19 +14,26 @@ from .channels import one_line
 
 LANGUAGES = ("fi", "sv", "en")
 
+# Plain language (selkokieli, lättläst, plain English; docs/PLAIN_LANGUAGE.md): short sentences,
+# one thing per sentence, the reader addressed as "you", no abbreviations (the weekday written
+# out, "kello" not "klo"), no "-han/-hän" politeness, active verbs. tests/test_plain_language.py
+# measures the rendered Finnish texts and the SMS lengths.
+
 
 def _lang(language: str | None) -> str:
     return language if language in LANGUAGES else "fi"
 
 
 def when_text(starts_at: datetime, language: str, today: date | None = None, place: str = "") -> str:
-    """"huomenna to 3.12. klo 10.00, Kauppakatu 5" in the current (forced) locale."""
+    """"huomenna tiistaina 3.12. kello 10.00" in the current (forced) locale (", Kauppakatu 5"
+    after it when a place is given)."""
     local = to_local(starts_at)
     lang = _lang(language)
-    # A short day without the year; the clock as every other time in the language (core.formatting).
-    day = format_date(local.date(), "EEE d MMM" if lang == "en" else "EEE d.M.", locale=format_locale(lang))
+    # The weekday written out, the day without the year (CLDR's Finnish format weekday is the
+    # essive: "tiistaina"); the clock as every other time in the language (core.formatting).
+    day = format_date(local.date(), "EEEE d MMM" if lang == "en" else "EEEE d.M.", locale=format_locale(lang))
     clock = local_time(starts_at, locale=lang)
-    text = _("%(date)s at %(time)s", date=day, time=clock)
+    text = pgettext("message to a client", "%(date)s at %(time)s", date=day, time=clock)
     if today is not None:
         if local.date() == today:
             text = _("today") + " " + text
@@ -37,48 +44,62 @@ def when_text(starts_at: datetime, language: str, today: date | None = None, pla
     return text
 
 
+def place_sentence(place: str) -> str:
+    """"Paikka: Kauppakatu 5." ("" without a place): the place is a sentence of its own."""
+    place = one_line(place).rstrip(" .")
+    return _("Place: %(place)s.", place=place) if place else ""
+
+
+def _join(*sentences: str) -> str:
+    return " ".join(s for s in sentences if s)
+
+
+def _stop(stop_url: str) -> str:
+    return _("Stop reminders: %(url)s", url=stop_url) if stop_url else ""
+
+
 def reminder_text(what: str, starts_at: datetime, place: str, language: str, today: date, stop_url: str = "") -> str:
     """what is "session" (a group meeting) or "meeting" (an appointment / network meeting)."""
     with force_locale(_lang(language)):
-        when = when_text(starts_at, language, today, place)
+        when = when_text(starts_at, language, today)
         if what == "session":
-            text = _("Reminder: group meeting %(when)s.", when=when)
+            text = _("Reminder: you have a group session %(when)s.", when=when)
         else:
-            text = _("Reminder: appointment %(when)s.", when=when)
-        if stop_url:
-            text += " " + _("No more reminders: %(url)s", url=stop_url)
-        return text
+            text = _("Reminder: you have an appointment %(when)s.", when=when)
+        return _join(text, place_sentence(place), _stop(stop_url))
 
 
 def new_time_text(starts_at: datetime, place: str, language: str, stop_url: str = "") -> str:
     with force_locale(_lang(language)):
-        text = _("We tried to reach you. Your new appointment: %(when)s. If the time does not suit you, "
-                 "please call us.", when=when_text(starts_at, language, None, place))
-        if stop_url:
-            text += " " + _("No more reminders: %(url)s", url=stop_url)
-        return text
+        return _join(_("We could not reach you."),
+                     _("We have booked a new time for you: %(when)s.", when=when_text(starts_at, language)),
+                     place_sentence(place), _("If the time does not suit you, call us."), _stop(stop_url))
 
 
 def invitation_texts(method: str, change: str, starts_at: datetime, place: str, language: str) -> tuple[str, str]:
     """(subject, body) of a meeting invitation, update or cancellation."""
     with force_locale(_lang(language)):
-        when = when_text(starts_at, language, None, place)
+        when = when_text(starts_at, language)
+        # The subject without the place (the body and the calendar file have it): short enough
+        # not to be folded (a folded ASCII Subject reaches the reader with a leading space).
+        subject_when = when
+        file_is_attached = _("This message has a calendar file.")
         if method == "CANCEL" and change == "removed":
-            subject = _("No longer invited: network meeting %(when)s", when=when)
-            body = _("You no longer need to attend the network meeting %(when)s. The attached calendar file "
-                     "removes it from your calendar.", when=when)
+            subject = _("No longer invited: network meeting %(when)s", when=subject_when)
+            body = _join(_("You do not need to come to the network meeting %(when)s.", when=when), file_is_attached,
+                         _("It removes the meeting from your calendar."))
         elif method == "CANCEL":
-            subject = _("Cancelled: network meeting %(when)s", when=when)
-            body = _("The network meeting %(when)s has been cancelled. The attached calendar file removes it "
-                     "from your calendar.", when=when)
+            subject = _("Cancelled: network meeting %(when)s", when=subject_when)
+            body = _join(_("The network meeting %(when)s is cancelled.", when=when), file_is_attached,
+                         _("It removes the meeting from your calendar."))
         elif change == "created":
-            subject = _("Invitation: network meeting %(when)s", when=when)
-            body = _("You are invited to a network meeting %(when)s. The attached calendar file adds it to "
-                     "your calendar.", when=when)
+            subject = _("Invitation: network meeting %(when)s", when=subject_when)
+            body = _join(_("We invite you to a network meeting %(when)s.", when=when), place_sentence(place),
+                         file_is_attached, _("It adds the meeting to your calendar."))
         else:
-            subject = _("Updated: network meeting %(when)s", when=when)
-            body = _("The network meeting has changed. New time: %(when)s. The attached calendar file updates "
-                     "your calendar.", when=when)
+            subject = _("Updated: network meeting %(when)s", when=subject_when)
+            body = _join(_("The network meeting has changed."), _("The new time is %(when)s.", when=when),
+                         place_sentence(place), file_is_attached, _("It changes the meeting in your calendar."))
         # The place is typed by staff: a line break in it must not reach the Subject header.
         return one_line(subject), body
 
@@ -115,33 +136,33 @@ def change_notice_text(what: str, old_start: datetime, new_start: datetime | Non
         if new_start is None:
             subject = _("Cancelled appointment")
             if what == "session":
-                body = _("Cancelled: your group meeting %(when)s will not take place.", when=old)
+                body = _("Your group session %(when)s is cancelled.", when=old)
             else:
-                body = _("Cancelled: your appointment %(when)s will not take place.", when=old)
+                body = _("Your appointment %(when)s is cancelled.", when=old)
         else:
             subject = _("Changed appointment")
-            new = when_text(new_start, language, None, place)
             if what == "session":
-                body = _("Change: your group meeting %(old)s has moved. New time: %(new)s.", old=old, new=new)
+                moved = _("Your group session %(when)s has moved.", when=old)
             else:
-                body = _("Change: your appointment %(old)s has moved. New time: %(new)s.", old=old, new=new)
+                moved = _("Your appointment %(when)s has moved.", when=old)
+            body = _join(moved, _("The new time is %(when)s.", when=when_text(new_start, language)),
+                         place_sentence(place))
         return subject, body
 
 
 def relative_invitation_sms(starts_at: datetime, place: str, language: str) -> str:
     """The SMS a relative without e-mail gets instead of a calendar invitation."""
     with force_locale(_lang(language)):
-        return _("You are invited to a network meeting %(when)s.", when=when_text(starts_at, language, None, place))
+        return _join(_("We invite you to a network meeting %(when)s.", when=when_text(starts_at, language)),
+                     place_sentence(place))
 
 
 def offer_text(first_session: datetime | None, deadline: datetime, link: str, language: str) -> tuple[str, str]:
     """(subject, body) offering a free place in a group; the link is where the client answers."""
     with force_locale(_lang(language)):
         subject = _("A place in a group for you")
-        by = when_text(deadline, language)
-        if first_session is not None:
-            body = _("A place has opened for you in a group. Next group session: %(when)s. Please answer by %(by)s: "
-                     "%(link)s", when=when_text(first_session, language), by=by, link=link)
-        else:
-            body = _("A place has opened for you in a group. Please answer by %(by)s: %(link)s", by=by, link=link)
+        next_session = _("The next group session is %(when)s.", when=when_text(first_session, language)) \
+            if first_session is not None else ""
+        body = _join(_("We have a place for you in a group."), next_session, _("Do you want the place?"),
+                     _("Answer by %(by)s: %(link)s", by=when_text(deadline, language), link=link))
         return subject, body

@@ -98,8 +98,9 @@ def test_moving_a_session_tells_each_client_on_their_consented_channel_in_their_
         [(sms.id, "sms", "fi"), (mail.id, "email", "sv")])
     by_channel = {r.channel: r for r in rows}
     fi, sv = by_channel["sms"].body, by_channel["email"].body
-    assert fi.startswith("Muutos: ryhmäkertasi") and "Uusi aika:" in fi and "klo 13.00, Kauppakatu 5" in fi
-    assert sv.startswith("Ändring: din gruppträff") and "13.00" in sv
+    assert fi.startswith("Ryhmäkertasi ") and "on siirtynyt." in fi and "Uusi aika on tiistaina" in fi
+    assert "kello 13.00. Paikka: Kauppakatu 5." in fi
+    assert sv.startswith("Din gruppträff ") and "har flyttats." in sv and "13.00" in sv
     # "Call us" has the number (and the hours), in each one's language.
     assert fi.endswith("Kysyttävää? Soita meille +358 9 310 12345 (ma–pe 9–15).")
     assert sv.endswith("Frågor? Ring oss på +358 9 310 12345 (ma–pe 9–15).")
@@ -117,12 +118,12 @@ def test_moving_a_session_tells_each_client_on_their_consented_channel_in_their_
 
     _run(runner, utcnow() + timedelta(minutes=1))
     assert [p["to"] for p in gateway.delivered()] == ["+358401112222"]
-    assert gateway.delivered()[0]["message"].startswith("Muutos: ryhmäkertasi")
+    assert gateway.delivered()[0]["message"].startswith("Ryhmäkertasi ")
     [(rcpt, _m)] = smtp.messages
     assert rcpt == ["maja@koti.example"]
     received = email.message_from_bytes(smtp.raw[0], policy=policy.default)
     assert received["Subject"] == "Ändrad tid"
-    assert "Ändring: din gruppträff" in received.get_content()
+    assert "Din gruppträff " in received.get_content() and "har flyttats." in received.get_content()
     assert {r.status for r in _notices(fresh_db)} == {MessageStatus.SENT.value}
 
 
@@ -156,7 +157,7 @@ def test_cancelling_a_session_tells_the_clients_once(app, facilitator, auth_clie
     assert auth_client.post_form(status_url, {"status": "cancelled", "send_notice": "y"},
                                  token_from=page).status_code == 302
     [row] = _notices(fresh_db)
-    assert row.channel == "sms" and row.body.startswith("Peruttu: ryhmäkertaasi") and "klo 10.00" in row.body
+    assert row.channel == "sms" and row.body.startswith("Ryhmäkertasi ") and "kello 10.00 on peruttu." in row.body
     assert row.subject == "Peruttu aika"
 
 
@@ -180,7 +181,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     assert sorted((r.recipient_id, r.channel) for r in invites) == sorted([(by_sms.id, "sms"), (by_mail.id, "email")])
     [sms_invite] = [r for r in invites if r.channel == "sms"]
     assert sms_invite.address == "+358407778888" and sms_invite.language == "sv"
-    assert sms_invite.body.startswith("Du är inbjuden till ett nätverksmöte") and "Kauppakatu 5" in sms_invite.body
+    assert sms_invite.body.startswith("Vi bjuder in dig till ett nätverksmöte") and "Kauppakatu 5" in sms_invite.body
     assert "Salainen" not in sms_invite.body and "Kaisa" not in sms_invite.body
 
     edit = f"/meetings/{meeting.id}/edit"
@@ -193,7 +194,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     assert sorted((r.recipient_kind, r.recipient_id, r.channel) for r in moved) == sorted(
         [("client", client.id, "sms"), ("relative", by_sms.id, "sms")])
     assert all("11.30" in r.body and "9.00" in r.body for r in moved)
-    assert any(r.body.startswith("Ändring: din tid") for r in moved)
+    assert any(r.body.startswith("Ditt besök ") and "har flyttats." in r.body for r in moved)
 
     show = f"/meetings/{meeting.id}"
     # Cancelling asks first, on its own page, which carries the "send notice" box (ticked).
@@ -202,7 +203,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     cancelled = [r for r in _notices(fresh_db) if r.slot.startswith("notice-cancel")]
     assert sorted((r.recipient_kind, r.recipient_id) for r in cancelled) == sorted(
         [("client", client.id), ("relative", by_sms.id)])
-    assert any(r.body.startswith("Peruttu: tapaamisesi") for r in cancelled)
+    assert any(r.body.startswith("Tapaamisesi ") and r.body.endswith("on peruttu.") for r in cancelled)
 
 
 def test_queue_change_notice_is_generic_and_exactly_once(app, facilitator):
@@ -218,7 +219,7 @@ def test_queue_change_notice_is_generic_and_exactly_once(app, facilitator):
     assert queue_change_notice(recipients, **kwargs) == 0
     db.session.commit()
     [row] = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.target_kind == "appt")).all()
-    assert row.body.startswith("Change: your appointment") and "Room 2" in row.body and row.language == "en"
+    assert row.body.startswith("Your appointment ") and "has moved." in row.body and "Room 2" in row.body and row.language == "en"
     assert queue_change_notice(recipients, **{**kwargs, "sequence": 2, "new_start": None}) == 1
 
 

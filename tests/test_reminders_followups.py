@@ -124,7 +124,8 @@ def test_not_reached_sends_the_new_time_by_sms_and_offers_a_letter(app, facilita
     [sms] = db.session.scalars(sa.select(OutboxMessage)).all()
     assert sms.kind == "new_time" and sms.channel == "sms" and sms.address == "+358401234567"
     assert sms.status == MessageStatus.PENDING.value
-    assert sms.body.startswith("Yritimme tavoittaa sinua. Uusi aikasi:") and "klo 9.00, Kauppakatu 5" in sms.body
+    assert sms.body.startswith("Emme tavoittaneet sinua. Varasimme sinulle uuden ajan:")
+    assert "kello 9.00. Paikka: Kauppakatu 5." in sms.body
     assert "Liisa" not in sms.body
     # A letter needs a postal address the client agreed to (issue #21): none yet, no letter.
     assert auth_client.get(f"{url}/letter").status_code == 404

@@ -83,8 +83,8 @@ def test_offer_is_sent_with_its_deadline_and_accepted_once_through_its_link(app,
     assert response.status_code == 302
     [row] = _offer_messages(fresh_db)
     assert row.channel == "sms" and row.address == "+358402000000" and row.target_kind == "offer"
-    assert row.body.startswith("Sinulle on vapautunut paikka ryhmässä.") and f"{BASE}/reminders/offer/" in row.body
-    assert f"{deadline_day.day}.{deadline_day.month}. klo 16.00" in row.body
+    assert row.body.startswith("Meillä on sinulle paikka ryhmässä. ") and f"{BASE}/reminders/offer/" in row.body
+    assert f"{deadline_day.day}.{deadline_day.month}. kello 16.00" in row.body
     assert "Ensi" not in row.body and "Raharyhmä" not in row.body and "Ensi" not in row.subject
     token = _token_of(row)
     [offer] = fresh_db.scalars(sa.select(PlaceOffer))
@@ -118,11 +118,11 @@ def test_a_decline_asks_the_next_in_line_with_as_long_to_answer(app, facilitator
     client = app.test_client()
     response = client.post_form(f"/reminders/offer/{token}", {"decline": "Ei kiitos"},
                                 token_from=f"/reminders/offer/{token}")
-    assert "Paikkaa tarjotaan jollekulle toiselle." in response.get_data(as_text=True)
+    assert "Tarjoamme paikan jollekulle toiselle." in response.get_data(as_text=True)
     assert _status(fresh_db, group, first.id) == EnrolmentStatus.WITHDRAWN.value
     assert _status(fresh_db, group, second.id) == EnrolmentStatus.OFFERED.value
     [next_row] = _offer_messages(fresh_db, second.id)
-    assert next_row.language == "sv" and next_row.body.startswith("En plats i en grupp har blivit ledig för dig.")
+    assert next_row.language == "sv" and next_row.body.startswith("Vi har en plats för dig i en grupp. ")
     offers = fresh_db.scalars(sa.select(PlaceOffer).order_by(PlaceOffer.id))
     assert [o.status for o in offers] == ["declined", "open"]
     assert offers[1].answer_minutes == first_offer.answer_minutes

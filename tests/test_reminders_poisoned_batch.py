@@ -63,7 +63,10 @@ def test_a_line_break_in_the_place_is_delivered_as_one_line_and_the_batch_goes_o
     assert rcpt == [contacts[1].email]                       # no Bcc smuggled in
     assert poisoned["Bcc"] is None
     assert "\r" not in poisoned["Subject"] and "\n" not in poisoned["Subject"]
-    assert poisoned["Subject"].endswith("Room 1 Bcc: evil@attacker.example")
+    # Nothing staff typed reaches a header any more (the subject names no place); the body has
+    # the place as one line.
+    assert poisoned["Subject"] == "Kutsu: verkostopalaveri torstaina 3.12. kello 10.00"
+    assert "Paikka: Room 1 Bcc: evil@attacker.example." in poisoned.get_body(("plain",)).get_content()
     statuses = fresh_db.scalars(sa.select(OutboxMessage.status).order_by(OutboxMessage.id))
     assert statuses == [MessageStatus.SENT.value] * 3
 

@@ -97,7 +97,7 @@ def test_sms_reminder_goes_out_once_through_the_gateway(app, runner, facilitator
     assert request["auth"] == "Bearer secret-key"
     assert request["payload"]["to"] == "+358401234567"
     text = request["payload"]["message"]
-    assert text.startswith("Muistutus: ryhmäkerta huomenna to 3.12. klo 10.00, Kauppakatu 5.")
+    assert text.startswith("Muistutus: sinulla on ryhmäkerta huomenna torstaina 3.12. kello 10.00. Paikka: Kauppakatu 5.")
     assert "Matti" not in text and "Raharyhmä" not in text   # nothing sensitive
     assert "/reminders/stop/" in text
     [row] = messages()
@@ -192,8 +192,8 @@ def test_email_reminder_in_the_recipients_language_over_smtp(app, runner, facili
     assert set(got) == {"anna@example.fi", "bo@example.fi"}
     sv = got["anna@example.fi"].get_body().get_content()
     en = got["bo@example.fi"].get_body().get_content()
-    assert sv.startswith("Påminnelse: besök i morgon tors 3.12. kl. 10.00, Kauppakatu 5.")
-    assert en.startswith("Reminder: appointment tomorrow Thu 3 Dec at 10.00, Kauppakatu 5.")
+    assert sv.startswith("Påminnelse: du har ett besök i morgon torsdag 3.12. klockan 10.00. Plats: Kauppakatu 5.")
+    assert en.startswith("Reminder: you have an appointment tomorrow Thursday 3 Dec at 10.00. Place: Kauppakatu 5.")
     assert got["anna@example.fi"]["From"] == "muistutus@kohtaamo.example"
     assert all(m.status == MessageStatus.SENT.value for m in messages())
 
@@ -234,7 +234,7 @@ def test_outbox_backend_waits_for_manual_sending(app, runner, facilitator, gatew
     assert mine.status == MessageStatus.MANUAL.value
 
     page = auth_client.get("/reminders/outbox?status=manual").get_data(as_text=True)
-    assert "+358401234567" in page and "Muistutus: ryhmäkerta" in page
+    assert "+358401234567" in page and "Muistutus: sinulla on ryhmäkerta" in page
     assert "+358407654321" not in page        # another worker's client
     assert auth_client.post_form(f"/reminders/outbox/{theirs.id}/sent", token_from="/reminders/outbox").status_code == 404
     assert auth_client.post_form("/reminders/outbox/abc/sent", token_from="/reminders/outbox").status_code == 404
