@@ -15,24 +15,34 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 
-def venue_chart_png(title: str, month_labels: list[str], people_met: list[int], appointments: list[int], *,
-                    people_label: str, appointments_label: str) -> bytes:
-    """Bars of people met and appointments booked per month for one venue."""
+def venue_chart_png(title: str, month_labels: list[str], people_met: list[int | None],
+                    appointments: list[int | None], *, people_label: str, appointments_label: str,
+                    hidden_label: str = "") -> bytes:
+    """Bars of people met and appointments booked per month for one venue. None is a figure
+    hidden by k-suppression: no bar, and ``hidden_label`` written at the foot of its place."""
     if not (len(month_labels) == len(people_met) == len(appointments)):
         raise ValueError("every month needs both counts")
+    shown_people = [n or 0 for n in people_met]
+    shown_appointments = [n or 0 for n in appointments]
     fig = Figure(figsize=(7.5, 3.2), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     xs = list(range(len(month_labels)))
     width = 0.4
     # Dark blue and orange stay apart for the common colour-vision deficiencies; hatching too.
-    ax.bar([x - width / 2 for x in xs], people_met, width, label=people_label, color="#0b5394")
-    ax.bar([x + width / 2 for x in xs], appointments, width, label=appointments_label, color="#c65d00", hatch="//",
+    ax.bar([x - width / 2 for x in xs], shown_people, width, label=people_label, color="#0b5394")
+    ax.bar([x + width / 2 for x in xs], shown_appointments, width, label=appointments_label, color="#c65d00", hatch="//",
            edgecolor="#ffffff")
     ax.set_title(title)
     ax.set_xticks(xs, month_labels, rotation=45, ha="right", fontsize=8)
     ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_ylim(bottom=0, top=max([1, *people_met, *appointments]) * 1.15)
+    top = max([1, *shown_people, *shown_appointments]) * 1.15
+    ax.set_ylim(bottom=0, top=top)
+    for x, people, booked in zip(xs, people_met, appointments):
+        for offset, value in ((-width / 2, people), (width / 2, booked)):
+            if value is None:
+                ax.text(x + offset, top * 0.02, hidden_label or "–", rotation=90, ha="center", va="bottom",
+                        fontsize=7, color="#333333")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     fig.tight_layout()

@@ -376,21 +376,37 @@ def _month_label(month: date) -> str:
     return month_year(month, start=True)
 
 
+def _report_venues(ids) -> list[OutreachVenue]:
+    """The venues a report lists: active ones, and any with visits in the period."""
+    stmt = sa.select(OutreachVenue).where(sa.or_(OutreachVenue.active, OutreachVenue.id.in_(ids or [0])))
+    return list(db.session.scalars(stmt.order_by(OutreachVenue.name, OutreachVenue.id)))
+
+
 @bp.route("/report")
 @lead_required
 @read_only
 def report():
+    """Every figure comes from ``report.suppressed``, the same rule as the CSV and the yearly page."""
     form, months = _period_months()
-    stats = services.outreach_report(months)
-    totals = {
-        "visits": sum(s.visits_done for s in stats),
-        "people": sum(s.people_met for s in stats),
-        "appointments": sum(s.appointments_booked for s in stats),
-        "guided": sum(s.guided_onward for s in stats),
-    }
-    return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
-                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label,
-                           decimal=lambda value: number(value, 1))
+    per_venue = outreach_report.by_venue(months)
+    per_month = outreach_report.by_period(months, "month")
+    venues = _report_venues(list(per_venue))
+    empty = outreach_report.empty_row()
+    k = outreach_report.threshold()
+    hidden = outreach_report.hidden_text(k)
+
+    def cell(value):
+        return hidden if value is None else number(value, 0)
+
+    def ratio(value):
+        return hidden if value is None else number(value, 1)
+
+    return render_template("outreach/report.html", form=form, months=months, venues=venues, k=k,
+                           per_venue={v.id: per_venue.get(v.id, empty) for v in venues},
+                           per_month={(v.id, m): per_month.get((v.id, m), empty) for v in venues for m in months},
+                           totals=outreach_report.overall(months), per_visit=outreach_report.per_visit,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label, cell=cell,
+                           ratio=ratio)
 
 
 @bp.route("/report.csv")
@@ -424,13 +440,14 @@ def report_year():
 def report_chart(venue_id):
     venue = get_or_404(OutreachVenue, venue_id)
     _form, months = _period_months()
-    stats = services.outreach_report(months, venue_id=venue.id)
-    if not stats:
-        abort(404)
-    series = stats[0].months
-    png = venue_chart_png(venue.name, [month_year(m, start=True, short=True) for m in months], [series[m][1] for m in months],
-                          [series[m][2] for m in months], people_label=_("People met"),
-                          appointments_label=_("Appointments booked"))
+    # The same suppressed monthly figures as the table beside it: a hidden month has no bar.
+    series = outreach_report.by_period(months, "month", venue_id=venue.id)
+    empty = outreach_report.empty_row()
+    rows = [series.get((venue.id, m), empty) for m in months]
+    png = venue_chart_png(venue.name, [month_year(m, start=True, short=True) for m in months],
+                          [r["people_met"] for r in rows], [r["appointments_booked"] for r in rows],
+                          people_label=_("People met"), appointments_label=_("Appointments booked"),
+                          hidden_label=_("fewer than %(k)d", k=outreach_report.threshold()))
     response = Response(png, mimetype="image/png")
     response.headers["Cache-Control"] = "private, max-age=300"
     return response
