@@ -34,7 +34,7 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"']+"
 _PATH_TOKEN_RE = re.compile(
     rf"(/calendar/)(?!subscriptions/|meeting/|session/){_SEGMENT}(?=\.ics)"
-    rf"|(/p/|/reminders/stop/|/reminders/offer/){_SEGMENT}"
+    rf"|(/p/|/reminders/stop/|/reminders/offer/|/outreach/v/){_SEGMENT}"
     rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}(?:/{_SEGMENT})?")
 
 

@@ -3,6 +3,7 @@ counts recorded after a visit. No client names or other personal data live here.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -24,6 +25,10 @@ class RuleFrequency(str, enum.Enum):
 
 
 LAST = -1  # ``OutreachRule.nth`` for "the last <weekday> of the month"
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(16)
 
 
 class OutreachVenue(db.Model):
@@ -50,6 +55,10 @@ class OutreachVenue(db.Model):
     review_decision: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
     review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The public venue page's address (the poster's QR code): unguessable, so the page cannot be
+    # found by counting ids. It carries nothing but the venue and its coming visits.
+    public_token: Mapped[str] = mapped_column(sa.String(32), unique=True, index=True,
+                                              default=lambda: new_public_token())
 
     partner = relationship("PartnerOrganisation")
     rule: Mapped[OutreachRule | None] = relationship(back_populates="venue", cascade="all, delete-orphan",

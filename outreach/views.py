@@ -49,10 +49,15 @@ def generate_command():
     click.echo(f"{created} new outreach visits")
 
 
+# The public venue page (the poster's QR code) is the one page open without a login.
+PUBLIC_ENDPOINTS = frozenset({"outreach.public_venue"})
+
+
 @bp.before_request
-@login_required
 def _require_login():
-    return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    return login_required(lambda: None)()
 
 
 def _staff_choices():
@@ -465,3 +470,4 @@ def _register_agenda(state):
 
 
 from . import venues  # noqa: E402,F401  (the venue's site details and trial review)
+from . import public  # noqa: E402,F401  (the poster and the public venue page)
