@@ -196,3 +196,21 @@ class VisitReport(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     visit: Mapped[OutreachVisit] = relationship(back_populates="report")
+
+
+class OutreachTopicNote(db.Model):
+    """An anonymous note left on the public venue page (#25.3): only a topic from the unit's
+    list, for the venue's next visit, so the pair knows what to expect. No free text, nothing
+    about who left it; ``address_key`` is a keyed hash of the sender's address salted with the
+    venue and the day (it cannot be read back nor matched across venues or days), kept only so the
+    per-address limit can count recent notes."""
+
+    __tablename__ = "outreach_topic_note"
+    __table_args__ = (sa.Index("ix_outreach_topic_note_venue_created", "venue_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"))
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_visit.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(sa.String(20))
+    address_key: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -241,7 +241,10 @@ def _render_visit(visit, pair_form=None, status=200, warnings=()):
         pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
+    from .public import expected_topics
+
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
+                           expected=expected_topics(visit), topic_labels=TOPIC_LABELS,
                            confirm=ConfirmForm(), started=visit.starts_at <= now_utc(), warnings=list(warnings),
                            not_held_labels=NOT_HELD_LABELS), status
 

@@ -100,3 +100,21 @@ def test_printed_poster_is_one_a4_page_whose_qr_code_opens_the_venue_page(page, 
         assert_accessible(public, context="public venue page")
     finally:
         other.close()
+
+
+def test_the_demo_has_a_poster_ready_venue_with_topic_notes(app, runner):
+    import sqlalchemy as sa
+
+    from outreach.models import OutreachTopicNote
+    from tests.factories import login
+
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    venue = db.session.scalar(sa.select(OutreachVenue).where(OutreachVenue.name == "Diakonian avoin kahvila"))
+    browser = app.test_client()
+    login(browser, "ohjaaja@example.fi", "kohtaamo-demo")
+    poster = browser.get(f"/outreach/venues/{venue.id}/poster?lang=fi").get_data(as_text=True)
+    visits = re.search(r'<ul class="outreach-poster-visits">(.*?)</ul>', poster, re.S)[1]
+    assert visits.count("<li>") == 3 and "<svg" in poster
+    note = db.session.scalars(sa.select(OutreachTopicNote).where(OutreachTopicNote.venue_id == venue.id)).first()
+    page = browser.get(f"/outreach/visits/{note.visit_id}").get_data(as_text=True)
+    assert "Etuudet (Kela): 3 viestiä" in page
