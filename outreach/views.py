@@ -50,7 +50,7 @@ def generate_command():
 
 
 # The public venue page (the poster's QR code) is the one page open without a login.
-PUBLIC_ENDPOINTS = frozenset({"outreach.public_venue"})
+PUBLIC_ENDPOINTS = frozenset({"outreach.public_venue", "outreach.public_venue_feed"})
 
 
 @bp.before_request
