@@ -45,3 +45,11 @@ def test_venue_feed_is_read_alike_by_independent_readers_and_names_no_one(app):
     readings = read_all({"venue": body})
     assert disagreements(readings, expected) == []
     assert client.get("/outreach/v/nope/calendar.ics").status_code == 404
+
+
+def test_the_public_token_never_reaches_the_logs():
+    from core.logging import redact
+
+    token = "Zq3v0cD-x_Yk2mN8pQ4rT1"
+    for path in (f"/outreach/v/{token}", f"/outreach/v/{token}/calendar.ics", f"/outreach/v/{token}?lang=sv"):
+        assert token not in redact(f"GET {path} 200"), path
