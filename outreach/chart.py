@@ -50,3 +50,29 @@ def venue_chart_png(title: str, month_labels: list[str], people_met: list[int | 
     # Fixed metadata keeps the bytes the same for the same data (cacheable, testable).
     fig.savefig(buffer, format="png", metadata={"Software": None})
     return buffer.getvalue()
+
+
+def topics_chart_png(title: str, labels: list[str], values: list[int | None], *, hidden_label: str = "") -> bytes:
+    """Horizontal bars: how many people raised each topic at one venue. None is a figure hidden
+    by k-suppression: no bar, ``hidden_label`` in its place."""
+    if len(labels) != len(values):
+        raise ValueError("every topic needs a count")
+    shown = [n or 0 for n in values]
+    fig = Figure(figsize=(7.5, 0.45 * len(labels) + 1.0), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    ys = list(range(len(labels)))[::-1]   # the first topic on top, as in the table
+    ax.barh(ys, shown, 0.6, color="#0b5394")
+    ax.set_yticks(ys, labels, fontsize=8)
+    ax.set_title(title)
+    right = max([1, *shown]) * 1.15
+    ax.set_xlim(left=0, right=right)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    for y, value in zip(ys, values):
+        if value is None:
+            ax.text(right * 0.01, y, hidden_label or "–", va="center", ha="left", fontsize=7, color="#333333")
+    ax.spines[["top", "right"]].set_visible(False)
+    fig.tight_layout()
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", metadata={"Software": None})
+    return buffer.getvalue()

@@ -2,11 +2,13 @@
 the lead's report with its charts."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +20,7 @@ from core.extensions import db
 from core.formatting import local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
+from core.transaction import writing
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
 from register.models import PartnerOrganisation
 
@@ -25,7 +28,7 @@ from . import calendar_source  # noqa: F401  (registers the outreach event sourc
 from . import panels  # noqa: F401  (registers the start-page panel)
 from . import report as outreach_report
 from . import services
-from .chart import venue_chart_png
+from .chart import topics_chart_png, venue_chart_png
 from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
                     ReportForm, ReportPeriodForm, RuleForm, VenueForm)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
@@ -442,6 +445,32 @@ def report_year():
                            k=outreach_report.threshold())
 
 
+# Charts are drawn from the suppressed figures only and kept in feedback's chart cache under a
+# hash of exactly what they show (kind, language, title, labels, figures), as feedback's charts.
+CHART_DRAWING = "outreach-charts-1"   # raise when the drawing code changes
+
+
+def _chart(parts: list, render) -> Response:
+    from feedback import services as chart_cache
+
+    key = hashlib.sha256(json.dumps([CHART_DRAWING, str(get_locale()), *parts], default=str,
+                                    ensure_ascii=False).encode()).hexdigest()
+    if request.if_none_match.contains(key) and chart_cache.chart_is_cached(key):
+        body = None
+    else:
+        cached = chart_cache.cached_chart(key)
+        if cached is not None:
+            body = cached[0]
+        else:
+            body = render()
+            with writing():
+                chart_cache.store_chart(key, body, "image/png")
+    response = Response(body, status=200 if body is not None else 304, mimetype="image/png")
+    response.set_etag(key)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/report/venues/<venue_id>/chart.png")
 @lead_required
 @read_only
@@ -452,13 +481,26 @@ def report_chart(venue_id):
     series = outreach_report.by_period(months, "month", venue_id=venue.id)
     empty = outreach_report.empty_row()
     rows = [series.get((venue.id, m), empty) for m in months]
-    png = venue_chart_png(venue.name, [month_year(m, start=True, short=True) for m in months],
-                          [r["people_met"] for r in rows], [r["appointments_booked"] for r in rows],
-                          people_label=_("People met"), appointments_label=_("Appointments booked"),
-                          hidden_label=_("fewer than %(k)d", k=outreach_report.threshold()))
-    response = Response(png, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    labels = [month_year(m, start=True, short=True) for m in months]
+    people, booked = [r["people_met"] for r in rows], [r["appointments_booked"] for r in rows]
+    texts = (_("People met"), _("Appointments booked"), _("fewer than %(k)d", k=outreach_report.threshold()))
+    return _chart(["months", venue.name, labels, people, booked, texts], lambda: venue_chart_png(
+        venue.name, labels, people, booked, people_label=texts[0], appointments_label=texts[1], hidden_label=texts[2]))
+
+
+@bp.route("/report/venues/<venue_id>/topics.png")
+@lead_required
+@read_only
+def report_topics_chart(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    _form, months = _period_months()
+    row = outreach_report.by_venue(months, venue_id=venue.id).get(venue.id) or outreach_report.empty_row()
+    labels = [str(TOPIC_LABELS[t]) for t in TOPICS]
+    values = [row[f"topic_{t}"] for t in TOPICS]
+    title = _("Topics discussed per venue (people)") + ": " + venue.name
+    hidden = _("fewer than %(k)d", k=outreach_report.threshold())
+    return _chart(["topics", title, labels, values, hidden],
+                  lambda: topics_chart_png(title, labels, values, hidden_label=hidden))
 
 
 @bp.record_once

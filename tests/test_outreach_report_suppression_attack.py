@@ -243,3 +243,33 @@ def test_the_chart_draws_no_hidden_month(seeded, lead_client):
                                        hidden_label=f"fewer than {K}")
     assert None in [shown(r["people_met"]) for r in rows]
     assert lead_client.get(f"/outreach/report/venues/{cafe}/chart.png?months=6").data == expected
+
+
+def test_the_topics_chart_is_drawn_from_suppressed_figures_once_and_then_cached(seeded, lead_client, fresh_db,
+                                                                              monkeypatch):
+    import outreach.views as views
+    from outreach.chart import topics_chart_png
+
+    cafe = seeded["Diakoniakahvila"]
+    months = services.report_months(local_today(), 12)
+    truth = truth_cells()
+    totals = {f"topic_{t}": [truth[(v, m)][f"topic_{t}"] for v, m in truth if v == "Diakoniakahvila" and m in months]
+              for t in TOPICS}
+    # A sum is shown only when none of its months is under k.
+    expected_values = [None if any(0 < n < K for n in totals[f"topic_{t}"]) else sum(totals[f"topic_{t}"])
+                       for t in TOPICS]
+    assert None in expected_values and any(v and v >= K for v in expected_values)
+    labels = ["Money and debts", "Housing", "Benefits (Kela)", "Work", "Health", "Substance use", "Loneliness",
+              "Other matters"]
+    expected = topics_chart_png("Topics discussed per venue (people): Diakoniakahvila", labels, expected_values,
+                                hidden_label=f"fewer than {K}")
+    drawn = []
+    monkeypatch.setattr(views, "topics_chart_png", lambda *a, **kw: drawn.append(a) or topics_chart_png(*a, **kw))
+    url = f"/outreach/report/venues/{cafe}/topics.png?months=12"
+    first = lead_client.get(url)
+    assert first.status_code == 200 and first.data == expected and len(drawn) == 1
+    assert fresh_db.execute(db.text("SELECT count(*) FROM feedback_chart_cache"))[0][0] >= 1
+    again = lead_client.get(url)
+    assert again.data == expected and len(drawn) == 1          # from the cache
+    etag = again.headers["ETag"]
+    assert lead_client.get(url, headers={"If-None-Match": etag}).status_code == 304
