@@ -73,6 +73,7 @@ def test_printed_poster_is_one_a4_page_whose_qr_code_opens_the_venue_page(page, 
             pytest.skip(f"{tool} is not installed (poppler-utils, zbar-tools)")
     browser_login(page, facilitator.email, PASSWORD)
     page.goto(f"/outreach/venues/{poster_venue.id}/poster?lang=fi")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360   # the phone width of the fixture
     assert_accessible(page, context="poster")
     pdf = tmp_path / "poster.pdf"
     page.emulate_media(media="print")
