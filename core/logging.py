@@ -34,7 +34,7 @@ REDACTED = "[redacted]"
 _SEGMENT = r"[^/?#\s\"']+"
 _PATH_TOKEN_RE = re.compile(
     rf"(/calendar/)(?!subscriptions/|meeting/|session/){_SEGMENT}(?=\.ics)"
-    rf"|(/p/|/reminders/stop/|/reminders/offer/){_SEGMENT}"
+    rf"|(/p/|/reminders/stop/|/reminders/offer/|/outreach/v/){_SEGMENT}"
     rf"|(/f/)(?!thanks(?:[/?#\s\"']|$)){_SEGMENT}(?:/{_SEGMENT})?")
 
 
@@ -90,7 +90,7 @@ def _redact_query(match: re.Match) -> str:
 
 # Substrings without which a text has nothing to redact: checking them first keeps the cost of
 # the access log's ~50 atoms per request at a few microseconds.
-_MARKERS = ("?", "/calendar/", "/p/", "/reminders/stop/", "/reminders/offer/", "/f/")
+_MARKERS = ("?", "/calendar/", "/p/", "/reminders/stop/", "/reminders/offer/", "/f/", "/outreach/v/")
 
 
 def redact(text: str) -> str:

@@ -34,15 +34,22 @@ def _scoped(stmt: sa.Select, scope, window) -> sa.Select | None:
                                  OutreachVisit.staff2_id == scope.target_id))
     if scope.kind == "unit":
         return stmt
+    if scope.kind == VENUE_SCOPE:
+        return stmt.where(OutreachVisit.venue_id == scope.target_id)
     return None  # a group's feed has no outreach visits
 
 
-def visit_record(visit: OutreachVisit):
+# The venue's public feed (outreach.public): its visits only, without the staff's names (the
+# address is on the poster, so anyone may read it).
+VENUE_SCOPE = "outreach_venue"
+
+
+def visit_record(visit: OutreachVisit, *, with_staff: bool = True):
     from calendar_export.ical import EventRecord
     from calendar_export.sources import UID_DOMAIN
 
     venue = visit.venue
-    names = ", ".join(u.name for u in visit.staff)
+    names = ", ".join(u.name for u in visit.staff) if with_staff else ""
     updated = max(visit.updated_at, venue.updated_at)
     return EventRecord(
         uid=f"outreach-{visit.id}@{UID_DOMAIN}",
@@ -72,7 +79,7 @@ class OutreachSource:
         rows = db.session.scalars(stmt.order_by(OutreachVisit.starts_at).options(
             selectinload(OutreachVisit.venue), selectinload(OutreachVisit.staff1),
             selectinload(OutreachVisit.staff2))).all()
-        return [visit_record(v) for v in rows]
+        return [visit_record(v, with_staff=scope.kind != VENUE_SCOPE) for v in rows]
 
 
 SOURCE = OutreachSource()

@@ -9,7 +9,7 @@ from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 
 from . import services
-from .models import LAST, OutreachVisit
+from .models import LAST, OutreachTopicNote, OutreachVisit
 
 VENUES = (
     # partner key, venue, address, nth, weekday, start, end, break months
@@ -81,4 +81,10 @@ def seed(ctx) -> None:
             db.session.add(visit)
             db.session.flush()
             services.assign_pair(visit, ctx.staff["ohjaaja"].id, ctx.staff["sanna"].id)
+            # Its poster is ready to print, and people have left topics on its public page for
+            # this next visit (the pair sees them on the visit's page).
+            for topic, n in (("benefits", 3), ("housing", 2), ("money", 1)):
+                for i in range(n):
+                    db.session.add(OutreachTopicNote(venue_id=venue.id, visit_id=visit.id, topic=topic,
+                                                     address_key=f"demo{topic}{i}".ljust(32, "0")))
     db.session.flush()

@@ -238,3 +238,11 @@ class VenueReviewForm(VersionedForm):
     note = TextAreaField(_l("What was agreed (optional)"), filters=[strip_filter],
                          validators=[Optional(), Length(max=2000)])
     submit = SubmitField(_l("Record the decision"))
+
+
+class PublicNoteForm(Form):
+    """The public venue page's anonymous note: a topic from the unit's list, nothing else (no free
+    text, so nothing that could carry a name is stored)."""
+
+    topic = RadioField(_l("What would you like to ask about?"), choices=list(TOPIC_LABELS.items()),
+                       validators=[InputRequired(message=_l("Choose a topic."))])

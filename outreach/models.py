@@ -3,6 +3,7 @@ counts recorded after a visit. No client names or other personal data live here.
 from __future__ import annotations
 
 import enum
+import secrets
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
@@ -24,6 +25,10 @@ class RuleFrequency(str, enum.Enum):
 
 
 LAST = -1  # ``OutreachRule.nth`` for "the last <weekday> of the month"
+
+
+def new_public_token() -> str:
+    return secrets.token_urlsafe(16)
 
 
 class OutreachVenue(db.Model):
@@ -50,6 +55,10 @@ class OutreachVenue(db.Model):
     review_decision: Mapped[str] = mapped_column(sa.String(10), default="", server_default="")
     review_note: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The public venue page's address (the poster's QR code): unguessable, so the page cannot be
+    # found by counting ids. It carries nothing but the venue and its coming visits.
+    public_token: Mapped[str] = mapped_column(sa.String(32), unique=True, index=True,
+                                              default=lambda: new_public_token())
 
     partner = relationship("PartnerOrganisation")
     rule: Mapped[OutreachRule | None] = relationship(back_populates="venue", cascade="all, delete-orphan",
@@ -187,3 +196,21 @@ class VisitReport(db.Model):
     version: Mapped[int] = mapped_column(default=1)
 
     visit: Mapped[OutreachVisit] = relationship(back_populates="report")
+
+
+class OutreachTopicNote(db.Model):
+    """An anonymous note left on the public venue page (#25.3): only a topic from the unit's
+    list, for the venue's next visit, so the pair knows what to expect. No free text, nothing
+    about who left it; ``address_key`` is a keyed hash of the sender's address salted with the
+    venue and the day (it cannot be read back nor matched across venues or days), kept only so the
+    per-address limit can count recent notes."""
+
+    __tablename__ = "outreach_topic_note"
+    __table_args__ = (sa.Index("ix_outreach_topic_note_venue_created", "venue_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"))
+    visit_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_visit.id", ondelete="CASCADE"), index=True)
+    topic: Mapped[str] = mapped_column(sa.String(20))
+    address_key: Mapped[str] = mapped_column(sa.String(32))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

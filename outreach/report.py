@@ -1,10 +1,17 @@
-"""The outreach figures for the city as a CSV (#25.4): one row per venue and month or quarter, in
-the download's language, with k-suppression by the same threshold as feedback
-(FEEDBACK_MIN_RESPONSES): a figure about fewer than k people is not shown (zero is shown, it
-names no one). No names and nothing but counts leave the app."""
+"""The outreach figures for the city (#25.4): the lead's report page, its charts, the CSV by month
+or quarter, the yearly board page and a venue's trial review all read them from ``suppressed``,
+the one k-suppression rule (threshold FEEDBACK_MIN_RESPONSES, as feedback).
+
+The rule: figures are first counted per venue and month (the finest cell any view can show). A
+figure about people is hidden when it is about fewer than k people (zero is shown, it names no
+one). Every shown number is a sum of such monthly cells, and a sum is hidden as soon as one of its
+cells is hidden. So whatever anyone shows next to anything else (a total against its venues, a
+quarter against its months, 6 months against 7, one venue against all), every shown number is
+built only from cells that could be shown on their own, and no difference of shown numbers can
+give a hidden cell. No names and nothing but counts leave the app."""
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Callable, Hashable
 from datetime import date, time
 
 import sqlalchemy as sa
@@ -21,7 +28,13 @@ from .forms import TOPIC_LABELS
 from .models import TOPICS, OutreachVenue, OutreachVisit, VisitStatus
 from .services import add_months
 
-PEOPLE_FIELDS = ("people_met", "people_new", *(f"topic_{t}" for t in TOPICS), "errands_sorted", "referred")
+VISIT_FIELDS = ("held", "cancelled")
+# people_known (met less new) is never shown as a column, but the share new would give it away
+# next to the people met, so it is a cell of its own that can hide the share.
+PEOPLE_FIELDS = ("people_met", "people_new", "people_known", *(f"topic_{t}" for t in TOPICS), "errands_sorted",
+                 "referred", "appointments_booked")
+
+Row = dict[str, int | None]   # None: hidden
 
 
 def threshold() -> int:
@@ -41,33 +54,91 @@ def period_label(start: date, by: str) -> str:
     return f"{start:%Y-%m}" if by == "month" else f"{start.year} Q{(start.month - 1) // 3 + 1}"
 
 
-def figures(months: list[date], by: str) -> dict[tuple[int, date], dict[str, int]]:
-    """(venue id, period start) -> counts: visits held and cancelled, and the people fields."""
+def figures(months: list[date], *, venue_id: int | None = None) -> dict[tuple[int, date], dict[str, int]]:
+    """The raw counts, (venue id, month start) -> held and cancelled visits and the people fields.
+    Never shown as such: every page goes through ``suppressed``. One query."""
     start_utc = local_to_utc(months[0], time(0, 0))
     end_utc = local_to_utc(add_months(months[-1], 1), time(0, 0))
     stmt = (sa.select(OutreachVisit)
             .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
                    OutreachVisit.status != VisitStatus.SCHEDULED.value)
+            # One row per visit: joined, so a long period stays one query.
             .options(joinedload(OutreachVisit.report)))
-    out: dict[tuple[int, date], dict[str, int]] = defaultdict(
-        lambda: dict.fromkeys(("held", "cancelled", *PEOPLE_FIELDS), 0))
+    if venue_id is not None:
+        stmt = stmt.where(OutreachVisit.venue_id == venue_id)
+    out: dict[tuple[int, date], dict[str, int]] = {}
     for visit in db.session.scalars(stmt):
-        row = out[(visit.venue_id, period_of(to_local(visit.starts_at).date(), by))]
+        local = to_local(visit.starts_at).date()
+        row = out.setdefault((visit.venue_id, date(local.year, local.month, 1)),
+                             dict.fromkeys((*VISIT_FIELDS, *PEOPLE_FIELDS), 0))
         report = visit.report
+        # A visit recorded as not held counts as cancelled.
         if visit.status == VisitStatus.CANCELLED.value or (report is not None and not report.held):
             row["cancelled"] += 1
             continue
         row["held"] += 1
         if report is None:
             continue
-        for name in PEOPLE_FIELDS[:-1]:
+        for name in ("people_met", "people_new", *(f"topic_{t}" for t in TOPICS), "errands_sorted",
+                     "appointments_booked"):
             row[name] += getattr(report, name)
+        row["people_known"] += report.people_met - report.people_new
+        # Referred on anywhere: the office, Kela or a partner.
         row["referred"] += report.referred_office + report.referred_kela + report.guided_onward
     return out
 
 
-def _few(n: int, k: int) -> bool:
-    return 0 < n < k
+def empty_row() -> Row:
+    return dict.fromkeys((*VISIT_FIELDS, *PEOPLE_FIELDS), 0)
+
+
+def suppressed(months: list[date], group: Callable[[int, date], Hashable], *,
+               venue_id: int | None = None) -> dict[Hashable, Row]:
+    """The one rule (see the module's docstring): monthly cells of ``figures`` summed into the
+    groups ``group(venue id, month)`` gives; a people figure is None (hidden) when any of its
+    monthly cells is about 1..k-1 people. Visit counts name no one and are always shown."""
+    k = threshold()
+    out: dict[Hashable, Row] = {}
+    for (venue_id_, month), cells in figures(months, venue_id=venue_id).items():
+        total = out.setdefault(group(venue_id_, month), empty_row())
+        for name, value in cells.items():
+            current = total[name]
+            if current is None:
+                continue
+            total[name] = None if name in PEOPLE_FIELDS and 0 < value < k else current + value
+    return out
+
+
+def by_period(months: list[date], by: str, *, venue_id: int | None = None) -> dict[tuple[int, date], Row]:
+    """(venue id, start of the month, quarter or year) -> figures."""
+    return suppressed(months, lambda v, m: (v, period_of(m, by)), venue_id=venue_id)  # type: ignore[return-value]
+
+
+def by_venue(months: list[date], *, venue_id: int | None = None) -> dict[int, Row]:
+    return suppressed(months, lambda v, m: v, venue_id=venue_id)  # type: ignore[return-value]
+
+
+def overall(months: list[date]) -> Row:
+    return suppressed(months, lambda v, m: None).get(None) or empty_row()
+
+
+def share_new(row: Row) -> float | None:
+    """The share new to services, or None when hidden: the share times the people met gives the
+    new and the already known, so it is shown only when all three are."""
+    if row["people_met"] is None or row["people_new"] is None or row["people_known"] is None:
+        return None
+    return row["people_new"] / row["people_met"] if row["people_met"] else 0.0
+
+
+def per_visit(row: Row) -> float | None:
+    """People met per visit held: times the visits it gives the people met, so hidden with them."""
+    if row["people_met"] is None:
+        return None
+    return row["people_met"] / row["held"] if row["held"] else 0.0
+
+
+def hidden_text(k: int | None = None) -> str:
+    return _("fewer than %(k)d", k=threshold() if k is None else k)
 
 
 def report_csv(months: list[date], by: str) -> bytes:
@@ -76,46 +147,22 @@ def report_csv(months: list[date], by: str) -> bytes:
 
 
 def table(months: list[date], by: str) -> tuple[list[str], list[list[str]]]:
-    """Each people figure is hidden when it is about fewer than k people. A quarter's figure is
-    hidden too when the figure of any of its months is hidden, so the quarter file less the shown
-    months cannot give a hidden month. The share new is hidden when the new or the already known
-    are fewer than k (the share times the people met would give them)."""
-    k = threshold()
-    hidden = _("fewer than %(k)d", k=k)
-    monthly = figures(months, "month")
-    if by == "month":
-        data = {key: (row, set()) for key, row in monthly.items()}
-    else:
-        data = {}
-        for (venue_id, start), row in monthly.items():
-            key = (venue_id, period_of(start, by))
-            total, tainted = data.setdefault(key, (dict.fromkeys(row, 0), set()))
-            for name, value in row.items():
-                total[name] += value
-                if _few(value, k):
-                    tainted.add(name)
-            if _few(row["people_new"], k) or _few(row["people_met"] - row["people_new"], k):
-                tainted.add("share")
+    """The CSV's and the yearly page's rows: one per venue and period."""
+    hidden = hidden_text()
+
+    def show(value: int | None) -> str:
+        return hidden if value is None else format_decimal(value)
 
     header = [_("Venue"), _("Period"), _("Visits held"), _("Visits cancelled"), _("People met"),
               _("Share new to services"), *(str(TOPIC_LABELS[t]) for t in TOPICS), _("Errand sorted on the spot"),
               _("Referred on")]
-    rows: list[list] = []
     venues = {v.id: v.name for v in db.session.scalars(sa.select(OutreachVenue))}
-    for (venue_id, start), (row, tainted) in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
-
-        def people(name: str):
-            n = row[name]
-            return hidden if _few(n, k) or name in tainted else format_decimal(n)
-
-        met, new = row["people_met"], row["people_new"]
-        if not met:
-            share = ""
-        elif _few(met, k) or _few(new, k) or _few(met - new, k) or "share" in tainted or "people_met" in tainted:
-            share = hidden
-        else:
-            share = format_percent(new / met)
-        rows.append([venues[venue_id], period_label(start, by), format_decimal(row["held"]),
-                     format_decimal(row["cancelled"]), people("people_met"), share,
-                     *(people(f"topic_{t}") for t in TOPICS), people("errands_sorted"), people("referred")])
+    rows: list[list[str]] = []
+    data = by_period(months, by)
+    for (venue_id, start), row in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
+        share = share_new(row)
+        rows.append([venues[venue_id], period_label(start, by), show(row["held"]), show(row["cancelled"]),
+                     show(row["people_met"]),
+                     "" if row["people_met"] == 0 else (hidden if share is None else format_percent(share)),
+                     *(show(row[f"topic_{t}"]) for t in TOPICS), show(row["errands_sorted"]), show(row["referred"])])
     return header, rows

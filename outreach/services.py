@@ -381,71 +381,9 @@ def rota_window(today: date | None = None) -> tuple[datetime, datetime]:
 
 # --- report -------------------------------------------------------------------------------------
 
-@dataclass
-class VenueStats:
-    venue: OutreachVenue
-    visits_done: int = 0
-    visits_cancelled: int = 0
-    people_met: int = 0
-    guided_onward: int = 0
-    appointments_booked: int = 0
-    topics: dict[str, int] = field(default_factory=lambda: {t: 0 for t in TOPICS})
-    # month (date of the 1st) -> [visits done, people met, appointments booked]
-    months: dict[date, list[int]] = field(default_factory=dict)
-
-    @property
-    def people_per_visit(self) -> float:
-        return self.people_met / self.visits_done if self.visits_done else 0.0
-
-
 def report_months(end_month: date, count: int) -> list[date]:
     first = date(end_month.year, end_month.month, 1)
     return [add_months(first, -i) for i in range(count - 1, -1, -1)]
-
-
-def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[VenueStats]:
-    """Per venue, over the given months (local): visits done and cancelled, people met, topics,
-    guided onward and appointments booked, with a per-month series for the chart. One query."""
-    start_utc = local_to_utc(months[0], time(0, 0))
-    end_utc = local_to_utc(add_months(months[-1], 1), time(0, 0))
-    stmt = (
-        sa.select(OutreachVisit)
-        .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
-               OutreachVisit.status != VisitStatus.SCHEDULED.value)
-        # The report is one row per visit: joined, so a long period stays one query (an IN-list
-        # load would be split into chunks of 500 visits). Venues come from venue_stmt (by id).
-        .options(joinedload(OutreachVisit.report))
-    )
-    if venue_id is not None:
-        stmt = stmt.where(OutreachVisit.venue_id == venue_id)
-    venue_stmt = sa.select(OutreachVenue).order_by(OutreachVenue.name).options(selectinload(OutreachVenue.partner))
-    if venue_id is not None:
-        venue_stmt = venue_stmt.where(OutreachVenue.id == venue_id)
-    stats = {v.id: VenueStats(venue=v, months={m: [0, 0, 0] for m in months})
-             for v in db.session.scalars(venue_stmt)}
-    for visit in db.session.scalars(stmt):
-        s = stats[visit.venue_id]
-        # A visit recorded as not held counts as cancelled.
-        if visit.status == VisitStatus.CANCELLED.value or (visit.report is not None and not visit.report.held):
-            s.visits_cancelled += 1
-            continue
-        local = to_local(visit.starts_at).date()
-        bucket = s.months[date(local.year, local.month, 1)]
-        s.visits_done += 1
-        bucket[0] += 1
-        report = visit.report
-        if report is None:
-            continue
-        s.people_met += report.people_met
-        # Referred on anywhere: the office, Kela or a partner.
-        s.guided_onward += report.guided_onward + report.referred_office + report.referred_kela
-        s.appointments_booked += report.appointments_booked
-        for topic in TOPICS:
-            s.topics[topic] += getattr(report, f"topic_{topic}")
-        bucket[1] += report.people_met
-        bucket[2] += report.appointments_booked
-    # Venues with nothing in the period and no longer active are left out of the report.
-    return [s for s in stats.values() if s.venue.active or s.visits_done or s.visits_cancelled]
 
 
 # --- the one conflict check -----------------------------------------------------------------------

@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from accounts.permissions import lead_required
 from core.db import get_or_404
 from core.extensions import db
+from core.formatting import number
 from core.timeutil import local_today
 
-from . import services
+from . import report, services
 from .forms import TOPIC_LABELS, VenueReviewForm, VenueSiteForm
 from .models import TOPICS, OutreachVenue
 from .views import bp
@@ -47,6 +48,11 @@ def venue_review(venue_id):
             flash(_("Decision recorded."), "success")
             return redirect(url_for("outreach.venue", venue_id=venue.id))
     months = services.review_months(venue, local_today())
-    stats = services.outreach_report(months, venue_id=venue.id)
-    return render_template("outreach/venue_review.html", form=form, venue=venue, stats=stats[0] if stats else None,
+    # The same suppressed figures as the report (report.suppressed), so the review period
+    # against the report's periods gives no hidden month away.
+    stats = report.by_venue(months, venue_id=venue.id).get(venue.id)
+    k = report.threshold()
+    hidden = report.hidden_text(k)
+    return render_template("outreach/venue_review.html", form=form, venue=venue, stats=stats, k=k,
+                           cell=lambda value: hidden if value is None else number(value, 0),
                            months=months, today=local_today(), topics=TOPICS, topic_labels=TOPIC_LABELS)

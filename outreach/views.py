@@ -2,11 +2,13 @@
 the lead's report with its charts."""
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import date, time, timedelta
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
-from flask_babel import gettext as _
+from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
@@ -18,6 +20,7 @@ from core.extensions import db
 from core.formatting import local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
+from core.transaction import writing
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
 from register.models import PartnerOrganisation
 
@@ -25,7 +28,7 @@ from . import calendar_source  # noqa: F401  (registers the outreach event sourc
 from . import panels  # noqa: F401  (registers the start-page panel)
 from . import report as outreach_report
 from . import services
-from .chart import venue_chart_png
+from .chart import topics_chart_png, venue_chart_png
 from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
                     ReportForm, ReportPeriodForm, RuleForm, VenueForm)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
@@ -49,10 +52,15 @@ def generate_command():
     click.echo(f"{created} new outreach visits")
 
 
+# The public venue page (the poster's QR code) is the one page open without a login.
+PUBLIC_ENDPOINTS = frozenset({"outreach.public_venue", "outreach.public_venue_feed"})
+
+
 @bp.before_request
-@login_required
 def _require_login():
-    return None
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    return login_required(lambda: None)()
 
 
 def _staff_choices():
@@ -236,7 +244,10 @@ def _render_visit(visit, pair_form=None, status=200, warnings=()):
         pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
+    from .public import expected_topics
+
     return render_template("outreach/visit.html", visit=visit, pair_form=pair_form, flags=flags, holiday=holiday,
+                           expected=expected_topics(visit), topic_labels=TOPIC_LABELS,
                            confirm=ConfirmForm(), started=visit.starts_at <= now_utc(), warnings=list(warnings),
                            not_held_labels=NOT_HELD_LABELS), status
 
@@ -376,21 +387,37 @@ def _month_label(month: date) -> str:
     return month_year(month, start=True)
 
 
+def _report_venues(ids) -> list[OutreachVenue]:
+    """The venues a report lists: active ones, and any with visits in the period."""
+    stmt = sa.select(OutreachVenue).where(sa.or_(OutreachVenue.active, OutreachVenue.id.in_(ids or [0])))
+    return list(db.session.scalars(stmt.order_by(OutreachVenue.name, OutreachVenue.id)))
+
+
 @bp.route("/report")
 @lead_required
 @read_only
 def report():
+    """Every figure comes from ``report.suppressed``, the same rule as the CSV and the yearly page."""
     form, months = _period_months()
-    stats = services.outreach_report(months)
-    totals = {
-        "visits": sum(s.visits_done for s in stats),
-        "people": sum(s.people_met for s in stats),
-        "appointments": sum(s.appointments_booked for s in stats),
-        "guided": sum(s.guided_onward for s in stats),
-    }
-    return render_template("outreach/report.html", form=form, stats=stats, months=months, totals=totals,
-                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label,
-                           decimal=lambda value: number(value, 1))
+    per_venue = outreach_report.by_venue(months)
+    per_month = outreach_report.by_period(months, "month")
+    venues = _report_venues(list(per_venue))
+    empty = outreach_report.empty_row()
+    k = outreach_report.threshold()
+    hidden = outreach_report.hidden_text(k)
+
+    def cell(value):
+        return hidden if value is None else number(value, 0)
+
+    def ratio(value):
+        return hidden if value is None else number(value, 1)
+
+    return render_template("outreach/report.html", form=form, months=months, venues=venues, k=k,
+                           per_venue={v.id: per_venue.get(v.id, empty) for v in venues},
+                           per_month={(v.id, m): per_month.get((v.id, m), empty) for v in venues for m in months},
+                           totals=outreach_report.overall(months), per_visit=outreach_report.per_visit,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label, cell=cell,
+                           ratio=ratio)
 
 
 @bp.route("/report.csv")
@@ -418,22 +445,62 @@ def report_year():
                            k=outreach_report.threshold())
 
 
+# Charts are drawn from the suppressed figures only and kept in feedback's chart cache under a
+# hash of exactly what they show (kind, language, title, labels, figures), as feedback's charts.
+CHART_DRAWING = "outreach-charts-1"   # raise when the drawing code changes
+
+
+def _chart(parts: list, render) -> Response:
+    from feedback import services as chart_cache
+
+    key = hashlib.sha256(json.dumps([CHART_DRAWING, str(get_locale()), *parts], default=str,
+                                    ensure_ascii=False).encode()).hexdigest()
+    if request.if_none_match.contains(key) and chart_cache.chart_is_cached(key):
+        body = None
+    else:
+        cached = chart_cache.cached_chart(key)
+        if cached is not None:
+            body = cached[0]
+        else:
+            body = render()
+            with writing():
+                chart_cache.store_chart(key, body, "image/png")
+    response = Response(body, status=200 if body is not None else 304, mimetype="image/png")
+    response.set_etag(key)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
 @bp.route("/report/venues/<venue_id>/chart.png")
 @lead_required
 @read_only
 def report_chart(venue_id):
     venue = get_or_404(OutreachVenue, venue_id)
     _form, months = _period_months()
-    stats = services.outreach_report(months, venue_id=venue.id)
-    if not stats:
-        abort(404)
-    series = stats[0].months
-    png = venue_chart_png(venue.name, [month_year(m, start=True, short=True) for m in months], [series[m][1] for m in months],
-                          [series[m][2] for m in months], people_label=_("People met"),
-                          appointments_label=_("Appointments booked"))
-    response = Response(png, mimetype="image/png")
-    response.headers["Cache-Control"] = "private, max-age=300"
-    return response
+    # The same suppressed monthly figures as the table beside it: a hidden month has no bar.
+    series = outreach_report.by_period(months, "month", venue_id=venue.id)
+    empty = outreach_report.empty_row()
+    rows = [series.get((venue.id, m), empty) for m in months]
+    labels = [month_year(m, start=True, short=True) for m in months]
+    people, booked = [r["people_met"] for r in rows], [r["appointments_booked"] for r in rows]
+    texts = (_("People met"), _("Appointments booked"), _("fewer than %(k)d", k=outreach_report.threshold()))
+    return _chart(["months", venue.name, labels, people, booked, texts], lambda: venue_chart_png(
+        venue.name, labels, people, booked, people_label=texts[0], appointments_label=texts[1], hidden_label=texts[2]))
+
+
+@bp.route("/report/venues/<venue_id>/topics.png")
+@lead_required
+@read_only
+def report_topics_chart(venue_id):
+    venue = get_or_404(OutreachVenue, venue_id)
+    _form, months = _period_months()
+    row = outreach_report.by_venue(months, venue_id=venue.id).get(venue.id) or outreach_report.empty_row()
+    labels = [str(TOPIC_LABELS[t]) for t in TOPICS]
+    values = [row[f"topic_{t}"] for t in TOPICS]
+    title = _("Topics discussed per venue (people)") + ": " + venue.name
+    hidden = _("fewer than %(k)d", k=outreach_report.threshold())
+    return _chart(["topics", title, labels, values, hidden],
+                  lambda: topics_chart_png(title, labels, values, hidden_label=hidden))
 
 
 @bp.record_once
@@ -448,3 +515,4 @@ def _register_agenda(state):
 
 
 from . import venues  # noqa: E402,F401  (the venue's site details and trial review)
+from . import public  # noqa: E402,F401  (the poster and the public venue page)

@@ -117,7 +117,9 @@ def test_lead_pages_are_accessible_at_phone_width(page, app):
         assert page.locator("h1").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
         assert_accessible(page, context=path)
-    assert page.locator("img.outreach-chart").evaluate("img => img.complete && img.naturalWidth > 0")
+    # Both charts of each venue (months, topics) load.
+    assert page.locator("img.outreach-chart").count() == 2
+    assert page.eval_on_selector_all("img.outreach-chart", "imgs => imgs.every(i => i.complete && i.naturalWidth > 0)")
     page.click("details summary")
     assert_accessible(page, context="report with the chart table open")
     # A visit page with the pair form and the move form.

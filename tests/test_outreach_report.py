@@ -10,7 +10,7 @@ import pytest
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from outreach import services
+from outreach import report, services
 from outreach.chart import venue_chart_png
 from outreach.models import OutreachVisit
 from tests.factories import make_partner, make_user
@@ -52,18 +52,25 @@ def seed(app):
 
 
 def test_report_numbers_per_venue(app):
+    app.config["FEEDBACK_MIN_RESPONSES"] = 5
     cafe, yard, m1, m2 = seed(app)
-    stats = {s.venue.name: s for s in services.outreach_report(services.report_months(local_today(), 6))}
-    c, y = stats["Diakoniakahvila"], stats["Työpaja Verstas"]
-    assert (c.visits_done, c.people_met, c.appointments_booked, c.guided_onward) == (2, 16, 3, 1)
-    assert c.people_per_visit == 8.0
-    assert c.topics == {"benefits": 7, "housing": 1, "money": 5, "work": 0, "health": 0, "substance": 0,
-                        "loneliness": 0, "other": 0}
-    assert c.months[m1] == [1, 6, 2] and c.months[m2] == [1, 10, 1]
-    assert (y.visits_done, y.visits_cancelled, y.people_met, y.topics["health"]) == (1, 1, 3, 2)
+    months = services.report_months(local_today(), 6)
+    raw = report.figures(months)
+    assert (raw[(cafe.id, m1)]["people_met"], raw[(cafe.id, m1)]["appointments_booked"]) == (6, 2)
+    assert (raw[(cafe.id, m2)]["people_met"], raw[(cafe.id, m2)]["topic_money"]) == (10, 5)
+    stats = report.by_venue(months)
+    c, y = stats[cafe.id], stats[yard.id]
+    # 6 + 10 people, both months at least k: shown. Appointments 2 + 1 and one referral: hidden.
+    assert (c["held"], c["people_met"], c["appointments_booked"], c["referred"]) == (2, 16, None, None)
+    assert report.per_visit(c) == 8.0
+    # Benefits 4 + 3 would be 7, but each month is under k, so the sum is hidden too.
+    assert (c["topic_benefits"], c["topic_housing"], c["topic_money"], c["topic_work"]) == (None, None, 5, 0)
+    assert (y["held"], y["cancelled"], y["people_met"], y["topic_health"]) == (1, 1, None, None)
+    assert report.per_visit(y) is None
 
 
 def test_report_page_is_for_leads_with_tables_and_charts(app, auth_client, lead, lead_client):
+    app.config["FEEDBACK_MIN_RESPONSES"] = 5
     cafe, _yard, m1, _m2 = seed(app)
     assert auth_client.get("/outreach/report").status_code == 403
     lead.language = "en"
@@ -71,10 +78,13 @@ def test_report_page_is_for_leads_with_tables_and_charts(app, auth_client, lead,
     # The stacked-table labels (data-label) are left out of the comparison.
     body = re.sub(r' data-label="[^"]*"', "", lead_client.get("/outreach/report?months=6").get_data(as_text=True))
     assert "<caption>Visits per venue</caption>" in body
-    assert '<th scope="row">Diakoniakahvila</th><td class="num">2</td><td class="num">0</td>' in body
-    assert '<td class="num">16</td><td class="num">8,0</td>' in body
-    assert "3 visits, 19 people met, 3 appointments booked, 1 guided onward." in body
-    assert "Bar chart of Diakoniakahvila: 16 people met and 3 appointments booked in 2 visits" in body
+    assert ('<th scope="row">Diakoniakahvila</th><td class="num">2</td><td class="num">0</td>\n'
+            '    <td class="num">16</td><td class="num">8,0</td>\n'
+            '    <td class="num">fewer than 5</td><td class="num">fewer than 5</td></tr>') in body
+    assert '<th scope="row">Työpaja Verstas</th><td class="num">1</td><td class="num">1</td>\n    <td class="num">fewer than 5</td>' in body
+    # The workshop's 3 people make every total across venues a secret too.
+    assert "3 visits, fewer than 5 people met, fewer than 5 appointments booked, fewer than 5 guided onward." in body
+    assert "Bar chart of Diakoniakahvila: people met and appointments booked month by month." in body
     assert f'/outreach/report/venues/{cafe.id}/chart.png?months=6' in body
     assert "<caption>Diakoniakahvila month by month</caption>" in body
     # A bad period falls back to 12 months instead of failing.

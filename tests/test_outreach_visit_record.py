@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import now_utc
-from outreach import services
+from outreach import report, services
 from outreach.models import OutreachVisit, VisitReport
 from outreach.notecheck import identifying_bits
 from tests.test_outreach_visits import make_venue, make_visit
@@ -52,8 +52,8 @@ def test_a_visit_records_everything_the_seeds_describe(auth_client, past_visit, 
     assert (r.appointments_booked, r.staff_advised, r.queue, r.held) == (1, 2, True, True)
     assert r.note == FULL["note"] and r.not_held_reason == ""
     # The report counts every referral (office, Kela, partner) as guided onward.
-    stats = services.outreach_report(services.report_months(now_utc().date(), 1))
-    assert [(s.people_met, s.guided_onward, s.topics["loneliness"]) for s in stats] == [(8, 4, 2)]
+    stats = report.figures(services.report_months(now_utc().date(), 1))
+    assert [(s["people_met"], s["referred"], s["topic_loneliness"]) for s in stats.values()] == [(8, 4, 2)]
 
 
 @pytest.mark.parametrize("changes, field, reason", [
@@ -121,8 +121,8 @@ def test_a_visit_not_held_is_recorded_with_a_reason_and_counts_as_cancelled(auth
     assert (r.held, r.not_held_reason, r.people_met, r.topic_money, r.queue) == (False, "venue_closed", 0, 0, False)
     page = auth_client.get(f"/outreach/visits/{past_visit.id}").get_data(as_text=True)
     assert "The visit did not take place: The venue was closed" in page
-    stats = services.outreach_report(services.report_months(now_utc().date(), 1))
-    assert [(s.visits_done, s.visits_cancelled) for s in stats] == [(0, 1)]
+    stats = report.figures(services.report_months(now_utc().date(), 1))
+    assert [(s["held"], s["cancelled"]) for s in stats.values()] == [(0, 1)]
     # Service level: an unknown reason is refused.
     with pytest.raises(services.OutreachError):
         services.save_report(db.session.get(OutreachVisit, past_visit.id), None, {}, held=False,

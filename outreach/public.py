@@ -1,0 +1,186 @@
+"""Telling people the workers are coming (#25.3): the printable A4 poster of a venue (staff, in
+Finnish, Swedish or English) and the public venue page its QR code opens (no login; reached by
+the venue's unguessable token). Neither carries anything about a client: the venue, its coming
+visits, what the workers can help with and the unit's phone number. Routes on the outreach
+blueprint (imported by views.py)."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+from contextlib import nullcontext
+from datetime import timedelta
+
+import sqlalchemy as sa
+import segno
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale, gettext as _
+
+from core.extensions import db
+from core.security import read_only
+from core.timeutil import now_utc, to_local
+
+from .forms import TOPIC_LABELS, PublicNoteForm
+from .models import TOPICS, OutreachTopicNote, OutreachVenue, OutreachVisit, VisitStatus
+from .views import bp
+
+POSTER_VISITS = 3
+PUBLIC_VISITS = 8
+# What the workers can help with: the unit's topic list, less the catch-all "other".
+HELP_TOPICS = tuple(t for t in TOPICS if t != "other")
+
+
+def coming_visits(venue: OutreachVenue, limit: int) -> list[OutreachVisit]:
+    """The venue's next scheduled visits that have not ended (none for a venue no longer visited)."""
+    if not venue.active:
+        return []
+    return list(db.session.scalars(
+        sa.select(OutreachVisit)
+        .where(OutreachVisit.venue_id == venue.id, OutreachVisit.ends_at > now_utc(),
+               OutreachVisit.status == VisitStatus.SCHEDULED.value)
+        .order_by(OutreachVisit.starts_at, OutreachVisit.id).limit(limit)))
+
+
+def public_url(venue: OutreachVenue, lang: str | None = None) -> str:
+    base = (current_app.config.get("BASE_URL") or request.host_url).rstrip("/")
+    return base + url_for("outreach.public_venue", token=venue.public_token, lang=lang)
+
+
+def _language(default: str | None = None) -> str | None:
+    lang = request.args.get("lang")
+    return lang if lang in current_app.config["LANGUAGES"] else default
+
+
+def _unit_phone() -> str:
+    from reminders.notices import team_settings   # the unit's contact settings (notices)
+
+    row = team_settings()
+    return row.contact_phone if row is not None else ""
+
+
+@bp.route("/venues/<venue_id>/poster")
+@read_only
+def venue_poster(venue_id):
+    from core.db import get_or_404
+
+    venue = get_or_404(OutreachVenue, venue_id)
+    lang = _language("fi")
+    url = public_url(venue, lang)
+    # Inline SVG (paths only, no style or script), so the CSP needs no exception and no asset is fetched.
+    qr = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
+    with force_locale(lang):
+        return render_template("outreach/poster.html", venue=venue, lang=lang, url=url, qr=qr,
+                               visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(),
+                               topics=HELP_TOPICS, topic_labels=TOPIC_LABELS,
+                               languages=current_app.config["LANGUAGES"])
+
+
+def _venue_or_404(token: str) -> OutreachVenue:
+    venue = db.session.scalar(sa.select(OutreachVenue).where(OutreachVenue.public_token == token)) \
+        if 0 < len(token) <= 32 else None
+    if venue is None:
+        abort(404)
+    return venue
+
+
+@bp.route("/v/<token>/calendar.ics")
+@read_only
+def public_venue_feed(token):
+    """The venue's calendar feed: its coming (and recently cancelled) visits, built by the
+    calendar feeds' own event source and iCalendar writer (calendar_export), as a partner's feed
+    shows them but without the staff's names. Anyone with the poster may subscribe."""
+    from calendar_export.ical import build_feed_ics
+    from calendar_export.installation import uid_policy
+    from calendar_export.sources import FeedScope, Window
+
+    from .calendar_source import SOURCE, VENUE_SCOPE
+
+    venue = _venue_or_404(token)
+    window = Window.around()
+    with force_locale("fi"):   # as the partner feeds (calendar_export.views.FEED_LOCALE)
+        events = SOURCE.events(FeedScope(kind=VENUE_SCOPE, target_id=venue.id), window)
+        body = build_feed_ics(events, venue.name, uids=uid_policy(), cancelled_label=_("Cancelled"),
+                              today=window.day)
+    response = current_app.response_class(body, mimetype="text/calendar")
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=900"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/v/<token>", methods=["GET", "POST"])
+@read_only
+def public_venue(token):
+    """The venue's coming visits and the anonymous topic note (for the next visit). Open to
+    anyone who has the address; a flood of notes is refused per address and per venue (429)."""
+    venue = _venue_or_404(token)
+    lang = _language()
+    visits = coming_visits(venue, PUBLIC_VISITS)
+    status = 200
+    with force_locale(lang) if lang else nullcontext():
+        form = PublicNoteForm()
+        if visits and form.validate_on_submit():
+            try:
+                add_note(venue, visits[0], form.topic.data, request.remote_addr or "unknown")
+            except NotesLimited:
+                status = 429
+                form.form_errors.append(_("Many notes have just been left here. Try again in an hour, or ask "
+                                          "the workers on the spot."))
+            else:
+                flash(_("Thank you! The workers will know to expect this topic."), "success")
+                return redirect(url_for("outreach.public_venue", token=venue.public_token, lang=lang))
+        return render_template("outreach/public_venue.html", venue=venue, visits=visits, phone=_unit_phone(),
+                               topics=HELP_TOPICS, topic_labels=TOPIC_LABELS, form=form, lang=lang), status
+
+
+# --- the anonymous topic notes ------------------------------------------------------------------
+
+class NotesLimited(Exception):
+    """Too many notes lately from this address, or to this venue."""
+
+
+NOTE_WINDOW = timedelta(hours=1)
+NOTES_PER_ADDRESS = 5     # per venue and hour: a few topics from one phone
+NOTES_PER_VENUE = 60      # per hour from everyone: a flood is stopped, an ordinary day is not
+
+
+def note_address_key(venue: OutreachVenue, address: str, day) -> str:
+    """A keyed hash of the address salted with the venue and the day: not reversible without the
+    secret key, and different for every venue and day (as feedback.services.address_key)."""
+    mac = hmac.new(current_app.config["SECRET_KEY"].encode(),
+                   f"outreach-note|{venue.id}|{day.isoformat()}|{address}".encode(), hashlib.sha256)
+    return mac.hexdigest()[:32]
+
+
+def check_note_throttle(venue: OutreachVenue, key: str, now) -> bool:
+    """May a note be taken now? Counted in the database (as accounts' login throttle counts its
+    recorded attempts), so the limits hold across workers."""
+    since = now - NOTE_WINDOW
+    recent = sa.select(sa.func.count(OutreachTopicNote.id)).where(
+        OutreachTopicNote.venue_id == venue.id, OutreachTopicNote.created_at >= since)
+    config = current_app.config
+    if db.session.scalar(recent) >= int(config.get("OUTREACH_NOTES_PER_VENUE", NOTES_PER_VENUE)):
+        return False
+    mine = db.session.scalar(recent.where(OutreachTopicNote.address_key == key))
+    return mine < int(config.get("OUTREACH_NOTES_PER_ADDRESS", NOTES_PER_ADDRESS))
+
+
+def add_note(venue: OutreachVenue, visit: OutreachVisit, topic: str, address: str) -> OutreachTopicNote:
+    if topic not in TOPICS:
+        raise ValueError(topic)
+    now = now_utc()
+    key = note_address_key(venue, address, to_local(now).date())
+    if not check_note_throttle(venue, key, now):
+        raise NotesLimited()
+    note = OutreachTopicNote(venue_id=venue.id, visit_id=visit.id, topic=topic, address_key=key, created_at=now)
+    db.session.add(note)
+    db.session.flush()
+    return note
+
+
+def expected_topics(visit: OutreachVisit) -> list[tuple[str, int]]:
+    """What people said on the public page they would like to ask at this visit: (topic, notes),
+    most asked first."""
+    rows = db.session.execute(
+        sa.select(OutreachTopicNote.topic, sa.func.count(OutreachTopicNote.id))
+        .where(OutreachTopicNote.visit_id == visit.id).group_by(OutreachTopicNote.topic)).all()
+    return sorted(((t, n) for t, n in rows if t in TOPICS), key=lambda r: (-r[1], TOPICS.index(r[0])))
