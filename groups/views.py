@@ -71,7 +71,9 @@ def _editable_group(group_id) -> Group:
 
 def _participants_group(group_id) -> Group:
     """The participants' names are client records: for anyone but the group's facilitators and
-    leads the page does not exist (404, as for any record one may not see), not "forbidden"."""
+    leads the page does not exist (404, as for any record one may not see), not "forbidden".
+    Every page that shows or changes enrolments (participants, roll call, attendance sheet,
+    withdrawing and confirming a place, referrals) loads its group through this."""
     group = _group_or_404(group_id)
     if not services.can_see_names(current_user, group):
         abort(404)
@@ -495,7 +497,7 @@ def participants(group_id):
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["GET"])
 @read_only
 def withdraw_confirm(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if enrolment.status == EnrolmentStatus.WITHDRAWN.value:
         return redirect(url_for("groups.participants", group_id=group.id))
@@ -509,7 +511,7 @@ def withdraw_confirm(group_id, enrolment_id):
 
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["POST"])
 def withdraw(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -528,7 +530,7 @@ def withdraw(group_id, enrolment_id):
 
 @bp.route("/<group_id>/enrolments/<enrolment_id>/confirm", methods=["POST"])
 def confirm_offer(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -546,7 +548,7 @@ def confirm_offer(group_id, enrolment_id):
 
 @bp.route("/<group_id>/sessions/<session_id>/roll-call", methods=["GET", "POST"])
 def roll_call(group_id, session_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     sess = _session_of(group, session_id)
     form = ConfirmForm()
     enrolments = services.roll_call_enrolments(group)
@@ -645,7 +647,7 @@ def print_plan(group_id):
 
 @bp.route("/<group_id>/sheet")
 def print_sheet(group_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     figures = services.attendance_figures(group)
     marks = dict(((sid, eid), st) for sid, eid, st in db.session.execute(
         sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)
