@@ -185,6 +185,11 @@ def group_recipients(group: Group) -> list[Recipient]:
     return _mark_opt_outs([_from_client(c) for c in clients])
 
 
+def appointment_recipients(appointment: Appointment) -> list[Recipient]:
+    """An appointment's client (its reminders and change notices go to the client only)."""
+    return _mark_opt_outs([_from_client(appointment.client)])
+
+
 def meeting_recipients(meeting: Meeting) -> list[Recipient]:
     """The meeting's client, when the client takes part (a meeting of the network without the
     client is no appointment of theirs), and the relatives invited to it."""

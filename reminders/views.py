@@ -14,6 +14,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.permissions import lead_required
+from appointments.models import Appointment
+from appointments.services import can_open as can_open_appointment
 from core.db import get_or_404, immediate_transactions, utcnow
 from core.extensions import db, login_manager
 from core.forms import ConfirmForm
@@ -187,6 +189,14 @@ def _meeting_or_404(meeting_id) -> Meeting:
     return meeting
 
 
+def _appointment_or_404(appointment_id) -> Appointment:
+    # The appointment's own rule: whoever gets 404 on the appointment's page gets 404 here too.
+    appointment = get_or_404(Appointment, appointment_id)
+    if not can_open_appointment(current_user, appointment):
+        abort(404)
+    return appointment
+
+
 @bp.route("/settings")
 @read_only
 def settings():
@@ -209,6 +219,8 @@ def _policy_page(target_kind: str, target, recipients, title: str, back_url: str
     if request.method == "GET":
         form.version.data = str(policy.version if policy else 0)
         if policy is None:
+            # What is sent when nobody has changed it (an appointment's reminder too: the day
+            # before at 16:00 by SMS, appointments.notices.DEFAULT_POLICY).
             form.day_before.data = True
             form.day_before_at.data = DEFAULT_DAY_BEFORE
             form.same_morning_at.data = DEFAULT_MORNING
@@ -250,6 +262,13 @@ def meeting_policy(meeting_id):
                         _("Reminders: network meeting"), _endpoint_url("meetings.show", meeting_id=meeting.id))
 
 
+@bp.route("/appointment/<appointment_id>", methods=["GET", "POST"])
+def appointment_policy(appointment_id):
+    appointment = _appointment_or_404(appointment_id)
+    return _policy_page(services.APPOINTMENT, appointment, services.appointment_recipients(appointment),
+                        _("Reminders: appointment"), _endpoint_url("appointments.show", appointment_id=appointment.id))
+
+
 @bp.route("/<target_kind>/<target_id>/recipients/<kind>/<recipient_id>/opt-out", methods=["POST"])
 def recipient_opt_out(target_kind, target_id, kind, recipient_id):
     if target_kind == TargetKind.GROUP.value:
@@ -260,6 +279,10 @@ def recipient_opt_out(target_kind, target_id, kind, recipient_id):
         target = _meeting_or_404(target_id)
         recipients = services.meeting_recipients(target)
         back = url_for("reminders.meeting_policy", meeting_id=target.id)
+    elif target_kind == services.APPOINTMENT:
+        target = _appointment_or_404(target_id)
+        recipients = services.appointment_recipients(target)
+        back = url_for("reminders.appointment_policy", appointment_id=target.id)
     else:
         abort(404)
     # Only someone on this target's recipient list: an id cannot reach anyone else.
