@@ -120,20 +120,19 @@ def _warn_conflicts(conflicts) -> None:
 
 
 def _clashes(form, staff_ids, starts, ends, *, place_kind="", place="", exclude_meeting_id=None) -> list[str]:
-    """The one conflict check BEFORE saving: who (or which room) is already busy then. Empty when
-    there is nothing, or when the user ticked "save anyway" after seeing the list."""
+    """The one check BEFORE saving (as appointments and outreach do): who (or which room) is
+    already busy then, and a public holiday on the day. Empty when there is nothing, or when the
+    user ticked "save anyway" after seeing the list."""
     if form.confirm_clash.data:
         return []
     room = place if place_kind == "office" else ""
-    return [c.message for c in services.staff_conflicts(staff_ids, starts, ends, viewer=current_user, room=room,
-                                                        exclude_meeting_id=exclude_meeting_id)]
-
-
-def _warn_holiday(day) -> None:
-    holiday = finnish_holiday(day)
+    found = [c.message for c in services.staff_conflicts(staff_ids, starts, ends, viewer=current_user, room=room,
+                                                         exclude_meeting_id=exclude_meeting_id)]
+    holiday = finnish_holiday(form.day.data)
     if holiday:
-        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(day), holiday=holiday),
-              "warning")
+        found.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(form.day.data),
+                       holiday=holiday))
+    return found
 
 
 def _names_need_confirming(form, client: Client, *fields) -> bool:
@@ -268,7 +267,6 @@ def new(client_id):
         conflicts = services.meeting_conflicts(meeting, viewer=current_user)
         flash(_("Meeting arranged."), "success")
         _warn_conflicts(conflicts)
-        _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
     return render_template("meetings/new.html", form=form, client=client, warnings=clashes)
@@ -367,7 +365,6 @@ def edit(meeting_id):
             conflicts = services.meeting_conflicts(meeting, viewer=current_user)
             flash(_("Changes saved."), "success")
             _warn_conflicts(conflicts)
-            _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
     return render_template("meetings/edit.html", form=form, meeting=meeting, warnings=clashes)
@@ -702,7 +699,6 @@ def follow_up(meeting_id):
         conflicts = services.meeting_conflicts(new_meeting, viewer=current_user)
         flash(_("The next meeting is scheduled."), "success")
         _warn_conflicts(conflicts)
-        _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
     return render_template("meetings/follow_up.html", form=form, meeting=meeting, warnings=clashes)

@@ -18,9 +18,10 @@ from appointments.models import Appointment
 from appointments.services import can_open as can_open_appointment
 from core.db import get_or_404, immediate_transactions, utcnow
 from core.extensions import db, login_manager
+from core.formatting import local_date
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.timeutil import local_to_utc, local_today
+from core.timeutil import finnish_holiday, local_to_utc, local_today
 from core.web import paginate
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
@@ -458,10 +459,16 @@ def follow_up(task_id):
         log_access(task.client_id, "follow_up_view", f"task {task.id}")
         return render_template("reminders/offer_task.html", task=task, offer=source)
     form = NewTimeForm()
+    warnings: list[str] = []
     if task.status == FollowUpStatus.OPEN.value and form.validate_on_submit():
         starts_at = local_to_utc(form.day.data, form.at.data)
+        holiday = finnish_holiday(form.day.data)
         if starts_at <= utcnow():
             form.day.errors.append(_("The new time must be in the future."))
+        elif holiday and not form.confirm.data:
+            # Warned before saving, as every scheduling form: the form comes back with "save anyway".
+            warnings.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(form.day.data),
+                              holiday=holiday))
         else:
             reached = form.outcome.data == "reached"
             meeting, reason = services.book_new_time(
@@ -487,7 +494,8 @@ def follow_up(task_id):
             OutboxMessage.kind == "new_time", OutboxMessage.target_kind == target[0],
             OutboxMessage.target_id == target[1]))
     return render_template("reminders/follow_up.html", task=task, source=source, form=form, sms_to=sms_to,
-                           sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms)
+                           sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms,
+                           warnings=warnings)
 
 
 @bp.route("/follow-ups/<task_id>/letter")
