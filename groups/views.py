@@ -389,7 +389,8 @@ def session(group_id, session_id):
     group = _group_or_404(group_id)
     sess = _session_of(group, session_id)
     return render_template("groups/session.html", group=group, session=sess, total=len(group.sessions),
-                           can_edit=services.can_edit(current_user, group), status_form=SessionStatusForm())
+                           can_edit=services.can_edit(current_user, group), status_form=SessionStatusForm(),
+                           can_restore=services.can_restore_session(sess))
 
 
 @bp.route("/<group_id>/sessions/<session_id>/edit", methods=["GET", "POST"])
@@ -432,12 +433,14 @@ def session_status(group_id, session_id):
     group = _editable_group(group_id)
     sess = _session_of(group, session_id)
     form = SessionStatusForm()
-    if not form.validate_on_submit():
-        abort(400)
+    if not form.validate_on_submit() or form.status.data not in ("scheduled", "cancelled"):
+        abort(400)  # only a forged request sends anything else
     try:
         services.set_session_status(sess, form.status.data or "", user=current_user, notify=form.send_notice.data)
-    except GroupError:
-        abort(400)
+    except GroupError as exc:
+        # Nothing was changed (the service refuses before it flushes): the reason, on the session page.
+        flash(exc.message, "error")
+        return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
     flash(_("The session was cancelled.") if sess.is_cancelled else _("The session is back on the schedule."),
           "success")
     return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
