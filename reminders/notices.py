@@ -96,6 +96,8 @@ def queue_change_notice(recipients: Iterable[services.Recipient], *, what: str, 
 def session_changed(session, change: str, old_start: datetime, notify: bool) -> int:
     """A group session moved, cancelled or restored: its enrolled clients are told (unless staff unticked
     "send notice" for this change). A session in the past is no news."""
+    if change == "restored" and session.starts_at > utcnow():
+        services.revive_reminders(TargetKind.SESSION.value, session.id, session.starts_at)
     if not notify or change not in ("moved", "cancelled", "restored") or old_start <= utcnow():
         return 0
     new_start = None if change == "cancelled" else session.starts_at

@@ -479,6 +479,22 @@ def drop_cancelled(now: datetime) -> int:
     return result.rowcount
 
 
+def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> int:
+    """A cancellation undone before the event: the reminders ``drop_cancelled`` stopped for its
+    current time go out after all (a new queue_due run cannot queue them again: their slot is
+    taken by the stopped row). Reminders stopped for an earlier time, or by an opt-out, stay."""
+    slot_suffix = "@" + starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.kind == "reminder", OutboxMessage.target_kind == target_kind,
+               OutboxMessage.target_id == target_id, OutboxMessage.status == MessageStatus.CANCELLED.value,
+               OutboxMessage.last_error == "event cancelled", OutboxMessage.slot.endswith(slot_suffix))
+        .values(status=MessageStatus.PENDING.value, next_attempt_at=utcnow(), last_error="")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
 def recover_stale_claims(now: datetime) -> int:
     result = db.session.execute(
         sa.update(OutboxMessage)
