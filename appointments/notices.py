@@ -30,7 +30,7 @@ def tell_client(appointment: Appointment, change: str, old_start) -> str | None:
     """Queue the notice through the one change-notice function (reminders.notices); returns None
     when at least one message was queued, else the reason (translated) why the client could not
     be told."""
-    recipient = reminders._mark_opt_outs([reminders._from_client(appointment.client)])[0]
+    recipient = reminders.appointment_recipients(appointment)[0]
     queued = change_notices.queue_change_notice(
         [recipient], what="appointment", target_kind=TARGET_KIND, target_id=appointment.id,
         sequence=appointment.sequence, old_start=old_start,
@@ -75,7 +75,7 @@ def queue_appointment_reminders(now) -> int:
         # A default policy is only read (never added to the session).
         policy = policies.get(appointment.id) or ReminderPolicy(target_kind=TARGET_KIND, target_id=appointment.id,
                                                                  **DEFAULT_POLICY)
-        recipients = reminders._mark_opt_outs([reminders._from_client(appointment.client)])
+        recipients = reminders.appointment_recipients(appointment)
         created += reminders._queue_for(policy, TARGET_KIND, appointment.id, "meeting", appointment.starts_at,
                                         _place(appointment), recipients, now)
     return created

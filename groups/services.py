@@ -536,16 +536,25 @@ def set_topics(group: Group, topics: dict[int, str], user=None) -> int:
     return changed
 
 
+def can_restore_session(session: GroupSession) -> bool:
+    """A cancelled session can be brought back until its time (an undo, as for meetings)."""
+    return session.is_cancelled and session.starts_at > utcnow()
+
+
 def set_session_status(session: GroupSession, status: str, user=None, notify: bool = True) -> GroupSession:
+    """Cancel a session, or undo its cancellation before its time; either way the enrolled
+    clients are told (unless ``notify`` is off), through reminders' one change-notice function."""
     if status not in (SessionStatus.SCHEDULED.value, SessionStatus.CANCELLED.value):
         raise GroupError(_("Unknown status."))
     if status != session.status:
+        if status == SessionStatus.SCHEDULED.value and not can_restore_session(session):
+            raise GroupError(_("A cancelled session can be restored only before its time."))
         _record(session, [("status", session.status, status)], user)
         session.status = status
         session.version += 1
         db.session.flush()
-        if status == SessionStatus.CANCELLED.value:
-            _session_signal(session, "cancelled", session.starts_at, notify)
+        _session_signal(session, "cancelled" if status == SessionStatus.CANCELLED.value else "restored",
+                        session.starts_at, notify)
     return session
 
 

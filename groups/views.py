@@ -71,7 +71,9 @@ def _editable_group(group_id) -> Group:
 
 def _participants_group(group_id) -> Group:
     """The participants' names are client records: for anyone but the group's facilitators and
-    leads the page does not exist (404, as for any record one may not see), not "forbidden"."""
+    leads the page does not exist (404, as for any record one may not see), not "forbidden".
+    Every page that shows or changes enrolments (participants, roll call, attendance sheet,
+    withdrawing and confirming a place, referrals) loads its group through this."""
     group = _group_or_404(group_id)
     if not services.can_see_names(current_user, group):
         abort(404)
@@ -387,7 +389,8 @@ def session(group_id, session_id):
     group = _group_or_404(group_id)
     sess = _session_of(group, session_id)
     return render_template("groups/session.html", group=group, session=sess, total=len(group.sessions),
-                           can_edit=services.can_edit(current_user, group), status_form=SessionStatusForm())
+                           can_edit=services.can_edit(current_user, group), status_form=SessionStatusForm(),
+                           can_restore=services.can_restore_session(sess))
 
 
 @bp.route("/<group_id>/sessions/<session_id>/edit", methods=["GET", "POST"])
@@ -430,12 +433,14 @@ def session_status(group_id, session_id):
     group = _editable_group(group_id)
     sess = _session_of(group, session_id)
     form = SessionStatusForm()
-    if not form.validate_on_submit():
-        abort(400)
+    if not form.validate_on_submit() or form.status.data not in ("scheduled", "cancelled"):
+        abort(400)  # only a forged request sends anything else
     try:
         services.set_session_status(sess, form.status.data or "", user=current_user, notify=form.send_notice.data)
-    except GroupError:
-        abort(400)
+    except GroupError as exc:
+        # Nothing was changed (the service refuses before it flushes): the reason, on the session page.
+        flash(exc.message, "error")
+        return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
     flash(_("The session was cancelled.") if sess.is_cancelled else _("The session is back on the schedule."),
           "success")
     return redirect(url_for("groups.session", group_id=group.id, session_id=sess.id))
@@ -495,7 +500,7 @@ def participants(group_id):
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["GET"])
 @read_only
 def withdraw_confirm(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if enrolment.status == EnrolmentStatus.WITHDRAWN.value:
         return redirect(url_for("groups.participants", group_id=group.id))
@@ -509,7 +514,7 @@ def withdraw_confirm(group_id, enrolment_id):
 
 @bp.route("/<group_id>/enrolments/<enrolment_id>/withdraw", methods=["POST"])
 def withdraw(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -528,7 +533,7 @@ def withdraw(group_id, enrolment_id):
 
 @bp.route("/<group_id>/enrolments/<enrolment_id>/confirm", methods=["POST"])
 def confirm_offer(group_id, enrolment_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     enrolment = _enrolment_of(group, enrolment_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
@@ -546,7 +551,7 @@ def confirm_offer(group_id, enrolment_id):
 
 @bp.route("/<group_id>/sessions/<session_id>/roll-call", methods=["GET", "POST"])
 def roll_call(group_id, session_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     sess = _session_of(group, session_id)
     form = ConfirmForm()
     enrolments = services.roll_call_enrolments(group)
@@ -645,7 +650,7 @@ def print_plan(group_id):
 
 @bp.route("/<group_id>/sheet")
 def print_sheet(group_id):
-    group = _editable_group(group_id)
+    group = _participants_group(group_id)
     figures = services.attendance_figures(group)
     marks = dict(((sid, eid), st) for sid, eid, st in db.session.execute(
         sa.select(Attendance.session_id, Attendance.enrolment_id, Attendance.status)

@@ -44,7 +44,6 @@ from .forms import (
     ReviewForm,
 )
 from .models import ActionItem, Meeting, MeetingParticipant, ParticipantKind, PartnerLink
-from .row_forms import row_forms
 from .services import MeetingError
 
 bp = Blueprint("meetings", __name__, template_folder="templates")
@@ -121,20 +120,19 @@ def _warn_conflicts(conflicts) -> None:
 
 
 def _clashes(form, staff_ids, starts, ends, *, place_kind="", place="", exclude_meeting_id=None) -> list[str]:
-    """The one conflict check BEFORE saving: who (or which room) is already busy then. Empty when
-    there is nothing, or when the user ticked "save anyway" after seeing the list."""
+    """The one check BEFORE saving (as appointments and outreach do): who (or which room) is
+    already busy then, and a public holiday on the day. Empty when there is nothing, or when the
+    user ticked "save anyway" after seeing the list."""
     if form.confirm_clash.data:
         return []
     room = place if place_kind == "office" else ""
-    return [c.message for c in services.staff_conflicts(staff_ids, starts, ends, viewer=current_user, room=room,
-                                                        exclude_meeting_id=exclude_meeting_id)]
-
-
-def _warn_holiday(day) -> None:
-    holiday = finnish_holiday(day)
+    found = [c.message for c in services.staff_conflicts(staff_ids, starts, ends, viewer=current_user, room=room,
+                                                         exclude_meeting_id=exclude_meeting_id)]
+    holiday = finnish_holiday(form.day.data)
     if holiday:
-        flash(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(day), holiday=holiday),
-              "warning")
+        found.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(form.day.data),
+                       holiday=holiday))
+    return found
 
 
 def _names_need_confirming(form, client: Client, *fields) -> bool:
@@ -269,7 +267,6 @@ def new(client_id):
         conflicts = services.meeting_conflicts(meeting, viewer=current_user)
         flash(_("Meeting arranged."), "success")
         _warn_conflicts(conflicts)
-        _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(client.id, "view", "new meeting form")
     return render_template("meetings/new.html", form=form, client=client, warnings=clashes)
@@ -317,7 +314,7 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
     return render_template(
         "meetings/show.html", meeting=meeting, item_form=item_form, notes_form=notes_form,
         carried_to=services.carried_to(meeting.items),
-        row_forms=row_forms(), review=review,
+        review=review,
         histories=histories, links_by_contact=links_by_contact, next_meetings=next_meetings,
         conflicts=services.meeting_conflicts(meeting, viewer=current_user),
         single_worker=services.is_single_worker(meeting),
@@ -368,7 +365,6 @@ def edit(meeting_id):
             conflicts = services.meeting_conflicts(meeting, viewer=current_user)
             flash(_("Changes saved."), "success")
             _warn_conflicts(conflicts)
-            _warn_holiday(form.day.data)
             return redirect(url_for("meetings.show", meeting_id=meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} edit form")
     return render_template("meetings/edit.html", form=form, meeting=meeting, warnings=clashes)
@@ -523,26 +519,44 @@ def remove_participant(meeting_id, participant_id):
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 
 
-@bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["POST"])
+def _name_row(who: str, *fields) -> None:
+    """Each control of a row's edit form says whose or which row it is for a screen reader
+    ("Kutsu: Matti K.", issue 27.5); the visible label stays short."""
+    for f in fields:
+        f.label.text = Markup('{}<span class="visually-hidden">: {}</span>').format(str(f.label.text), who)
+
+
+# The meeting page lists participants, plan items and items to review compactly, one "edit"
+# link per row (a form per row did not fit a phone, issue 22); each row is edited on a page of
+# its own, where a refused save comes back with the error at its field.
+@bp.route("/meetings/<meeting_id>/participants/<participant_id>", methods=["GET", "POST"])
 @login_required
 def participation(meeting_id, participant_id):
     meeting = _meeting_or_404(meeting_id)
     participant = services.participant_of(meeting, participant_id)
     if participant is None:
         abort(404)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
     form = ParticipationForm(prefix=f"p{participant.id}")
-    if not form.validate_on_submit():
-        abort(400)
-    attended = {"yes": True, "no": False}.get(form.attended.data)
-    try:
-        services.record_participation(meeting, participant, invitation_status=form.invitation_status.data,
-                                      attended=attended)
-    except MeetingError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
-    flash(_("Saved."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    if request.method == "GET":
+        form.invitation_status.data = participant.invitation_status
+        form.attended.data = "" if participant.attended is None else ("yes" if participant.attended else "no")
+    elif form.validate_on_submit():
+        attended = {"yes": True, "no": False}.get(form.attended.data)
+        try:
+            services.record_participation(meeting, participant, invitation_status=form.invitation_status.data,
+                                          attended=attended)
+        except MeetingError as exc:
+            db.session.rollback()
+            form.form_errors.append(str(exc))
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} participant")
+            flash(_("Saved."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#participants-heading")
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} participant form")
+    _name_row(participant.display_name, form.invitation_status, form.attended)
+    return render_template("meetings/participant_edit.html", form=form, meeting=meeting, participant=participant)
 
 
 @bp.route("/meetings/<meeting_id>/items", methods=["POST"])
@@ -569,6 +583,25 @@ def add_item(meeting_id):
     return _render_meeting(meeting, item_form=form)
 
 
+def _item_edit_form(meeting: Meeting, item: ActionItem, formdata=None) -> ItemEditForm:
+    form = ItemEditForm(formdata=formdata, obj=item)
+    form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
+    if formdata is None:
+        form.responsible.data = str(item.responsible_id)
+        form.version.data = str(item.version)
+    return form
+
+
+def _render_item_edit(meeting: Meeting, item: ActionItem, form: ItemEditForm, status_form: ItemStatusForm | None = None):
+    if status_form is None:
+        status_form = ItemStatusForm(prefix=f"i{item.id}", formdata=None)
+        status_form.status.data = item.status
+    _name_row(item.what, status_form.status)
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
+    return render_template("meetings/item_edit.html", form=form, status_form=status_form, meeting=meeting, item=item,
+                           status_changes=[c for c in services.status_history(meeting) if c.item_id == item.id])
+
+
 @bp.route("/meetings/<meeting_id>/items/<item_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_item(meeting_id, item_id):
@@ -579,27 +612,25 @@ def edit_item(meeting_id, item_id):
     if item.status == "carried":
         flash(_("This item was carried forward; change it in the later meeting."), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    form = ItemEditForm(obj=item)
-    form.responsible.choices = [(str(p.id), p.display_name) for p in meeting.participants]
     if request.method == "GET":
-        form.responsible.data = str(item.responsible_id)
-        form.version.data = str(item.version)
-    elif (form.validate_on_submit() and form.check_version(item.version)
-          and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)):
+        return _render_item_edit(meeting, item, _item_edit_form(meeting, item))
+    form = _item_edit_form(meeting, item, formdata=request.form)
+    if (form.validate_on_submit() and form.check_version(item.version)
+            and not _names_need_confirming(form, meeting.client, form.what, form.with_whom)):
         try:
             result = services.update_item(meeting, item, user=current_user, responsible_id=form.responsible.data,
                                           what=form.what.data, with_whom=form.with_whom.data or "",
                                           due_date=form.due_date.data)
         except MeetingError as exc:
+            db.session.rollback()
             form.responsible.errors = list(form.responsible.errors) + [str(exc)]
         else:
             log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
             flash(_("Changes saved."), "success")
             for w in result.warnings:
                 flash(str(w), "warning")
-            return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    log_access(meeting.client_id, "view", f"meeting {meeting.id} item edit form")
-    return render_template("meetings/item_edit.html", form=form, meeting=meeting, item=item)
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    return _render_item_edit(meeting, item, form)
 
 
 @bp.route("/meetings/<meeting_id>/items/<item_id>/status", methods=["POST"])
@@ -609,40 +640,43 @@ def item_status(meeting_id, item_id):
     item = _item_of(meeting, item_id)
     if (refused := _refused_if_cancelled(meeting)) is not None:
         return refused
-    form = ItemStatusForm(prefix=f"i{item.id}")
-    if not form.validate_on_submit():
-        abort(400)
     if item.status == "carried":
         flash(_("This item was carried forward; change it in the later meeting."), "error")
         return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    services.set_item_status(item, form.status.data, by_name=current_user.name, by_user=current_user)
-    log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
-    flash(_("Status changed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    status_form = ItemStatusForm(prefix=f"i{item.id}")
+    if status_form.validate_on_submit():
+        services.set_item_status(item, status_form.status.data, by_name=current_user.name, by_user=current_user)
+        log_access(meeting.client_id, "change", f"meeting {meeting.id} item {item.id}")
+        flash(_("Status changed."), "success")
+        return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#plan-heading")
+    return _render_item_edit(meeting, item, _item_edit_form(meeting, item), status_form)
 
 
-@bp.route("/meetings/<meeting_id>/review/<item_id>", methods=["POST"])
+@bp.route("/meetings/<meeting_id>/review/<item_id>", methods=["GET", "POST"])
 @login_required
 def review(meeting_id, item_id):
     meeting = _meeting_or_404(meeting_id)
     item = get_or_404(ActionItem, item_id)
     if item.meeting_id != meeting.previous_meeting_id:
         abort(404)
+    if (refused := _refused_if_cancelled(meeting)) is not None:
+        return refused
+    # No default decision: it is made on purpose. A missing one comes back at its field.
     form = ReviewForm(prefix=f"r{item.id}")
-    if not form.validate_on_submit():
-        if form.csrf_token.errors or not form.action.errors:
-            abort(400)
-        flash(form.action.errors[0], "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    try:
-        services.review_item(meeting, item, form.action.data, by_name=current_user.name, due_date=form.due_date.data,
-                             by_user=current_user)
-    except MeetingError as exc:
-        flash(str(exc), "error")
-        return redirect(url_for("meetings.show", meeting_id=meeting.id))
-    log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
-    flash(_("Item reviewed."), "success")
-    return redirect(url_for("meetings.show", meeting_id=meeting.id))
+    if form.validate_on_submit():
+        try:
+            services.review_item(meeting, item, form.action.data, by_name=current_user.name,
+                                 due_date=form.due_date.data, by_user=current_user)
+        except MeetingError as exc:
+            db.session.rollback()
+            form.action.errors = list(form.action.errors) + [str(exc)]
+        else:
+            log_access(meeting.client_id, "change", f"meeting {meeting.id} review item {item.id}")
+            flash(_("Item reviewed."), "success")
+            return redirect(url_for("meetings.show", meeting_id=meeting.id) + "#review-heading")
+    log_access(meeting.client_id, "view", f"meeting {meeting.id} review form")
+    _name_row(item.what, form.action, form.due_date)
+    return render_template("meetings/review_item.html", form=form, meeting=meeting, item=item)
 
 
 @bp.route("/meetings/<meeting_id>/follow-up", methods=["GET", "POST"])
@@ -665,7 +699,6 @@ def follow_up(meeting_id):
         conflicts = services.meeting_conflicts(new_meeting, viewer=current_user)
         flash(_("The next meeting is scheduled."), "success")
         _warn_conflicts(conflicts)
-        _warn_holiday(form.day.data)
         return redirect(url_for("meetings.show", meeting_id=new_meeting.id))
     log_access(meeting.client_id, "view", f"meeting {meeting.id} follow-up form")
     return render_template("meetings/follow_up.html", form=form, meeting=meeting, warnings=clashes)

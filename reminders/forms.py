@@ -52,6 +52,8 @@ class NewTimeForm(Form):
     place = StringField(_l("Place"), filters=[strip_filter],
                         validators=[DataRequired(_l("Enter the place.")), Length(max=200), no_control_chars],
                         description=_l("Shown in the SMS and the letter, for example Kauppakatu 5."))
+    # Shown with the warnings (a public holiday), which come before saving.
+    confirm = BooleanField(_l("Save anyway"))
     submit = SubmitField(_l("Save the new time"))
 
 

@@ -65,17 +65,18 @@ def with_contact(body: str, language: str) -> str:
 
 def queue_change_notice(recipients: Iterable[services.Recipient], *, what: str, target_kind: str, target_id: int,
                         sequence: int, old_start: datetime, new_start: datetime | None,
-                        place: str | Callable[[str], str]) -> int:
+                        place: str | Callable[[str], str], restored: bool = False) -> int:
     """Tell ``recipients`` that an event moved (``new_start``) or was cancelled (``new_start`` None),
-    each in their own language and on each channel they consented to. Exactly once per change:
-    the outbox's unique key holds the target, the recipient, the channel and a slot made of the
-    change and ``sequence``. Returns how many messages were queued now."""
-    change = "cancel" if new_start is None else "move"
+    or that a cancellation was undone (``restored``, at ``new_start``), each in their own language
+    and on each channel they consented to. Exactly once per change: the outbox's unique key holds
+    the target, the recipient, the channel and a slot made of the change and ``sequence``.
+    Returns how many messages were queued now."""
+    change = "restore" if restored else "cancel" if new_start is None else "move"
     slot = f"notice-{change}-{sequence}"
     created = 0
     for r in recipients:
         where = place(r.language) if callable(place) else place
-        subject, body = texts.change_notice_text(what, old_start, new_start, where, r.language)
+        subject, body = texts.change_notice_text(what, old_start, new_start, where, r.language, restored=restored)
         for channel in (Channel.SMS.value, Channel.EMAIL.value):
             address, _reason = services.channel_address(r, channel)
             if address is None:
@@ -93,15 +94,17 @@ def queue_change_notice(recipients: Iterable[services.Recipient], *, what: str, 
 
 
 def session_changed(session, change: str, old_start: datetime, notify: bool) -> int:
-    """A group session moved or cancelled: its enrolled clients are told (unless staff unticked
+    """A group session moved, cancelled or restored: its enrolled clients are told (unless staff unticked
     "send notice" for this change). A session in the past is no news."""
-    if not notify or change not in ("moved", "cancelled") or old_start <= utcnow():
+    if change == "restored" and session.starts_at > utcnow():
+        services.revive_reminders(TargetKind.SESSION.value, session.id, session.starts_at)
+    if not notify or change not in ("moved", "cancelled", "restored") or old_start <= utcnow():
         return 0
     new_start = None if change == "cancelled" else session.starts_at
     return queue_change_notice(services.group_recipients(session.group), what="session",
                                target_kind=TargetKind.SESSION.value, target_id=session.id,
                                sequence=session.sequence, old_start=old_start, new_start=new_start,
-                               place=services.session_place(session))
+                               place=services.session_place(session), restored=change == "restored")
 
 
 def meeting_changed(meeting, change: str, old_start: datetime | None, notify: bool) -> int:

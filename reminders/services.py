@@ -185,6 +185,11 @@ def group_recipients(group: Group) -> list[Recipient]:
     return _mark_opt_outs([_from_client(c) for c in clients])
 
 
+def appointment_recipients(appointment: Appointment) -> list[Recipient]:
+    """An appointment's client (its reminders and change notices go to the client only)."""
+    return _mark_opt_outs([_from_client(appointment.client)])
+
+
 def meeting_recipients(meeting: Meeting) -> list[Recipient]:
     """The meeting's client, when the client takes part (a meeting of the network without the
     client is no appointment of theirs), and the relatives invited to it."""
@@ -469,6 +474,22 @@ def drop_cancelled(now: datetime) -> int:
         sa.update(OutboxMessage)
         .where(OutboxMessage.status.in_(CLAIMABLE), _cancelled_targets_condition())
         .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> int:
+    """A cancellation undone before the event: the reminders ``drop_cancelled`` stopped for its
+    current time go out after all (a new queue_due run cannot queue them again: their slot is
+    taken by the stopped row). Reminders stopped for an earlier time, or by an opt-out, stay."""
+    slot_suffix = "@" + starts_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.kind == "reminder", OutboxMessage.target_kind == target_kind,
+               OutboxMessage.target_id == target_id, OutboxMessage.status == MessageStatus.CANCELLED.value,
+               OutboxMessage.last_error == "event cancelled", OutboxMessage.slot.endswith(slot_suffix))
+        .values(status=MessageStatus.PENDING.value, next_attempt_at=utcnow(), last_error="")
         .execution_options(synchronize_session=False)
     )
     return result.rowcount

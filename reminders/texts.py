@@ -128,12 +128,20 @@ def contact_line(phone: str, hours: str, language: str) -> str:
 
 
 def change_notice_text(what: str, old_start: datetime, new_start: datetime | None, place: str,
-                       language: str) -> tuple[str, str]:
-    """(subject, body) telling that an appointment or a group meeting moved (new time and place)
-    or was cancelled (new_start None). Names nothing but the times and the place."""
+                       language: str, restored: bool = False) -> tuple[str, str]:
+    """(subject, body) telling that an appointment or a group meeting moved (new time and place),
+    was cancelled (new_start None) or takes place after all (``restored``: a cancellation undone).
+    Names nothing but the times and the place."""
     with force_locale(_lang(language)):
         old = when_text(old_start, language)
-        if new_start is None:
+        if restored and new_start is not None:
+            subject = _("Changed appointment")
+            when = when_text(new_start, language, None, place)
+            if what == "session":
+                body = _("Not cancelled after all: your group meeting %(when)s takes place.", when=when)
+            else:
+                body = _("Not cancelled after all: your appointment %(when)s takes place.", when=when)
+        elif new_start is None:
             subject = _("Cancelled appointment")
             if what == "session":
                 body = _("Your group session %(when)s is cancelled.", when=old)

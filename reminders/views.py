@@ -14,11 +14,14 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.permissions import lead_required
+from appointments.models import Appointment
+from appointments.services import can_open as can_open_appointment
 from core.db import get_or_404, immediate_transactions, utcnow
 from core.extensions import db, login_manager
+from core.formatting import local_date
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.timeutil import local_to_utc, local_today
+from core.timeutil import finnish_holiday, local_to_utc, local_today
 from core.web import paginate
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
@@ -187,6 +190,14 @@ def _meeting_or_404(meeting_id) -> Meeting:
     return meeting
 
 
+def _appointment_or_404(appointment_id) -> Appointment:
+    # The appointment's own rule: whoever gets 404 on the appointment's page gets 404 here too.
+    appointment = get_or_404(Appointment, appointment_id)
+    if not can_open_appointment(current_user, appointment):
+        abort(404)
+    return appointment
+
+
 @bp.route("/settings")
 @read_only
 def settings():
@@ -209,6 +220,8 @@ def _policy_page(target_kind: str, target, recipients, title: str, back_url: str
     if request.method == "GET":
         form.version.data = str(policy.version if policy else 0)
         if policy is None:
+            # What is sent when nobody has changed it (an appointment's reminder too: the day
+            # before at 16:00 by SMS, appointments.notices.DEFAULT_POLICY).
             form.day_before.data = True
             form.day_before_at.data = DEFAULT_DAY_BEFORE
             form.same_morning_at.data = DEFAULT_MORNING
@@ -250,6 +263,13 @@ def meeting_policy(meeting_id):
                         _("Reminders: network meeting"), _endpoint_url("meetings.show", meeting_id=meeting.id))
 
 
+@bp.route("/appointment/<appointment_id>", methods=["GET", "POST"])
+def appointment_policy(appointment_id):
+    appointment = _appointment_or_404(appointment_id)
+    return _policy_page(services.APPOINTMENT, appointment, services.appointment_recipients(appointment),
+                        _("Reminders: appointment"), _endpoint_url("appointments.show", appointment_id=appointment.id))
+
+
 @bp.route("/<target_kind>/<target_id>/recipients/<kind>/<recipient_id>/opt-out", methods=["POST"])
 def recipient_opt_out(target_kind, target_id, kind, recipient_id):
     if target_kind == TargetKind.GROUP.value:
@@ -260,6 +280,10 @@ def recipient_opt_out(target_kind, target_id, kind, recipient_id):
         target = _meeting_or_404(target_id)
         recipients = services.meeting_recipients(target)
         back = url_for("reminders.meeting_policy", meeting_id=target.id)
+    elif target_kind == services.APPOINTMENT:
+        target = _appointment_or_404(target_id)
+        recipients = services.appointment_recipients(target)
+        back = url_for("reminders.appointment_policy", appointment_id=target.id)
     else:
         abort(404)
     # Only someone on this target's recipient list: an id cannot reach anyone else.
@@ -435,10 +459,16 @@ def follow_up(task_id):
         log_access(task.client_id, "follow_up_view", f"task {task.id}")
         return render_template("reminders/offer_task.html", task=task, offer=source)
     form = NewTimeForm()
+    warnings: list[str] = []
     if task.status == FollowUpStatus.OPEN.value and form.validate_on_submit():
         starts_at = local_to_utc(form.day.data, form.at.data)
+        holiday = finnish_holiday(form.day.data)
         if starts_at <= utcnow():
             form.day.errors.append(_("The new time must be in the future."))
+        elif holiday and not form.confirm.data:
+            # Warned before saving, as every scheduling form: the form comes back with "save anyway".
+            warnings.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(form.day.data),
+                              holiday=holiday))
         else:
             reached = form.outcome.data == "reached"
             meeting, reason = services.book_new_time(
@@ -464,7 +494,8 @@ def follow_up(task_id):
             OutboxMessage.kind == "new_time", OutboxMessage.target_kind == target[0],
             OutboxMessage.target_id == target[1]))
     return render_template("reminders/follow_up.html", task=task, source=source, form=form, sms_to=sms_to,
-                           sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms)
+                           sms_reason=services.REASONS.get(sms_reason) if sms_reason else None, new_sms=new_sms,
+                           warnings=warnings)
 
 
 @bp.route("/follow-ups/<task_id>/letter")

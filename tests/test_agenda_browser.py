@@ -1,4 +1,4 @@
-"""Browser test at phone width (360 px): the agenda (day, week, to record; the lead's exceptions)
+"""Browser test at phone and desktop width (360 and 1280 px): the agenda (day, week, to record; the lead's exceptions)
 and a referral from the client's page taken into a group by its facilitator. axe-core finds no
 WCAG 2.1 AA violations on any page reached, and nothing is wider than the screen."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import Enrolment, GroupSession, Referral
-from tests.browser import assert_accessible, browser_login, click_through
+from tests.browser import DESKTOP, PHONE, assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_user
 from tests.test_groups_support import make_group
 from tests.test_meetings_support import make_meeting
@@ -23,7 +23,8 @@ def _fits(page) -> None:
 
 
 @pytest.mark.browser
-def test_agenda_and_a_referral_taken_into_a_group_at_phone_width(page, app, facilitator):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
+def test_agenda_and_a_referral_taken_into_a_group(page, app, facilitator, viewport):
     worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
     lead = make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
     person = make_client(name="Matti Kuusela", worker=worker)

@@ -1,4 +1,4 @@
-"""Browser tests at phone width (360 px) with axe-core on every appointment page reached: book from
+"""Browser tests at phone and desktop width (360 and 1280 px) with axe-core on every appointment page reached: book from
 the client's page (a lone home visit asks for a pair first), move, book the next time in one click,
 mark a past appointment a no-show and rebook it, cancel."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from appointments.models import Appointment, AppointmentStatus
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_today
-from tests.browser import assert_accessible, browser_login, click_through
+from tests.browser import DESKTOP, PHONE, assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_user
 
 pytestmark = pytest.mark.browser
@@ -26,10 +26,11 @@ def _workday(days: int):
 
 
 def _narrow(page):
-    assert page.evaluate("document.documentElement.scrollWidth") <= 360
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
 
 
-def test_book_move_next_and_cancel_at_phone_width(page, app):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
+def test_book_move_next_and_cancel(page, app, viewport):
     worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
     make_user(name="Pekka Pari")
     client = make_client(name="Laura Selin", worker=worker)
@@ -91,7 +92,8 @@ def test_book_move_next_and_cancel_at_phone_width(page, app):
                                                                             timedelta(days=13, hours=23))
 
 
-def test_no_show_and_rebook_at_phone_width(page, app):
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
+def test_no_show_and_rebook(page, app, viewport):
     worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
     client = make_client(name="Erik Berg", worker=worker)
     past = Appointment(client_id=client.id, worker1_id=worker.id, kind="office",

@@ -29,9 +29,12 @@ def test_another_facilitator_sees_the_plan_but_cannot_edit(other_client, facilit
     assert other_client.get(f"/groups/{group.id}/sessions/{session.id}").status_code == 200
     # The participants' names are client records: that page is not found for them (tests/test_groups_referrals.py).
     assert other_client.get(f"/groups/{group.id}/participants").status_code == 404
+    # So are the roll call and the attendance sheet, which show them (tests/test_dayux_attendance_404.py).
+    for url in (f"/groups/{group.id}/sessions/{session.id}/roll-call", f"/groups/{group.id}/sheet"):
+        assert other_client.get(url).status_code == 404, url
     for url in (f"/groups/{group.id}/edit", f"/groups/{group.id}/schedule",
-                f"/groups/{group.id}/sessions/{session.id}/edit", f"/groups/{group.id}/sessions/{session.id}/roll-call",
-                f"/groups/{group.id}/copy", f"/groups/{group.id}/sheet"):
+                f"/groups/{group.id}/sessions/{session.id}/edit",
+                f"/groups/{group.id}/copy"):
         assert other_client.get(url).status_code == 403, url
     response = other_client.post_form(f"/groups/{group.id}/edit", {"title": "Hijacked", "capacity": "8",
                                                                    "version": "1"}, token_from="/groups/")

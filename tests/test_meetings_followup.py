@@ -78,8 +78,9 @@ def test_follow_up_copies_participants_and_reviews_items(auth_client, facilitato
     assert f'href="/meetings/{nxt.id}#plan-heading"' in old_page
     # Its facts name the next meeting, and the next one names it as the previous.
     assert f'<a href="/meetings/{nxt.id}">' in old_page and f'<a href="/meetings/{meeting.id}">' in page
-    # A second review of the same item is refused.
-    assert review(items["carry"], "done").status_code == 302
+    # A second review of the same item is refused: the review page comes back with the reason at the decision.
+    refused = review(items["carry"], "done")
+    assert refused.status_code == 200 and f'id="r{items["carry"].id}-action-error"' in refused.get_data(as_text=True)
     db.session.refresh(items["carry"])
     assert items["carry"].status == "carried"
 

@@ -43,7 +43,7 @@ def test_item_is_corrected_and_the_change_is_in_the_history(auth_client, facilit
                                                responsible=str(partner.id), due_date=new_due.isoformat(),
                                                save_anyway="y"),  # the client's name: confirmed
                                      token_from=url)
-    assert response.status_code == 302 and response.location.endswith(f"/meetings/{meeting.id}")
+    assert response.status_code == 302 and response.location.endswith(f"/meetings/{meeting.id}#plan-heading")
     db.session.refresh(item)
     assert (item.what, item.with_whom, item.due_date, item.responsible_id) == (
         "Soita isännöitsijälle", "Matti", new_due, partner.id)

@@ -103,13 +103,19 @@ def test_local_times_are_stored_utc_across_dst_and_holidays_warned(auth_client, 
             "client_identification": "initials", "staff": [str(facilitator.id)]}
     # Finland moves to summer time on the last Sunday of March 2027 (28 March).
     for day, utc_hour in ((date(2027, 3, 26), 8), (date(2027, 3, 29), 7)):
+        # Both days are Easter holidays (Good Friday, Easter Monday): warned first, saved anyway.
         response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day=day.isoformat()))
+        assert response.status_code == 200 and 'id="clash-warning"' in response.get_data(as_text=True)
+        response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day=day.isoformat(),
+                                                                            confirm_clash="y"))
         assert response.status_code == 302
         meeting = db.session.scalar(sa.select(Meeting).order_by(Meeting.id.desc()))
         assert meeting.starts_at.hour == utc_hour and to_local(meeting.starts_at).hour == 10
         assert "10.00" in auth_client.get(response.headers["Location"]).get_data(as_text=True)
-    # Christmas Day is a public holiday: the meeting is saved, with a warning naming the holiday.
-    response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day="2026-12-25"),
-                                     follow_redirects=True)
+    # Christmas Day is a public holiday: warned before saving (tests/test_dayux_holiday_warning.py),
+    # and saved with "save anyway".
+    response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day="2026-12-25"))
     page = response.get_data(as_text=True)
-    assert "flash-warning" in page and "Joulupäivä" in page
+    assert response.status_code == 200 and 'id="clash-warning"' in page and "Joulupäivä" in page
+    response = auth_client.post_form(f"/meetings/new/{client.id}", dict(base, day="2026-12-25", confirm_clash="y"))
+    assert response.status_code == 302

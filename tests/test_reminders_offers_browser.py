@@ -1,5 +1,5 @@
-"""A waiting-list offer accepted through its message link, in a real browser at phone width
-(360 px) with axe-core on every page: the facilitator sends the offer from the group's
+"""A waiting-list offer accepted through its message link, in a real browser with axe-core on
+every page (the facilitator at 360 and at 1280 px; the client always on a 360 px phone): the facilitator sends the offer from the group's
 participants, the client opens the link from the message on a phone nobody is signed in on,
 and accepts; the place is the client's in the database."""
 from __future__ import annotations
@@ -17,7 +17,7 @@ from groups.models import Enrolment
 from reminders.models import OutboxMessage, PlaceOffer
 from reminders.notices import save_team_settings
 from tests.factories import make_group_with_session
-from tests.browser import PHONE, assert_accessible, browser_login, click_through
+from tests.browser import DESKTOP, PHONE, assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client
 
 
@@ -27,9 +27,10 @@ def app_config():
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 def test_waiting_list_offer_accepted_through_its_message_link(app, page, browser, live_server, facilitator,
-                                                              fresh_db):
-    assert page.viewport_size["width"] == 360 == PHONE["width"]
+                                                              fresh_db, viewport):
+    assert page.viewport_size["width"] == viewport["width"]
     enrolled = make_client(name="Eino Enrolled", worker=facilitator, phone="040 100 0000", consent=True)
     waiting = make_client(name="Ensi Jonossa", worker=facilitator, phone="040 200 0000", consent=True)
     group, _session = make_group_with_session(facilitator=facilitator, clients=[enrolled],

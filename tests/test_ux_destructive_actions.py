@@ -81,7 +81,11 @@ def test_removing_a_participant_asks_first(auth_client, facilitator, fresh_db):
     url = f"/meetings/{meeting_id}"
     remove = f"{url}/participants/{p_id}/remove"
     page = auth_client.get(url).get_data(as_text=True)
-    assert not _forms_posting_to(page, remove) and f'href="{remove}"' in page
+    assert not _forms_posting_to(page, remove)
+    # The meeting page lists the participant with one "edit" link; the removal is offered there.
+    edit_page = auth_client.get(f"{url}/participants/{p_id}").get_data(as_text=True)
+    assert f'href="{url}/participants/{p_id}"' in page and f'href="{remove}"' in edit_page
+    assert not _forms_posting_to(edit_page, remove)
 
     body = auth_client.get(remove).get_data(as_text=True)
     assert "Poistetaanko Helena Kuusela" in body and "peruutus" in body
@@ -114,15 +118,14 @@ def test_the_review_decision_has_no_default(auth_client, facilitator, fresh_db):
     nxt = fresh_db.scalar(sa.select(Meeting).where(Meeting.previous_meeting_id == meeting.id))
     db.session.commit()
     url = f"/meetings/{nxt.id}"
-    page = auth_client.get(url).get_data(as_text=True)
+    page = auth_client.get(f"{url}/review/{item.id}").get_data(as_text=True)
     select = re.search(rf'<select[^>]*name="r{item.id}-action".*?</select>', page, re.S).group(0)
     # No option is chosen in advance; the first (and so shown) one is the empty "Choose…".
     assert "selected" not in select
     assert re.search(r'<option\s+value="">', select)
 
     # "Save" alone is refused with the reason, and the item stays open.
-    response = auth_client.post_form(f"{url}/review/{item.id}", {f"r{item.id}-action": ""},
-                                     token_from=url, follow_redirects=True)
+    response = auth_client.post_form(f"{url}/review/{item.id}", {f"r{item.id}-action": ""}, token_from=url)
     assert response.status_code == 200
     assert "Valitse päätös" in response.get_data(as_text=True)
     assert fresh_db.get(ActionItem, item.id).status == "open"
