@@ -180,3 +180,74 @@ def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
             "http_ratio": round(first_ms / cached_ms, 1) if cached_ms else None,
             "render_ms": render_ms, "cache_lookup_ms": hit_ms,
             "inprocess_ratio": round(render_ms / hit_ms, 1) if hit_ms else None}
+
+
+ROW_FORMS_TEMPLATE = """{% from "_forms.html" import field %}
+{%- for p in participants %}{{ forms[p].csrf_token }}{{ field(forms[p].invitation_status) }}{{ field(forms[p].attended) }}
+{%- endfor %}{% for i in items %}{{ item_forms[i].csrf_token }}{{ field(item_forms[i].status) }}{% endfor %}"""
+
+
+def row_forms_vs_wtforms(participants: int = 8, items: int = 12, repeat: int = 21) -> dict:
+    """The meeting page's per-row controls (a participant's invitation and attendance, an item's
+    status, each with its CSRF field) built by meetings/row_forms.py, and the same controls as
+    WTForms forms (one per row, with its prefix) rendered through _forms.html's field macro, the
+    library's way. In process, Finnish, ``participants`` and ``items`` rows (the measured meeting
+    has about that many)."""
+    from flask_babel import force_locale
+
+    from meetings.forms import ItemStatusForm, ParticipationForm
+    from meetings.row_forms import row_forms
+
+    app = _app("sqlite://")
+    p_ids, i_ids = list(range(1, participants + 1)), list(range(1, items + 1))
+    with app.test_request_context("/meetings/1"), force_locale("fi"):
+        def hand_written():
+            rf = row_forms()
+            parts = []
+            for p in p_ids:
+                parts += [rf.csrf(f"p{p}"), rf.invitation(f"p{p}-invitation_status", "accepted", "Matti K."),
+                          rf.attended(f"p{p}-attended", "yes", "Matti K.")]
+            for i in i_ids:
+                parts += [rf.csrf(f"i{i}"), rf.status(f"i{i}-status", "open", "Soita asuntotoimistoon")]
+            return "".join(parts)
+
+        template = app.jinja_env.from_string(ROW_FORMS_TEMPLATE)  # compiled once, as a template file is
+
+        def library():
+            forms = {p: ParticipationForm(prefix=f"p{p}", formdata=None, invitation_status="accepted", attended="yes")
+                     for p in p_ids}
+            item_forms = {i: ItemStatusForm(prefix=f"i{i}", formdata=None, status="open") for i in i_ids}
+            return template.render(participants=p_ids, items=i_ids, forms=forms, item_forms=item_forms)
+
+        hand_written(), library()  # first use: catalogues, the template compiled
+        hand_ms, hand_html = _median_ms(hand_written, repeat)
+        lib_ms, lib_html = _median_ms(library, repeat)
+    return {"participants": participants, "items": items, "row_forms_ms": hand_ms, "wtforms_ms": lib_ms,
+            "saved_ms": round(lib_ms - hand_ms, 2), "controls": 3 * participants + 2 * items,
+            "bytes": [len(hand_html), len(lib_html)]}
+
+
+def source_hashing() -> dict:
+    """What hashing source files for the cache keys costs: once per process (the charts' renderer
+    version at import, the feeds' render fingerprint on the first feed; both are remembered)."""
+    import importlib
+    import sys
+
+    from flask import current_app
+
+    app = _app("sqlite://")
+    with app.app_context():
+        from calendar_export import views
+        from calendar_export.sources import sources
+
+        modules = tuple(sorted({views.__name__, "calendar_export.ical", "calendar_export.sources"}
+                               | {type(source).__module__ for source in sources()}))
+        dirs = current_app.config.get("BABEL_TRANSLATION_DIRECTORIES", "")
+
+        def fingerprint():
+            views._render_fingerprint.cache_clear()
+            return views._render_fingerprint(dirs, modules)
+
+        fingerprint_ms, _ = _median_ms(fingerprint, 5)
+        charts_ms, _ = _median_ms(lambda: importlib.reload(sys.modules["feedback.charts"]), 5)
+    return {"feed_fingerprint_ms": fingerprint_ms, "charts_module_reload_ms": charts_ms, "files": len(modules) + 1}

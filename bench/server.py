@@ -47,7 +47,7 @@ class Gunicorn:
         DATA.mkdir(parents=True, exist_ok=True)
         self.log_path = DATA / f"gunicorn-{name}-{self.port}.log"
 
-    def start(self, timeout: float = 60) -> Gunicorn:
+    def start(self, timeout: float = 180) -> Gunicorn:  # a loaded shared machine boots workers slowly
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), self.target], cwd=ROOT,
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
