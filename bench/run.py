@@ -378,7 +378,6 @@ SPECIAL_PATHS = [
     ("no_fastpath", "feed_304"),
     ("orm_reads", "feed_304"),
     ("orm_inserts", "client_page"),
-    ("library_session", "my_tasks"),
     ("library_domain", "meeting_page"),
 ]
 
@@ -707,14 +706,15 @@ def special_path_lines(results: dict) -> list[str]:
         return []
     if "error" in sp:
         return ["## Special paths, with and without", "", f"Harness error: `{sp['error']}`", ""]
-    out = ["## Special paths, with and without (issue 17, point 8)", "",
-           f"On {results.get('special_paths_on')}: the app as it is, measured before and after the variants "
-           "(the two show the machine's noise), and the app with one special path replaced by the library's way "
-           "(`bench/variants.py`), on the page the path was written for; wrk, "
-           f"{results.get('duration', '?')} s each.", "",
-           "| special path | where | page | as is, before (req/s, p50 ms) | as is, after | without it | "
-           "without ÷ as is (req/s) |", "|---|---|---|---|---|---|---:|"]
-    for variant, r in sp["without"].items():
+    out = ["## Special paths, with and without (issue 17, point 8)", ""]
+    if sp.get("without"):
+        out += [f"On {results.get('special_paths_on')}: the app as it is, measured before and after the variants "
+                "(the two show the machine's noise), and the app with one special path replaced by the library's "
+                "way (`bench/variants.py`), on the page the path was written for; wrk, "
+                f"{results.get('duration', '?')} s each.", "",
+                "| special path | where | page | as is, before (req/s, p50 ms) | as is, after | without it | "
+                "without ÷ as is (req/s) |", "|---|---|---|---|---|---|---:|"]
+    for variant, r in (sp.get("without") or {}).items():
         sc = r["scenario"]
         before, after = sp["as_is_before"].get(sc, {}), sp["as_is_after"].get(sc, {})
         best = max([x.get("rps") or 0 for x in (before, after)])
@@ -731,12 +731,90 @@ def special_path_lines(results: dict) -> list[str]:
                 "page."]
     elif rf:
         out += ["", f"- Row forms: harness error `{rf.get('error')}`"]
+    sg = sp.get("signer") or {}
+    if "library_us" in sg:
+        out += [f"- **The signer-caching session interface** (`core/security.py`), in process: Flask's "
+                f"SecureCookieSessionInterface builds the cookie's signer in {sg['library_us']} µs, on every "
+                f"open_session and save_session; kept per key it was {sg['kept_us']} µs. Twice per request, "
+                "about 0.1 ms on this loaded machine: about 1 % of a page and nothing of the 304 (the fast path "
+                "opens no session), so no target needs it: **replaced by Flask's own interface**."]
+    bb = sp.get("babel") or {}
+    if bb.get("rounds"):
+        out += ["- **The Babel Domain subclass** (`core/i18n.py`), one gettext in a request, in process, three rounds "
+                "(µs, with the remembered catalogue / Flask-Babel's own lookup): " + "; ".join(
+                    f"{x['kept_us']} / {x['library_us']}" for x in bb["rounds"]) + ". The rounds disagree by "
+                "more than the difference: **not decided** on this machine today."]
     sh = sp.get("source_hashing") or {}
     if "feed_fingerprint_ms" in sh:
         out += [f"- **Hashing source files for cache keys**: the feeds' render fingerprint "
                 f"({sh['files']} files) {sh['feed_fingerprint_ms']} ms and the chart renderer's version (a module "
                 f"import) {sh['charts_module_reload_ms']} ms, once per process: not a speed path (no request pays "
                 "it twice), so no throughput figure can carry it; it is kept for what it does (see the report)."]
+    return out + [""]
+
+
+def inprocess_lines(results: dict) -> list[str]:
+    """Each page's time in process (bench/pagetimes.py) at every scale, side by side."""
+    times = results.get("inprocess") or {}
+    if not times:
+        return []
+    labels = list(times)
+    scenarios = list(next(iter(times.values())).keys())
+    out = ["## Page times in process, scales side by side", "",
+           "Each page requested alone through the test client (no server, no load generator), the median of "
+           "a few requests after a warm one, as the lead (`bench/pagetimes.py`). Slower than a quiet machine by "
+           "the neighbours' load, but the two scales of a database are measured back to back, so their ratio is "
+           "the page's growth with the data.", "",
+           "| Page | " + " | ".join(f"{lb} ms" for lb in labels) + " | " + " | ".join(
+               f"{a.split(',')[0]} {b.split('scale ')[-1]} ÷ {a.split('scale ')[-1]}"
+               for a, b in _scale_pairs(labels)) + " |",
+           "|---|" + "---:|" * (len(labels) + len(_scale_pairs(labels)))]
+    for sc in scenarios:
+        cells = [_fmt(times[lb].get(sc, {}).get("median_ms")) for lb in labels]
+        ratios = []
+        for a, b in _scale_pairs(labels):
+            x, y = times[a].get(sc, {}).get("median_ms"), times[b].get(sc, {}).get("median_ms")
+            ratios.append(f"{y / x:.2f}" if x and y else "–")
+        out.append(f"| {sc} | " + " | ".join(cells) + " | " + " | ".join(ratios) + " |")
+    return out + [""]
+
+
+def _scale_pairs(labels: list[str]) -> list[tuple[str, str]]:
+    by_db: dict[str, list[str]] = {}
+    for lb in labels:
+        by_db.setdefault(lb.split(",")[0], []).append(lb)
+    return [(lbs[0], lbs[-1]) for lbs in by_db.values() if len(lbs) > 1]
+
+
+def pathtimes_lines(results: dict) -> list[str]:
+    pt = results.get("pathtimes")
+    if not pt:
+        return []
+    out = ["## Special paths in process, with and without", "",
+           f"On {results.get('pathtimes_on')}: `bench/pathtimes.py`, each variant in a fresh process, the median "
+           "of many requests through the test client; the app as it is measured first and last (the spread is "
+           "the noise). hello-world through the same test client: "
+           f"{_fmt(pt.get('as_is_before', {}).get('hello'))} ms.", "",
+           "| special path (replaced by the library's way) | page | as is, first (ms) | as is, last (ms) | "
+           "without it (ms) | without ÷ as is | verdict |", "|---|---|---:|---:|---:|---:|---|"]
+    from .pathtimes import PAGES as PATH_PAGES
+    from .variants import VARIANTS
+
+    for variant, page in PATH_PAGES.items():
+        a, b = pt.get("as_is_before", {}).get(page), pt.get("as_is_after", {}).get(page)
+        w = pt.get(variant, {}).get(page)
+        base = min(x for x in (a, b) if x) if (a or b) else None
+        spread = [x for x in (a, b) if x]
+        if not w or not spread:
+            verdict = "not measured"
+        elif w > 1.2 * max(spread):
+            verdict = "slower without it: needed"
+        elif w < min(spread) / 1.2:
+            verdict = "faster without it"
+        else:
+            verdict = "within the spread of the two as-is runs: not decided"
+        out.append(f"| {VARIANTS[variant][1]} | {page} | {_fmt(a)} | {_fmt(b)} | {_fmt(w)} | "
+                   f"{f'{w / base:.2f}' if w and base else '–'} | {verdict} |")
     return out + [""]
 
 
@@ -783,10 +861,14 @@ def write_report(results: dict, args) -> str:
            " open windows: each window accepts at most 60 answers per 10 minutes (the feature's anti-abuse "
            "limit; the windows are enough that the load never reaches it).",
            ""]
-    out += ["## Scale side by side", ""] + scale_lines(results)
+    side = scale_lines(results)
+    out += ["## Scale side by side", ""] + (side or [
+        "No database has both scales measured with wrk in this report (see the notes); the in-process page "
+        "times below compare the scales.", ""])
     out += ["## Targets across the runs", "", "| Target | Result | Measured |", "|---|---|---|"]
     out += [f"| {label} | {_mark(ok)} | {detail} |" for label, ok, detail in cross_targets(results)]
-    out += [""] + curve_lines(results) + special_path_lines(results)
+    out += [""] + inprocess_lines(results) + curve_lines(results) + special_path_lines(results) \
+        + pathtimes_lines(results)
     for name, run in results["runs"].items():
         out += [f"## {name}", ""]
         if "error" in run:

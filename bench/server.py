@@ -59,6 +59,7 @@ class Gunicorn:
             if self.healthy() and len(self.worker_pids()) >= self.workers:
                 return self
             time.sleep(0.2)
+        self.stop()  # no server left behind when it did not start in time
         raise RuntimeError(f"gunicorn {self.name} did not become ready; see {self.log_path}")
 
     def healthy(self) -> bool:

@@ -19,15 +19,6 @@ def _no_fastpath() -> None:
     fastpath.install = lambda app: None
 
 
-def _library_session() -> None:
-    """Flask's own SecureCookieSessionInterface (it builds its signer on every request)."""
-    from flask.sessions import SecureCookieSessionInterface
-
-    import core.security as security
-
-    security.SessionInterface = SecureCookieSessionInterface
-
-
 def _library_domain() -> None:
     """Flask-Babel's own Domain.get_translations (looks the catalogue up on every gettext)."""
     import flask_babel
@@ -74,8 +65,6 @@ VARIANTS: dict[str, tuple[Callable[[], None], str, str]] = {
     "orm_reads": (_orm_reads, "the raw-driver read (core.db.read_row)", "core/db.py read_row"),
     "orm_inserts": (_orm_inserts, "the raw-driver insert (register.chain.append_raw)",
                     "core/db.py insert_rows, register/chain.py append_raw"),
-    "library_session": (_library_session, "the signer-caching session interface",
-                        "core/security.py SessionInterface"),
     "library_domain": (_library_domain, "the Babel Domain subclass", "core/i18n.py RememberingDomain"),
 }
 

@@ -7,6 +7,11 @@ controls are written here from labels and choices translated once per language p
 The markup is what templates/_forms.html's field() gives a WTForms field (a visible label tied
 to each control); the field names carry the prefixes ("p12-", "i34-", "r56-") that
 ParticipationForm, ItemStatusForm and ReviewForm read when a row is posted.
+
+Needed for the meeting page's p99 < 100 ms target, bench/RESULTS.md "Special paths": 8 participants
+and 12 items (48 controls) took 0.24 ms here and 64 ms as one WTForms form per row rendered
+through _forms.html's field macro (bench/micro.py ``row_forms_vs_wtforms``, 6.12.2026, a loaded
+machine: both figures inflated alike).
 """
 from __future__ import annotations
 
