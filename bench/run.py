@@ -790,6 +790,8 @@ def pathtimes_lines(results: dict) -> list[str]:
     pt = results.get("pathtimes")
     if not pt:
         return []
+    if "error" in pt:
+        return ["## Special paths in process, with and without", "", f"Harness error: `{pt['error']}`", ""]
     out = ["## Special paths in process, with and without", "",
            f"On {results.get('pathtimes_on')}: `bench/pathtimes.py`, each variant in a fresh process, the median "
            "of many requests through the test client; the app as it is measured first and last (the spread is "
@@ -923,6 +925,8 @@ def main(argv=None) -> None:
                              "earlier today instead of seeding again")
     parser.add_argument("--curve", type=lambda v: [int(x) for x in v.split(",") if x.strip()], default=[1, 2, 4, 8],
                         help="gunicorn worker counts for the throughput curve (docs/SCALING.md); empty to skip")
+    parser.add_argument("--no-inprocess", dest="inprocess", action="store_false",
+                        help="skip the in-process page times and special-path times")
     parser.add_argument("--no-special-paths", dest="special_paths", action="store_false",
                         help="skip measuring each special path with and without (issue 17, point 8)")
     parser.add_argument("--append", action="store_true",
@@ -1000,6 +1004,24 @@ def main(argv=None) -> None:
         log(f"special paths with and without, on {paths_label} …")
         results["special_paths"] = _guard(lambda: special_paths(url, json.loads(Path(state_path).read_text()), args))
         results["special_paths_on"] = paths_label
+    if args.inprocess and places:
+        # Each page alone in process at every scale (bench/pagetimes.py), and the special paths with
+        # and without in process (bench/pathtimes.py): figures a busy machine still gives.
+        from . import pagetimes
+
+        results["inprocess"] = {}
+        for label, (url, state_path, _pg) in places.items():
+            log(f"in-process page times on {label} …")
+            results["inprocess"][label] = _guard(lambda url=url, sp=state_path: pagetimes.measure(
+                url, json.loads(Path(sp).read_text()), 3))
+        if paths_label:
+            url, state_path, _pg = places[paths_label]
+            log(f"special paths in process on {paths_label} …")
+            done = subprocess.run([sys.executable, "-m", "bench.pathtimes", "--database-url", url, "--state",
+                                   state_path], cwd=ROOT, capture_output=True, text=True)
+            results["pathtimes"] = (json.loads(done.stdout.strip().splitlines()[-1]) if done.returncode == 0
+                                    else {"error": done.stderr.strip()[-500:]})
+            results["pathtimes_on"] = paths_label
     load = os.getloadavg()
     results["load_after"] = f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
     (DATA / "results.json").write_text(json.dumps(results, indent=2, default=str))
