@@ -38,6 +38,16 @@ class Postgres:
         engine.dispose()
         return self.admin_url.rsplit("/", 1)[0] + "/" + name
 
+    def database(self, name: str, *, fresh: bool = True) -> str:
+        """The URL of database ``name``: made afresh, or (``fresh=False``) kept when it exists."""
+        if fresh:
+            return self.fresh_database(name)
+        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).scalar()
+        engine.dispose()
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name if exists else self.fresh_database(name)
+
     def drop_database(self, name: str) -> None:
         engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -101,4 +111,12 @@ def fresh_sqlite(name: str) -> str:
     path = DATA / f"{name}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(str(path) + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{path}"
+
+
+def sqlite_url(name: str, *, fresh: bool = True) -> str:
+    """A SQLite file's URL: made afresh, or (``fresh=False``) kept when it exists."""
+    path = DATA / f"{name}.db"
+    if fresh or not path.exists():
+        return fresh_sqlite(name)
     return f"sqlite:///{path}"

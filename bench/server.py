@@ -47,7 +47,7 @@ class Gunicorn:
         DATA.mkdir(parents=True, exist_ok=True)
         self.log_path = DATA / f"gunicorn-{name}-{self.port}.log"
 
-    def start(self, timeout: float = 60) -> Gunicorn:
+    def start(self, timeout: float = 180) -> Gunicorn:  # a loaded shared machine boots workers slowly
         log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), self.target], cwd=ROOT,
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
@@ -59,6 +59,7 @@ class Gunicorn:
             if self.healthy() and len(self.worker_pids()) >= self.workers:
                 return self
             time.sleep(0.2)
+        self.stop()  # no server left behind when it did not start in time
         raise RuntimeError(f"gunicorn {self.name} did not become ready; see {self.log_path}")
 
     def healthy(self) -> bool:

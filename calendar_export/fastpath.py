@@ -12,6 +12,10 @@ a GET or HEAD of ``/calendar/<token>.ics`` with ``If-None-Match`` that matches t
 live feed's stored body while that body is current (``views.feed_state``), and whose use need not be recorded now (``services.needs_touch``). Everything else, errors
 included, goes on to the view, which gives the same answers the same way; a test checks that the
 two 304s carry the same headers. Nothing is kept between requests, so app instances agree.
+
+Needed for the 304 target (≥ 0.5× hello-world), bench/RESULTS.md "Special paths in process": a 304
+took 0.25 ms with this path and 0.52 ms through Flask and the view (hello-world 0.12 ms), i.e.
+0.47× against 0.22× of hello-world (bench/pathtimes.py, variant ``no_fastpath``, 6.12.2026).
 """
 from __future__ import annotations
 

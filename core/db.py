@@ -127,7 +127,9 @@ def read_row(statement: sa.Select, params: dict) -> tuple | None:
 
     For the one statement of a path polled all day whose usual answer needs nothing else from
     the database: a calendar's conditional GET spent two thirds of its time in the session and
-    connection layers around a 30 µs lookup.
+    connection layers around a 30 µs lookup. Needed for the 304 target (≥ 0.5× hello-world),
+    bench/RESULTS.md "Special paths in process": the poll took 0.25 ms with it and 0.71 ms with
+    the same lookup through the ORM session (bench/pathtimes.py, variant ``orm_reads``).
     """
     dialect = db.engine.dialect
     key = (id(statement), dialect.name)

@@ -4,7 +4,6 @@ from __future__ import annotations
 from urllib.parse import urljoin, urlsplit
 
 from flask import Flask, current_app, g, request
-from flask.sessions import SecureCookieSessionInterface
 
 from .extensions import db
 
@@ -60,21 +59,6 @@ def start_autocommit() -> None:
     db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
 
 
-class SessionInterface(SecureCookieSessionInterface):
-    """Flask's signed-cookie session, with its signer built once per key instead of on every
-    request (a feed poll answered 304 spent a tenth of its time building it)."""
-
-    def __init__(self) -> None:
-        self._signer: tuple[tuple, object] | None = None
-
-    def get_signing_serializer(self, app: Flask):
-        keys = (app.secret_key, tuple(app.config.get("SECRET_KEY_FALLBACKS") or ()))
-        cached = self._signer
-        if cached is None or cached[0] != keys:
-            cached = self._signer = (keys, super().get_signing_serializer(app))
-        return cached[1]
-
-
 def is_safe_next(target: str | None) -> bool:
     """Only paths on this site: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
@@ -99,7 +83,8 @@ def init_security(app: Flask) -> None:
     from .logging import install as install_log_redaction
 
     install_log_redaction(app.logger)
-    app.session_interface = SessionInterface()
+    # Flask's own SecureCookieSessionInterface: building its signer per request costs tens of µs
+    # (bench/RESULTS.md, "Special paths"), too little for any target to need a cached one.
     app.before_request(mark_read_only_request)
 
     always = security_headers(app)
