@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from accounts import session_auth
 from accounts.models import UserSession
 from tests.factories import PASSWORD, login
 
@@ -17,18 +16,14 @@ IDLE_MESSAGE = "Sinut kirjattiin ulos, koska palvelua ei käytetty hetkeen"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Moves the login check's clock (accounts.session_auth.utcnow) forward."""
+def clock(frozen_time):
+    """The whole app's clock, stopped now and moved forward by the test (``clock.forward``)."""
     class Clock:
-        offset = timedelta()
-
         def forward(self, **delta):
-            self.offset += timedelta(**delta)
+            frozen_time.shift(**delta)
 
-    c = Clock()
-    real = session_auth.utcnow
-    monkeypatch.setattr(session_auth, "utcnow", lambda: real() + c.offset)
-    return c
+    frozen_time(frozen_time.now())
+    return Clock()
 
 
 def _last_seen(fresh_db, user):

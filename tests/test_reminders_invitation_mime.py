@@ -35,8 +35,10 @@ SEND_AT = datetime(2026, 12, 2, 7, 30, 15, tzinfo=UTC)       # a day later, afte
 
 
 @pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: QUEUED_AT)
+def fixed_clock(frozen_time):
+    """The whole app's clock, stopped at QUEUED_AT (before the test logs in: a later session cookie
+    would be refused as from the future)."""
+    frozen_time(QUEUED_AT)
 
 
 @pytest.fixture
