@@ -22,7 +22,6 @@ from icalendar import Calendar
 from core.extensions import db
 from meetings import services as meeting_services
 from meetings.signals import meeting_changed
-from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
 from tests.factories import make_client, make_meeting, make_partner
 from tests.messaging import SmtpSink, calendar_bytes, keep_ics

@@ -5,12 +5,12 @@ weeks to the last one, overflows. Every date field is ``core.forms.DateField``: 
 years from today, read at validation time, with a translated message at the field."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from core.timeutil import local_today
+from core.timeutil import local_to_utc, local_today
 from groups import services as group_services
 from groups.models import GroupSession
 from meetings.models import ActionItem, Meeting
@@ -112,8 +112,7 @@ def test_feedback_report_service_is_safe_at_the_ends_of_the_calendar(app):
     assert report.groups_held == 0
 
 
-def test_the_window_is_read_at_validation_time(app, monkeypatch):
-    from core import forms as core_forms
+def test_the_window_is_read_at_validation_time(app, frozen_time):
     from core.forms import EARLIEST_DATE, DateField, Form, latest_date
 
     class One(Form):
@@ -133,5 +132,5 @@ def test_the_window_is_read_at_validation_time(app, monkeypatch):
     assert valid(latest_date().isoformat()) and not valid((latest_date() + timedelta(days=1)).isoformat())
     # A server running for years moves its window with the calendar.
     later = today.replace(year=today.year + 3) if not (today.month == 2 and today.day == 29) else date(today.year + 3, 3, 1)
-    monkeypatch.setattr(core_forms.timeutil, "local_today", lambda: later)
+    frozen_time(local_to_utc(later, time(12, 0)))
     assert valid((today + timedelta(days=365 * 12)).isoformat())
