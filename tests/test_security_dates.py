@@ -10,11 +10,12 @@ from datetime import date, time, timedelta
 import pytest
 import sqlalchemy as sa
 
+from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups import services as group_services
 from groups.models import GroupSession
 from meetings.models import ActionItem, Meeting
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_groups_support import make_group
 
 RANGE_ERROR = "Anna päivämäärä väliltä 1.1.2000–"  # the users here read Finnish
@@ -69,7 +70,11 @@ def test_new_meeting_on_an_impossible_day_is_refused_at_the_field(auth_client, f
     client = make_client(worker=facilitator)
     data = _meeting_form(day)
     data["staff"] = [str(facilitator.id)]
+    db.session.commit()
+    seen = len(logged(fresh_db, client.id))
     response = auth_client.post_form(f"/meetings/new/{client.id}", data)
+    # The refused form showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, client.id)[seen:] == [("view", "new meeting form")]
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert RANGE_ERROR in page and f'value="{day}"' in page and 'value="Activation plan"' in page
