@@ -109,3 +109,13 @@ def logged(fresh_db, client_id: int | None = None) -> list[tuple[str, str]]:
     if client_id is not None:
         stmt = stmt.where(AccessLog.client_id == client_id)
     return [(action, detail) for action, detail in fresh_db.execute(stmt)]
+
+
+def login_sessions(fresh_db, user_id: int) -> int:
+    """How many server-side login sessions (accounts.models.UserSession) the user has, as
+    committed: a logout must have deleted its row."""
+    import sqlalchemy as sa
+
+    from accounts.models import UserSession
+
+    return fresh_db.scalar(sa.select(sa.func.count()).select_from(UserSession).where(UserSession.user_id == user_id))

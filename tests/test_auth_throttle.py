@@ -94,7 +94,7 @@ def test_guesses_of_the_current_password_are_throttled_like_logins(app, client, 
     assert other.post_form("/login", {"email": facilitator.email, "password": PASSWORD}).status_code == 429
 
 
-def test_a_success_starts_the_pairs_count_afresh(app, facilitator):
+def test_a_success_starts_the_pairs_count_afresh(app, facilitator, fresh_db):
     client = app.test_client()
     limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
     for _ in range(limit - 1):
@@ -105,3 +105,7 @@ def test_a_success_starts_the_pairs_count_afresh(app, facilitator):
     for _ in range(limit - 1):
         assert _login(client, facilitator.email, WRONG, "198.51.100.7").status_code == 200
     assert _login(client, facilitator.email, PASSWORD, "198.51.100.7").status_code == 302
+    # Every attempt was recorded (the throttle's memory is the database).
+    attempts = fresh_db.scalars(sa.select(LoginAttempt.success).where(LoginAttempt.email == facilitator.email)
+                                .order_by(LoginAttempt.id))
+    assert attempts == ([False] * (limit - 1) + [True]) * 2
