@@ -103,6 +103,7 @@ def test_a_wrong_state_is_refused_and_logs_no_one_in(app, client, provider, fiia
 def test_a_replayed_code_is_refused(app, client, provider, fiia, fresh_db):
     back = sign_in_at_provider(_start(client), "fiia", CALLBACK)
     assert client.get(_callback_path(back)).status_code == 302
+    assert login_sessions(fresh_db, fiia.id) == 1     # the sign-in stored its login
     client.post_form("/logout", {}, token_from="/")
     assert login_sessions(fresh_db, fiia.id) == 0     # the logout deleted the login's row
     # The same code again, with a state of a new sign-in: the provider refuses the code.
@@ -169,6 +170,7 @@ def test_an_unverified_email_does_not_take_over_an_account(app, client, provider
 
 def test_a_deactivated_account_cannot_sign_in_through_the_provider(app, client, provider, fiia, fresh_db):
     assert _sign_in(client, "fiia").status_code == 302
+    assert login_sessions(fresh_db, fiia.id) == 1     # the sign-in stored its login
     client.post_form("/logout", {}, token_from="/")
     assert login_sessions(fresh_db, fiia.id) == 0     # the logout deleted the login's row
     db.session.execute(sa.update(User).where(User.id == fiia.id).values(active=False))
