@@ -11,10 +11,12 @@ import os
 import re
 import shutil
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from argon2 import PasswordHasher
 from flask.testing import FlaskClient
 
@@ -206,6 +208,39 @@ def client(app) -> CsrfClient:
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def frozen_time():
+    """The app's one clock stopped (time-machine: ``datetime.now``, ``date.today``, ``time.time``,
+    so ``core.db.utcnow()`` and every module that reads the clock agree): ``frozen_time(at)`` stops
+    it at ``at`` and may be called again to move it; ``frozen_time.shift(**delta)`` moves it on.
+    It runs again when the test ends. Signed cookies and CSRF tokens made at a later time are
+    refused as "from the future", so freeze before logging in when ``at`` is in the past."""
+    class Frozen:
+        traveller = None
+        coordinates = None
+
+        def __call__(self, at):
+            if self.traveller is None:
+                self.traveller = time_machine.travel(at, tick=False)
+                self.coordinates = self.traveller.start()
+            else:
+                self.coordinates.move_to(at)
+            return self.coordinates
+
+        def shift(self, **delta):
+            if self.traveller is None:
+                self(datetime.now(UTC))
+            self.coordinates.shift(timedelta(**delta))
+
+        def now(self) -> datetime:
+            return datetime.now(UTC)
+
+    frozen = Frozen()
+    yield frozen
+    if frozen.traveller is not None:
+        frozen.traveller.stop()
 
 
 class FreshDB:

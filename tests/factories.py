@@ -94,3 +94,28 @@ def make_meeting(*, client, starts_at: datetime, staff=None, relatives=(), conta
     db.session.flush()
     db.session.refresh(meeting)
     return meeting
+
+
+def logged(fresh_db, client_id: int | None = None) -> list[tuple[str, str]]:
+    """The client's (or, with no id, every) access-log rows as committed, oldest first, as
+    (action, detail). Read through
+    ``fresh_db``, so a refused form's log row is seen only when its request really committed it:
+    take ``seen = len(logged(...))`` before the request and compare ``logged(...)[seen:]`` after."""
+    import sqlalchemy as sa
+
+    from register.models import AccessLog
+
+    stmt = sa.select(AccessLog.action, AccessLog.detail).order_by(AccessLog.id)
+    if client_id is not None:
+        stmt = stmt.where(AccessLog.client_id == client_id)
+    return [(action, detail) for action, detail in fresh_db.execute(stmt)]
+
+
+def login_sessions(fresh_db, user_id: int) -> int:
+    """How many server-side login sessions (accounts.models.UserSession) the user has, as
+    committed: a logout must have deleted its row."""
+    import sqlalchemy as sa
+
+    from accounts.models import UserSession
+
+    return fresh_db.scalar(sa.select(sa.func.count()).select_from(UserSession).where(UserSession.user_id == user_id))

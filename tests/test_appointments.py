@@ -14,7 +14,7 @@ from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today
 from register.models import AccessLog
 from reminders.models import OutboxMessage
-from tests.factories import login, make_client, make_user
+from tests.factories import logged, login, make_client, make_user
 
 
 def _form(day, worker, **extra):
@@ -64,7 +64,9 @@ def test_book_from_the_client_page(auth_client, facilitator, fresh_db):
 
 def test_bad_input_is_refused_at_the_field_with_the_input_kept(auth_client, facilitator, fresh_db):
     client = make_client(worker=facilitator)
+    db.session.commit()
     yesterday = local_today() - timedelta(days=1)
+    seen = len(logged(fresh_db, client.id))
     for data, message in [
         (_form(yesterday, facilitator), "Aika on mennyt"),
         (_form(_future_workday(), facilitator, minutes="10"), "15–120 minuuttia"),
@@ -80,6 +82,9 @@ def test_bad_input_is_refused_at_the_field_with_the_input_kept(auth_client, faci
         if message != "Kind":
             assert message in page, (data, page[page.find("error-summary"):][:600])
         assert 'value="Room 3"' in page  # the input is kept
+        # Each refused form showed the client: its access-log row was committed with the page.
+        assert logged(fresh_db, client.id)[seen:] == [("view", "new appointment form")]
+        seen = len(logged(fresh_db, client.id))
     assert fresh_db.scalar(sa.select(sa.func.count(Appointment.id))) == 0
 
 

@@ -14,7 +14,7 @@ import time_machine
 
 from accounts.models import User
 from core.extensions import db
-from tests.factories import PASSWORD, make_user
+from tests.factories import PASSWORD, login_sessions, make_user
 from tests.oidc import CLIENT_ID, CLIENT_SECRET, Provider, free_port, sign_in_at_provider
 
 CALLBACK = "http://localhost/login/sso/callback"
@@ -100,10 +100,12 @@ def test_a_wrong_state_is_refused_and_logs_no_one_in(app, client, provider, fiia
     assert fresh_db.get(User, fiia.id).oidc_subject is None
 
 
-def test_a_replayed_code_is_refused(app, client, provider, fiia):
+def test_a_replayed_code_is_refused(app, client, provider, fiia, fresh_db):
     back = sign_in_at_provider(_start(client), "fiia", CALLBACK)
     assert client.get(_callback_path(back)).status_code == 302
+    assert login_sessions(fresh_db, fiia.id) == 1     # the sign-in stored its login
     client.post_form("/logout", {}, token_from="/")
+    assert login_sessions(fresh_db, fiia.id) == 0     # the logout deleted the login's row
     # The same code again, with a state of a new sign-in: the provider refuses the code.
     new_state = parse_qs(urlparse(_start(client)).query)["state"][0]
     code = parse_qs(urlparse(back).query)["code"][0]
@@ -167,9 +169,11 @@ def test_an_unverified_email_does_not_take_over_an_account(app, client, provider
     assert fresh_db.get(User, fiia.id).oidc_subject is None
 
 
-def test_a_deactivated_account_cannot_sign_in_through_the_provider(app, client, provider, fiia):
+def test_a_deactivated_account_cannot_sign_in_through_the_provider(app, client, provider, fiia, fresh_db):
     assert _sign_in(client, "fiia").status_code == 302
+    assert login_sessions(fresh_db, fiia.id) == 1     # the sign-in stored its login
     client.post_form("/logout", {}, token_from="/")
+    assert login_sessions(fresh_db, fiia.id) == 0     # the logout deleted the login's row
     db.session.execute(sa.update(User).where(User.id == fiia.id).values(active=False))
     db.session.commit()
     again = app.test_client()
@@ -178,10 +182,12 @@ def test_a_deactivated_account_cannot_sign_in_through_the_provider(app, client, 
     assert not _logged_in(again)
 
 
-def test_logout_also_ends_the_session_at_the_provider(app, client, provider, fiia):
+def test_logout_also_ends_the_session_at_the_provider(app, client, provider, fiia, fresh_db):
     _sign_in(client, "fiia")
+    assert login_sessions(fresh_db, fiia.id) == 1
     response = client.post_form("/logout", {}, token_from="/")
     assert response.status_code == 302
+    assert login_sessions(fresh_db, fiia.id) == 0     # ended here too, not only at the provider
     location = urlparse(response.headers["Location"])
     assert f"{location.scheme}://{location.netloc}" == provider.issuer and location.path == "/session/end"
     query = parse_qs(location.query)

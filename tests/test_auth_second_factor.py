@@ -60,6 +60,9 @@ def enrolled(app, facilitator, fresh_db):
     client = app.test_client()
     login(client, facilitator)
     secret, codes = _enrol(client)
+    # The enrolment reached the database (a test that relies on it must not pass without it).
+    assert fresh_db.scalar(sa.select(TotpCredential.user_id).where(TotpCredential.user_id == facilitator.id)) \
+        == facilitator.id
     client.post_form("/logout", {}, token_from="/")
     return secret, codes
 

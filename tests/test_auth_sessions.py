@@ -9,33 +9,31 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import sqlalchemy as sa
 
-from accounts import session_auth
-from accounts.models import UserSession
+from accounts.models import LoginAttempt, UserSession
 from tests.factories import PASSWORD, login
 
 IDLE_MESSAGE = "Sinut kirjattiin ulos, koska palvelua ei käytetty hetkeen"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    """Moves the login check's clock (accounts.session_auth.utcnow) forward."""
+def clock(frozen_time):
+    """The whole app's clock, stopped now and moved forward by the test (``clock.forward``)."""
     class Clock:
-        offset = timedelta()
-
         def forward(self, **delta):
-            self.offset += timedelta(**delta)
+            frozen_time.shift(**delta)
 
-    c = Clock()
-    real = session_auth.utcnow
-    monkeypatch.setattr(session_auth, "utcnow", lambda: real() + c.offset)
-    return c
+        def now(self):
+            return frozen_time.now()
+
+    frozen_time(frozen_time.now())
+    return Clock()
 
 
 def _last_seen(fresh_db, user):
     return fresh_db.scalar(sa.select(UserSession.last_seen_at).where(UserSession.user_id == user.id))
 
 
-def test_an_idle_login_ends_and_the_user_comes_back_where_they_were(app, client, facilitator, clock):
+def test_an_idle_login_ends_and_the_user_comes_back_where_they_were(app, client, facilitator, clock, fresh_db):
     login(client, facilitator)
     assert client.get("/meetings/?show=past").status_code == 200
     clock.forward(minutes=app.config["SESSION_IDLE_MINUTES"] + 1)
@@ -49,6 +47,11 @@ def test_an_idle_login_ends_and_the_user_comes_back_where_they_were(app, client,
     # Logging in again leads back to the page.
     again = client.post_form(response.headers["Location"], {"email": facilitator.email, "password": PASSWORD})
     assert again.status_code == 302 and again.headers["Location"] == "/meetings/?show=past"
+    # The new login's attempt and session rows were committed.
+    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(LoginAttempt).where(
+        LoginAttempt.email == facilitator.email, LoginAttempt.success.is_(True))) == 2
+    assert fresh_db.scalar(sa.select(UserSession.last_seen_at).where(UserSession.user_id == facilitator.id)
+                           .order_by(UserSession.id.desc()).limit(1)) == clock.now()
 
 
 def test_activity_keeps_the_login_alive_read_only_pages_too(app, client, facilitator, clock, fresh_db):

@@ -4,13 +4,11 @@ Per (account, address) pair a hard limit; per address a hard limit over all acco
 only a growing delay for each address after its own last attempt. Counted in the database."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 import sqlalchemy as sa
 
 from accounts import services
 from accounts.models import LoginAttempt, User
-from core.db import utcnow
 from tests.factories import PASSWORD, login
 
 WRONG = "wrong password here"
@@ -56,7 +54,7 @@ def test_a_flood_from_many_addresses_slows_each_of_them_and_not_the_owner(app, f
     assert owner.get("/").status_code == 200
 
 
-def test_the_per_account_delay_grows_and_ends(app, facilitator, monkeypatch):
+def test_the_per_account_delay_grows_and_ends(app, facilitator, frozen_time):
     limit = app.config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
     delays = [services.account_delay(n) for n in range(limit + 8)]
     assert delays[:limit] == [0] * limit
@@ -67,8 +65,7 @@ def test_the_per_account_delay_grows_and_ends(app, facilitator, monkeypatch):
         _login(client, facilitator.email, WRONG, f"192.0.2.{i + 1}")
     assert _login(client, facilitator.email, PASSWORD, "192.0.2.1").status_code == 429
     # Once the delay has passed, the same address's next guess is checked again.
-    later = utcnow() + timedelta(seconds=app.config["LOGIN_MAX_DELAY_SECONDS"] + 1)
-    monkeypatch.setattr(services, "utcnow", lambda: later)
+    frozen_time.shift(seconds=app.config["LOGIN_MAX_DELAY_SECONDS"] + 1)
     assert _login(client, facilitator.email, PASSWORD, "192.0.2.1").status_code == 302
 
 
@@ -97,7 +94,7 @@ def test_guesses_of_the_current_password_are_throttled_like_logins(app, client, 
     assert other.post_form("/login", {"email": facilitator.email, "password": PASSWORD}).status_code == 429
 
 
-def test_a_success_starts_the_pairs_count_afresh(app, facilitator):
+def test_a_success_starts_the_pairs_count_afresh(app, facilitator, fresh_db):
     client = app.test_client()
     limit = app.config["LOGIN_MAX_FAILURES_PER_PAIR"]
     for _ in range(limit - 1):
@@ -108,3 +105,7 @@ def test_a_success_starts_the_pairs_count_afresh(app, facilitator):
     for _ in range(limit - 1):
         assert _login(client, facilitator.email, WRONG, "198.51.100.7").status_code == 200
     assert _login(client, facilitator.email, PASSWORD, "198.51.100.7").status_code == 302
+    # Every attempt was recorded (the throttle's memory is the database).
+    attempts = fresh_db.scalars(sa.select(LoginAttempt.success).where(LoginAttempt.email == facilitator.email)
+                                .order_by(LoginAttempt.id))
+    assert attempts == ([False] * (limit - 1) + [True]) * 2

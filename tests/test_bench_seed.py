@@ -12,9 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 
-import core.db
-import core.timeutil
 from bench import querycount
 from bench import seed as bench_seed
 from tests.conftest import BACKEND, PG_ADMIN_URL
@@ -28,24 +27,10 @@ DAY = date(2026, 11, 23)
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
 
 
-class _FixedClock:
-    """Stands for the ``datetime`` class in the modules that read the clock: ``now()`` is NOW,
-    everything else is the real class's."""
-
-    @staticmethod
-    def now(tz=None):
-        return NOW.astimezone(tz) if tz is not None else NOW.replace(tzinfo=None)
-
-    def __getattr__(self, name):
-        return getattr(datetime, name)
-
-
 @pytest.fixture(scope="module", autouse=True)
 def fixed_clock():
-    # core.db.utcnow, core.timeutil.now_utc/local_today and the seeder call datetime.now().
-    with pytest.MonkeyPatch.context() as mp:
-        for module in (core.db, core.timeutil, bench_seed):
-            mp.setattr(module, "datetime", _FixedClock())
+    # The whole app's clock (time-machine): core.db.utcnow, core.timeutil and the seeder alike.
+    with time_machine.travel(NOW, tick=False):
         yield NOW
 
 

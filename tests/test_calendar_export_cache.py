@@ -250,23 +250,24 @@ def test_a_change_changes_the_etag_and_the_body(client, world, renders, change):
     assert client.get(url, headers={"If-None-Match": after.headers["ETag"]}).status_code == 304
 
 
-def test_the_etag_changes_when_the_day_rolls_over(client, world, monkeypatch, renders):
-    today = local_today()
+def test_the_etag_changes_when_the_day_rolls_over(client, world, frozen_time, renders):
+    # "Today" is tomorrow, so the whole app's clock only moves forward from the world's setup.
+    today = local_today() + timedelta(days=1)
     window = Window.for_day(today)
     # Ends just after today's window starts: in today's feed, out of tomorrow's.
     edge = make_session(world["money"], 9, window.start - timedelta(minutes=30), minutes=60, topic="Reuna")
     db.session.commit()
     url = world["urls"]["partner"]
 
-    monkeypatch.setattr(sources_module, "utcnow", lambda: local_to_utc(today, time(0, 5)))
+    frozen_time(local_to_utc(today, time(0, 5)))
     morning = fetch(client, url)
-    monkeypatch.setattr(sources_module, "utcnow", lambda: local_to_utc(today, time(23, 55)))
+    frozen_time(local_to_utc(today, time(23, 55)))
     assert client.get(url, headers={"If-None-Match": morning.headers["ETag"]}).status_code == 304
     evening = fetch(client, url)
     assert evening.headers["ETag"] == morning.headers["ETag"] and renders["n"] == 1
     assert calendar_uid("session", edge.id) in events_of(evening.get_data())
 
-    monkeypatch.setattr(sources_module, "utcnow", lambda: local_to_utc(today + timedelta(days=1), time(0, 5)))
+    frozen_time(local_to_utc(today + timedelta(days=1), time(0, 5)))
     assert client.get(url, headers={"If-None-Match": morning.headers["ETag"]}).status_code == 200
     assert client.get(url, headers={"If-Modified-Since": morning.headers["Last-Modified"]}).status_code == 200
     tomorrow = fetch(client, url)

@@ -205,7 +205,7 @@ def test_cli_friendly_errors(runner, partner, args, message):
     assert subs() == []
 
 
-def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, partner, group):
+def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, partner, group, fresh_db):
     from tests.test_calendar_export_feeds import _count_queries
 
     create(lead_client, kind="partner", partner_id=str(partner.id))
@@ -221,4 +221,6 @@ def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, part
         create(lead_client, kind="partner", partner_id=str(other.id))
         create(lead_client, kind="staff")
         create(lead_client, kind="unit")
+    # The list really grew: 3 + 8 × 3 subscriptions were stored.
+    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(CalendarSubscription)) == 27
     assert _count_queries(app, fetch) == few

@@ -10,12 +10,17 @@ import re
 import pytest
 import sqlalchemy as sa
 
+from core.db import utcnow
 from core.extensions import db
 from feedback import services
-from feedback.models import AnswerSlip, FeedbackResponse
+from feedback.models import AnswerSlip, FeedbackResponse, FeedbackWindow
 from tests.test_feedback_factories import attend, make_group, open_now, phone
 
 SLIP_URL = re.compile(r'<p class="slip-url">http://localhost(/f/[A-Z0-9]+/[A-Z0-9]+)</p>')
+
+
+def slips_stored(fresh_db, window_id):
+    return fresh_db.scalar(sa.select(sa.func.count()).select_from(AnswerSlip).where(AnswerSlip.window_id == window_id))
 
 
 def stored(fresh_db, window_id):
@@ -97,6 +102,8 @@ def test_closed_while_answering_the_slip_stays_unused_and_nothing_is_stored(app,
     show = f"/feedback/sessions/{window.session_id}/show"
     assert auth_client.post_form(f"/feedback/windows/{window.id}/adjust", {"action": "close"},
                                  token_from=show).status_code == 302
+    closed = fresh_db.get(FeedbackWindow, window.id)
+    assert closed.closes_at <= utcnow() and slips_stored(fresh_db, window.id) == len(urls)
     data = {f"item_{item.id}": "5" for item in window.item_set.items}
     data.update(window_id=str(window.id), comment="", csrf_token=token)
     late = participant.post(urls[0], data=data)
@@ -122,10 +129,12 @@ def test_wrong_slips_from_one_address_are_slowed(app, auth_client, window, fresh
 
 
 def test_back_to_the_shared_code_while_no_slip_is_used(app, auth_client, window, fresh_db):
-    make_sheet(auth_client, window)
+    urls = make_sheet(auth_client, window)
+    assert slips_stored(fresh_db, window.id) == len(urls) > 0
     show = f"/feedback/sessions/{window.session_id}/show"
     assert auth_client.post_form(f"/feedback/windows/{window.id}/slips", {"action": "no_slips"},
                                  token_from=show).status_code == 302
+    assert slips_stored(fresh_db, window.id) == 0     # the unused sheet is gone
     assert send(phone(app), window, f"/f/{window.code}").status_code == 302
     assert stored(fresh_db, window.id) == 1
 

@@ -11,7 +11,7 @@ from groups import services
 from groups.models import Attendance, Enrolment
 from groups.signals import attendance_recorded
 from register.models import AccessLog
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_groups_support import make_group, text_of
 
 
@@ -83,12 +83,18 @@ def test_facilitator_can_enrol_only_clients_they_may_see(auth_client, facilitato
     assert _status(group) == [(own.id, "enrolled")]
 
 
-def test_no_enrolment_while_planning(lead_client, facilitator):
+def test_no_enrolment_while_planning(lead_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), weeks=1)
     html = text_of(lead_client.get(f"/groups/{group.id}/participants"))
     assert "Osallistujia voi ilmoittaa vain" in html
-    _enrol(lead_client, group, make_client())
+    person = make_client()
+    db.session.commit()
+    seen = len(logged(fresh_db, person.id))
+    _enrol(lead_client, group, person)
     assert _status(group) == []
+    # The refused form is still a page that listed the client: its access-log rows were committed.
+    # (one row for the page the form came from, one for the refused form)
+    assert logged(fresh_db, person.id)[seen:] == [("list", f"group {group.id} enrol menu")] * 2
 
 
 def test_names_only_for_facilitators_and_leads_and_each_view_logged(client, lead_client, facilitator):
@@ -157,19 +163,22 @@ def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client
     assert "Läsnäolo osallistujittain" in html and "Läsnäoloaste 60 %" in html
 
 
-def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator):
+def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), weeks=1, status="running", first=date(2026, 11, 2))
     services.enrol(group, make_client().id)
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment))
     session = group.sessions[0]
     url = f"/groups/{group.id}/sessions/{session.id}/roll-call"
+    seen = len(logged(fresh_db, enrolment.client_id))
     html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "asleep"}, token_from=url))
     assert "Valitse paikalla, poissa tai poissa ilmoitetusti." in html
-    assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+    # The form page and the refused roll call both showed the client: both rows were committed.
+    assert logged(fresh_db, enrolment.client_id)[seen:] == [("view", f"roll call, session {session.id}")] * 2
 
 
-def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator):
+def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), weeks=1, status="running")
     services.enrol(group, make_client().id)
     session = group.sessions[0]
@@ -177,9 +186,12 @@ def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator):
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment))
     url = f"/groups/{group.id}/sessions/{session.id}/roll-call"
+    seen = len(logged(fresh_db, enrolment.client_id))
     html = text_of(lead_client.post_form(url, {f"att-{enrolment.id}": "present"}, token_from=url))
     assert "Tämä ryhmäkerta on peruttu. Palauta se" in html
-    assert db.session.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count(Attendance.id))) == 0
+    # The form page and the refused roll call both showed the client: both rows were committed.
+    assert logged(fresh_db, enrolment.client_id)[seen:] == [("view", f"roll call, session {session.id}")] * 2
 
 
 def test_larger_capacity_offers_places_to_the_waiting_list(lead_client, facilitator):

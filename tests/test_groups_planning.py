@@ -19,8 +19,10 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+def fixed_clock(frozen_time):
+    """The whole app's clock, stopped at NOW (before the test logs in: a later session cookie
+    would be refused as from the future)."""
+    frozen_time(NOW)
     return NOW
 
 
@@ -201,7 +203,7 @@ def test_facilitators_may_open_their_participants_records(client, facilitator):
     assert not can_access_client(make_user(), person.id)
 
 
-def test_changing_a_facilitator_warns_of_clashes_before_saving(auth_client, facilitator, fixed_clock):
+def test_changing_a_facilitator_warns_of_clashes_before_saving(fixed_clock, auth_client, facilitator):
     """A new facilitator already running another group at the sessions' times is told before
     saving; the change is saved only when confirmed."""
     make_group(facilitator, make_user(), title="Kahviryhmä", room="Sali", weeks=2)

@@ -13,7 +13,7 @@ from core.extensions import db
 from groups import services
 from groups.models import Enrolment, GroupIdea, Referral
 from register.access import can_access_client
-from tests.factories import login, make_client, make_user
+from tests.factories import logged, login, make_client, make_user
 from tests.test_groups_support import make_group, text_of
 
 
@@ -112,10 +112,14 @@ def test_a_client_the_worker_cannot_see_is_404(auth_client, facilitator, fresh_d
 @pytest.mark.parametrize("target", ["group:999999", "idea:abc", "group:", "other:1", "group:99999999999999999999"])
 def test_a_forged_target_is_a_form_error(auth_client, facilitator, fresh_db, target):
     person = make_client(worker=facilitator)
+    db.session.commit()
+    seen = len(logged(fresh_db, person.id))
     response = _refer(auth_client, person, target, reason="Oma perustelu")
     assert response.status_code == 200
     assert 'value="Oma perustelu"' in text_of(response)
     assert fresh_db.scalar(sa.select(sa.func.count(Referral.id))) == 0
+    # The form page and the refused form both showed the client: both rows were committed.
+    assert logged(fresh_db, person.id)[seen:] == [("view", "referral form")] * 2
 
 
 def test_the_same_pending_referral_twice_is_refused(auth_client, facilitator, fresh_db):
@@ -131,8 +135,11 @@ def test_a_running_group_is_not_offered_and_is_refused(auth_client, facilitator,
     running = make_group(make_user(), make_user(), weeks=2, status="running")
     person = make_client(worker=facilitator)
     assert f"group:{running.id}" not in text_of(auth_client.get(f"/groups/referrals/new/{person.id}"))
+    seen = len(logged(fresh_db, person.id))
     assert _refer(auth_client, person, f"group:{running.id}").status_code == 200
     assert fresh_db.scalar(sa.select(sa.func.count(Referral.id))) == 0
+    # The form page and the refused form both showed the client: both rows were committed.
+    assert logged(fresh_db, person.id)[seen:] == [("view", "referral form")] * 2
 
 
 def test_theme_referrals_are_counted_and_follow_the_idea_into_a_group(auth_client, facilitator, fresh_db):

@@ -21,8 +21,10 @@ NOW = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: NOW)
+def fixed_clock(frozen_time):
+    """The whole app's clock, stopped at NOW (before the test logs in: a later session cookie
+    would be refused as from the future)."""
+    frozen_time(NOW)
     return NOW
 
 
@@ -216,7 +218,7 @@ def test_session_page_links_to_calendar_and_feedback_when_installed(app, auth_cl
             assert path not in html
 
 
-def test_new_room_or_venue_moves_future_sessions_and_is_recorded(auth_client, facilitator, fixed_clock):
+def test_new_room_or_venue_moves_future_sessions_and_is_recorded(fixed_clock, auth_client, facilitator):
     today = to_local(fixed_clock).date()
     group = make_group(facilitator, make_user(), weeks=1, room="Kipinä")
     past_start = fixed_clock - timedelta(days=7)

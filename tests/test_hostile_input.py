@@ -11,8 +11,10 @@ from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 
 import pytest
+import sqlalchemy as sa
 from werkzeug.datastructures import MultiDict
 
+from register.models import AccessLog
 from tests.factories import login
 from tests.test_site_crawl import _endpoint_of, _seed, crawl
 
@@ -113,11 +115,11 @@ def test_hostile_urls_get_no_server_error(app, lead_on_demo_site):
     assert not failures, failures
 
 
-def test_hostile_form_fields_get_no_server_error(app, lead_on_demo_site):
+def test_hostile_form_fields_get_no_server_error(app, lead_on_demo_site, fresh_db):
     client = lead_on_demo_site
     seen = crawl(app, client, limit=250)
     pages = _pages_by_endpoint(app, seen)
-    failures, sent = [], 0
+    failures, sent, unlogged, client_forms = [], 0, [], set()
     for endpoint, url in pages.items():
         page = client.get(url)
         if page.status_code != 200 or page.mimetype != "text/html":
@@ -130,12 +132,17 @@ def test_hostile_form_fields_get_no_server_error(app, lead_on_demo_site):
             target = (action or url).replace("&amp;", "&")
             for value in ("a\x00b", "99999999999999999999999", "", "x" * 20000):
                 data = [(name, v if name == "csrf_token" else value) for name, v in fields]
-                response = client.post(target, data=MultiDict(data))
+                response, logged = _post_logged(fresh_db, lambda: client.post(target, data=MultiDict(data)))
                 sent += 1
                 if response.status_code >= 500:
                     failures.append((endpoint, target, repr(value[:10]), response.status_code))
+                if response.status_code == 200 and CLIENT_FORMS.match(urlsplit(target).path):
+                    client_forms.add(endpoint)
+                    if not logged:
+                        unlogged.append((endpoint, target, repr(value[:10])))
     assert sent > 40, sent
     assert not failures, failures
+    assert len(client_forms) >= 5 and not unlogged, (sorted(client_forms), unlogged)
 
 
 def test_hostile_answers_on_the_public_feedback_form_get_no_server_error(app):
@@ -181,28 +188,50 @@ def _post_forms(app, client):
     return found
 
 
+# Forms about one client's record: even refused, each answers with a page that shows the client,
+# and that page's access-log row must be committed (a lost commit would lose it unseen).
+CLIENT_FORMS = re.compile(r"^/(clients|meetings|meetings/new|appointments/new|groups/referrals/new)/\d+(/|$)")
+
+
+def _access_rows(fresh_db) -> int:
+    return fresh_db.scalar(sa.select(sa.func.count()).select_from(AccessLog))
+
+
+def _post_logged(fresh_db, send):
+    """Send one POST: its response, and whether an access-log row was committed with it."""
+    before = _access_rows(fresh_db)
+    response = send()
+    return response, _access_rows(fresh_db) > before
+
+
 def _send_with(client, target, fields, name, value):
     data = [(n, value if n == name else v) for n, v in fields]
     return client.post(target, data=MultiDict(data))
 
 
-def test_line_breaks_in_every_single_line_field_are_refused_at_the_field(app, lead_on_demo_site):
+def test_line_breaks_in_every_single_line_field_are_refused_at_the_field(app, lead_on_demo_site, fresh_db):
     """#20.3: each single-line field of each form, sent with CR/LF inside, comes back as the form
     with an error at that field: not saved (no redirect), not a server error."""
     client = lead_on_demo_site
-    failures, checked = [], set()
+    failures, checked, unlogged, client_forms = [], set(), [], set()
     for endpoint, _url, target, fields, kinds in _post_forms(app, client):
         for name, (kind, field_id) in kinds.items():
             if kind not in SINGLE_LINE_TYPES or name == "csrf_token" or (endpoint, name) in checked:
                 continue
             checked.add((endpoint, name))
             for value in ("Rivi yksi\r\nrivi kaksi", "Rivi yksi\nrivi kaksi", "Rivi\u2028kaksi"):
-                response = _send_with(client, target, fields, name, value)
+                response, logged = _post_logged(fresh_db, lambda: _send_with(client, target, fields, name, value))
                 page = response.get_data(as_text=True)
                 if response.status_code != 200 or f'id="{field_id}-error"' not in page:
                     failures.append((endpoint, target, name, repr(value), response.status_code))
+                if CLIENT_FORMS.match(urlsplit(target).path):
+                    client_forms.add(endpoint)
+                    if not logged:
+                        unlogged.append((endpoint, target, name))
     assert len(checked) > 30, sorted(checked)
     assert not failures, failures
+    # The refused forms about a client still showed the client: their log rows were committed.
+    assert len(client_forms) >= 5 and not unlogged, (sorted(client_forms), unlogged)
 
 
 def test_textareas_keep_line_breaks(app, auth_client, fresh_db):
@@ -226,23 +255,29 @@ def test_textareas_keep_line_breaks(app, auth_client, fresh_db):
     assert saved.replace("\r\n", "\n") == "Soita aamulla.\nEi perjantaisin."
 
 
-def test_extreme_dates_in_every_date_field_are_refused_at_the_field(app, lead_on_demo_site):
+def test_extreme_dates_in_every_date_field_are_refused_at_the_field(app, lead_on_demo_site, fresh_db):
     """#20.5: year 1 and year 9999 in each date field of each form: the form again with an error
     at the field, never a 500 and never a save."""
     client = lead_on_demo_site
-    failures, checked = [], set()
+    failures, checked, unlogged, client_forms = [], set(), [], set()
     for endpoint, _url, target, fields, kinds in _post_forms(app, client):
         for name, (kind, field_id) in kinds.items():
             if kind != "date" or (endpoint, name) in checked:
                 continue
             checked.add((endpoint, name))
             for value in EXTREME_DATES:
-                response = _send_with(client, target, fields, name, value)
+                response, logged = _post_logged(fresh_db, lambda: _send_with(client, target, fields, name, value))
                 page = response.get_data(as_text=True)
                 if response.status_code != 200 or f'id="{field_id}-error"' not in page:
                     failures.append((endpoint, target, name, value, response.status_code))
+                if CLIENT_FORMS.match(urlsplit(target).path):
+                    client_forms.add(endpoint)
+                    if not logged:
+                        unlogged.append((endpoint, target, name))
     assert len(checked) >= 5, sorted(checked)
     assert not failures, failures
+    # The refused forms about a client still showed the client: their log rows were committed.
+    assert len(client_forms) >= 5 and not unlogged, (sorted(client_forms), unlogged)
 
 
 def test_extreme_dates_in_every_date_query_argument_get_no_server_error(app, lead_on_demo_site):

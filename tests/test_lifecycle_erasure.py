@@ -17,7 +17,7 @@ from meetings.models import ActionItem, Meeting, MeetingParticipant
 from register.access import log_access
 from register.models import AccessLog, Client, Relative
 from reminders.models import FollowUpTask, OutboxMessage
-from tests.factories import make_group_with_session, make_meeting
+from tests.factories import logged, make_group_with_session, make_meeting
 from tests.factories import make_client
 
 SECRETS = ("Saga", "Söderholm", "Rune", "040 111 2233", "saga@example.fi", "044 555 6677", "rune@example.fi",
@@ -106,7 +106,10 @@ def test_erasure_is_refused_while_the_client_has_a_meeting_coming_up(lead_client
     client_id, *_ = _seed(facilitator, upcoming=True)
     page = lead_client.get(f"/clients/{client_id}/erase").get_data(as_text=True)
     assert "Tietoja ei voi vielä poistaa" in page
+    seen = len(logged(fresh_db, client_id))
     lead_client.post_form(f"/clients/{client_id}/erase", {}, token_from=f"/clients/{client_id}/erase")
+    # The page and the refused erasure both showed the client: both log rows were committed.
+    assert logged(fresh_db, client_id)[seen:] == [("view", "erasure page")] * 2
     assert fresh_db.get(Client, client_id).name == "Saga Söderholm"
     assert fresh_db.get(Client, client_id).erased_at is None
 

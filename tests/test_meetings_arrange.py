@@ -10,7 +10,7 @@ from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from meetings.models import Meeting, MeetingParticipant
 from register.models import AccessLog
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_meetings_support import add_relative, make_contact, make_meeting
 
 
@@ -99,11 +99,13 @@ def test_double_booking_is_warned_ignoring_cancelled(auth_client, facilitator, a
     assert services.meeting_conflicts(new, viewer=facilitator) == []
 
 
-def test_forged_and_missing_values_are_refused_with_input_kept(auth_client, facilitator):
+def test_forged_and_missing_values_are_refused_with_input_kept(auth_client, facilitator, fresh_db):
     client = make_client(worker=facilitator)
     other_client = make_client()
     foreign_relative = add_relative(other_client, name="Foreign Relative")
+    db.session.commit()
     day = local_today() + timedelta(days=3)
+    seen = len(logged(fresh_db, client.id))
     response = auth_client.post_form(f"/meetings/new/{client.id}", _form(
         day, purpose="Keep this purpose", staff=[str(facilitator.id)], relatives=[str(foreign_relative.id)]))
     assert response.status_code == 200
@@ -117,7 +119,9 @@ def test_forged_and_missing_values_are_refused_with_input_kept(auth_client, faci
     response = auth_client.post_form(f"/meetings/new/{client.id}", _form(
         day, staff=[str(facilitator.id)], place_kind="remote", remote_link="javascript://example.com/%0aalert(1)"))
     assert response.status_code == 200 and 'id="remote_link-error"' in response.get_data(as_text=True)
-    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    # Each refused form showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, client.id)[seen:] == [("view", "new meeting form")] * 3
 
 
 def test_malformed_and_foreign_ids_are_404(auth_client, facilitator):

@@ -12,7 +12,7 @@ from core.timeutil import to_local
 from meetings import services
 from meetings.models import ActionItem, MeetingChange
 from register.models import AccessLog
-from tests.factories import login, make_client, make_user
+from tests.factories import logged, login, make_client, make_user
 from tests.test_meetings_support import make_contact, make_meeting
 
 
@@ -58,18 +58,24 @@ def test_item_is_corrected_and_the_change_is_in_the_history(auth_client, facilit
         AccessLog.action == "change", AccessLog.detail == f"meeting {meeting.id} item {item.id}")) == 1
 
 
-def test_saving_without_changes_records_nothing(auth_client, facilitator):
+def test_saving_without_changes_records_nothing(auth_client, facilitator, fresh_db):
     meeting, item = _meeting_with_item(facilitator)
+    db.session.commit()
     url = f"/meetings/{meeting.id}/items/{item.id}/edit"
+    seen = len(logged(fresh_db, meeting.client_id))
     assert auth_client.post_form(url, _form(meeting, item), token_from=url).status_code == 302
+    # The form page's row and the save's: an unchanged save still records that the item was saved.
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id} item edit form"),
+                                                          ("change", f"meeting {meeting.id} item {item.id}")]
     db.session.refresh(item)
     assert item.version == 1
     assert db.session.scalar(sa.select(sa.func.count(MeetingChange.id)).where(MeetingChange.field == "item")) == 0
 
 
-def test_bad_input_is_refused_with_the_input_kept(auth_client, facilitator):
+def test_bad_input_is_refused_with_the_input_kept(auth_client, facilitator, fresh_db):
     meeting, item = _meeting_with_item(facilitator)
     other, _ = _meeting_with_item(facilitator)
+    db.session.commit()
     url = f"/meetings/{meeting.id}/items/{item.id}/edit"
     cases = [
         ({"what": "", "with_whom": "Kept partner"}, 'id="what-error"', 'value="Kept partner"'),
@@ -81,9 +87,12 @@ def test_bad_input_is_refused_with_the_input_kept(auth_client, facilitator):
         ({"what": "Nul\x00text"}, 'id="what-error"', None),
     ]
     for changes, error, kept in cases:
+        seen = len(logged(fresh_db, meeting.client_id))
         response = auth_client.post_form(url, _form(meeting, item, **changes), token_from=url)
         page = response.get_data(as_text=True)
         assert response.status_code == 200, changes
+        # The form page and the refused form both showed the client: both rows were committed.
+        assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id} item edit form")] * 2
         assert error in page, changes
         if kept:
             assert kept in page, changes
@@ -91,15 +100,17 @@ def test_bad_input_is_refused_with_the_input_kept(auth_client, facilitator):
     assert item.what == "Soita vuokranantajalle" and item.version == 1
 
 
-def test_stale_edit_is_refused_and_input_kept(auth_client, facilitator):
+def test_stale_edit_is_refused_and_input_kept(auth_client, facilitator, fresh_db):
     meeting, item = _meeting_with_item(facilitator)
     url = f"/meetings/{meeting.id}/items/{item.id}/edit"
     stale = _form(meeting, item, what="Minun versioni")
     services.set_item_status(item, "done", by_name="Toinen")
     db.session.commit()
+    seen = len(logged(fresh_db, meeting.client_id))
     response = auth_client.post_form(url, stale, token_from=url)
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and 'value="Minun versioni"' in page
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id} item edit form")] * 2
     db.session.refresh(item)
     assert item.what == "Soita vuokranantajalle"
 

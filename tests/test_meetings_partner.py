@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import local_today, to_local
 from meetings import services
-from meetings.models import PartnerLink
+from meetings.models import ActionItem, PartnerLink
 from register.models import AccessLog
 from tests.factories import login, make_client
 from tests.test_meetings_support import make_contact, make_meeting, participant
@@ -136,7 +136,7 @@ def test_link_only_for_a_partner_participant_of_the_meeting(app, client, facilit
     assert db.session.scalar(sa.select(sa.func.count(PartnerLink.id))) == 0
 
 
-def test_partner_page_in_the_contacts_language(app, facilitator):
+def test_partner_page_in_the_contacts_language(app, facilitator, fresh_db):
     held, _upcoming, mine, *_ = _setup(facilitator)
     mine.language = "sv"
     db.session.commit()
@@ -148,3 +148,4 @@ def test_partner_page_in_the_contacts_language(app, facilitator):
     partner = app.test_client()
     response = partner.post_form(f"/p/{token}/items/{own.id}/done", token_from=f"/p/{token}", follow_redirects=True)
     assert "Tack. Uppgiften är markerad som klar." in response.get_data(as_text=True)
+    assert fresh_db.get(ActionItem, own.id).status == "done"

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import local_today, to_local
 from meetings.models import ActionItem
-from tests.factories import make_client
+from tests.factories import logged, make_client
 from tests.test_meetings_support import add_relative, make_contact, make_meeting, participant
 
 
@@ -34,26 +34,34 @@ def test_item_with_each_kind_of_responsible(auth_client, facilitator):
     assert "Task of relative" in page and "Helena Kuusela" in page
 
 
-def test_item_without_responsible_is_refused_and_input_kept(auth_client, facilitator):
+def test_item_without_responsible_is_refused_and_input_kept(auth_client, facilitator, fresh_db):
     meeting = _meeting(facilitator)
+    db.session.commit()
+    seen = len(logged(fresh_db, meeting.client_id))
     response = auth_client.post_form(f"/meetings/{meeting.id}/items", {"responsible": "", "what": "Call the landlord"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'value="Call the landlord"' in page and 'id="responsible-error"' in page
-    assert db.session.scalar(sa.select(sa.func.count(ActionItem.id))) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 0
+    # The refused form showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id}")]
 
 
-def test_responsible_from_another_meeting_is_refused(auth_client, facilitator):
+def test_responsible_from_another_meeting_is_refused(auth_client, facilitator, fresh_db):
     meeting = _meeting(facilitator)
     other = _meeting(facilitator, client=make_client(worker=facilitator))
     foreign = other.participants[0]
+    db.session.commit()
+    seen = len(logged(fresh_db, meeting.client_id))
     for forged in (str(foreign.id), "abc", "999999"):
         response = auth_client.post_form(f"/meetings/{meeting.id}/items",
                                          {"responsible": forged, "what": "Forged task"})
         page = response.get_data(as_text=True)
         assert response.status_code == 200, forged
         assert 'id="responsible-error"' in page and 'value="Forged task"' in page
-    assert db.session.scalar(sa.select(sa.func.count(ActionItem.id))) == 0
+    assert fresh_db.scalar(sa.select(sa.func.count(ActionItem.id))) == 0
+    # Each refused form showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id}")] * 3
 
 
 def test_due_date_before_meeting_warns_but_saves(auth_client, facilitator):

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from core.extensions import db
 from core.timeutil import local_today
 from register.models import AccessLog, Client
-from tests.factories import login, make_client, make_user
+from tests.factories import logged, login, make_client, make_user
 
 
 def _form(client, **extra):
@@ -37,9 +38,13 @@ def test_postal_address_with_consent_is_saved_shown_and_logged(app, facilitator,
 
 def test_consent_without_an_address_is_refused_at_the_field(app, facilitator, auth_client, fresh_db):
     client = make_client(name="Ei Osoitetta", worker=facilitator, phone="040 123 4567")
+    db.session.commit()
     url = f"/clients/{client.id}/edit"
+    seen = len(logged(fresh_db, client.id))
     response = auth_client.post_form(url, _form(client, name="Ei Osoitetta Muutettu", postal_address="   ",
                                                 postal_consent="y"), token_from=url)
+    # The form page and the refused form both showed the client: both rows were committed.
+    assert logged(fresh_db, client.id)[seen:] == [("view", "edit form")] * 2
     assert response.status_code == 200
     text = response.get_data(as_text=True)
     assert "Kirjoita osoite tai poista rasti kirjesuostumuksesta." in text and "Ei Osoitetta Muutettu" in text

@@ -108,7 +108,7 @@ def test_follow_ups_and_settings_of_others_stay_hidden(world, auth_client):
     assert f"/reminders/meeting/{meeting.id}" not in settings and "Olli&#39;s group" not in settings
 
 
-def test_the_meetings_staff_and_leads_keep_their_access(world, client, lead_client):
+def test_the_meetings_staff_and_leads_keep_their_access(world, client, lead_client, fresh_db):
     meeting, father = world["meeting"], world["father"]
     login(client, world["other"])
     page = client.get(f"/reminders/meeting/{meeting.id}").get_data(as_text=True)
@@ -122,5 +122,7 @@ def test_the_meetings_staff_and_leads_keep_their_access(world, client, lead_clie
     opt_out = f"/reminders/meeting/{meeting.id}/recipients/relative/{father.id}/opt-out"
     assert client.post_form(opt_out, {"opted_out": "1"}, token_from=f"/reminders/meeting/{meeting.id}"
                             ).status_code == 302
+    assert fresh_db.scalars(sa.select(ReminderOptOut.recipient_id).where(
+        ReminderOptOut.recipient_kind == "relative")) == [father.id]
     assert lead_client.get(f"/reminders/meeting/{meeting.id}").status_code == 200
     assert "meeting-manual" in lead_client.get("/reminders/outbox").get_data(as_text=True)

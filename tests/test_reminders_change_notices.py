@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups.models import Group
+from groups.models import Group, GroupSession
 from meetings import services as meeting_services
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
@@ -137,11 +137,14 @@ def test_unticked_send_notice_tells_nobody(app, facilitator, auth_client, fresh_
     response = auth_client.post_form(url, _session_form(session, day, "12:00", "14:00"), token_from=url)
     assert response.status_code == 302
     assert fresh_db.scalar(sa.select(Group.id).where(Group.id == group.id)) == group.id
+    # The move was stored (and still told nobody).
+    assert fresh_db.get(GroupSession, session.id).starts_at == local_to_utc(day, time(12, 0))
     assert _notices(fresh_db) == []
     # Cancelling with the box unticked tells nobody either.
     status_url = f"/groups/{group.id}/sessions/{session.id}/status"
     assert auth_client.post_form(status_url, {"status": "cancelled"},
                                  token_from=f"/groups/{group.id}/sessions/{session.id}").status_code == 302
+    assert fresh_db.get(GroupSession, session.id).status == "cancelled"
     assert _notices(fresh_db) == []
 
 

@@ -18,7 +18,7 @@ from meetings.signals import participant_attendance_recorded
 from register.models import AccessLog
 from reminders import services
 from reminders.models import FollowUpTask, MessageStatus, OutboxMessage, ReminderPolicy
-from tests.factories import login, make_client, make_group_with_session, make_meeting, make_user
+from tests.factories import logged, login, make_client, make_group_with_session, make_meeting, make_user
 
 PAST = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 
@@ -158,11 +158,13 @@ def test_not_reached_without_consent_says_why_and_sends_nothing(app, facilitator
     assert tasks()[0].status == "not_reached"
 
 
-def test_bad_input_and_foreign_ids(app, facilitator, auth_client):
+def test_bad_input_and_foreign_ids(app, facilitator, auth_client, fresh_db):
     client = make_client(worker=facilitator)
     absent_at_session(facilitator, client)
     [task] = tasks()
+    db.session.commit()
     url = f"/reminders/follow-ups/{task.id}"
+    seen = len(logged(fresh_db, client.id))
     response = auth_client.post_form(url, {"outcome": "reached", "day": "", "at": "25:99", "minutes": "60",
                                            "place": "Toivontie 3"}, token_from=url)
     text = response.get_data(as_text=True)
@@ -173,6 +175,8 @@ def test_bad_input_and_foreign_ids(app, facilitator, auth_client):
                                            "place": "Toivontie 3"}, token_from=url)
     assert "Uuden ajan pitää olla tulevaisuudessa." in response.get_data(as_text=True)
     assert tasks()[0].status == "open" and db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 0
+    # The two form pages and the two refused forms showed the client: all four rows were committed.
+    assert logged(fresh_db, client.id)[seen:] == [("follow_up_view", f"task {task.id}")] * 4
 
     for bad in ("abc", "0", "99999", "-1"):
         assert auth_client.get(f"/reminders/follow-ups/{bad}").status_code == 404

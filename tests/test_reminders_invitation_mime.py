@@ -22,7 +22,6 @@ from icalendar import Calendar
 from core.extensions import db
 from meetings import services as meeting_services
 from meetings.signals import meeting_changed
-from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
 from tests.factories import make_client, make_meeting, make_partner
 from tests.messaging import SmtpSink, calendar_bytes, keep_ics
@@ -35,8 +34,10 @@ SEND_AT = datetime(2026, 12, 2, 7, 30, 15, tzinfo=UTC)       # a day later, afte
 
 
 @pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: QUEUED_AT)
+def fixed_clock(frozen_time):
+    """The whole app's clock, stopped at QUEUED_AT (before the test logs in: a later session cookie
+    would be refused as from the future)."""
+    frozen_time(QUEUED_AT)
 
 
 @pytest.fixture

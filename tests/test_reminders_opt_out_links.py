@@ -13,9 +13,10 @@ import sqlalchemy as sa
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from core.extensions import db
+from core.timeutil import local_to_utc
 from register.models import AccessLog
 from register.services import save_relative, update_client
-from reminders import services, views
+from reminders import services
 from reminders.models import OptOutLink, OutboxMessage, ReminderOptOut
 from tests.factories import make_client, make_group_with_session
 from tests.messaging import FakeGateway
@@ -39,9 +40,10 @@ def app_config(gateway):
 
 
 @pytest.fixture(autouse=True)
-def link_clock(monkeypatch):
-    """The stop page checks expiry against the run's day, not the real one."""
-    monkeypatch.setattr(views, "utcnow", lambda: RUN_AT + timedelta(hours=1))
+def link_clock(frozen_time):
+    """The whole test runs on the reminder run's day: the stop page checks expiry against it."""
+    frozen_time(RUN_AT + timedelta(hours=1))
+    return frozen_time
 
 
 def remind(runner, facilitator, people, now=DAY_BEFORE_DUE, starts_at=SESSION_AT):
@@ -107,7 +109,7 @@ def test_each_link_is_a_random_token_kept_only_as_a_hash(app, runner, facilitato
 
 
 def test_a_link_stops_working_when_consent_is_withdrawn_or_given_anew(app, runner, facilitator, gateway, client,
-                                                                       fresh_db, monkeypatch):
+                                                                       fresh_db, link_clock):
     person = make_client(name="Anna", worker=facilitator, phone="040 111 1111", consent=True)
     father = save_relative(person, None, name="Isä", relation="isä", phone="040 333 3333", email="", language="sv",
                            reminder_consent=True)
@@ -116,7 +118,7 @@ def test_a_link_stops_working_when_consent_is_withdrawn_or_given_anew(app, runne
     old = links(gateway)["+358401111111"]
 
     def set_consent(consent: bool, on: date):
-        monkeypatch.setattr("register.services.local_today", lambda: on)
+        link_clock(local_to_utc(on, time(20, 0)))   # in the evening, after the run that sent the link
         update_client(person, name=person.name, phone=person.phone, email="", language="fi",
                       reminder_consent=consent)
         db.session.commit()
@@ -131,14 +133,14 @@ def test_a_link_stops_working_when_consent_is_withdrawn_or_given_anew(app, runne
     gateway.requests.clear()
     remind(runner, facilitator, [person], now="2026-12-09T14:05:00Z", starts_at=SESSION_AT + timedelta(days=7))
     new = links(gateway)["+358401111111"]
-    monkeypatch.setattr(views, "utcnow", lambda: datetime(2026, 12, 9, 15, 0, tzinfo=UTC))
+    link_clock(datetime(2026, 12, 9, 15, 0, tzinfo=UTC))
     assert client.post_form(new, {}, token_from=new).status_code == 200
     assert fresh_db.scalars(sa.select(ReminderOptOut.recipient_id)) == [person.id]
     assert father.id  # the relative's consent is untouched by the client's
 
 
 def test_old_tampered_and_expired_links_get_a_clear_page_and_change_nothing(app, runner, facilitator, gateway,
-                                                                            client, fresh_db, monkeypatch):
+                                                                            client, fresh_db, link_clock):
     person = make_client(name="Anna", worker=facilitator, phone="040 111 1111", consent=True)
     remind(runner, facilitator, [person])
     path = links(gateway)["+358401111111"]
@@ -150,10 +152,10 @@ def test_old_tampered_and_expired_links_get_a_clear_page_and_change_nothing(app,
                 "/reminders/stop/" + "a" * 300):
         refused(client, bad)
     # Expired: the link is valid for OPT_OUT_LINK_VALID after it was made.
-    monkeypatch.setattr(views, "utcnow", lambda: RUN_AT + services.OPT_OUT_LINK_VALID + timedelta(seconds=1))
+    link_clock(RUN_AT + services.OPT_OUT_LINK_VALID + timedelta(seconds=1))
     refused(client, path)
     nothing_stored(fresh_db)
     # Before expiry the same link works.
-    monkeypatch.setattr(views, "utcnow", lambda: RUN_AT + services.OPT_OUT_LINK_VALID - timedelta(seconds=1))
+    link_clock(RUN_AT + services.OPT_OUT_LINK_VALID - timedelta(seconds=1))
     assert client.post_form(path, {}, token_from=path).status_code == 200
     assert fresh_db.scalars(sa.select(ReminderOptOut.recipient_id)) == [person.id]

@@ -18,7 +18,7 @@ from core.timeutil import local_to_utc, local_today
 from groups.models import Enrolment, EnrolmentStatus
 from groups import services as group_services
 from reminders.models import FollowUpTask, OfferStatus, OutboxMessage, PlaceOffer
-from tests.factories import make_group_with_session
+from tests.factories import logged, make_group_with_session
 from register.models import AccessLog
 from tests.conftest import _make_test_app
 from tests.factories import login, make_client, make_user
@@ -212,8 +212,12 @@ def test_without_a_consented_channel_the_worker_gets_a_task_instead(app, facilit
 
 def test_bad_deadline_and_strangers(app, facilitator, auth_client, client, fresh_db):
     group, first, _second = _group_with_waiting_list(facilitator)
+    db.session.commit()
+    seen = len(logged(fresh_db, first.id))
     response = _send_offer(auth_client, group, first.id, local_today() - timedelta(days=1))
     assert response.status_code == 200
+    # The form page and the refused offer both listed the client: both rows were committed.
+    assert logged(fresh_db, first.id)[seen:] == [("list", f"group {group.id} offer menu")] * 2
     text = response.get_data(as_text=True)
     assert "Määräajan on oltava tulevaisuudessa." in text and 'aria-invalid="true"' in text
     assert fresh_db.scalars(sa.select(PlaceOffer)) == []

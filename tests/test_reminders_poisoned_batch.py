@@ -24,8 +24,10 @@ POISON = "Room 1\r\nBcc: evil@attacker.example"
 
 
 @pytest.fixture(autouse=True)
-def fixed_clock(monkeypatch):
-    monkeypatch.setattr(services, "utcnow", lambda: QUEUED_AT)
+def fixed_clock(frozen_time):
+    """The whole app's clock, stopped at QUEUED_AT (before the test logs in: a later session cookie
+    would be refused as from the future)."""
+    frozen_time(QUEUED_AT)
 
 
 @pytest.fixture

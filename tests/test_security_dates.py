@@ -5,16 +5,17 @@ weeks to the last one, overflows. Every date field is ``core.forms.DateField``: 
 years from today, read at validation time, with a translated message at the field."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from core.timeutil import local_today
+from core.extensions import db
+from core.timeutil import local_to_utc, local_today
 from groups import services as group_services
 from groups.models import GroupSession
 from meetings.models import ActionItem, Meeting
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_groups_support import make_group
 
 RANGE_ERROR = "Anna päivämäärä väliltä 1.1.2000–"  # the users here read Finnish
@@ -69,7 +70,11 @@ def test_new_meeting_on_an_impossible_day_is_refused_at_the_field(auth_client, f
     client = make_client(worker=facilitator)
     data = _meeting_form(day)
     data["staff"] = [str(facilitator.id)]
+    db.session.commit()
+    seen = len(logged(fresh_db, client.id))
     response = auth_client.post_form(f"/meetings/new/{client.id}", data)
+    # The refused form showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, client.id)[seen:] == [("view", "new meeting form")]
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert RANGE_ERROR in page and f'value="{day}"' in page and 'value="Activation plan"' in page
@@ -112,8 +117,7 @@ def test_feedback_report_service_is_safe_at_the_ends_of_the_calendar(app):
     assert report.groups_held == 0
 
 
-def test_the_window_is_read_at_validation_time(app, monkeypatch):
-    from core import forms as core_forms
+def test_the_window_is_read_at_validation_time(app, frozen_time):
     from core.forms import EARLIEST_DATE, DateField, Form, latest_date
 
     class One(Form):
@@ -133,5 +137,5 @@ def test_the_window_is_read_at_validation_time(app, monkeypatch):
     assert valid(latest_date().isoformat()) and not valid((latest_date() + timedelta(days=1)).isoformat())
     # A server running for years moves its window with the calendar.
     later = today.replace(year=today.year + 3) if not (today.month == 2 and today.day == 29) else date(today.year + 3, 3, 1)
-    monkeypatch.setattr(core_forms.timeutil, "local_today", lambda: later)
+    frozen_time(local_to_utc(later, time(12, 0)))
     assert valid((today + timedelta(days=365 * 12)).isoformat())

@@ -6,7 +6,7 @@ import logging
 import pytest
 
 from core.logging import RedactTokens, redact
-from tests.factories import login
+from tests.factories import login, login_sessions
 
 
 def test_headers_on_every_response(client):
@@ -30,7 +30,7 @@ def test_session_cookie_flags(client, facilitator):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app, client, facilitator):
+def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app, client, facilitator, fresh_db):
     response = login(client, facilitator)
     cookie = response.headers["Set-Cookie"]
     assert "Expires=" in cookie  # the login's lifetime (PERMANENT_SESSION_LIFETIME) from now
@@ -43,6 +43,7 @@ def test_the_session_cookie_is_set_at_login_only_and_expires_with_the_login(app,
     assert client.get("/").status_code == 200
     out = client.post_form("/logout", token_from="/")
     assert "kohtaamo_session=" in out.headers["Set-Cookie"]
+    assert login_sessions(fresh_db, facilitator.id) == 0   # the login's row is gone, not only the cookie
     assert client.get("/").status_code == 302
 
 

@@ -60,19 +60,21 @@ def test_no_relatives_links_to_adding_one_and_back(auth_client, facilitator, fre
     assert "Helena Kuusela" in auth_client.get(form_url).get_data(as_text=True)
 
 
-def test_an_unsafe_next_is_not_followed(auth_client, facilitator):
+def test_an_unsafe_next_is_not_followed(auth_client, facilitator, fresh_db):
     client = make_client(name="Matti Kuusela", worker=facilitator)
     db.session.commit()
     url = f"/clients/{client.id}/relatives/new?next=//evil.example/x"
     response = auth_client.post_form(url, {"name": "Helena", "relation": "äiti", "phone": "", "email": "",
                                            "language": "fi"}, token_from=url)
     assert response.status_code == 302 and "evil" not in response.location
+    assert fresh_db.scalars(sa.select(Relative.name).where(Relative.client_id == client.id)) == ["Helena"]
 
 
-def test_a_partner_link_can_be_copied_and_emailed(app, client, facilitator):
+def test_a_partner_link_can_be_copied_and_emailed(app, client, facilitator, fresh_db):
     from html import unescape
     from urllib.parse import parse_qs, unquote, urlsplit
 
+    from meetings.models import PartnerLink
     from tests.test_meetings_partner import _create_link, _setup
 
     held, _upcoming, mine, _own, _other, _staff = _setup(facilitator)
@@ -83,6 +85,9 @@ def test_a_partner_link_can_be_copied_and_emailed(app, client, facilitator):
     from tests.test_meetings_support import participant
 
     page = client.post_form(f"/meetings/{held.id}/participants/{participant(held, 'partner', contact_id=mine.id).id}/link")
+    # Both links were stored.
+    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(PartnerLink).where(
+        PartnerLink.contact_id == mine.id)) == 2
     html = page.get_data(as_text=True)
     assert 'data-copy-row data-copy-target="partner-link"' in html and "js/calendar.js" in html
     mailto = unescape(re.search(r'href="(mailto:[^"]+)"', html).group(1))

@@ -13,7 +13,7 @@ from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import Attendance, Enrolment, Group
 from meetings.models import Meeting
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_groups_support import make_group, text_of
 from tests.test_meetings_support import make_meeting
 
@@ -38,7 +38,10 @@ def test_roll_call_of_a_future_session_is_refused_with_the_reason(auth_client, f
     assert 'id="roll-call-refusal"' in page
     assert f'name="att-{enrolment.id}"' not in page  # no form to fill in for nothing
 
+    seen = len(logged(fresh_db, enrolment.client_id))
     response = auth_client.post_form(url, {f"att-{enrolment.id}": "present"}, token_from=f"/groups/{group.id}")
+    # The refused roll call showed the client: its access-log row was committed with the page.
+    assert logged(fresh_db, enrolment.client_id)[seen:] == [("view", f"roll call, session {session.id}")]
     body = text_of(response)
     assert response.status_code == 200
     assert 'class="error-summary"' in body
@@ -85,8 +88,12 @@ def test_running_and_finished_are_refused_before_their_sessions(auth_client, fac
 def test_a_future_meeting_cannot_be_marked_held(auth_client, facilitator, fresh_db):
     meeting = make_meeting([facilitator], day=local_today() + timedelta(days=3))
     url = f"/meetings/{meeting.id}"
+    db.session.commit()
+    seen = len(logged(fresh_db, meeting.client_id))
     response = auth_client.post_form(f"{url}/notes", {"summary": "Sovittiin asiat.", "held": "y",
                                                       "version": str(meeting.version)}, token_from=url)
+    # The meeting page and the refused notes form both showed the client: both rows were committed.
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id}")] * 2
     body = text_of(response)
     assert response.status_code == 200
     assert 'id="held-error"' in body
