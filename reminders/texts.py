@@ -136,11 +136,12 @@ def change_notice_text(what: str, old_start: datetime, new_start: datetime | Non
         old = when_text(old_start, language)
         if restored and new_start is not None:
             subject = _("Changed appointment")
-            when = when_text(new_start, language, None, place)
+            when = when_text(new_start, language)
             if what == "session":
-                body = _("Not cancelled after all: your group meeting %(when)s takes place.", when=when)
+                held = _("Your group session %(when)s takes place after all.", when=when)
             else:
-                body = _("Not cancelled after all: your appointment %(when)s takes place.", when=when)
+                held = _("Your appointment %(when)s takes place after all.", when=when)
+            body = _join(held, place_sentence(place))
         elif new_start is None:
             subject = _("Cancelled appointment")
             if what == "session":

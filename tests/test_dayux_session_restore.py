@@ -51,7 +51,7 @@ def test_a_cancelled_session_is_restored_and_the_clients_are_told_again(auth_cli
     restored = [n for n in _notices(fresh_db) if n.slot.startswith("notice-restore")]
     assert sorted((n.channel, n.language) for n in restored) == [("email", "sv"), ("sms", "fi")]
     sms = next(n for n in restored if n.channel == "sms")
-    assert "ei peruttu" in sms.body.lower() and "klo 10.00" in sms.body and "Saara" not in sms.body
+    assert "pidetään sittenkin" in sms.body and "kello 10.00" in sms.body and "Saara" not in sms.body
     # The same request again (a double click) tells nobody twice.
     auth_client.post_form(f"{page}/status", {"status": "scheduled", "send_notice": "y"}, token_from=page)
     assert len([n for n in _notices(fresh_db) if n.slot.startswith("notice-restore")]) == 2

@@ -77,6 +77,7 @@ def rendered_messages(language: str, start: datetime = MONDAY) -> dict[str, str]
     for what in ("session", "meeting"):
         out[f"{what} moved"] = texts.change_notice_text(what, start, start + timedelta(days=2), place, language)[1]
         out[f"{what} cancelled"] = texts.change_notice_text(what, start, None, place, language)[1]
+        out[f"{what} restored"] = texts.change_notice_text(what, start, start, place, language, restored=True)[1]
     out["offer"] = texts.offer_text(start, start - timedelta(days=2), OFFER, language)[1]
     out["offer without a session"] = texts.offer_text(None, start - timedelta(days=2), OFFER, language)[1]
     return out
