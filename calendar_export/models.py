@@ -97,3 +97,4 @@ class CalendarInstallation(db.Model):
 
 
 from . import installation as _installation  # noqa: E402,F401  (seeds the row when create_all makes the table)
+from . import links as _links  # noqa: E402,F401  (a subscription goes with the record it is about)

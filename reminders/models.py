@@ -246,3 +246,4 @@ class PlaceOffer(db.Model):
     enrolment = relationship("Enrolment")
     client = relationship("Client")
     group = relationship("Group")
+from . import links as _links  # noqa: E402,F401  (removes (kind, id) links with their record)

@@ -79,6 +79,32 @@ FALLBACK = {
 }
 
 
+# (kind, id) links (reminders.links, calendar_export.links): rows whose record is gone.
+# (table, kind column, id column, kind, the record's table)
+LINKS = (
+    [('reminder_policy', 'target_kind', 'target_id', k, t)
+     for k, t in (('group', 'client_group'), ('meeting', 'meeting'), ('appt', 'appointment'))]
+    + [(table, kind_col, id_col, k, t)
+       for table, kind_col, id_col in (('reminder_outbox', 'target_kind', 'target_id'),
+                                       ('reminder_follow_up', 'source_kind', 'source_id'))
+       for k, t in (('session', 'group_session'), ('meeting', 'meeting'), ('appt', 'appointment'),
+                    ('offer', 'reminder_place_offer'))]
+    + [(table, 'recipient_kind', 'recipient_id', k, t)
+       for table in ('reminder_outbox', 'reminder_opt_out', 'reminder_opt_out_link')
+       for k, t in (('client', 'client'), ('relative', 'relative'), ('contact', 'partner_contact'))]
+    + [('calendar_subscription', 'kind', 'target_id', k, t)
+       for k, t in (('staff', 'user'), ('group', 'client_group'), ('partner', 'partner_organisation'))]
+)
+
+
+def _remove_orphans(bind) -> None:
+    for table, kind_col, id_col, kind, target in LINKS:
+        t = sa.table(table, sa.column(kind_col), sa.column(id_col))
+        r = sa.table(target, sa.column('id'))
+        bind.execute(t.delete().where(t.c[kind_col] == kind,
+                                      ~sa.exists().where(r.c.id == t.c[id_col])))
+
+
 def _in_list(values) -> str:
     return ', '.join(f"'{v}'" for v in values)
 
@@ -103,6 +129,7 @@ def _map_values(bind) -> None:
 
 def upgrade():
     _map_values(op.get_bind())
+    _remove_orphans(op.get_bind())
     for table, columns in COLUMNS.items():
         with op.batch_alter_table(table, schema=None) as batch_op:
             for column, values in columns.items():
