@@ -90,7 +90,10 @@ def answer_stale_edit(error: StaleDataError):
         return render_error(409)
     g.stale_edit_retried = True
     current_app.logger.info("Stale edit on %s %s; answering from the stored version", request.method, request.path)
-    return current_app.ensure_sync(view)(**(request.view_args or {}))
+    try:
+        return current_app.ensure_sync(view)(**(request.view_args or {}))
+    except Exception as again:  # e.g. a 404 (deleted meanwhile), or this race lost again (409)
+        return current_app.handle_user_exception(again)
 
 
 def init_unit_of_work(app: Flask) -> None:
