@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app, g, request, session
 from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
@@ -89,6 +89,9 @@ def answer_stale_edit(error: StaleDataError):
         from .errors import render_error
         return render_error(409)
     g.stale_edit_retried = True
+    # A race lost at the commit comes after the view flashed its success: that message must not
+    # show on the page that says nothing was saved.
+    session.pop("_flashes", None)
     current_app.logger.info("Stale edit on %s %s; answering from the stored version", request.method, request.path)
     try:
         return current_app.ensure_sync(view)(**(request.view_args or {}))

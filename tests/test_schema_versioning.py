@@ -17,7 +17,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 import register.services
 from core.extensions import db
-from register.models import Client
+from register.models import AccessLog, Client
 from tests.conftest import BACKEND
 from tests.factories import make_client
 
@@ -93,7 +93,45 @@ def test_a_save_that_loses_the_race_answers_as_a_stale_edit(app, lead_client, fr
     assert response.status_code == 200
     assert _stale_message() in body
     assert 'value="Minun tallennukseni"' in body        # the input is kept
-    assert 'name="version" type="hidden" value="2"' in body or 'value="2"' in body
+    assert 'value="2"' in body                           # the next save goes against the stored version
+    with force_locale("fi"):
+        assert gettext("Changes saved.") not in body      # the lost run's flash is not shown
+    row = fresh_db.get(Client, client_id)
+    assert (row.name, row.version) == ("Toisen tallennus", 2)
+    # What the answer committed: only the re-rendered form's access-log row (the lost save's
+    # "update" row went with its rollback).
+    logged = fresh_db.execute(sa.select(AccessLog.action, AccessLog.detail).where(AccessLog.client_id == client_id))
+    assert [tuple(r) for r in logged] == [("view", "edit form")]
+
+
+@pytest.mark.skipif(BACKEND != "postgres", reason="on SQLite no save can come between a request's read and its "
+                    "write: test_on_sqlite_a_rival_save_waits_for_the_request")
+def test_a_race_lost_at_the_commit_answers_as_a_stale_edit_without_the_success_message(app, lead_client, fresh_db,
+                                                                                        monkeypatch):
+    """Here the view's change reaches the database only at the request's commit (nothing
+    flushes before): the view has already flashed "Changes saved." and redirected when the
+    UPDATE finds the row changed."""
+    client = make_client(name="Alkuperäinen")
+    client_id = client.id
+
+    def rival_then_plain_change(target, **kwargs):
+        with fresh_db.engine.begin() as conn:
+            conn.execute(sa.text("UPDATE client SET name = 'Toisen tallennus', version = version + 1 WHERE id = :id"),
+                         {"id": target.id})
+        target.name = kwargs["name"]
+        target.version += 1
+
+    monkeypatch.setattr(register.services, "update_client", rival_then_plain_change)
+    response = lead_client.post_form(f"/clients/{client_id}/edit", _form(client, "Minun tallennukseni"))
+    body = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 200
+    assert _stale_message() in body and 'value="Minun tallennukseni"' in body
+    with force_locale("fi"):
+        assert gettext("Changes saved.") not in body
+    assert "Changes saved." not in body
+    follow = html.unescape(lead_client.get(f"/clients/{client_id}").get_data(as_text=True))
+    with force_locale("fi"):
+        assert gettext("Changes saved.") not in follow
     row = fresh_db.get(Client, client_id)
     assert (row.name, row.version) == ("Toisen tallennus", 2)
 
