@@ -13,7 +13,8 @@ reminder policy would apply to the new one.
 Why not a foreign key per kind: the rows are written by many services with the pair; removing
 the pair's rows with their record closes the same hole without rewriting every writer (issue #17,
 point 5 allows either). Bulk ``sa.delete`` of these records bypasses the ORM and so this; none
-exists today (tests/test_schema_links.py deletes each kind through the ORM and reads back).
+exists today (tests/test_schema_links.py deletes a relative, a group with its session, a meeting
+and a partner contact, and reads back through an engine of its own).
 """
 from __future__ import annotations
 
@@ -24,8 +25,16 @@ from groups.models import Group, GroupSession
 from meetings.models import Meeting
 from register.models import Client, PartnerContact, Relative
 
-from .models import (FollowUpTask, OptOutLink, OutboxMessage, PlaceOffer, RecipientKind, ReminderOptOut,
-                     ReminderPolicy, TargetKind)
+from .models import (
+    FollowUpTask,
+    OptOutLink,
+    OutboxMessage,
+    PlaceOffer,
+    RecipientKind,
+    ReminderOptOut,
+    ReminderPolicy,
+    TargetKind,
+)
 
 # record class -> [(table, kind column, id column, kind value)]
 LINKS: dict[type, list[tuple[sa.Table, str, str, str]]] = {
