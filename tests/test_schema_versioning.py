@@ -129,11 +129,13 @@ def test_a_race_lost_at_the_commit_answers_as_a_stale_edit_without_the_success_m
     with force_locale("fi"):
         assert gettext("Changes saved.") not in body
     assert "Changes saved." not in body
+    row = fresh_db.get(Client, client_id)
+    assert (row.name, row.version) == ("Toisen tallennus", 2)
+    logged = fresh_db.execute(sa.select(AccessLog.action, AccessLog.detail).where(AccessLog.client_id == client_id))
+    assert [tuple(r) for r in logged] == [("view", "edit form")]
     follow = html.unescape(lead_client.get(f"/clients/{client_id}").get_data(as_text=True))
     with force_locale("fi"):
         assert gettext("Changes saved.") not in follow
-    row = fresh_db.get(Client, client_id)
-    assert (row.name, row.version) == ("Toisen tallennus", 2)
 
 
 @pytest.mark.skipif(BACKEND == "postgres", reason="SQLite's write lock; PostgreSQL races for real above")
