@@ -8,13 +8,26 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     FACILITATOR = "facilitator"
     LEAD = "lead"
+
+
+class SecurityEventKind(enum.StrEnum):
+    """What a security log row records (accounts.mfa.log)."""
+
+    TOTP_ENROLLED = "totp_enrolled"
+    TOTP_REMOVED = "totp_removed"
+    TOTP_RESET = "totp_reset"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_REMOVED = "passkey_removed"
+    REQUIREMENT_ON = "requirement_on"
+    REQUIREMENT_OFF = "requirement_off"
 
 
 class User(UserMixin, db.Model):
@@ -26,7 +39,7 @@ class User(UserMixin, db.Model):
     title: Mapped[str] = mapped_column(sa.String(120), default="")
     phone: Mapped[str] = mapped_column(sa.String(32), default="")
     password_hash: Mapped[str] = mapped_column(sa.String(255))
-    role: Mapped[str] = mapped_column(sa.String(20), default=Role.FACILITATOR.value)
+    role: Mapped[str] = mapped_column(str_enum(Role, "role", 20), default=Role.FACILITATOR.value)
     language: Mapped[str] = mapped_column(sa.String(2), default="fi")
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -36,6 +49,7 @@ class User(UserMixin, db.Model):
     oidc_subject: Mapped[str | None] = mapped_column(sa.String(255), unique=True, nullable=True)
     # Optimistic locking for the staff edit form: a stale save is refused, never overwrites.
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
@@ -118,7 +132,7 @@ class SecurityEvent(db.Model):
     __table_args__ = (sa.Index("ix_security_event_at", "at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(40))
+    kind: Mapped[str] = mapped_column(str_enum(SecurityEventKind, "kind", 40))
     # The account the event is about, and who did it (a lead resetting someone's factor).
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)

@@ -63,6 +63,7 @@ class Appointment(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     client = relationship("Client")
     worker1 = relationship("User", foreign_keys=[worker1_id])

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class FeedKind(str, enum.Enum):
+class FeedKind(enum.StrEnum):
     STAFF = "staff"
     GROUP = "group"
     PARTNER = "partner"
@@ -22,7 +22,7 @@ class CalendarSubscription(db.Model):
     __tablename__ = "calendar_subscription"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(str_enum(FeedKind, "kind", 20))
     # Id of the user, group or partner organisation the feed is about; None for the unit feed.
     # No foreign key: the column points at a different table per kind.
     target_id: Mapped[int | None] = mapped_column(nullable=True, index=True)
@@ -97,3 +97,4 @@ class CalendarInstallation(db.Model):
 
 
 from . import installation as _installation  # noqa: E402,F401  (seeds the row when create_all makes the table)
+from . import links as _links  # noqa: E402,F401  (a subscription goes with the record it is about)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -28,6 +29,15 @@ def immediate_transactions():
         yield
     finally:
         IMMEDIATE_OUTSIDE_REQUESTS.reset(token)
+
+
+def str_enum(cls: type[enum.StrEnum], name: str, length: int) -> sa.Enum:
+    """A status or kind column: its values are ``cls``'s values, stored as plain strings (not a
+    native type, so adding a value is a CHECK change, not an ALTER TYPE). Both databases refuse
+    any other value (a CHECK constraint named ``ck_<table>_<name>``) and so does Python, before
+    the row is sent. ``name`` is the column's name, so each column gets a constraint of its own."""
+    return sa.Enum(cls, name=name, native_enum=False, validate_strings=True, create_constraint=True,
+                   length=length, values_callable=lambda e: [m.value for m in e])
 
 
 def utcnow() -> datetime:

@@ -14,6 +14,7 @@ MESSAGES = {
     403: (_l("No access"), _l("You do not have access to this page.")),
     404: (_l("Page not found"), _l("The page you were looking for does not exist or has been removed.")),
     405: (_l("Not allowed"), _l("This address cannot be used that way.")),
+    409: (_l("Not saved"), _l("Someone else saved this record at the same moment. Nothing you sent was saved: go back, reload the page and try again.")),
     413: (_l("Too large"), _l("What you sent is too large.")),
     429: (_l("Too many attempts"), _l("Too many attempts in a short time. Wait a while and try again.")),
     500: (_l("Something went wrong"), _l("Something went wrong on our side. Nothing you did caused it; try again in a moment.")),

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import contextlib
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app, g, request, session
+from sqlalchemy.orm.exc import StaleDataError
 
 from .extensions import db
 
@@ -43,6 +44,10 @@ def finish_request(response):
         return response
     try:
         commit_request()
+    except StaleDataError as error:
+        # Lost a race at the commit's flush: the view's second answer (answer_stale_edit) is
+        # committed or rolled back like any other.
+        return finish_request(current_app.make_response(current_app.handle_user_exception(error)))
     except Exception as error:  # answered like an error in the view: 503 for a lost database
         return current_app.make_response(current_app.handle_user_exception(error))
     return response
@@ -71,7 +76,31 @@ def writing():
         g.read_only = True
 
 
+def answer_stale_edit(error: StaleDataError):
+    """Two saves of the same row raced and this one lost: the mapper's UPDATE (``version_id_col``)
+    said ``WHERE version = <the version this request loaded>`` and found no row, because the other
+    save committed first. Everything this request did is rolled back and its view runs once more
+    on what is stored now: the form's ``VersionedForm.check_version`` then sees the new version
+    and answers as for any stale edit (the message at the form, the input kept, nothing saved).
+    If the row changes again during that second run, the answer is a 409 page."""
+    db.session.rollback()
+    view = current_app.view_functions.get(request.endpoint or "")
+    if g.get("stale_edit_retried") or view is None:
+        from .errors import render_error
+        return render_error(409)
+    g.stale_edit_retried = True
+    # A race lost at the commit comes after the view flashed its success: that message must not
+    # show on the page that says nothing was saved.
+    session.pop("_flashes", None)
+    current_app.logger.info("Stale edit on %s %s; answering from the stored version", request.method, request.path)
+    try:
+        return current_app.ensure_sync(view)(**(request.view_args or {}))
+    except Exception as again:  # e.g. a 404 (deleted meanwhile), or this race lost again (409)
+        return current_app.handle_user_exception(again)
+
+
 def init_unit_of_work(app: Flask) -> None:
+    app.register_error_handler(StaleDataError, answer_stale_edit)
     # Registered last, so it runs first of the app's after_request hooks (Flask runs them in
     # reverse): before the access-log and session-touch hooks, which write on their own.
     app.after_request(finish_request)

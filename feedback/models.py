@@ -11,11 +11,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class WindowKind(str, enum.Enum):
+class WindowKind(enum.StrEnum):
     SESSION = "session"
     GROUP_END = "group_end"
     MEETING = "meeting"
@@ -29,7 +29,7 @@ class ItemSet(db.Model):
     __tablename__ = "feedback_item_set"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20), index=True)
+    kind: Mapped[str] = mapped_column(str_enum(WindowKind, "kind", 20), index=True)
     # Set for the built-in sets so they are created once and found again.
     builtin_key: Mapped[str | None] = mapped_column(sa.String(40), unique=True, nullable=True)
     name: Mapped[str] = mapped_column(sa.String(120))
@@ -79,6 +79,7 @@ class GroupFeedbackSettings(db.Model):
     session_item_set_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback_item_set.id"), nullable=True)
     end_item_set_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback_item_set.id"), nullable=True)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
 
 class FeedbackWindow(db.Model):
@@ -94,7 +95,7 @@ class FeedbackWindow(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(str_enum(WindowKind, "kind", 20))
     group_id: Mapped[int | None] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"),
                                                  nullable=True, index=True)
     session_id: Mapped[int | None] = mapped_column(sa.ForeignKey("group_session.id", ondelete="CASCADE"),
@@ -109,6 +110,7 @@ class FeedbackWindow(db.Model):
     closes_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
     # Set for good when the window ever held more answers than people could have given them
     # (feedback.release): its figures are withheld and the results page says so.
     overfilled: Mapped[bool] = mapped_column(default=False, server_default=sa.false())

@@ -7,11 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class GroupStatus(str, enum.Enum):
+class GroupStatus(enum.StrEnum):
     IDEA = "idea"
     PLANNING = "planning"
     ENROLLING = "enrolling"
@@ -21,19 +21,19 @@ class GroupStatus(str, enum.Enum):
     CANCELLED = "cancelled"  # called off after planning, with a reason (groups.services.cancel_group)
 
 
-class SessionStatus(str, enum.Enum):
+class SessionStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
 
 
-class EnrolmentStatus(str, enum.Enum):
+class EnrolmentStatus(enum.StrEnum):
     ENROLLED = "enrolled"
     WAITING = "waiting"
     OFFERED = "offered"      # a place freed up and was offered to the first on the waiting list
     WITHDRAWN = "withdrawn"
 
 
-class AttendanceStatus(str, enum.Enum):
+class AttendanceStatus(enum.StrEnum):
     PRESENT = "present"
     ABSENT = "absent"
     EXCUSED = "excused"
@@ -85,7 +85,7 @@ class Group(db.Model):
     break_weeks: Mapped[str] = mapped_column(sa.String(600), default="")
     # Length of one session in minutes, remembered for the next schedule and for new rounds.
     session_minutes: Mapped[int] = mapped_column(default=90)
-    status: Mapped[str] = mapped_column(sa.String(20), default=GroupStatus.PLANNING.value, index=True)
+    status: Mapped[str] = mapped_column(str_enum(GroupStatus, "status", 20), default=GroupStatus.PLANNING.value, index=True)
     # Why the group was cancelled (sent to the enrolled clients); empty unless cancelled.
     cancel_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # Exactly two facilitators: two columns make "a third" impossible by construction.
@@ -97,6 +97,7 @@ class Group(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     facilitator1 = relationship("User", foreign_keys=[facilitator1_id])
     facilitator2 = relationship("User", foreign_keys=[facilitator2_id])
@@ -143,11 +144,12 @@ class GroupSession(db.Model):
     topic: Mapped[str] = mapped_column(sa.String(200), default="")
     room: Mapped[str] = mapped_column(sa.String(120), default="")
     plan_notes: Mapped[str] = mapped_column(sa.Text, default="")
-    status: Mapped[str] = mapped_column(sa.String(20), default=SessionStatus.SCHEDULED.value)
+    status: Mapped[str] = mapped_column(str_enum(SessionStatus, "status", 20), default=SessionStatus.SCHEDULED.value)
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     group: Mapped[Group] = relationship(back_populates="sessions")
     changes: Mapped[list[SessionChange]] = relationship(back_populates="session", cascade="all, delete-orphan",
@@ -182,7 +184,7 @@ class Enrolment(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default=EnrolmentStatus.ENROLLED.value)
+    status: Mapped[str] = mapped_column(str_enum(EnrolmentStatus, "status", 20), default=EnrolmentStatus.ENROLLED.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -197,7 +199,7 @@ class Attendance(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("group_session.id", ondelete="CASCADE"), index=True)
     enrolment_id: Mapped[int] = mapped_column(sa.ForeignKey("enrolment.id", ondelete="CASCADE"), index=True)
-    status: Mapped[str] = mapped_column(sa.String(20))
+    status: Mapped[str] = mapped_column(str_enum(AttendanceStatus, "status", 20))
     recorded_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -220,7 +222,7 @@ class GroupEvaluation(db.Model):
     group: Mapped[Group] = relationship(back_populates="evaluation")
 
 
-class ReferralStatus(str, enum.Enum):
+class ReferralStatus(enum.StrEnum):
     PENDING = "pending"
     ENROLLED = "enrolled"    # taken into the group
     WAITING = "waiting"      # taken onto the group's waiting list
@@ -246,7 +248,7 @@ class Referral(db.Model):
     idea_id: Mapped[int | None] = mapped_column(sa.ForeignKey("group_idea.id", ondelete="CASCADE"), nullable=True,
                                                 index=True)
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
-    status: Mapped[str] = mapped_column(sa.String(20), default=ReferralStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(str_enum(ReferralStatus, "status", 20), default=ReferralStatus.PENDING.value)
     referred_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
                                                        index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

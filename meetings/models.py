@@ -7,44 +7,44 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class MeetingStatus(str, enum.Enum):
+class MeetingStatus(enum.StrEnum):
     PLANNED = "planned"
     HELD = "held"
     CANCELLED = "cancelled"
 
 
-class PlaceKind(str, enum.Enum):
+class PlaceKind(enum.StrEnum):
     OFFICE = "office"
     HOME_VISIT = "home_visit"
     PARTNER_VENUE = "partner_venue"
     REMOTE = "remote"
 
 
-class ParticipantKind(str, enum.Enum):
+class ParticipantKind(enum.StrEnum):
     STAFF = "staff"
     PARTNER = "partner"
     RELATIVE = "relative"
     CLIENT = "client"
 
 
-class InvitationStatus(str, enum.Enum):
+class InvitationStatus(enum.StrEnum):
     INVITED = "invited"
     ACCEPTED = "accepted"
     DECLINED = "declined"
 
 
-class ItemStatus(str, enum.Enum):
+class ItemStatus(enum.StrEnum):
     OPEN = "open"
     DONE = "done"
     DROPPED = "dropped"
     CARRIED = "carried"  # reviewed at a later meeting and carried forward as a new item
 
 
-class ClientIdentification(str, enum.Enum):
+class ClientIdentification(enum.StrEnum):
     """How partner links name the client: initials by default."""
 
     INITIALS = "initials"
@@ -61,13 +61,14 @@ class Meeting(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(300), default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    place_kind: Mapped[str] = mapped_column(sa.String(20), default=PlaceKind.OFFICE.value)
+    place_kind: Mapped[str] = mapped_column(str_enum(PlaceKind, "place_kind", 20), default=PlaceKind.OFFICE.value)
     place: Mapped[str] = mapped_column(sa.String(200), default="")
     remote_link: Mapped[str] = mapped_column(sa.String(500), default="")
-    status: Mapped[str] = mapped_column(sa.String(20), default=MeetingStatus.PLANNED.value, index=True)
+    status: Mapped[str] = mapped_column(str_enum(MeetingStatus, "status", 20), default=MeetingStatus.PLANNED.value, index=True)
     worries: Mapped[str] = mapped_column(sa.Text, default="")
     summary: Mapped[str] = mapped_column(sa.Text, default="")
-    client_identification: Mapped[str] = mapped_column(sa.String(20), default=ClientIdentification.INITIALS.value)
+    client_identification: Mapped[str] = mapped_column(str_enum(ClientIdentification, "client_identification", 20),
+                                                       default=ClientIdentification.INITIALS.value)
     previous_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True,
                                                             index=True)
     # Raised on every change of time, place or status (calendar feeds and invitations use it).
@@ -76,6 +77,7 @@ class Meeting(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     client = relationship("Client")
     participants: Mapped[list[MeetingParticipant]] = relationship(back_populates="meeting", cascade="all, delete-orphan",
@@ -101,12 +103,13 @@ class MeetingParticipant(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))
+    kind: Mapped[str] = mapped_column(str_enum(ParticipantKind, "kind", 20))
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True, index=True)
     contact_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partner_contact.id", ondelete="SET NULL"), nullable=True, index=True)
     relative_id: Mapped[int | None] = mapped_column(sa.ForeignKey("relative.id", ondelete="SET NULL"), nullable=True,
         index=True)
-    invitation_status: Mapped[str] = mapped_column(sa.String(20), default=InvitationStatus.INVITED.value)
+    invitation_status: Mapped[str] = mapped_column(str_enum(InvitationStatus, "invitation_status", 20),
+                                                   default=InvitationStatus.INVITED.value)
     attended: Mapped[bool | None] = mapped_column(nullable=True)
 
     meeting: Mapped[Meeting] = relationship(back_populates="participants")
@@ -154,7 +157,7 @@ class ActionItem(db.Model):
     what: Mapped[str] = mapped_column(sa.String(500))
     with_whom: Mapped[str] = mapped_column(sa.String(300), default="")
     due_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
-    status: Mapped[str] = mapped_column(sa.String(20), default=ItemStatus.OPEN.value)
+    status: Mapped[str] = mapped_column(str_enum(ItemStatus, "status", 20), default=ItemStatus.OPEN.value)
     status_changed_by: Mapped[str] = mapped_column(sa.String(160), default="")
     status_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The item this one continues (carried forward from an earlier meeting).
@@ -163,6 +166,7 @@ class ActionItem(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     meeting: Mapped[Meeting] = relationship(back_populates="items")
     responsible: Mapped[MeetingParticipant] = relationship()
@@ -209,8 +213,8 @@ class ItemStatusChange(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("action_item.id", ondelete="CASCADE"), index=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
-    old_status: Mapped[str] = mapped_column(sa.String(20))
-    new_status: Mapped[str] = mapped_column(sa.String(20))
+    old_status: Mapped[str] = mapped_column(str_enum(ItemStatus, "old_status", 20))
+    new_status: Mapped[str] = mapped_column(str_enum(ItemStatus, "new_status", 20))
     # A partner closes their own items through a link: no user then, so the name is kept too.
     changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     changed_by_name: Mapped[str] = mapped_column(sa.String(160), default="")

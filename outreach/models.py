@@ -9,17 +9,17 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class VisitStatus(str, enum.Enum):
+class VisitStatus(enum.StrEnum):
     SCHEDULED = "scheduled"
     CANCELLED = "cancelled"
     DONE = "done"
 
 
-class RuleFrequency(str, enum.Enum):
+class RuleFrequency(enum.StrEnum):
     MONTHLY = "monthly"
     WEEKLY = "weekly"
 
@@ -42,6 +42,7 @@ class OutreachVenue(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
     # On site: the venue's own contact person (a partner's employee, not a client), opening hours,
     # notes on a private place to talk and on safety.
     contact_name: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
@@ -76,7 +77,7 @@ class OutreachRule(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"), unique=True)
-    frequency: Mapped[str] = mapped_column(sa.String(10), default=RuleFrequency.MONTHLY.value)
+    frequency: Mapped[str] = mapped_column(str_enum(RuleFrequency, "frequency", 10), default=RuleFrequency.MONTHLY.value)
     # 1..4, or LAST (-1); used by monthly rules.
     nth: Mapped[int] = mapped_column(default=1)
     # 0 = Monday … 6 = Sunday, as datetime.date.weekday().
@@ -93,6 +94,7 @@ class OutreachRule(db.Model):
     break_until: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     venue: Mapped[OutreachVenue] = relationship(back_populates="rule")
 
@@ -115,7 +117,7 @@ class OutreachVisit(db.Model):
     venue_id: Mapped[int] = mapped_column(sa.ForeignKey("outreach_venue.id", ondelete="CASCADE"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    status: Mapped[str] = mapped_column(sa.String(12), default=VisitStatus.SCHEDULED.value)
+    status: Mapped[str] = mapped_column(str_enum(VisitStatus, "status", 12), default=VisitStatus.SCHEDULED.value)
     # Raised on every change of time, place or status (calendar clients need it).
     sequence: Mapped[int] = mapped_column(default=0)
     # The local date the rule produced this visit for; kept when the visit is moved so the rule
@@ -129,6 +131,7 @@ class OutreachVisit(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     venue: Mapped[OutreachVenue] = relationship(back_populates="visits")
     staff1 = relationship("User", foreign_keys=[staff1_id])
@@ -194,6 +197,7 @@ class VisitReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     visit: Mapped[OutreachVisit] = relationship(back_populates="report")
 

@@ -7,11 +7,11 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class PartnerKind(str, enum.Enum):
+class PartnerKind(enum.StrEnum):
     SUBSTANCE_ABUSE = "substance_abuse"
     EMPLOYMENT = "employment"
     LABOUR_FORCE_CENTRE = "labour_force_centre"
@@ -49,6 +49,7 @@ class Client(db.Model):
     # group attendance counts and meeting plans keep their shape, under a neutral name.
     erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     relatives: Mapped[list[Relative]] = relationship(back_populates="client", cascade="all, delete-orphan",
                                                      order_by="Relative.name")
@@ -95,7 +96,7 @@ class PartnerOrganisation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(160), unique=True)
-    kind: Mapped[str] = mapped_column(sa.String(40), default=PartnerKind.OTHER.value)
+    kind: Mapped[str] = mapped_column(str_enum(PartnerKind, "kind", 40), default=PartnerKind.OTHER.value)
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     phone: Mapped[str] = mapped_column(sa.String(32), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
@@ -103,6 +104,7 @@ class PartnerOrganisation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     contacts: Mapped[list[PartnerContact]] = relationship(back_populates="organisation", cascade="all, delete-orphan",
                                                           order_by="PartnerContact.name")

@@ -7,29 +7,43 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, utcnow
+from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
 
-class TargetKind(str, enum.Enum):
+class TargetKind(enum.StrEnum):
     GROUP = "group"        # policy target; outbox target is then the session
     SESSION = "session"
     MEETING = "meeting"
     OFFER = "offer"        # a waiting-list place offered by message (PlaceOffer)
+    APPOINTMENT = "appt"   # an appointment (reminders.services.APPOINTMENT; the column holds ten characters)
 
 
-class RecipientKind(str, enum.Enum):
+class RecipientKind(enum.StrEnum):
     CLIENT = "client"
     RELATIVE = "relative"
     CONTACT = "contact"    # partner contact (invitations only)
 
 
-class Channel(str, enum.Enum):
+class Channel(enum.StrEnum):
     SMS = "sms"
     EMAIL = "email"
 
 
-class MessageStatus(str, enum.Enum):
+class MessageKind(enum.StrEnum):
+    REMINDER = "reminder"
+    INVITATION = "invitation"
+    NEW_TIME = "new_time"    # a missed appointment's new time
+    NOTICE = "notice"        # a change or cancellation of a session, meeting or appointment
+    OFFER = "offer"          # a free place in a group offered
+
+
+class OptOutSource(enum.StrEnum):
+    LINK = "link"
+    STAFF = "staff"
+
+
+class MessageStatus(enum.StrEnum):
     PENDING = "pending"    # waiting to be sent (or to be retried at next_attempt_at)
     SENDING = "sending"    # claimed by one send-reminders process
     SENT = "sent"
@@ -45,7 +59,7 @@ class ReminderPolicy(db.Model):
     __table_args__ = (sa.UniqueConstraint("target_kind", "target_id", name="uq_reminder_policy_target"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    target_kind: Mapped[str] = mapped_column(sa.String(10))   # group | meeting
+    target_kind: Mapped[str] = mapped_column(str_enum(TargetKind, "target_kind", 10))   # group | meeting | appt
     target_id: Mapped[int] = mapped_column()
     day_before: Mapped[bool] = mapped_column(default=True)
     day_before_at: Mapped[time] = mapped_column(sa.Time, default=time(16, 0))
@@ -57,6 +71,7 @@ class ReminderPolicy(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
 
 class OutboxMessage(db.Model):
@@ -72,14 +87,14 @@ class OutboxMessage(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[str] = mapped_column(sa.String(20))          # reminder | invitation | new_time
-    target_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting
+    kind: Mapped[str] = mapped_column(str_enum(MessageKind, "kind", 20))
+    target_kind: Mapped[str] = mapped_column(str_enum(TargetKind, "target_kind", 10))   # session | meeting | appt | offer
     target_id: Mapped[int] = mapped_column()
-    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_kind: Mapped[str] = mapped_column(str_enum(RecipientKind, "recipient_kind", 10))
     recipient_id: Mapped[int] = mapped_column()
     # e.g. "day_before@2026-12-03T08:00" (a moved event gets a new slot), "invite-2", "cancel-3"
     slot: Mapped[str] = mapped_column(sa.String(60))
-    channel: Mapped[str] = mapped_column(sa.String(10))
+    channel: Mapped[str] = mapped_column(str_enum(Channel, "channel", 10))
     # The client the message concerns: access control and the access log go through it.
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
     address: Mapped[str] = mapped_column(sa.String(254))
@@ -92,7 +107,7 @@ class OutboxMessage(db.Model):
     event: Mapped[str] = mapped_column(sa.Text, default="")
     ics: Mapped[str] = mapped_column(sa.Text, default="")
     ics_method: Mapped[str] = mapped_column(sa.String(10), default="")
-    status: Mapped[str] = mapped_column(sa.String(10), default=MessageStatus.PENDING.value)
+    status: Mapped[str] = mapped_column(str_enum(MessageStatus, "status", 10), default=MessageStatus.PENDING.value)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True, default=utcnow)
     last_error: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -112,9 +127,9 @@ class ReminderOptOut(db.Model):
     __table_args__ = (sa.UniqueConstraint("recipient_kind", "recipient_id", name="uq_reminder_opt_out"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_kind: Mapped[str] = mapped_column(str_enum(RecipientKind, "recipient_kind", 10))
     recipient_id: Mapped[int] = mapped_column()
-    source: Mapped[str] = mapped_column(sa.String(10), default="link")   # link | staff
+    source: Mapped[str] = mapped_column(str_enum(OptOutSource, "source", 10), default=OptOutSource.LINK.value)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
@@ -129,7 +144,7 @@ class OptOutLink(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    recipient_kind: Mapped[str] = mapped_column(sa.String(10))
+    recipient_kind: Mapped[str] = mapped_column(str_enum(RecipientKind, "recipient_kind", 10))
     recipient_id: Mapped[int] = mapped_column()
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
     consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
@@ -137,7 +152,7 @@ class OptOutLink(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
-class FollowUpStatus(str, enum.Enum):
+class FollowUpStatus(enum.StrEnum):
     OPEN = "open"
     REACHED = "reached"          # called, new time agreed
     NOT_REACHED = "not_reached"  # new time sent by SMS and letter
@@ -151,14 +166,14 @@ class FollowUpTask(db.Model):
     __table_args__ = (sa.UniqueConstraint("source_kind", "source_id", "client_id", name="uq_follow_up_source"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    source_kind: Mapped[str] = mapped_column(sa.String(10))   # session | meeting | appt
+    source_kind: Mapped[str] = mapped_column(str_enum(TargetKind, "source_kind", 10))   # session | meeting | appt | offer
     source_id: Mapped[int] = mapped_column()
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
     assigned_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True,
                                                        index=True)
     missed_at: Mapped[datetime] = mapped_column(UTCDateTime)
     due_on: Mapped[date] = mapped_column(sa.Date)
-    status: Mapped[str] = mapped_column(sa.String(12), default=FollowUpStatus.OPEN.value, index=True)
+    status: Mapped[str] = mapped_column(str_enum(FollowUpStatus, "status", 12), default=FollowUpStatus.OPEN.value, index=True)
     new_meeting_id: Mapped[int | None] = mapped_column(sa.ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True,
         index=True)
     # The appointment booked as the new time (appointments.models.Appointment); older tasks
@@ -170,6 +185,7 @@ class FollowUpTask(db.Model):
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     client = relationship("Client")
     assigned_to = relationship("User", foreign_keys=[assigned_to_id])
@@ -194,9 +210,10 @@ class TeamSettings(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)
+    __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
 
-class OfferStatus(str, enum.Enum):
+class OfferStatus(enum.StrEnum):
     OPEN = "open"            # sent (or given to a worker to call), waiting for the answer
     ACCEPTED = "accepted"    # the client accepted through the link
     DECLINED = "declined"    # the client declined through the link
@@ -220,7 +237,7 @@ class PlaceOffer(db.Model):
     deadline: Mapped[datetime] = mapped_column(UTCDateTime)
     # How long the client had to answer: the next in line gets as long when this one lapses.
     answer_minutes: Mapped[int] = mapped_column()
-    status: Mapped[str] = mapped_column(sa.String(10), default=OfferStatus.OPEN.value)
+    status: Mapped[str] = mapped_column(str_enum(OfferStatus, "status", 10), default=OfferStatus.OPEN.value)
     by_message: Mapped[bool] = mapped_column(default=True)   # False: a worker calls (no consented channel)
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -229,3 +246,4 @@ class PlaceOffer(db.Model):
     enrolment = relationship("Enrolment")
     client = relationship("Client")
     group = relationship("Group")
+from . import links as _links  # noqa: E402,F401  (removes (kind, id) links with their record)
