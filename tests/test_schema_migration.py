@@ -9,12 +9,17 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
 
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 
 from tests.conftest import _make_test_app
 
-PREVIOUS = "b7e24d91c3a6"
+REVISION = "5c8d2e7f1a94"  # the migration under test: domain values in the schema
+# The revision just before it, read from the chain (other migrations may come between releases).
+PREVIOUS = ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations")).get_revision(REVISION).down_revision
 NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
 

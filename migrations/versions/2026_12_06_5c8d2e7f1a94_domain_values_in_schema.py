@@ -2,7 +2,7 @@
 constraint per column, the values of the model's StrEnum); values outside them are first mapped
 
 Revision ID: 5c8d2e7f1a94
-Revises: b7e24d91c3a6
+Revises: e5a9c3f17b28
 Create Date: 2026-12-06 10:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5c8d2e7f1a94'
-down_revision = 'b7e24d91c3a6'
+down_revision = 'e5a9c3f17b28'
 branch_labels = None
 depends_on = None
 
