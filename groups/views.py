@@ -59,7 +59,10 @@ def _group_helpers():
 # --- loading helpers ----------------------------------------------------------------------------
 
 def _group_or_404(group_id) -> Group:
-    return get_or_404(Group, group_id)
+    group = get_or_404(Group, group_id)
+    if not services.can_see_group(current_user, group):
+        abort(404)  # another unit's group, as if there were none
+    return group
 
 
 def _editable_group(group_id) -> Group:
@@ -119,6 +122,7 @@ def index():
                                Group.created_at),
                      joinedload(Group.facilitator1).load_only(User.name),
                      joinedload(Group.facilitator2).load_only(User.name)))
+    stmt = stmt.where(Group.id.in_(services.visible_group_ids(current_user)))
     if when:
         stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:

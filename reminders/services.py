@@ -99,8 +99,6 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     """Whether ``user`` may see the reminders of a group, a session or a meeting."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_lead:
-        return True
     if target_kind == TargetKind.MEETING.value:
         meeting = db.session.get(Meeting, target_id)
         return meeting is not None and can_open_meeting(user, meeting)
@@ -122,15 +120,14 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
 def target_visible_condition(user, kind_column, id_column):
     """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
     meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
-    if meetings is None or groups is None:
-        return sa.true()
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
     appointments = sa.select(Appointment.id).where(appointment_openable(user))
     offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
                   sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
                   sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)),
-                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)))
+                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)),
+                  sa.and_(kind_column == TargetKind.GROUP.value, id_column.in_(groups)))
 
 
 def message_visible_condition(user):
@@ -890,8 +887,6 @@ def can_see_task(user, task: FollowUpTask) -> bool:
 
 def task_visible_condition(user):
     """SQL condition for the tasks ``user`` sees (``can_see_task`` as SQL)."""
-    if user.is_lead:
-        return sa.true()
     return sa.or_(FollowUpTask.assigned_to_id == user.id,
                   target_visible_condition(user, FollowUpTask.source_kind, FollowUpTask.source_id))
 
