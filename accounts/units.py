@@ -82,6 +82,13 @@ def find_unit(key: str) -> Unit | None:
     return db.session.scalar(sa.select(Unit).where(sa.or_(Unit.slug == key, Unit.name == key)))
 
 
+def name_taken(name: str, slug: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Unit.id).where(sa.or_(sa.func.lower(Unit.name) == name.strip().lower(), Unit.slug == slug))
+    if exclude_id is not None:
+        stmt = stmt.where(Unit.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
 def create_unit(name: str, slug: str | None = None) -> Unit:
     unit = Unit(name=name.strip(), slug=(slug or slugify(name)))
     db.session.add(unit)

@@ -37,7 +37,11 @@ def create_subscription(*, kind: str, target_id: int | None, label: str = "",
     """A new subscription and its token; the token is returned once and never stored."""
     kind = FeedKind(kind).value
     if kind == FeedKind.UNIT.value:
-        target_id = None
+        from accounts.units import unit_for_new_record
+
+        # The unit feed is one unit's (its id is the target, as for the other kinds): the one
+        # named, else the creator's (the CLI's: the installation's first unit).
+        target_id = target_id if target_id is not None else unit_for_new_record(created_by)
     elif target_id is None:
         raise ValueError("a target is needed for this kind of feed")
     token = new_token()

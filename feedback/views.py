@@ -18,6 +18,7 @@ from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from accounts.permissions import lead_required
+from accounts.units import led_unit_ids_select
 from core.db import get_or_404, positive_id_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
@@ -661,11 +662,13 @@ def _report_from_args():
     if not request.args.get("start"):
         start, end = unit_report.default_period(local_today())
         form = PeriodForm(formdata=None, start=start, end=end)
-        return form, unit_report.unit_report(start, end, services.threshold())
+        return form, unit_report.unit_report(start, end, services.threshold(),
+                                             unit_ids=led_unit_ids_select(current_user))
     if not form.validate():
         return form, None
     _release_due_groups(form.start.data, form.end.data)
-    return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold())
+    return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold(),
+                                         unit_ids=led_unit_ids_select(current_user))
 
 
 def _release_due_groups(start, end) -> None:

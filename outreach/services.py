@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from flask_login import current_user
+
+from accounts.units import led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
@@ -403,6 +406,13 @@ def report_months(end_month: date, count: int) -> list[date]:
     return [add_months(first, -i) for i in range(count - 1, -1, -1)]
 
 
+def reported_venue_ids(user) -> sa.Select:
+    """The venues whose figures ``user`` (a lead) reports: those of the units they lead and the
+    shared ones (a shared venue's visits are every unit's)."""
+    return sa.select(OutreachVenue.id).where(sa.or_(OutreachVenue.unit_id.is_(None),
+                                                    OutreachVenue.unit_id.in_(led_unit_ids_select(user))))
+
+
 def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[VenueStats]:
     """Per venue, over the given months (local): visits done and cancelled, people met, topics,
     guided onward and appointments booked, with a per-month series for the chart. One query."""
@@ -418,7 +428,10 @@ def outreach_report(months: list[date], *, venue_id: int | None = None) -> list[
     )
     if venue_id is not None:
         stmt = stmt.where(OutreachVisit.venue_id == venue_id)
-    venue_stmt = sa.select(OutreachVenue).order_by(OutreachVenue.name).options(selectinload(OutreachVenue.partner))
+    reported = reported_venue_ids(current_user)
+    stmt = stmt.where(OutreachVisit.venue_id.in_(reported))
+    venue_stmt = (sa.select(OutreachVenue).where(OutreachVenue.id.in_(reported)).order_by(OutreachVenue.name)
+                  .options(selectinload(OutreachVenue.partner)))
     if venue_id is not None:
         venue_stmt = venue_stmt.where(OutreachVenue.id == venue_id)
     stats = {v.id: VenueStats(venue=v, months={m: [0, 0, 0] for m in months})

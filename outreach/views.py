@@ -424,7 +424,7 @@ def report_year():
 def report_chart(venue_id):
     venue = get_or_404(OutreachVenue, venue_id)
     _form, months = _period_months()
-    stats = services.outreach_report(months, venue_id=venue.id)
+    stats = services.outreach_report(months, venue_id=venue.id)  # empty for another unit's venue: 404
     if not stats:
         abort(404)
     series = stats[0].months

@@ -14,12 +14,12 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from flask_login import current_user
 
-from accounts.units import led_unit_ids, led_unit_ids_select
+from accounts.units import leads_unit, led_unit_ids, led_unit_ids_select, member_unit_ids, member_unit_ids_select
 from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
 
 from . import chain
-from .models import Client, ClientWorker
+from .models import Client, ClientWorker, PartnerOrganisation
 
 AccessRule = Callable[[int], sa.Select]
 _rules: list[AccessRule] = []
@@ -76,12 +76,39 @@ def can_grant_client_access(user, client_id: int) -> bool:
                                                          ClientWorker.user_id == user.id))) or False
 
 
+def partner_visible_condition(user):
+    """The one rule for partner organisations, as SQL: shared ones (no unit) and those of the
+    units the user is a member of."""
+    return sa.or_(PartnerOrganisation.unit_id.is_(None),
+                  PartnerOrganisation.unit_id.in_(member_unit_ids_select(getattr(user, "id", None) or 0)))
+
+
+def get_partner_or_404(partner_id) -> PartnerOrganisation:
+    """Load a partner organisation the current user may see; another unit's is a 404."""
+    from core.db import get_or_404
+
+    partner = get_or_404(PartnerOrganisation, partner_id)
+    if partner.unit_id is not None and partner.unit_id not in member_unit_ids(current_user):
+        abort(404)
+    return partner
+
+
 def get_client_or_404(client_id) -> Client:
     """Load a client the current user may see; anything else is a 404 (no probing by id)."""
     from core.db import get_or_404
 
     client = get_or_404(Client, client_id)
     if not can_access_client(current_user, client.id):
+        abort(404)
+    return client
+
+
+def get_led_client_or_404(client_id) -> Client:
+    """A client of a unit the current user leads: for a lead's own acts on the record (its access
+    log, the client's data copy, erasure). A lead who sees another unit's client through a reason
+    (they work with the client) still gets 404: that unit's leads decide."""
+    client = get_client_or_404(client_id)
+    if not leads_unit(current_user, client.unit_id):
         abort(404)
     return client
 
