@@ -224,7 +224,7 @@ def target_of(kind: str, target_id: int | None):
 
 def target_names(subs) -> dict[tuple[str, int], str]:
     """Names of the subscriptions' targets, one query per kind (not one per row)."""
-    from accounts.models import User
+    from accounts.models import Unit, User
     from groups.models import Group
     from register.models import PartnerOrganisation
 
@@ -235,7 +235,8 @@ def target_names(subs) -> dict[tuple[str, int], str]:
     names: dict[tuple[str, int], str] = {}
     for kind, model, column in ((FeedKind.STAFF.value, User, User.name),
                                 (FeedKind.GROUP.value, Group, Group.title),
-                                (FeedKind.PARTNER.value, PartnerOrganisation, PartnerOrganisation.name)):
+                                (FeedKind.PARTNER.value, PartnerOrganisation, PartnerOrganisation.name),
+                                (FeedKind.UNIT.value, Unit, Unit.name)):
         ids = wanted.get(kind)
         if ids:
             for ident, name in db.session.execute(sa.select(model.id, column).where(model.id.in_(sorted(ids)))):

@@ -159,7 +159,7 @@ def test_auto_create_makes_an_account_in_the_named_unit_and_maps_the_role_claim(
     assert _logged_in(client)
     created = fresh_db.scalar(sa.select(User).where(User.email == "stranger@example.fi"))
     assert created.oidc_subject == "stranger" and created.role == "facilitator"
-    assert fresh_db.scalars(sa.select(UnitMembership.unit_id).where(UnitMembership.user_id == created.id)).all() \
+    assert fresh_db.scalars(sa.select(UnitMembership.unit_id).where(UnitMembership.user_id == created.id)) \
         == [east.id]
     leo = app.test_client()
     assert _sign_in(leo, "leo").status_code == 302
