@@ -247,3 +247,21 @@ def test_a_new_client_goes_to_the_creators_unit_and_a_two_unit_worker_chooses(ap
                                              "unit_id": str(world["unit_b"])}, token_from="/clients/new")
     assert response.status_code == 302  # one unit: no chooser, the client goes to the worker's unit
     assert fresh_db.scalar(sa.select(Client.unit_id).where(Client.name == "Väärä Yksikkö")) == world["unit_a"]
+
+
+def test_demo_has_two_units_and_each_lead_sees_their_own_clients(app):
+    from core.demo import DEMO_LOGINS, DEMO_PASSWORD, seed_all
+
+    seed_all()
+    db.session.commit()
+    emails = [email for email, _role in DEMO_LOGINS]
+    assert "vastaava.ita@example.fi" in emails and "hallinto@example.fi" in emails
+    east, centre, admin = app.test_client(), app.test_client(), app.test_client()
+    login(east, "vastaava.ita@example.fi", DEMO_PASSWORD)
+    login(centre, "vastaava@example.fi", DEMO_PASSWORD)
+    login(admin, "hallinto@example.fi", DEMO_PASSWORD)
+    east_list, centre_list = east.get("/clients").get_data(as_text=True), centre.get("/clients").get_data(as_text=True)
+    assert "Riikka V." in east_list and "Matti K." not in east_list
+    assert "Matti K." in centre_list and "Riikka V." not in centre_list
+    assert "Matti K." not in admin.get("/clients").get_data(as_text=True)
+    assert "Aikuissosiaalityö Itä" in admin.get("/units").get_data(as_text=True)
