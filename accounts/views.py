@@ -23,7 +23,7 @@ from . import mfa, oidc, services, units
 from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
                     RemoveSecondFactorForm, StaffForm, UnitForm)
 from .models import PasskeyCredential, Role, SecurityEvent, TotpCredential, Unit, UnitMembership, User
-from .permissions import county_admin_required, lead_required, staff_admin_required
+from .permissions import county_admin_required, staff_admin_required
 from .session_auth import end_current_session, start_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates")

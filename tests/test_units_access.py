@@ -4,7 +4,7 @@ same URLs, gets the pages (so a 404 here is the rule, not a broken page). A coun
 manages staff and units but sees no client."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import icalendar
 import pytest
