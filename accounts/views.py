@@ -260,10 +260,13 @@ def _staff_or_404(user_id) -> User:
 
 def _setup_staff_form(form, user: User | None) -> None:
     manageable = set(_manageable_unit_ids())
-    form.unit_ids.choices = [(u.id, u.name) for u in units.all_units() if u.id in manageable]
     if not current_user.is_county_admin:
         # Only a county administrator makes county administrators.
         form.role.choices = [c for c in form.role.choices if c[0] != Role.COUNTY_ADMIN.value]
+    if len(manageable) == 1:
+        del form.unit_ids  # one unit to manage (a one-team installation): nothing to choose
+        return
+    form.unit_ids.choices = [(u.id, u.name) for u in units.all_units() if u.id in manageable]
     if request.method == "GET":
         form.unit_ids.data = ([u.id for u in user.units if u.id in manageable] if user is not None
                               else sorted(manageable)[:1])
@@ -274,7 +277,7 @@ def _check_staff_form(form, user: User | None) -> bool:
     if form.role.data == Role.COUNTY_ADMIN.value and not current_user.is_county_admin:
         form.role.errors.append(_("Only a county administrator can give this role."))
         ok = False
-    if form.role.data != Role.COUNTY_ADMIN.value and not form.unit_ids.data:
+    if "unit_ids" in form and form.role.data != Role.COUNTY_ADMIN.value and not form.unit_ids.data:
         form.unit_ids.errors.append(_("Choose at least one unit."))
         ok = False
     return ok
@@ -285,7 +288,8 @@ def _new_unit_ids(form, user: User | None) -> list[int]:
     and the person's other units untouched (a lead cannot see or change those)."""
     manageable = set(_manageable_unit_ids())
     others = [u.id for u in user.units if u.id not in manageable] if user is not None else []
-    return sorted(set(others) | {i for i in form.unit_ids.data if i in manageable})
+    chosen = form.unit_ids.data if "unit_ids" in form else manageable
+    return sorted(set(others) | {i for i in chosen if i in manageable})
 
 
 @bp.route("/staff")
