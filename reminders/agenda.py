@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from core.extensions import db
 
 from .models import MessageStatus, OutboxMessage
-from .services import target_visible_condition
+from .services import message_visible_condition
 
 
 def annotate(items: list[dict]) -> None:
@@ -30,8 +30,7 @@ def annotate(items: list[dict]) -> None:
 def exception_source() -> list[dict]:
     failed = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
                                .where(OutboxMessage.status == MessageStatus.FAILED.value,
-                                      target_visible_condition(current_user, OutboxMessage.target_kind,
-                                                               OutboxMessage.target_id))) or 0
+                                      message_visible_condition(current_user))) or 0
     if not failed:
         return []
     return [{"text": _("%(n)s messages could not be sent", n=failed), "url": url_for("reminders.outbox")}]

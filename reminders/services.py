@@ -131,7 +131,12 @@ def target_visible_condition(user, kind_column, id_column):
 
 
 def message_visible_condition(user):
-    return target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id)
+    """A message is seen by whoever may see its target, and by the leads of its client's unit."""
+    from accounts.units import led_unit_ids_select
+    from register.models import Client
+
+    to_led_clients = OutboxMessage.client_id.in_(sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user))))
+    return sa.or_(target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id), to_led_clients)
 
 
 # --- recipients --------------------------------------------------------------------------------
