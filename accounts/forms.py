@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, SubmitField
+from wtforms import (
+    BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField,
+)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from core.forms import Form, PhoneField, VersionedForm, strip_filter
@@ -12,7 +14,8 @@ PASSWORD_LENGTH_MESSAGE = _l("The password must be %(min)s–%(max)s characters 
 
 
 def role_choices():
-    return [("facilitator", _l("Facilitator")), ("lead", _l("Lead social worker"))]
+    return [("facilitator", _l("Facilitator")), ("lead", _l("Lead social worker")),
+            ("county_admin", _l("County administrator"))]
 
 
 def language_choices():
@@ -35,6 +38,9 @@ class StaffForm(VersionedForm):
     title = StringField(_l("Title"), validators=[Optional(), Length(max=120)], filters=[strip_filter])
     phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=32)])
     role = SelectField(_l("Role"), choices=role_choices)
+    # Choices: the units the administrator may put people in (accounts.views).
+    unit_ids = SelectMultipleField(_l("Units"), coerce=int, choices=[],
+                                   description=_l("A lead leads every unit they are a member of."))
     language = SelectField(_l("Language"), choices=language_choices)
     submit = SubmitField(_l("Save"))
 
@@ -86,4 +92,13 @@ class RemoveSecondFactorForm(Form):
 
 class PolicyForm(Form):
     require_second_factor = BooleanField(_l("Every local account must use a second factor"))
+    submit = SubmitField(_l("Save"))
+
+
+class UnitForm(Form):
+    name = StringField(_l("Name"), validators=[DataRequired(_l("Enter a name.")), Length(max=120)],
+                       filters=[strip_filter])
+    slug = StringField(_l("Short name in addresses and settings"),
+                       description=_l("Lowercase letters, digits and hyphens, e.g. aikuissosiaalityo-ita."),
+                       validators=[Optional(), Length(max=60)], filters=[strip_filter])
     submit = SubmitField(_l("Save"))

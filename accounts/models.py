@@ -15,6 +15,41 @@ from core.extensions import db
 class Role(enum.StrEnum):
     FACILITATOR = "facilitator"
     LEAD = "lead"
+    # Manages units and staff accounts; sees no client by this role alone (register.access).
+    COUNTY_ADMIN = "county_admin"
+
+
+class Unit(db.Model):
+    """A team of the wellbeing-services county (e.g. adult social work, city centre). Staff belong
+    to one or more units; clients and groups belong to one; partners and venues to one or none
+    (shared). A lead leads every unit they are a member of (accounts.units)."""
+
+    __tablename__ = "unit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    slug: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<Unit {self.id} {self.slug}>"
+
+
+def first_unit_default():
+    """The column default of a record's ``unit_id``: the installation's first unit (the one the
+    upgrade made). Services always name the unit (accounts.units.unit_for_new_record); this only
+    keeps a row built straight on the model (a test, a seed script) working on a single-unit
+    installation."""
+    return sa.literal_column("(SELECT min(unit.id) FROM unit)")
+
+
+class UnitMembership(db.Model):
+    """A staff member's membership of a unit (a user may be in several)."""
+
+    __tablename__ = "unit_membership"
+
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user.id", ondelete="CASCADE"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class SecurityEventKind(enum.StrEnum):
@@ -52,6 +87,7 @@ class User(UserMixin, db.Model):
     __mapper_args__ = {"version_id_col": version}  # UPDATE ... WHERE version = <loaded>
 
     sessions: Mapped[list[UserSession]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    units: Mapped[list[Unit]] = relationship(secondary="unit_membership", order_by="Unit.name")
 
     @property
     def is_active(self) -> bool:  # Flask-Login refuses inactive users
@@ -60,6 +96,15 @@ class User(UserMixin, db.Model):
     @property
     def is_lead(self) -> bool:
         return self.role == Role.LEAD.value
+
+    @property
+    def is_county_admin(self) -> bool:
+        return self.role == Role.COUNTY_ADMIN.value
+
+    @property
+    def can_manage_staff(self) -> bool:
+        """Leads and county administrators manage staff accounts (accounts.permissions)."""
+        return self.is_lead or self.is_county_admin
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email}>"

@@ -7,7 +7,8 @@ JWKS, and its issuer, audience and expiry checked with a leeway of two minutes f
 
 This module decides only who the signed-in person is here (``match_user``): the account linked to
 the token's subject; at a first sign-in the active account with the token's verified email
-(which is then linked); or, when ``OIDC_AUTO_CREATE`` names a role, a new account. A deactivated
+(which is then linked); or, when ``OIDC_AUTO_CREATE`` names a unit and a role
+(``<unit slug or name>:<role>``), a new account in that unit. A deactivated
 account is refused whichever way it matches. Settings come from the environment (README)."""
 from __future__ import annotations
 
@@ -71,6 +72,27 @@ def _role_from_claims(claims: dict) -> str | None:
     return Role.LEAD.value if leads & set(values) else Role.FACILITATOR.value
 
 
+AUTO_CREATE_ROLES = (Role.FACILITATOR.value, Role.LEAD.value)
+
+
+def auto_create_target() -> tuple[int, str] | None:
+    """(unit id, role) from ``OIDC_AUTO_CREATE=<unit slug or name>:<role>``, or None: no automatic
+    accounts. A setting that names no existing unit, no role or another role creates nothing
+    (a wrong unit would give a stranger the wrong unit's clients); it is logged."""
+    from .units import find_unit
+
+    setting = str(current_app.config.get("OIDC_AUTO_CREATE") or "").strip()
+    if not setting:
+        return None
+    unit_key, _sep, role = setting.rpartition(":")
+    unit = find_unit(unit_key) if unit_key else None
+    if unit is None or role.strip() not in AUTO_CREATE_ROLES:
+        current_app.logger.warning("OIDC_AUTO_CREATE must be <unit slug or name>:<facilitator|lead> naming an "
+                                   "existing unit; no account is created")
+        return None
+    return unit.id, role.strip()
+
+
 def match_user(claims: dict) -> Match:
     """The account for a validated ID token's claims (see the module docstring)."""
     subject = str(claims.get("sub") or "")
@@ -92,15 +114,19 @@ def match_user(claims: dict) -> Match:
             user = candidate
             user.oidc_subject = subject
     if user is None:
-        role = current_app.config.get("OIDC_AUTO_CREATE")
-        if not role or not email or not verified:
+        target = auto_create_target() if email and verified else None
+        if target is None:
             return Match(None, "unknown")
+        unit_id, role = target
         from .passwords import unusable_password_hash
+        from .units import set_memberships
 
         user = User(email=email, name=str(claims.get("name") or email)[:120], oidc_subject=subject,
                     role=_role_from_claims(claims) or role, password_hash=unusable_password_hash(), active=True,
                     language=current_app.config.get("BABEL_DEFAULT_LOCALE", "fi"))
         db.session.add(user)
+        db.session.flush()
+        set_memberships(user, [unit_id])
     if not user.active:
         return Match(None, "inactive")
     mapped = _role_from_claims(claims)

@@ -144,13 +144,18 @@ def check_current_password(user: User, password: str, address: str) -> LoginResu
 
 
 def create_staff(*, email: str, name: str, password: str, role: str = Role.FACILITATOR.value,
-                 language: str = "fi", title: str = "", phone: str = "") -> User:
+                 language: str = "fi", title: str = "", phone: str = "", unit_ids=None) -> User:
+    """A new staff account, a member of ``unit_ids`` (None: the installation's first unit, as on a
+    single-team installation)."""
+    from .units import default_unit, set_memberships
+
     user = User(
         email=normalise_email(email), name=name.strip(), password_hash=hash_password(password),
         role=role, language=language, title=title.strip(), phone=phone,
     )
     db.session.add(user)
     db.session.flush()
+    set_memberships(user, [default_unit().id] if unit_ids is None else unit_ids)
     return user
 
 

@@ -5,10 +5,11 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from sqlalchemy.orm import selectinload
 
 from core.db import get_or_404
 from core.extensions import db
-from core.security import is_safe_next
+from core.security import is_safe_next, read_only
 from core.transaction import keep_writes
 
 from core.forms import ConfirmForm
@@ -19,11 +20,11 @@ from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.base_client.errors import OAuthError
 from joserfc.errors import JoseError
 
-from . import mfa, oidc, services
+from . import mfa, oidc, services, units
 from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
-                    RemoveSecondFactorForm, StaffForm)
-from .models import PasskeyCredential, SecurityEvent, TotpCredential, User
-from .permissions import lead_required
+                    RemoveSecondFactorForm, StaffForm, UnitForm)
+from .models import PasskeyCredential, Role, SecurityEvent, TotpCredential, Unit, UnitMembership, User
+from .permissions import county_admin_required, staff_admin_required
 from .session_auth import end_current_session, start_session
 
 bp = Blueprint("accounts", __name__, template_folder="templates")
@@ -234,26 +235,87 @@ def change_password():
     return render_template("accounts/password.html", form=form)
 
 
+# --- staff and units (leads for the units they lead, county administrators for all) -----------
+
+def _manageable_unit_ids() -> list[int]:
+    """The units the current administrator may put staff in and see the staff of."""
+    if current_user.is_county_admin:
+        return [u.id for u in units.all_units()]
+    return sorted(units.led_unit_ids(current_user))
+
+
+def _staff_scope(stmt):
+    """A lead sees and edits the staff of the units they lead; a county administrator everyone."""
+    if current_user.is_county_admin:
+        return stmt
+    return stmt.where(User.id.in_(sa.select(UnitMembership.user_id)
+                                  .where(UnitMembership.unit_id.in_(units.led_unit_ids_select(current_user)))))
+
+
+def _staff_or_404(user_id) -> User:
+    user = get_or_404(User, user_id)
+    if db.session.scalar(_staff_scope(sa.select(User.id).where(User.id == user.id))) is None:
+        abort(404)  # another unit's staff member
+    return user
+
+
+def _setup_staff_form(form, user: User | None) -> None:
+    manageable = set(_manageable_unit_ids())
+    if not current_user.is_county_admin:
+        # Only a county administrator makes county administrators.
+        form.role.choices = [c for c in form.role.choices if c[0] != Role.COUNTY_ADMIN.value]
+    if len(manageable) == 1:
+        del form.unit_ids  # one unit to manage (a one-team installation): nothing to choose
+        return
+    form.unit_ids.choices = [(u.id, u.name) for u in units.all_units() if u.id in manageable]
+    if request.method == "GET":
+        form.unit_ids.data = ([u.id for u in user.units if u.id in manageable] if user is not None
+                              else sorted(manageable)[:1])
+
+
+def _check_staff_form(form, user: User | None) -> bool:
+    ok = True
+    if form.role.data == Role.COUNTY_ADMIN.value and not current_user.is_county_admin:
+        form.role.errors.append(_("Only a county administrator can give this role."))
+        ok = False
+    if "unit_ids" in form and form.role.data != Role.COUNTY_ADMIN.value and not form.unit_ids.data:
+        form.unit_ids.errors.append(_("Choose at least one unit."))
+        ok = False
+    return ok
+
+
+def _new_unit_ids(form, user: User | None) -> list[int]:
+    """The memberships after the save: the chosen ones among those the administrator manages,
+    and the person's other units untouched (a lead cannot see or change those)."""
+    manageable = set(_manageable_unit_ids())
+    others = [u.id for u in user.units if u.id not in manageable] if user is not None else []
+    chosen = form.unit_ids.data if "unit_ids" in form else manageable
+    return sorted(set(others) | {i for i in chosen if i in manageable})
+
+
 @bp.route("/staff")
-@lead_required
+@staff_admin_required
 def staff_list():
-    users = db.session.scalars(sa.select(User).order_by(User.active.desc(), User.name)).all()
+    users = db.session.scalars(_staff_scope(sa.select(User)).order_by(User.active.desc(), User.name)
+                               .options(selectinload(User.units))).all()
     return render_template("accounts/staff_list.html", users=users, toggle_form=ActiveForm())
 
 
 @bp.route("/staff/new", methods=["GET", "POST"])
-@lead_required
+@staff_admin_required
 def staff_new():
     form = NewStaffForm()
+    _setup_staff_form(form, None)
     if request.method == "GET":
         form.language.data = "fi"
-    if form.validate_on_submit():
+    if form.validate_on_submit() and _check_staff_form(form, None):
         if services.email_taken(form.email.data):
             form.email.errors.append(_("A staff member with this email already exists."))
         else:
             user = services.create_staff(
                 email=form.email.data, name=form.name.data, password=form.password.data, role=form.role.data,
                 language=form.language.data, title=form.title.data or "", phone=form.phone.data or "",
+                unit_ids=_new_unit_ids(form, None),
             )
             flash(_("Staff member %(name)s added.", name=user.name), "success")
             return redirect(url_for("accounts.staff_list"))
@@ -261,17 +323,18 @@ def staff_new():
 
 
 @bp.route("/staff/<user_id>/edit", methods=["GET", "POST"])
-@lead_required
+@staff_admin_required
 def staff_edit(user_id):
-    user = get_or_404(User, user_id)
+    user = _staff_or_404(user_id)
     form = StaffForm(obj=user)
+    _setup_staff_form(form, user)
     if request.method == "GET":
         form.version.data = str(user.version)
-    if form.validate_on_submit() and form.check_version(user.version):
+    if form.validate_on_submit() and form.check_version(user.version) and _check_staff_form(form, user):
         if services.email_taken(form.email.data, exclude_id=user.id):
             form.email.errors.append(_("A staff member with this email already exists."))
-        elif user.id == current_user.id and form.role.data != "lead":
-            form.role.errors.append(_("You cannot remove your own lead role."))
+        elif user.id == current_user.id and form.role.data != current_user.role:
+            form.role.errors.append(_("You cannot change your own role."))
         else:
             user.name = form.name.data
             user.email = services.normalise_email(form.email.data)
@@ -280,15 +343,16 @@ def staff_edit(user_id):
             user.role = form.role.data
             user.language = form.language.data
             user.version += 1
+            units.set_memberships(user, _new_unit_ids(form, user))
             flash(_("Changes saved."), "success")
             return redirect(url_for("accounts.staff_list"))
     return render_template("accounts/staff_form.html", form=form, user=user)
 
 
 @bp.route("/staff/<user_id>/active", methods=["POST"])
-@lead_required
+@staff_admin_required
 def staff_toggle_active(user_id):
-    user = get_or_404(User, user_id)
+    user = _staff_or_404(user_id)
     form = ActiveForm()
     if not form.validate_on_submit():
         abort(400)
@@ -301,6 +365,35 @@ def staff_toggle_active(user_id):
     else:
         flash(_("%(name)s was deactivated and logged out everywhere.", name=user.name), "success")
     return redirect(url_for("accounts.staff_list"))
+
+
+@bp.route("/units")
+@county_admin_required
+@read_only
+def unit_list():
+    counts = dict(db.session.execute(sa.select(UnitMembership.unit_id, sa.func.count())
+                                     .group_by(UnitMembership.unit_id)).all())
+    return render_template("accounts/units.html", units=units.all_units(), counts=counts)
+
+
+@bp.route("/units/new", methods=["GET", "POST"])
+@bp.route("/units/<unit_id>/edit", methods=["GET", "POST"])
+@county_admin_required
+def unit_form(unit_id=None):
+    unit = get_or_404(Unit, unit_id) if unit_id is not None else None
+    form = UnitForm(obj=unit)
+    if form.validate_on_submit():
+        slug = units.slugify(form.slug.data or form.name.data)
+        if units.name_taken(form.name.data, slug, exclude_id=unit.id if unit else None):
+            form.name.errors.append(_("A unit with this name or short name already exists."))
+        else:
+            if unit is None:
+                units.create_unit(form.name.data, slug)
+            else:
+                unit.name, unit.slug = form.name.data, slug
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("accounts.unit_list"))
+    return render_template("accounts/unit_form.html", form=form, unit=unit)
 
 
 @bp.route("/account/second-factor", methods=["GET", "POST"])
@@ -335,7 +428,7 @@ def second_factor_settings():
 
 
 @bp.route("/staff/security", methods=["GET", "POST"])
-@lead_required
+@staff_admin_required
 def security():
     """The lead's sign-in policy and the security log."""
     form = PolicyForm()
@@ -356,10 +449,10 @@ def security():
 
 
 @bp.route("/staff/<user_id>/second-factor/reset", methods=["POST"])
-@lead_required
+@staff_admin_required
 def second_factor_reset(user_id):
     """A lost phone: the lead removes the user's second factor (logged); they set it up again."""
-    user = get_or_404(User, user_id)
+    user = _staff_or_404(user_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     mfa.remove(user, actor=current_user, address=client_address())

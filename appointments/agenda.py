@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
@@ -17,6 +18,7 @@ from core.extensions import db
 from register.access import log_access_many
 
 from .forms import KIND_LABELS
+from .services import openable_condition
 from .models import Appointment, AppointmentKind, AppointmentStatus
 from .notices import TARGET_KIND
 
@@ -100,7 +102,8 @@ def exception_source() -> list[dict]:
         sa.select(Appointment.id, Appointment.starts_at)
         .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.kind == AppointmentKind.HOME_VISIT,
                Appointment.worker2_id.is_(None), Appointment.starts_at >= now,
-               Appointment.starts_at < now + SINGLE_WORKER_AHEAD)
+               Appointment.starts_at < now + SINGLE_WORKER_AHEAD,
+               openable_condition(current_user))  # the lead's units only
         .order_by(Appointment.starts_at, Appointment.id)).all()
     return [{"text": _("Home visit with one worker"), "when": row.starts_at,
              "url": url_for("appointments.show", appointment_id=row.id)} for row in rows]

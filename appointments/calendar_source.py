@@ -13,6 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from core.extensions import db
 
+from register.models import Client
+
 from .models import Appointment, AppointmentKind, AppointmentStatus
 
 
@@ -53,7 +55,10 @@ class AppointmentSource:
         if scope.kind == "staff":
             stmt = stmt.where(sa.or_(Appointment.worker1_id == scope.target_id,
                                      Appointment.worker2_id == scope.target_id))
-        elif scope.kind != "unit":
+        elif scope.kind == "unit":
+            # The appointments of the unit's clients.
+            stmt = stmt.where(Appointment.client_id.in_(sa.select(Client.id).where(Client.unit_id == scope.target_id)))
+        else:
             return []  # partners and groups have nothing to do with one-to-one appointments
         rows = db.session.scalars(stmt.order_by(Appointment.starts_at, Appointment.id).options(
             selectinload(Appointment.worker1), selectinload(Appointment.worker2))).all()

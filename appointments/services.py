@@ -13,11 +13,13 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from accounts.units import led_unit_ids_select, leads_unit
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source, room_key
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, to_local
 from register.access import register_access_rule
+from register.models import Client
 
 from .forms import KIND_LABELS
 from .models import Appointment, AppointmentKind, AppointmentStatus
@@ -37,17 +39,20 @@ def _appointment_worker_rule(user_id: int) -> sa.Select:
 # --- who may open --------------------------------------------------------------------------------
 
 def can_open(user, appointment: Appointment) -> bool:
-    """The one rule for an appointment: a worker on it, or a lead. Anyone else gets 404."""
+    """The one rule for an appointment: a worker on it (whatever the unit), or a lead of the unit
+    of the appointment's client. Anyone else gets 404."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_lead or user.id in appointment.worker_ids)
+    return user.id in appointment.worker_ids or leads_unit(user, appointment.client.unit_id)
 
 
 def openable_condition(user):
     """``can_open`` as SQL, for lists."""
-    if user.is_lead:
-        return sa.true()
-    return sa.or_(Appointment.worker1_id == user.id, Appointment.worker2_id == user.id)
+    own = sa.or_(Appointment.worker1_id == user.id, Appointment.worker2_id == user.id)
+    if not user.is_lead:
+        return own
+    return sa.or_(own, Appointment.client_id.in_(
+        sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user)))))
 
 
 def load(appointment_id: int) -> Appointment | None:

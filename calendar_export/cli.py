@@ -35,9 +35,9 @@ def _find_partner(name: str):
 
 
 def _target(partner, group, staff, unit) -> tuple[str, int | None, str]:
-    chosen = [x for x in (partner, group, staff) if x is not None] + ([True] if unit else [])
+    chosen = [x for x in (partner, group, staff, unit) if x is not None]
     if len(chosen) != 1:
-        raise click.UsageError("Give exactly one of --partner NAME, --group ID, --staff EMAIL or --unit.")
+        raise click.UsageError("Give exactly one of --partner NAME, --group ID, --staff EMAIL or --unit [SLUG].")
     if partner is not None:
         org = _find_partner(partner)
         return FeedKind.PARTNER.value, org.id, org.name
@@ -55,7 +55,12 @@ def _target(partner, group, staff, unit) -> tuple[str, int | None, str]:
         if user is None or not user.active:
             raise click.ClickException(f"No active staff member with the e-mail address {staff!r}.")
         return FeedKind.STAFF.value, user.id, user.name
-    return FeedKind.UNIT.value, None, "unit"
+    from accounts.units import default_unit, find_unit
+
+    found_unit = find_unit(unit) if unit else default_unit()
+    if found_unit is None:
+        raise click.ClickException(f"No unit with the short name or name {unit!r}.")
+    return FeedKind.UNIT.value, found_unit.id, found_unit.name
 
 
 def register_commands(bp: Blueprint) -> None:
@@ -63,7 +68,8 @@ def register_commands(bp: Blueprint) -> None:
     @click.option("--partner", help="Partner organisation name (or a unique part of it).")
     @click.option("--group", type=int, help="Group id.")
     @click.option("--staff", help="Staff member's e-mail address.")
-    @click.option("--unit", is_flag=True, help="The unit-wide feed.")
+    @click.option("--unit", is_flag=False, flag_value="", default=None,
+                  help="A unit's feed: its short name or name (alone: the installation's first unit).")
     @click.option("--label", default="", help="Who uses the subscription.")
     def create(partner, group, staff, unit, label):
         """Create a feed subscription and print its URL (shown only this once)."""
@@ -84,7 +90,7 @@ def register_commands(bp: Blueprint) -> None:
         if not subs:
             click.echo("No calendar subscriptions.")
         for sub in subs:
-            target = names.get((sub.kind, sub.target_id), "-") if sub.target_id else "unit"
+            target = names.get((sub.kind, sub.target_id), "-")
             state = f"revoked {sub.revoked_at:%Y-%m-%d %H:%M}Z" if sub.revoked_at else "active"
             used = f"{sub.last_used_at:%Y-%m-%d %H:%M}Z" if sub.last_used_at else "never"
             click.echo(f"{sub.id:>5}  {sub.kind:<8} {target:<40} {state:<24} last used {used}  {sub.label}")

@@ -37,7 +37,11 @@ def create_subscription(*, kind: str, target_id: int | None, label: str = "",
     """A new subscription and its token; the token is returned once and never stored."""
     kind = FeedKind(kind).value
     if kind == FeedKind.UNIT.value:
-        target_id = None
+        from accounts.units import unit_for_new_record
+
+        # The unit feed is one unit's (its id is the target, as for the other kinds): the one
+        # named, else the creator's (the CLI's: the installation's first unit).
+        target_id = target_id if target_id is not None else unit_for_new_record(created_by)
     elif target_id is None:
         raise ValueError("a target is needed for this kind of feed")
     token = new_token()
@@ -220,7 +224,7 @@ def target_of(kind: str, target_id: int | None):
 
 def target_names(subs) -> dict[tuple[str, int], str]:
     """Names of the subscriptions' targets, one query per kind (not one per row)."""
-    from accounts.models import User
+    from accounts.models import Unit, User
     from groups.models import Group
     from register.models import PartnerOrganisation
 
@@ -231,7 +235,8 @@ def target_names(subs) -> dict[tuple[str, int], str]:
     names: dict[tuple[str, int], str] = {}
     for kind, model, column in ((FeedKind.STAFF.value, User, User.name),
                                 (FeedKind.GROUP.value, Group, Group.title),
-                                (FeedKind.PARTNER.value, PartnerOrganisation, PartnerOrganisation.name)):
+                                (FeedKind.PARTNER.value, PartnerOrganisation, PartnerOrganisation.name),
+                                (FeedKind.UNIT.value, Unit, Unit.name)):
         ids = wanted.get(kind)
         if ids:
             for ident, name in db.session.execute(sa.select(model.id, column).where(model.id.in_(sorted(ids)))):

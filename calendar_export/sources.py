@@ -150,7 +150,7 @@ class GroupSessionSource:
             return stmt.where(GroupSession.group_id.in_(
                 sa.select(GroupPartner.group_id).where(GroupPartner.partner_id == scope.target_id)))
         if scope.kind == "unit":
-            return stmt
+            return stmt.where(Group.unit_id == scope.target_id)  # the feed's own unit's groups
         return None
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:
@@ -232,7 +232,10 @@ class MeetingSource:
                 .where(MeetingParticipant.kind == ParticipantKind.PARTNER.value,
                        PartnerContact.organisation_id == scope.target_id)))
         if scope.kind == "unit":
-            return stmt
+            from register.models import Client
+
+            # The meetings of the unit's clients.
+            return stmt.where(Meeting.client_id.in_(sa.select(Client.id).where(Client.unit_id == scope.target_id)))
         return None  # a group's feed has no network meetings
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]:

@@ -395,13 +395,21 @@ def meeting_ics(meeting_id):
 # --- subscription pages ------------------------------------------------------------------------
 
 def _visible_subscriptions() -> sa.Select:
-    stmt = sa.select(CalendarSubscription)
+    """A staff member's own feeds and those about them; a lead also the feeds of the units they
+    lead and the feeds made by those units' staff (another unit's feeds are 404)."""
+    from accounts.models import UnitMembership
+    from accounts.units import led_unit_ids_select
+
+    mine = sa.or_(CalendarSubscription.created_by_id == current_user.id,
+                  sa.and_(CalendarSubscription.kind == FeedKind.STAFF.value,
+                          CalendarSubscription.target_id == current_user.id))
     if not current_user.is_lead:
-        stmt = stmt.where(sa.or_(
-            CalendarSubscription.created_by_id == current_user.id,
-            sa.and_(CalendarSubscription.kind == FeedKind.STAFF.value,
-                    CalendarSubscription.target_id == current_user.id)))
-    return stmt
+        return sa.select(CalendarSubscription).where(mine)
+    led = led_unit_ids_select(current_user)
+    return sa.select(CalendarSubscription).where(sa.or_(
+        mine,
+        sa.and_(CalendarSubscription.kind == FeedKind.UNIT.value, CalendarSubscription.target_id.in_(led)),
+        CalendarSubscription.created_by_id.in_(sa.select(UnitMembership.user_id).where(UnitMembership.unit_id.in_(led)))))
 
 
 def _get_subscription_or_404(sub_id) -> CalendarSubscription:
@@ -427,8 +435,13 @@ def _choices():
     from groups.models import Group
     from register.models import PartnerOrganisation
 
-    groups = db.session.scalars(sa.select(Group).order_by(Group.title, Group.id)).all()
-    partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True))
+    from groups.services import visible_group_ids
+    from register.access import partner_visible_condition
+
+    groups = db.session.scalars(sa.select(Group).where(Group.id.in_(visible_group_ids(current_user)))
+                                .order_by(Group.title, Group.id)).all()
+    partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True),
+                                                                      partner_visible_condition(current_user))
                                   .order_by(PartnerOrganisation.name)).all()
     return groups, partners
 

@@ -11,7 +11,8 @@ import sqlalchemy as sa
 from core.extensions import db
 
 DEMO_PASSWORD = "kohtaamo-demo"
-DEMO_LOGINS = (("ohjaaja@example.fi", "facilitator"), ("vastaava@example.fi", "lead"))
+DEMO_LOGINS = (("ohjaaja@example.fi", "facilitator"), ("vastaava@example.fi", "lead"),
+               ("vastaava.ita@example.fi", "lead (Itä)"), ("hallinto@example.fi", "county_admin"))
 
 
 @dataclass
@@ -19,6 +20,7 @@ class DemoContext:
     """What the foundation created, for the features' seeds to build on."""
 
     staff: dict = field(default_factory=dict)       # key -> User
+    units: dict = field(default_factory=dict)       # key -> Unit ("keskusta": everyone above; "ita")
     partners: dict = field(default_factory=dict)    # key -> PartnerOrganisation
     contacts: dict = field(default_factory=dict)    # key -> PartnerContact
     clients: dict = field(default_factory=dict)     # key -> Client
@@ -34,7 +36,13 @@ def database_is_empty() -> bool:
 
 def seed_foundation(ctx: DemoContext) -> None:
     from accounts.services import create_staff
+    from accounts.units import create_unit
     from register import services as reg
+
+    # Two units of the county: the demo's people work in the centre; the east unit has its own
+    # lead, a worker and clients, so a lead's view of one unit can be seen next to the other's.
+    ctx.units["keskusta"] = create_unit("Aikuissosiaalityö Keskusta", "aikuissosiaalityo-keskusta")
+    ctx.units["ita"] = create_unit("Aikuissosiaalityö Itä", "aikuissosiaalityo-ita")
 
     staff = [
         ("ohjaaja", "ohjaaja@example.fi", "Olli Ohjaaja", "facilitator", "Sosiaaliohjaaja"),
@@ -44,7 +52,17 @@ def seed_foundation(ctx: DemoContext) -> None:
         ("anna", "anna.ohjaaja@example.fi", "Anna-Kristiina Aalto", "facilitator", "Sosiaaliohjaaja"),
     ]
     for key, email, name, role, title in staff:
-        ctx.staff[key] = create_staff(email=email, name=name, password=DEMO_PASSWORD, role=role, title=title)
+        ctx.staff[key] = create_staff(email=email, name=name, password=DEMO_PASSWORD, role=role, title=title,
+                                      unit_ids=[ctx.units["keskusta"].id])
+    east = [
+        ("ita_vastaava", "vastaava.ita@example.fi", "Irma Itkonen", "lead", "Johtava sosiaalityöntekijä"),
+        ("ita_ohjaaja", "ohjaaja.ita@example.fi", "Iiro Immonen", "facilitator", "Sosiaaliohjaaja"),
+    ]
+    for key, email, name, role, title in east:
+        ctx.staff[key] = create_staff(email=email, name=name, password=DEMO_PASSWORD, role=role, title=title,
+                                      unit_ids=[ctx.units["ita"].id])
+    ctx.staff["hallinto"] = create_staff(email="hallinto@example.fi", name="Heikki Hallinto", password=DEMO_PASSWORD,
+                                         role="county_admin", title="Pääkäyttäjä", unit_ids=[])
 
     partners = [
         ("sovatek", "Sovatek-säätiö", "substance_abuse", "Kauppakatu 1, Jyväskylä",
@@ -81,6 +99,10 @@ def seed_foundation(ctx: DemoContext) -> None:
     for key, name, phone, consent, lang, worker in clients:
         ctx.clients[key] = reg.create_client(name=name, phone=phone, language=lang, reminder_consent=consent,
                                              created_by=ctx.staff[worker])
+    for key, name, phone, consent, lang in (("it_rv", "Riikka V.", "+358402223344", True, "fi"),
+                                            ("it_ol", "Olavi L.", "", False, "fi")):
+        ctx.clients[key] = reg.create_client(name=name, phone=phone, language=lang, reminder_consent=consent,
+                                             created_by=ctx.staff["ita_ohjaaja"])
     ctx.relatives["mk_aiti"] = reg.save_relative(ctx.clients["mk"], None, name="Helena K.", relation="äiti",
                                                  phone="+358405554433", email="", language="fi", reminder_consent=True)
     ctx.relatives["ls_puoliso"] = reg.save_relative(ctx.clients["ls"], None, name="Mikko S.", relation="puoliso",

@@ -91,7 +91,9 @@ def init_templating(app: Flask) -> None:
         if getattr(current_user, "is_authenticated", False):
             is_lead = getattr(current_user, "is_lead", False)
             for endpoint, label, lead_only in NAV:
-                if endpoint in current_app.view_functions and (is_lead or not lead_only):
+                # A county administrator manages staff (accounts.permissions.staff_admin_required).
+                staff_admin = endpoint == "accounts.staff_list" and getattr(current_user, "is_county_admin", False)
+                if endpoint in current_app.view_functions and (is_lead or not lead_only or staff_admin):
                     items.append((endpoint, label))
         return {
             "nav_items": items,

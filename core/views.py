@@ -49,6 +49,15 @@ def index():
         by_day.setdefault(max(first, min(last, local_day)), []).append(item)
     pending = agenda_.to_record(current_user.id)
     overview = agenda_.lead_overview() if current_user.is_lead else None
+    if overview:
+        # Workload counts of the staff of the units the lead leads only (accounts.units).
+        from accounts.models import UnitMembership
+        from accounts.units import led_unit_ids_select
+
+        own = set(db.session.scalars(sa.select(UnitMembership.user_id)
+                                     .where(UnitMembership.unit_id.in_(led_unit_ids_select(current_user)))))
+        for key in ("open_counts", "overdue_counts"):
+            overview[key] = type(overview[key])({k: v for k, v in overview[key].items() if k in own})
     names = {}
     if overview and overview["open_counts"]:
         from accounts.models import User

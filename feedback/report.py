@@ -70,13 +70,21 @@ def period_is_open(end: date) -> bool:
     return end >= local_today()
 
 
-def unit_report(start: date, end: date, k: int) -> UnitReport:
+def unit_report(start: date, end: date, k: int, unit_ids: sa.Select | None = None) -> UnitReport:
+    """The figures of the period; with ``unit_ids`` (a SELECT of unit ids: the lead's units) of
+    those units' groups and of their clients' meetings only."""
     # Nothing is recorded outside the dates forms accept; the ends of Python's calendar would
     # overflow the conversion to UTC.
     start, end = max(start, EARLIEST_DATE), min(end, latest_date())
     since, until = period_bounds(start, end)
     in_period = sa.and_(GroupSession.starts_at >= since, GroupSession.starts_at < until,
                         GroupSession.status != SessionStatus.CANCELLED.value)
+    unit_meetings = sa.true()
+    if unit_ids is not None:
+        from register.models import Client
+
+        in_period = sa.and_(in_period, GroupSession.group_id.in_(sa.select(Group.id).where(Group.unit_id.in_(unit_ids))))
+        unit_meetings = Meeting.client_id.in_(sa.select(Client.id).where(Client.unit_id.in_(unit_ids)))
     groups_held, sessions_held = db.session.execute(
         sa.select(sa.func.count(sa.distinct(GroupSession.group_id)), sa.func.count(GroupSession.id))
         .where(in_period)).one()
@@ -96,7 +104,12 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
     pools = {key: ({}, {}, {}, {}) for key in scales.SCALES}    # scale -> counts, people, sums, scored
     period_open = period_is_open(end)
     if not period_open:
-        for rel in release_rule.released_groups(start, end):
+        releases = release_rule.released_groups(start, end)
+        if unit_ids is not None:
+            ours = set(db.session.scalars(sa.select(Group.id).where(
+                Group.id.in_([rel.group_id for rel in releases]), Group.unit_id.in_(unit_ids))))
+            releases = [rel for rel in releases if rel.group_id in ours]
+        for rel in releases:
             name = rel.theme
             counts, people, sums, scored = pools[scales.scale(rel.data.get("scale")).key]
             counts[name] = counts.get(name, 0) + rel.n
@@ -135,10 +148,12 @@ def unit_report(start: date, end: date, k: int) -> UnitReport:
         .where(in_period, FeedbackWindow.overfilled.is_(True))) or 0
 
     meetings_held = db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(
-        Meeting.status == MeetingStatus.HELD.value, Meeting.starts_at >= since, Meeting.starts_at < until)) or 0
+        Meeting.status == MeetingStatus.HELD.value, Meeting.starts_at >= since, Meeting.starts_at < until,
+        unit_meetings)) or 0
     items = db.session.execute(sa.select(ActionItem.status, ActionItem.status_changed_at, ActionItem.due_date).where(
         ActionItem.due_date >= start, ActionItem.due_date <= end,
-        ActionItem.status != ItemStatus.DROPPED.value)).all()
+        ActionItem.status != ItemStatus.DROPPED.value,
+        ActionItem.meeting_id.in_(sa.select(Meeting.id).where(unit_meetings)))).all()
     # Done on time: marked done on or before the due date (Helsinki calendar day).
     on_time = sum(1 for status, changed, due in items
                   if status == ItemStatus.DONE.value and changed is not None and to_local(changed).date() <= due)

@@ -11,12 +11,14 @@ import io
 from types import SimpleNamespace
 
 import segno
+import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from accounts.permissions import lead_required
+from accounts.units import led_unit_ids_select
 from core.db import get_or_404, positive_id_or_404, utcnow
 from core.extensions import db
 from core.forms import ConfirmForm
@@ -234,9 +236,13 @@ def _may_see_group(group: Group) -> bool:
     return group_services.can_edit(current_user, group)
 
 
-def _may_see_group_of(facilitator_ids) -> bool:
-    # The chart route has only the facilitator ids from its one query; same rule as can_edit.
-    return group_services.can_edit(current_user, SimpleNamespace(facilitator_ids=facilitator_ids))
+def _may_see_group_of(group_id: int, facilitator_ids) -> bool:
+    # The chart route has only the facilitator ids from its one query; same rule as can_edit. The
+    # group's unit is read only when that rule needs it (a lead who is not a facilitator).
+    if getattr(current_user, "id", None) in facilitator_ids:
+        return True
+    unit_id = db.session.scalar(sa.select(Group.unit_id).where(Group.id == group_id)) if current_user.is_lead else None
+    return group_services.can_edit(current_user, SimpleNamespace(facilitator_ids=facilitator_ids, unit_id=unit_id))
 
 
 def _group_or_404(group_id) -> Group:
@@ -469,7 +475,7 @@ def group_chart(group_id, kind):
     # chart stored under it was allowed and drawn from this very state: serve it without the
     # summary.
     state = summaries.current_chart_state(group_id, kind, now=now)
-    if state is None or not _may_see_group_of(state.facilitator_ids):
+    if state is None or not _may_see_group_of(group_id, state.facilitator_ids):
         abort(404)
     key = state.key
     if request.if_none_match.contains(key) and services.chart_is_cached(key):
@@ -656,11 +662,13 @@ def _report_from_args():
     if not request.args.get("start"):
         start, end = unit_report.default_period(local_today())
         form = PeriodForm(formdata=None, start=start, end=end)
-        return form, unit_report.unit_report(start, end, services.threshold())
+        return form, unit_report.unit_report(start, end, services.threshold(),
+                                             unit_ids=led_unit_ids_select(current_user))
     if not form.validate():
         return form, None
     _release_due_groups(form.start.data, form.end.data)
-    return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold())
+    return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold(),
+                                         unit_ids=led_unit_ids_select(current_user))
 
 
 def _release_due_groups(start, end) -> None:

@@ -45,6 +45,9 @@ class IdeaForm(Form):
 
 
 class GroupForm(VersionedForm):
+    # The unit of a new group, offered to staff in several units (groups.views removes it
+    # otherwise, and on the edit form): accounts.units.unit_for_new_record.
+    unit_id = SelectField(_l("Unit"), coerce=int, choices=[])
     title = StringField(lazy_pgettext("name of a group", "Title"), validators=[DataRequired(_l("Enter a title.")), Length(max=160), no_control_chars],
                         filters=[strip_filter])
     theme = StringField(_l("Theme"), validators=[Optional(), Length(max=120)], filters=[strip_filter])

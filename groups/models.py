@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from accounts.models import first_unit_default
 from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
@@ -86,6 +87,9 @@ class Group(db.Model):
     # Length of one session in minutes, remembered for the next schedule and for new rounds.
     session_minutes: Mapped[int] = mapped_column(default=90)
     status: Mapped[str] = mapped_column(str_enum(GroupStatus, "status", 20), default=GroupStatus.PLANNING.value, index=True)
+    # The unit whose group this is: its leads see the group and its participants.
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True,
+                                         default=first_unit_default())
     # Why the group was cancelled (sent to the enrolled clients); empty unless cancelled.
     cancel_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     # Exactly two facilitators: two columns make "a third" impossible by construction.

@@ -16,6 +16,9 @@ from flask import current_app
 from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
+from accounts.units import (
+    UnitChoiceError, led_unit_ids_select, leads_unit, member_unit_ids, member_unit_ids_select, unit_for_new_record,
+)
 from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
@@ -70,19 +73,39 @@ class GroupError(Exception):
 # --- access -------------------------------------------------------------------------------------
 
 def can_edit(user, group: Group) -> bool:
-    """Facilitators of the group and leads may change it and see its participants."""
-    return bool(getattr(user, "is_authenticated", False)) and (user.is_lead or user.id in group.facilitator_ids)
+    """Facilitators of the group (whatever its unit: they were named to it) and the leads of the
+    group's unit may change it and see its participants."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return user.id in group.facilitator_ids or leads_unit(user, group.unit_id)
 
 
 can_see_names = can_edit
 
 
-def editable_group_ids(user) -> sa.Select | None:
+def can_see_group(user, group: Group) -> bool:
+    """Who may open the group's page (its title, times and place; not its participants): the
+    staff of the group's unit and its facilitators. Anyone else gets 404. A county administrator
+    sees no group by that role."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    if user.id in group.facilitator_ids:
+        return True
+    return not user.is_county_admin and group.unit_id in member_unit_ids(user)
+
+
+def visible_group_ids(user) -> sa.Select:
+    """``can_see_group`` as SQL for lists."""
+    units = member_unit_ids_select(user.id).where(sa.literal(not user.is_county_admin))
+    return sa.select(Group.id).where(sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id,
+                                            Group.unit_id.in_(units)))
+
+
+def editable_group_ids(user) -> sa.Select:
     """``can_edit`` as SQL for lists: a SELECT of the ids of the groups ``user`` may change and
-    see the participants of, or None for all (leads)."""
-    if user.is_lead:
-        return None
-    return sa.select(Group.id).where(sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
+    see the participants of (never None: a lead sees the groups of the units they lead)."""
+    return sa.select(Group.id).where(sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id,
+                                            Group.unit_id.in_(led_unit_ids_select(user))))
 
 
 @register_access_rule
@@ -113,7 +136,7 @@ def group_from_idea(idea: GroupIdea, user) -> Group:
         raise GroupError(_("This idea has already been turned into a group."))
     group = Group(title=idea.theme, theme=idea.theme, description=idea.description,
                   target_clients=idea.target_clients, status=GroupStatus.PLANNING.value,
-                  facilitator1_id=user.id, created_by_id=user.id)
+                  facilitator1_id=user.id, created_by_id=user.id, unit_id=unit_for_new_record(user))
     db.session.add(group)
     db.session.flush()
     idea.group_id = group.id
@@ -140,8 +163,13 @@ TWO_FACILITATORS_FROM = (GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)
 def save_group(group: Group | None, *, title: str, theme: str = "", description: str = "", target_clients: str = "",
                venue: str = "", room: str = "", capacity: int = 8, language: str = "fi", planning_notes: str = "",
                facilitator1_id: int | None = None, facilitator2_id: int | None = None,
-               partner_ids: list[int] | None = None, created_by=None) -> Group:
+               partner_ids: list[int] | None = None, created_by=None, unit_id=None) -> Group:
     _check_facilitators(facilitator1_id, facilitator2_id)
+    if group is None:
+        try:
+            unit_id = unit_for_new_record(created_by, unit_id)
+        except UnitChoiceError:
+            raise GroupError(_("Choose one of your units."), "unit_id") from None
     if group is not None and group.status in TWO_FACILITATORS_FROM:
         # The rule is on the result of the save: a facilitator may be replaced by naming the
         # successor in the same save, never left empty.
@@ -157,7 +185,8 @@ def save_group(group: Group | None, *, title: str, theme: str = "", description:
             raise GroupError(_("%(n)s participants are already enrolled: the capacity cannot be lower than that.",
                                n=enrolled), "capacity")
     if group is None:
-        group = Group(status=GroupStatus.PLANNING.value, created_by_id=getattr(created_by, "id", None))
+        group = Group(status=GroupStatus.PLANNING.value, created_by_id=getattr(created_by, "id", None),
+                      unit_id=unit_id)
         db.session.add(group)
     else:
         group.version += 1
@@ -658,7 +687,7 @@ def copy_round(group: Group, *, title: str, first_date: date, user) -> Group:
                 venue=group.venue, room=group.room, capacity=group.capacity, language=group.language,
                 planning_notes=group.planning_notes, facilitator1_id=group.facilitator1_id,
                 facilitator2_id=group.facilitator2_id, previous_round_id=group.id, session_minutes=group.session_minutes,
-                status=GroupStatus.PLANNING.value, created_by_id=getattr(user, "id", None))
+                status=GroupStatus.PLANNING.value, created_by_id=getattr(user, "id", None), unit_id=group.unit_id)
     new.partners = [GroupPartner(partner_id=p.partner_id) for p in group.partners]
     db.session.add(new)
     db.session.flush()

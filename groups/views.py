@@ -11,6 +11,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from accounts.models import User
+from accounts.units import units_of
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
@@ -18,7 +19,9 @@ from core.security import read_only
 from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
-from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
+from register.access import (
+    accessible_client_ids, get_client_or_404, log_access, log_access_many, partner_visible_condition,
+)
 from register.models import Client, PartnerOrganisation
 
 from . import services
@@ -59,7 +62,10 @@ def _group_helpers():
 # --- loading helpers ----------------------------------------------------------------------------
 
 def _group_or_404(group_id) -> Group:
-    return get_or_404(Group, group_id)
+    group = get_or_404(Group, group_id)
+    if not services.can_see_group(current_user, group):
+        abort(404)  # another unit's group, as if there were none
+    return group
 
 
 def _editable_group(group_id) -> Group:
@@ -121,6 +127,7 @@ def index():
                                Group.created_at),
                      joinedload(Group.facilitator1).load_only(User.name),
                      joinedload(Group.facilitator2).load_only(User.name)))
+    stmt = stmt.where(Group.id.in_(services.visible_group_ids(current_user)))
     if when:
         stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:
@@ -169,9 +176,15 @@ def _group_form(group: Group | None) -> GroupForm:
     form = GroupForm(obj=group)
     form.facilitator1_id.choices = _staff_choices()
     form.facilitator2_id.choices = _staff_choices()
-    partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True))
+    partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True),
+                                                                      partner_visible_condition(current_user))
                                   .order_by(PartnerOrganisation.name)).all()
     form.partner_ids.choices = [(p.id, p.name) for p in partners]
+    units = units_of(current_user) if group is None else []
+    if len(units) > 1:
+        form.unit_id.choices = [(u.id, u.name) for u in units]
+    else:
+        del form.unit_id  # one unit: a new group goes there; a group keeps its unit
     if request.method == "GET":
         if group is not None:
             form.version.data = str(group.version)
@@ -189,7 +202,8 @@ def _save_group_from(form: GroupForm, group: Group | None) -> Group:
         target_clients=form.target_clients.data or "", venue=form.venue.data or "", room=form.room.data or "",
         capacity=form.capacity.data, language=form.language.data, planning_notes=form.planning_notes.data or "",
         facilitator1_id=form.facilitator1_id.data or None, facilitator2_id=form.facilitator2_id.data or None,
-        partner_ids=form.partner_ids.data or [], created_by=current_user)
+        partner_ids=form.partner_ids.data or [], created_by=current_user,
+        unit_id=form.unit_id.data if "unit_id" in form else None)
 
 
 @bp.route("/new", methods=["GET", "POST"])

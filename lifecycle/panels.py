@@ -7,6 +7,8 @@ from register.sections import register_client_section
 
 @register_client_section
 def data_protection_section(client, user) -> Panel | None:
-    if not user.is_lead:
+    from accounts.units import leads_unit
+
+    if not leads_unit(user, client.unit_id):  # the same rule as the pages it links to
         return None
     return Panel("lifecycle/_client_section.html", {}, order=90)

@@ -17,7 +17,7 @@ from core.templating import translated_labels
 from groups.services import ENROLMENT_LABELS
 from meetings.forms import ITEM_STATUS_LABELS
 from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
-from register.access import get_client_or_404, log_access
+from register.access import get_led_client_or_404, log_access
 
 from . import erasure, retention, services
 from .cli import register_commands
@@ -40,7 +40,7 @@ LANGUAGES = ("fi", "sv", "en")
 @read_only
 @lead_required
 def client_copy(client_id):
-    client = get_client_or_404(client_id)
+    client = get_led_client_or_404(client_id)
     data = services.client_copy(client)
     log_access(client.id, "data_copy", "printable page")
     # The page is for the client: in their language, whatever the lead's own setting.
@@ -61,7 +61,7 @@ def client_copy(client_id):
 @read_only
 @lead_required
 def client_copy_json(client_id):
-    client = get_client_or_404(client_id)
+    client = get_led_client_or_404(client_id)
     data = services.as_json_data(services.client_copy(client))
     log_access(client.id, "data_copy", "JSON download")
     body = json.dumps(data, ensure_ascii=False, indent=2)
@@ -75,7 +75,7 @@ def client_copy_json(client_id):
 def erase_client(client_id):
     """Erasing one client at their request (GDPR Art. 17): a page that says what goes and what
     stays, and refuses (with the reason) while the client has something coming up."""
-    client = get_client_or_404(client_id)
+    client = get_led_client_or_404(client_id)
     form = ConfirmForm()
     blockers = erasure.blockers(client)
     if client.erased_at is None and not blockers and form.validate_on_submit():

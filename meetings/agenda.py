@@ -7,12 +7,14 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from core.agenda import TO_RECORD_DAYS
 from core.extensions import db
 from core.timeutil import now_utc
 
+from .services import openable_meeting_ids
 from .models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind, PlaceKind
 
 SINGLE_WORKER_AHEAD = timedelta(days=14)
@@ -76,7 +78,8 @@ def exception_source() -> list[dict]:
     rows = db.session.execute(
         sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
         .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.starts_at >= now,
-               Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2)
+               Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2,
+               Meeting.id.in_(openable_meeting_ids(current_user)))  # the lead's units only
         .order_by(Meeting.starts_at, Meeting.id)).all()
     return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
                       else _("Network meeting with fewer than two workers")),

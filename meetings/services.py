@@ -19,13 +19,14 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from accounts.units import led_unit_ids_select, leads_unit
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source
 from core.db import utcnow
 from core.extensions import db
 from core.templating import local_dt
 from core.timeutil import local_to_utc, local_today, to_local
 from register.access import register_access_rule
-from register.models import PartnerContact
+from register.models import Client, PartnerContact
 
 from . import signals
 from .models import (
@@ -71,19 +72,23 @@ def staff_user_ids(meeting: Meeting) -> set[int]:
 
 
 def can_open(user, meeting: Meeting) -> bool:
-    """Only the meeting's staff participants and leads."""
+    """Only the meeting's staff participants (whatever the unit: they were invited) and the leads
+    of the unit of the meeting's client."""
     if not getattr(user, "is_authenticated", False):
         return False
-    return bool(user.is_lead or user.id in staff_user_ids(meeting))
+    return user.id in staff_user_ids(meeting) or leads_unit(user, meeting.client.unit_id)
 
 
-def openable_meeting_ids(user) -> sa.Select | None:
+def openable_meeting_ids(user) -> sa.Select:
     """``can_open`` as SQL for lists: a SELECT of the ids of the meetings ``user`` may open, or
-    None for all (leads)."""
-    if user.is_lead:
-        return None
-    return sa.select(MeetingParticipant.meeting_id).where(
+    never None: a lead's are those of the clients of the units they lead."""
+    own = sa.select(MeetingParticipant.meeting_id).where(
         MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+    if not user.is_lead:
+        return own
+    led = (sa.select(Meeting.id).join(Client, Client.id == Meeting.client_id)
+           .where(Client.unit_id.in_(led_unit_ids_select(user))))
+    return sa.union(own, led)
 
 
 def openable_among(user, meeting_ids) -> set[int]:
@@ -93,10 +98,8 @@ def openable_among(user, meeting_ids) -> set[int]:
     ids = {int(i) for i in meeting_ids}
     if not ids or not getattr(user, "is_authenticated", False):
         return set()
-    rule = openable_meeting_ids(user)
-    if rule is None:
-        return ids
-    return set(db.session.scalars(rule.where(MeetingParticipant.meeting_id.in_(sorted(ids)))))
+    rule = openable_meeting_ids(user).subquery()
+    return set(db.session.scalars(sa.select(rule.c[0]).where(rule.c[0].in_(sorted(ids)))))
 
 
 def is_single_worker(meeting: Meeting) -> bool:

@@ -33,7 +33,9 @@ def _scoped(stmt: sa.Select, scope, window) -> sa.Select | None:
         return stmt.where(sa.or_(OutreachVisit.staff1_id == scope.target_id,
                                  OutreachVisit.staff2_id == scope.target_id))
     if scope.kind == "unit":
-        return stmt
+        # Visits at the unit's own venues and at shared ones (outreach.models.OutreachVenue).
+        return stmt.where(OutreachVisit.venue_id.in_(sa.select(OutreachVenue.id).where(
+            sa.or_(OutreachVenue.unit_id == scope.target_id, OutreachVenue.unit_id.is_(None)))))
     if scope.kind == VENUE_SCOPE:
         return stmt.where(OutreachVisit.venue_id == scope.target_id)
     return None  # a group's feed has no outreach visits

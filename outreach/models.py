@@ -39,6 +39,10 @@ class OutreachVenue(db.Model):
     name: Mapped[str] = mapped_column(sa.String(160))
     address: Mapped[str] = mapped_column(sa.String(200), default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # The unit whose venue this is, or None: shared by every unit. Its visits follow it (their
+    # counts are in the reports of the venue's unit; a shared venue's in every unit's).
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -17,12 +17,14 @@ from datetime import date, time
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import format_decimal, format_percent, gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from core.csvfile import csv_bytes
 from core.extensions import db
 from core.timeutil import local_to_utc, to_local
 from feedback import suppression
+from outreach.services import reported_venue_ids
 
 from .forms import TOPIC_LABELS
 from .models import TOPICS, OutreachVenue, OutreachVisit, VisitStatus
@@ -61,7 +63,8 @@ def figures(months: list[date], *, venue_id: int | None = None) -> dict[tuple[in
     end_utc = local_to_utc(add_months(months[-1], 1), time(0, 0))
     stmt = (sa.select(OutreachVisit)
             .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
-                   OutreachVisit.status != VisitStatus.SCHEDULED.value)
+                   OutreachVisit.status != VisitStatus.SCHEDULED.value,
+                   OutreachVisit.venue_id.in_(reported_venue_ids(current_user)))  # the lead's units'
             # One row per visit: joined, so a long period stays one query.
             .options(joinedload(OutreachVisit.report)))
     if venue_id is not None:

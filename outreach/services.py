@@ -13,6 +13,9 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
+from flask_login import current_user
+
+from accounts.units import led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
@@ -384,6 +387,13 @@ def rota_window(today: date | None = None) -> tuple[datetime, datetime]:
 def report_months(end_month: date, count: int) -> list[date]:
     first = date(end_month.year, end_month.month, 1)
     return [add_months(first, -i) for i in range(count - 1, -1, -1)]
+
+
+def reported_venue_ids(user) -> sa.Select:
+    """The venues whose figures ``user`` (a lead) reports: those of the units they lead and the
+    shared ones (a shared venue's visits are every unit's)."""
+    return sa.select(OutreachVenue.id).where(sa.or_(OutreachVenue.unit_id.is_(None),
+                                                    OutreachVenue.unit_id.in_(led_unit_ids_select(user))))
 
 
 # --- the one conflict check -----------------------------------------------------------------------

@@ -471,11 +471,21 @@ def _chart(parts: list, render) -> Response:
     return response
 
 
+def _reported_venue_or_404(venue_id) -> OutreachVenue:
+    """A venue whose figures the lead reports (their units' and the shared ones); another unit's
+    venue is a 404, so its name (in the chart's title) is not shown either."""
+    venue = get_or_404(OutreachVenue, venue_id)
+    reported = services.reported_venue_ids(current_user).subquery()
+    if not db.session.scalar(sa.select(sa.exists().where(reported.c.id == venue.id))):
+        abort(404)
+    return venue
+
+
 @bp.route("/report/venues/<venue_id>/chart.png")
 @lead_required
 @read_only
 def report_chart(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = _reported_venue_or_404(venue_id)
     _form, months = _period_months()
     # The same suppressed monthly figures as the table beside it: a hidden month has no bar.
     series = outreach_report.by_period(months, "month", venue_id=venue.id)
@@ -492,7 +502,7 @@ def report_chart(venue_id):
 @lead_required
 @read_only
 def report_topics_chart(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = _reported_venue_or_404(venue_id)
     _form, months = _period_months()
     row = outreach_report.by_venue(months, venue_id=venue.id).get(venue.id) or outreach_report.empty_row()
     labels = [str(TOPIC_LABELS[t]) for t in TOPICS]

@@ -1,6 +1,6 @@
 """Who may see which client, and the access log.
 
-A staff member sees a client when they have a reason: they are a lead, they work with the client
+A staff member sees a client when they have a reason: they lead the client's unit, they work with the client
 (``ClientWorker``), or a feature grants it (a facilitator of a group the client is enrolled in, a
 staff participant of the client's network meeting). Features add their reason with
 ``register_access_rule``; each rule returns a SELECT of client ids, so checking and listing are
@@ -14,11 +14,12 @@ import sqlalchemy as sa
 from flask import abort, g, has_request_context
 from flask_login import current_user
 
+from accounts.units import leads_unit, led_unit_ids, led_unit_ids_select, member_unit_ids, member_unit_ids_select
 from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
 
 from . import chain
-from .models import Client, ClientWorker
+from .models import Client, ClientWorker, PartnerOrganisation
 
 AccessRule = Callable[[int], sa.Select]
 _rules: list[AccessRule] = []
@@ -35,32 +36,61 @@ def _worker_rule(user_id: int) -> sa.Select:
     return sa.select(ClientWorker.client_id).where(ClientWorker.user_id == user_id)
 
 
-def accessible_client_ids(user) -> sa.Select | None:
-    """A SELECT of the client ids ``user`` may see, or None for "all" (leads)."""
+def _unit_rule(user) -> sa.Select:
+    # A lead sees the clients of the units they lead (accounts.units); a county administrator
+    # or a facilitator sees none by their role.
+    return sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user)))
+
+
+def accessible_client_ids(user) -> sa.Select:
+    """A SELECT of the client ids ``user`` may see: for a lead those of the units they lead, and
+    for everyone the clients they have a reason for. A reason (a worker, a facilitator, a staff
+    participant of a meeting) holds whatever the client's unit: someone named to work with the
+    client needs the record, and naming them was a decision of the client's own unit."""
+    reasons = [rule(user.id) for rule in _rules]
     if user.is_lead:
-        return None
-    return sa.union(*(rule(user.id) for rule in _rules))
+        reasons.insert(0, _unit_rule(user))
+    return sa.union(*reasons)
 
 
 def can_access_client(user, client_id: int) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_lead:
+    if user.is_lead and db.session.scalar(sa.select(sa.exists().where(
+            Client.id == client_id, Client.unit_id.in_(sorted(led_unit_ids(user)))))):
         return True
-    ids = accessible_client_ids(user).subquery()
+    ids = sa.union(*(rule(user.id) for rule in _rules)).subquery()
     return db.session.scalar(sa.select(sa.exists().where(ids.c[0] == client_id))) or False
 
 
 def can_grant_client_access(user, client_id: int) -> bool:
-    """Who may make another staff member (or themselves) one of the client's workers: leads and
-    the client's own workers. A passing reason (a group, a meeting) lets a facilitator see the
-    client but not turn that reason into a lasting one."""
+    """Who may make another staff member (or themselves) one of the client's workers: the leads
+    of the client's unit and the client's own workers. A passing reason (a group, a meeting) lets
+    a facilitator see the client but not turn that reason into a lasting one."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_lead:
+    if user.is_lead and db.session.scalar(sa.select(sa.exists().where(
+            Client.id == client_id, Client.unit_id.in_(sorted(led_unit_ids(user)))))):
         return True
     return db.session.scalar(sa.select(sa.exists().where(ClientWorker.client_id == client_id,
                                                          ClientWorker.user_id == user.id))) or False
+
+
+def partner_visible_condition(user):
+    """The one rule for partner organisations, as SQL: shared ones (no unit) and those of the
+    units the user is a member of."""
+    return sa.or_(PartnerOrganisation.unit_id.is_(None),
+                  PartnerOrganisation.unit_id.in_(member_unit_ids_select(getattr(user, "id", None) or 0)))
+
+
+def get_partner_or_404(partner_id) -> PartnerOrganisation:
+    """Load a partner organisation the current user may see; another unit's is a 404."""
+    from core.db import get_or_404
+
+    partner = get_or_404(PartnerOrganisation, partner_id)
+    if partner.unit_id is not None and partner.unit_id not in member_unit_ids(current_user):
+        abort(404)
+    return partner
 
 
 def get_client_or_404(client_id) -> Client:
@@ -69,6 +99,16 @@ def get_client_or_404(client_id) -> Client:
 
     client = get_or_404(Client, client_id)
     if not can_access_client(current_user, client.id):
+        abort(404)
+    return client
+
+
+def get_led_client_or_404(client_id) -> Client:
+    """A client of a unit the current user leads: for a lead's own acts on the record (its access
+    log, the client's data copy, erasure). A lead who sees another unit's client through a reason
+    (they work with the client) still gets 404: that unit's leads decide."""
+    client = get_client_or_404(client_id)
+    if not leads_unit(current_user, client.unit_id):
         abort(404)
     return client
 

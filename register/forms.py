@@ -87,3 +87,9 @@ class ContactForm(Form):
     phone = PhoneField(_l("Phone"), validators=[Optional(), Length(max=32)])
     language = SelectField(_l("Language"), choices=language_choices)
     submit = SubmitField(_l("Save"))
+
+
+class NewClientForm(ClientForm):
+    # The unit the client belongs to; offered only to staff in several units (the view removes
+    # it otherwise): accounts.units.unit_for_new_record.
+    unit_id = SelectField(_l("Unit"), coerce=int, choices=[])

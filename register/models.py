@@ -7,6 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from accounts.models import first_unit_default
 from core.db import UTCDateTime, str_enum, utcnow
 from core.extensions import db
 
@@ -42,6 +43,9 @@ class Client(db.Model):
     postal_address: Mapped[str] = mapped_column(sa.String(300), default="")
     postal_consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
+    # The unit whose client this is: its leads see the client (register.access).
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True,
+                                         default=first_unit_default())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -101,6 +105,9 @@ class PartnerOrganisation(db.Model):
     phone: Mapped[str] = mapped_column(sa.String(32), default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # The unit that works with the partner, or None: shared by every unit.
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id", ondelete="SET NULL"), nullable=True,
+                                                index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     version: Mapped[int] = mapped_column(default=1)

@@ -35,9 +35,14 @@ def _postal(client: Client, address: str, consent: bool) -> None:
 
 def create_client(*, name: str, phone: str = "", email: str = "", language: str = "fi",
                   reminder_consent: bool = False, postal_address: str = "", postal_consent: bool = False,
-                  created_by=None) -> Client:
+                  created_by=None, unit_id=None) -> Client:
+    """A new client in the unit ``unit_id`` (one of the creator's units; None: the creator's first
+    unit, see accounts.units.unit_for_new_record, which raises UnitChoiceError for another's)."""
+    from accounts.units import unit_for_new_record
+
     client = Client(name=name.strip(), phone=phone or "", email=(email or "").strip().lower(), language=language,
-                    created_by_id=getattr(created_by, "id", None), postal_address="")
+                    created_by_id=getattr(created_by, "id", None), postal_address="",
+                    unit_id=unit_for_new_record(created_by, unit_id))
     _consent(client, reminder_consent)
     _postal(client, postal_address, postal_consent)
     db.session.add(client)

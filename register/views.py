@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import User
 from accounts.permissions import lead_required
+from accounts.units import leads_unit, units_of
 from core.db import get_or_404
 from core.extensions import db
 from core.forms import ConfirmForm
@@ -15,8 +16,10 @@ from core.security import is_safe_next, read_only
 from core.web import paginate, search_arg
 
 from . import access, services
-from .access import accessible_client_ids, get_client_or_404, log_access, log_access_many
-from .forms import ClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
+from .access import (
+    accessible_client_ids, get_client_or_404, get_partner_or_404, log_access, log_access_many, partner_visible_condition,
+)
+from .forms import ClientForm, NewClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
 from .sections import sections_for
 
@@ -55,12 +58,18 @@ def clients():
 
 @bp.route("/clients/new", methods=["GET", "POST"])
 def client_new():
-    form = ClientForm()
+    form = NewClientForm()
+    units = units_of(current_user)
+    if len(units) > 1:
+        form.unit_id.choices = [(u.id, u.name) for u in units]
+    else:
+        del form.unit_id  # one unit (or none): the client goes there without asking
     if form.validate_on_submit():
         client = services.create_client(
             name=form.name.data, phone=form.phone.data, email=form.email.data, language=form.language.data,
             reminder_consent=form.reminder_consent.data, postal_address=form.postal_address.data or "",
             postal_consent=form.postal_consent.data, created_by=current_user,
+            unit_id=form.unit_id.data if "unit_id" in form else None,
         )
         flash(_("Client saved."), "success")
         return redirect(url_for("register.client", client_id=client.id))
@@ -83,7 +92,8 @@ def client(client_id):
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
     return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
-                           staff=staff, may_grant=may_grant, sections=sections_for(client, current_user))
+                           staff=staff, may_grant=may_grant, sections=sections_for(client, current_user),
+                           may_see_log=leads_unit(current_user, client.unit_id))
 
 
 @bp.route("/clients/<client_id>/edit", methods=["GET", "POST"])
@@ -132,7 +142,7 @@ def client_add_worker(client_id):
 @bp.route("/clients/<client_id>/access-log")
 @lead_required
 def client_access_log(client_id):
-    client = get_client_or_404(client_id)
+    client = access.get_led_client_or_404(client_id)
     stmt = sa.select(AccessLog).where(AccessLog.client_id == client.id).order_by(AccessLog.at.desc(), AccessLog.id.desc())
     page = paginate(stmt, per_page=100)
     log_access(client.id, "view_access_log")
@@ -184,7 +194,8 @@ def relative_delete(client_id, relative_id):
 @bp.route("/partners")
 def partners():
     orgs = db.session.scalars(
-        sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True)).order_by(PartnerOrganisation.name)
+        sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True), partner_visible_condition(current_user))
+        .order_by(PartnerOrganisation.name)
         .options(sa.orm.selectinload(PartnerOrganisation.contacts))
     ).all()
     return render_template("register/partners.html", orgs=orgs)
@@ -193,7 +204,7 @@ def partners():
 @bp.route("/partners/new", methods=["GET", "POST"])
 @bp.route("/partners/<partner_id>/edit", methods=["GET", "POST"])
 def partner_form(partner_id=None):
-    partner = get_or_404(PartnerOrganisation, partner_id) if partner_id is not None else None
+    partner = get_partner_or_404(partner_id) if partner_id is not None else None
     form = PartnerForm(obj=partner)
     if request.method == "GET" and partner is not None:
         form.version.data = str(partner.version)
@@ -211,14 +222,14 @@ def partner_form(partner_id=None):
 
 @bp.route("/partners/<partner_id>")
 def partner(partner_id):
-    partner = get_or_404(PartnerOrganisation, partner_id)
+    partner = get_partner_or_404(partner_id)
     return render_template("register/partner.html", partner=partner)
 
 
 @bp.route("/partners/<partner_id>/contacts/new", methods=["GET", "POST"])
 @bp.route("/partners/<partner_id>/contacts/<contact_id>/edit", methods=["GET", "POST"])
 def contact_form(partner_id, contact_id=None):
-    partner = get_or_404(PartnerOrganisation, partner_id)
+    partner = get_partner_or_404(partner_id)
     contact = None
     if contact_id is not None:
         contact = get_or_404(PartnerContact, contact_id)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_login import current_user
 from flask_babel import gettext as _
 
 from core.extensions import db
 
 from .models import MessageStatus, OutboxMessage
+from .services import message_visible_condition
 
 
 def annotate(items: list[dict]) -> None:
@@ -27,7 +29,8 @@ def annotate(items: list[dict]) -> None:
 
 def exception_source() -> list[dict]:
     failed = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
-                               .where(OutboxMessage.status == MessageStatus.FAILED.value)) or 0
+                               .where(OutboxMessage.status == MessageStatus.FAILED.value,
+                                      message_visible_condition(current_user))) or 0
     if not failed:
         return []
     return [{"text": _("%(n)s messages could not be sent", n=failed), "url": url_for("reminders.outbox")}]

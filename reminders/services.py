@@ -99,8 +99,6 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     """Whether ``user`` may see the reminders of a group, a session or a meeting."""
     if not getattr(user, "is_authenticated", False):
         return False
-    if user.is_lead:
-        return True
     if target_kind == TargetKind.MEETING.value:
         meeting = db.session.get(Meeting, target_id)
         return meeting is not None and can_open_meeting(user, meeting)
@@ -122,19 +120,23 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
 def target_visible_condition(user, kind_column, id_column):
     """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
     meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
-    if meetings is None or groups is None:
-        return sa.true()
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
     appointments = sa.select(Appointment.id).where(appointment_openable(user))
     offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
                   sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
                   sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)),
-                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)))
+                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)),
+                  sa.and_(kind_column == TargetKind.GROUP.value, id_column.in_(groups)))
 
 
 def message_visible_condition(user):
-    return target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id)
+    """A message is seen by whoever may see its target, and by the leads of its client's unit."""
+    from accounts.units import led_unit_ids_select
+    from register.models import Client
+
+    to_led_clients = OutboxMessage.client_id.in_(sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user))))
+    return sa.or_(target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id), to_led_clients)
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -911,8 +913,6 @@ def can_see_task(user, task: FollowUpTask) -> bool:
 
 def task_visible_condition(user):
     """SQL condition for the tasks ``user`` sees (``can_see_task`` as SQL)."""
-    if user.is_lead:
-        return sa.true()
     return sa.or_(FollowUpTask.assigned_to_id == user.id,
                   target_visible_condition(user, FollowUpTask.source_kind, FollowUpTask.source_id))
 

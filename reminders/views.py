@@ -206,10 +206,8 @@ def settings():
     meetings_stmt = (sa.select(Meeting).where(Meeting.status == MeetingStatus.PLANNED.value,
                                               Meeting.starts_at >= utcnow()).order_by(Meeting.starts_at).limit(100))
     groups, meetings = editable_group_ids(current_user), openable_meeting_ids(current_user)
-    if groups is not None:
-        groups_stmt = groups_stmt.where(Group.id.in_(groups))
-    if meetings is not None:
-        meetings_stmt = meetings_stmt.where(Meeting.id.in_(meetings))
+    groups_stmt = groups_stmt.where(Group.id.in_(groups))
+    meetings_stmt = meetings_stmt.where(Meeting.id.in_(meetings))
     return render_template("reminders/settings.html", groups=db.session.scalars(groups_stmt).all(),
                            meetings=db.session.scalars(meetings_stmt).all())
 

@@ -148,19 +148,40 @@ def test_an_unknown_person_is_told_to_ask_for_an_account(app, client, provider, 
     assert fresh_db.scalar(sa.select(User).where(User.email == "stranger@example.fi")) is None
 
 
-@pytest.mark.parametrize("settings", [{"OIDC_AUTO_CREATE": "facilitator", "OIDC_ROLE_CLAIM": "groups",
-                                       "OIDC_LEAD_VALUES": "kohtaamo-leads"}])
-def test_auto_create_makes_an_account_and_maps_the_role_claim(app, client, provider, fresh_db):
+@pytest.mark.parametrize("settings", [{"OIDC_AUTO_CREATE": "aikuissosiaalityo-ita:facilitator",
+                                       "OIDC_ROLE_CLAIM": "groups", "OIDC_LEAD_VALUES": "kohtaamo-leads"}])
+def test_auto_create_makes_an_account_in_the_named_unit_and_maps_the_role_claim(app, client, provider, fresh_db):
+    from accounts.models import UnitMembership
+    from accounts.units import create_unit, default_unit
+
+    default_unit()  # the first unit is not the one named: the new account must not land there
+    east = create_unit("Aikuissosiaalityö Itä", "aikuissosiaalityo-ita")
+    db.session.commit()
     first = _sign_in(client, "stranger")
     assert first.status_code == 302, first.get_data(as_text=True)[-1500:]
     assert _logged_in(client)
     created = fresh_db.scalar(sa.select(User).where(User.email == "stranger@example.fi"))
     assert created.oidc_subject == "stranger" and created.role == "facilitator"
+    assert fresh_db.scalars(sa.select(UnitMembership.unit_id).where(UnitMembership.user_id == created.id)) \
+        == [east.id]
     leo = app.test_client()
     assert _sign_in(leo, "leo").status_code == 302
     assert fresh_db.scalar(sa.select(User.role).where(User.email == "leo@example.fi")) == "lead"
     # The new account has no usable password.
     assert app.test_client().post_form("/login", {"email": "stranger@example.fi", "password": ""}).status_code == 200
+
+
+@pytest.mark.parametrize("settings", [{"OIDC_AUTO_CREATE": "lead"}, {"OIDC_AUTO_CREATE": "no-such-unit:lead"},
+                                      {"OIDC_AUTO_CREATE": "default:county_admin"}])
+def test_auto_create_without_an_existing_unit_and_an_allowed_role_creates_no_account(app, client, provider,
+                                                                                      fresh_db):
+    from accounts.units import default_unit
+
+    default_unit()
+    db.session.commit()
+    response = _sign_in(client, "stranger")
+    assert response.status_code == 403 and not _logged_in(client)
+    assert fresh_db.scalar(sa.select(User).where(User.email == "stranger@example.fi")) is None
 
 
 def test_an_unverified_email_does_not_take_over_an_account(app, client, provider, fiia, fresh_db):

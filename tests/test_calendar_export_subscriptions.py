@@ -110,7 +110,10 @@ def test_only_leads_create_the_unit_feed(auth_client, lead_client):
     assert "Koko yksikkö" not in auth_client.get(NEW).get_data(as_text=True)
     assert "Koko yksikkö" in lead_client.get(NEW).get_data(as_text=True)
     assert create(lead_client, kind="unit").status_code == 302
-    assert [(s.kind, s.target_id) for s in subs()] == [("unit", None)]
+    # The lead's own unit's feed (units: the feed names its unit).
+    from accounts.units import default_unit
+
+    assert [(s.kind, s.target_id) for s in subs()] == [("unit", default_unit().id)]
 
 
 def test_rotate_and_revoke(auth_client, facilitator):
@@ -166,6 +169,8 @@ def test_pages_need_login(client):
 # --- command line ------------------------------------------------------------------------------
 
 def test_cli_create_list_revoke(app, runner, client, partner, group, facilitator):
+    from accounts.units import default_unit
+
     result = runner.invoke(args=["calendar", "create", "--partner", "sovatek", "--label", "Tiina"])
     assert result.exit_code == 0, result.output
     url = re.search(r"http://localhost/calendar/([A-Za-z0-9_\-]{43})\.ics", result.output)
@@ -175,7 +180,7 @@ def test_cli_create_list_revoke(app, runner, client, partner, group, facilitator
     assert runner.invoke(args=["calendar", "create", "--staff", facilitator.email.upper()]).exit_code == 0
     assert runner.invoke(args=["calendar", "create", "--unit"]).exit_code == 0
     assert [(s.kind, s.target_id) for s in subs()] == [
-        ("partner", partner.id), ("group", group.id), ("staff", facilitator.id), ("unit", None)]
+        ("partner", partner.id), ("group", group.id), ("staff", facilitator.id), ("unit", default_unit().id)]
 
     listing = runner.invoke(args=["calendar", "list"])
     assert listing.exit_code == 0
@@ -211,6 +216,7 @@ def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, part
     create(lead_client, kind="partner", partner_id=str(partner.id))
     create(lead_client, kind="group", group_id=str(group.id))
     create(lead_client, kind="staff")
+    create(lead_client, kind="unit")  # every kind once (a unit feed's target is its unit)
 
     def fetch():
         assert lead_client.get(LIST).status_code == 200

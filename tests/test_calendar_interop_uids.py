@@ -30,14 +30,19 @@ def _with_later_columns(engine, metadata, seed):
     there, nullable, while it runs, and dropped again after, so the rows are as the old code
     left them."""
     later = _later_columns(engine, metadata)
+    # Tables added since (e.g. the units) are there while it runs, and dropped again too.
+    existing = set(sa.inspect(engine).get_table_names())
+    later_tables = [t for t in metadata.sorted_tables if t.name not in existing]
     with engine.begin() as conn:
         for table, column in later:
             kind = metadata.tables[table].c[column].type.compile(dialect=engine.dialect)
             conn.exec_driver_sql(f'ALTER TABLE "{table}" ADD COLUMN "{column}" {kind}')
+        metadata.create_all(conn, tables=later_tables)
     try:
         return seed()
     finally:
         with engine.begin() as conn:
+            metadata.drop_all(conn, tables=later_tables)
             for table, column in later:
                 conn.exec_driver_sql(f'ALTER TABLE "{table}" DROP COLUMN "{column}"')
 

@@ -12,6 +12,9 @@ def make_group(facilitators=(), *, title="Raharyhmä", theme="Raha", sessions=3,
     from groups.models import Enrolment, Group, GroupSession
     from tests.factories import make_client
 
+    from accounts.units import default_unit
+
+    default_unit()  # a group belongs to a unit: the installation's first, as on a one-team install
     start = start or datetime(2026, 9, 1, 10, 0, tzinfo=UTC)
     group = Group(title=title, theme=theme, status="finished",
                   facilitator1_id=facilitators[0].id if len(facilitators) > 0 else None,

@@ -35,6 +35,10 @@ def _routes(app):
     app.add_url_rule("/_test/remember", "test_remember", remember)
     app.add_url_rule("/_test/count", "test_count", count)
     app.config["WTF_CSRF_ENABLED"] = False
+    from accounts.units import default_unit
+
+    default_unit()  # a client belongs to a unit (the installation's first)
+    db.session.commit()
 
 
 def test_a_request_has_a_session_of_its_own(app, client):

@@ -87,6 +87,10 @@ def flushing_routes(app):
         return "done", status
 
     app.add_url_rule("/_test/flush/<int:status>", "flush_then", add)
+    from accounts.units import default_unit
+
+    default_unit()  # a client belongs to a unit (the installation's first)
+    db.session.commit()
     return app
 
 

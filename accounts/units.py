@@ -1,0 +1,142 @@
+"""Units: which units a staff member belongs to and leads, and which unit a new record goes to.
+
+The decision (issue #23): a user's role is one, installation-wide (facilitator, lead, county
+administrator), and membership says where it applies. A lead leads every unit they are a member
+of; a facilitator is a member of the units they work in; a county administrator manages units
+and staff but sees no client by that role (register.access). One role and a membership list
+keeps every check one question ("is the user a lead, and is the record's unit one of theirs?")
+and the staff form two fields; a person who leads one unit and only facilitates in another is
+given two memberships and the lead role, or, if that is too much, two accounts.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+
+import sqlalchemy as sa
+from flask import g, has_app_context
+from core.extensions import db
+
+from .models import Unit, UnitMembership
+
+DEFAULT_UNIT_SLUG = "default"
+# Data, not interface text: an administrator renames it on the units page.
+DEFAULT_UNIT_NAME = "Yksikkö"
+
+
+def member_unit_ids_select(user_id: int) -> sa.Select:
+    """A SELECT of the ids of the units the user is a member of."""
+    return sa.select(UnitMembership.unit_id).where(UnitMembership.user_id == user_id)
+
+
+def led_unit_ids_select(user) -> sa.Select:
+    """A SELECT of the ids of the units ``user`` leads: a lead's memberships, else none."""
+    stmt = member_unit_ids_select(getattr(user, "id", None) or 0)
+    if not getattr(user, "is_lead", False):
+        stmt = stmt.where(sa.false())
+    return stmt
+
+
+def member_unit_ids(user) -> list[int]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(member_unit_ids_select(user.id).order_by(UnitMembership.unit_id)))
+
+
+def led_unit_ids(user) -> frozenset[int]:
+    """The ids of the units ``user`` leads, read once per request (pages check many records)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_lead:
+        return frozenset()
+    cache = g.setdefault("led_unit_ids", {}) if has_app_context() else {}
+    if user.id not in cache:
+        cache[user.id] = frozenset(db.session.scalars(member_unit_ids_select(user.id)))
+    return cache[user.id]
+
+
+def leads_unit(user, unit_id: int | None) -> bool:
+    """Whether ``user`` leads the unit ``unit_id`` (None, a shared record, is nobody's unit)."""
+    return unit_id is not None and unit_id in led_unit_ids(user)
+
+
+def units_of(user) -> list[Unit]:
+    if not getattr(user, "is_authenticated", False):
+        return []
+    return list(db.session.scalars(sa.select(Unit).join(UnitMembership, UnitMembership.unit_id == Unit.id)
+                                   .where(UnitMembership.user_id == user.id).order_by(Unit.name, Unit.id)))
+
+
+def all_units() -> list[Unit]:
+    return list(db.session.scalars(sa.select(Unit).order_by(Unit.name, Unit.id)))
+
+
+def slugify(name: str) -> str:
+    text = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60] or "unit"
+
+
+def find_unit(key: str) -> Unit | None:
+    """A unit by its slug or its exact name (configuration: OIDC_AUTO_CREATE)."""
+    key = (key or "").strip()
+    if not key:
+        return None
+    return db.session.scalar(sa.select(Unit).where(sa.or_(Unit.slug == key, Unit.name == key)))
+
+
+def name_taken(name: str, slug: str, exclude_id: int | None = None) -> bool:
+    stmt = sa.select(Unit.id).where(sa.or_(sa.func.lower(Unit.name) == name.strip().lower(), Unit.slug == slug))
+    if exclude_id is not None:
+        stmt = stmt.where(Unit.id != exclude_id)
+    return db.session.scalar(stmt.limit(1)) is not None
+
+
+def create_unit(name: str, slug: str | None = None) -> Unit:
+    unit = Unit(name=name.strip(), slug=(slug or slugify(name)))
+    db.session.add(unit)
+    db.session.flush()
+    return unit
+
+
+def default_unit() -> Unit:
+    """The installation's first unit; created when there is none yet (a fresh single-team
+    installation: the upgrade migration creates it for an existing one)."""
+    unit = db.session.scalar(sa.select(Unit).order_by(Unit.id).limit(1))
+    if unit is None:
+        unit = create_unit(DEFAULT_UNIT_NAME, DEFAULT_UNIT_SLUG)
+    return unit
+
+
+def set_memberships(user, unit_ids) -> None:
+    """Make ``user`` a member of exactly the units ``unit_ids``."""
+    wanted = {int(i) for i in unit_ids}
+    have = set(db.session.scalars(member_unit_ids_select(user.id)))
+    for unit_id in have - wanted:
+        db.session.execute(sa.delete(UnitMembership).where(UnitMembership.user_id == user.id,
+                                                           UnitMembership.unit_id == unit_id))
+    for unit_id in sorted(wanted - have):
+        db.session.add(UnitMembership(user_id=user.id, unit_id=unit_id))
+    db.session.flush()
+    db.session.expire(user, ["units"])
+    if has_app_context():
+        g.pop("led_unit_ids", None)
+
+
+class UnitChoiceError(Exception):
+    pass
+
+
+def unit_for_new_record(user, unit_id=None) -> int:
+    """The unit a record ``user`` creates goes to: the one they chose (among their own units),
+    else their only (or first) unit; a record made with no user (a CLI command, the demo) or by
+    someone with no unit goes to the installation's first unit."""
+    own = member_unit_ids(user) if user is not None else []
+    if unit_id not in (None, "", 0):
+        try:
+            chosen = int(unit_id)
+        except (TypeError, ValueError):
+            raise UnitChoiceError(unit_id) from None
+        if chosen not in own:
+            raise UnitChoiceError(unit_id)
+        return chosen
+    if own:
+        return own[0]
+    return default_unit().id
