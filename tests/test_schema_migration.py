@@ -47,6 +47,10 @@ def _insert(conn, table_name: str, /, **values) -> int:
     plain value for every other NOT NULL column."""
     table = sa.Table(table_name, sa.MetaData(), autoload_with=conn)
     row = dict(values)
+    if "unit_id" in table.columns and "unit_id" not in row:
+        # Clients and groups belong to a unit (the units migration comes before this one).
+        row["unit_id"] = conn.execute(sa.text("SELECT min(id) FROM unit")).scalar() or _insert(
+            conn, "unit", name="Yksikkö", slug="yksikko")
     for column in table.columns:
         if column.name not in row and not column.nullable and not column.primary_key:
             row[column.name] = _filler(column)

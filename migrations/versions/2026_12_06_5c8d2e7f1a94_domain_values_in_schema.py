@@ -2,7 +2,7 @@
 constraint per column, the values of the model's StrEnum); values outside them are first mapped
 
 Revision ID: 5c8d2e7f1a94
-Revises: e5a9c3f17b28
+Revises: e5c3a9d17b42
 Create Date: 2026-12-06 10:45:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '5c8d2e7f1a94'
-down_revision = 'e5a9c3f17b28'
+down_revision = 'e5c3a9d17b42'
 branch_labels = None
 depends_on = None
 
@@ -24,7 +24,7 @@ RECIPIENTS = ('client', 'relative', 'contact')
 ITEM_STATUSES = ('open', 'done', 'dropped', 'carried')
 WINDOW_KINDS = ('session', 'group_end', 'meeting')
 COLUMNS = {
-    'user': {'role': ('facilitator', 'lead')},
+    'user': {'role': ('facilitator', 'lead', 'county_admin')},
     'security_event': {'kind': ('totp_enrolled', 'totp_removed', 'totp_reset', 'recovery_code_used', 'passkey_added',
                                 'passkey_removed', 'requirement_on', 'requirement_off')},
     'partner_organisation': {'kind': ('substance_abuse', 'employment', 'labour_force_centre', 'probation',

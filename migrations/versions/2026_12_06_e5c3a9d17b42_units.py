@@ -4,7 +4,7 @@ calendar feed names its unit. An existing single-team installation gets one defa
 every staff member, client, group and unit feed is put in, so it works as before.
 
 Revision ID: e5c3a9d17b42
-Revises: b7e24d91c3a6
+Revises: e5a9c3f17b28
 Create Date: 2026-12-06 10:40:00
 
 """
@@ -16,7 +16,7 @@ import core.db
 
 # revision identifiers, used by Alembic.
 revision = 'e5c3a9d17b42'
-down_revision = 'b7e24d91c3a6'
+down_revision = 'e5a9c3f17b28'
 branch_labels = None
 depends_on = None
 
