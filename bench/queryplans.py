@@ -64,9 +64,6 @@ ALLOWED_SCANS: list[tuple[str, str, str]] = [
     # set it looks them up by ix_meeting_participant_meeting_id (checked with
     # `python -m bench.queryplans --sqlite-statistics` on a scale-1 seed). A planner choice by
     # size, not a missing index.
-    # A paginated list's total ("n groups"): one index entry per group, the cheapest way to count.
-    ("client_group", r"^SELECT count\(\*\) AS count_1\s+FROM \(SELECT client_group\.id",
-     "the group list's total for its pages: counts every group through the smallest index"),
     ("meeting_participant",
      r"FROM meeting_participant .*WHERE meeting_participant\.meeting_id IN \(.*ORDER BY meeting_participant\.id",
      "selectinload of many meetings' participants in id order: SQLite scans only while the table is "

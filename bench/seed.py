@@ -219,6 +219,7 @@ class SeedContext:
     partners: list[dict] = field(default_factory=list)
     partner_ids: list[int] = field(default_factory=list)
     contact_by_partner: dict[int, list[int]] = field(default_factory=dict)
+    unit_of: dict[int, int] = field(default_factory=dict)  # user id -> unit id
     clients: list[dict] = field(default_factory=list)
     client_ids: list[int] = field(default_factory=list)
     relatives_of: dict[int, list[int]] = field(default_factory=dict)
@@ -273,14 +274,18 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     _seed_clients(ctx)
     _seed_groups(ctx)
     _seed_meetings(ctx)
+    # The measured lead (user 1) leads the first unit: the pages measured are of its records.
+    lead_clients = {c["id"] for c in ctx.clients if c["unit_id"] == 1}
     state: dict = {"scale": scale, "seed": seed_value, "today": today.isoformat(), "password": BENCH_PASSWORD,
                    "lead_email": LEAD_EMAIL, "facilitator_email": FACILITATOR_EMAIL,
-                   "group_ids": sample_ids(ctx.rng, [g["id"] for g in ctx.groups
-                                                     if g["status"] in ("running", "evaluated")], 50),
-                   "meeting_ids": sample_ids(ctx.rng, [m["id"] for m in ctx.meetings], 50),
-                   # Client pages for the load test: active clients with meetings (the lead sees all).
+                   "group_ids": sample_ids(ctx.rng, [g["id"] for g in ctx.groups if g["unit_id"] == 1
+                                                     and g["status"] in ("running", "evaluated")], 50),
+                   "meeting_ids": sample_ids(ctx.rng, [m["id"] for m in ctx.meetings
+                                                       if m["client_id"] in lead_clients], 50),
+                   # Client pages for the load test: the lead's unit's active clients with meetings.
                    "client_ids": sample_ids(random.Random(f"{seed_value}:clients"), sorted(
-                       {m["client_id"] for m in ctx.meetings} & {c["id"] for c in ctx.clients if c["active"]}), 50),
+                       {m["client_id"] for m in ctx.meetings} & {c["id"] for c in ctx.clients if c["active"]}
+                       & lead_clients), 50),
                    "busy_partner_id": BUSY_PARTNER}
     answered_groups = _seed_feedback_step(ctx, state)
     _seed_calendar(ctx, state)
@@ -295,12 +300,20 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
 
 
 def _seed_units(ctx: SeedContext) -> None:
-    """Units of a wellbeing-services county: 50 staff per unit (10 units at scale 10), each with
-    its lead, clients, groups and meetings. The Unit model is being added by another change; when
-    it lands, this step creates the units and memberships (staff ``i`` in unit ``(i - 1) // 50``,
-    users 1 and 2 leading the first unit) and the later steps give each record its unit from its
-    worker's. Until then there is nothing to seed here."""
-    ctx.skipped.append("units (no Unit model yet: bench.seed._seed_units is the place for them)")
+    """Units of a wellbeing-services county: 50 staff per unit (10 units at scale 10), staff ``i``
+    in unit ``(i - 1) // 50 + 1`` with its two leads (users 1 and 2 lead the first unit). Clients
+    belong to the unit of the worker who added them, groups to their first facilitator's; partners
+    and outreach venues stay shared (no unit). Draws nothing from the random stream, so a seed
+    gives the same records as before units existed."""
+    from accounts.models import Unit, UnitMembership
+
+    count = max(1, -(-len(ctx.users) // 50))
+    units = [{"id": u, "name": f"Aikuissosiaalityö {u:02d}", "slug": f"yksikko-{u:02d}", "created_at": ctx.stamp}
+             for u in range(1, count + 1)]
+    ctx.counts["unit"] = _insert(Unit.__table__, units, ctx.progress)
+    ctx.unit_of = {u["id"]: (u["id"] - 1) // 50 + 1 for u in ctx.users}
+    ctx.counts["unit_membership"] = _insert(UnitMembership.__table__, [
+        {"user_id": user_id, "unit_id": unit_id} for user_id, unit_id in ctx.unit_of.items()], ctx.progress)
 
 
 def _seed_staff(ctx: SeedContext) -> None:
@@ -357,6 +370,7 @@ def _seed_clients(ctx: SeedContext) -> None:
                             "language": "sv" if rng.random() < 0.06 else "fi", "active": rng.random() < 0.85,
                             "created_by_id": rng.choice(workers), "created_at": stamp, "updated_at": stamp,
                             "version": 1})
+        ctx.clients[-1]["unit_id"] = ctx.unit_of[ctx.clients[-1]["created_by_id"]]
         chosen = rng.sample(workers, k=min(len(workers), 1 + (rng.random() < 0.3)))
         # The lead works with a share of clients too (so "my tasks" and feeds have data).
         if rng.random() < 0.05 * ctx.lead_share:
@@ -434,7 +448,7 @@ def _seed_groups(ctx: SeedContext) -> None:
                        "room": rng.choice(ROOMS), "capacity": rng.choice([6, 8, 8, 10]),
                        "language": "sv" if rng.random() < 0.05 else "fi", "planning_notes": "", "break_weeks": "",
                        "session_minutes": minutes, "status": status, "facilitator1_id": f1, "facilitator2_id": f2,
-                       "previous_round_id": None, "created_by_id": f1,
+                       "previous_round_id": None, "created_by_id": f1, "unit_id": ctx.unit_of[f1],
                        "created_at": _local(start_day - timedelta(days=30), time(12)),
                        "updated_at": stamp, "version": 1})
         hosts = set()
@@ -606,7 +620,7 @@ def _seed_calendar(ctx: SeedContext, state: dict) -> None:
 
     _sub, token = cal.create_subscription(kind="partner", target_id=BUSY_PARTNER, label="Benchmark partner feed",
                                           created_by=db.session.get(User, 1))
-    _unit, unit_token = cal.create_subscription(kind="unit", target_id=None, label="Benchmark unit feed",
+    _unit, unit_token = cal.create_subscription(kind="unit", target_id=1, label="Benchmark unit feed",
                                                 created_by=db.session.get(User, 1))
     db.session.commit()
     ctx.counts["calendar_subscription"] = 2

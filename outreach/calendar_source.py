@@ -34,8 +34,11 @@ def _scoped(stmt: sa.Select, scope, window) -> sa.Select | None:
                                  OutreachVisit.staff2_id == scope.target_id))
     if scope.kind == "unit":
         # Visits at the unit's own venues and at shared ones (outreach.models.OutreachVenue).
-        return stmt.where(OutreachVisit.venue_id.in_(sa.select(OutreachVenue.id).where(
-            sa.or_(OutreachVenue.unit_id == scope.target_id, OutreachVenue.unit_id.is_(None)))))
+        # Excluded are the visits at another unit's venues, found by the venue index; the rest are
+        # found by their time (the window's index). "venue_id IN (own or shared venues)" made
+        # PostgreSQL walk the visits of every venue (tests/test_query_plans.py).
+        others = sa.select(OutreachVenue.id).where(OutreachVenue.unit_id != scope.target_id)
+        return stmt.where(OutreachVisit.venue_id.not_in(others))
     if scope.kind == VENUE_SCOPE:
         return stmt.where(OutreachVisit.venue_id == scope.target_id)
     return None  # a group's feed has no outreach visits

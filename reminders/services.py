@@ -21,7 +21,7 @@ from core.forms import normalise_phone
 from core.timeutil import local_to_utc, to_local
 from appointments.models import Appointment
 from appointments.services import book as book_appointment, can_open as can_open_appointment
-from appointments.services import openable_condition as appointment_openable
+from appointments.services import openable_appointment_ids
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
@@ -121,7 +121,7 @@ def target_visible_condition(user, kind_column, id_column):
     """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
     meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
-    appointments = sa.select(Appointment.id).where(appointment_openable(user))
+    appointments = openable_appointment_ids(user)
     offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
                   sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
