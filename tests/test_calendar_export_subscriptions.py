@@ -227,6 +227,6 @@ def test_list_page_queries_do_not_grow_with_subscriptions(app, lead_client, part
         create(lead_client, kind="partner", partner_id=str(other.id))
         create(lead_client, kind="staff")
         create(lead_client, kind="unit")
-    # The list really grew: 3 + 8 × 3 subscriptions were stored.
-    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(CalendarSubscription)) == 27
+    # The list really grew: 4 + 8 × 3 subscriptions were stored.
+    assert fresh_db.scalar(sa.select(sa.func.count()).select_from(CalendarSubscription)) == 28
     assert _count_queries(app, fetch) == few
