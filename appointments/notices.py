@@ -57,7 +57,6 @@ DEFAULT_POLICY = dict(day_before=True, day_before_at=time(16, 0), same_morning=F
                       by_sms=True, by_email=False)
 
 
-@reminders.register_reminder_source
 def queue_appointment_reminders(now) -> int:
     """Run by ``reminders.services.queue_due``: the reminders due for booked appointments, to the
     client, through the exactly-once outbox (the slot carries the start time, so a moved

@@ -1,5 +1,6 @@
-"""Event sources for calendar feeds: a small registry, so a feature (e.g. outreach visits) adds
-its events with ``register_source`` without touching this package.
+"""Event sources for calendar feeds: a per-app registry (``core.registry``), so a feature (e.g.
+outreach visits) adds its events with ``register_source(app, source)`` in its blueprint's
+``record_once`` without touching this package.
 
 A source answers for a feed scope (whose feed) and a time window:
 
@@ -23,11 +24,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.db import utcnow
 from core.extensions import db
+from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
 
 from .ical import EventRecord
@@ -85,16 +88,14 @@ class EventSource(Protocol):
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]: ...
 
 
-_sources: dict[str, EventSource] = {}
-
-
-def register_source(source: EventSource) -> EventSource:
-    _sources[source.name] = source
-    return source
+def register_source(app: Flask, source: EventSource) -> EventSource:
+    return register(app, "calendar_sources", source)
 
 
 def sources() -> list[EventSource]:
-    return [_sources[name] for name in sorted(_sources)]
+    """The current app's event sources, by name (one per name: the last registered wins)."""
+    by_name = {source.name: source for source in registered("calendar_sources")}
+    return [by_name[name] for name in sorted(by_name)]
 
 
 def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
@@ -371,5 +372,5 @@ def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | 
     )
 
 
-register_source(GroupSessionSource())
-register_source(MeetingSource())
+GROUP_SESSIONS = GroupSessionSource()
+MEETINGS = MeetingSource()

@@ -31,13 +31,13 @@ class CatalogSpec:
 
 
 def catalog_specs() -> list[CatalogSpec]:
-    from core.setup import installed_features
-
+    """The shared catalogue, then one per feature package that has its own (``<feature>/translations``;
+    every feature has one, and the app loads them from the same places: core.setup.register_i18n)."""
     specs = [CatalogSpec("core", tuple(ROOT / s for s in SHARED_SOURCES), ROOT / "translations")]
-    for name in installed_features():
-        if name in SHARED_SOURCES:
-            continue
-        specs.append(CatalogSpec(name, (ROOT / name,), ROOT / name / "translations"))
+    for directory in sorted(ROOT.glob("*/translations")):
+        name = directory.parent.name
+        if name not in SHARED_SOURCES:
+            specs.append(CatalogSpec(name, (ROOT / name,), directory))
     return specs
 
 

@@ -1,46 +1,20 @@
 """One ``register_*`` function per concern, called in order by ``create_app``."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from flask import Flask, g, has_request_context
 
 from .db import IMMEDIATE_OUTSIDE_REQUESTS
 from .extensions import babel, csrf, db, login_manager, migrate
-
-# Feature packages in dependency order. A package that is not there (yet) is simply not loaded;
-# one that is there but fails to import stops the app, as it should.
-FEATURES = (
-    "core",
-    "accounts",
-    "register",
-    "groups",
-    "meetings",
-    "feedback",
-    "calendar_export",
-    "reminders",
-    "outreach",
-    "appointments",
-    "lifecycle",
-)
+from .registry import register
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def installed_features() -> list[str]:
-    return [name for name in FEATURES if importlib.util.find_spec(name) is not None]
-
-
-def import_models() -> None:
-    """Import every feature's models so metadata (create_all, Alembic) knows all tables."""
-    for name in installed_features():
-        if importlib.util.find_spec(f"{name}.models") is not None:
-            importlib.import_module(f"{name}.models")
 
 
 OPTIMIZE_EVERY = 500  # connection check-ins between PRAGMA optimize runs (SQLite)
@@ -118,7 +92,8 @@ def register_database(app: Flask) -> None:
         options["connect_args"].setdefault("timeout", 30)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
-    import_models()
+    # The features' models are imported by now (app.py imports every feature's views, which import
+    # their models), so the metadata knows every table for create_all and Alembic.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     with app.app_context():
         if uri.startswith("sqlite"):
@@ -160,18 +135,15 @@ def _ping_when_idle(engine: sa.Engine) -> None:
 def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
-    from accounts.session_auth import configure_login
-
-    configure_login(app)
 
 
-def register_i18n(app: Flask) -> None:
+def register_i18n(app: Flask, features: Iterable[ModuleType]) -> None:
     from .i18n import init_i18n
 
     dirs = [str(ROOT / "translations")]
-    for name in installed_features():
-        candidate = ROOT / name / "translations"
-        if candidate.is_dir() and name != "core":
+    for feature in features:
+        candidate = Path(feature.__path__[0]) / "translations"
+        if candidate.is_dir() and feature.__name__ != "core":
             dirs.append(str(candidate))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     init_i18n(app, babel)
@@ -196,15 +168,12 @@ def register_templating(app: Flask) -> None:
     init_templating(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    for name in installed_features():
-        if importlib.util.find_spec(f"{name}.views") is None:
-            continue
-        module = importlib.import_module(f"{name}.views")
-        app.register_blueprint(module.bp)
-        # Start-page panels register themselves on import.
-        if importlib.util.find_spec(f"{name}.panels") is not None:
-            importlib.import_module(f"{name}.panels")
+def register_features(app: Flask, features: Iterable[ModuleType]) -> None:
+    """Register each feature's blueprint (``<feature>.views.bp``), in order. Registering it runs
+    the blueprint's ``record_once`` functions, which fill the app's registries (core.registry)."""
+    for feature in features:
+        register(app, "features", feature)
+        app.register_blueprint(feature.views.bp)
 
 
 def register_errors(app: Flask) -> None:

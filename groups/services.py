@@ -16,7 +16,7 @@ from flask import current_app
 from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
-from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
+from core.conflicts import LONGEST_BOOKING, Conflict
 from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
 from core.formatting import local_dt
@@ -24,7 +24,6 @@ from core.forms import date_in_range, date_range_message
 from core.extensions import db
 from core.templating import local_date
 from core.timeutil import holiday_label, local_to_utc, local_today, to_local
-from register.access import register_access_rule
 
 from .models import (
     Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
@@ -85,7 +84,6 @@ def editable_group_ids(user) -> sa.Select | None:
     return sa.select(Group.id).where(sa.or_(Group.facilitator1_id == user.id, Group.facilitator2_id == user.id))
 
 
-@register_access_rule
 def _facilitator_rule(user_id: int) -> sa.Select:
     # A group's facilitators may open the records of the clients enrolled in their groups.
     return (
@@ -594,7 +592,7 @@ class GroupBusy:
                  group=c.title)
 
 
-register_busy_source(GroupBusy())
+BUSY = GroupBusy()  # registered on the app by views.py
 
 
 def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room: str | None = None,

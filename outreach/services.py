@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
+from core.conflicts import LONGEST_BOOKING, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
@@ -476,7 +476,7 @@ class OutreachBusy:
                  name=c.user_name, venue=c.title)
 
 
-register_busy_source(OutreachBusy())
+BUSY = OutreachBusy()  # registered on the app by views.py
 
 
 # --- the venue on site and its trial review -----------------------------------------------------

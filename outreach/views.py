@@ -19,10 +19,13 @@ from core.formatting import local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
+from calendar_export.sources import register_source
+from core.demo import register_demo
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
 from register.models import PartnerOrganisation
 
-from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
-from . import panels  # noqa: F401  (registers the start-page panel)
+from . import agenda, demo, calendar_source
 from . import report as outreach_report
 from . import services
 from .chart import venue_chart_png
@@ -437,14 +440,15 @@ def report_chart(venue_id):
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-
-    from . import agenda
-
-    register_agenda_source(state.app, agenda.agenda_source)
-    register_to_record_source(state.app, agenda.to_record_source)
-    register_exception_source(state.app, agenda.exception_source)
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_source(app, agenda.agenda_source)
+    register_to_record_source(app, agenda.to_record_source)
+    register_exception_source(app, agenda.exception_source)
+    register_busy_source(app, services.BUSY)
+    register_source(app, calendar_source.SOURCE)
+    register_demo(app, demo.seed)
 
 
 from . import venues  # noqa: E402,F401  (the venue's site details and trial review)

@@ -3,7 +3,8 @@
 A staff member sees a client when they have a reason: they are a lead, they work with the client
 (``ClientWorker``), or a feature grants it (a facilitator of a group the client is enrolled in, a
 staff participant of the client's network meeting). Features add their reason with
-``register_access_rule``; each rule returns a SELECT of client ids, so checking and listing are
+``register_access_rule(app, rule)`` (in their blueprint's ``record_once``; kept per app, see
+``core.registry``); each rule returns a SELECT of client ids, so checking and listing are
 one query whatever the number of rules.
 """
 from __future__ import annotations
@@ -11,26 +12,23 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import abort, g, has_request_context
+from flask import Flask, abort, g, has_request_context
 from flask_login import current_user
 
 from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
+from core.registry import register, registered
 
 from . import chain
 from .models import Client, ClientWorker
 
 AccessRule = Callable[[int], sa.Select]
-_rules: list[AccessRule] = []
 
 
-def register_access_rule(rule: AccessRule) -> AccessRule:
-    if rule not in _rules:
-        _rules.append(rule)
-    return rule
+def register_access_rule(app: Flask, rule: AccessRule) -> AccessRule:
+    return register(app, "access_rules", rule)
 
 
-@register_access_rule
 def _worker_rule(user_id: int) -> sa.Select:
     return sa.select(ClientWorker.client_id).where(ClientWorker.user_id == user_id)
 
@@ -39,7 +37,8 @@ def accessible_client_ids(user) -> sa.Select | None:
     """A SELECT of the client ids ``user`` may see, or None for "all" (leads)."""
     if user.is_lead:
         return None
-    return sa.union(*(rule(user.id) for rule in _rules))
+    # The register's own reason (the client's workers) always counts; features add theirs.
+    return sa.union(*(rule(user.id) for rule in (_worker_rule, *registered("access_rules"))))
 
 
 def can_access_client(user, client_id: int) -> bool:

@@ -11,13 +11,14 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from core.db import immediate_transactions, utcnow
 from core.extensions import db
 from core.forms import normalise_phone
+from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
 from appointments.models import Appointment
 from appointments.services import book as book_appointment, can_open as can_open_appointment
@@ -26,6 +27,7 @@ from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, Sessi
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
 from meetings.services import can_open as can_open_meeting, hash_token, openable_meeting_ids
+from meetings.signals import meeting_changed
 from register.models import Client, Relative
 
 from . import channels, texts
@@ -404,19 +406,15 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
 
 
 # Features after this one in the layer order (appointments) queue their own reminders through
-# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new.
-_reminder_sources: list = []
-
-
-def register_reminder_source(source):
-    if source not in _reminder_sources:
-        _reminder_sources.append(source)
-    return source
+# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new,
+# registered on the app (``core.registry``) when their blueprint is.
+def register_reminder_source(app: Flask, source):
+    return register(app, "reminder_sources", source)
 
 
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
-    created = sum(source(now) for source in _reminder_sources)
+    created = sum(source(now) for source in registered("reminder_sources"))
     prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
@@ -959,8 +957,4 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
 
 def _announce_meeting(meeting: Meeting) -> None:
     """Tell the other features (calendar feeds) that a meeting was created."""
-    try:
-        from meetings.signals import meeting_changed
-    except ImportError:
-        return
     meeting_changed.send(current_app._get_current_object(), meeting=meeting, change="created")
