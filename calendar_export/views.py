@@ -25,7 +25,7 @@ from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.transaction import writing
-from reminders.channels import SendError, missing_email_settings, send_email
+from core.channels import SendError, missing_email_settings, send_email
 
 from . import changes, demo, fastpath, services
 from .cli import register_commands

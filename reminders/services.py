@@ -15,6 +15,7 @@ from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from core import channels
 from core.db import immediate_transactions, utcnow
 from core.extensions import db
 from core.forms import normalise_phone
@@ -30,7 +31,7 @@ from meetings.services import can_open as can_open_meeting, hash_token, openable
 from meetings.signals import meeting_changed
 from register.models import Client, Relative
 
-from . import channels, texts
+from . import texts
 from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, PlaceOffer,
                      RecipientKind, ReminderOptOut, ReminderPolicy, TargetKind)
 

@@ -14,6 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.permissions import lead_required
+from core import channels
 from core.db import get_or_404, immediate_transactions, utcnow
 from core.extensions import db, login_manager
 from core.forms import ConfirmForm
@@ -29,9 +30,10 @@ from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from core.demo import register_demo
 from core.agenda import register_agenda_annotator, register_exception_source
 from core.dashboard import register_panel
+from core.registry import register
 from register.access import log_access, log_access_many
 
-from . import agenda, demo, channels, notices, offers, panels, services, texts
+from . import agenda, demo, notices, offers, panels, services, texts
 from .forms import NewTimeForm, OfferAnswerForm, OfferForm, OptOutForm, PolicyForm, TeamSettingsForm
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OfferStatus, OutboxMessage, RecipientKind, TargetKind
 
@@ -68,6 +70,11 @@ def _on_session_changed(sender, session=None, change=None, old_starts_at=None, n
         notices.session_changed(session, change, old_starts_at, notify)
 
 
+def _on_group_cancelled(sender, group=None, cancelled=(), **_kw):
+    if group is not None:
+        notices.group_cancelled(group, list(cancelled))
+
+
 def _on_participant_removed(sender, meeting=None, participant=None, **_kw):
     if meeting is not None and participant is not None:
         services.participant_removed(meeting, participant)
@@ -91,6 +98,7 @@ def connect_signals() -> None:
     meeting_signals.participant_removed.connect(_on_participant_removed, weak=False)
     group_signals.attendance_recorded.connect(_on_attendance_recorded, weak=False)
     group_signals.session_changed.connect(_on_session_changed, weak=False)
+    group_signals.group_cancelled.connect(_on_group_cancelled, weak=False)
 
 
 # --- outbox ------------------------------------------------------------------------------------
@@ -525,5 +533,6 @@ def _register(state) -> None:
     register_agenda_annotator(app, agenda.annotate)
     register_exception_source(app, agenda.exception_source)
     register_panel(app, panels.reminders_panel)
+    register(app, "group_cancel_audience", notices.group_cancel_audience)
     connect_signals()
     register_demo(app, demo.seed)
