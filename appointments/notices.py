@@ -16,6 +16,7 @@ from reminders import notices as change_notices
 from reminders import services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
+from . import services
 from .models import Appointment, AppointmentStatus
 
 TARGET_KIND = "appt"  # the outbox's target_kind column holds ten characters
@@ -47,6 +48,29 @@ def tell_client(appointment: Appointment, change: str, old_start) -> str | None:
             "no_phone": _("no phone number or email"), "no_email": _("no phone number or email"),
             "invalid_phone": _("the phone number is not valid"),
             "foreign_phone": _("only Finnish numbers get text messages")}.get(reason or "", _("no channel"))
+
+
+class AppointmentTarget:
+    """Appointments as a kind of reminder target (``reminders.services.ReminderTarget``): who may
+    see their messages and follow-ups, and how a no-show's new time is booked."""
+
+    kind = TARGET_KIND
+
+    def can_open(self, user, target_id: int) -> bool:
+        appointment = db.session.get(Appointment, target_id)
+        return appointment is not None and services.can_open(user, appointment)
+
+    def openable_ids(self, user) -> sa.Select:
+        return sa.select(Appointment.id).where(services.openable_condition(user))
+
+    def load(self, target_id: int) -> Appointment | None:
+        return db.session.get(Appointment, target_id)
+
+    def book(self, **kwargs) -> Appointment:
+        return services.book(**kwargs)
+
+
+TARGET = AppointmentTarget()
 
 
 # --- reminders ---------------------------------------------------------------------------------------

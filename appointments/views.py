@@ -22,7 +22,7 @@ from core.conflicts import register_busy_source
 from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
                              register_access_rule)
 from register.sections import register_client_section
-from reminders.services import register_reminder_source
+from reminders.services import register_reminder_source, register_reminder_target
 from register.models import Client
 
 from . import agenda, demo, calendar_source, notices, panels, services
@@ -45,6 +45,7 @@ def _register(state) -> None:
     register_client_section(app, panels.client_appointments_section)
     register_source(app, calendar_source.SOURCE)
     register_reminder_source(app, notices.queue_appointment_reminders)
+    register_reminder_target(app, notices.TARGET)
     register_demo(app, demo.seed)
 
 

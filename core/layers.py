@@ -42,7 +42,7 @@ class Violation:
     imported: str
 
     def __str__(self) -> str:
-        where = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path
+        where = self.path.relative_to(ROOT) if self.path.is_relative_to(ROOT) else self.path.as_posix()
         return f"{where}:{self.line}: {self.importer} -> {self.imported}"
 
 
@@ -72,7 +72,8 @@ def package_files(root: Path, package: str) -> Iterable[Path]:
     return sorted(p for p in (root / package).rglob("*.py") if "node_modules" not in p.parts)
 
 
-def check(root: Path = ROOT, packages: Iterable[str] | None = None) -> list[Violation]:
+def check(root: Path | None = None, packages: Iterable[str] | None = None) -> list[Violation]:
+    root = root if root is not None else ROOT
     found: list[Violation] = []
     for package in packages if packages is not None else LEVEL:
         for path in package_files(root, package):
