@@ -18,10 +18,7 @@ from .models import Appointment, AppointmentKind, AppointmentStatus
 
 def appointment_record(appointment: Appointment):
     kind = appointment.kind
-    if kind == AppointmentKind.OFFICE:
-        location = appointment.place or _("Office")
-    else:
-        location = str(KIND_LABELS[kind.value])
+    location = (appointment.place or _("Office")) if kind == AppointmentKind.OFFICE else str(KIND_LABELS[kind.value])
     names = ", ".join(w.name for w in appointment.workers)
     return EventRecord(
         uid=f"appointment-{appointment.id}@{UID_DOMAIN}",

@@ -615,7 +615,7 @@ def main(argv=None) -> None:
     results: dict = {"machine": machine(), "runs": {}, "notes": []}
     endpoints = existing_endpoints()
     wrk.ensure_wrk()  # installs Debian's wrk when missing (as root), before any measurement
-    for scenario, label, endpoint, _generator in PAGES:
+    for _scenario, label, endpoint, _generator in PAGES:
         if endpoint not in endpoints:
             results["notes"].append(f"{label}: {endpoint} does not exist yet; skipped.")
     for name in [n.strip() for n in args.databases.split(",") if n.strip()]:

@@ -1,6 +1,7 @@
 """One ``register_*`` function per concern, called in order by ``create_app``."""
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Iterable
@@ -58,13 +59,11 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         uses = record.info.get("uses", 0) + 1
         record.info["uses"] = uses
         if uses & (uses - 1) == 0 or uses % OPTIMIZE_EVERY == 0:
-            try:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
                 # No analysis_limit: sampled statistics misjudged low-cardinality columns
                 # (statuses) badly enough to pick the wrong index; a full pass over the tables
                 # that need it takes a fraction of a second at five years of data.
                 dbapi_connection.execute("PRAGMA optimize")
-            except sqlite3.OperationalError:  # busy: next time
-                pass
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(conn):
@@ -74,10 +73,7 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         # instead of failing. Views that never write opt out with @read_only for concurrency.
         # Outside requests (tests, shell) transactions are deferred unless a command asks for
         # the write lock with core.db.immediate_transactions().
-        if has_request_context():
-            immediate = not getattr(g, "read_only", False)
-        else:
-            immediate = IMMEDIATE_OUTSIDE_REQUESTS.get()
+        immediate = (not getattr(g, "read_only", False)) if has_request_context() else IMMEDIATE_OUTSIDE_REQUESTS.get()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 

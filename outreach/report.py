@@ -104,7 +104,7 @@ def table(months: list[date], by: str) -> tuple[list[str], list[list[str]]]:
     venues = {v.id: v.name for v in db.session.scalars(sa.select(OutreachVenue))}
     for (venue_id, start), (row, tainted) in sorted(data.items(), key=lambda item: (venues[item[0][0]], item[0][1])):
 
-        def people(name: str):
+        def people(name: str, row=row, tainted=tainted):  # called within this iteration only
             n = row[name]
             return hidden if _few(n, k) or name in tainted else format_decimal(n)
 

@@ -460,4 +460,4 @@ def _register(state) -> None:
     register_demo(app, demo.seed)
 
 
-from . import venues  # noqa: E402,F401  (the venue's site details and trial review)
+from . import venues as _venue_routes  # noqa: E402,F401  (the venue's site details and trial review)

@@ -25,7 +25,7 @@ def _fits(page) -> None:
 @pytest.mark.browser
 def test_agenda_and_a_referral_taken_into_a_group_at_phone_width(page, app, facilitator):
     worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
-    lead = make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
+    make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
     person = make_client(name="Matti Kuusela", worker=worker)
     group = make_group(facilitator, make_user(), title="Raharyhmä", status="enrolling", capacity=6)
     from groups import services as groups
