@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from flask import Flask
@@ -82,8 +82,11 @@ class Window:
 
 
 class EventSource(Protocol):
-    name: str
-    tables: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]: ...
 
@@ -107,7 +110,7 @@ def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
 
 def untracked_version(scope: FeedScope, window: Window) -> list[tuple]:
     """Versions of the sources that do not name their ``tables`` (see the module docstring)."""
-    return [(source.name, *source.version(scope, window)) for source in sources()
+    return [(source.name, *cast(Any, source).version(scope, window)) for source in sources()
             if not getattr(source, "tables", None)]
 
 

@@ -118,6 +118,7 @@ def find_conflicts(slots: Iterable[tuple[datetime, datetime]], *, user_ids: Iter
     for kind, record_id, user_id, room_name, title, starts, ends in rows:
         # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
         starts, ends = aware_utc(starts), aware_utc(ends)
+        assert starts is not None and ends is not None  # every source's times are NOT NULL columns
         if (kind, record_id) in skip or not any(starts < e and ends > s for s, e in slots):
             continue
         if user_id is not None and user_id not in ids:
@@ -143,4 +144,5 @@ def _user_names(ids) -> dict[int, str]:
     if not ids:
         return {}
     user = sa.table("user", sa.column("id"), sa.column("name"))
-    return dict(db.session.execute(sa.select(user.c.id, user.c.name).where(user.c.id.in_(sorted(ids)))).all())
+    rows = db.session.execute(sa.select(user.c.id, user.c.name).where(user.c.id.in_(sorted(ids))))
+    return {user_id: name for user_id, name in rows}

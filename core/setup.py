@@ -154,7 +154,8 @@ def register_security(app: Flask) -> None:
         # that is trusted explicitly; otherwise X-Forwarded-For could be forged.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     init_security(app)
 
 

@@ -33,7 +33,7 @@ def _worker_rule(user_id: int) -> sa.Select:
     return sa.select(ClientWorker.client_id).where(ClientWorker.user_id == user_id)
 
 
-def accessible_client_ids(user) -> sa.Select | None:
+def accessible_client_ids(user) -> sa.CompoundSelect | None:
     """A SELECT of the client ids ``user`` may see, or None for "all" (leads)."""
     if user.is_lead:
         return None
