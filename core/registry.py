@@ -11,10 +11,12 @@ see only what was registered on them.
 - ``registered(name, app=None)`` reads it back (the current app by default; an empty tuple when
   nothing was registered under that name).
 
-Names in use: "panels" (``core.dashboard``), "client_sections" (``register.sections``),
-"access_rules" (``register.access``), "busy_sources" (``core.conflicts``), "calendar_sources"
-(``calendar_export.sources``), "reminder_sources" (``reminders.services``), "demo" (``core.demo``),
-"agenda", "annotators", "to_record", "exceptions" (``core.agenda``).
+Names in use (docs/ARCHITECTURE.md, "The registries"): "panels" (``core.dashboard``),
+"client_sections" (``register.sections``), "access_rules" (``register.access``), "busy_sources"
+(``core.conflicts``), "calendar_sources" (``calendar_export.sources``), "reminder_sources" and
+"reminder_targets" (``reminders.services``), "group_cancel_audience" (``groups.services``), "demo"
+(``core.demo``), "agenda", "annotators", "to_record", "exceptions" (``core.agenda``),
+"session_listeners" (``calendar_export.changes``), "features" (``core.setup``).
 """
 from __future__ import annotations
 

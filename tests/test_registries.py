@@ -36,7 +36,8 @@ def other_apps(database_url):
 
 
 NAMES = ("features", "panels", "client_sections", "access_rules", "busy_sources", "calendar_sources",
-         "reminder_sources", "demo", "agenda", "annotators", "to_record", "exceptions", "session_listeners")
+         "reminder_sources", "reminder_targets", "group_cancel_audience", "demo", "agenda", "annotators", "to_record",
+         "exceptions", "session_listeners")
 
 
 def test_two_bare_apps_keep_their_own_registrations():
