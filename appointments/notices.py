@@ -11,7 +11,9 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from reminders import notices as change_notices, services as reminders
+from register.models import Client
+from reminders import notices as change_notices
+from reminders import services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
 from . import services

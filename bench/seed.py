@@ -196,9 +196,9 @@ def seed(url: str, *, scale: float = 1.0, seed_value: int = 2026, progress: bool
 def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date | None) -> dict:  # noqa: C901
     from accounts.models import User
     from accounts.passwords import hash_password
-    from app import FEATURES
     from core.extensions import db
-    from groups.models import Attendance, Enrolment, Group, GroupEvaluation, GroupPartner, GroupSession
+    from app import FEATURES
+    from groups.models import (Attendance, Enrolment, Group, GroupEvaluation, GroupPartner, GroupSession)
     from meetings.models import ActionItem, Meeting, MeetingParticipant
     from register.models import Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
 

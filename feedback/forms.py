@@ -5,7 +5,8 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms import FieldList, FormField, HiddenField, RadioField, SelectField, StringField, SubmitField, \
+    TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.forms import DateField, Form, no_control_chars, strip_filter

@@ -16,29 +16,19 @@ from flask import current_app
 from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts as core_find_conflicts
+from core.conflicts import LONGEST_BOOKING, Conflict
+from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
-from core.extensions import db
+from core.formatting import local_dt
 from core.forms import date_in_range, date_range_message
+from core.extensions import db
 from core.registry import registered
 from core.templating import local_date
 from core.timeutil import holiday_label, local_to_utc, local_today, to_local
 
 from .models import (
-    Attendance,
-    AttendanceStatus,
-    Enrolment,
-    EnrolmentStatus,
-    Group,
-    GroupEvaluation,
-    GroupIdea,
-    GroupPartner,
-    GroupSession,
-    GroupStatus,
-    Referral,
-    ReferralStatus,
-    SessionChange,
-    SessionStatus,
+    Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
+    GroupSession, GroupStatus, Referral, ReferralStatus, SessionChange, SessionStatus,
 )
 from .signals import attendance_recorded, group_cancelled
 

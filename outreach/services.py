@@ -17,18 +17,8 @@ from core.conflicts import LONGEST_BOOKING, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
-from .models import (
-    LAST,
-    NOT_HELD_REASONS,
-    REVIEW_DECISIONS,
-    TOPICS,
-    OutreachRule,
-    OutreachVenue,
-    OutreachVisit,
-    RuleFrequency,
-    VisitReport,
-    VisitStatus,
-)
+from .models import (LAST, NOT_HELD_REASONS, REVIEW_DECISIONS, TOPICS, OutreachRule, OutreachVenue, OutreachVisit,
+                     RuleFrequency, VisitReport, VisitStatus)
 
 # How far ahead visits are generated and the rota looks: the coming three months.
 HORIZON_MONTHS = 3

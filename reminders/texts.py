@@ -7,9 +7,10 @@ from datetime import date, datetime
 from babel.dates import format_date
 from flask_babel import force_locale, gettext as _
 
-from core.channels import one_line
 from core.formatting import format_locale, local_time
 from core.timeutil import to_local
+
+from core.channels import one_line
 
 LANGUAGES = ("fi", "sv", "en")
 

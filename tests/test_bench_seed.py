@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 import core.db
 import core.timeutil
-from bench import querycount, seed as bench_seed
+from bench import querycount
+from bench import seed as bench_seed
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 SCALE = 0.005

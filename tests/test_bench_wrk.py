@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import pytest
 
-from bench import seed as bench_seed, wrk
+from bench import seed as bench_seed
+from bench import wrk
 from bench.load import Browser
 from bench.run import wrk_request
 from bench.server import Gunicorn
+
 
 
 @pytest.fixture(scope="module")

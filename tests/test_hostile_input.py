@@ -6,6 +6,7 @@ with hostile values in all its fields. Nothing may answer 5xx (on PostgreSQL too
 in text and integers beyond 64 bits, where SQLite is lenient)."""
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from urllib.parse import quote, urlsplit
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -21,7 +21,8 @@ from register import chain
 from register.access import log_access
 from register.models import AccessLog, AccessLogRestart, Client
 from reminders.models import OutboxMessage
-from tests.factories import make_client, make_meeting
+from tests.factories import make_meeting
+from tests.factories import make_client
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_AGO = utcnow() - timedelta(days=3 * 365)

@@ -20,7 +20,8 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from bench import queryplans, seed as bench_seed
+from bench import queryplans
+from bench import seed as bench_seed
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 # SQLite plans without statistics, so its scale only has to give every page rows to show.

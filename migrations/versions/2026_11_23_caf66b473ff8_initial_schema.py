@@ -5,10 +5,11 @@ Revises:
 Create Date: 2026-11-23 13:49:36.433591
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import core.db
+
 
 # revision identifiers, used by Alembic.
 revision = 'caf66b473ff8'

@@ -6,10 +6,11 @@ Revises: 8b2d4f6a1c30
 Create Date: 2026-12-06 07:40:00
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
 
 import core.db
+
 
 # revision identifiers, used by Alembic.
 revision = '9c3e5a7b2d41'

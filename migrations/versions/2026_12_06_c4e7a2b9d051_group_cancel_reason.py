@@ -5,8 +5,9 @@ Revises: c4e8a1f3b927
 Create Date: 2026-12-06 07:40:00
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a2b9d051'

@@ -6,8 +6,9 @@ Revises: 4b8d2f6a1c93
 Create Date: 2026-12-06 07:20:00
 
 """
-import sqlalchemy as sa
 from alembic import op
+import sqlalchemy as sa
+
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a1f3b927'
