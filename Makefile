@@ -6,7 +6,7 @@ PORT ?= 5000
 FLASK := $(BIN)/flask --app app
 DEV := KOHTAAMO_ENV=development
 
-.PHONY: run test test-sqlite test-lost-commit test-postgres install translations migrate seed bench screens clean
+.PHONY: run lint test test-sqlite test-lost-commit test-postgres install translations migrate seed bench screens clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,9 +29,16 @@ run: seed
 	@echo "Kohtaamo on http://127.0.0.1:$(PORT)  (stop with Ctrl+C)"
 	$(DEV) $(FLASK) run --host 127.0.0.1 --port $(PORT)
 
-# The whole suite on SQLite (browser tests included), then the database tests again on
+# Fast checks first (seconds): ruff, mypy on the app packages (pyproject.toml), and the
+# dependency direction between the packages (core/layers.py, docs/ARCHITECTURE.md).
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/python -m core.layers
+
+# Lint, the whole suite on SQLite (browser tests included), then the database tests again on
 # PostgreSQL. REQUIRE_BROWSER=1 / REQUIRE_POSTGRES=1 turn a missing Chromium or server into failures.
-test: test-sqlite test-lost-commit test-postgres
+test: lint test-sqlite test-lost-commit test-postgres
 
 # Two workers for the machine's two cores; a test module stays on one worker.
 PYTEST := $(BIN)/python -m pytest -q -n $(or $(TEST_WORKERS),2) --dist loadfile

@@ -1,34 +1,26 @@
-"""Appointments in the calendar feeds (``calendar_export.sources`` registry), when that feature is
-installed: a staff member's feed shows the appointments they work on, the unit feed all of them.
-Never the client: the summary is the kind of appointment, a home visit's place is "Home visit"
-(the address is the client's home), nothing else. Imported by ``appointments.views`` so it
-registers with the blueprint."""
+"""Appointments in the calendar feeds (``calendar_export.sources`` registry): a staff member's
+feed shows the appointments they work on, the unit feed all of them. Never the client: the summary is the kind of appointment, a home visit's place is "Home visit"
+(the address is the client's home), nothing else. ``appointments.views`` registers
+``SOURCE`` with the blueprint."""
 from __future__ import annotations
-
-import importlib.util
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from calendar_export.ical import EventRecord
+from calendar_export.sources import UID_DOMAIN
 from core.extensions import db
 
 from register.models import Client
 
+from .forms import KIND_LABELS
 from .models import Appointment, AppointmentKind, AppointmentStatus
 
 
 def appointment_record(appointment: Appointment):
-    from calendar_export.ical import EventRecord
-    from calendar_export.sources import UID_DOMAIN
-
-    from .forms import KIND_LABELS
-
     kind = appointment.kind
-    if kind == AppointmentKind.OFFICE:
-        location = appointment.place or _("Office")
-    else:
-        location = str(KIND_LABELS[kind.value])
+    location = (appointment.place or _("Office")) if kind == AppointmentKind.OFFICE else str(KIND_LABELS[kind.value])
     names = ", ".join(w.name for w in appointment.workers)
     return EventRecord(
         uid=f"appointment-{appointment.id}@{UID_DOMAIN}",
@@ -66,9 +58,3 @@ class AppointmentSource:
 
 
 SOURCE = AppointmentSource()
-
-if importlib.util.find_spec("calendar_export") is not None and importlib.util.find_spec(
-        "calendar_export.sources") is not None:
-    from calendar_export.sources import register_source
-
-    register_source(SOURCE)

@@ -16,6 +16,7 @@ from reminders import notices as change_notices
 from reminders import services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
+from . import services
 from .models import Appointment, AppointmentStatus
 
 TARGET_KIND = "appt"  # the outbox's target_kind column holds ten characters
@@ -49,6 +50,29 @@ def tell_client(appointment: Appointment, change: str, old_start) -> str | None:
             "foreign_phone": _("only Finnish numbers get text messages")}.get(reason or "", _("no channel"))
 
 
+class AppointmentTarget:
+    """Appointments as a kind of reminder target (``reminders.services.ReminderTarget``): who may
+    see their messages and follow-ups, and how a no-show's new time is booked."""
+
+    kind = TARGET_KIND
+
+    def can_open(self, user, target_id: int) -> bool:
+        appointment = db.session.get(Appointment, target_id)
+        return appointment is not None and services.can_open(user, appointment)
+
+    def openable_ids(self, user) -> sa.CompoundSelect:
+        return services.openable_appointment_ids(user)
+
+    def load(self, target_id: int) -> Appointment | None:
+        return db.session.get(Appointment, target_id)
+
+    def book(self, **kwargs) -> Appointment:
+        return services.book(**kwargs)
+
+
+TARGET = AppointmentTarget()
+
+
 # --- reminders ---------------------------------------------------------------------------------------
 
 # An appointment's reminder, unless a policy row says otherwise: the day before at 16:00 by SMS,
@@ -57,7 +81,6 @@ DEFAULT_POLICY = dict(day_before=True, day_before_at=time(16, 0), same_morning=F
                       by_sms=True, by_email=False)
 
 
-@reminders.register_reminder_source
 def queue_appointment_reminders(now) -> int:
     """Run by ``reminders.services.queue_due``: the reminders due for booked appointments, to the
     client, through the exactly-once outbox (the slot carries the start time, so a moved

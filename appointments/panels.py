@@ -3,12 +3,10 @@ way to book the next one."""
 from __future__ import annotations
 
 from core.dashboard import Panel
-from register.sections import register_client_section
 
 from . import services
 
 
-@register_client_section
 def client_appointments_section(client, user) -> Panel:
     # Shown even when empty: the section is where an appointment for this client is booked.
     return Panel("appointments/_client_section.html",

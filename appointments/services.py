@@ -2,7 +2,7 @@
 
 Services change data and flush; the framework commits the request. One rule says who may open an
 appointment (``can_open``: a worker on it, or a lead); booking makes the workers' reason to see the
-client (``register_access_rule``), as meetings do. Every change of time, place or status raises
+client (``register_access_rule`` in views.py), as meetings do. Every change of time, place or status raises
 ``sequence`` (calendar feeds)."""
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from accounts.units import led_unit_ids_select, leads_unit
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source, room_key
+from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, room_key
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, to_local
-from register.access import register_access_rule
 from register.models import Client
 
 from .forms import KIND_LABELS
@@ -29,7 +28,6 @@ class AppointmentError(Exception):
     """A rule refused the change; the message is translated and shown to the user."""
 
 
-@register_access_rule
 def _appointment_worker_rule(user_id: int) -> sa.Select:
     # The workers of a client's appointments have a reason to open the client's record.
     return sa.select(Appointment.client_id).where(
@@ -225,4 +223,4 @@ class AppointmentBusy:
                  name=c.user_name, kind=kind)
 
 
-register_busy_source(AppointmentBusy())
+BUSY = AppointmentBusy()  # registered on the app by views.py

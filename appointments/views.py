@@ -15,11 +15,17 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, to_local
-from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
+from calendar_export.sources import register_source
+from core.demo import register_demo
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
+from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
+                             register_access_rule)
+from register.sections import register_client_section
+from reminders.services import register_reminder_source, register_reminder_target
 from register.models import Client
 
-from . import calendar_source  # noqa: F401  (registers the calendar feed source with the blueprint)
-from . import notices, services
+from . import agenda, demo, calendar_source, notices, panels, services
 from .forms import KIND_LABELS, STATUS_LABELS, AppointmentForm, CancelForm, NextForm, StatusForm
 from .models import Appointment, AppointmentKind, AppointmentStatus
 from .services import AppointmentError
@@ -28,14 +34,19 @@ bp = Blueprint("appointments", __name__, template_folder="templates")
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-
-    from . import agenda
-
-    register_agenda_source(state.app, agenda.agenda_items)
-    register_to_record_source(state.app, agenda.to_record_source)
-    register_exception_source(state.app, agenda.exception_source)
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_source(app, agenda.agenda_items)
+    register_to_record_source(app, agenda.to_record_source)
+    register_exception_source(app, agenda.exception_source)
+    register_access_rule(app, services._appointment_worker_rule)
+    register_busy_source(app, services.BUSY)
+    register_client_section(app, panels.client_appointments_section)
+    register_source(app, calendar_source.SOURCE)
+    register_reminder_source(app, notices.queue_appointment_reminders)
+    register_reminder_target(app, notices.TARGET)
+    register_demo(app, demo.seed)
 
 
 @bp.app_context_processor

@@ -37,7 +37,7 @@ def _response_count(url: str, window_ids: list[int]) -> int:
     engine = _engine(url)
     with engine.connect() as conn:
         count = conn.execute(sa.text(
-            "SELECT count(*) FROM feedback_response WHERE window_id IN (%s)" % ",".join(map(str, window_ids)))).scalar()
+            "SELECT count(*) FROM feedback_response WHERE window_id IN ({})".format(",".join(map(str, window_ids))))).scalar()
     engine.dispose()
     return int(count)
 

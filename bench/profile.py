@@ -23,7 +23,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--top", type=int, default=0)
     args = parser.parse_args()
-    state = json.load(open(args.state))
+    with open(args.state) as state_file:
+        state = json.load(state_file)
 
     app, client = app_and_client(args.database_url, state, name="profile")
     feed = f"/calendar/{state['partner_feed_token']}.ics"

@@ -949,7 +949,7 @@ def main(argv=None) -> None:
         results = earlier
     endpoints = existing_endpoints()
     wrk.ensure_wrk()  # installs Debian's wrk when missing (as root), before any measurement
-    for scenario, label, endpoint, _generator in PAGES:
+    for _scenario, label, endpoint, _generator in PAGES:
         if endpoint not in endpoints:
             results["notes"].append(f"{label}: {endpoint} does not exist yet; skipped.")
     places: dict[str, tuple[str, str, object]] = {}  # run label -> (url, state path, pg) for the later steps

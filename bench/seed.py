@@ -537,7 +537,8 @@ def _seed_meetings(ctx: SeedContext) -> None:
         meetings.append(meeting)
         mine = []
 
-        def add(kind, **ids):
+        # Called only within this iteration: the defaults bind this meeting's values.
+        def add(kind, m=m, past=past, cancelled=cancelled, mine=mine, **ids):
             pid = len(participants) + 1
             participants.append({"id": pid, "meeting_id": m, "kind": kind, "user_id": ids.get("user_id"),
                                  "contact_id": ids.get("contact_id"), "relative_id": ids.get("relative_id"),
@@ -1144,7 +1145,7 @@ def _seed_feedback(rng, sessions, meetings, groups, sizes, now, today, progress,
         for _r in range(n):
             if len(responses) >= total_target:
                 break
-            rid = "%032x" % rng.getrandbits(128)
+            rid = f"{rng.getrandbits(128):032x}"
             responses.append({"id": rid, "window_id": wid, "answered_on": day,
                               "comment": rng.choice(COMMENTS) if rng.random() < 0.15 else ""})
             base = rng.randint(5, 10)

@@ -48,7 +48,7 @@ class Gunicorn:
         self.log_path = DATA / f"gunicorn-{name}-{self.port}.log"
 
     def start(self, timeout: float = 180) -> Gunicorn:  # a loaded shared machine boots workers slowly
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the server's log, open while the server runs
         self.proc = subprocess.Popen([GUNICORN, "-c", str(ROOT / "gunicorn.conf.py"), self.target], cwd=ROOT,
                                      env=self.env, stdout=log, stderr=subprocess.STDOUT)
         log.close()

@@ -21,7 +21,8 @@ def main() -> None:
     parser.add_argument("--anonymous", action="store_true")
     parser.add_argument("path")
     args = parser.parse_args()
-    state = json.load(open(args.state))
+    with open(args.state) as state_file:
+        state = json.load(state_file)
 
     from core.extensions import db
 

@@ -38,11 +38,17 @@ from datetime import datetime
 from functools import lru_cache
 
 import sqlalchemy as sa
+from flask import Flask, has_app_context
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from core.db import utcnow
+from core.extensions import db
+from core.registry import register, registered
+
+from .models import CalendarDataVersion
+from .sources import sources
 
 COUNTER = "calendar"
 
@@ -55,8 +61,6 @@ _CHANGED = "calendar_export.changed"
 
 def watched_tables() -> tuple[frozenset[str], frozenset[str]]:
     """(tables whose inserts, updates and deletes may change a feed, tables whose deletes may)."""
-    from .sources import sources
-
     names = set(FEED_TABLES)
     for source in sources():
         names.update(getattr(source, "tables", None) or ())
@@ -65,8 +69,6 @@ def watched_tables() -> tuple[frozenset[str], frozenset[str]]:
 
 @lru_cache(maxsize=8)
 def _with_parents(names: frozenset[str]) -> tuple[frozenset[str], frozenset[str]]:
-    from core.extensions import db
-
     deletes = set(names)
     for table in db.metadata.tables.values():
         if table.name not in names:
@@ -91,7 +93,7 @@ def mark_changed(session: Session) -> None:
 
 
 def _after_flush(session: Session, _context) -> None:
-    if session.info.get(_CHANGED):
+    if session.info.get(_CHANGED) or not _installed():
         return
     changes, deletes = watched_tables()
     if (any(_tables_of(obj) & changes for obj in session.new)
@@ -103,6 +105,8 @@ def _after_flush(session: Session, _context) -> None:
 
 def _do_orm_execute(state) -> None:
     if not (state.is_insert or state.is_update or state.is_delete) or state.session.info.get(_CHANGED):
+        return
+    if not _installed():
         return
     name = getattr(getattr(state.statement, "table", None), "name", None)
     changes, deletes = watched_tables()
@@ -130,8 +134,6 @@ def bump(connection: sa.Connection, now: datetime | None = None) -> None:
     writers never lose an increment and the row is created if it is missing (both SQLite and
     PostgreSQL take ``ON CONFLICT``). ``changed_at`` never goes back, even if app servers'
     clocks differ, because it becomes the feeds' Last-Modified."""
-    from .models import CalendarDataVersion
-
     table = CalendarDataVersion.__table__
     now = now or utcnow()
     insert = (pg_insert if connection.dialect.name == "postgresql" else sqlite_insert)(table)
@@ -142,9 +144,19 @@ def bump(connection: sa.Connection, now: datetime | None = None) -> None:
                                     else_=table.c.changed_at)}))
 
 
-def install() -> None:
-    """Listen on every session (idempotent; called when the blueprint is registered)."""
+def install(app: Flask) -> None:
+    """Keep the counter for ``app`` (called when the blueprint is registered).
+
+    The listeners are attached to the app's session (``db.session``, Flask-SQLAlchemy's own
+    session class), never to SQLAlchemy's global ``Session`` class, so a session made elsewhere
+    (a test's ``fresh_db``, a script's own engine) is left alone. ``db.session`` is shared by
+    every app of the process, so the listeners act only for an app that installed them."""
+    register(app, "session_listeners", __name__)
     for name, fn in (("after_flush", _after_flush), ("do_orm_execute", _do_orm_execute),
                      ("before_commit", _before_commit), ("after_transaction_end", _after_transaction_end)):
-        if not sa.event.contains(Session, name, fn):
-            sa.event.listen(Session, name, fn)
+        if not sa.event.contains(db.session, name, fn):
+            sa.event.listen(db.session, name, fn)
+
+
+def _installed() -> bool:
+    return has_app_context() and __name__ in registered("session_listeners")

@@ -1,5 +1,6 @@
-"""Event sources for calendar feeds: a small registry, so a feature (e.g. outreach visits) adds
-its events with ``register_source`` without touching this package.
+"""Event sources for calendar feeds: a per-app registry (``core.registry``), so a feature (e.g.
+outreach visits) adds its events with ``register_source(app, source)`` in its blueprint's
+``record_once`` without touching this package.
 
 A source answers for a feed scope (whose feed) and a time window:
 
@@ -20,14 +21,16 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Protocol
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
+from flask import Flask
 from flask_babel import gettext as _
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.db import utcnow
 from core.extensions import db
+from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
 
 from .ical import EventRecord
@@ -79,22 +82,23 @@ class Window:
 
 
 class EventSource(Protocol):
-    name: str
-    tables: tuple[str, ...]
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def tables(self) -> tuple[str, ...]: ...
 
     def events(self, scope: FeedScope, window: Window) -> list[EventRecord]: ...
 
 
-_sources: dict[str, EventSource] = {}
-
-
-def register_source(source: EventSource) -> EventSource:
-    _sources[source.name] = source
-    return source
+def register_source(app: Flask, source: EventSource) -> EventSource:
+    return register(app, "calendar_sources", source)
 
 
 def sources() -> list[EventSource]:
-    return [_sources[name] for name in sorted(_sources)]
+    """The current app's event sources, by name (one per name: the last registered wins)."""
+    by_name = {source.name: source for source in registered("calendar_sources")}
+    return [by_name[name] for name in sorted(by_name)]
 
 
 def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
@@ -106,7 +110,7 @@ def collect_events(scope: FeedScope, window: Window) -> list[EventRecord]:
 
 def untracked_version(scope: FeedScope, window: Window) -> list[tuple]:
     """Versions of the sources that do not name their ``tables`` (see the module docstring)."""
-    return [(source.name, *source.version(scope, window)) for source in sources()
+    return [(source.name, *cast(Any, source).version(scope, window)) for source in sources()
             if not getattr(source, "tables", None)]
 
 
@@ -374,5 +378,5 @@ def meeting_event(meeting, include_remote_link: bool = False, partner_id: int | 
     )
 
 
-register_source(GroupSessionSource())
-register_source(MeetingSource())
+GROUP_SESSIONS = GroupSessionSource()
+MEETINGS = MeetingSource()

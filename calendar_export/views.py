@@ -20,19 +20,21 @@ from sqlalchemy.orm import selectinload
 from werkzeug.http import http_date, quote_etag
 
 from core.db import get_or_404
+from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.transaction import writing
-from reminders.channels import SendError, missing_email_settings, send_email
+from core.channels import SendError, missing_email_settings, send_email
 
-from . import changes, fastpath, services
+from . import changes, demo, fastpath, services
 from .cli import register_commands
 from .forms import KIND_LABELS, SendLinkForm, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
 from .installation import uid_policy
 from .models import CalendarSubscription, FeedKind
-from .sources import Window, collect_events, latest_change, sources, untracked_version
+from . import sources as sources_module
+from .sources import Window, collect_events, latest_change, register_source, sources, untracked_version
 
 bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
 register_commands(bp)
@@ -49,9 +51,13 @@ def _redact_app_log(state) -> None:
 
 
 @bp.record_once
-def _watch_feed_data(_state) -> None:
+def _watch_feed_data(state) -> None:
     # Every process that serves or changes data creates the app, so the counter is kept by all.
-    changes.install()
+    changes.install(state.app)
+    # The feeds' own event sources; other features register theirs with their blueprints.
+    register_source(state.app, sources_module.GROUP_SESSIONS)
+    register_source(state.app, sources_module.MEETINGS)
+    register_demo(state.app, demo.seed)
 
 
 @bp.record_once

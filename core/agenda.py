@@ -3,7 +3,7 @@ list of past events whose attendance, "was held" or record is still open, and fo
 unit's exceptions.
 
 The core knows nothing of the features. Each feature registers its functions on the app when its
-blueprint is registered (``bp.record_once``), stored in ``app.extensions``:
+blueprint is registered (``bp.record_once``), kept per app (``core.registry``):
 
 - ``register_agenda_source(app, fn)``: ``fn(user, start_utc, end_utc) -> list[dict]`` with keys
   start, end (aware UTC), kind, title (translated; never a client's full name), url, needs (list
@@ -26,11 +26,11 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
-from flask import Flask, current_app
+from flask import Flask
 
+from .registry import register, registered
 from .timeutil import finnish_holiday, local_day_bounds_utc, local_today, now_utc, to_local
 
-KEY = "kohtaamo.agenda"
 TO_RECORD_DAYS = 90          # how far back the "to record" list looks
 OVERDUE_WORKING_DAYS = 3     # a record open for longer is an exception the lead sees
 TO_RECORD_SHOWN = 30
@@ -38,14 +38,8 @@ TO_RECORD_SHOWN = 30
 AgendaSource = Callable[[object, datetime, datetime], list[dict]]
 
 
-def _registry(app: Flask) -> dict[str, list]:
-    return app.extensions.setdefault(KEY, {"agenda": [], "annotators": [], "to_record": [], "exceptions": []})
-
-
 def _register(app: Flask, kind: str, fn) -> None:
-    functions = _registry(app)[kind]
-    if fn not in functions:
-        functions.append(fn)
+    register(app, kind, fn)
 
 
 def register_agenda_source(app: Flask, fn: AgendaSource) -> None:
@@ -65,7 +59,7 @@ def register_exception_source(app: Flask, fn) -> None:
 
 
 def _functions(kind: str) -> list:
-    return list(_registry(current_app)[kind])
+    return list(registered(kind))
 
 
 def period_bounds(day: date, view: str) -> tuple[date, date]:

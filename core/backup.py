@@ -153,7 +153,7 @@ def backup(path: str | os.PathLike, key: str = "") -> Path:
     elif backend == "postgresql":
         args, env = _libpq_env(url)
         result = subprocess.run(["pg_dump", "--format=custom", "--no-owner", "--no-privileges", *args,
-                                 "--file", str(tmp), url.database], env=env, capture_output=True, text=True)
+                                 "--file", str(tmp), url.database or ""], env=env, capture_output=True, text=True)
         if result.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise BackupError(f"pg_dump failed: {result.stderr.strip()}")
@@ -220,7 +220,7 @@ def _restore_plain(source_path: Path) -> None:
     elif backend == "postgresql":
         args, env = _libpq_env(url)
         result = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--no-privileges",
-                                 "--single-transaction", "--exit-on-error", *args, "--dbname", url.database,
+                                 "--single-transaction", "--exit-on-error", *args, "--dbname", url.database or "",
                                  str(source_path)], env=env, capture_output=True, text=True)
         if result.returncode != 0:
             raise BackupError(f"pg_restore failed: {result.stderr.strip()}")

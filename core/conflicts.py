@@ -1,8 +1,8 @@
 """Who and which room is busy when: one conflict check for every kind of booking.
 
 Core must not import the features, so each feature that books people or rooms registers a busy
-source (``register_busy_source``) when its services are imported: appointments, group sessions,
-network meetings, outreach visits. ``find_conflicts`` asks all of them in ONE statement (a UNION of
+source on the app (``register_busy_source(app, source)`` in its blueprint's ``record_once``; see
+``core.registry``): appointments, group sessions, network meetings, outreach visits. ``find_conflicts`` asks all of them in ONE statement (a UNION of
 their selects) and returns one ``Conflict`` type, whatever the booking is. Cancelled bookings are
 never busy (each source leaves them out).
 
@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import sqlalchemy as sa
+from flask import Flask
 
 from .db import aware_utc
 from .extensions import db
+from .registry import register, registered
 from .timeutil import to_local
 
 # Longer than any booking can be (the forms offer up to a day at most): lets every source bound
@@ -56,7 +58,7 @@ class Conflict:
 
     @property
     def message(self) -> str:
-        source = _sources.get(self.kind)
+        source = _sources().get(self.kind)
         return source.describe(self) if source else ""
 
 
@@ -70,17 +72,20 @@ class BusySource(Protocol):
     def describe(self, conflict: Conflict) -> str: ...
 
 
-_sources: dict[str, BusySource] = {}
 _COLUMNS = ("record_id", "user_id", "room", "title", "starts_at", "ends_at")
 
 
-def register_busy_source(source: BusySource) -> BusySource:
-    _sources[source.kind] = source
-    return source
+def register_busy_source(app: Flask, source: BusySource) -> BusySource:
+    return register(app, "busy_sources", source)
+
+
+def _sources() -> dict[str, BusySource]:
+    """The current app's busy sources by kind."""
+    return {source.kind: source for source in registered("busy_sources")}
 
 
 def busy_sources() -> list[BusySource]:
-    return list(_sources.values())
+    return list(_sources().values())
 
 
 def room_key(room: str | None) -> str:
@@ -94,11 +99,12 @@ def find_conflicts(slots: Iterable[tuple[datetime, datetime]], *, user_ids: Iter
     slots = [(s, e) for s, e in slots if s is not None and e is not None]
     ids = sorted({int(u) for u in user_ids if u})
     key = room_key(room)
-    if not slots or (not ids and not key) or not _sources:
+    sources = _sources()
+    if not slots or (not ids and not key) or not sources:
         return []
     lo, hi = min(s for s, _e in slots), max(e for _s, e in slots)
     parts = []
-    for source in _sources.values():
+    for source in sources.values():
         for stmt in source.busy(ids, key, lo, hi):
             cols = list(stmt.subquery().c)
             parts.append(sa.select(sa.literal(source.kind, sa.String).label("kind"),
@@ -112,6 +118,7 @@ def find_conflicts(slots: Iterable[tuple[datetime, datetime]], *, user_ids: Iter
     for kind, record_id, user_id, room_name, title, starts, ends in rows:
         # aware_utc: a UNION's columns lose their column type (and so UTC) on SQLite.
         starts, ends = aware_utc(starts), aware_utc(ends)
+        assert starts is not None and ends is not None  # every source's times are NOT NULL columns
         if (kind, record_id) in skip or not any(starts < e and ends > s for s, e in slots):
             continue
         if user_id is not None and user_id not in ids:
@@ -121,7 +128,7 @@ def find_conflicts(slots: Iterable[tuple[datetime, datetime]], *, user_ids: Iter
     for kind in {f[0] for f in found}:
         record_ids = {f[1] for f in found if f[0] == kind}
         # Without a viewer, a source shows only titles that are no one's secret (a group's).
-        visible[kind] = _sources[kind].openable(viewer, record_ids)
+        visible[kind] = sources[kind].openable(viewer, record_ids)
     names = _user_names({f[2] for f in found if f[2] is not None})
     result, seen = [], set()
     for kind, record_id, user_id, room_name, title, starts, ends in found:
@@ -137,4 +144,5 @@ def _user_names(ids) -> dict[int, str]:
     if not ids:
         return {}
     user = sa.table("user", sa.column("id"), sa.column("name"))
-    return dict(db.session.execute(sa.select(user.c.id, user.c.name).where(user.c.id.in_(sorted(ids)))).all())
+    rows = db.session.execute(sa.select(user.c.id, user.c.name).where(user.c.id.in_(sorted(ids))))
+    return {user_id: name for user_id, name in rows}

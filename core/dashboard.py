@@ -1,10 +1,16 @@
 """The start page is assembled from panels that features register (today's sessions, my week,
 my open tasks, follow-ups due, failed reminders). Each panel is a function of the user that
-returns a template name and its context, or None when it has nothing to show."""
+returns a template name and its context, or None when it has nothing to show. Features register
+them on the app (``register_panel(app, fn)`` in their blueprint's ``record_once``; see
+``core.registry``)."""
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+
+from flask import Flask
+
+from .registry import register, registered
 
 
 @dataclass
@@ -15,15 +21,12 @@ class Panel:
 
 
 PanelFactory = Callable[[object], Panel | None]
-_panels: list[PanelFactory] = []
 
 
-def register_panel(factory: PanelFactory) -> PanelFactory:
-    if factory not in _panels:
-        _panels.append(factory)
-    return factory
+def register_panel(app: Flask, factory: PanelFactory) -> PanelFactory:
+    return register(app, "panels", factory)
 
 
 def panels_for(user) -> list[Panel]:
-    result = [panel for factory in _panels if (panel := factory(user)) is not None]
+    result = [panel for factory in registered("panels") if (panel := factory(user)) is not None]
     return sorted(result, key=lambda p: p.order)

@@ -146,7 +146,7 @@ def read_row(statement: sa.Select, params: dict) -> tuple | None:
     cached = _raw_sql.get(key)
     if cached is None or cached[0] is not statement:
         compiled = statement.compile(dialect=dialect)
-        cached = _raw_sql[key] = (statement, str(compiled), tuple(compiled.positiontup) if compiled.positional else None)
+        cached = _raw_sql[key] = (statement, str(compiled), tuple(compiled.positiontup or ()) if compiled.positional else None)
     _statement, sql, positions = cached
     arguments = tuple(params[name] for name in positions) if positions is not None else params
     with _raw_cursor() as cursor:

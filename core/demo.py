@@ -1,14 +1,19 @@
 """Demo data for ``make run`` and ``flask seed-demo``: a small unit with staff, partners and
-clients. Each feature adds its own part through ``<feature>/demo.py`` with ``seed(ctx)``."""
+clients. Each feature adds its own part through ``<feature>/demo.py`` with ``seed(ctx)``, registered
+on the app with ``register_demo(app, seed)`` when its blueprint is (``core.registry``); the register
+lays the foundation (staff, partners, clients: ``register.demo``), the others build on it, in the
+order of ``app.FEATURES``."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
+from flask import Flask
+
 from core.extensions import db
+from core.registry import register, registered
 
 DEMO_PASSWORD = "kohtaamo-demo"
 DEMO_LOGINS = (("ohjaaja@example.fi", "facilitator"), ("vastaava@example.fi", "lead"),
@@ -29,97 +34,18 @@ class DemoContext:
 
 
 def database_is_empty() -> bool:
-    from accounts.models import User
+    # The staff table by name: core does not import the features' models (docs/ARCHITECTURE.md).
+    user = sa.table("user", sa.column("id"))
+    return db.session.scalar(sa.select(sa.func.count(user.c.id))) == 0
 
-    return db.session.scalar(sa.select(sa.func.count(User.id))) == 0
 
-
-def seed_foundation(ctx: DemoContext) -> None:
-    from accounts.services import create_staff
-    from accounts.units import create_unit
-    from register import services as reg
-
-    # Two units of the county: the demo's people work in the centre; the east unit has its own
-    # lead, a worker and clients, so a lead's view of one unit can be seen next to the other's.
-    ctx.units["keskusta"] = create_unit("Aikuissosiaalityö Keskusta", "aikuissosiaalityo-keskusta")
-    ctx.units["ita"] = create_unit("Aikuissosiaalityö Itä", "aikuissosiaalityo-ita")
-
-    staff = [
-        ("ohjaaja", "ohjaaja@example.fi", "Olli Ohjaaja", "facilitator", "Sosiaaliohjaaja"),
-        ("vastaava", "vastaava@example.fi", "Veera Vastaava", "lead", "Johtava sosiaalityöntekijä"),
-        ("sanna", "sanna.sosiaalityontekija@example.fi", "Sanna Saarinen", "facilitator", "Sosiaalityöntekijä"),
-        ("pekka", "pekka.psykiatrinen@example.fi", "Pekka Peltonen", "facilitator", "Psykiatrinen sairaanhoitaja"),
-        ("anna", "anna.ohjaaja@example.fi", "Anna-Kristiina Aalto", "facilitator", "Sosiaaliohjaaja"),
-    ]
-    for key, email, name, role, title in staff:
-        ctx.staff[key] = create_staff(email=email, name=name, password=DEMO_PASSWORD, role=role, title=title,
-                                      unit_ids=[ctx.units["keskusta"].id])
-    east = [
-        ("ita_vastaava", "vastaava.ita@example.fi", "Irma Itkonen", "lead", "Johtava sosiaalityöntekijä"),
-        ("ita_ohjaaja", "ohjaaja.ita@example.fi", "Iiro Immonen", "facilitator", "Sosiaaliohjaaja"),
-    ]
-    for key, email, name, role, title in east:
-        ctx.staff[key] = create_staff(email=email, name=name, password=DEMO_PASSWORD, role=role, title=title,
-                                      unit_ids=[ctx.units["ita"].id])
-    ctx.staff["hallinto"] = create_staff(email="hallinto@example.fi", name="Heikki Hallinto", password=DEMO_PASSWORD,
-                                         role="county_admin", title="Pääkäyttäjä", unit_ids=[])
-
-    partners = [
-        ("sovatek", "Sovatek-säätiö", "substance_abuse", "Kauppakatu 1, Jyväskylä",
-         [("sovatek_tiina", "Tiina Toivonen", "Päihdetyöntekijä", "tiina.toivonen@sovatek.example")]),
-        ("typ", "Työvoiman palvelukeskus (TYP)", "labour_force_centre", "Asemakatu 5, Jyväskylä",
-         [("typ_jari", "Jari Järvinen", "Työvalmentaja", "jari.jarvinen@typ.example")]),
-        ("te", "TE-palvelut", "employment", "Vapaudenkatu 38, Jyväskylä",
-         [("te_maija", "Maija Mäkelä", "Asiantuntija", "maija.makela@te.example")]),
-        ("rise", "Rikosseuraamuslaitos", "probation", "Kilpisenkatu 10, Jyväskylä",
-         [("rise_ville", "Ville Virtanen", "Rikosseuraamustyöntekijä", "ville.virtanen@rise.example")]),
-        ("etsiva", "Etsivä nuorisotyö", "youth_outreach", "Kilpisenkatu 3, Jyväskylä",
-         [("etsiva_noora", "Noora Nieminen", "Etsivä nuorisotyöntekijä", "noora.nieminen@etsiva.example")]),
-        ("seurakunta", "Jyväskylän seurakunta, diakonia", "parish", "Yliopistonkatu 12, Jyväskylä",
-         [("srk_eero", "Eero Esko", "Diakoni", "eero.esko@srk.example")]),
-        ("sairaala", "Keski-Suomen keskussairaala, psykiatria", "hospital", "Hoitajantie 3, Jyväskylä",
-         [("sairaala_liisa", "Liisa Lahtinen", "Sairaanhoitaja", "liisa.lahtinen@ksshp.example")]),
-    ]
-    for key, name, kind, address, contacts in partners:
-        org = reg.save_partner(None, name=name, kind=kind, address=address)
-        ctx.partners[key] = org
-        for ckey, cname, title, email in contacts:
-            ctx.contacts[ckey] = reg.save_contact(org, None, name=cname, title=title, email=email)
-
-    clients = [
-        ("mk", "Matti K.", "+358401234567", True, "fi", "ohjaaja"),
-        ("ls", "Laura S.", "+358501112233", True, "fi", "ohjaaja"),
-        ("jv", "J. V.", "", False, "fi", "sanna"),
-        ("eb", "Erik B.", "+358449876543", True, "sv", "sanna"),
-        ("th", "Tiina H.", "+358405556677", False, "fi", "ohjaaja"),
-        ("ak", "A. K.", "", False, "en", "anna"),
-        ("pn", "Pertti N.", "+358407778899", True, "fi", "pekka"),
-        ("ss", "Sari S.", "+358401010101", True, "fi", "anna"),
-    ]
-    for key, name, phone, consent, lang, worker in clients:
-        ctx.clients[key] = reg.create_client(name=name, phone=phone, language=lang, reminder_consent=consent,
-                                             created_by=ctx.staff[worker])
-    for key, name, phone, consent, lang in (("it_rv", "Riikka V.", "+358402223344", True, "fi"),
-                                            ("it_ol", "Olavi L.", "", False, "fi")):
-        ctx.clients[key] = reg.create_client(name=name, phone=phone, language=lang, reminder_consent=consent,
-                                             created_by=ctx.staff["ita_ohjaaja"])
-    ctx.relatives["mk_aiti"] = reg.save_relative(ctx.clients["mk"], None, name="Helena K.", relation="äiti",
-                                                 phone="+358405554433", email="", language="fi", reminder_consent=True)
-    ctx.relatives["ls_puoliso"] = reg.save_relative(ctx.clients["ls"], None, name="Mikko S.", relation="puoliso",
-                                                    phone="", email="mikko@example.fi", language="fi",
-                                                    reminder_consent=False)
+def register_demo(app: Flask, seed: Callable[[DemoContext], None]) -> None:
+    register(app, "demo", seed)
 
 
 def seed_all() -> DemoContext:
-    from core.setup import installed_features
-
     ctx = DemoContext()
-    seed_foundation(ctx)
-    db.session.flush()
-    for name in installed_features():
-        if name in ("core", "accounts", "register"):
-            continue
-        if importlib.util.find_spec(f"{name}.demo") is not None:
-            importlib.import_module(f"{name}.demo").seed(ctx)
-            db.session.flush()
+    for seed in registered("demo"):
+        seed(ctx)
+        db.session.flush()
     return ctx

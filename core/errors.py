@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Flask, current_app, g, render_template, request
+from flask import Flask, g, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from .extensions import db
+from .extensions import db, login_manager
 
 MESSAGES = {
     400: (_l("Bad request"), _l("The request could not be understood. If you were sending a form, go back, reload the page and try again.")),
@@ -53,8 +53,9 @@ def init_errors(app: Flask) -> None:
         if code not in MESSAGES:
             return error
         response = render_error(code)
-        if code == 405 and getattr(error, "valid_methods", None):
-            return response[0], code, {"Allow": ", ".join(error.valid_methods)}
+        valid_methods = getattr(error, "valid_methods", None)  # a MethodNotAllowed's
+        if code == 405 and valid_methods:
+            return response[0], code, {"Allow": ", ".join(valid_methods)}
         if code == 429 and error.response is not None and error.response.headers.get("Retry-After"):
             return response[0], code, {"Retry-After": error.response.headers["Retry-After"]}
         return response
@@ -71,7 +72,7 @@ def init_errors(app: Flask) -> None:
                              type(error).__name__, exc_info=error)
             # The page must not need the database: shown as to a visitor (loading or refreshing
             # the user, or their language, would meet the same error inside this handler).
-            g._login_user = current_app.login_manager.anonymous_user()
+            g._login_user = login_manager.anonymous_user()
             page, code = render_error(503)
             return page, code, {"Retry-After": str(RETRY_AFTER_UNAVAILABLE)}
         app.logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -15,10 +15,10 @@ def select_locale() -> str:
     languages = current_app.config["LANGUAGES"]
     if current_user and getattr(current_user, "is_authenticated", False):
         lang = getattr(current_user, "language", None)
-        if lang in languages:
+        if isinstance(lang, str) and lang in languages:
             return lang
     lang = session.get("lang")
-    if lang in languages:
+    if isinstance(lang, str) and lang in languages:
         return lang
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
 
@@ -58,7 +58,7 @@ def init_i18n(app: Flask, babel) -> None:
 
 
 @cache
-def _wtforms_catalogue(locale: str) -> support.Translations:
+def _wtforms_catalogue(locale: str) -> support.NullTranslations:
     return support.Translations.load(messages_path(), [locale], domain="wtforms")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from babel.messages.catalog import Catalog
 from babel.messages.extract import extract_from_dir
@@ -14,7 +15,7 @@ from babel.messages.pofile import read_po, write_po
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCALES = ("fi", "sv")
-KEYWORDS = {
+KEYWORDS: dict[str, Any] = {
     "_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None,
     "lazy_ngettext": (1, 2), "_n": (1, 2), "pgettext": ((1, "c"), 2),
     "lazy_pgettext": ((1, "c"), 2), "npgettext": ((1, "c"), 2, 3),
@@ -31,13 +32,13 @@ class CatalogSpec:
 
 
 def catalog_specs() -> list[CatalogSpec]:
-    from core.setup import installed_features
-
+    """The shared catalogue, then one per feature package that has its own (``<feature>/translations``;
+    every feature has one, and the app loads them from the same places: core.setup.register_i18n)."""
     specs = [CatalogSpec("core", tuple(ROOT / s for s in SHARED_SOURCES), ROOT / "translations")]
-    for name in installed_features():
-        if name in SHARED_SOURCES:
-            continue
-        specs.append(CatalogSpec(name, (ROOT / name,), ROOT / name / "translations"))
+    for directory in sorted(ROOT.glob("*/translations")):
+        name = directory.parent.name
+        if name not in SHARED_SOURCES:
+            specs.append(CatalogSpec(name, (ROOT / name,), directory))
     return specs
 
 

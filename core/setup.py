@@ -1,46 +1,21 @@
 """One ``register_*`` function per concern, called in order by ``create_app``."""
 from __future__ import annotations
 
-import importlib
-import importlib.util
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterable
 from pathlib import Path
+from types import ModuleType
 
 import sqlalchemy as sa
 from flask import Flask, g, has_request_context
 
 from .db import IMMEDIATE_OUTSIDE_REQUESTS
 from .extensions import babel, csrf, db, login_manager, migrate
-
-# Feature packages in dependency order. A package that is not there (yet) is simply not loaded;
-# one that is there but fails to import stops the app, as it should.
-FEATURES = (
-    "core",
-    "accounts",
-    "register",
-    "groups",
-    "meetings",
-    "feedback",
-    "calendar_export",
-    "reminders",
-    "outreach",
-    "appointments",
-    "lifecycle",
-)
+from .registry import register
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def installed_features() -> list[str]:
-    return [name for name in FEATURES if importlib.util.find_spec(name) is not None]
-
-
-def import_models() -> None:
-    """Import every feature's models so metadata (create_all, Alembic) knows all tables."""
-    for name in installed_features():
-        if importlib.util.find_spec(f"{name}.models") is not None:
-            importlib.import_module(f"{name}.models")
 
 
 OPTIMIZE_EVERY = 500  # connection check-ins between PRAGMA optimize runs (SQLite)
@@ -84,13 +59,11 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         uses = record.info.get("uses", 0) + 1
         record.info["uses"] = uses
         if uses & (uses - 1) == 0 or uses % OPTIMIZE_EVERY == 0:
-            try:
+            with contextlib.suppress(sqlite3.OperationalError):  # busy: next time
                 # No analysis_limit: sampled statistics misjudged low-cardinality columns
                 # (statuses) badly enough to pick the wrong index; a full pass over the tables
                 # that need it takes a fraction of a second at five years of data.
                 dbapi_connection.execute("PRAGMA optimize")
-            except sqlite3.OperationalError:  # busy: next time
-                pass
 
     @sa.event.listens_for(engine, "begin")
     def on_begin(conn):
@@ -100,10 +73,7 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         # instead of failing. Views that never write opt out with @read_only for concurrency.
         # Outside requests (tests, shell) transactions are deferred unless a command asks for
         # the write lock with core.db.immediate_transactions().
-        if has_request_context():
-            immediate = not getattr(g, "read_only", False)
-        else:
-            immediate = IMMEDIATE_OUTSIDE_REQUESTS.get()
+        immediate = (not getattr(g, "read_only", False)) if has_request_context() else IMMEDIATE_OUTSIDE_REQUESTS.get()
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
@@ -118,7 +88,8 @@ def register_database(app: Flask) -> None:
         options["connect_args"].setdefault("timeout", 30)
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
-    import_models()
+    # The features' models are imported by now (app.py imports every feature's views, which import
+    # their models), so the metadata knows every table for create_all and Alembic.
     migrate.init_app(app, db, directory=str(ROOT / "migrations"), render_as_batch=True, compare_type=True)
     with app.app_context():
         if uri.startswith("sqlite"):
@@ -160,18 +131,15 @@ def _ping_when_idle(engine: sa.Engine) -> None:
 def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
-    from accounts.session_auth import configure_login
-
-    configure_login(app)
 
 
-def register_i18n(app: Flask) -> None:
+def register_i18n(app: Flask, features: Iterable[ModuleType]) -> None:
     from .i18n import init_i18n
 
     dirs = [str(ROOT / "translations")]
-    for name in installed_features():
-        candidate = ROOT / name / "translations"
-        if candidate.is_dir() and name != "core":
+    for feature in features:
+        candidate = Path(feature.__path__[0]) / "translations"
+        if candidate.is_dir() and feature.__name__ != "core":
             dirs.append(str(candidate))
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = ";".join(dirs)
     init_i18n(app, babel)
@@ -186,7 +154,8 @@ def register_security(app: Flask) -> None:
         # that is trusted explicitly; otherwise X-Forwarded-For could be forged.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]  # Flask's documented way to wrap it
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
     init_security(app)
 
 
@@ -196,15 +165,12 @@ def register_templating(app: Flask) -> None:
     init_templating(app)
 
 
-def register_blueprints(app: Flask) -> None:
-    for name in installed_features():
-        if importlib.util.find_spec(f"{name}.views") is None:
-            continue
-        module = importlib.import_module(f"{name}.views")
-        app.register_blueprint(module.bp)
-        # Start-page panels register themselves on import.
-        if importlib.util.find_spec(f"{name}.panels") is not None:
-            importlib.import_module(f"{name}.panels")
+def register_features(app: Flask, features: Iterable[ModuleType]) -> None:
+    """Register each feature's blueprint (``<feature>.views.bp``), in order. Registering it runs
+    the blueprint's ``record_once`` functions, which fill the app's registries (core.registry)."""
+    for feature in features:
+        register(app, "features", feature)
+        app.register_blueprint(feature.views.bp)
 
 
 def register_errors(app: Flask) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from babel import dates as babel_dates
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
@@ -78,8 +78,6 @@ def init_templating(app: Flask) -> None:
                                  num=_template_filter(number), pct=_template_filter(percent),
                                  month_year=_template_filter(month_year), tr=_template_filter(time_range),
                                  recorded=_template_filter(recorded))
-    # Features link to each other only when the other feature is installed.
-    app.jinja_env.globals["has_endpoint"] = lambda name: name in current_app.view_functions
     app.jinja_env.globals["note_form_error"] = note_form_error
     app.jinja_env.globals["page_has_error"] = page_has_error
     app.jinja_env.trim_blocks = True
@@ -93,7 +91,7 @@ def init_templating(app: Flask) -> None:
             for endpoint, label, lead_only in NAV:
                 # A county administrator manages staff (accounts.permissions.staff_admin_required).
                 staff_admin = endpoint == "accounts.staff_list" and getattr(current_user, "is_county_admin", False)
-                if endpoint in current_app.view_functions and (is_lead or not lead_only or staff_admin):
+                if is_lead or not lead_only or staff_admin:
                     items.append((endpoint, label))
         return {
             "nav_items": items,

@@ -60,10 +60,10 @@ def index():
             overview[key] = type(overview[key])({k: v for k, v in overview[key].items() if k in own})
     names = {}
     if overview and overview["open_counts"]:
-        from accounts.models import User
-
-        names = dict(db.session.execute(sa.select(User.id, User.name)
-                                        .where(User.id.in_(sorted(overview["open_counts"])))).all())
+        # The staff table by name: core does not import the features' models (core.layers).
+        user = sa.table("user", sa.column("id"), sa.column("name"))
+        names = dict(db.session.execute(sa.select(user.c.id, user.c.name)
+                                        .where(user.c.id.in_(sorted(overview["open_counts"])))).all())
     return render_template("core/index.html", panels=panels_for(current_user), view=view, day=day,
                            first=first, last=last, by_day=by_day, today=local_today(),
                            previous_day=day - step, next_day=day + step,

@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from accounts.permissions import lead_required
 from accounts.units import led_unit_ids_select
 from core.db import get_or_404, positive_id_or_404, utcnow
+from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
@@ -31,12 +32,18 @@ from groups.models import Group, GroupSession
 from meetings import services as meeting_services
 from meetings.models import Meeting
 
-from . import charts, release as release_rule, report as unit_report, scales, services, summary as summaries
+from . import charts, demo, release as release_rule, report as unit_report, scales, services, summary as summaries
 from .results import format_mean
 from .forms import CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
 from .models import FeedbackWindow, ItemSet, WindowKind
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    register_demo(state.app, demo.seed)
 
 MARKER_COOKIE = "kohtaamo_feedback_given"
 MARKER_MAX = 60

@@ -6,7 +6,6 @@ from flask_babel import lazy_gettext as _l
 
 from core.dashboard import Panel
 from core.templating import translated_labels
-from register.sections import register_client_section
 
 from .models import ReferralStatus
 from .services import ENROLMENT_LABELS, client_groups, client_referrals, session_spans
@@ -14,7 +13,6 @@ from .services import ENROLMENT_LABELS, client_groups, client_referrals, session
 CLIENT_GROUPS = 20
 
 
-@register_client_section
 def client_groups_section(client, user) -> Panel:
     """The client page's groups: every staff member may see a group's page, and the client page
     has checked that the user may see the client."""
@@ -32,7 +30,6 @@ REFERRAL_LABELS = {
 }
 
 
-@register_client_section
 def client_referrals_section(client, user) -> Panel:
     """The referring worker sees here what came of a referral (and why it was declined): the
     client page has checked that the user may see the client."""

@@ -13,27 +13,27 @@ from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
-from flask_babel import force_locale, get_locale, gettext as _, lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from accounts.units import (
     UnitChoiceError, led_unit_ids_select, leads_unit, member_unit_ids, member_unit_ids_select, unit_for_new_record,
 )
-from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
+from core.conflicts import LONGEST_BOOKING, Conflict
 from core.conflicts import find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
 from core.formatting import local_dt
 from core.forms import date_in_range, date_range_message
 from core.extensions import db
+from core.registry import registered
 from core.templating import local_date
 from core.timeutil import holiday_label, local_to_utc, local_today, to_local
-from register.access import register_access_rule
 
 from .models import (
     Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
     GroupSession, GroupStatus, Referral, ReferralStatus, SessionChange, SessionStatus,
 )
-from .signals import attendance_recorded
+from .signals import attendance_recorded, group_cancelled
 
 MAX_WEEKS = 52
 ACTIVE_ENROLMENT = (EnrolmentStatus.ENROLLED.value, EnrolmentStatus.OFFERED.value)
@@ -119,7 +119,6 @@ def _facilitated(user) -> list[sa.Select]:
             sa.select(Group.id).where(Group.facilitator2_id == user.id)]
 
 
-@register_access_rule
 def _facilitator_rule(user_id: int) -> sa.Select:
     # A group's facilitators may open the records of the clients enrolled in their groups.
     return (
@@ -321,7 +320,8 @@ def sessions_to_cancel(group: Group) -> list[GroupSession]:
 
 def cancel_group(group: Group, *, reason: str, user) -> list[GroupSession]:
     """Cancel a group past planning: its coming sessions are cancelled (recorded, so calendars
-    see it), the reason is kept, and the enrolled clients are told (``notify_group_cancelled``)."""
+    see it), the reason is kept, and the enrolled clients are told (the ``group_cancelled`` signal:
+reminders queues the message, ``reminders.notices.group_cancelled``)."""
     if (refusal := cancel_refusal(group)) is not None:
         raise GroupError(refusal)
     reason = (reason or "").strip()
@@ -329,55 +329,21 @@ def cancel_group(group: Group, *, reason: str, user) -> list[GroupSession]:
         raise GroupError(_("Write the reason: it is sent to the participants."), "reason")
     cancelled = sessions_to_cancel(group)
     for session in cancelled:
-        # One message for the whole group (notify_group_cancelled), not one per session.
+        # One message for the whole group (the group_cancelled signal), not one per session.
         set_session_status(session, SessionStatus.CANCELLED.value, user, notify=False)
     group.status = GroupStatus.CANCELLED.value
     group.cancel_reason = reason
     group.version += 1
     db.session.flush()
-    notify_group_cancelled(group, cancelled)
+    group_cancelled.send(current_app._get_current_object(), group=group, cancelled=cancelled)
     return cancelled
 
 
 def cancel_audience(group: Group) -> list[tuple[str, bool]]:
-    """(name, reached by a message) of each enrolled client, for the question before cancelling."""
-    from reminders import services as outbox
-    from reminders.models import Channel
-
-    return [(r.name, any(outbox.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
-            for r in outbox.group_recipients(group)]
-
-
-def notify_group_cancelled(group: Group, cancelled: list[GroupSession]) -> int:
-    """Queue a message to each enrolled client that the group is cancelled. The one place that
-    tells clients of a cancelled group, so it can be pointed at a generic change notice later.
-    Written the way reminders queue theirs: the same consent and opt-out rules, one row per
-    person and channel (the outbox's unique key makes a second call queue nothing)."""
-    from reminders import services as outbox
-    from reminders.models import Channel, TargetKind
-
-    if not cancelled:
-        return 0
-    queued = 0
-    target = cancelled[0]  # the next session: the message is listed where its session is visible
-    now = utcnow()
-    for recipient in outbox.group_recipients(group):
-        for channel in (Channel.SMS.value, Channel.EMAIL.value):
-            address, _why = outbox.channel_address(recipient, channel)
-            if address is None:
-                continue
-            with force_locale(recipient.language if recipient.language in ("fi", "sv", "en") else "fi"):
-                body = _("The group “%(title)s” has been cancelled: %(reason)s The sessions from %(day)s on "
-                         "will not be held.", title=group.title, reason=group.cancel_reason,
-                         day=local_date(target.starts_at, locale=str(get_locale())))
-                subject = _("Group cancelled")
-            queued += outbox._insert_once(dict(
-                next_attempt_at=now, created_at=now, kind="notice", target_kind=TargetKind.SESSION.value,
-                target_id=target.id, recipient_kind=recipient.kind, recipient_id=recipient.id,
-                slot="group-cancelled", channel=channel, client_id=recipient.client_id, address=address,
-                language=recipient.language, subject=subject, body=body))
-            break  # one channel per person: SMS when possible, else email
-    return queued
+    """(name, reached by a message) of each enrolled client, for the question before cancelling:
+    from the features that message clients (reminders registers ``group_cancel_audience`` on the
+    app; core.registry), since groups do not know the outbox."""
+    return [row for audience in registered("group_cancel_audience") for row in audience(group)]
 
 
 def delete_refusal(group: Group) -> str | None:
@@ -643,7 +609,7 @@ class GroupBusy:
                  group=c.title)
 
 
-register_busy_source(GroupBusy())
+BUSY = GroupBusy()  # registered on the app by views.py
 
 
 def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room: str | None = None,

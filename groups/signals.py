@@ -6,6 +6,9 @@
 ``session_changed`` is sent after a session was moved (time or room) or cancelled, with
 ``session=...``, ``change="moved"|"cancelled"``, ``old_starts_at`` and ``notify`` (False when staff
 unticked "send notice" for this change); the reminders feature tells the participants.
+``group_cancelled`` is sent after a group past planning was cancelled (flushed), with
+``group=...`` and ``cancelled=<the sessions called off>``; the reminders feature tells the
+enrolled clients.
 """
 from __future__ import annotations
 
@@ -15,3 +18,4 @@ _signals = Namespace()
 
 attendance_recorded = _signals.signal("attendance-recorded")
 session_changed = _signals.signal("session-changed")
+group_cancelled = _signals.signal("group-cancelled")

@@ -19,12 +19,15 @@ from core.security import read_only
 from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
-from register.access import (
-    accessible_client_ids, get_client_or_404, log_access, log_access_many, partner_visible_condition,
-)
+from core.demo import register_demo
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
+from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
+                             partner_visible_condition, register_access_rule)
+from register.sections import register_client_section
 from register.models import Client, PartnerOrganisation
 
-from . import services
+from . import agenda, demo, panels, services
 from .forms import (
     CancelGroupForm, CopyForm, DeclineReferralForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES,
     ReferralForm, ScheduleForm, SessionForm, SessionStatusForm, StatusForm, topics_form,
@@ -675,14 +678,17 @@ def print_sheet(group_id):
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-
-    from . import agenda
-
-    register_agenda_source(state.app, agenda.agenda_source)
-    register_to_record_source(state.app, agenda.to_record_source)
-    register_exception_source(state.app, agenda.exception_source)
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_source(app, agenda.agenda_source)
+    register_to_record_source(app, agenda.to_record_source)
+    register_exception_source(app, agenda.exception_source)
+    register_access_rule(app, services._facilitator_rule)
+    register_busy_source(app, services.BUSY)
+    register_client_section(app, panels.client_groups_section)
+    register_client_section(app, panels.client_referrals_section)
+    register_demo(app, demo.seed)
 
 
 # --- referrals ----------------------------------------------------------------------------------

@@ -2,10 +2,8 @@
 from __future__ import annotations
 
 from core.dashboard import Panel
-from register.sections import register_client_section
 
 
-@register_client_section
 def data_protection_section(client, user) -> Panel | None:
     from accounts.units import leads_unit
 

@@ -18,8 +18,9 @@ from groups.services import ENROLMENT_LABELS
 from meetings.forms import ITEM_STATUS_LABELS
 from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
 from register.access import get_led_client_or_404, log_access
+from register.sections import register_client_section
 
-from . import erasure, retention, services
+from . import erasure, panels, retention, services
 from .cli import register_commands
 from .labels import ATTENDANCE_LABELS, FOLLOW_UP_LABELS, MESSAGE_STATUS_LABELS
 
@@ -32,6 +33,12 @@ def _check_retention_settings(state) -> None:
     # A wrong retention setting stops the app at start-up, with the setting named, rather than
     # at 3 a.m. in the cron run (or, worse, removing data the day it was written).
     retention.Settings.from_config(state.app.config)
+
+
+@bp.record_once
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    register_client_section(state.app, panels.data_protection_section)
 
 LANGUAGES = ("fi", "sv", "en")
 

@@ -2,8 +2,7 @@
 the client page's section of the client's network meetings."""
 from __future__ import annotations
 
-from core.dashboard import Panel, register_panel
-from register.sections import register_client_section
+from core.dashboard import Panel
 
 from . import services
 
@@ -12,7 +11,6 @@ CLIENT_UPCOMING = 20
 CLIENT_PAST = 10
 
 
-@register_panel
 def my_tasks_panel(user) -> Panel | None:
     items, total = services.first_open_items(user.id, PANEL_SIZE)
     if not items:
@@ -23,7 +21,6 @@ def my_tasks_panel(user) -> Panel | None:
                  order=30)
 
 
-@register_client_section
 def client_meetings_section(client, user) -> Panel:
     # Shown even when empty: the section is where a meeting for this client is arranged.
     upcoming, past, more = services.client_meetings(client.id, user, upcoming_limit=CLIENT_UPCOMING,

@@ -20,12 +20,11 @@ from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selecti
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.units import led_unit_ids_select, leads_unit
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, register_busy_source
+from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts
 from core.db import utcnow
 from core.extensions import db
 from core.templating import local_dt
 from core.timeutil import local_to_utc, local_today, to_local
-from register.access import register_access_rule
 from register.models import Client, PartnerContact
 
 from . import signals
@@ -53,7 +52,6 @@ class MeetingError(Exception):
         self.field = field
 
 
-@register_access_rule
 def _meeting_staff_rule(user_id: int) -> sa.Select:
     # Staff participants of a client's meetings have a reason to open the client's record.
     return (sa.select(Meeting.client_id)
@@ -277,7 +275,7 @@ class MeetingBusy:
         return _("%(when)s: %(name)s has a network meeting at the same time.", when=c.when, name=c.user_name)
 
 
-register_busy_source(MeetingBusy())
+BUSY = MeetingBusy()  # registered on the app by views.py
 
 
 def staff_conflicts(user_ids, starts_at: datetime, ends_at: datetime, *, viewer,

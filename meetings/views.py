@@ -19,11 +19,17 @@ from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import paginate, search_arg
-from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many
+from core.demo import register_demo
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
+from core.dashboard import register_panel
+from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
+                             register_access_rule)
+from register.sections import register_client_section
 from register.models import Client, PartnerContact, PartnerOrganisation
 from register.services import names_in_text
 
-from . import services
+from . import agenda, demo, panels, services
 from .forms import (
     CancelForm,
     AddParticipantForm,
@@ -854,11 +860,14 @@ def partner_done(token, item_id):
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-
-    from . import agenda
-
-    register_agenda_source(state.app, agenda.agenda_source)
-    register_to_record_source(state.app, agenda.to_record_source)
-    register_exception_source(state.app, agenda.exception_source)
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_source(app, agenda.agenda_source)
+    register_to_record_source(app, agenda.to_record_source)
+    register_exception_source(app, agenda.exception_source)
+    register_access_rule(app, services._meeting_staff_rule)
+    register_busy_source(app, services.BUSY)
+    register_panel(app, panels.my_tasks_panel)
+    register_client_section(app, panels.client_meetings_section)
+    register_demo(app, demo.seed)

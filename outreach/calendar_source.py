@@ -1,18 +1,17 @@
-"""Hooks outreach visits into the calendar feeds' event-source registry
-(``calendar_export.sources``), when that feature is installed: a partner's feed shows the visits
+"""Outreach visits in the calendar feeds (``calendar_export.sources``): a partner's feed shows the visits
 to its venues (so the venue can announce them), a staff member's feed the visits they go on, and
-the unit feed all visits. Imported by ``outreach.views`` so it registers with the blueprint.
+the unit feed all visits. ``outreach.views`` registers ``SOURCE`` with the blueprint.
 
 No client data exists in outreach; the summary names the venue, the description the staff pair.
 """
 from __future__ import annotations
 
-import importlib.util
-
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from calendar_export.ical import EventRecord
+from calendar_export.sources import UID_DOMAIN
 from core.extensions import db
 
 from .models import OutreachVenue, OutreachVisit, VisitStatus
@@ -50,9 +49,6 @@ VENUE_SCOPE = "outreach_venue"
 
 
 def visit_record(visit: OutreachVisit, *, with_staff: bool = True):
-    from calendar_export.ical import EventRecord
-    from calendar_export.sources import UID_DOMAIN
-
     venue = visit.venue
     names = ", ".join(u.name for u in visit.staff) if with_staff else ""
     updated = max(visit.updated_at, venue.updated_at)
@@ -88,9 +84,3 @@ class OutreachSource:
 
 
 SOURCE = OutreachSource()
-
-if importlib.util.find_spec("calendar_export") is not None and importlib.util.find_spec(
-        "calendar_export.sources") is not None:
-    from calendar_export.sources import register_source
-
-    register_source(SOURCE)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from flask_login import current_user
 
 from accounts.units import led_unit_ids_select
-from core.conflicts import LONGEST_BOOKING, Conflict, register_busy_source
+from core.conflicts import LONGEST_BOOKING, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
@@ -424,7 +424,7 @@ class OutreachBusy:
                  name=c.user_name, venue=c.title)
 
 
-register_busy_source(OutreachBusy())
+BUSY = OutreachBusy()  # registered on the app by views.py
 
 
 # --- the venue on site and its trial review -----------------------------------------------------

@@ -22,10 +22,13 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.transaction import writing
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
+from calendar_export.sources import register_source
+from core.demo import register_demo
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
 from register.models import PartnerOrganisation
 
-from . import calendar_source  # noqa: F401  (registers the outreach event source when the registry exists)
-from . import panels  # noqa: F401  (registers the start-page panel)
+from . import agenda, demo, calendar_source
 from . import report as outreach_report
 from . import services
 from .chart import topics_chart_png, venue_chart_png
@@ -514,15 +517,16 @@ def report_topics_chart(venue_id):
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_source(app, agenda.agenda_source)
+    register_to_record_source(app, agenda.to_record_source)
+    register_exception_source(app, agenda.exception_source)
+    register_busy_source(app, services.BUSY)
+    register_source(app, calendar_source.SOURCE)
+    register_demo(app, demo.seed)
 
-    from . import agenda
 
-    register_agenda_source(state.app, agenda.agenda_source)
-    register_to_record_source(state.app, agenda.to_record_source)
-    register_exception_source(state.app, agenda.exception_source)
-
-
-from . import venues  # noqa: E402,F401  (the venue's site details and trial review)
 from . import public  # noqa: E402,F401  (the poster and the public venue page)
+from . import venues as _venue_routes  # noqa: E402,F401  (the venue's site details and trial review)

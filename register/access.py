@@ -3,7 +3,8 @@
 A staff member sees a client when they have a reason: they lead the client's unit, they work with the client
 (``ClientWorker``), or a feature grants it (a facilitator of a group the client is enrolled in, a
 staff participant of the client's network meeting). Features add their reason with
-``register_access_rule``; each rule returns a SELECT of client ids, so checking and listing are
+``register_access_rule(app, rule)`` (in their blueprint's ``record_once``; kept per app, see
+``core.registry``); each rule returns a SELECT of client ids, so checking and listing are
 one query whatever the number of rules.
 """
 from __future__ import annotations
@@ -11,27 +12,24 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import abort, g, has_request_context
+from flask import Flask, abort, g, has_request_context
 from flask_login import current_user
 
 from accounts.units import leads_unit, led_unit_ids, led_unit_ids_select, member_unit_ids, member_unit_ids_select
 from core.db import INSERT_ROWS_MAX, utcnow
 from core.extensions import db
+from core.registry import register, registered
 
 from . import chain
 from .models import Client, ClientWorker, PartnerOrganisation
 
 AccessRule = Callable[[int], sa.Select]
-_rules: list[AccessRule] = []
 
 
-def register_access_rule(rule: AccessRule) -> AccessRule:
-    if rule not in _rules:
-        _rules.append(rule)
-    return rule
+def register_access_rule(app: Flask, rule: AccessRule) -> AccessRule:
+    return register(app, "access_rules", rule)
 
 
-@register_access_rule
 def _worker_rule(user_id: int) -> sa.Select:
     return sa.select(ClientWorker.client_id).where(ClientWorker.user_id == user_id)
 
@@ -42,12 +40,17 @@ def _unit_rule(user) -> sa.Select:
     return sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user)))
 
 
-def accessible_client_ids(user) -> sa.Select:
+def _reasons(user_id: int) -> list[sa.Select]:
+    # The register's own reason (the client's workers) always counts; features add theirs.
+    return [rule(user_id) for rule in (_worker_rule, *registered("access_rules"))]
+
+
+def accessible_client_ids(user) -> sa.CompoundSelect:
     """A SELECT of the client ids ``user`` may see: for a lead those of the units they lead, and
     for everyone the clients they have a reason for. A reason (a worker, a facilitator, a staff
     participant of a meeting) holds whatever the client's unit: someone named to work with the
     client needs the record, and naming them was a decision of the client's own unit."""
-    reasons = [rule(user.id) for rule in _rules]
+    reasons = _reasons(user.id)
     if user.is_lead:
         reasons.insert(0, _unit_rule(user))
     return sa.union(*reasons)
@@ -59,7 +62,7 @@ def can_access_client(user, client_id: int) -> bool:
     if user.is_lead and db.session.scalar(sa.select(sa.exists().where(
             Client.id == client_id, Client.unit_id.in_(sorted(led_unit_ids(user)))))):
         return True
-    ids = sa.union(*(rule(user.id) for rule in _rules)).subquery()
+    ids = sa.union(*_reasons(user.id)).subquery()
     return db.session.scalar(sa.select(sa.exists().where(ids.c[0] == client_id))) or False
 
 

@@ -9,6 +9,7 @@ in a transaction holding the write lock (BEGIN IMMEDIATE) from before it reads t
 hash; on PostgreSQL it takes a transaction-level advisory lock first."""
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -101,10 +102,9 @@ def append_raw(rows: list[dict]) -> None:
             _execute_raw(cursor, sql, arguments)
             _execute_raw(cursor, "COMMIT", ())
         except BaseException:
-            try:
+            # The connection may be gone; the error re-raised below says why.
+            with contextlib.suppress(Exception):
                 cursor.execute("ROLLBACK")
-            except Exception:  # noqa: BLE001 - the connection may be gone; the error below says why
-                pass
             raise
 
 

@@ -10,20 +10,27 @@ from accounts.models import User
 from accounts.permissions import lead_required
 from accounts.units import leads_unit, units_of
 from core.db import get_or_404
+from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import is_safe_next, read_only
 from core.web import paginate, search_arg
 
-from . import access, services
+from . import access, demo, services
 from .access import (
     accessible_client_ids, get_client_or_404, get_partner_or_404, log_access, log_access_many, partner_visible_condition,
 )
-from .forms import ClientForm, NewClientForm, ContactForm, PartnerForm, RelativeForm, partner_kind_label
+from .forms import ClientForm, ContactForm, NewClientForm, PartnerForm, RelativeForm, partner_kind_label
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
 from .sections import sections_for
 
 bp = Blueprint("register", __name__, template_folder="templates")
+
+
+@bp.record_once
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    register_demo(state.app, demo.seed_foundation)
 # Read-only views log their page views after reading, before the page is sent.
 bp.after_app_request(access.write_deferred)
 

@@ -19,9 +19,11 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 
 import sqlalchemy as sa
+from flask_babel import force_locale, get_locale, gettext as _
 
 from core.db import utcnow
 from core.extensions import db
+from core.templating import local_date
 
 from . import services, texts
 from .models import Channel, RecipientKind, TargetKind, TeamSettings
@@ -146,3 +148,42 @@ def relative_sms_invitations(meeting, change: str) -> int:
         ))
     db.session.flush()
     return created
+
+
+# --- a cancelled group ---------------------------------------------------------------------------
+
+def group_cancel_audience(group) -> list[tuple[str, bool]]:
+    """(name, reached by a message) of each enrolled client, for the question before cancelling a
+    group (registered on the app for ``groups.services.cancel_audience``)."""
+    return [(r.name, any(services.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
+            for r in services.group_recipients(group)]
+
+
+def group_cancelled(group, cancelled: list) -> int:
+    """Queue a message to each enrolled client that the group is cancelled (on the groups'
+    ``group_cancelled`` signal). The one place that tells clients of a cancelled group, so it can
+    be pointed at a generic change notice later. Written the way reminders queue theirs: the same
+    consent and opt-out rules, one row per person and channel (the outbox's unique key makes a
+    second call queue nothing)."""
+    if not cancelled:
+        return 0
+    queued = 0
+    target = cancelled[0]  # the next session: the message is listed where its session is visible
+    now = utcnow()
+    for recipient in services.group_recipients(group):
+        for channel in (Channel.SMS.value, Channel.EMAIL.value):
+            address, _why = services.channel_address(recipient, channel)
+            if address is None:
+                continue
+            with force_locale(recipient.language if recipient.language in ("fi", "sv", "en") else "fi"):
+                body = _("The group “%(title)s” has been cancelled: %(reason)s The sessions from %(day)s on "
+                         "will not be held.", title=group.title, reason=group.cancel_reason,
+                         day=local_date(target.starts_at, locale=str(get_locale())))
+                subject = _("Group cancelled")
+            queued += services._insert_once(dict(
+                next_attempt_at=now, created_at=now, kind="notice", target_kind=TargetKind.SESSION.value,
+                target_id=target.id, recipient_kind=recipient.kind, recipient_id=recipient.id,
+                slot="group-cancelled", channel=channel, client_id=recipient.client_id, address=address,
+                language=recipient.language, subject=subject, body=body))
+            break  # one channel per person: SMS when possible, else email
+    return queued

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from core.dashboard import Panel, register_panel
+from core.dashboard import Panel
 from core.extensions import db
 from register.access import log_access_many
 
@@ -14,7 +14,6 @@ from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage
 from .services import message_visible_condition, task_visible_condition
 
 
-@register_panel
 def reminders_panel(user):
     tasks = db.session.scalars(
         sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value, task_visible_condition(user))

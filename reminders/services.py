@@ -7,28 +7,29 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
+from typing import Protocol
 from datetime import UTC, date, datetime, time, timedelta
 
 import phonenumbers
 import sqlalchemy as sa
-from flask import current_app
+from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
+from core import channels
 from core.db import immediate_transactions, utcnow
 from core.extensions import db
 from core.forms import normalise_phone
+from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
-from appointments.models import Appointment
-from appointments.services import book as book_appointment, can_open as can_open_appointment
-from appointments.services import openable_appointment_ids
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind
 from meetings.services import can_open as can_open_meeting, hash_token, openable_meeting_ids
+from meetings.signals import meeting_changed
 from register.models import Client, Relative
 
-from . import channels, texts
+from . import texts
 from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, PlaceOffer,
                      RecipientKind, ReminderOptOut, ReminderPolicy, TargetKind)
 
@@ -102,9 +103,8 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     if target_kind == TargetKind.MEETING.value:
         meeting = db.session.get(Meeting, target_id)
         return meeting is not None and can_open_meeting(user, meeting)
-    if target_kind == APPOINTMENT:
-        appointment = db.session.get(Appointment, target_id)
-        return appointment is not None and can_open_appointment(user, appointment)
+    if (target := _targets().get(target_kind)) is not None:
+        return target.can_open(user, target_id)
     if target_kind == TargetKind.SESSION.value:
         session = db.session.get(GroupSession, target_id)
         return session is not None and can_edit_group(user, session.group)
@@ -121,13 +121,12 @@ def target_visible_condition(user, kind_column, id_column):
     """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
     meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
     sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
-    appointments = openable_appointment_ids(user)
     offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
     return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
                   sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
-                  sa.and_(kind_column == APPOINTMENT, id_column.in_(appointments)),
-                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)),
-                  sa.and_(kind_column == TargetKind.GROUP.value, id_column.in_(groups)))
+                  *(sa.and_(kind_column == kind, id_column.in_(target.openable_ids(user)))
+                    for kind, target in _targets().items()),
+                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)))
 
 
 def message_visible_condition(user):
@@ -187,8 +186,9 @@ def group_recipients(group: Group) -> list[Recipient]:
     return _mark_opt_outs([_from_client(c) for c in clients])
 
 
-def appointment_recipients(appointment: Appointment) -> list[Recipient]:
-    """An appointment's client (its reminders and change notices go to the client only)."""
+def appointment_recipients(appointment) -> list[Recipient]:
+    """An appointment's client (its reminders and change notices go to the client only). The
+    appointment comes from the appointments feature above this one (``ReminderTarget``)."""
     return _mark_opt_outs([_from_client(appointment.client)])
 
 
@@ -411,19 +411,15 @@ def meeting_place(meeting: Meeting, language: str = "fi") -> str:
 
 
 # Features after this one in the layer order (appointments) queue their own reminders through
-# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new.
-_reminder_sources: list = []
-
-
-def register_reminder_source(source):
-    if source not in _reminder_sources:
-        _reminder_sources.append(source)
-    return source
+# ``_queue_for`` when ``queue_due`` runs: a function of ``now`` returning how many rows were new,
+# registered on the app (``core.registry``) when their blueprint is.
+def register_reminder_source(app: Flask, source):
+    return register(app, "reminder_sources", source)
 
 
 def queue_due(now: datetime) -> int:
     """Create the outbox rows for every reminder due at ``now``; returns how many were new."""
-    created = sum(source(now) for source in _reminder_sources)
+    created = sum(source(now) for source in registered("reminder_sources"))
     prune_opt_out_links(now)
     policies = db.session.scalars(sa.select(ReminderPolicy)).all()
     group_policies = {p.target_id: p for p in policies if p.target_kind == TargetKind.GROUP.value}
@@ -855,6 +851,35 @@ def _was_invited(meeting_id: int, kind: str, recipient_id: int) -> bool:
 # The target and source kind of appointments (appointments.notices.TARGET_KIND): ten characters at most.
 APPOINTMENT = "appt"
 
+
+class ReminderTarget(Protocol):
+    """A kind of event of a feature above this one (appointments) that has reminders, notices and
+    no-show follow-ups here, registered on the app with ``register_reminder_target`` (core.registry)
+    so that this feature need not import it."""
+
+    kind: str  # the outbox's target_kind and a follow-up's source_kind (ten characters at most)
+
+    def can_open(self, user, target_id: int) -> bool: ...
+
+    def openable_ids(self, user) -> sa.Select: ...
+
+    def load(self, target_id: int): ...
+
+    def book(self, **kwargs): ...
+
+
+def register_reminder_target(app: Flask, target: ReminderTarget) -> ReminderTarget:
+    return register(app, "reminder_targets", target)
+
+
+def _targets() -> dict[str, ReminderTarget]:
+    return {target.kind: target for target in registered("reminder_targets")}
+
+
+def reminder_target(kind: str) -> ReminderTarget:
+    """The registered target of ``kind`` (e.g. APPOINTMENT)."""
+    return _targets()[kind]
+
 def _open_task(source_kind: str, source_id: int, client_id: int, assigned_to_id: int | None, missed_at: datetime):
     task = db.session.scalar(sa.select(FollowUpTask).where(
         FollowUpTask.source_kind == source_kind, FollowUpTask.source_id == source_id,
@@ -918,8 +943,8 @@ def task_visible_condition(user):
 
 
 def task_source(task: FollowUpTask):
-    if task.source_kind == APPOINTMENT:
-        return db.session.get(Appointment, task.source_id)
+    if (target := _targets().get(task.source_kind)) is not None:
+        return target.load(task.source_id)
     if task.source_kind == TargetKind.SESSION.value:
         return db.session.get(GroupSession, task.source_id)
     if task.source_kind == TargetKind.OFFER.value:
@@ -927,7 +952,7 @@ def task_source(task: FollowUpTask):
     return db.session.get(Meeting, task.source_id)
 
 
-def _policy_for_new_meeting(task: FollowUpTask, meeting: Appointment) -> ReminderPolicy:
+def _policy_for_new_meeting(task: FollowUpTask, meeting) -> ReminderPolicy:
     """The new time is reminded as the missed one was (or the day before at 16:00 by SMS)."""
     if task.source_kind == TargetKind.SESSION.value:
         session = db.session.get(GroupSession, task.source_id)
@@ -943,14 +968,15 @@ def _policy_for_new_meeting(task: FollowUpTask, meeting: Appointment) -> Reminde
 
 
 def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetime, minutes: int, place: str,
-                  purpose: str = "") -> tuple[Appointment, str | None]:
+                  purpose: str = "") -> tuple[object, str | None]:
     """Book the new time as a one-to-one appointment of the client with the staff member (at the
     office, in ``place``), with its reminder policy. Not reached: the new time also goes to the
     client by SMS now (returns the reason when it cannot: no consent, no or foreign number).
     ``purpose`` is no longer stored (an appointment has none); kept for callers."""
     client = db.session.get(Client, task.client_id)
-    previous = db.session.get(Appointment, task.source_id) if task.source_kind == APPOINTMENT else None
-    appointment = book_appointment(client=client, kind="office", starts_at=starts_at,
+    appointments = _targets()[APPOINTMENT]
+    previous = appointments.load(task.source_id) if task.source_kind == APPOINTMENT else None
+    appointment = appointments.book(client=client, kind="office", starts_at=starts_at,
                                    ends_at=starts_at + timedelta(minutes=minutes), worker_ids=[user.id], place=place,
                                    created_by=user, previous=previous)
     _policy_for_new_meeting(task, appointment)
@@ -980,8 +1006,4 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
 
 def _announce_meeting(meeting: Meeting) -> None:
     """Tell the other features (calendar feeds) that a meeting was created."""
-    try:
-        from meetings.signals import meeting_changed
-    except ImportError:
-        return
     meeting_changed.send(current_app._get_current_object(), meeting=meeting, change="created")

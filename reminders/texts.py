@@ -10,7 +10,7 @@ from flask_babel import force_locale, gettext as _, pgettext
 from core.formatting import format_locale, local_time
 from core.timeutil import to_local
 
-from .channels import one_line
+from core.channels import one_line
 
 LANGUAGES = ("fi", "sv", "en")
 

@@ -14,22 +14,27 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.permissions import lead_required
-from appointments.models import Appointment
-from appointments.services import can_open as can_open_appointment
-from core.db import get_or_404, immediate_transactions, utcnow
+from core import channels
+from core.db import get_or_404, immediate_transactions, positive_id_or_404, utcnow
 from core.extensions import db, login_manager
 from core.formatting import local_date
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import finnish_holiday, local_to_utc, local_today
 from core.web import paginate
+from groups import signals as group_signals
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
+from meetings import signals as meeting_signals
 from meetings.models import Meeting, MeetingStatus
 from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from core.demo import register_demo
+from core.agenda import register_agenda_annotator, register_exception_source
+from core.dashboard import register_panel
+from core.registry import register
 from register.access import log_access, log_access_many
 
-from . import channels, notices, offers, services, texts
+from . import agenda, demo, notices, offers, panels, services, texts
 from .forms import NewTimeForm, OfferAnswerForm, OfferForm, OptOutForm, PolicyForm, TeamSettingsForm
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OfferStatus, OutboxMessage, RecipientKind, TargetKind
 
@@ -66,6 +71,11 @@ def _on_session_changed(sender, session=None, change=None, old_starts_at=None, n
         notices.session_changed(session, change, old_starts_at, notify)
 
 
+def _on_group_cancelled(sender, group=None, cancelled=(), **_kw):
+    if group is not None:
+        notices.group_cancelled(group, list(cancelled))
+
+
 def _on_participant_removed(sender, meeting=None, participant=None, **_kw):
     if meeting is not None and participant is not None:
         services.participant_removed(meeting, participant)
@@ -81,32 +91,15 @@ def _on_participant_attendance(sender, participant=None, **_kw):
         services.record_participant_attendance(participant)
 
 
-def connect_signals() -> list[str]:
-    """Hook on the other features' signals; a feature that is not installed is skipped."""
-    connected = []
-    try:
-        from meetings import signals as meeting_signals
-    except ImportError:
-        meeting_signals = None
-    if meeting_signals is not None:
-        meeting_signals.meeting_changed.connect(_on_meeting_changed, weak=False)
-        meeting_signals.participant_attendance_recorded.connect(_on_participant_attendance, weak=False)
-        if hasattr(meeting_signals, "participant_removed"):
-            meeting_signals.participant_removed.connect(_on_participant_removed, weak=False)
-        connected.append("meetings")
-    try:
-        from groups import signals as group_signals
-    except ImportError:
-        group_signals = None
-    if group_signals is not None and hasattr(group_signals, "attendance_recorded"):
-        group_signals.attendance_recorded.connect(_on_attendance_recorded, weak=False)
-        if hasattr(group_signals, "session_changed"):
-            group_signals.session_changed.connect(_on_session_changed, weak=False)
-        connected.append("groups")
-    return connected
-
-
-connect_signals()
+def connect_signals() -> None:
+    """Hook on the meetings' and groups' signals. Blinker's signals are process-wide and connecting
+    the same receiver again is a no-op, so every app of the process shares these receivers."""
+    meeting_signals.meeting_changed.connect(_on_meeting_changed, weak=False)
+    meeting_signals.participant_attendance_recorded.connect(_on_participant_attendance, weak=False)
+    meeting_signals.participant_removed.connect(_on_participant_removed, weak=False)
+    group_signals.attendance_recorded.connect(_on_attendance_recorded, weak=False)
+    group_signals.session_changed.connect(_on_session_changed, weak=False)
+    group_signals.group_cancelled.connect(_on_group_cancelled, weak=False)
 
 
 # --- outbox ------------------------------------------------------------------------------------
@@ -190,10 +183,12 @@ def _meeting_or_404(meeting_id) -> Meeting:
     return meeting
 
 
-def _appointment_or_404(appointment_id) -> Appointment:
-    # The appointment's own rule: whoever gets 404 on the appointment's page gets 404 here too.
-    appointment = get_or_404(Appointment, appointment_id)
-    if not can_open_appointment(current_user, appointment):
+def _appointment_or_404(appointment_id):
+    # The appointment's own rule, through the target appointments registered (this feature does
+    # not import the one above it): whoever gets 404 on the appointment's page gets 404 here too.
+    target = services.reminder_target(services.APPOINTMENT)
+    appointment = target.load(positive_id_or_404(appointment_id))
+    if appointment is None or not target.can_open(current_user, appointment.id):
         abort(404)
     return appointment
 
@@ -561,10 +556,12 @@ def send_reminders(now_text: str | None, batch: int) -> None:
 
 
 @bp.record_once
-def _register_agenda(state):
-    from core.agenda import register_agenda_annotator, register_exception_source
-
-    from . import agenda
-
-    register_agenda_annotator(state.app, agenda.annotate)
-    register_exception_source(state.app, agenda.exception_source)
+def _register(state) -> None:
+    """What this feature plugs into the app's registries (core.registry)."""
+    app = state.app
+    register_agenda_annotator(app, agenda.annotate)
+    register_exception_source(app, agenda.exception_source)
+    register_panel(app, panels.reminders_panel)
+    register(app, "group_cancel_audience", notices.group_cancel_audience)
+    connect_signals()
+    register_demo(app, demo.seed)

@@ -41,7 +41,7 @@ def make_partner(*, name: str | None = None, kind: str = "substance_abuse", cont
     from register.services import save_contact, save_partner
 
     partner = save_partner(None, name=name or f"Partner {_next()}", kind=kind)
-    for i in range(contacts):
+    for _ in range(contacts):
         save_contact(partner, None, name=f"Contact {_next()}", email=f"contact{_next()}@partner.example")
     db.session.commit()
     return partner

@@ -26,7 +26,7 @@ def _fits(page) -> None:
 @pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["360px", "1280px"])
 def test_agenda_and_a_referral_taken_into_a_group(page, app, facilitator, viewport):
     worker = make_user(name="Sanna Saarinen", email="sanna@example.fi")
-    lead = make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
+    make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
     person = make_client(name="Matti Kuusela", worker=worker)
     group = make_group(facilitator, make_user(), title="Raharyhmä", status="enrolling", capacity=6)
     from groups import services as groups

@@ -148,7 +148,7 @@ def test_outreach_is_seeded_in_pairs_on_the_venues_schedules(seeded):
     statuses = {v[4] for v in visits}
     assert statuses == {"scheduled", "done", "cancelled"}
     pairs = 0
-    for (vid, venue, starts, ends, status, rule_date, s1, s2, valid_from, valid_until, breaks, active, report,
+    for (vid, _venue, starts, ends, status, rule_date, s1, s2, valid_from, valid_until, breaks, _active, report,
          people, *numbers) in visits:
         starts, ends = _aware(starts), _aware(ends)
         assert ends > starts, vid

@@ -398,7 +398,7 @@ def test_one_stored_body_per_subscription_and_none_after_revocation(client, worl
     assert client.get(url).status_code == 404
 
 
-def test_a_source_without_tables_is_asked_for_its_version(client, world, monkeypatch):
+def test_a_source_without_tables_is_asked_for_its_version(app, client, world, monkeypatch):
     """A feature that registers a source without naming its tables still gets fresh feeds."""
     from calendar_export.ical import EventRecord
 
@@ -415,7 +415,7 @@ def test_a_source_without_tables_is_asked_for_its_version(client, world, monkeyp
         def version(self, scope, window):
             return (state["version"], None, 0)
 
-    monkeypatch.setitem(sources_module._sources, "legacy", Legacy())
+    sources_module.register_source(app, Legacy())  # on this test's app only (core.registry)
     url = world["urls"]["unit"]
     first = fetch(client, url)
     state["version"] = 2

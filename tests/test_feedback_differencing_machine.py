@@ -273,7 +273,7 @@ class Attacker(RuleBasedStateMachine):
                     else:
                         pairs.append((tokens[0], tokens[1]))
                         tokens = tokens[2:]
-                rows += [(theme.group(1), scale, n, mean) for scale, (n, mean) in zip(self.scales, pairs)]
+                rows += [(theme.group(1), scale, n, mean) for scale, (n, mean) in zip(self.scales, pairs, strict=False)]
         # The report releases a finished group itself (nobody need have opened its page): the
         # attacker learns what such a release covers from the group's page afterwards, which
         # shows the stored figure. A group the report should have released but did not would

@@ -217,7 +217,7 @@ def test_results_page_query_count_does_not_grow(auth_client, app, facilitator):
     for group_id in ids:
         db.session.expunge_all()  # nothing already loaded from an earlier request
         statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
+        listener = lambda *args, statements=statements: statements.append(args[2])  # noqa: E731
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         auth_client.get(f"/feedback/groups/{group_id}")
         sa.event.remove(db.engine, "before_cursor_execute", listener)

@@ -99,7 +99,7 @@ def test_cached_charts_and_results_take_no_write_lock(auth_client, facilitator, 
     assert len(writing) == 1 and "INSERT INTO feedback_chart_cache" in " ".join(writing[0]), first
     assert not any("feedback_answer" in s for s in writing[0])
     for url in (chart, page):
-        runs = transactions(lambda: auth_client.get(url))
+        runs = transactions(lambda url=url: auth_client.get(url))
         assert all(run[0] == "BEGIN" for run in runs), (url, runs)
 
 

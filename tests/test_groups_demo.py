@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from core.demo import DemoContext, seed_foundation
+from core.demo import DemoContext
+from register.demo import seed_foundation
 from core.extensions import db
 from groups import demo, services
 from groups.models import Attendance, Group, GroupIdea

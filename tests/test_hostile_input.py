@@ -76,7 +76,7 @@ class _Forms(HTMLParser):
 
 def _pages_by_endpoint(app, seen) -> dict[str, str]:
     pages: dict[str, str] = {}
-    for url, (code, mimetype) in seen.items():
+    for url, (code, _mimetype) in seen.items():
         endpoint = _endpoint_of(app, urlsplit(url).path)
         if code == 200 and endpoint and endpoint not in pages:
             pages[endpoint] = url

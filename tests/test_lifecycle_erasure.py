@@ -138,7 +138,6 @@ def _backup_text(runner, tmp_path, database_url) -> bytes:
     if database_url.startswith("sqlite"):
         return path.read_bytes()
     # pg_dump's custom format is compressed: read it back as the SQL it restores.
-    url = sa.engine.make_url(database_url)
     return subprocess.run(["pg_restore", "--file=-", str(path)], capture_output=True, check=True).stdout
 
 

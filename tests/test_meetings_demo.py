@@ -1,7 +1,8 @@
 """The demo meetings seed cleanly on top of the foundation's demo data."""
 from __future__ import annotations
 
-from core.demo import DemoContext, seed_foundation
+from core.demo import DemoContext
+from register.demo import seed_foundation
 from core.extensions import db
 
 

@@ -45,7 +45,7 @@ def test_csv_by_month_hides_figures_about_fewer_than_k_people(lead_client, seede
     header = rows[0]
     assert header[:6] == ["Paikka", "Ajanjakso", "Toteutuneet käynnit", "Perutut käynnit", "Tavatut ihmiset",
                           "Palveluille uusien osuus"]
-    by_period = {row[1]: dict(zip(header, row)) for row in rows[1:]}
+    by_period = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     first, second = by_period[f"{m1:%Y-%m}"], by_period[f"{m2:%Y-%m}"]
     assert first["Paikka"] == "Diakoniakahvila" and first["Tavatut ihmiset"] == "12"
     assert first["Palveluille uusien osuus"] == "50\xa0%"          # Finnish percent format
@@ -57,7 +57,7 @@ def test_csv_by_month_hides_figures_about_fewer_than_k_people(lead_client, seede
     # No cell anywhere carries a count between 1 and k-1.
     people_columns = header[4:]
     for row in rows[1:]:
-        for name, cell in zip(header, row):
+        for name, cell in zip(header, row, strict=True):
             if name in people_columns and cell.isdigit():
                 assert not 0 < int(cell) < 5, (name, cell)
 
@@ -67,7 +67,7 @@ def test_csv_by_quarter_adds_the_months_up_and_cannot_be_differenced(lead_client
     _venue, m1, m2 = seeded
     rows = read(lead_client.get("/outreach/report.csv?months=12&by=quarter"))
     header = rows[0]
-    quarters = {row[1]: dict(zip(header, row)) for row in rows[1:]}
+    quarters = {row[1]: dict(zip(header, row, strict=True)) for row in rows[1:]}
     q = lambda d: f"{d.year} Q{(d.month - 1) // 3 + 1}"  # noqa: E731
     first = quarters[q(m1)]
     if q(m1) == q(m2):
@@ -89,7 +89,7 @@ def test_a_share_new_that_would_give_away_a_few_people_is_hidden(lead_client, fa
                    met_one_to_one=20)
     db.session.commit()
     rows = read(lead_client.get("/outreach/report.csv?months=6&by=month"))
-    row = dict(zip(rows[0], rows[1]))
+    row = dict(zip(rows[0], rows[1], strict=True))
     assert row["Tavatut ihmiset"] == "20" and row["Palveluille uusien osuus"] == "alle 5"
 
 

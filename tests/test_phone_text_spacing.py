@@ -18,7 +18,7 @@ def _spaced(page):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [{"width": 320, "height": 640}], ids=["320px"])
-def test_no_control_text_overflows_with_wcag_text_spacing(app, runner, spacing_page, viewport):
+def test_no_control_text_overflows_with_wcag_text_spacing(app, runner, spacing_page, viewport):  # noqa: F811 - a fixture
     pages = pages_by_user(app, runner)
     page = spacing_page
     problems = walk(page, pages, _spaced)
@@ -27,7 +27,7 @@ def test_no_control_text_overflows_with_wcag_text_spacing(app, runner, spacing_p
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}], ids=["360px"])
-def test_the_measure_sees_an_overflowing_roll_call_button(app, runner, spacing_page, viewport):
+def test_the_measure_sees_an_overflowing_roll_call_button(app, runner, spacing_page, viewport):  # noqa: F811 - a fixture
     """The check itself: a roll-call button squeezed as it was before (three side by side, no
     wrapping) is reported, so a clean walk means the text fits, not that nothing was measured."""
     from tests.phone_walk import seed_demo

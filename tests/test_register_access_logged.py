@@ -39,7 +39,7 @@ BLUEPRINTS = ("register", "meetings", "groups", "outreach")
 def _rename_clients() -> dict[int, str]:
     clients = db.session.scalars(sa.select(Client).order_by(Client.id)).all()
     assert len(clients) <= len(FIRST_NAMES)
-    for client, first in zip(clients, FIRST_NAMES):
+    for client, first in zip(clients, FIRST_NAMES, strict=False):
         client.name = f"{first} {SURNAME}"
     db.session.commit()
     return {c.id: c.name for c in clients}

@@ -45,7 +45,7 @@ def test_two_processes_deliver_each_reminder_exactly_once(app, facilitator, gate
     processes = [subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                   text=True) for _ in range(2)]
     outputs = [p.communicate(timeout=120) for p in processes]
-    for p, (out, err) in zip(processes, outputs):
+    for p, (_out, err) in zip(processes, outputs, strict=True):
         assert p.returncode == 0, err
 
     counts = gateway.delivered_counts()

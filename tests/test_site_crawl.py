@@ -43,7 +43,7 @@ def crawl(app, client, start: str = "/", limit: int = 400) -> dict[str, tuple[in
             continue
         response = client.get(url)
         seen[url] = (response.status_code, response.mimetype)
-        if response.status_code != 200 or not response.mimetype == "text/html":
+        if response.status_code != 200 or response.mimetype != "text/html":
             response.close()
             continue
         for href in HREF_RE.findall(response.get_data(as_text=True)):

@@ -8,6 +8,7 @@ submit (a user agent without it, or a value the browser accepts but the server r
 server's answer is what is tested."""
 from __future__ import annotations
 
+import contextlib
 from urllib.parse import urlsplit
 
 import pytest
@@ -47,11 +48,9 @@ SUMMARY_STATE_JS = """() => {
 
 def summary_state(page):
     # The browser runs autofocus at its next rendering step after the load, not at once.
-    try:
+    with contextlib.suppress(Exception):  # the assertion below says what is wrong
         page.wait_for_function("() => document.activeElement && document.activeElement.matches('.error-summary')",
                                timeout=3000)
-    except Exception:  # noqa: BLE001 - the assertion below says what is wrong
-        pass
     return page.evaluate(SUMMARY_STATE_JS)
 
 
