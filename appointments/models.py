@@ -90,3 +90,10 @@ class Appointment(db.Model):
     def alone_on_home_visit(self) -> bool:
         """Work safety (seed 003): a home visit is made in pairs; alone is allowed but shown."""
         return self.kind == AppointmentKind.HOME_VISIT and self.worker2_id is None
+
+
+# An appointment's reminder policy, messages and follow-ups go with it (reminders.links).
+from reminders.links import event_links, remove_with  # noqa: E402  (after the model it names)
+from reminders.models import TargetKind  # noqa: E402
+
+remove_with(Appointment, event_links(TargetKind.APPOINTMENT))

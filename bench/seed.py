@@ -15,7 +15,7 @@ counts; ``state["measured"]`` names a group, meeting, outreach venue and visit c
 
 The same ``--seed`` gives the same data on the same day (times are laid out around today, so
 that feeds, open feedback windows and "my tasks" have current data). Works on SQLite and
-PostgreSQL. Tables of features that are not installed are skipped and listed in the state.
+PostgreSQL. Every feature is always installed (app.FEATURES), so every table is seeded.
 
     .venv/bin/python -m bench.seed --database-url sqlite:///bench/data/bench.db --scale 0.1
 
@@ -597,12 +597,8 @@ def _seed_meetings(ctx: SeedContext) -> None:
 
 def _seed_feedback_step(ctx: SeedContext, state: dict) -> set[int]:
     """Feedback windows, responses and answers; returns the groups that have answers."""
-    from core.setup import installed_features
 
     ctx.progress.phase("building feedback windows, responses and answers")
-    if "feedback" not in installed_features():
-        ctx.skipped.append("feedback (package not installed)")
-        return set()
     state.update(_seed_feedback(ctx.rng, ctx.sessions, ctx.meetings, ctx.groups, ctx.sizes, ctx.now, ctx.today,
                                 ctx.progress, ctx.counts))
     return state.pop("_answered_groups")
@@ -612,11 +608,7 @@ def _seed_calendar(ctx: SeedContext, state: dict) -> None:
     """A partner feed and the unit feed, subscribed through the feature's own service."""
     from accounts.models import User
     from core.extensions import db
-    from core.setup import installed_features
 
-    if "calendar_export" not in installed_features():
-        ctx.skipped.append("calendar_export (package not installed)")
-        return
     from calendar_export import services as cal
 
     _sub, token = cal.create_subscription(kind="partner", target_id=BUSY_PARTNER, label="Benchmark partner feed",
@@ -630,11 +622,7 @@ def _seed_calendar(ctx: SeedContext, state: dict) -> None:
 
 
 def _seed_reminder_policies(ctx: SeedContext) -> None:
-    from core.setup import installed_features
 
-    if "reminders" not in installed_features():
-        ctx.skipped.append("reminders (package not installed)")
-        return
     from reminders.models import ReminderPolicy
 
     policies = []
@@ -651,12 +639,8 @@ def _seed_reminder_policies(ctx: SeedContext) -> None:
 
 
 def _seed_outreach_step(ctx: SeedContext) -> dict:
-    from core.setup import installed_features
 
     ctx.progress.phase("building outreach venues, schedules and visits")
-    if "outreach" not in installed_features():
-        ctx.skipped.append("outreach (package not installed)")
-        return {}
     return _seed_outreach(random.Random(f"{ctx.seed_value}:outreach"), sizes=ctx.sizes, partners=ctx.partners,
                           workers=ctx.workers, first_day=ctx.first_day, today=ctx.today, now=ctx.now,
                           progress=ctx.progress, counts=ctx.counts)

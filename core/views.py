@@ -50,12 +50,11 @@ def index():
     pending = agenda_.to_record(current_user.id)
     overview = agenda_.lead_overview() if current_user.is_lead else None
     if overview:
-        # Workload counts of the staff of the units the lead leads only (accounts.units).
-        from accounts.models import UnitMembership
-        from accounts.units import led_unit_ids_select
-
-        own = set(db.session.scalars(sa.select(UnitMembership.user_id)
-                                     .where(UnitMembership.unit_id.in_(led_unit_ids_select(current_user)))))
+        # Workload counts of the staff of the units the lead leads only (a lead leads the units
+        # they are a member of, accounts.units). By table: core does not import accounts.
+        membership = sa.table("unit_membership", sa.column("user_id"), sa.column("unit_id"))
+        led = sa.select(membership.c.unit_id).where(membership.c.user_id == current_user.id)
+        own = set(db.session.scalars(sa.select(membership.c.user_id).where(membership.c.unit_id.in_(led))))
         for key in ("open_counts", "overdue_counts"):
             overview[key] = type(overview[key])({k: v for k, v in overview[key].items() if k in own})
     names = {}

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from appointments.models import Appointment
 from groups.models import Group, GroupSession
 from meetings.models import Meeting
 from register.models import Client, PartnerContact, Relative
@@ -42,9 +41,6 @@ LINKS: dict[type, list[tuple[sa.Table, str, str, str]]] = {
     Meeting: [(ReminderPolicy.__table__, "target_kind", "target_id", TargetKind.MEETING),
               (OutboxMessage.__table__, "target_kind", "target_id", TargetKind.MEETING),
               (FollowUpTask.__table__, "source_kind", "source_id", TargetKind.MEETING)],
-    Appointment: [(ReminderPolicy.__table__, "target_kind", "target_id", TargetKind.APPOINTMENT),
-                  (OutboxMessage.__table__, "target_kind", "target_id", TargetKind.APPOINTMENT),
-                  (FollowUpTask.__table__, "source_kind", "source_id", TargetKind.APPOINTMENT)],
     GroupSession: [(OutboxMessage.__table__, "target_kind", "target_id", TargetKind.SESSION),
                    (FollowUpTask.__table__, "source_kind", "source_id", TargetKind.SESSION)],
     PlaceOffer: [(OutboxMessage.__table__, "target_kind", "target_id", TargetKind.OFFER),
@@ -64,5 +60,18 @@ def _remove_links(links):
     return after_delete
 
 
+def event_links(kind: TargetKind) -> list[tuple[sa.Table, str, str, str]]:
+    """The links to an event of ``kind`` that has reminders: its policy, messages and follow-ups."""
+    return [(ReminderPolicy.__table__, "target_kind", "target_id", kind),
+            (OutboxMessage.__table__, "target_kind", "target_id", kind),
+            (FollowUpTask.__table__, "source_kind", "source_id", kind)]
+
+
+def remove_with(cls: type, links: list[tuple[sa.Table, str, str, str]]) -> None:
+    """Delete ``links`` with each deleted ``cls`` row, in the same flush. A feature above this one
+    (appointments) calls it for its own records, since reminders does not import it."""
+    sa.event.listen(cls, "after_delete", _remove_links(links))
+
+
 for _cls, _links in LINKS.items():
-    sa.event.listen(_cls, "after_delete", _remove_links(_links))
+    remove_with(_cls, _links)
