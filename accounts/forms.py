@@ -2,7 +2,13 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import (
-    BooleanField, EmailField, PasswordField, SelectField, SelectMultipleField, StringField, SubmitField,
+    BooleanField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 

@@ -15,6 +15,7 @@ import unicodedata
 
 import sqlalchemy as sa
 from flask import g, has_app_context
+
 from core.extensions import db
 
 from .models import Unit, UnitMembership

@@ -1,28 +1,36 @@
 """Login, logout, own password and language, and the lead's staff administration."""
 from __future__ import annotations
 
+import requests
 import sqlalchemy as sa
+from authlib.common.errors import AuthlibBaseError
+from authlib.integrations.base_client.errors import OAuthError
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from joserfc.errors import JoseError
 from sqlalchemy.orm import selectinload
 
 from core.db import get_or_404
 from core.extensions import db
+from core.forms import ConfirmForm
 from core.security import is_safe_next, read_only
 from core.transaction import keep_writes
-
-from core.forms import ConfirmForm
 from core.web import paginate
 
-import requests
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.base_client.errors import OAuthError
-from joserfc.errors import JoseError
-
 from . import mfa, oidc, services, units
-from .forms import (ActiveForm, ChangePasswordForm, CodeForm, EnrolForm, LoginForm, NewStaffForm, PolicyForm,
-                    RemoveSecondFactorForm, StaffForm, UnitForm)
+from .forms import (
+    ActiveForm,
+    ChangePasswordForm,
+    CodeForm,
+    EnrolForm,
+    LoginForm,
+    NewStaffForm,
+    PolicyForm,
+    RemoveSecondFactorForm,
+    StaffForm,
+    UnitForm,
+)
 from .models import PasskeyCredential, Role, SecurityEvent, TotpCredential, Unit, UnitMembership, User
 from .permissions import county_admin_required, staff_admin_required
 from .session_auth import end_current_session, start_session

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_login import current_user
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from core.agenda import TO_RECORD_DAYS
@@ -18,9 +18,9 @@ from core.extensions import db
 from register.access import log_access_many
 
 from .forms import KIND_LABELS
-from .services import openable_condition
 from .models import Appointment, AppointmentKind, AppointmentStatus
 from .notices import TARGET_KIND
+from .services import openable_condition
 
 
 def _mine(user):

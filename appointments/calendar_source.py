@@ -11,7 +11,6 @@ from sqlalchemy.orm import selectinload
 from calendar_export.ical import EventRecord
 from calendar_export.sources import UID_DOMAIN
 from core.extensions import db
-
 from register.models import Client
 
 from .forms import KIND_LABELS

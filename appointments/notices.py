@@ -11,9 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from register.models import Client
-from reminders import notices as change_notices
-from reminders import services as reminders
+from reminders import notices as change_notices, services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
 from . import services

@@ -9,11 +9,10 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
-from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from accounts.units import led_unit_ids_select, leads_unit
+from accounts.units import leads_unit, led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, room_key
 from core.db import utcnow
 from core.extensions import db

@@ -9,23 +9,22 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from accounts.models import User
+from calendar_export.sources import register_source
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
 from core.db import utcnow
+from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, to_local
-from calendar_export.sources import register_source
-from core.demo import register_demo
-from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-from core.conflicts import register_busy_source
-from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
-                             register_access_rule)
+from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many, register_access_rule
+from register.models import Client
 from register.sections import register_client_section
 from reminders.services import register_reminder_source, register_reminder_target
-from register.models import Client
 
-from . import agenda, demo, calendar_source, notices, panels, services
+from . import agenda, calendar_source, demo, notices, panels, services
 from .forms import KIND_LABELS, STATUS_LABELS, AppointmentForm, CancelForm, NextForm, StatusForm
 from .models import Appointment, AppointmentKind, AppointmentStatus
 from .services import AppointmentError

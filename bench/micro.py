@@ -94,12 +94,11 @@ def feed_vs_icalendar(port: int, state: dict, url: str) -> dict:
 
 
 def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
+    from core.db import aware_utc, utcnow
+    from core.extensions import db
     from feedback import charts, services, summary
     from feedback.models import ChartCache
     from groups.models import Group
-
-    from core.db import aware_utc, utcnow
-    from core.extensions import db
 
     paths = state.get("chart_paths") or []
     if not paths:

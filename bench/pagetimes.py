@@ -66,7 +66,8 @@ def main(argv=None) -> None:
     parser.add_argument("--state", required=True)
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args(argv)
-    state = json.load(open(args.state))
+    with open(args.state) as fh:
+        state = json.load(fh)
     print(json.dumps(measure(args.database_url, state, args.repeat)))
 
 

@@ -77,7 +77,8 @@ def main(argv=None) -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--variant", help="(internal) measure this variant in this process")
     args = parser.parse_args(argv)
-    state = json.load(open(args.state))
+    with open(args.state) as fh:
+        state = json.load(fh)
     if args.variant is not None:
         print(json.dumps(one(args.database_url, state, args.variant or None, args.repeat)))
         return

@@ -354,7 +354,7 @@ def worker_curve(url: str, state: dict, args) -> dict:
             for scenario in CURVE_PAGES:
                 run_wrk(server.port, scenario, state, 1, args.concurrency)  # warm-up
                 sampled: list[int | None] = []
-                timer = threading.Timer(args.duration / 2, lambda: sampled.append(_guard_value(_pg_connections, url)))
+                timer = threading.Timer(args.duration / 2, lambda sampled=sampled: sampled.append(_guard_value(_pg_connections, url)))
                 timer.start()
                 point[scenario] = run_wrk(server.port, scenario, state, args.duration, args.concurrency)
                 timer.join()
@@ -713,7 +713,7 @@ def special_path_lines(results: dict) -> list[str]:
                 f"{results.get('duration', '?')} s each.", "",
                 "| special path | where | page | as is, before (req/s, p50 ms) | as is, after | without it | "
                 "without ÷ as is (req/s) |", "|---|---|---|---|---|---|---:|"]
-    for variant, r in (sp.get("without") or {}).items():
+    for r in (sp.get("without") or {}).values():
         sc = r["scenario"]
         before, after = sp["as_is_before"].get(sc, {}), sp["as_is_after"].get(sc, {})
         best = max([x.get("rps") or 0 for x in (before, after)])

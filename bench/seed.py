@@ -607,9 +607,8 @@ def _seed_feedback_step(ctx: SeedContext, state: dict) -> set[int]:
 def _seed_calendar(ctx: SeedContext, state: dict) -> None:
     """A partner feed and the unit feed, subscribed through the feature's own service."""
     from accounts.models import User
-    from core.extensions import db
-
     from calendar_export import services as cal
+    from core.extensions import db
 
     _sub, token = cal.create_subscription(kind="partner", target_id=BUSY_PARTNER, label="Benchmark partner feed",
                                           created_by=db.session.get(User, 1))

@@ -16,8 +16,17 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from icalendar import (Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vDuration,
-                       vRecur, vText)
+from icalendar import (
+    Calendar,
+    Event,
+    Timezone,
+    TimezoneDaylight,
+    TimezoneStandard,
+    vCalAddress,
+    vDuration,
+    vRecur,
+    vText,
+)
 
 from core.timeutil import HELSINKI
 

@@ -96,5 +96,7 @@ class CalendarInstallation(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-from . import installation as _installation  # noqa: E402,F401  (seeds the row when create_all makes the table)
-from . import links as _links  # noqa: E402,F401  (a subscription goes with the record it is about)
+from . import (
+    installation as _installation,  # noqa: E402,F401  (seeds the row when create_all makes the table)
+    links as _links,  # noqa: E402,F401  (a subscription goes with the record it is about)
+)

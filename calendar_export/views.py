@@ -12,28 +12,38 @@ from urllib.parse import quote
 
 import icalendar
 import sqlalchemy as sa
-from flask import (Blueprint, Response, abort, current_app, flash, has_request_context, redirect,
-                   render_template, request, session, url_for)
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    has_request_context,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 from werkzeug.http import http_date, quote_etag
 
+from core.channels import SendError, missing_email_settings, send_email
 from core.db import get_or_404
 from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.transaction import writing
-from core.channels import SendError, missing_email_settings, send_email
 
-from . import changes, demo, fastpath, services
+from . import changes, demo, fastpath, services, sources as sources_module
 from .cli import register_commands
 from .forms import KIND_LABELS, SendLinkForm, SubscriptionForm
 from .ical import build_event_ics, build_feed_ics
 from .installation import uid_policy
 from .models import CalendarSubscription, FeedKind
-from . import sources as sources_module
 from .sources import Window, collect_events, latest_change, register_source, sources, untracked_version
 
 bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
@@ -439,10 +449,9 @@ def subscriptions():
 
 def _choices():
     from groups.models import Group
-    from register.models import PartnerOrganisation
-
     from groups.services import visible_group_ids
     from register.access import partner_visible_condition
+    from register.models import PartnerOrganisation
 
     groups = db.session.scalars(sa.select(Group).where(Group.id.in_(visible_group_ids(current_user)))
                                 .order_by(Group.title, Group.id)).all()

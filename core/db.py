@@ -16,7 +16,6 @@ from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
-
 # On SQLite, command-line jobs that read and then write (send-reminders, seeding) take the write
 # lock when their transaction begins, as requests do; see core.setup._sqlite_listeners.
 IMMEDIATE_OUTSIDE_REQUESTS: contextvars.ContextVar[bool] = contextvars.ContextVar("immediate", default=False)

@@ -13,8 +13,7 @@ import re
 from datetime import date, datetime, time
 from functools import lru_cache
 
-from babel import dates as babel_dates
-from babel import numbers as babel_numbers
+from babel import dates as babel_dates, numbers as babel_numbers
 
 from .timeutil import HELSINKI, to_local
 

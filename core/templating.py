@@ -4,15 +4,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from babel import dates as babel_dates
 from flask import Flask, g, has_request_context, request
 from flask_babel import get_locale, lazy_gettext as _l
 from flask_login import current_user
 from jinja2 import pass_context
 
 # The formatting itself lives in core.formatting; these names stay importable from here.
-from .formatting import (local_date, local_dt, local_time, month_year, number, percent, recorded, time_range,
-                         weekday_date)
+from .formatting import (
+    local_date,
+    local_dt,
+    local_time,
+    month_year,
+    number,
+    percent,
+    recorded,
+    time_range,
+    weekday_date,
+)
 
 # (endpoint, label, lead only). Entries whose endpoint is not registered are left out, so a
 # feature appears in the menu as soon as its blueprint exists.

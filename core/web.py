@@ -5,7 +5,6 @@ from flask import request
 
 from .extensions import db
 
-
 # Far beyond any list's last page: a larger number in a URL is read as this one, because an
 # OFFSET past the database's integer range would fail instead of giving an empty page.
 LAST_PAGE_ASKED = 1_000_000

@@ -5,8 +5,17 @@ from __future__ import annotations
 import functools
 
 from flask_babel import lazy_gettext as _l
-from wtforms import FieldList, FormField, HiddenField, Label, RadioField, SelectField, StringField, SubmitField, \
-    TextAreaField
+from wtforms import (
+    FieldList,
+    FormField,
+    HiddenField,
+    Label,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from core.forms import DateField, Form, no_control_chars, strip_filter
@@ -65,7 +74,7 @@ def response_form(item_set, locale: str, **kwargs) -> ResponseFormBase:
     else:
         form.comment.label.text = _l("Anything else you want to say? (optional)")
     form.item_fields = [form[f"item_{item_id}"] for item_id, _label in labels]
-    for (item_id, _text, lang), f in zip(worded, form.item_fields):
+    for (_item_id, _text, lang), f in zip(worded, form.item_fields, strict=True):
         f.label_lang = lang if lang != locale else None
     return form
 

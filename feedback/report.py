@@ -8,10 +8,10 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from core.formatting import local_date
-from core.forms import EARLIEST_DATE, latest_date
 from core.csvfile import csv_bytes
 from core.extensions import db
+from core.formatting import local_date
+from core.forms import EARLIEST_DATE, latest_date
 from core.timeutil import local_day_bounds_utc, local_today, to_local
 from groups.models import Attendance, AttendanceStatus, Group, GroupSession, SessionStatus
 from meetings.models import ActionItem, ItemStatus, Meeting, MeetingStatus

@@ -25,9 +25,21 @@ from core.timeutil import local_today
 
 from . import people, suppression
 from .builtin import BUILTIN_SETS, DEFAULT_KEYS
+from .models import (
+    AddressCount,
+    AnswerSlip,
+    ChartCache,
+    FeedbackAnswer,
+    FeedbackResponse,
+    FeedbackWindow,
+    GroupFeedbackSettings,
+    Item,
+    ItemSet,
+    SubmissionBucket,
+    WindowKind,
+    random_response_id,
+)
 from .scales import SCALES, ZERO_TO_TEN
-from .models import (AddressCount, AnswerSlip, ChartCache, FeedbackAnswer, FeedbackResponse, FeedbackWindow, GroupFeedbackSettings, Item,
-                     ItemSet, SubmissionBucket, WindowKind, random_response_id)
 
 # No 0/O, 1/I/L, 2/Z, 5/S, 8/B, 6/G: easy to read off a projector and type on a phone.
 CODE_ALPHABET = "ACDEFHJKMNPRTUVWXY34679"

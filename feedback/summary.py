@@ -15,17 +15,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
 from flask_babel import get_locale, gettext as _
+from sqlalchemy.orm import selectinload
 
 from core.db import aware_utc, const, utcnow
 from core.extensions import db
-from groups.models import (Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession,
-                           SessionStatus)
+from groups.models import Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupSession, SessionStatus
 
 from . import charts, release as release_rule, scales, services
-from .results import format_mean
 from .models import FeedbackRelease, FeedbackWindow, Item, ItemSet, WindowKind
+from .results import format_mean
 
 
 def _locale() -> str:

@@ -24,18 +24,26 @@ from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.transaction import writing
 from core.templating import local_dt
 from core.timeutil import local_today
+from core.transaction import writing
 from groups import services as group_services
 from groups.models import Group, GroupSession
 from meetings import services as meeting_services
 from meetings.models import Meeting
 
 from . import charts, demo, release as release_rule, report as unit_report, scales, services, summary as summaries
-from .results import format_mean
-from .forms import CodeForm, GroupSettingsForm, ItemSetEditForm, ItemSetForm, PeriodForm, WindowActionForm, response_form
+from .forms import (
+    CodeForm,
+    GroupSettingsForm,
+    ItemSetEditForm,
+    ItemSetForm,
+    PeriodForm,
+    WindowActionForm,
+    response_form,
+)
 from .models import FeedbackWindow, ItemSet, WindowKind
+from .results import format_mean
 
 bp = Blueprint("feedback", __name__, template_folder="templates")
 

@@ -3,8 +3,16 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l, lazy_pgettext
 from wtforms import (
-    BooleanField, HiddenField, IntegerField, RadioField, SelectField, SelectMultipleField, StringField,
-    SubmitField, TextAreaField, TimeField,
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    TimeField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 

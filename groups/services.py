@@ -17,21 +17,36 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import contains_eager, selectinload
 
 from accounts.units import (
-    UnitChoiceError, led_unit_ids_select, leads_unit, member_unit_ids, member_unit_ids_select, unit_for_new_record,
+    UnitChoiceError,
+    leads_unit,
+    led_unit_ids_select,
+    member_unit_ids,
+    member_unit_ids_select,
+    unit_for_new_record,
 )
-from core.conflicts import LONGEST_BOOKING, Conflict
-from core.conflicts import find_conflicts as core_find_conflicts
+from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts as core_find_conflicts
 from core.db import aware_utc, utcnow
-from core.formatting import local_dt
-from core.forms import date_in_range, date_range_message
 from core.extensions import db
+from core.forms import date_in_range, date_range_message
 from core.registry import registered
 from core.templating import local_date
 from core.timeutil import holiday_label, local_to_utc, local_today, to_local
 
 from .models import (
-    Attendance, AttendanceStatus, Enrolment, EnrolmentStatus, Group, GroupEvaluation, GroupIdea, GroupPartner,
-    GroupSession, GroupStatus, Referral, ReferralStatus, SessionChange, SessionStatus,
+    Attendance,
+    AttendanceStatus,
+    Enrolment,
+    EnrolmentStatus,
+    Group,
+    GroupEvaluation,
+    GroupIdea,
+    GroupPartner,
+    GroupSession,
+    GroupStatus,
+    Referral,
+    ReferralStatus,
+    SessionChange,
+    SessionStatus,
 )
 from .signals import attendance_recorded, group_cancelled
 

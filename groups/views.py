@@ -12,28 +12,54 @@ from sqlalchemy.orm import joinedload, load_only, selectinload
 
 from accounts.models import User
 from accounts.units import units_of
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
 from core.db import get_or_404
+from core.demo import register_demo
 from core.extensions import db
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels, weekday_date
 from core.timeutil import local_to_utc, local_today, to_local
 from core.web import id_arg, paginate, search_arg
-from core.demo import register_demo
-from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-from core.conflicts import register_busy_source
-from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
-                             partner_visible_condition, register_access_rule)
-from register.sections import register_client_section
+from register.access import (
+    accessible_client_ids,
+    get_client_or_404,
+    log_access,
+    log_access_many,
+    partner_visible_condition,
+    register_access_rule,
+)
 from register.models import Client, PartnerOrganisation
+from register.sections import register_client_section
 
 from . import agenda, demo, panels, services
 from .forms import (
-    CancelGroupForm, CopyForm, DeclineReferralForm, EnrolForm, EvaluationForm, GroupForm, IdeaForm, IDEA_SOURCES,
-    ReferralForm, ScheduleForm, SessionForm, SessionStatusForm, StatusForm, topics_form,
+    IDEA_SOURCES,
+    CancelGroupForm,
+    CopyForm,
+    DeclineReferralForm,
+    EnrolForm,
+    EvaluationForm,
+    GroupForm,
+    IdeaForm,
+    ReferralForm,
+    ScheduleForm,
+    SessionForm,
+    SessionStatusForm,
+    StatusForm,
+    topics_form,
 )
 from .models import (
-    Attendance, Enrolment, EnrolmentStatus, Group, GroupIdea, GroupPartner, GroupSession, GroupStatus, Referral,
+    Attendance,
+    Enrolment,
+    EnrolmentStatus,
+    Group,
+    GroupIdea,
+    GroupPartner,
+    GroupSession,
+    GroupStatus,
+    Referral,
 )
 from .services import STATUS_LABELS, GroupError
 

@@ -5,18 +5,15 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, Response, flash, redirect, render_template, url_for
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 
 from accounts.permissions import lead_required
-from appointments.forms import KIND_LABELS as APPOINTMENT_KINDS
-from appointments.forms import STATUS_LABELS as APPOINTMENT_STATUSES
+from appointments.forms import KIND_LABELS as APPOINTMENT_KINDS, STATUS_LABELS as APPOINTMENT_STATUSES
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
 from groups.services import ENROLMENT_LABELS
-from meetings.forms import ITEM_STATUS_LABELS
-from meetings.forms import STATUS_LABELS as MEETING_STATUS_LABELS
+from meetings.forms import ITEM_STATUS_LABELS, STATUS_LABELS as MEETING_STATUS_LABELS
 from register.access import get_led_client_or_404, log_access
 from register.sections import register_client_section
 

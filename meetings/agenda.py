@@ -7,15 +7,15 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_login import current_user
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from core.agenda import TO_RECORD_DAYS
 from core.extensions import db
 from core.timeutil import now_utc
 
-from .services import openable_meeting_ids
 from .models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind, PlaceKind
+from .services import openable_meeting_ids
 
 SINGLE_WORKER_AHEAD = timedelta(days=14)
 

@@ -19,7 +19,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Load, aliased, joinedload, load_only, noload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from accounts.units import led_unit_ids_select, leads_unit
+from accounts.units import leads_unit, led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts
 from core.db import utcnow
 from core.extensions import db

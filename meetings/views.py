@@ -5,13 +5,16 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, session, url_for
-from markupsafe import Markup
-from flask_babel import force_locale
-from flask_babel import gettext as _
+from flask_babel import force_locale, gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from accounts.models import User
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import register_busy_source
+from core.dashboard import register_panel
 from core.db import get_or_404, utcnow
+from core.demo import register_demo
 from core.extensions import db
 from core.formatting import local_date, local_time
 from core.forms import ConfirmForm
@@ -19,27 +22,22 @@ from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today, to_local
 from core.web import paginate, search_arg
-from core.demo import register_demo
-from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-from core.conflicts import register_busy_source
-from core.dashboard import register_panel
-from register.access import (accessible_client_ids, get_client_or_404, log_access, log_access_many,
-                             register_access_rule)
-from register.sections import register_client_section
+from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many, register_access_rule
 from register.models import Client, PartnerContact, PartnerOrganisation
+from register.sections import register_client_section
 from register.services import names_in_text
 
 from . import agenda, demo, panels, services
 from .forms import (
-    CancelForm,
-    AddParticipantForm,
-    FollowUpForm,
-    INVITATION_LABELS,
     IDENTIFICATION_LABELS,
+    INVITATION_LABELS,
     ITEM_STATUS_LABELS,
     KIND_LABELS,
     PLACE_LABELS,
     STATUS_LABELS,
+    AddParticipantForm,
+    CancelForm,
+    FollowUpForm,
     ItemEditForm,
     ItemForm,
     ItemStatusForm,

@@ -38,7 +38,7 @@ def venue_chart_png(title: str, month_labels: list[str], people_met: list[int | 
     ax.yaxis.get_major_locator().set_params(integer=True)
     top = max([1, *shown_people, *shown_appointments]) * 1.15
     ax.set_ylim(bottom=0, top=top)
-    for x, people, booked in zip(xs, people_met, appointments):
+    for x, people, booked in zip(xs, people_met, appointments, strict=True):
         for offset, value in ((-width / 2, people), (width / 2, booked)):
             if value is None:
                 ax.text(x + offset, top * 0.02, hidden_label or "–", rotation=90, ha="center", va="bottom",
@@ -68,7 +68,7 @@ def topics_chart_png(title: str, labels: list[str], values: list[int | None], *,
     right = max([1, *shown]) * 1.15
     ax.set_xlim(left=0, right=right)
     ax.xaxis.get_major_locator().set_params(integer=True)
-    for y, value in zip(ys, values):
+    for y, value in zip(ys, values, strict=True):
         if value is None:
             ax.text(right * 0.01, y, hidden_label or "–", va="center", ha="left", fontsize=7, color="#333333")
     ax.spines[["top", "right"]].set_visible(False)

@@ -10,8 +10,8 @@ import hmac
 from contextlib import nullcontext
 from datetime import timedelta
 
-import sqlalchemy as sa
 import segno
+import sqlalchemy as sa
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
 
@@ -51,7 +51,7 @@ def _language(default: str | None = None) -> str | None:
 
 
 def _unit_phone() -> str:
-    from reminders.notices import team_settings   # the unit's contact settings (notices)
+    from reminders.notices import team_settings  # the unit's contact settings (notices)
 
     row = team_settings()
     return row.contact_phone if row is not None else ""
@@ -158,9 +158,9 @@ def check_note_throttle(venue: OutreachVenue, key: str, now) -> bool:
     recent = sa.select(sa.func.count(OutreachTopicNote.id)).where(
         OutreachTopicNote.venue_id == venue.id, OutreachTopicNote.created_at >= since)
     config = current_app.config
-    if db.session.scalar(recent) >= int(config.get("OUTREACH_NOTES_PER_VENUE", NOTES_PER_VENUE)):
+    if (db.session.scalar(recent) or 0) >= int(config.get("OUTREACH_NOTES_PER_VENUE", NOTES_PER_VENUE)):
         return False
-    mine = db.session.scalar(recent.where(OutreachTopicNote.address_key == key))
+    mine = db.session.scalar(recent.where(OutreachTopicNote.address_key == key)) or 0
     return mine < int(config.get("OUTREACH_NOTES_PER_ADDRESS", NOTES_PER_ADDRESS))
 
 

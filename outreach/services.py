@@ -11,17 +11,25 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import joinedload, selectinload
-
-from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from accounts.units import led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
-from .models import (LAST, NOT_HELD_REASONS, REVIEW_DECISIONS, TOPICS, OutreachRule, OutreachVenue, OutreachVisit,
-                     RuleFrequency, VisitReport, VisitStatus)
+from .models import (
+    LAST,
+    NOT_HELD_REASONS,
+    REVIEW_DECISIONS,
+    TOPICS,
+    OutreachRule,
+    OutreachVenue,
+    OutreachVisit,
+    RuleFrequency,
+    VisitReport,
+    VisitStatus,
+)
 
 # How far ahead visits are generated and the rota looks: the coming three months.
 HORIZON_MONTHS = 3

@@ -14,26 +14,35 @@ from sqlalchemy.orm import selectinload
 
 from accounts.models import User
 from accounts.permissions import lead_required
-from core.conflicts import find_conflicts
+from calendar_export.sources import register_source
+from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
+from core.conflicts import find_conflicts, register_busy_source
 from core.db import get_or_404
+from core.demo import register_demo
 from core.extensions import db
 from core.formatting import local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
-from core.transaction import writing
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
-from calendar_export.sources import register_source
-from core.demo import register_demo
-from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
-from core.conflicts import register_busy_source
+from core.transaction import writing
 from register.models import PartnerOrganisation
 
-from . import agenda, demo, calendar_source
-from . import report as outreach_report
-from . import services
+from . import agenda, calendar_source, demo, report as outreach_report, services
 from .chart import topics_chart_png, venue_chart_png
-from .forms import (MONTHS, NOT_HELD_LABELS, NTH, REVIEW_LABELS, TOPIC_LABELS, WEEKDAYS, MoveForm, PairForm,
-                    ReportForm, ReportPeriodForm, RuleForm, VenueForm)
+from .forms import (
+    MONTHS,
+    NOT_HELD_LABELS,
+    NTH,
+    REVIEW_LABELS,
+    TOPIC_LABELS,
+    WEEKDAYS,
+    MoveForm,
+    PairForm,
+    ReportForm,
+    ReportPeriodForm,
+    RuleForm,
+    VenueForm,
+)
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
 from .notecheck import identifying_bits
 
@@ -528,5 +537,7 @@ def _register(state) -> None:
     register_demo(app, demo.seed)
 
 
-from . import public  # noqa: E402,F401  (the poster and the public venue page)
-from . import venues as _venue_routes  # noqa: E402,F401  (the venue's site details and trial review)
+from . import (
+    public,  # noqa: E402,F401  (the poster and the public venue page)
+    venues as _venue_routes,  # noqa: E402,F401  (the venue's site details and trial review)
+)

@@ -18,7 +18,12 @@ from core.web import paginate, search_arg
 
 from . import access, demo, services
 from .access import (
-    accessible_client_ids, get_client_or_404, get_partner_or_404, log_access, log_access_many, partner_visible_condition,
+    accessible_client_ids,
+    get_client_or_404,
+    get_partner_or_404,
+    log_access,
+    log_access_many,
+    partner_visible_condition,
 )
 from .forms import ClientForm, ContactForm, NewClientForm, PartnerForm, RelativeForm, partner_kind_label
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative

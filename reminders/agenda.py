@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 from flask import url_for
-from flask_login import current_user
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from core.extensions import db
 

@@ -10,8 +10,8 @@ from groups.models import Group
 from meetings.models import Meeting
 
 from . import services
-from .notices import save_team_settings
 from .models import TargetKind
+from .notices import save_team_settings
 
 
 def seed(ctx) -> None:

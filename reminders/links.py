@@ -46,9 +46,9 @@ LINKS: dict[type, list[tuple[sa.Table, str, str, str]]] = {
     PlaceOffer: [(OutboxMessage.__table__, "target_kind", "target_id", TargetKind.OFFER),
                  (FollowUpTask.__table__, "source_kind", "source_id", TargetKind.OFFER)],
 }
-for _cls, _kind in ((Client, RecipientKind.CLIENT), (Relative, RecipientKind.RELATIVE),
-                    (PartnerContact, RecipientKind.CONTACT)):
-    LINKS[_cls] = [(table, "recipient_kind", "recipient_id", _kind)
+for _recipient, _kind in ((Client, RecipientKind.CLIENT), (Relative, RecipientKind.RELATIVE),
+                          (PartnerContact, RecipientKind.CONTACT)):
+    LINKS[_recipient] = [(table, "recipient_kind", "recipient_id", _kind)
                    for table in (OutboxMessage.__table__, ReminderOptOut.__table__, OptOutLink.__table__)]
 
 
@@ -73,5 +73,5 @@ def remove_with(cls: type, links: list[tuple[sa.Table, str, str, str]]) -> None:
     sa.event.listen(cls, "after_delete", _remove_links(links))
 
 
-for _cls, _links in LINKS.items():
-    remove_with(_cls, _links)
+for _record, _links in LINKS.items():
+    remove_with(_record, _links)

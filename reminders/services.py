@@ -7,8 +7,8 @@ import json
 import re
 import secrets
 from dataclasses import dataclass
-from typing import Protocol
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 
 import phonenumbers
 import sqlalchemy as sa
@@ -30,8 +30,19 @@ from meetings.signals import meeting_changed
 from register.models import Client, Relative
 
 from . import texts
-from .models import (Channel, FollowUpStatus, FollowUpTask, MessageStatus, OptOutLink, OutboxMessage, PlaceOffer,
-                     RecipientKind, ReminderOptOut, ReminderPolicy, TargetKind)
+from .models import (
+    Channel,
+    FollowUpStatus,
+    FollowUpTask,
+    MessageStatus,
+    OptOutLink,
+    OutboxMessage,
+    PlaceOffer,
+    RecipientKind,
+    ReminderOptOut,
+    ReminderPolicy,
+    TargetKind,
+)
 
 # How far ahead reminders are queued: a day-before reminder for an event the day after tomorrow
 # is never due yet, so two days is enough.

@@ -7,10 +7,9 @@ from datetime import date, datetime
 from babel.dates import format_date
 from flask_babel import force_locale, gettext as _, pgettext
 
+from core.channels import one_line
 from core.formatting import format_locale, local_time
 from core.timeutil import to_local
-
-from core.channels import one_line
 
 LANGUAGES = ("fi", "sv", "en")
 

@@ -9,16 +9,20 @@ import click
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import force_locale, gettext as _
-from markupsafe import Markup
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
 from accounts.permissions import lead_required
 from core import channels
+from core.agenda import register_agenda_annotator, register_exception_source
+from core.dashboard import register_panel
 from core.db import get_or_404, immediate_transactions, positive_id_or_404, utcnow
+from core.demo import register_demo
 from core.extensions import db, login_manager
 from core.formatting import local_date
 from core.forms import ConfirmForm
+from core.registry import register
 from core.security import read_only
 from core.timeutil import finnish_holiday, local_to_utc, local_today
 from core.web import paginate
@@ -28,15 +32,11 @@ from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings import signals as meeting_signals
 from meetings.models import Meeting, MeetingStatus
 from meetings.services import can_open as can_open_meeting, openable_meeting_ids
-from core.demo import register_demo
-from core.agenda import register_agenda_annotator, register_exception_source
-from core.dashboard import register_panel
-from core.registry import register
 from register.access import log_access, log_access_many
 
 from . import agenda, demo, notices, offers, panels, services, texts
 from .forms import NewTimeForm, OfferAnswerForm, OfferForm, OptOutForm, PolicyForm, TeamSettingsForm
-from .models import FollowUpStatus, FollowUpTask, MessageStatus, OfferStatus, OutboxMessage, RecipientKind, TargetKind
+from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
 
 bp = Blueprint("reminders", __name__, url_prefix="/reminders", template_folder="templates", cli_group=None)
 

@@ -8,7 +8,6 @@ import socket
 import threading
 import time as _time
 from collections import Counter
-from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 

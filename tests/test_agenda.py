@@ -14,7 +14,6 @@ from core import agenda
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import GroupSession
-from meetings.models import MeetingParticipant
 from reminders.models import OutboxMessage
 from tests.factories import make_client, make_user
 from tests.sqlcapture import captured_statements

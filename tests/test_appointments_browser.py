@@ -3,7 +3,7 @@ the client's page (a lone home visit asks for a pair first), move, book the next
 mark a past appointment a no-show and rebook it, cancel."""
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa

@@ -14,8 +14,8 @@ from tests.factories import make_client, make_user
 
 
 def test_demo_double_booking_is_found(app, runner):
-    from groups.models import Group, GroupSession
     from groups import services as groups
+    from groups.models import Group, GroupSession
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     start = local_to_utc(date(2027, 3, 9), time(13, 0))

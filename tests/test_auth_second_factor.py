@@ -16,6 +16,7 @@ import time_machine
 from accounts.models import LoginAttempt, RecoveryCode, SecurityEvent, TotpCredential
 from tests.factories import PASSWORD, login
 
+
 def _t0() -> datetime:
     # 10 s into the next 30-s step: a little ahead of the real clock, never behind it (signed
     # cookies made now would be "from the future" and refused), and far enough into its step

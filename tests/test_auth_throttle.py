@@ -4,7 +4,6 @@ Per (account, address) pair a hard limit; per address a hard limit over all acco
 only a growing delay for each address after its own last attempt. Counted in the database."""
 from __future__ import annotations
 
-
 import sqlalchemy as sa
 
 from accounts import services

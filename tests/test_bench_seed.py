@@ -14,8 +14,7 @@ import pytest
 import sqlalchemy as sa
 import time_machine
 
-from bench import querycount
-from bench import seed as bench_seed
+from bench import querycount, seed as bench_seed
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 SCALE = 0.005

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from calendar_export.models import CalendarSubscription
 from core.extensions import db
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_partner
 from tests.test_calendar_export_data import make_group, make_session, soon
 

@@ -8,16 +8,16 @@ from datetime import time, timedelta
 
 import pytest
 
-from calendar_export.models import CalendarDataVersion
 from calendar_export import changes
+from calendar_export.models import CalendarDataVersion
 from core.extensions import db
 from core.timeutil import to_local
 from groups.models import GroupSession
 from meetings.models import Meeting
 from outreach.models import OutreachVisit
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner, make_user
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
-from tests.calendar_uids import calendar_uid
 
 
 @pytest.fixture

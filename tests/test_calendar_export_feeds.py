@@ -19,8 +19,15 @@ from register.models import AccessLog
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner, make_user
 from tests.sqlcapture import captured_statements
-from tests.test_calendar_export_data import (hel, make_group, make_meeting, make_session, next_dst_change, soon,
-                                             subscribe)
+from tests.test_calendar_export_data import (
+    hel,
+    make_group,
+    make_meeting,
+    make_session,
+    next_dst_change,
+    soon,
+    subscribe,
+)
 
 CLIENT_NAME = "Matti Meikäläinen"
 PURPOSE = "Matin asumisasiat ja velat"

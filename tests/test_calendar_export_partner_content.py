@@ -7,11 +7,11 @@ import icalendar
 import pytest
 
 from core.extensions import db
-from meetings.models import ActionItem, MeetingParticipant
+from meetings.models import ActionItem
 from register.services import save_contact
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner
 from tests.test_calendar_export_data import make_group, make_meeting, make_session, soon, subscribe
-from tests.calendar_uids import calendar_uid
 
 CLIENT_NAME = "Matti Meikäläinen"
 

@@ -12,9 +12,9 @@ import sqlalchemy as sa
 
 from calendar_export.models import CalendarSubscription
 from core.extensions import db
+from tests.calendar_uids import calendar_uid
 from tests.factories import login, make_client, make_partner, make_user
 from tests.test_calendar_export_data import make_meeting, soon, subscribe
-from tests.calendar_uids import calendar_uid
 
 FEED_RE = re.compile(r'value="http://localhost(/calendar/[A-Za-z0-9_\-]{43}\.ics)"')
 

@@ -12,8 +12,8 @@ import pytest
 
 from core.extensions import db
 from register.services import save_contact
-from tests.messaging import SmtpSink
 from tests.factories import login, make_client, make_partner
+from tests.messaging import SmtpSink
 from tests.test_calendar_export_data import make_meeting, soon
 
 NEW = "/calendar/subscriptions/new"

@@ -6,11 +6,9 @@ existed before the migration must keep the old form, while events created after 
 installation's own domain."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import icalendar
-import sqlalchemy as sa
 import pytest
+import sqlalchemy as sa
 
 from tests.conftest import CsrfClient, _make_test_app
 from tests.factories import login, make_client, make_user
@@ -57,11 +55,10 @@ def test_events_created_before_the_migration_keep_their_uid_and_new_ones_get_the
         empty_database_url, app):
     from flask_migrate import upgrade
 
+    from calendar_export.installation import uid_policy
     from calendar_export.models import CalendarInstallation
     from core.extensions import db
     from reminders.services import invitation_ics
-
-    from calendar_export.installation import uid_policy
 
     this_installation = uid_policy().domain  # the test app's own database
     old_app = _make_test_app(empty_database_url)

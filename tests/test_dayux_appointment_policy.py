@@ -4,9 +4,8 @@
 ``fresh_db``, an engine of its own). Staff who may not open the appointment get 404."""
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 import re
+from datetime import time, timedelta
 
 import sqlalchemy as sa
 

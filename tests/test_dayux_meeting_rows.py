@@ -8,12 +8,10 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-import sqlalchemy as sa
-
 from core.extensions import db
 from core.timeutil import local_today
 from meetings import services
-from meetings.models import ActionItem, Meeting, MeetingParticipant
+from meetings.models import ActionItem, MeetingParticipant
 from tests.factories import make_client, make_user
 from tests.test_meetings_support import add_relative, make_meeting, participant
 

@@ -6,7 +6,7 @@ import pytest
 
 from core.extensions import db
 from feedback import services
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD
 from tests.test_feedback_factories import add_responses, attend, make_group, open_now
 

@@ -9,10 +9,9 @@ from core.extensions import db
 
 
 def make_group(facilitators=(), *, title="Raharyhmä", theme="Raha", sessions=3, start=None, enrolled=0):
+    from accounts.units import default_unit
     from groups.models import Enrolment, Group, GroupSession
     from tests.factories import make_client
-
-    from accounts.units import default_unit
 
     default_unit()  # a group belongs to a unit: the installation's first, as on a one-team install
     start = start or datetime(2026, 9, 1, 10, 0, tzinfo=UTC)

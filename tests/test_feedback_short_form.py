@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from feedback import services
-from feedback.models import (FeedbackAnswer, FeedbackRelease, FeedbackResponse, GroupFeedbackSettings, ItemSet)
+from feedback.models import FeedbackAnswer, FeedbackRelease, FeedbackResponse, GroupFeedbackSettings, ItemSet
 from tests.factories import login, make_user
 from tests.test_feedback_factories import attend, close_window, make_group, open_now, phone
 

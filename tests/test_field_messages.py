@@ -74,7 +74,7 @@ def group_id(app):
 
 
 def test_every_wtforms_message_has_a_finnish_and_swedish_text_in_the_app():
-    from core.i18n_tools import read_catalog, ROOT
+    from core.i18n_tools import ROOT, read_catalog
 
     english = _wtforms_msgids()
     assert "Not a valid time value." in english and len(english) > 30

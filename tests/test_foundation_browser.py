@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser import click_through, DESKTOP, assert_accessible, browser_login
+from tests.browser import DESKTOP, assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from core.extensions import db
 from core.db import utcnow
+from core.extensions import db
 from groups.models import Attendance, Enrolment, Group, GroupSession
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_user
 
 

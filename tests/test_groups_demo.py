@@ -4,10 +4,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from core.demo import DemoContext
-from register.demo import seed_foundation
 from core.extensions import db
 from groups import demo, services
 from groups.models import Attendance, Group, GroupIdea
+from register.demo import seed_foundation
 
 
 def test_demo_groups(app):

@@ -132,7 +132,7 @@ def test_hostile_form_fields_get_no_server_error(app, lead_on_demo_site, fresh_d
             target = (action or url).replace("&amp;", "&")
             for value in ("a\x00b", "99999999999999999999999", "", "x" * 20000):
                 data = [(name, v if name == "csrf_token" else value) for name, v in fields]
-                response, logged = _post_logged(fresh_db, lambda: client.post(target, data=MultiDict(data)))
+                response, logged = _post_logged(fresh_db, lambda target=target, data=data: client.post(target, data=MultiDict(data)))
                 sent += 1
                 if response.status_code >= 500:
                     failures.append((endpoint, target, repr(value[:10]), response.status_code))
@@ -220,7 +220,7 @@ def test_line_breaks_in_every_single_line_field_are_refused_at_the_field(app, le
                 continue
             checked.add((endpoint, name))
             for value in ("Rivi yksi\r\nrivi kaksi", "Rivi yksi\nrivi kaksi", "Rivi\u2028kaksi"):
-                response, logged = _post_logged(fresh_db, lambda: _send_with(client, target, fields, name, value))
+                response, logged = _post_logged(fresh_db, lambda target=target, fields=fields, name=name, value=value: _send_with(client, target, fields, name, value))
                 page = response.get_data(as_text=True)
                 if response.status_code != 200 or f'id="{field_id}-error"' not in page:
                     failures.append((endpoint, target, name, repr(value), response.status_code))
@@ -266,7 +266,7 @@ def test_extreme_dates_in_every_date_field_are_refused_at_the_field(app, lead_on
                 continue
             checked.add((endpoint, name))
             for value in EXTREME_DATES:
-                response, logged = _post_logged(fresh_db, lambda: _send_with(client, target, fields, name, value))
+                response, logged = _post_logged(fresh_db, lambda target=target, fields=fields, name=name, value=value: _send_with(client, target, fields, name, value))
                 page = response.get_data(as_text=True)
                 if response.status_code != 200 or f'id="{field_id}-error"' not in page:
                     failures.append((endpoint, target, name, value, response.status_code))

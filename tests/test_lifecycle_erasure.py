@@ -7,18 +7,16 @@ from __future__ import annotations
 import subprocess
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db
 from groups.models import Attendance, Enrolment
-from meetings.models import ActionItem, Meeting, MeetingParticipant
+from meetings.models import ActionItem, MeetingParticipant
 from register.access import log_access
 from register.models import AccessLog, Client, Relative
 from reminders.models import FollowUpTask, OutboxMessage
-from tests.factories import logged, make_group_with_session, make_meeting
-from tests.factories import make_client
+from tests.factories import logged, make_client, make_group_with_session, make_meeting
 
 SECRETS = ("Saga", "Söderholm", "Rune", "040 111 2233", "saga@example.fi", "044 555 6677", "rune@example.fi",
            "+358401112233", "Kotikatu 5")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,7 @@ from register import chain
 from register.access import log_access
 from register.models import AccessLog, AccessLogRestart, Client
 from reminders.models import OutboxMessage
-from tests.factories import make_meeting
-from tests.factories import make_client
+from tests.factories import make_client, make_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 LONG_AGO = utcnow() - timedelta(days=3 * 365)

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_user
 from tests.test_meetings_support import add_relative, make_contact
 

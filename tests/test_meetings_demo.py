@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from core.demo import DemoContext
-from register.demo import seed_foundation
 from core.extensions import db
+from register.demo import seed_foundation
 
 
 def test_demo_meetings(app):

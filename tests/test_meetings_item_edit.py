@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import to_local
 from meetings import services
-from meetings.models import ActionItem, MeetingChange
+from meetings.models import MeetingChange
 from register.models import AccessLog
 from tests.factories import logged, login, make_client, make_user
 from tests.test_meetings_support import make_contact, make_meeting

@@ -5,7 +5,6 @@ the markup the app wrote."""
 from __future__ import annotations
 
 import re
-from collections import Counter
 
 import pytest
 import sqlalchemy as sa

@@ -12,7 +12,7 @@ from core.extensions import db
 from core.timeutil import now_utc
 from outreach import services
 from outreach.models import OutreachVisit, VisitReport
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_partner, make_user
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,6 @@ from core.extensions import db
 from core.timeutil import now_utc
 from outreach.models import OutreachVenue
 from reminders.notices import save_team_settings
-from tests.factories import make_user
 from tests.test_outreach_visits import make_venue, make_visit
 
 

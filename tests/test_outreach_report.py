@@ -3,7 +3,6 @@ a month-by-month table alternative, and the chart rendered by a pure function.""
 from __future__ import annotations
 
 import re
-
 from datetime import date, time, timedelta
 
 import pytest

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import time, timedelta
 
 import numpy as np
 import pytest
@@ -162,7 +162,7 @@ def collect(client, venue_ids, attacker):
             text = client.get(f"/outreach/report.csv?months={count}&by={by}").get_data().decode("utf-8-sig")
             rows = list(csv.reader(io.StringIO(text), delimiter=";"))
             for row in rows[1:]:
-                cells = dict(zip(rows[0], row))
+                cells = dict(zip(rows[0], row, strict=True))
                 period = cells["Period"]
                 if by == "month":
                     months = [m for m in window if f"{m:%Y-%m}" == period]
@@ -221,8 +221,8 @@ def test_no_hidden_cell_can_be_recovered_from_everything_shown(seeded, lead_clie
 
 
 def test_the_chart_draws_no_hidden_month(seeded, lead_client):
-    from outreach.chart import venue_chart_png
     from core.formatting import month_year
+    from outreach.chart import venue_chart_png
 
     months = services.report_months(local_today(), 6)
     truth = truth_cells()

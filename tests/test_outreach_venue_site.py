@@ -6,7 +6,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import now_utc

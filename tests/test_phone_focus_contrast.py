@@ -144,7 +144,7 @@ def test_focus_rings_reach_three_to_one(app, runner, page, viewport):
 
 @pytest.mark.browser
 @pytest.mark.parametrize("viewport", [{"width": 360, "height": 740}], ids=["360px"])
-def test_the_walk_fails_when_the_old_roll_call_ring_is_back(app, runner, spacing_page, viewport):
+def test_the_walk_fails_when_the_old_roll_call_ring_is_back(app, runner, spacing_page, viewport):  # noqa: F811 (the fixture)
     """The same crawl and walk, with the old ring planted by a user style sheet (the app is not
     edited; ``spacing_page`` bypasses the CSP as a browser extension's CSS does). Every roll call
     the crawl reaches that shows its options is reported, at the old ring's 1.64:1, and nothing

@@ -24,8 +24,7 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
-from bench import queryplans
-from bench import seed as bench_seed
+from bench import queryplans, seed as bench_seed
 from tests.conftest import BACKEND, PG_ADMIN_URL
 
 # Both databases plan as if every table were large (SQLite without statistics, PostgreSQL with

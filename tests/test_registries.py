@@ -3,6 +3,7 @@ global: two apps in one process see only their own registrations, and the calend
 listeners sit on the app's session, not on SQLAlchemy's global Session class."""
 from __future__ import annotations
 
+import pytest
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -15,10 +16,9 @@ from core.dashboard import Panel, panels_for, register_panel
 from core.extensions import db
 from register.access import register_access_rule
 from register.models import Client
-import pytest
-
 from tests.conftest import CsrfClient, _make_test_app
 from tests.factories import login, make_client, make_user
+
 
 @pytest.fixture
 def other_apps(database_url):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from register.access import can_access_client
 from register.services import save_relative
-from reminders.models import FollowUpTask, MessageStatus, OutboxMessage, ReminderOptOut, ReminderPolicy
+from reminders.models import FollowUpTask, OutboxMessage, ReminderOptOut, ReminderPolicy
 from tests.factories import login, make_client, make_group_with_session, make_meeting, make_user
 
 AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

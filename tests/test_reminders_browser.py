@@ -12,7 +12,7 @@ from core.timeutil import local_today
 from groups.models import Attendance, Enrolment
 from groups.signals import attendance_recorded
 from reminders.models import FollowUpTask, OutboxMessage
-from tests.browser import click_through, assert_accessible, browser_login
+from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_group_with_session
 
 

@@ -19,12 +19,11 @@ from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import Group, GroupSession
 from meetings import services as meeting_services
+from register.services import save_relative, update_client
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
-from tests.factories import make_group_with_session, make_meeting
+from tests.factories import make_client, make_group_with_session
 from tests.messaging import FakeGateway, SmtpSink, free_port
-from register.services import save_relative, update_client
-from tests.factories import make_client
 
 
 @pytest.fixture

@@ -22,11 +22,11 @@ from icalendar import Calendar
 from core.extensions import db
 from meetings import services as meeting_services
 from meetings.signals import meeting_changed
+from register.services import save_relative
 from reminders.models import MessageStatus, OutboxMessage
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_meeting, make_partner
 from tests.messaging import SmtpSink, calendar_bytes, keep_ics
-from register.services import save_relative
-from tests.calendar_uids import calendar_uid
 
 MEETING_AT = datetime(2026, 12, 10, 8, 0, tzinfo=UTC)       # Thu 10.12. 10:00 in Helsinki
 QUEUED_AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)

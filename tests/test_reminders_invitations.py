@@ -12,12 +12,12 @@ from icalendar import Calendar
 
 from core.extensions import db
 from meetings.signals import meeting_changed
+from register.services import save_relative
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage
+from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_meeting, make_partner
 from tests.messaging import SmtpSink
-from register.services import save_relative
-from tests.calendar_uids import calendar_uid
 
 MEETING_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
 # The clock of the queueing side, fixed before the sending runs' --now: with the real clock the

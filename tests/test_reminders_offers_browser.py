@@ -16,9 +16,8 @@ from groups import services as group_services
 from groups.models import Enrolment
 from reminders.models import OutboxMessage, PlaceOffer
 from reminders.notices import save_team_settings
-from tests.factories import make_group_with_session
 from tests.browser import DESKTOP, PHONE, assert_accessible, browser_login, click_through
-from tests.factories import PASSWORD, make_client
+from tests.factories import PASSWORD, make_client, make_group_with_session
 
 
 @pytest.fixture

@@ -7,21 +7,19 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups.models import Enrolment, EnrolmentStatus
 from groups import services as group_services
-from reminders.models import FollowUpTask, OfferStatus, OutboxMessage, PlaceOffer
-from tests.factories import logged, make_group_with_session
+from groups.models import Enrolment, EnrolmentStatus
 from register.models import AccessLog
+from reminders.models import FollowUpTask, OfferStatus, OutboxMessage, PlaceOffer
 from tests.conftest import _make_test_app
-from tests.factories import login, make_client, make_user
+from tests.factories import logged, login, make_client, make_group_with_session, make_user
 
 BASE = "https://kohtaamo.example"
 

@@ -9,11 +9,11 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
+from register.services import save_relative
 from reminders import services
 from reminders.models import MessageStatus, OutboxMessage, ReminderOptOut
 from tests.factories import make_client, make_group_with_session, make_meeting, make_user
 from tests.messaging import FakeGateway, SmtpSink
-from register.services import save_relative
 
 # Thursday 3.12.2026 10:00 in Helsinki (UTC+2).
 SESSION_AT = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

@@ -8,7 +8,6 @@ batch rebuild (SQLite copies each table) still hold."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
-
 from pathlib import Path
 
 import pytest

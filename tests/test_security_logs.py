@@ -110,8 +110,8 @@ def _start(kind: str, database_url: str, tmp_path: Path) -> tuple[subprocess.Pop
 def _seed(app):
     """A facilitator, a client with a distinctive name and a secret of every kind."""
     from calendar_export.services import create_subscription
-    from meetings import services as meetings
     from core.db import utcnow
+    from meetings import services as meetings
     from reminders.services import _from_client, new_opt_out_link
     from tests.factories import make_client, make_user
     from tests.test_feedback_factories import open_session_window

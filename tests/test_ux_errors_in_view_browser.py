@@ -15,8 +15,8 @@ import pytest
 
 from core.extensions import db
 from tests.browser import assert_accessible, browser_login, click_through
-from tests.test_site_crawl import _endpoint_of, _seed, crawl
 from tests.factories import login
+from tests.test_site_crawl import _endpoint_of, _seed, crawl
 
 # Forms with a required field the user types into: clearing those fields must be refused.
 FORMS_JS = """() => Array.from(document.querySelectorAll('main form[method=post], main form[method=POST]'))

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from html.parser import HTMLParser
 
-from core.extensions import db
 from core.timeutil import local_today
 from tests.factories import make_client, make_user
 from tests.test_groups_support import make_group

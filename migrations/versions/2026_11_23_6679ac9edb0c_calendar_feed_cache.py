@@ -10,11 +10,10 @@ Create Date: 2026-11-23 15:38:08.369909
 """
 from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '6679ac9edb0c'

@@ -7,10 +7,6 @@ Create Date: 2026-11-23 15:59:19.496132
 
 """
 from alembic import op
-import sqlalchemy as sa
-
-import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '66eaa3c55313'

@@ -5,11 +5,10 @@ Revises:
 Create Date: 2026-11-23 13:49:36.433591
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'caf66b473ff8'

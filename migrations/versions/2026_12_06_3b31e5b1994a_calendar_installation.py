@@ -12,11 +12,10 @@ Create Date: 2026-12-06 04:30:00
 import secrets
 from datetime import UTC, datetime
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '3b31e5b1994a'

@@ -9,11 +9,10 @@ Revises: 66eaa3c55313
 Create Date: 2026-12-06 04:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '3f1e9a7c2b4d'

@@ -9,11 +9,10 @@ Revises: a3b1c5d7e9f1
 Create Date: 2026-12-06 07:01:38
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '4b8d2f6a1c93'

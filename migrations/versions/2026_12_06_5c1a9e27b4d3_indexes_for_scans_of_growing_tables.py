@@ -9,7 +9,6 @@ Create Date: 2026-12-06 05:00:00
 """
 from alembic import op
 
-
 # revision identifiers, used by Alembic.
 revision = '5c1a9e27b4d3'
 down_revision = '3b31e5b1994a'

@@ -6,9 +6,8 @@ Revises: e5c3a9d17b42
 Create Date: 2026-12-06 10:45:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '5c8d2e7f1a94'

@@ -5,11 +5,10 @@ Revises: 5c1a9e27b4d3
 Create Date: 2026-12-06 04:50:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '5e1f0a7c2b94'

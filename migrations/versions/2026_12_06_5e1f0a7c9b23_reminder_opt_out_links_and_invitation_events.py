@@ -10,11 +10,10 @@ Revises: 3f1e9a7c2b4d
 Create Date: 2026-12-06 04:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '5e1f0a7c9b23'

@@ -5,9 +5,8 @@ Revises: 5e1f0a7c2b94
 Create Date: 2026-12-06 05:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '7a3c5e9b1d20'

@@ -5,11 +5,10 @@ Revises: 7a3c5e9b1d24
 Create Date: 2026-12-06 07:30:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '8b2d4f6a1c30'

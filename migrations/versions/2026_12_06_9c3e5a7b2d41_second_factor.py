@@ -6,11 +6,10 @@ Revises: 8b2d4f6a1c30
 Create Date: 2026-12-06 07:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = '9c3e5a7b2d41'

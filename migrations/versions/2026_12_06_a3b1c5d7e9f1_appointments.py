@@ -5,11 +5,10 @@ Revises: 9c3e5a7b2d41
 Create Date: 2026-12-06 07:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'a3b1c5d7e9f1'

@@ -6,11 +6,10 @@ Revises: d4e7a1c93b50
 Create Date: 2026-12-06 08:15:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'b7e24d91c3a6'

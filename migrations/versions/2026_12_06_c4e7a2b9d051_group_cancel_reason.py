@@ -5,9 +5,8 @@ Revises: c4e8a1f3b927
 Create Date: 2026-12-06 07:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4e7a2b9d051'

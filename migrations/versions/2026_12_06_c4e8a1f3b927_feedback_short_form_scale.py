@@ -6,9 +6,8 @@ Revises: 4b8d2f6a1c93
 Create Date: 2026-12-06 07:20:00
 
 """
-from alembic import op
 import sqlalchemy as sa
-
+from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'c4e8a1f3b927'

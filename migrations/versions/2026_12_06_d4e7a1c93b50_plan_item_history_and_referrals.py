@@ -5,11 +5,10 @@ Revises: c4e7a2b9d051
 Create Date: 2026-12-06 07:25:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'd4e7a1c93b50'

@@ -7,11 +7,10 @@ Create Date: 2026-12-06 10:50:00
 """
 import secrets
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'e5a9c3f17b28'

@@ -8,11 +8,10 @@ Revises: e5a9c3f17b28
 Create Date: 2026-12-06 10:40:00
 
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import core.db
-
 
 # revision identifiers, used by Alembic.
 revision = 'e5c3a9d17b42'
