@@ -20,9 +20,8 @@ DOMAIN_COLUMN = re.compile(r"(^|_)(status|kind)$|^(role|channel|frequency|client
 
 
 def _metadata():
-    from core.setup import import_models
+    import app  # noqa: F401  (every feature's models, through the explicit feature list)
 
-    import_models()
     return db.metadata
 
 

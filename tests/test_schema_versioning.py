@@ -26,9 +26,8 @@ STALE = ("Someone else saved this record while you were editing. Your changes ar
 
 
 def _versioned_tables():
-    from core.setup import import_models
+    import app  # noqa: F401  (every feature's models, through the explicit feature list)
 
-    import_models()
     return sorted(m.class_.__name__ for m in db.Model.registry.mappers if "version" in m.columns)
 
 
