@@ -31,6 +31,7 @@ NOT_CRAWLED = {
     "meetings.partner_view": "the partner's personal link is never linked from a staff page; "
                              "tests/test_meetings_partner_identification.py checks its log rows",
     "outreach.report_chart": "an image (<img src>), not a page: it names no client",
+    "outreach.report_topics_chart": "an image (<img src>), not a page: it names no client",
 }
 # Territories whose pages this test must reach.
 BLUEPRINTS = ("register", "meetings", "groups", "outreach")
