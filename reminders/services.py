@@ -459,7 +459,7 @@ def queue_due(now: datetime) -> int:
         ).all()
         for meeting in meetings:
             recipients = meeting_recipients(meeting)
-            created += _queue_for(meeting_policies[meeting.id], TargetKind.MEETING.value, meeting.id, "meeting",
+            created += _queue_for(meeting_policies[meeting.id], TargetKind.MEETING.value, meeting.id, "network",
                                   meeting.starts_at, lambda lang, m=meeting: meeting_place(m, lang), recipients, now)
     db.session.flush()
     return created

@@ -58,11 +58,14 @@ def _stop(stop_url: str) -> str:
 
 
 def reminder_text(what: str, starts_at: datetime, place: str, language: str, today: date, stop_url: str = "") -> str:
-    """what is "session" (a group meeting) or "meeting" (an appointment / network meeting)."""
+    """what is "session" (a group session), "network" (a network meeting) or "meeting" (an
+    appointment): each its own word (docs/GLOSSARY.md)."""
     with force_locale(_lang(language)):
         when = when_text(starts_at, language, today)
         if what == "session":
             text = _("Reminder: you have a group session %(when)s.", when=when)
+        elif what == "network":
+            text = _("Reminder: you have a network meeting %(when)s.", when=when)
         else:
             text = _("Reminder: you have an appointment %(when)s.", when=when)
         return _join(text, place_sentence(place), _stop(stop_url))

@@ -66,6 +66,7 @@ def rendered_messages(language: str, start: datetime = MONDAY) -> dict[str, str]
         "reminder (session)": texts.reminder_text("session", start, place, language, day_before, STOP),
         "reminder (appointment)": texts.reminder_text("meeting", start, place, language, day_before, STOP),
         "reminder today": texts.reminder_text("meeting", start, place, language, start.date(), ""),
+        "reminder (network meeting)": texts.reminder_text("network", start, place, language, day_before, STOP),
         "new time after a no-show": texts.new_time_text(start, place, language, STOP),
         "relative's invitation SMS": texts.relative_invitation_sms(start, place, language),
         "contact line": texts.contact_line("040 123 4567", "ma–pe 9–15", language),
@@ -240,7 +241,7 @@ def test_invitation_subjects_are_short_and_unfolded(ctx, language):
     parser with a leading space (checked here through the same build and parse as the mail test)."""
     from email import message_from_bytes, policy
 
-    from reminders.channels import build_email
+    from core.channels import build_email
 
     for weekday in range(7):
         start = MONDAY + timedelta(days=weekday)

@@ -192,8 +192,9 @@ def test_email_reminder_in_the_recipients_language_over_smtp(app, runner, facili
     assert set(got) == {"anna@example.fi", "bo@example.fi"}
     sv = got["anna@example.fi"].get_body().get_content()
     en = got["bo@example.fi"].get_body().get_content()
-    assert sv.startswith("Påminnelse: du har ett besök i morgon torsdag 3.12. klockan 10.00. Plats: Kauppakatu 5.")
-    assert en.startswith("Reminder: you have an appointment tomorrow Thursday 3 Dec at 10.00. Place: Kauppakatu 5.")
+    # A network meeting is called one (docs/GLOSSARY.md), not an appointment ("besök", "tapaaminen").
+    assert sv.startswith("Påminnelse: du har ett nätverksmöte i morgon torsdag 3.12. klockan 10.00. Plats: Kauppakatu 5.")
+    assert en.startswith("Reminder: you have a network meeting tomorrow Thursday 3 Dec at 10.00. Place: Kauppakatu 5.")
     assert got["anna@example.fi"]["From"] == "muistutus@kohtaamo.example"
     assert all(m.status == MessageStatus.SENT.value for m in messages())
 
