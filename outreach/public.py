@@ -71,7 +71,7 @@ def venue_poster(venue_id):
         return render_template("outreach/poster.html", venue=venue, lang=lang, url=url, qr=qr,
                                visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(),
                                topics=HELP_TOPICS, topic_labels=TOPIC_LABELS,
-                               languages=current_app.config["LANGUAGES"])
+                               poster_languages=current_app.config["LANGUAGES"])  # not "languages": base.html's
 
 
 def _venue_or_404(token: str) -> OutreachVenue:
