@@ -12,7 +12,7 @@ from core.extensions import db
 from core.timeutil import local_today
 from meetings import services
 from meetings.models import ActionItem, MeetingParticipant
-from tests.factories import make_client, make_user
+from tests.factories import logged, make_client, make_user
 from tests.test_meetings_support import add_relative, make_meeting, participant
 
 
@@ -65,8 +65,12 @@ def test_a_refused_participant_edit_comes_back_with_the_error_at_the_field(auth_
     meeting, _item = _meeting_with_rows(facilitator)
     relative = participant(meeting, "relative")
     edit = f"/meetings/{meeting.id}/participants/{relative.id}"
+    auth_client.get(edit)
+    seen = len(logged(fresh_db, meeting.client_id))
     response = auth_client.post_form(edit, {f"p{relative.id}-invitation_status": "bogus",
                                             f"p{relative.id}-attended": "yes"}, token_from=edit)
+    # The form page (post_form's token read) and the refused form each logged their view of the client.
+    assert logged(fresh_db, meeting.client_id)[seen:] == [("view", f"meeting {meeting.id} participant form")] * 2
     body = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'id="p{relative.id}-invitation_status-error"' in body

@@ -62,6 +62,7 @@ def test_restoring_with_the_box_unticked_tells_nobody(auth_client, facilitator, 
     group, session = _cancelled_session(facilitator, local_to_utc(day, time(10, 0)))
     page = f"/groups/{group.id}/sessions/{session.id}"
     auth_client.post_form(f"{page}/status", {"status": "cancelled"}, token_from=page)
+    assert fresh_db.get(GroupSession, session.id).status == "cancelled"
     auth_client.post_form(f"{page}/status", {"status": "scheduled"}, token_from=page)
     assert fresh_db.get(GroupSession, session.id).status == "scheduled"
     assert _notices(fresh_db) == []
