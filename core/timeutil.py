@@ -7,11 +7,13 @@ from zoneinfo import ZoneInfo
 
 import holidays
 
+from core.db import utcnow
+
 HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
-def now_utc() -> datetime:
-    return datetime.now(UTC)
+# The app's one clock is core.db.utcnow; this name stays for the modules that read it from here.
+now_utc = utcnow
 
 
 def local_to_utc(day: date, at: time) -> datetime:
