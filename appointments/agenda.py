@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from core.agenda import TO_RECORD_DAYS
+from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.db import utcnow
 from core.extensions import db
 from register.access import log_access_many
@@ -73,16 +73,15 @@ def unrecorded_for(user) -> list[dict]:
     return [_item(a, now, failed) for a in rows]
 
 
-def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
-    """core.agenda's "to record": appointments over but still "booked", of one worker or all."""
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
+    """core.agenda's "to record": appointments over but still "booked", of one worker or a lead's staff."""
     stmt = (sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
                                          Appointment.ends_at <= before,
                                          Appointment.starts_at >= before - timedelta(days=TO_RECORD_DAYS))
             .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id))
-    if user_id is not None:
-        stmt = stmt.where(sa.or_(Appointment.worker1_id == user_id, Appointment.worker2_id == user_id))
+    stmt = stmt.where(among(worker, Appointment.worker1_id, Appointment.worker2_id))
     rows = db.session.scalars(stmt).all()
-    if user_id is not None:  # the worker's own list shows initials; the lead's counts show nothing
+    if isinstance(worker, int):  # the worker's own list shows initials; the lead's counts show nothing
         log_access_many([a.client_id for a in rows], "agenda")
     items = []
     for a in rows:

@@ -291,7 +291,7 @@ def _seed(app, *, scale: float, seed_value: int, progress: Progress, today: date
     _seed_calendar(ctx, state)
     _seed_reminder_policies(ctx)
     outreach = _seed_outreach_step(ctx)
-    state["measured"] = _measured(ctx.groups, ctx.group_partners, ctx.evaluations, answered_groups,
+    state["measured"] = _measured([g for g in ctx.groups if g["unit_id"] == 1], ctx.group_partners, ctx.evaluations, answered_groups,
                                   ctx.measured_meeting, outreach)
     _reset_sequences()
     state["counts"] = ctx.counts
@@ -588,7 +588,11 @@ def _seed_meetings(ctx: SeedContext) -> None:
             item["status"] = "done"
     _lead_open_tasks(meetings, participants, items, today, now)
     _relatives_listed(meetings, participants, parts_of, relatives_of, now)
-    ctx.measured_meeting = _measured_meeting(meetings, participants, parts_of, items, relatives_of)
+    # The measured lead (user 1) leads unit 1: its meeting page is of a unit-1 client (another
+    # unit's meeting answers 404, and a 404 is not the page measured).
+    unit_one = {c["id"] for c in ctx.clients if c["unit_id"] == 1}
+    ctx.measured_meeting = _measured_meeting([m for m in meetings if m["client_id"] in unit_one], participants,
+                                             parts_of, items, relatives_of)
     counts["meeting"] = _insert(Meeting.__table__, meetings, progress)
     counts["meeting_participant"] = _insert(MeetingParticipant.__table__, participants, progress)
     counts["action_item"] = _insert(ActionItem.__table__, items, progress)

@@ -11,9 +11,11 @@ blueprint is registered (``bp.record_once``), kept per app (``core.registry``):
   annotators use).
 - ``register_agenda_annotator(app, fn)``: ``fn(items) -> None`` adds needs to other features'
   items (the reminders feature marks the events whose reminder failed).
-- ``register_to_record_source(app, fn)``: ``fn(user_id | None, before_utc) -> list[dict]`` with
+- ``register_to_record_source(app, fn)``: ``fn(worker, before_utc) -> list[dict]`` with
   keys start, kind, title, url, needs and worker_ids (the staff responsible): the past events
-  still to record, of one worker or (None) of everyone.
+  still to record, of one worker (an id) or of a lead's staff (a SELECT of user ids: the
+  overview's scope, so its cost is that of one unit, not of the county). ``among(worker, *cols)``
+  writes the filter.
 - ``register_exception_source(app, fn)``: ``fn() -> list[dict]`` with keys text (translated) and
   url: the unit's exceptions a lead sees.
 
@@ -26,6 +28,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 
+import sqlalchemy as sa
 from flask import Flask
 
 from .registry import register, registered
@@ -58,6 +61,16 @@ def register_exception_source(app: Flask, fn) -> None:
     _register(app, "exceptions", fn)
 
 
+Worker = int | sa.Select  # one worker's id, or a SELECT of the user ids of a lead's staff
+
+
+def among(worker: Worker, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
+    """Any of ``columns`` (staff user id columns) is the worker, or one of the lead's staff."""
+    if isinstance(worker, int):
+        return sa.or_(*(column == worker for column in columns))
+    return sa.or_(*(column.in_(worker) for column in columns))
+
+
 def _functions(kind: str) -> list:
     return list(registered(kind))
 
@@ -80,10 +93,11 @@ def agenda(user, first: date, last: date) -> list[dict]:
     return sorted(items, key=lambda i: (i["start"], i["kind"], i["title"]))
 
 
-def to_record(user_id: int | None, before: datetime | None = None) -> list[dict]:
-    """Past events still to record, oldest first."""
+def to_record(worker: Worker, before: datetime | None = None) -> list[dict]:
+    """Past events still to record, oldest first: one worker's, or (a SELECT of user ids) those
+    of a lead's staff."""
     before = before or now_utc()
-    items = [item for fn in _functions("to_record") for item in fn(user_id, before)]
+    items = [item for fn in _functions("to_record") for item in fn(worker, before)]
     return sorted(items, key=lambda i: (i["start"], i["kind"], i["url"]))
 
 
@@ -118,11 +132,13 @@ def is_overdue(item: dict, today: date | None = None) -> bool:
     return to_local(item["start"]).date() < overdue_before(today or local_today())
 
 
-def lead_overview(today: date | None = None) -> dict:
+def lead_overview(staff: sa.Select, today: date | None = None) -> dict:
     """What a lead sees of the unit: the features' exceptions, and per worker how many records
-    are open and how many of them are overdue (counts only, never the content)."""
+    are open and how many of them are overdue (counts only, never the content). ``staff``
+    selects the user ids of the staff of the units the lead leads: only their records are read
+    (the county's were read and filtered here once, a cost that grew with every unit added)."""
     today = today or local_today()
-    pending = to_record(None)
+    pending = to_record(staff)
     open_counts: Counter = Counter()
     overdue_counts: Counter = Counter()
     for item in pending:

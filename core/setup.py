@@ -19,6 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 OPTIMIZE_EVERY = 500  # connection check-ins between PRAGMA optimize runs (SQLite)
+SQLITE_CACHE_KIB = 32 * 1024  # page cache per connection (PRAGMA cache_size takes -KiB)
+SQLITE_MMAP_BYTES = 256 * 1024 * 1024
 
 
 def _unicode_lower(value):
@@ -39,6 +41,13 @@ def _sqlite_listeners(engine: sa.Engine) -> None:
         # not left in free space for a backup to copy (lifecycle.erasure). Debian builds SQLite
         # with this on; other builds do not, so it is said here.
         cursor.execute("PRAGMA secure_delete=ON")
+        # A county's tables outgrow SQLite's default 2 MiB page cache per connection: a unit's
+        # 5,000 clients sit on ten times as many pages among 50,000, and each page came back
+        # through a read() and was decoded again on every request (the client list cost 3x at
+        # scale 10, bench/RESULTS.md). A 32 MiB cache per connection and reads through a memory
+        # map keep the pages a worker uses in memory.
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+        cursor.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
         cursor.close()
         # SQLite's own lower() folds ASCII only, so a search for "äijälä" would miss "Äijälä"
         # (ILIKE is lower() LIKE lower() here); Python's folds every letter, as PostgreSQL's does.

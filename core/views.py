@@ -48,13 +48,16 @@ def index():
         local_day = to_local(item["start"]).date()
         by_day.setdefault(max(first, min(last, local_day)), []).append(item)
     pending = agenda_.to_record(current_user.id)
-    overview = agenda_.lead_overview() if current_user.is_lead else None
-    if overview:
-        # Workload counts of the staff of the units the lead leads only (a lead leads the units
-        # they are a member of, accounts.units). By table: core does not import accounts.
+    overview = None
+    if current_user.is_lead:
+        # The staff of the units the lead leads (a lead leads the units they are a member of,
+        # accounts.units). By table: core does not import accounts.
         membership = sa.table("unit_membership", sa.column("user_id"), sa.column("unit_id"))
         led = sa.select(membership.c.unit_id).where(membership.c.user_id == current_user.id)
-        own = set(db.session.scalars(sa.select(membership.c.user_id).where(membership.c.unit_id.in_(led))))
+        staff = sa.select(membership.c.user_id).where(membership.c.unit_id.in_(led))
+        overview = agenda_.lead_overview(staff)
+        # A record shared with another unit's worker counts for the lead's own staff only.
+        own = set(db.session.scalars(staff))
         for key in ("open_counts", "overdue_counts"):
             overview[key] = type(overview[key])({k: v for k, v in overview[key].items() if k in own})
     names = {}

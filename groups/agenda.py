@@ -8,8 +8,10 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
-from core.agenda import TO_RECORD_DAYS
+from accounts.units import led_unit_ids_select
+from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
 
@@ -49,7 +51,7 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
     return items
 
 
-def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     """Held sessions (not cancelled, of groups with participants) without a roll call."""
     has_roll_call = sa.exists().where(Attendance.session_id == GroupSession.id)
     has_participants = sa.exists().where(Enrolment.group_id == GroupSession.group_id,
@@ -59,8 +61,7 @@ def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
             .join(Group, Group.id == GroupSession.group_id)
             .where(GroupSession.status == SessionStatus.SCHEDULED.value, GroupSession.ends_at <= before,
                    GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS), ~has_roll_call, has_participants))
-    if user_id is not None:
-        stmt = stmt.where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id))
+    stmt = stmt.where(among(worker, Group.facilitator1_id, Group.facilitator2_id))
     rows = db.session.execute(stmt.order_by(GroupSession.starts_at, GroupSession.id)).all()
     spans = session_spans(row.group_id for row in rows)
     return [{"start": row.starts_at, "kind": "session",
@@ -72,7 +73,8 @@ def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
 
 
 def exception_source() -> list[dict]:
-    """Groups still taking participants with a free place and someone waiting for it."""
+    """The lead's units' groups still taking participants with a free place and someone waiting
+    for it (another unit's group titles are not the lead's to see)."""
     active = (sa.select(sa.func.count(Enrolment.id)).where(Enrolment.group_id == Group.id,
                                                            Enrolment.status.in_(ACTIVE_ENROLMENT))
               .correlate(Group).scalar_subquery())
@@ -82,7 +84,7 @@ def exception_source() -> list[dict]:
     rows = db.session.execute(
         sa.select(Group.id, Group.title, Group.capacity - active, waiting)
         .where(Group.status.in_((GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)),
-               active < Group.capacity, waiting > 0)
+               Group.unit_id.in_(led_unit_ids_select(current_user)), active < Group.capacity, waiting > 0)
         .order_by(Group.title, Group.id)).all()
     return [{"text": _("%(group)s: %(free)s free places, %(waiting)s on the waiting list",
                        group=title, free=free, waiting=n),

@@ -138,10 +138,13 @@ class GroupSession(db.Model):
     status, sequence (raised on every change of time, place or status) and updated_at."""
 
     __tablename__ = "group_session"
-    __table_args__ = (sa.Index("ix_group_session_starts_at", "starts_at"),)
+    # (group_id, starts_at): a group's sessions, and its recent ones (the lead's overview reads
+    # the unit staff's groups, then each one's last 90 days).
+    __table_args__ = (sa.Index("ix_group_session_starts_at", "starts_at"),
+                      sa.Index("ix_group_session_group_id_starts_at", "group_id", "starts_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"), index=True)
+    group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"))
     number: Mapped[int] = mapped_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -10,7 +10,7 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from core.agenda import TO_RECORD_DAYS
+from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
 
@@ -48,14 +48,15 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
     return items
 
 
-def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     """Meetings over but still "planned": neither marked held (with the record) nor cancelled.
     Two queries: the meetings by time (the starts_at index), then their staff by meeting."""
     stmt = (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
             .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.ends_at <= before,
                    Meeting.starts_at >= before - timedelta(days=TO_RECORD_DAYS)))
-    if user_id is not None:
-        stmt = stmt.where(Meeting.id.in_(_staff_of(user_id)))
+    stmt = stmt.where(Meeting.id.in_(
+        sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                                                       among(worker, MeetingParticipant.user_id))))
     rows = db.session.execute(stmt.order_by(Meeting.starts_at, Meeting.id)).all()
     staff: dict[int, list[int]] = {}
     for meeting_id, staff_id in db.session.execute(

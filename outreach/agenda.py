@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
 
-from core.agenda import TO_RECORD_DAYS
+from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
 
@@ -53,15 +53,14 @@ def exception_source() -> list[dict]:
              "when": row.starts_at, "url": url_for("outreach.visit", visit_id=row.id)} for row in rows]
 
 
-def to_record_source(user_id: int | None, before: datetime) -> list[dict]:
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     """Visits over but still "scheduled": their anonymous counts are not recorded yet."""
     stmt = (sa.select(OutreachVisit.id, OutreachVisit.starts_at, OutreachVisit.staff1_id, OutreachVisit.staff2_id,
                       OutreachVenue.name)
             .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id)
             .where(OutreachVisit.status == VisitStatus.SCHEDULED.value, OutreachVisit.ends_at <= before,
                    OutreachVisit.starts_at >= before - timedelta(days=TO_RECORD_DAYS)))
-    if user_id is not None:
-        stmt = stmt.where(sa.or_(OutreachVisit.staff1_id == user_id, OutreachVisit.staff2_id == user_id))
+    stmt = stmt.where(among(worker, OutreachVisit.staff1_id, OutreachVisit.staff2_id))
     return [{"start": row.starts_at, "kind": "outreach", "title": _("Outreach: %(venue)s", venue=row.name),
              "url": url_for("outreach.visit_report", visit_id=row.id), "needs": [_("Counts to record")],
              "worker_ids": [i for i in (row.staff1_id, row.staff2_id) if i is not None]}

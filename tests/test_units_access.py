@@ -265,3 +265,39 @@ def test_demo_has_two_units_and_each_lead_sees_their_own_clients(app):
     assert "Matti K." in centre_list and "Riikka V." not in centre_list
     assert "Matti K." not in admin.get("/clients").get_data(as_text=True)
     assert "Aikuissosiaalityö Itä" in admin.get("/units").get_data(as_text=True)
+
+
+def test_start_page_overview_reads_only_the_leads_units(app, world):
+    """The lead's overview (workload counts, overdue records, exceptions) is of the units the lead
+    leads: unit A's lead does not see that unit B's worker has a roll call to take, how many
+    records are overdue in unit B, or unit B's group title with its waiting list. (The overview
+    read the whole county and filtered the counts afterwards: unit B's overdue total and group
+    title reached unit A's lead, and its cost grew with every unit.)"""
+    from core.db import utcnow
+    from groups.models import Enrolment, Group
+    from register.models import Client
+    from register.services import create_client
+
+    worker_b = world["worker_b"]
+    waiting = create_client(name="Veera Vee", created_by=worker_b)
+    db.session.flush()
+    past, _session = make_group_with_session(facilitator=worker_b, clients=[db.session.get(Client, world["client_b"])],
+                                             starts_at=utcnow() - timedelta(days=10))
+    past.unit_id = world["unit_b"]
+    group = db.session.get(Group, world["group"])
+    group.capacity = 5
+    group.status = "enrolling"
+    db.session.add(Enrolment(group_id=group.id, client_id=waiting.id, status="waiting"))
+    db.session.commit()
+
+    theirs = signed_in(app, world["lead_b"]).get("/").get_data(as_text=True)
+    overview = theirs[theirs.index('id="unit-heading"'):]
+    # B's own lead sees the waiting list and worker B's open record (so their absence below is the rule).
+    assert B_GROUP in overview and worker_b.name in overview
+
+    mine = signed_in(app, world["lead_a"]).get("/")
+    assert mine.status_code == 200
+    html = mine.get_data(as_text=True)
+    assert 'id="unit-heading"' in html
+    assert B_GROUP not in html
+    assert worker_b.name not in html
