@@ -54,9 +54,7 @@ class ClientIdentification(enum.StrEnum):
 
 class Meeting(db.Model):
     __tablename__ = "meeting"
-    # (status, ends_at): past meetings still "planned" are the records to write; there are few,
-    # so the lead's overview reads them without walking the county's last 90 days of meetings.
-    __table_args__ = (sa.Index("ix_meeting_starts_at", "starts_at"), sa.Index("ix_meeting_status_ends_at", "status", "ends_at"))
+    __table_args__ = (sa.Index("ix_meeting_starts_at", "starts_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)

@@ -1,6 +1,5 @@
-"""indexes for the lead's overview at county scale: a group's sessions by time (the unit staff's
-groups, then each group's recent sessions), and past meetings still "planned" (the records to
-write, read without walking every meeting of the last 90 days of the county)
+"""index for the lead's overview at county scale: a group's sessions by time (the unit staff's
+groups, then each group's recent sessions, not every session of the county's last 90 days)
 
 Revision ID: a61c0d5e2f73
 Revises: 5c8d2e7f1a94
@@ -21,13 +20,9 @@ def upgrade():
     with op.batch_alter_table('group_session') as batch_op:
         batch_op.drop_index('ix_group_session_group_id')
         batch_op.create_index('ix_group_session_group_id_starts_at', ['group_id', 'starts_at'])
-    with op.batch_alter_table('meeting') as batch_op:
-        batch_op.create_index('ix_meeting_status_ends_at', ['status', 'ends_at'])
 
 
 def downgrade():
-    with op.batch_alter_table('meeting') as batch_op:
-        batch_op.drop_index('ix_meeting_status_ends_at')
     with op.batch_alter_table('group_session') as batch_op:
         batch_op.drop_index('ix_group_session_group_id_starts_at')
         batch_op.create_index('ix_group_session_group_id', ['group_id'])
