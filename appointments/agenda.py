@@ -12,15 +12,16 @@ from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
+from accounts.units import led_unit_ids_select
 from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.db import utcnow
 from core.extensions import db
 from register.access import log_access_many
+from register.models import Client
 
 from .forms import KIND_LABELS
 from .models import Appointment, AppointmentKind, AppointmentStatus
 from .notices import TARGET_KIND
-from .services import openable_condition
 
 
 def _mine(user):
@@ -99,10 +100,11 @@ def exception_source() -> list[dict]:
     now = utcnow()
     rows = db.session.execute(
         sa.select(Appointment.id, Appointment.starts_at)
+        .join(Client, Client.id == Appointment.client_id)  # the lead's units' clients, per appointment
         .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.kind == AppointmentKind.HOME_VISIT,
                Appointment.worker2_id.is_(None), Appointment.starts_at >= now,
                Appointment.starts_at < now + SINGLE_WORKER_AHEAD,
-               openable_condition(current_user))  # the lead's units only
+               Client.unit_id.in_(led_unit_ids_select(current_user)))
         .order_by(Appointment.starts_at, Appointment.id)).all()
     return [{"text": _("Home visit with one worker"), "when": row.starts_at,
              "url": url_for("appointments.show", appointment_id=row.id)} for row in rows]

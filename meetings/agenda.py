@@ -10,12 +10,13 @@ from flask import url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from accounts.units import led_unit_ids_select
 from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
+from register.models import Client
 
 from .models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind, PlaceKind
-from .services import openable_meeting_ids
 
 SINGLE_WORKER_AHEAD = timedelta(days=14)
 
@@ -78,9 +79,12 @@ def exception_source() -> list[dict]:
              .correlate(Meeting).scalar_subquery())
     rows = db.session.execute(
         sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
+        # The lead's units' clients, joined per meeting of the two weeks: the meetings the lead
+        # may open were materialised whole (every meeting of the unit's clients) on each start page.
+        .join(Client, Client.id == Meeting.client_id)
         .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.starts_at >= now,
                Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2,
-               Meeting.id.in_(openable_meeting_ids(current_user)))  # the lead's units only
+               Client.unit_id.in_(led_unit_ids_select(current_user)))
         .order_by(Meeting.starts_at, Meeting.id)).all()
     return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
                       else _("Network meeting with fewer than two workers")),

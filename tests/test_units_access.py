@@ -301,3 +301,24 @@ def test_start_page_overview_reads_only_the_leads_units(app, world):
     assert 'id="unit-heading"' in html
     assert B_GROUP not in html
     assert worker_b.name not in html
+
+
+def test_start_page_exceptions_of_pair_work_are_the_leads_units_only(app, world):
+    """A home visit booked alone and a network meeting with one worker in the next two weeks are
+    exceptions for the lead of the client's unit, and for no other lead."""
+    from appointments import services as appointments
+    from core.db import utcnow
+    from register.models import Client
+
+    soon = utcnow() + timedelta(days=4)
+    alone = appointments.book(client=db.session.get(Client, world["client_b"]),
+                              kind="home_visit", starts_at=soon, ends_at=soon + timedelta(hours=1),
+                              worker_ids=[world["worker_b"].id], created_by=world["worker_b"])
+    db.session.commit()
+    links = (f'href="/appointments/{alone.id}"', f'href="/meetings/{world["meeting"]}"')
+    theirs = signed_in(app, world["lead_b"]).get("/").get_data(as_text=True)
+    unit_part = theirs[theirs.index('id="unit-heading"'):]
+    assert all(link in unit_part for link in links)
+    mine = signed_in(app, world["lead_a"]).get("/").get_data(as_text=True)
+    assert 'id="unit-heading"' in mine
+    assert not any(link in mine for link in links)
