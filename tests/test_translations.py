@@ -72,3 +72,18 @@ def test_the_collision_check_finds_two_translations_and_respects_contexts():
     d = Catalog(locale="fi")
     d.add("Time", "Aika")
     assert collisions([("feedback", "fi", a), ("reminders", "fi", c), ("core", "fi", d)]) == {}
+
+
+def test_swedish_names_the_clients_worker_a_social_worker():
+    """The glossary's Swedish word for the client's worker is "socialarbetare"; a bare "arbetare"
+    (labourer) read "din arbetare" on the reminder pages a client opens."""
+    import re
+
+    from core.i18n_tools import all_catalogues
+
+    bare = re.compile(r"(?<![\wåäö])arbetare", re.IGNORECASE)
+    found = [f"{name}: {message.id!r}" for name, locale, catalogue in all_catalogues() if locale == "sv"
+             for message in catalogue if message.id
+             for text in ([message.string] if isinstance(message.string, str) else list(message.string))
+             if text and bare.search(text)]
+    assert not found, found
