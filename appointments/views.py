@@ -15,6 +15,7 @@ from core.conflicts import register_busy_source
 from core.db import utcnow
 from core.demo import register_demo
 from core.extensions import db
+from core.formatting import local_date
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
@@ -86,7 +87,7 @@ def _warnings(form: AppointmentForm, starts, ends, exclude_id=None) -> list[str]
                                                    viewer=current_user, exclude_id=exclude_id)]
     holiday = finnish_holiday(form.day.data)
     if holiday:
-        found.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=form.day.data.strftime("%d.%m.%Y"),
+        found.append(_("Note: %(date)s is a public holiday (%(holiday)s).", date=local_date(form.day.data),
                        holiday=holiday))
     if form.kind.data == AppointmentKind.HOME_VISIT.value and not form.worker2.data:
         found.append(_("A home visit is made in pairs (work safety). Choose a second worker, or save anyway "

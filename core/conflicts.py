@@ -29,8 +29,8 @@ from flask import Flask
 
 from .db import aware_utc
 from .extensions import db
+from .formatting import local_dt
 from .registry import register, registered
-from .timeutil import to_local
 
 # Longer than any booking can be (the forms offer up to a day at most): lets every source bound
 # its start times from below, so the database walks a starts_at index instead of all history.
@@ -54,7 +54,8 @@ class Conflict:
 
     @property
     def when(self) -> str:
-        return to_local(self.starts_at).strftime("%d.%m.%Y %H:%M")
+        # In the reader's language (core.formatting): "7.12.2026 10.15", "07/12/2026, 10.15".
+        return local_dt(self.starts_at)
 
     @property
     def message(self) -> str:

@@ -130,3 +130,19 @@ def test_sms_clock_is_the_languages_own():
     starts = datetime(2026, 12, 8, 10, 0, tzinfo=HELSINKI)
     assert "10.00" in when_text(starts, "en") and "10:00" not in when_text(starts, "en")
     assert "10.00" in when_text(starts, "sv")
+
+
+
+@pytest.mark.parametrize("language, when", [("fi", "7.12.2026 10.15"), ("sv", "7.12.2026 10.15"),
+                                            ("en", "07/12/2026, 10.15")])
+def test_a_conflict_is_dated_in_the_readers_language(app, language, when):
+    """The "busy at the same time" warning of every feature (core.conflicts.Conflict.when) wrote
+    its date with strftime: "07.12.2026 10:15" in every language."""
+    from flask_babel import force_locale
+
+    from core.conflicts import Conflict
+
+    conflict = Conflict(kind="meeting", record_id=1, starts_at=datetime(2026, 12, 7, 10, 15, tzinfo=HELSINKI),
+                        ends_at=datetime(2026, 12, 7, 11, 0, tzinfo=HELSINKI))
+    with app.test_request_context(), force_locale(language):
+        assert conflict.when == when
