@@ -24,7 +24,7 @@ from groups import services as group_services
 from groups.models import Enrolment, EnrolmentStatus, GroupSession, SessionStatus
 from meetings.services import hash_token
 
-from . import services, texts
+from . import queue, services, texts
 from .models import Channel, FollowUpTask, OfferStatus, PlaceOffer, TargetKind
 
 OFFER_PATH = "/reminders/offer/"
@@ -79,7 +79,7 @@ def offer_place(enrolment: Enrolment, *, deadline: datetime, user=None, now: dat
         subject, body = texts.offer_text(_next_session_start(enrolment.group_id, now), deadline,
                                          f"{base}{OFFER_PATH}{token}", recipient.language)
         for channel, address in addresses:
-            services._insert_once(dict(
+            queue._insert_once(dict(
                 kind="offer", target_kind=TargetKind.OFFER.value, target_id=offer.id,
                 recipient_kind=recipient.kind, recipient_id=recipient.id, slot="offer", channel=channel,
                 client_id=recipient.client_id, address=address, language=recipient.language, subject=subject,

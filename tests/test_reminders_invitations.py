@@ -13,7 +13,7 @@ from icalendar import Calendar
 from core.extensions import db
 from meetings.signals import meeting_changed
 from register.services import save_relative
-from reminders import services
+from reminders import queue, services
 from reminders.models import MessageStatus, OutboxMessage
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_meeting, make_partner
@@ -112,7 +112,7 @@ def test_invitation_update_and_cancellation_apply_to_the_same_event(app, runner,
     # A reminder queued for the meeting is dropped when it is cancelled.
     services.save_policy("meeting", meeting.id, day_before=True, day_before_at=time(16, 0), same_morning=False,
                          same_morning_at=time(8, 0), by_sms=True, by_email=False)
-    services.queue_due(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
+    queue.queue_due(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
     db.session.commit()
     reminder = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
     assert reminder is not None and reminder.address == "+358401234567"
