@@ -22,7 +22,7 @@ from core.extensions import db
 from core.timeutil import to_local
 from groups import services as group_services
 from groups.models import Enrolment, EnrolmentStatus, GroupSession, SessionStatus
-from meetings.services import hash_token
+from meetings.partner_links import hash_token
 
 from . import queue, services, texts
 from .models import Channel, FollowUpTask, OfferStatus, PlaceOffer, TargetKind

@@ -24,7 +24,8 @@ from core.registry import register, registered
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings.models import Meeting, MeetingParticipant, ParticipantKind
-from meetings.services import can_open as can_open_meeting, hash_token, openable_meeting_ids
+from meetings.partner_links import hash_token
+from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from register.models import Client, Relative
 
 from .models import (
@@ -221,7 +222,7 @@ def policy_channels(policy: ReminderPolicy) -> list[str]:
 
 
 # --- opt-out links -----------------------------------------------------------------------------
-# A random token per message, kept only as its hash (meetings.services.hash_token, as partner
+# A random token per message, kept only as its hash (meetings.partner_links.hash_token, as partner
 # links are): the URL names nobody, and it stops working when it expires or when the person's
 # consent is not the one it was sent under. Links signed the earlier way (they carried the
 # recipient's id) are no longer accepted.

@@ -144,7 +144,7 @@ def _rename_group(w):
 
 
 def _cancel_meeting(w):
-    from meetings.services import cancel_meeting
+    from meetings.arranging import cancel_meeting
 
     cancel_meeting(db.session.get(Meeting, w["meeting"].id), user=w["lead"])
     return lambda ev: str(ev[calendar_uid("meeting", w['meeting'].id)]["STATUS"]) == "CANCELLED"

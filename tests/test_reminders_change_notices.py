@@ -18,7 +18,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import Group, GroupSession
-from meetings import services as meeting_services
+from meetings import arranging
 from register.services import save_relative, update_client
 from reminders import services, worker
 from reminders.models import MessageStatus, OutboxMessage
@@ -173,7 +173,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     db.session.commit()
     day = local_today() + timedelta(days=10)
     starts = local_to_utc(day, time(9, 0))
-    meeting = meeting_services.create_meeting(
+    meeting = arranging.create_meeting(
         client=client, purpose="Salainen tarkoitus", starts_at=starts, ends_at=starts + timedelta(hours=1),
         place="Kauppakatu 5", staff_ids=[facilitator.id], relative_ids=[by_sms.id, by_mail.id], created_by=facilitator)
     db.session.commit()
