@@ -20,7 +20,7 @@ from flask import current_app
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import to_local
-from groups import services as group_services
+from groups import enrolment as groups_enrolment
 from groups.models import Enrolment, EnrolmentStatus, GroupSession, SessionStatus
 from meetings.partner_links import hash_token
 
@@ -127,7 +127,7 @@ def answer(offer: PlaceOffer, accept: bool, now: datetime) -> bool:
     db.session.expire(offer)
     enrolment = offer.enrolment
     if accept:
-        group_services.confirm_offer(enrolment)
+        groups_enrolment.confirm_offer(enrolment)
     else:
         _withdraw_and_ask_next(enrolment, offer.answer_minutes, now)
     db.session.flush()
@@ -137,7 +137,7 @@ def answer(offer: PlaceOffer, accept: bool, now: datetime) -> bool:
 def _withdraw_and_ask_next(enrolment: Enrolment, answer_minutes: int, now: datetime) -> PlaceOffer | None:
     """Withdraw the place (groups offers it to the first on the waiting list) and send that
     offer, with as long to answer as the one before had."""
-    following = group_services.withdraw(enrolment)
+    following = groups_enrolment.withdraw(enrolment)
     if following is None or open_offer(following.id) is not None:
         return None
     return offer_place(following, deadline=now + timedelta(minutes=answer_minutes), now=now)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.extensions import db
-from groups.services import set_session_status, update_session
+from groups.schedule import set_session_status, update_session
 from reminders.invitations import invitation_ics
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner

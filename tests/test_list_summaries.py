@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 
 from core.extensions import db
 from core.timeutil import local_today
-from groups import services as group_services
+from groups import finding, schedule
 from meetings import plan, services
 from tests.factories import make_user
 from tests.test_groups_support import make_group
@@ -28,13 +28,13 @@ def test_group_list_shows_first_and_last_session_and_count(auth_client, facilita
 
 def test_session_spans_count_every_session_including_cancelled(app, facilitator):
     group = make_group(facilitator, weeks=4, first=date(2027, 3, 1))
-    group_services.set_session_status(group.sessions[1], "cancelled", facilitator)
+    schedule.set_session_status(group.sessions[1], "cancelled", facilitator)
     db.session.commit()
-    span = group_services.session_spans([group.id])[group.id]
+    span = finding.session_spans([group.id])[group.id]
     assert span.count == 4
     assert span.first == group.sessions[0].starts_at and span.last == group.sessions[-1].starts_at
     assert span.first.tzinfo is not None
-    assert group_services.session_spans([]) == {}
+    assert finding.session_spans([]) == {}
 
 
 def test_start_page_sessions_show_number_of_total(auth_client, facilitator):

@@ -207,13 +207,13 @@ def test_start_page_shows_due_follow_ups_and_failed_reminders(app, facilitator, 
 
 def test_the_groups_roll_call_service_creates_the_task_through_its_signal(app, facilitator):
     """End to end with the groups feature's own attendance service (it sends attendance_recorded)."""
-    from groups import services as group_services
+    from groups import attendance
 
     client = make_client(worker=facilitator)
     group, session = make_group_with_session(facilitator=facilitator, clients=[client], starts_at=PAST)
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.group_id == group.id))
-    group_services.record_attendance(session, {enrolment.id: "absent"}, user=facilitator)
+    attendance.record_attendance(session, {enrolment.id: "absent"}, user=facilitator)
     db.session.commit()
     [task] = tasks()
     assert task.client_id == client.id and task.assigned_to_id == facilitator.id

@@ -135,14 +135,14 @@ def test_the_review_decision_has_no_default(auth_client, facilitator, fresh_db):
 
 
 def test_withdrawing_a_group_participant_asks_first_and_says_who_gets_the_place(auth_client, facilitator, fresh_db):
-    from groups import services as group_services
+    from groups import enrolment
     from groups.models import Enrolment
     from tests.test_groups_support import make_group
 
     group = make_group(facilitator, make_user(), weeks=2, status="enrolling", capacity=1)
     anna, ben = make_client(name="Anna Aalto", worker=facilitator), make_client(name="Ben Berg", worker=facilitator)
-    first = group_services.enrol(group, anna.id)
-    group_services.enrol(group, ben.id)
+    first = enrolment.enrol(group, anna.id)
+    enrolment.enrol(group, ben.id)
     db.session.commit()
     participants = f"/groups/{group.id}/participants"
     url = f"/groups/{group.id}/enrolments/{first.id}/withdraw"
