@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -44,7 +45,7 @@ def roll_call_refusal(session: GroupSession) -> str | None:
 ATTENDANCE_VALUES = tuple(a.value for a in AttendanceStatus)
 
 
-def roll_call_enrolments(group: Group) -> list[Enrolment]:
+def roll_call_enrolments(group: Group) -> Sequence[Enrolment]:
     return db.session.scalars(
         sa.select(Enrolment).where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.ENROLLED.value)
         .options(selectinload(Enrolment.client)).order_by(Enrolment.id)
@@ -74,7 +75,7 @@ def record_attendance(session: GroupSession, statuses: dict[int, str], user=None
             row.recorded_by_id = getattr(user, "id", None)
         changed.append(row)
     db.session.flush()
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method
     for row in changed:
         attendance_recorded.send(app, attendance=row)
     return changed

@@ -96,7 +96,7 @@ def seed(ctx) -> None:
     # facilitator among them), two show the demand for a theme in the backlog.
     groups_enrolment.refer(clients["jv"].id, target=f"group:{seuraava.id}", user=staff["sanna"],
                    reason="Vuokrarästejä, haluaa oppia tekemään budjetin.")
-    loneliness = db.session.scalar(sa.select(GroupIdea).where(GroupIdea.theme == "Yksinäisyys ja kohtaamiset"))
+    loneliness = db.session.scalars(sa.select(GroupIdea).where(GroupIdea.theme == "Yksinäisyys ja kohtaamiset")).one()
     for key, reason in (("eb", "Asuu yksin, toivoo seuraa arkeen."), ("th", "Vähän kontakteja, kiinnostunut ryhmästä.")):
         groups_enrolment.refer(clients[key].id, target=f"idea:{loneliness.id}", user=staff["ohjaaja"], reason=reason)
     ctx.extra["groups"] = {"raharyhma": raha, "arki": arki, "seuraava": seuraava}

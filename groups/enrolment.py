@@ -4,6 +4,8 @@ confirming an offered place, and referrals of clients to a group or a group idea
 Functions take and return models and flush; rule violations raise ``GroupError``."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
@@ -29,7 +31,7 @@ def offer_free_places(group: Group) -> list[Enrolment]:
     free = group.capacity - count_enrolled(group)
     if free <= 0:
         return []
-    offered = waiting_list(group)[:free]
+    offered = list(waiting_list(group)[:free])
     for enrolment in offered:
         enrolment.status = EnrolmentStatus.OFFERED.value
     db.session.flush()
@@ -61,7 +63,7 @@ def enrol(group: Group, client_id: int) -> Enrolment:
     return enrolment
 
 
-def waiting_list(group: Group) -> list[Enrolment]:
+def waiting_list(group: Group) -> Sequence[Enrolment]:
     return db.session.scalars(
         sa.select(Enrolment).where(Enrolment.group_id == group.id, Enrolment.status == EnrolmentStatus.WAITING.value)
         .order_by(Enrolment.created_at, Enrolment.id)
@@ -170,6 +172,7 @@ def client_referrals(client_id: int) -> list[Referral]:
 
 def referral_counts_by_idea() -> dict[int, int]:
     """Clients referred per idea (the demand signal of the backlog): distinct clients, one query."""
-    return dict(db.session.execute(
+    rows = db.session.execute(
         sa.select(Referral.idea_id, sa.func.count(sa.distinct(Referral.client_id)))
-        .where(Referral.idea_id.is_not(None)).group_by(Referral.idea_id)).all())
+        .where(Referral.idea_id.is_not(None)).group_by(Referral.idea_id)).all()
+    return {idea_id: count for idea_id, count in rows if idea_id is not None}  # None: refused by the WHERE

@@ -2,8 +2,10 @@
 of each group's sessions and the labels of group choices. Reads only."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
+from typing import cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -23,7 +25,7 @@ from .models import (
 
 # --- finding sessions ---------------------------------------------------------------------------
 
-def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> list[GroupSession]:
+def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> Sequence[GroupSession]:
     """Sessions (cancelled ones included, marked) that ``user_id`` facilitates between the two instants.
 
     Lists show "3/6", so each group's number of sessions is loaded as ``session_spans`` (one
@@ -63,7 +65,7 @@ def client_groups(client_id: int, limit: int) -> tuple[list[sa.Row], bool]:
         .where(Enrolment.client_id == client_id)
         .order_by(Group.created_at.desc(), Group.id.desc())
         .limit(limit + 1)).all()
-    return rows[:limit], len(rows) > limit
+    return list(rows[:limit]), len(rows) > limit
 
 
 def session_spans(group_ids) -> dict[int, SessionSpan]:
@@ -78,7 +80,9 @@ def session_spans(group_ids) -> dict[int, SessionSpan]:
         .where(GroupSession.group_id.in_(ids)).group_by(GroupSession.group_id)
     ).all()
     # Aggregates bypass the column type on SQLite, so the instants are made aware here.
-    return {gid: SessionSpan(aware_utc(first), aware_utc(last), count) for gid, first, last, count in rows}
+    # MIN and MAX over a group's own rows are never NULL.
+    return {gid: SessionSpan(cast(datetime, aware_utc(first)), cast(datetime, aware_utc(last)), count)
+            for gid, first, last, count in rows}
 
 
 def group_choice_labels(groups) -> dict[int, str]:

@@ -179,7 +179,9 @@ reminders queues the message, ``reminders.notices.group_cancelled``)."""
     group.cancel_reason = reason
     group.version += 1
     db.session.flush()
-    group_cancelled.send(current_app._get_current_object(), group=group, cancelled=cancelled)
+    # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    group_cancelled.send(sender, group=group, cancelled=cancelled)
     return cancelled
 
 

@@ -5,6 +5,7 @@ Functions take and return models and flush; rule violations raise ``GroupError``
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
@@ -76,7 +77,7 @@ class PlannedSession:
 
 
 def plan_dates(*, first_date: date, weekday: int, start: time, minutes: int, weeks: int,
-               break_weeks: list[date] = ()) -> list[PlannedSession]:
+               break_weeks: Sequence[date] = ()) -> list[PlannedSession]:
     """The weekly series: the first ``weekday`` on or after ``first_date``, then every week.
     A public holiday or a break week is skipped and the series moves on a week, so the group
     still gets ``weeks`` sessions. Local wall time stays the same across DST changes."""
@@ -175,7 +176,9 @@ def _session_signal(session: GroupSession, change: str, old_starts_at: datetime,
 
     from .signals import session_changed
 
-    session_changed.send(current_app._get_current_object(), session=session, change=change,
+    # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    session_changed.send(sender, session=session, change=change,
                          old_starts_at=old_starts_at, notify=notify)
 
 
@@ -265,7 +268,7 @@ BUSY = GroupBusy()  # registered on the app by views.py
 
 
 def find_conflicts(group: Group, slots: list[tuple[datetime, datetime]], *, room: str | None = None,
-                   exclude_session_ids: set[int] = frozenset()) -> list[Conflict]:
+                   exclude_session_ids: Collection[int] = frozenset()) -> list[Conflict]:
     """Facilitators or the room already booked at one of ``slots``, by anything (the one conflict
     check, ``core.conflicts``): another group's session, a network meeting, an appointment, an
     outreach visit. The group's own sessions are what is being planned, so they do not count.
@@ -293,7 +296,7 @@ def _user_names(ids) -> dict[int, str]:
 
     if not ids:
         return {}
-    return dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids))).all())
+    return {uid: name for uid, name in db.session.execute(sa.select(User.id, User.name).where(User.id.in_(ids)))}
 
 
 def holiday_warnings(slots: list[tuple[datetime, datetime]]) -> list[str]:

@@ -93,7 +93,7 @@ def can_see_group(user, group: Group) -> bool:
     return not user.is_county_admin and group.unit_id in member_unit_ids(user)
 
 
-def visible_group_ids(user) -> sa.Select:
+def visible_group_ids(user) -> sa.CompoundSelect:
     """``can_see_group`` as SQL for lists."""
     branches = _facilitated(user)
     if not user.is_county_admin:
@@ -101,7 +101,7 @@ def visible_group_ids(user) -> sa.Select:
     return sa.union(*branches)
 
 
-def editable_group_ids(user) -> sa.Select:
+def editable_group_ids(user) -> sa.CompoundSelect:
     """``can_edit`` as SQL for lists: a SELECT of the ids of the groups ``user`` may change and
     see the participants of (never None: a lead sees the groups of the units they lead)."""
     branches = _facilitated(user)

@@ -110,7 +110,9 @@ def remove_participant(meeting: Meeting, participant: MeetingParticipant, *, use
     # of the invitation they have.
     meeting.sequence += 1
     meeting.version += 1
-    signals.participant_removed.send(current_app._get_current_object(), meeting=meeting, participant=participant)
+    # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    signals.participant_removed.send(sender, meeting=meeting, participant=participant)
     _record_change(meeting, "participant", participant.display_name, "", user)
     meeting.participants.remove(participant)
     db.session.flush()
@@ -233,4 +235,6 @@ def record_participation(meeting: Meeting, participant: MeetingParticipant, *, i
     participant.attended = attended
     db.session.flush()
     if attendance_changed and attended is not None:
-        signals.participant_attendance_recorded.send(current_app._get_current_object(), participant=participant)
+        # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+        sender = current_app._get_current_object()  # type: ignore[attr-defined]
+        signals.participant_attendance_recorded.send(sender, participant=participant)

@@ -68,7 +68,8 @@ def _render_meeting(meeting: Meeting, *, item_form: ItemForm | None = None, note
                         if p.kind == ParticipantKind.PARTNER.value and p.contact_id}
     next_meetings = meeting.follow_ups
     changed_by = {c.changed_by_id for c in meeting.changes if c.changed_by_id}
-    users = dict(db.session.execute(sa.select(User.id, User.name).where(User.id.in_(changed_by))).all()) if changed_by else {}
+    users: dict[int, str] = ({uid: name for uid, name in db.session.execute(
+        sa.select(User.id, User.name).where(User.id.in_(changed_by)))} if changed_by else {})
     # The plan items' status changes, shown on each item and merged into the change history.
     status_changes = meetings_plan.status_history(meeting)
     item_status_changes: dict[int, list] = {}

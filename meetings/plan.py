@@ -150,7 +150,7 @@ def item_histories(items) -> dict[int, list[ActionItem]]:
             by_id[f.id] = f
     result = {}
     for item in items:
-        chain = []
+        chain: list[ActionItem] = []
         prev = by_id.get(item.carried_from_id) if item.carried_from_id else None
         while prev is not None and len(chain) < 50:
             chain.append(prev)
@@ -280,4 +280,4 @@ def first_open_items(user_id: int, limit: int) -> tuple[list[sa.Row], int]:
     """The first ``limit`` of ``open_items_for_user`` and how many there are in all, in one
     query (a window count) however many tasks the user has."""
     rows = db.session.execute(_first_open_items_statement(), {"user_id": user_id, "limit": limit}).all()
-    return rows, (rows[0].total if rows else 0)
+    return list(rows), (rows[0].total if rows else 0)

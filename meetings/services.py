@@ -49,7 +49,9 @@ def _meeting_staff_rule(user_id: int) -> sa.Select:
 
 
 def _send(meeting: Meeting, change: str, **extra) -> None:
-    signals.meeting_changed.send(current_app._get_current_object(), meeting=meeting, change=change, **extra)
+    # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    signals.meeting_changed.send(sender, meeting=meeting, change=change, **extra)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -66,7 +68,7 @@ def can_open(user, meeting: Meeting) -> bool:
     return user.id in staff_user_ids(meeting) or leads_unit(user, meeting.client.unit_id)
 
 
-def openable_meeting_ids(user) -> sa.Select:
+def openable_meeting_ids(user) -> sa.Select | sa.CompoundSelect:
     """``can_open`` as SQL for lists: a SELECT of the ids of the meetings ``user`` may open, or
     never None: a lead's are those of the clients of the units they lead."""
     own = sa.select(MeetingParticipant.meeting_id).where(
@@ -99,11 +101,12 @@ def staff_counts(meeting_ids) -> dict[int, int]:
     ids = sorted(set(meeting_ids))
     if not ids:
         return {}
-    return dict(db.session.execute(
+    rows = db.session.execute(
         sa.select(MeetingParticipant.meeting_id, sa.func.count(sa.distinct(MeetingParticipant.user_id)))
         .where(MeetingParticipant.meeting_id.in_(ids), MeetingParticipant.kind == ParticipantKind.STAFF.value,
                MeetingParticipant.user_id.is_not(None))
-        .group_by(MeetingParticipant.meeting_id)).all())
+        .group_by(MeetingParticipant.meeting_id))
+    return {meeting_id: count for meeting_id, count in rows}
 
 
 def _participant_options():

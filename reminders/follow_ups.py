@@ -132,7 +132,7 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
     office, in ``place``), with its reminder policy. Not reached: the new time also goes to the
     client by SMS now (returns the reason when it cannot: no consent, no or foreign number).
     ``purpose`` is no longer stored (an appointment has none); kept for callers."""
-    client = db.session.get(Client, task.client_id)
+    client = db.session.get_one(Client, task.client_id)
     appointments = _targets()[APPOINTMENT]
     previous = appointments.load(task.source_id) if task.source_kind == APPOINTMENT else None
     appointment = appointments.book(client=client, kind="office", starts_at=starts_at,
@@ -165,4 +165,6 @@ def book_new_time(task: FollowUpTask, user, *, reached: bool, starts_at: datetim
 
 def _announce_meeting(meeting: Meeting) -> None:
     """Tell the other features (calendar feeds) that a meeting was created."""
-    meeting_changed.send(current_app._get_current_object(), meeting=meeting, change="created")
+    # current_app is a LocalProxy typed as the Flask it stands for; the method is the proxy's.
+    sender = current_app._get_current_object()  # type: ignore[attr-defined]
+    meeting_changed.send(sender, meeting=meeting, change="created")

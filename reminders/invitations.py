@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import overload
 
 import sqlalchemy as sa
 from flask import current_app
@@ -31,6 +32,14 @@ def meeting_uid(meeting: Meeting) -> str:
 
 def _iso(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat() if value is not None else None
+
+
+@overload
+def _when(value: str) -> datetime: ...
+
+
+@overload
+def _when(value: None) -> None: ...
 
 
 def _when(value: str | None) -> datetime | None:

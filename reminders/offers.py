@@ -12,7 +12,9 @@ can still confirm or withdraw by hand on the participants page; the offer then c
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -41,7 +43,7 @@ def open_offer(enrolment_id: int) -> PlaceOffer | None:
                                                          PlaceOffer.status == OfferStatus.OPEN.value))
 
 
-def group_offers(group_id: int) -> list[PlaceOffer]:
+def group_offers(group_id: int) -> Sequence[PlaceOffer]:
     return db.session.scalars(sa.select(PlaceOffer).where(PlaceOffer.group_id == group_id)
                               .order_by(PlaceOffer.created_at.desc(), PlaceOffer.id.desc()).limit(50)).all()
 
@@ -151,7 +153,7 @@ def settle_closed_by_hand() -> int:
             PlaceOffer.enrolment_id.in_(sa.select(Enrolment.id).where(
                 Enrolment.status != EnrolmentStatus.OFFERED.value)))
         .values(status=OfferStatus.SETTLED.value).execution_options(synchronize_session=False))
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
 
 
 def expire_due(now: datetime) -> int:
@@ -164,7 +166,7 @@ def expire_due(now: datetime) -> int:
     for offer_id in due:
         if not _claim(offer_id, OfferStatus.EXPIRED.value, now):
             continue   # another worker (or the client's answer) got there first
-        offer = db.session.get(PlaceOffer, offer_id)
+        offer = db.session.get_one(PlaceOffer, offer_id)
         db.session.refresh(offer)
         if offer.enrolment.status == EnrolmentStatus.OFFERED.value:
             _withdraw_and_ask_next(offer.enrolment, offer.answer_minutes, now)

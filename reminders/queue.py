@@ -3,6 +3,7 @@ come go into the outbox once (an INSERT that does nothing when the row exists). 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import Flask
@@ -42,11 +43,12 @@ LOOKAHEAD = timedelta(days=2)
 def _insert_once(values: dict) -> bool:
     """INSERT that does nothing when the (target, recipient, slot, channel) row exists: a
     concurrent process that got there first wins and nothing is duplicated."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
     from .notices import with_contact
+
+    # Both dialects' INSERT has ON CONFLICT DO NOTHING.
+    insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
     # Every message ends with the unit's "call us" line (its phone number and opening hours).
     values["body"] = with_contact(values["body"], values.get("language") or "fi")
@@ -193,7 +195,7 @@ def drop_cancelled(now: datetime) -> int:
         .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
 
 
 def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> int:
@@ -209,4 +211,4 @@ def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> i
         .values(status=MessageStatus.PENDING.value, next_attempt_at=utcnow(), last_error="")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult

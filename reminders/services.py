@@ -253,8 +253,9 @@ def opt_out_link_for_token(token: str, now: datetime) -> tuple[OptOutLink, Clien
     link = db.session.scalar(sa.select(OptOutLink).where(OptOutLink.token_hash == hash_token(token)))
     if link is None or link.expires_at <= now:
         return None
-    model = Client if link.recipient_kind == RecipientKind.CLIENT.value else Relative
-    person = db.session.get(model, link.recipient_id)
+    person: Client | Relative | None = (
+        db.session.get(Client, link.recipient_id) if link.recipient_kind == RecipientKind.CLIENT.value
+        else db.session.get(Relative, link.recipient_id))
     if person is None or not person.reminder_consent or person.consent_date != link.consent_date:
         return None
     return link, person

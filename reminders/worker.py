@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -63,7 +64,7 @@ def recover_stale_claims(now: datetime) -> int:
                 last_error="interrupted while sending")
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
 
 
 def due_channels(now: datetime) -> set[str]:
@@ -102,7 +103,7 @@ def claim_batch(now: datetime, limit: int = 20) -> tuple[str, list[int]]:
                         attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            claimed = result.rowcount
+            claimed = cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
         db.session.commit()  # own commit: the worker's claim is stored before anything is sent
     if not claimed:
         return token, []
@@ -173,7 +174,7 @@ def send_claimed(token: str, ids: list[int], config, now: datetime) -> dict[str,
     counts = {"sent": 0, "manual": 0, "failed": 0}
     for index, message_id in enumerate(ids):
         try:
-            message = db.session.get(OutboxMessage, message_id)
+            message = db.session.get_one(OutboxMessage, message_id)
             attempts = message.attempts
             # A detached copy: no transaction stays open (or reopens) while talking to the network.
             db.session.expunge(message)
