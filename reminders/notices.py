@@ -154,7 +154,7 @@ def relative_sms_invitations(meeting, change: str) -> int:
 
 def group_cancel_audience(group) -> list[tuple[str, bool]]:
     """(name, reached by a message) of each enrolled client, for the question before cancelling a
-    group (registered on the app for ``groups.services.cancel_audience``)."""
+    group (registered on the app for ``groups.planning.cancel_audience``)."""
     return [(r.name, any(services.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
             for r in services.group_recipients(group)]
 

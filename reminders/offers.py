@@ -1,7 +1,7 @@
 """Waiting-list places offered by message.
 
-When a place opens, groups marks the first waiting client "offered" (groups.services
-.offer_free_places). The facilitator sets a deadline here and the client is sent the offer on
+When a place opens, groups marks the first waiting client "offered"
+(groups.enrolment.offer_free_places). The facilitator sets a deadline here and the client is sent the offer on
 each channel they consented to, with a link (a random token kept only as its hash, like an
 opt-out link) where they accept or decline, once. A client with no consented channel gets no
 message: the group's facilitator gets a follow-up task to call instead. If nobody answers by the
