@@ -1,5 +1,9 @@
 """Pages of the groups feature: ideas, planning, schedule, sessions, enrolment, roll call,
-attendance figures, evaluation, finding groups and printable plans."""
+attendance figures, evaluation, finding groups and printable plans.
+
+This module holds the blueprint, the loading helpers every view module shares, finding groups
+and ideas; the rest are in ``planning_views``, ``schedule_views``, ``enrolment_views`` and
+``attendance_views``, all on ``bp``."""
 from __future__ import annotations
 
 import sqlalchemy as sa

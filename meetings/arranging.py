@@ -1,6 +1,6 @@
 """Arranging, moving and cancelling network meetings, their participants, notes and who took part.
 
-Services change data and flush; the view commits. Each change of a meeting's time, place or status
+Services change data and flush; the request commits (core.transaction). Each change of a meeting's time, place or status
 raises ``Meeting.sequence`` and writes a ``MeetingChange`` row, so calendar feeds and invitations
 can tell an updated event from a new one.
 """

@@ -1,4 +1,8 @@
-"""Network meeting pages for staff (under /meetings) and partners' personal links (/p/<token>)."""
+"""Network meeting pages for staff (under /meetings) and partners' personal links (/p/<token>).
+
+This module holds the blueprint, the loading helpers every view module shares, the lists and
+arranging a new meeting; one meeting's pages are in ``meeting_views``, its plan in ``plan_views``
+and the partner links in ``partner_views``, all on ``bp``."""
 from __future__ import annotations
 
 import sqlalchemy as sa
