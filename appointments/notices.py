@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
 from core.extensions import db
-from reminders import notices as change_notices, services as reminders
+from reminders import follow_ups, notices as change_notices, queue, services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
 
 from . import services
@@ -74,18 +74,18 @@ TARGET = AppointmentTarget()
 # --- reminders ---------------------------------------------------------------------------------------
 
 # An appointment's reminder, unless a policy row says otherwise: the day before at 16:00 by SMS,
-# as a rebooked meeting's (reminders.services._policy_for_new_meeting).
+# as a rebooked meeting's (reminders.follow_ups._policy_for_new_meeting).
 DEFAULT_POLICY = dict(day_before=True, day_before_at=time(16, 0), same_morning=False, same_morning_at=time(8, 0),
                       by_sms=True, by_email=False)
 
 
 def queue_appointment_reminders(now) -> int:
-    """Run by ``reminders.services.queue_due``: the reminders due for booked appointments, to the
+    """Run by ``reminders.queue.queue_due``: the reminders due for booked appointments, to the
     client, through the exactly-once outbox (the slot carries the start time, so a moved
     appointment is reminded again for its new time)."""
     rows = db.session.scalars(
         sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED, Appointment.starts_at > now,
-                                     Appointment.starts_at <= now + reminders.LOOKAHEAD)
+                                     Appointment.starts_at <= now + queue.LOOKAHEAD)
         .options(selectinload(Appointment.client))).all()
     if not rows:
         return 0
@@ -97,7 +97,7 @@ def queue_appointment_reminders(now) -> int:
         policy = policies.get(appointment.id) or ReminderPolicy(target_kind=TARGET_KIND, target_id=appointment.id,
                                                                  **DEFAULT_POLICY)
         recipients = reminders.appointment_recipients(appointment)
-        created += reminders._queue_for(policy, TARGET_KIND, appointment.id, "meeting", appointment.starts_at,
+        created += queue._queue_for(policy, TARGET_KIND, appointment.id, "meeting", appointment.starts_at,
                                         _place(appointment), recipients, now)
     return created
 
@@ -119,7 +119,7 @@ def record_attendance(appointment: Appointment):
     """A no-show opens the follow-up task ("call and agree a new time") for the first worker, as a
     missed meeting does; marking it held closes the task."""
     if appointment.status == AppointmentStatus.NO_SHOW:
-        return reminders._open_task(TARGET_KIND, appointment.id, appointment.client_id, appointment.worker1_id,
+        return follow_ups._open_task(TARGET_KIND, appointment.id, appointment.client_id, appointment.worker1_id,
                                     appointment.starts_at)
-    reminders._close_task(TARGET_KIND, appointment.id, appointment.client_id)
+    follow_ups._close_task(TARGET_KIND, appointment.id, appointment.client_id)
     return None

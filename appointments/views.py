@@ -23,7 +23,8 @@ from core.timeutil import finnish_holiday, to_local
 from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many, register_access_rule
 from register.models import Client
 from register.sections import register_client_section
-from reminders.services import register_reminder_source, register_reminder_target
+from reminders.queue import register_reminder_source
+from reminders.services import register_reminder_target
 
 from . import agenda, calendar_source, demo, notices, panels, services
 from .forms import KIND_LABELS, STATUS_LABELS, AppointmentForm, CancelForm, NextForm, StatusForm

@@ -707,7 +707,7 @@ def _same_person(a: dict, b: dict) -> bool:
 
 def _review(rng: random.Random, previous: dict, meeting: dict, parts_of: dict[int, list[dict]],
             items_of: dict[int, list[dict]], participants: list[dict], items: list[dict], today: date) -> None:
-    """A held follow-up has reviewed the previous meeting's open items (meetings.services.review_item):
+    """A held follow-up has reviewed the previous meeting's open items (meetings.plan.review_item):
     each is done, dropped or carried, and a carried item continues as a new item of the follow-up
     (carried_from_id) with the same responsible person."""
     part_by_id = {p["id"]: p for p in parts_of[previous["id"]]}

@@ -32,7 +32,7 @@ class SubscriptionForm(Form):
         self.kind.choices = [(k, KIND_LABELS[k]) for k in kinds]
         if not self.kind.data:
             self.kind.data = "staff"
-        from groups.services import group_choice_labels  # groups with the same title told apart by dates
+        from groups.finding import group_choice_labels  # groups with the same title told apart by dates
 
         labels = group_choice_labels(groups)
         self.group_id.choices = [("", _l("Choose a group"))] + [(str(g.id), labels[g.id]) for g in groups]

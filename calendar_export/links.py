@@ -1,15 +1,15 @@
 """A calendar subscription is removed with the user, group or partner organisation it is about.
 
 ``CalendarSubscription.target_id`` points at a different table per ``kind``, so it has no
-foreign key; this deletes the subscriptions of a record the ORM deletes, in the same flush.
+foreign key; this deletes the subscriptions of a deleted record in the same transaction, on
+every path (core.links: the ORM, a bulk ``sa.delete``, a database cascade).
 Without it a deleted group's feed stayed, and on SQLite (which reuses the largest id) it would
 have shown the next group made to whoever held the old feed's address. See reminders.links.
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-
 from accounts.models import User
+from core import links as core_links
 from groups.models import Group
 from register.models import PartnerOrganisation
 
@@ -18,12 +18,6 @@ from .models import CalendarSubscription, FeedKind
 LINKS = {User: FeedKind.STAFF, Group: FeedKind.GROUP, PartnerOrganisation: FeedKind.PARTNER}
 
 
-def _remove_subscriptions(kind: FeedKind):
-    def after_delete(_mapper, connection, target) -> None:
-        table = CalendarSubscription.__table__
-        connection.execute(sa.delete(table).where(table.c.kind == kind.value, table.c.target_id == target.id))
-    return after_delete
-
-
 for _cls, _kind in LINKS.items():
-    sa.event.listen(_cls, "after_delete", _remove_subscriptions(_kind))
+    core_links.remove_with(_cls, [(CalendarSubscription.__table__, "kind", "target_id", _kind)])
+core_links.install()

@@ -15,8 +15,9 @@ from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
 
+from .finding import session_spans, sessions_for_user
 from .models import Attendance, Enrolment, EnrolmentStatus, Group, GroupSession, GroupStatus, SessionStatus
-from .services import ACTIVE_ENROLMENT, session_spans, sessions_for_user
+from .services import ACTIVE_ENROLMENT
 
 
 def _with_roll_call(session_ids) -> set[int]:

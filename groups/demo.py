@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from core.extensions import db
 from core.timeutil import local_today, to_local
 
-from . import services
+from . import enrolment as groups_enrolment, planning, schedule, services
 from .models import Attendance, GroupEvaluation, GroupIdea, GroupStatus
 
 RAHA_TOPICS = ["Kela-etuudet", "Budjetointi", "Velat ja ulosotto", "Laskut ja maksut", "Säästäminen",
@@ -19,8 +19,8 @@ ARKI_TOPICS = ["Tutustuminen", "Uni ja vuorokausirytmi", "Ruoka ja arjen rytmi",
 
 
 def _schedule(group, first, weekday, start, minutes, weeks, topics):
-    planned = services.plan_dates(first_date=first, weekday=weekday, start=start, minutes=minutes, weeks=weeks)
-    services.generate_schedule(group, planned, topics=topics, minutes=minutes)
+    planned = schedule.plan_dates(first_date=first, weekday=weekday, start=start, minutes=minutes, weeks=weeks)
+    schedule.generate_schedule(group, planned, topics=topics, minutes=minutes)
 
 
 def seed(ctx) -> None:
@@ -28,7 +28,7 @@ def seed(ctx) -> None:
     today = local_today()
 
     # A finished, evaluated money-management group (started about three months ago).
-    raha = services.save_group(
+    raha = planning.save_group(
         None, title="Raharyhmä", theme="Raha-asiat",
         description="Kuuden kerran ryhmä arjen raha-asioista: etuudet, budjetti, velat ja säästäminen.",
         target_clients="Aikuissosiaalityön asiakkaat, joilla on raha-asioissa haasteita", venue="Kauppakatu 1, Jyväskylä",
@@ -36,7 +36,7 @@ def seed(ctx) -> None:
         facilitator1_id=staff["ohjaaja"].id, facilitator2_id=staff["sanna"].id, created_by=staff["ohjaaja"])
     _schedule(raha, today - timedelta(days=100), 1, time(13, 0), 90, 6, RAHA_TOPICS)
     raha.status = GroupStatus.ENROLLING.value
-    members = [services.enrol(raha, clients[k].id) for k in ("mk", "ls", "jv", "th", "pn")]
+    members = [groups_enrolment.enrol(raha, clients[k].id) for k in ("mk", "ls", "jv", "th", "pn")]
     raha.status = GroupStatus.FINISHED.value
     db.session.flush()
     # A believable pattern: most came most weeks, one dropped out halfway.
@@ -56,7 +56,7 @@ def seed(ctx) -> None:
     raha.status = GroupStatus.EVALUATED.value
 
     # A running group co-hosted by Sovatek: four of seven sessions held.
-    arki = services.save_group(
+    arki = planning.save_group(
         None, title="Arjen hallinta -ryhmä", theme="Arjen hallinta",
         description="Seitsemän kertaa arjen rytmistä, voimavaroista ja päihteettömästä arjesta.",
         target_clients="Päihdekuntoutuksen jälkeen arkeen palaavat", venue="Sovatek, Kauppakatu 1",
@@ -64,7 +64,7 @@ def seed(ctx) -> None:
         partner_ids=[ctx.partners["sovatek"].id], created_by=staff["pekka"])
     _schedule(arki, today - timedelta(days=27), today.weekday(), time(10, 0), 90, 7, ARKI_TOPICS)
     arki.status = GroupStatus.ENROLLING.value
-    arki_members = [services.enrol(arki, clients[k].id) for k in ("eb", "ss", "ak", "pn")]
+    arki_members = [groups_enrolment.enrol(arki, clients[k].id) for k in ("eb", "ss", "ak", "pn")]
     arki.status = GroupStatus.RUNNING.value
     db.session.flush()
     for session in arki.sessions:
@@ -75,7 +75,7 @@ def seed(ctx) -> None:
                                           recorded_by_id=staff["pekka"].id))
 
     # One in planning: the next round of Raharyhmä, with the previous evaluation to learn from.
-    seuraava = services.copy_round(raha, title="Raharyhmä, kevät", first_date=today + timedelta(days=70),
+    seuraava = schedule.copy_round(raha, title="Raharyhmä, kevät", first_date=today + timedelta(days=70),
                                    user=staff["ohjaaja"])
     seuraava.planning_notes = "Pyydetään talous- ja velkaneuvoja velkakerralle."
     seuraava.facilitator2_id = staff["anna"].id
@@ -94,9 +94,9 @@ def seed(ctx) -> None:
     db.session.flush()
     # Referrals from client meetings: one waits for the spring round's facilitators (the demo
     # facilitator among them), two show the demand for a theme in the backlog.
-    services.refer(clients["jv"].id, target=f"group:{seuraava.id}", user=staff["sanna"],
+    groups_enrolment.refer(clients["jv"].id, target=f"group:{seuraava.id}", user=staff["sanna"],
                    reason="Vuokrarästejä, haluaa oppia tekemään budjetin.")
-    loneliness = db.session.scalar(sa.select(GroupIdea).where(GroupIdea.theme == "Yksinäisyys ja kohtaamiset"))
+    loneliness = db.session.scalars(sa.select(GroupIdea).where(GroupIdea.theme == "Yksinäisyys ja kohtaamiset")).one()
     for key, reason in (("eb", "Asuu yksin, toivoo seuraa arkeen."), ("th", "Vähän kontakteja, kiinnostunut ryhmästä.")):
-        services.refer(clients[key].id, target=f"idea:{loneliness.id}", user=staff["ohjaaja"], reason=reason)
+        groups_enrolment.refer(clients[key].id, target=f"idea:{loneliness.id}", user=staff["ohjaaja"], reason=reason)
     ctx.extra["groups"] = {"raharyhma": raha, "arki": arki, "seuraava": seuraava}

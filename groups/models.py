@@ -19,7 +19,7 @@ class GroupStatus(enum.StrEnum):
     RUNNING = "running"
     FINISHED = "finished"
     EVALUATED = "evaluated"
-    CANCELLED = "cancelled"  # called off after planning, with a reason (groups.services.cancel_group)
+    CANCELLED = "cancelled"  # called off after planning, with a reason (groups.planning.cancel_group)
 
 
 class SessionStatus(enum.StrEnum):

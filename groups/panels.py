@@ -7,8 +7,9 @@ from flask_babel import lazy_gettext as _l
 from core.dashboard import Panel
 from core.templating import translated_labels
 
+from .enrolment import client_referrals
+from .finding import ENROLMENT_LABELS, client_groups, session_spans
 from .models import ReferralStatus
-from .services import ENROLMENT_LABELS, client_groups, client_referrals, session_spans
 
 CLIENT_GROUPS = 20
 

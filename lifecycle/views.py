@@ -12,7 +12,7 @@ from appointments.forms import KIND_LABELS as APPOINTMENT_KINDS, STATUS_LABELS a
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.templating import translated_labels
-from groups.services import ENROLMENT_LABELS
+from groups.finding import ENROLMENT_LABELS
 from meetings.forms import ITEM_STATUS_LABELS, STATUS_LABELS as MEETING_STATUS_LABELS
 from register.access import get_led_client_or_404, log_access
 from register.sections import register_client_section

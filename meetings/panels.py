@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from core.dashboard import Panel
 
-from . import services
+from . import plan, services
 
 PANEL_SIZE = 5
 CLIENT_UPCOMING = 20
@@ -12,12 +12,12 @@ CLIENT_PAST = 10
 
 
 def my_tasks_panel(user) -> Panel | None:
-    items, total = services.first_open_items(user.id, PANEL_SIZE)
+    items, total = plan.first_open_items(user.id, PANEL_SIZE)
     if not items:
         return None
     # Only the task text and due date: no client names on the start page, so nothing to log.
     return Panel("meetings/_panel_tasks.html",
-                 {"items": items, "more": max(0, total - PANEL_SIZE), "overdue": services.is_overdue},
+                 {"items": items, "more": max(0, total - PANEL_SIZE), "overdue": plan.is_overdue},
                  order=30)
 
 

@@ -12,14 +12,16 @@ reminder policy would apply to the new one.
 
 Why not a foreign key per kind: the rows are written by many services with the pair; removing
 the pair's rows with their record closes the same hole without rewriting every writer (issue #17,
-point 5 allows either). Bulk ``sa.delete`` of these records bypasses the ORM and so this; none
-exists today (tests/test_schema_links.py deletes a relative, a group with its session, a meeting
-and a partner contact, and reads back through an engine of its own).
+point 5 allows either). ``core.links`` does the deleting, also for a bulk ``sa.delete`` of these
+records and for the rows the database deletes by ``ON DELETE CASCADE`` (a client's meetings,
+appointments and place offers; an enrolment's place offer), which the ORM never sees
+(tests/test_schema_links.py, tests/test_bulk_delete_links.py, read back through an engine of
+their own).
 """
 from __future__ import annotations
 
-import sqlalchemy as sa
-
+from core import links as core_links
+from core.links import Link
 from groups.models import Group, GroupSession
 from meetings.models import Meeting
 from register.models import Client, PartnerContact, Relative
@@ -36,7 +38,7 @@ from .models import (
 )
 
 # record class -> [(table, kind column, id column, kind value)]
-LINKS: dict[type, list[tuple[sa.Table, str, str, str]]] = {
+LINKS: dict[type, list[Link]] = {
     Group: [(ReminderPolicy.__table__, "target_kind", "target_id", TargetKind.GROUP)],
     Meeting: [(ReminderPolicy.__table__, "target_kind", "target_id", TargetKind.MEETING),
               (OutboxMessage.__table__, "target_kind", "target_id", TargetKind.MEETING),
@@ -52,26 +54,20 @@ for _recipient, _kind in ((Client, RecipientKind.CLIENT), (Relative, RecipientKi
                    for table in (OutboxMessage.__table__, ReminderOptOut.__table__, OptOutLink.__table__)]
 
 
-def _remove_links(links):
-    def after_delete(_mapper, connection, target) -> None:
-        for table, kind_column, id_column, kind in links:
-            connection.execute(sa.delete(table).where(table.c[kind_column] == kind.value,
-                                                      table.c[id_column] == target.id))
-    return after_delete
-
-
-def event_links(kind: TargetKind) -> list[tuple[sa.Table, str, str, str]]:
+def event_links(kind: TargetKind) -> list[Link]:
     """The links to an event of ``kind`` that has reminders: its policy, messages and follow-ups."""
     return [(ReminderPolicy.__table__, "target_kind", "target_id", kind),
             (OutboxMessage.__table__, "target_kind", "target_id", kind),
             (FollowUpTask.__table__, "source_kind", "source_id", kind)]
 
 
-def remove_with(cls: type, links: list[tuple[sa.Table, str, str, str]]) -> None:
-    """Delete ``links`` with each deleted ``cls`` row, in the same flush. A feature above this one
-    (appointments) calls it for its own records, since reminders does not import it."""
-    sa.event.listen(cls, "after_delete", _remove_links(links))
+def remove_with(cls: type, links: list[Link]) -> None:
+    """Delete ``links`` with each deleted ``cls`` row, in the same transaction, on every path
+    (core.links). A feature above this one (appointments) calls it for its own records, since
+    reminders does not import it."""
+    core_links.remove_with(cls, links)
 
 
 for _record, _links in LINKS.items():
     remove_with(_record, _links)
+core_links.install()

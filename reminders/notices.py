@@ -25,7 +25,7 @@ from core.db import utcnow
 from core.extensions import db
 from core.templating import local_date
 
-from . import services, texts
+from . import queue, services, texts
 from .models import Channel, RecipientKind, TargetKind, TeamSettings
 
 # --- the unit's contact settings ---------------------------------------------------------------
@@ -83,14 +83,14 @@ def queue_change_notice(recipients: Iterable[services.Recipient], *, what: str, 
             address, _reason = services.channel_address(r, channel)
             if address is None:
                 continue
-            created += services._insert_once(dict(
+            created += queue._insert_once(dict(
                 kind="notice", target_kind=target_kind, target_id=target_id, recipient_kind=r.kind,
                 recipient_id=r.id, slot=slot, channel=channel, client_id=r.client_id, address=address,
                 language=r.language, subject=subject, body=body,
             ))
     if new_start is None:
         # Reminders still waiting for a cancelled event must not go out.
-        services.drop_cancelled(utcnow())
+        queue.drop_cancelled(utcnow())
     db.session.flush()
     return created
 
@@ -99,14 +99,14 @@ def session_changed(session, change: str, old_start: datetime, notify: bool) -> 
     """A group session moved, cancelled or restored: its enrolled clients are told (unless staff unticked
     "send notice" for this change). A session in the past is no news."""
     if change == "restored" and session.starts_at > utcnow():
-        services.revive_reminders(TargetKind.SESSION.value, session.id, session.starts_at)
+        queue.revive_reminders(TargetKind.SESSION.value, session.id, session.starts_at)
     if not notify or change not in ("moved", "cancelled", "restored") or old_start <= utcnow():
         return 0
     new_start = None if change == "cancelled" else session.starts_at
     return queue_change_notice(services.group_recipients(session.group), what="session",
                                target_kind=TargetKind.SESSION.value, target_id=session.id,
                                sequence=session.sequence, old_start=old_start, new_start=new_start,
-                               place=services.session_place(session), restored=change == "restored")
+                               place=queue.session_place(session), restored=change == "restored")
 
 
 def meeting_changed(meeting, change: str, old_start: datetime | None, notify: bool) -> int:
@@ -120,7 +120,7 @@ def meeting_changed(meeting, change: str, old_start: datetime | None, notify: bo
     new_start = None if change == "cancelled" else meeting.starts_at
     return queue_change_notice(recipients, what="meeting", target_kind=TargetKind.MEETING.value,
                                target_id=meeting.id, sequence=meeting.sequence, old_start=old_start,
-                               new_start=new_start, place=lambda lang: services.meeting_place(meeting, lang))
+                               new_start=new_start, place=lambda lang: queue.meeting_place(meeting, lang))
 
 
 # --- relatives' invitations by SMS -------------------------------------------------------------
@@ -139,8 +139,8 @@ def relative_sms_invitations(meeting, change: str) -> int:
         address, _reason = services.channel_address(r, Channel.SMS.value)
         if address is None:
             continue
-        body = texts.relative_invitation_sms(meeting.starts_at, services.meeting_place(meeting, r.language), r.language)
-        created += services._insert_once(dict(
+        body = texts.relative_invitation_sms(meeting.starts_at, queue.meeting_place(meeting, r.language), r.language)
+        created += queue._insert_once(dict(
             kind="invitation", target_kind=TargetKind.MEETING.value, target_id=meeting.id,
             recipient_kind=r.kind, recipient_id=r.id, slot="invite-sms", channel=Channel.SMS.value,
             client_id=r.client_id, address=address, language=r.language,
@@ -154,7 +154,7 @@ def relative_sms_invitations(meeting, change: str) -> int:
 
 def group_cancel_audience(group) -> list[tuple[str, bool]]:
     """(name, reached by a message) of each enrolled client, for the question before cancelling a
-    group (registered on the app for ``groups.services.cancel_audience``)."""
+    group (registered on the app for ``groups.planning.cancel_audience``)."""
     return [(r.name, any(services.channel_address(r, c)[0] for c in (Channel.SMS.value, Channel.EMAIL.value)))
             for r in services.group_recipients(group)]
 
@@ -180,7 +180,7 @@ def group_cancelled(group, cancelled: list) -> int:
                          "will not be held.", title=group.title, reason=group.cancel_reason,
                          day=local_date(target.starts_at, locale=str(get_locale())))
                 subject = _("Group cancelled")
-            queued += services._insert_once(dict(
+            queued += queue._insert_once(dict(
                 next_attempt_at=now, created_at=now, kind="notice", target_kind=TargetKind.SESSION.value,
                 target_id=target.id, recipient_kind=recipient.kind, recipient_id=recipient.id,
                 slot="group-cancelled", channel=channel, client_id=recipient.client_id, address=address,

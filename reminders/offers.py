@@ -1,7 +1,7 @@
 """Waiting-list places offered by message.
 
-When a place opens, groups marks the first waiting client "offered" (groups.services
-.offer_free_places). The facilitator sets a deadline here and the client is sent the offer on
+When a place opens, groups marks the first waiting client "offered"
+(groups.enrolment.offer_free_places). The facilitator sets a deadline here and the client is sent the offer on
 each channel they consented to, with a link (a random token kept only as its hash, like an
 opt-out link) where they accept or decline, once. A client with no consented channel gets no
 message: the group's facilitator gets a follow-up task to call instead. If nobody answers by the
@@ -12,7 +12,9 @@ can still confirm or withdraw by hand on the participants page; the offer then c
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,11 +22,11 @@ from flask import current_app
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import to_local
-from groups import services as group_services
+from groups import enrolment as groups_enrolment
 from groups.models import Enrolment, EnrolmentStatus, GroupSession, SessionStatus
-from meetings.services import hash_token
+from meetings.partner_links import hash_token
 
-from . import services, texts
+from . import queue, services, texts
 from .models import Channel, FollowUpTask, OfferStatus, PlaceOffer, TargetKind
 
 OFFER_PATH = "/reminders/offer/"
@@ -41,7 +43,7 @@ def open_offer(enrolment_id: int) -> PlaceOffer | None:
                                                          PlaceOffer.status == OfferStatus.OPEN.value))
 
 
-def group_offers(group_id: int) -> list[PlaceOffer]:
+def group_offers(group_id: int) -> Sequence[PlaceOffer]:
     return db.session.scalars(sa.select(PlaceOffer).where(PlaceOffer.group_id == group_id)
                               .order_by(PlaceOffer.created_at.desc(), PlaceOffer.id.desc()).limit(50)).all()
 
@@ -79,7 +81,7 @@ def offer_place(enrolment: Enrolment, *, deadline: datetime, user=None, now: dat
         subject, body = texts.offer_text(_next_session_start(enrolment.group_id, now), deadline,
                                          f"{base}{OFFER_PATH}{token}", recipient.language)
         for channel, address in addresses:
-            services._insert_once(dict(
+            queue._insert_once(dict(
                 kind="offer", target_kind=TargetKind.OFFER.value, target_id=offer.id,
                 recipient_kind=recipient.kind, recipient_id=recipient.id, slot="offer", channel=channel,
                 client_id=recipient.client_id, address=address, language=recipient.language, subject=subject,
@@ -127,7 +129,7 @@ def answer(offer: PlaceOffer, accept: bool, now: datetime) -> bool:
     db.session.expire(offer)
     enrolment = offer.enrolment
     if accept:
-        group_services.confirm_offer(enrolment)
+        groups_enrolment.confirm_offer(enrolment)
     else:
         _withdraw_and_ask_next(enrolment, offer.answer_minutes, now)
     db.session.flush()
@@ -137,7 +139,7 @@ def answer(offer: PlaceOffer, accept: bool, now: datetime) -> bool:
 def _withdraw_and_ask_next(enrolment: Enrolment, answer_minutes: int, now: datetime) -> PlaceOffer | None:
     """Withdraw the place (groups offers it to the first on the waiting list) and send that
     offer, with as long to answer as the one before had."""
-    following = group_services.withdraw(enrolment)
+    following = groups_enrolment.withdraw(enrolment)
     if following is None or open_offer(following.id) is not None:
         return None
     return offer_place(following, deadline=now + timedelta(minutes=answer_minutes), now=now)
@@ -151,7 +153,7 @@ def settle_closed_by_hand() -> int:
             PlaceOffer.enrolment_id.in_(sa.select(Enrolment.id).where(
                 Enrolment.status != EnrolmentStatus.OFFERED.value)))
         .values(status=OfferStatus.SETTLED.value).execution_options(synchronize_session=False))
-    return result.rowcount
+    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
 
 
 def expire_due(now: datetime) -> int:
@@ -164,7 +166,7 @@ def expire_due(now: datetime) -> int:
     for offer_id in due:
         if not _claim(offer_id, OfferStatus.EXPIRED.value, now):
             continue   # another worker (or the client's answer) got there first
-        offer = db.session.get(PlaceOffer, offer_id)
+        offer = db.session.get_one(PlaceOffer, offer_id)
         db.session.refresh(offer)
         if offer.enrolment.status == EnrolmentStatus.OFFERED.value:
             _withdraw_and_ask_next(offer.enrolment, offer.answer_minutes, now)

@@ -10,8 +10,9 @@ from core.dashboard import Panel
 from core.extensions import db
 from register.access import log_access_many
 
+from .follow_ups import task_visible_condition
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage
-from .services import message_visible_condition, task_visible_condition
+from .services import message_visible_condition
 
 
 def reminders_panel(user):

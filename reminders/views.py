@@ -34,7 +34,19 @@ from meetings.models import Meeting, MeetingStatus
 from meetings.services import can_open as can_open_meeting, openable_meeting_ids
 from register.access import log_access, log_access_many
 
-from . import agenda, demo, notices, offers, panels, services, texts
+from . import (
+    agenda,
+    demo,
+    follow_ups as reminders_follow_ups,
+    invitations,
+    notices,
+    offers,
+    panels,
+    queue,
+    services,
+    texts,
+    worker,
+)
 from .forms import NewTimeForm, OfferAnswerForm, OfferForm, OptOutForm, PolicyForm, TeamSettingsForm
 from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage, RecipientKind, TargetKind
 
@@ -59,7 +71,7 @@ def _require_login():
 def _on_meeting_changed(sender, meeting=None, change=None, old_starts_at=None, place_changed=False, notify=True,
                         **_kw):
     if meeting is not None and change in ("created", "moved", "cancelled", "updated"):
-        services.queue_invitations(meeting, change)
+        invitations.queue_invitations(meeting, change)
         notices.relative_sms_invitations(meeting, change)
         # A new place is news for the client as a new time is.
         notices.meeting_changed(meeting, "moved" if place_changed and change == "updated" else change,
@@ -78,17 +90,17 @@ def _on_group_cancelled(sender, group=None, cancelled=(), **_kw):
 
 def _on_participant_removed(sender, meeting=None, participant=None, **_kw):
     if meeting is not None and participant is not None:
-        services.participant_removed(meeting, participant)
+        invitations.participant_removed(meeting, participant)
 
 
 def _on_attendance_recorded(sender, attendance=None, **_kw):
     if attendance is not None:
-        services.record_session_attendance(attendance)
+        reminders_follow_ups.record_session_attendance(attendance)
 
 
 def _on_participant_attendance(sender, participant=None, **_kw):
     if participant is not None:
-        services.record_participant_attendance(participant)
+        reminders_follow_ups.record_participant_attendance(participant)
 
 
 def connect_signals() -> None:
@@ -133,7 +145,7 @@ def outbox():
     return render_template("reminders/outbox.html", page=page, status=status, counts=counts,
                            statuses=[s.value for s in MessageStatus], confirm=ConfirmForm(),
                            sms_backend=current_app.config.get("SMS_BACKEND") or "outbox",
-                           error_reason=services.error_reason)
+                           error_reason=worker.error_reason)
 
 
 @bp.route("/outbox/<message_id>/sent", methods=["POST"])
@@ -145,7 +157,7 @@ def mark_sent(message_id):
     if message.status != MessageStatus.MANUAL.value:
         flash(_("Only messages waiting for manual sending can be marked sent."), "error")
         return redirect(url_for("reminders.outbox"))
-    services.mark_sent_by_hand(message, current_user)
+    worker.mark_sent_by_hand(message, current_user)
     log_access(message.client_id, "reminder_sent_by_hand", f"message {message.id}")
     flash(_("Marked as sent."), "success")
     return redirect(url_for("reminders.outbox", status=MessageStatus.MANUAL.value))
@@ -159,7 +171,7 @@ def retry(message_id):
         abort(400)
     if message.status != MessageStatus.FAILED.value:
         abort(404)
-    services.retry_now(message)
+    worker.retry_now(message)
     log_access(message.client_id, "reminder_retry", f"message {message.id}")
     flash(_("The message will be sent again on the next run."), "success")
     return redirect(url_for("reminders.outbox", status=MessageStatus.FAILED.value))
@@ -426,7 +438,7 @@ def contact_settings():
 
 def _task_or_404(task_id) -> FollowUpTask:
     task = get_or_404(FollowUpTask, task_id)
-    if not services.can_see_task(current_user, task):
+    if not reminders_follow_ups.can_see_task(current_user, task):
         abort(404)
     return task
 
@@ -435,7 +447,7 @@ def _task_or_404(task_id) -> FollowUpTask:
 def follow_ups():
     tasks = db.session.scalars(
         sa.select(FollowUpTask).where(FollowUpTask.status == FollowUpStatus.OPEN.value,
-                                      services.task_visible_condition(current_user))
+                                      reminders_follow_ups.task_visible_condition(current_user))
         .options(selectinload(FollowUpTask.client), selectinload(FollowUpTask.assigned_to))
         .order_by(FollowUpTask.due_on, FollowUpTask.id).limit(200)
     ).all()
@@ -446,7 +458,7 @@ def follow_ups():
 @bp.route("/follow-ups/<task_id>", methods=["GET", "POST"])
 def follow_up(task_id):
     task = _task_or_404(task_id)
-    source = services.task_source(task)
+    source = reminders_follow_ups.task_source(task)
     if task.source_kind == TargetKind.OFFER.value:
         # "Call and offer the place": answered on the group's offers page, no new time to book.
         log_access(task.client_id, "follow_up_view", f"task {task.id}")
@@ -464,7 +476,7 @@ def follow_up(task_id):
                               holiday=holiday))
         else:
             reached = form.outcome.data == "reached"
-            meeting, reason = services.book_new_time(
+            meeting, reason = reminders_follow_ups.book_new_time(
                 task, current_user, reached=reached, starts_at=starts_at, minutes=int(form.minutes.data),
                 place=form.place.data, purpose=_("New time after a missed appointment"))
             log_access(task.client_id, "follow_up_done", f"task {task.id}, appointment {meeting.id}")
@@ -526,12 +538,12 @@ def send_reminders(now_text: str | None, batch: int) -> None:
     config = current_app.config
     db.session.commit()  # own commit: the reminder worker's queueing step, before it sends message by message
     with immediate_transactions():
-        services.recover_stale_claims(now)
-        services.drop_cancelled(now)
+        worker.recover_stale_claims(now)
+        queue.drop_cancelled(now)
         # Offers not answered by their deadline: withdrawn, the next in line asked (queued below).
         offers.expire_due(now)
-        created = services.queue_due(now)
-        due = services.due_channels(now)
+        created = queue.queue_due(now)
+        due = worker.due_channels(now)
         missing = []
         if "email" in due:
             missing += channels.missing_email_settings(config)
@@ -546,10 +558,10 @@ def send_reminders(now_text: str | None, batch: int) -> None:
         db.session.commit()  # own commit: the reminder worker's queueing step, before it sends message by message
     totals = {"sent": 0, "manual": 0, "failed": 0}
     while True:
-        token, ids = services.claim_batch(now, batch)
+        token, ids = worker.claim_batch(now, batch)
         if not ids:
             break
-        for key, value in services.send_claimed(token, ids, config, now).items():
+        for key, value in worker.send_claimed(token, ids, config, now).items():
             totals[key] += value
     click.echo(f"queued {created}, sent {totals['sent']}, waiting for manual sending {totals['manual']}, "
                f"failed {totals['failed']}")

@@ -82,13 +82,13 @@ def seed_demo(app, runner) -> None:
 
 def partner_start(app) -> str:
     """A fresh personal link for a demo partner contact who is in a meeting (as staff make one)."""
-    from meetings import services
+    from meetings import partner_links
     from meetings.models import MeetingParticipant
 
     contact = db.session.scalars(
         sa.select(MeetingParticipant).where(MeetingParticipant.contact_id.is_not(None))
         .order_by(MeetingParticipant.id)).first().contact
-    _link, token = services.create_partner_link(contact, user=None)
+    _link, token = partner_links.create_partner_link(contact, user=None)
     db.session.commit()
     return f"/p/{token}"
 

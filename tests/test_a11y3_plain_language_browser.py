@@ -12,7 +12,7 @@ import pytest
 
 from core.extensions import db
 from core.timeutil import local_today
-from meetings import services
+from meetings import plan
 from tests.browser import assert_accessible, browser_login
 from tests.factories import PASSWORD, make_client, make_user
 from tests.test_meetings_support import make_meeting
@@ -26,9 +26,9 @@ def _plan(language: str):
     client = make_client(name="Matti Kuusela", language=language, worker=worker)
     meeting = make_meeting([worker], client=client, day=local_today() + timedelta(days=9))
     who = next(p for p in meeting.participants if p.kind == "client")
-    services.add_item(meeting, responsible_id=who.id, what="Soita vuokranantajalle",
+    plan.add_item(meeting, responsible_id=who.id, what="Soita vuokranantajalle",
                       due_date=local_today() + timedelta(days=16))
-    services.add_item(meeting, responsible_id=who.id, what="Varaa aika lääkärille")
+    plan.add_item(meeting, responsible_id=who.id, what="Varaa aika lääkärille")
     db.session.commit()
     return worker.email, meeting.id
 

@@ -72,9 +72,9 @@ def test_a_bad_date_in_the_url_is_today_not_an_error(auth_client, query):
 def test_needs_roll_call_record_and_failed_reminder(auth_client, facilitator, lead_client, lead):
     client = make_client(worker=facilitator)
     group = make_group(facilitator, make_user(), title="Raharyhmä", status="running")
-    from groups import services as groups
+    from groups import attendance, enrolment
 
-    groups.enrol(group, client.id)
+    enrolment.enrol(group, client.id)
     held = _session(group, PAST, time(13, 0))
     meeting = make_meeting([facilitator], client=client, day=PAST, at=time(9, 0))
     db.session.add(OutboxMessage(kind="reminder", target_kind="meeting", target_id=meeting.id,
@@ -103,7 +103,7 @@ def test_needs_roll_call_record_and_failed_reminder(auth_client, facilitator, le
     assert "Raharyhmä" not in unit and f"/meetings/{meeting.id}" not in unit
 
     # Recording the roll call and marking the meeting held empties the list.
-    groups.record_attendance(held, {e.id: "present" for e in group.enrolments})
+    attendance.record_attendance(held, {e.id: "present" for e in group.enrolments})
     meeting.status = "held"
     db.session.commit()
     assert "Kaikki on kirjattu." in text_of(auth_client.get("/"))
@@ -111,10 +111,10 @@ def test_needs_roll_call_record_and_failed_reminder(auth_client, facilitator, le
 
 def test_lead_sees_single_worker_visits_and_free_places(lead_client, facilitator):
     group = make_group(facilitator, make_user(), title="Täysi ryhmä", capacity=1, status="enrolling")
-    from groups import services as groups
+    from groups import enrolment
 
-    groups.enrol(group, make_client().id)
-    groups.enrol(group, make_client().id)       # waiting
+    enrolment.enrol(group, make_client().id)
+    enrolment.enrol(group, make_client().id)       # waiting
     group.capacity = 2
     meeting = make_meeting([facilitator], day=local_today() + timedelta(days=3))
     meeting.place_kind = "home_visit"
@@ -141,9 +141,9 @@ def test_start_page_reads_a_fixed_number_of_times(auth_client, facilitator):
         for i in range(first, first + n):
             client = make_client(worker=facilitator)
             group = make_group(facilitator, make_user(), title=f"Ryhmä {i}", status="running")
-            from groups import services as groups
+            from groups import enrolment
 
-            groups.enrol(group, client.id)
+            enrolment.enrol(group, client.id)
             _session(group, local_today(), time(8, 0))
             _session(group, PAST, time(8, 0))
             make_meeting([facilitator], client=client, day=local_today(), at=time(10, 0))

@@ -29,9 +29,9 @@ def test_agenda_and_a_referral_taken_into_a_group(page, app, facilitator, viewpo
     make_user(role="lead", name="Veera Vastaava", email="veera@example.fi")
     person = make_client(name="Matti Kuusela", worker=worker)
     group = make_group(facilitator, make_user(), title="Raharyhmä", status="enrolling", capacity=6)
-    from groups import services as groups
+    from groups import enrolment
 
-    groups.enrol(group, make_client(name="Pertti N.").id)     # so the past session needs a roll call
+    enrolment.enrol(group, make_client(name="Pertti N.").id)     # so the past session needs a roll call
     past = local_today() - timedelta(days=10)
     starts = local_to_utc(past, time(13, 0))
     db.session.add(GroupSession(group_id=group.id, number=1, starts_at=starts, ends_at=starts + timedelta(hours=1)))

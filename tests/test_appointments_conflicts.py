@@ -14,7 +14,7 @@ from tests.factories import make_client, make_user
 
 
 def test_demo_double_booking_is_found(app, runner):
-    from groups import services as groups
+    from groups import schedule
     from groups.models import Group, GroupSession
 
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
@@ -23,13 +23,13 @@ def test_demo_double_booking_is_found(app, runner):
     assert session is not None
     group = db.session.get(Group, session.group_id)
     with app.test_request_context():
-        found = groups.find_conflicts(group, [(session.starts_at, session.ends_at)])
+        found = schedule.find_conflicts(group, [(session.starts_at, session.ends_at)])
         outreach = [c for c in found if c.kind == "outreach"]
         assert outreach, found
         assert all(isinstance(c, Conflict) for c in found)
         assert outreach[0].user_name and outreach[0].user_name in outreach[0].message
         # The session's own page lists it among its upcoming conflicts too.
-        assert any(c.kind == "outreach" for c in groups.upcoming_conflicts(group))
+        assert any(c.kind == "outreach" for c in schedule.upcoming_conflicts(group))
 
 
 def test_people_and_rooms_of_every_kind_in_one_query(app, facilitator):
@@ -136,7 +136,7 @@ def test_outreach_pair_and_move_warn_of_an_appointment_before_saving(auth_client
 def test_a_groups_clash_with_a_meeting_never_shows_the_meetings_purpose(app, facilitator):
     """groups.find_conflicts has no viewer: a meeting's purpose (often about the client) is then
     shown to nobody; that the facilitator is busy is enough."""
-    from groups import services as groups
+    from groups import schedule
     from groups.models import Group
     from meetings.models import Meeting, MeetingParticipant
 
@@ -147,6 +147,6 @@ def test_a_groups_clash_with_a_meeting_never_shows_the_meetings_purpose(app, fac
     db.session.add_all([meeting, group])
     db.session.commit()
     with app.test_request_context():
-        [clash] = groups.find_conflicts(group, [(start, start + timedelta(hours=1))])
+        [clash] = schedule.find_conflicts(group, [(start, start + timedelta(hours=1))])
         assert clash.kind == "meeting" and clash.title == "" and "Häätöuhka" not in clash.message
         assert "Fiia Facilitator" in clash.message

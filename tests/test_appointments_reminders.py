@@ -1,4 +1,4 @@
-"""Appointment reminders go through the existing exactly-once outbox (reminders.services.queue_due):
+"""Appointment reminders go through the existing exactly-once outbox (reminders.queue.queue_due):
 one reminder per slot however often the worker runs, in the client's language, without the
 client's name; a moved appointment's reminder for the old time never goes out, a cancelled one's
 neither."""
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from reminders import services as reminders
+from reminders import queue
 from reminders.models import OutboxMessage
 from tests.factories import make_client
 
@@ -25,8 +25,8 @@ def test_reminder_queued_once_and_dropped_when_moved(app, auth_client, facilitat
                                 worker_ids=[facilitator.id], place="Huone 3")
     db.session.commit()
     run_at = local_to_utc(day - timedelta(days=1), time(16, 5))
-    assert reminders.queue_due(run_at) == 1
-    assert reminders.queue_due(run_at) == 0  # exactly once
+    assert queue.queue_due(run_at) == 1
+    assert queue.queue_due(run_at) == 0  # exactly once
     db.session.commit()
     rows = fresh_db.scalars(sa.select(OutboxMessage).where(OutboxMessage.target_id == appointment.id))
     assert [(r.kind, r.target_kind, r.channel, r.status) for r in rows] == [("reminder", "appt", "sms", "pending")]

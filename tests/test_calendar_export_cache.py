@@ -130,7 +130,7 @@ def test_subscriptions_of_the_same_feed_share_the_rendered_body(client, world, r
 # --- every change a feed shows changes the ETag and the body -----------------------------------
 
 def _move_session(w):
-    from groups.services import update_session
+    from groups.schedule import update_session
 
     s1 = db.session.get(GroupSession, w["s1"].id)
     update_session(s1, starts_at=s1.starts_at + timedelta(hours=2), ends_at=s1.ends_at + timedelta(hours=2),
@@ -144,7 +144,7 @@ def _rename_group(w):
 
 
 def _cancel_meeting(w):
-    from meetings.services import cancel_meeting
+    from meetings.arranging import cancel_meeting
 
     cancel_meeting(db.session.get(Meeting, w["meeting"].id), user=w["lead"])
     return lambda ev: str(ev[calendar_uid("meeting", w['meeting'].id)]["STATUS"]) == "CANCELLED"
@@ -300,7 +300,7 @@ def test_last_modified_follows_changes(client, world):
 # --- what does not count -----------------------------------------------------------------------
 
 def test_unrelated_writes_keep_the_counter_and_the_stored_body(client, world, renders):
-    from groups.services import enrol
+    from groups.enrolment import enrol
     from register.access import log_access
 
     url = world["urls"]["partner"]

@@ -16,8 +16,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.extensions import db
-from groups.services import set_session_status, update_session
-from reminders.services import invitation_ics
+from groups.schedule import set_session_status, update_session
+from reminders.invitations import invitation_ics
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_partner
 from tests.ical_readers.readers import READERS, disagreements, read_all

@@ -58,7 +58,7 @@ def test_events_created_before_the_migration_keep_their_uid_and_new_ones_get_the
     from calendar_export.installation import uid_policy
     from calendar_export.models import CalendarInstallation
     from core.extensions import db
-    from reminders.services import invitation_ics
+    from reminders.invitations import invitation_ics
 
     this_installation = uid_policy().domain  # the test app's own database
     old_app = _make_test_app(empty_database_url)

@@ -9,7 +9,7 @@ import pytest
 
 from core.extensions import db
 from core.timeutil import local_today
-from groups import services as group_services
+from groups import enrolment
 from meetings import panels as meeting_panels
 from tests.factories import login, make_client, make_user
 from tests.test_groups_support import make_group
@@ -62,10 +62,10 @@ def test_client_without_meetings_or_groups_says_so(app, lead_client):
 def test_client_page_lists_the_clients_groups_with_enrolment_status(app, lead_client, facilitator):
     matti = make_client(name="Matti K.")
     full = make_group(facilitator, title="Raharyhmä", capacity=1, weeks=2, first=date(2027, 1, 4), status="enrolling")
-    group_services.enrol(full, make_client().id)
-    group_services.enrol(full, matti.id)  # the one place is taken: on the waiting list
+    enrolment.enrol(full, make_client().id)
+    enrolment.enrol(full, matti.id)  # the one place is taken: on the waiting list
     other = make_group(facilitator, title="Arjen hallinta", status="running")
-    group_services.enrol(other, matti.id)
+    enrolment.enrol(other, matti.id)
     make_group(facilitator, title="Ei Matin ryhmä", status="running")
     db.session.commit()
     groups = section(lead_client.get(f"/clients/{matti.id}").get_data(as_text=True), "client-groups-heading")

@@ -63,11 +63,11 @@ def test_sqlite_gathers_planner_statistics_by_itself(app, facilitator):
     PRAGMA optimize, which analyses the tables they used."""
     if db.engine.dialect.name != "sqlite":
         pytest.skip("SQLite only (PostgreSQL's autovacuum analyses tables)")
-    from meetings import services
+    from meetings import plan
     from tests.test_meetings_support import make_meeting, participant
 
     meeting = make_meeting([facilitator])
-    services.add_item(meeting, responsible_id=participant(meeting, "staff").id, what="Soita")
+    plan.add_item(meeting, responsible_id=participant(meeting, "staff").id, what="Soita")
     db.session.commit()
     db.engine.dispose()
     # The planner has to choose between two indexes here: the kind of query that needs stats.

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from reminders import services as reminders
+from reminders import queue
 from reminders.models import OutboxMessage, ReminderOptOut, ReminderPolicy
 from tests.factories import login, make_client, make_user
 
@@ -53,9 +53,9 @@ def test_a_changed_policy_changes_the_queued_reminder(auth_client, facilitator, 
     assert (policy.day_before, policy.same_morning, policy.by_sms, policy.by_email) == (False, True, False, True)
 
     # The default (the day before at 16:00) no longer queues anything...
-    assert reminders.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 0
+    assert queue.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 0
     # ...the same morning at 7.30 does, by e-mail only.
-    assert reminders.queue_due(local_to_utc(day, time(7, 35))) == 1
+    assert queue.queue_due(local_to_utc(day, time(7, 35))) == 1
     db.session.commit()
     rows = fresh_db.scalars(sa.select(OutboxMessage).where(OutboxMessage.target_kind == "appt",
                                                            OutboxMessage.target_id == appointment.id))
@@ -71,7 +71,7 @@ def test_a_staff_opt_out_on_the_appointment_page_stops_its_reminder(auth_client,
                                      "/opt-out", {"opted_out": "1"}, token_from=url)
     assert response.status_code == 302 and response.location.endswith(url)
     assert fresh_db.scalar(sa.select(ReminderOptOut.recipient_id)) == appointment.client_id
-    assert reminders.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 0
+    assert queue.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 0
 
 
 def test_staff_who_may_not_open_the_appointment_get_404(app, facilitator, fresh_db):

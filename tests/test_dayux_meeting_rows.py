@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from core.extensions import db
 from core.timeutil import local_today
-from meetings import services
+from meetings import plan
 from meetings.models import ActionItem, MeetingParticipant
 from tests.factories import logged, make_client, make_user
 from tests.test_meetings_support import add_relative, make_meeting, participant
@@ -24,7 +24,7 @@ def _meeting_with_rows(facilitator):
     client = make_client(name="Matti Kuusela", worker=facilitator)
     relative = add_relative(client, name="Helena Kuusela", relation="äiti")
     meeting = make_meeting([facilitator, make_user(name="Pekka Peltonen")], client=client, relatives=[relative])
-    item = services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
+    item = plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
     db.session.commit()
     return meeting, item
 
@@ -101,8 +101,8 @@ def test_an_item_status_is_changed_on_the_item_page(auth_client, facilitator, fr
 def test_a_missing_review_decision_is_shown_at_the_field_and_linked_from_the_summary(auth_client, facilitator,
                                                                                    fresh_db):
     meeting = make_meeting([facilitator, make_user(name="Pekka Peltonen")], day=local_today() - timedelta(days=14))
-    item = services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
-    nxt = services.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=28),
+    item = plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
+    nxt = plan.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=28),
                                       ends_at=meeting.ends_at + timedelta(days=28))
     db.session.commit()
     url = f"/meetings/{nxt.id}"

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from meetings import services
+from meetings import plan
 from meetings.models import ActionItem, MeetingParticipant
 from tests.browser import DESKTOP, PHONE, assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_group_with_session, make_user
@@ -40,10 +40,10 @@ def test_meeting_rows_are_edited_one_at_a_time(page, app, facilitator, viewport)
     relative = add_relative(client, name="Helena Kuusela", relation="äiti")
     earlier = make_meeting([facilitator, make_user(name="Pekka Peltonen")], client=client, relatives=[relative],
                            day=local_today() - timedelta(days=14))
-    open_item = services.add_item(earlier, responsible_id=participant(earlier, "client").id, what="Hae asuntoa").item
-    meeting = services.schedule_follow_up(earlier, user=facilitator, starts_at=earlier.starts_at + timedelta(days=28),
+    open_item = plan.add_item(earlier, responsible_id=participant(earlier, "client").id, what="Hae asuntoa").item
+    meeting = plan.schedule_follow_up(earlier, user=facilitator, starts_at=earlier.starts_at + timedelta(days=28),
                                           ends_at=earlier.ends_at + timedelta(days=28))
-    item = services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Soita Kelaan").item
+    item = plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Soita Kelaan").item
     db.session.commit()
     ids = {"meeting": meeting.id, "item": item.id, "open": open_item.id,
            "relative": next(p.id for p in meeting.participants if p.kind == "relative")}

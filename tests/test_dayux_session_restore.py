@@ -83,14 +83,14 @@ def test_a_past_cancelled_session_cannot_be_restored(auth_client, facilitator, f
 
 
 def test_a_reminder_stopped_by_the_cancellation_goes_out_after_the_restore(auth_client, facilitator, fresh_db):
-    from reminders import services as reminders
+    from reminders import queue
     from reminders.services import save_policy
 
     day = local_today() + timedelta(days=9)
     group, session = _cancelled_session(facilitator, local_to_utc(day, time(10, 0)))
     save_policy("group", group.id, day_before=True, day_before_at=time(16, 0), same_morning=False,
                 same_morning_at=time(8, 0), by_sms=True, by_email=False)
-    assert reminders.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 1
+    assert queue.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) == 1
     db.session.commit()
     page = f"/groups/{group.id}/sessions/{session.id}"
     auth_client.post_form(f"{page}/status", {"status": "cancelled", "send_notice": "y"}, token_from=page)

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups import services
+from groups import enrolment, finding
 from groups.models import Enrolment, GroupSession
 from tests.factories import login, make_client, make_user
 from tests.test_groups_support import make_group, text_of
@@ -58,7 +58,7 @@ def test_malformed_or_unknown_ids_are_404(lead_client, facilitator, path):
 def test_session_and_enrolment_of_another_group_are_404(lead_client, facilitator):
     mine = make_group(facilitator, make_user(), weeks=1, status="enrolling")
     other = make_group(facilitator, make_user(), title="Toinen", weeks=1, status="enrolling")
-    services.enrol(other, make_client().id)
+    enrolment.enrol(other, make_client().id)
     db.session.commit()
     foreign_session = other.sessions[0]
     foreign_enrolment = db.session.scalar(sa.select(Enrolment))
@@ -137,14 +137,14 @@ def test_start_page_shows_my_week_and_today(auth_client, facilitator):
     html = text_of(auth_client.get("/"))
     assert "Tämän viikon ryhmä, ryhmäkerta 1/1" in html
     assert "Kaukainen ryhmä" not in html and "Jonkun muun ryhmä" not in html
-    found = services.sessions_for_user(facilitator.id, mine.sessions[0].starts_at - timedelta(minutes=1),
+    found = finding.sessions_for_user(facilitator.id, mine.sessions[0].starts_at - timedelta(minutes=1),
                                        mine.sessions[0].starts_at + timedelta(minutes=1))
     assert [s.group_id for s in found] == [mine.id]
 
 
 def test_printable_plan_and_attendance_sheet(lead_client, facilitator):
     group = make_group(facilitator, make_user(), weeks=2, status="running", topics=["Kela-etuudet", "Budjetointi"])
-    services.enrol(group, make_client(name="Matti K.").id)
+    enrolment.enrol(group, make_client(name="Matti K.").id)
     db.session.commit()
     plan = text_of(lead_client.get(f"/groups/{group.id}/print"))
     assert "1/2: Kela-etuudet" in plan and "2/2: Budjetointi" in plan and "Matti K." not in plan
@@ -182,14 +182,14 @@ def test_participants_page_query_count_does_not_grow(lead_client, facilitator):
             event.remove(db.engine, "before_cursor_execute", before)
         return n["q"]
 
-    services.enrol(group, make_client().id)
+    enrolment.enrol(group, make_client().id)
     db.session.commit()
     urls = [f"/groups/{group.id}/participants", f"/groups/{group.id}/attendance",
             f"/groups/{group.id}/sessions/{group.sessions[0].id}/roll-call", f"/groups/{group.id}/sheet"]
     [count(u) for u in urls]      # warm up (first-request work is not what we measure)
     before_counts = [count(u) for u in urls]
     for _ in range(6):
-        services.enrol(group, make_client().id)
+        enrolment.enrol(group, make_client().id)
     db.session.commit()
     assert [count(u) for u in urls] == before_counts
 

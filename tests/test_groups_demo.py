@@ -5,7 +5,7 @@ import sqlalchemy as sa
 
 from core.demo import DemoContext
 from core.extensions import db
-from groups import demo, services
+from groups import attendance, demo
 from groups.models import Attendance, Group, GroupIdea
 from register.demo import seed_foundation
 
@@ -26,5 +26,5 @@ def test_demo_groups(app):
     assert groups["seuraava"].status == "planning" and groups["seuraava"].previous_round_id == raha.id
     assert len(groups["seuraava"].facilitator_ids) == 2
     assert db.session.scalar(sa.select(sa.func.count(GroupIdea.id))) == 3
-    assert services.attendance_figures(raha).rate is not None
+    assert attendance.attendance_figures(raha).rate is not None
     assert db.session.scalar(sa.select(sa.func.count(Group.id))) == 3

@@ -7,7 +7,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups import services
+from groups import attendance as groups_attendance, enrolment as groups_enrolment, schedule, services
 from groups.models import Attendance, Enrolment
 from groups.signals import attendance_recorded
 from register.models import AccessLog
@@ -62,7 +62,7 @@ def test_same_client_twice_refused(lead_client, facilitator):
     assert "Valitse asiakas luettelosta." in text_of(response)
     with lead_client.application.test_request_context():
         try:
-            services.enrol(group, person.id)
+            groups_enrolment.enrol(group, person.id)
         except services.GroupError as exc:
             assert exc.field == "client_id"
         else:
@@ -100,7 +100,7 @@ def test_no_enrolment_while_planning(lead_client, facilitator, fresh_db):
 def test_names_only_for_facilitators_and_leads_and_each_view_logged(client, lead_client, facilitator):
     group = make_group(facilitator, make_user(), weeks=1, status="enrolling")
     person = make_client(name="Matti K.")
-    services.enrol(group, person.id)
+    groups_enrolment.enrol(group, person.id)
     db.session.commit()
     outsider = make_user(email="outsider@example.fi")
     from tests.factories import login
@@ -124,7 +124,7 @@ def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client
     group = make_group(facilitator, make_user(), weeks=2, status="running", first=date(2026, 11, 2))
     a, b, c = (make_client(name=n) for n in ("Matti K.", "Laura S.", "Erik B."))
     for person in (a, b, c):
-        services.enrol(group, person.id)
+        groups_enrolment.enrol(group, person.id)
     db.session.commit()
     ea, eb, ec = db.session.scalars(sa.select(Enrolment).order_by(Enrolment.id)).all()
     first, second = group.sessions
@@ -154,7 +154,7 @@ def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client
                                     .where(Attendance.session_id == first.id)).all())
     assert marks == {ea.id: "present", eb.id: "excused", ec.id: "excused"}
 
-    figures = services.attendance_figures(group)
+    figures = groups_attendance.attendance_figures(group)
     assert [c for _s, c in figures.per_session] == [{"present": 1, "absent": 0, "excused": 2},
                                                     {"present": 2, "absent": 0, "excused": 0}]
     assert {e.client_id: c["present"] for e, c in figures.per_participant} == {a.id: 2, b.id: 1, c.id: 0}
@@ -165,7 +165,7 @@ def test_roll_call_records_attendance_sends_signal_and_shows_figures(lead_client
 
 def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), weeks=1, status="running", first=date(2026, 11, 2))
-    services.enrol(group, make_client().id)
+    groups_enrolment.enrol(group, make_client().id)
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment))
     session = group.sessions[0]
@@ -180,9 +180,9 @@ def test_roll_call_refuses_bad_values_and_strangers(lead_client, facilitator, fr
 
 def test_no_roll_call_for_a_cancelled_session(lead_client, facilitator, fresh_db):
     group = make_group(facilitator, make_user(), weeks=1, status="running")
-    services.enrol(group, make_client().id)
+    groups_enrolment.enrol(group, make_client().id)
     session = group.sessions[0]
-    services.set_session_status(session, "cancelled")
+    schedule.set_session_status(session, "cancelled")
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment))
     url = f"/groups/{group.id}/sessions/{session.id}/roll-call"

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups import services
+from groups import enrolment, schedule
 from groups.models import Group, GroupIdea
 from register.access import can_access_client
 from tests.factories import make_client, make_user
@@ -100,7 +100,7 @@ def test_a_third_facilitator_cannot_be_given(auth_client, facilitator):
 def test_capacity_below_enrolled_refused(auth_client, facilitator):
     group = make_group(facilitator, make_user(), weeks=2, capacity=3, status="enrolling")
     for _ in range(3):
-        services.enrol(group, make_client().id)
+        enrolment.enrol(group, make_client().id)
     db.session.commit()
     response = auth_client.post_form(f"/groups/{group.id}/edit", _group_data(
         group, capacity="2", facilitator1_id=str(group.facilitator1_id), facilitator2_id=str(group.facilitator2_id)),
@@ -152,8 +152,8 @@ def test_lifecycle_refusals_and_steps(auth_client, facilitator):
     assert group.status == "planning"
 
     # In the past: running and finished need their sessions to have come (time sense).
-    planned = services.plan_dates(first_date=date(2026, 11, 2), weekday=0, start=time(13, 0), minutes=90, weeks=2)
-    services.generate_schedule(group, planned)
+    planned = schedule.plan_dates(first_date=date(2026, 11, 2), weekday=0, start=time(13, 0), minutes=90, weeks=2)
+    schedule.generate_schedule(group, planned)
     db.session.commit()
     for target in ("enrolling", "running", "finished"):
         response = auth_client.post_form(url, {"target": target}, token_from=f"/groups/{group.id}")
@@ -196,7 +196,7 @@ def test_facilitators_may_open_their_participants_records(client, facilitator):
     person = make_client(name="Matti K.")
     outsider = make_client(name="Laura S.")
     assert not can_access_client(facilitator, person.id)
-    services.enrol(group, person.id)
+    enrolment.enrol(group, person.id)
     db.session.commit()
     assert can_access_client(facilitator, person.id) and can_access_client(other, person.id)
     assert not can_access_client(facilitator, outsider.id)

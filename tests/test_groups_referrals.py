@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups import services
+from groups import enrolment, services
 from groups.models import Enrolment, GroupIdea, Referral
 from register.access import can_access_client
 from tests.factories import logged, login, make_client, make_user
@@ -161,7 +161,7 @@ def test_theme_referrals_are_counted_and_follow_the_idea_into_a_group(auth_clien
 
 def test_participants_page_is_404_for_those_who_may_not_see_the_names(auth_client, facilitator, fresh_db):
     group = make_group(make_user(), make_user(), weeks=1, status="enrolling")
-    services.enrol(group, make_client(name="Matti Kuusela").id)
+    enrolment.enrol(group, make_client(name="Matti Kuusela").id)
     db.session.commit()
     response = auth_client.get(f"/groups/{group.id}/participants")
     assert response.status_code == 404 and "Matti Kuusela" not in text_of(response)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import to_local
-from groups import services
+from groups import schedule, services
 from groups.models import GroupSession
 from tests.factories import make_user
 from tests.test_groups_support import make_group, text_of
@@ -19,7 +19,7 @@ def _days(planned):
 
 
 def test_independence_day_is_skipped_and_series_moves_on():
-    planned = services.plan_dates(first_date=date(2027, 11, 29), weekday=0, start=time(13, 0), minutes=90, weeks=3)
+    planned = schedule.plan_dates(first_date=date(2027, 11, 29), weekday=0, start=time(13, 0), minutes=90, weeks=3)
     assert _days(planned) == [date(2027, 11, 29), date(2027, 12, 13), date(2027, 12, 20)]
     assert planned[1].skipped[0][0] == date(2027, 12, 6)
     assert "Itsenäisyyspäivä" in planned[1].skipped[0][1]
@@ -27,7 +27,7 @@ def test_independence_day_is_skipped_and_series_moves_on():
 
 def test_easter_monday_skipped_and_spring_dst_keeps_wall_time():
     # Mondays from 23.3.2026: DST starts 29.3, Easter Monday is 6.4.
-    planned = services.plan_dates(first_date=date(2026, 3, 23), weekday=0, start=time(13, 0), minutes=90, weeks=4)
+    planned = schedule.plan_dates(first_date=date(2026, 3, 23), weekday=0, start=time(13, 0), minutes=90, weeks=4)
     assert _days(planned) == [date(2026, 3, 23), date(2026, 3, 30), date(2026, 4, 13), date(2026, 4, 20)]
     assert planned[0].starts_at == datetime(2026, 3, 23, 11, 0, tzinfo=UTC)   # EET, UTC+2
     assert planned[1].starts_at == datetime(2026, 3, 30, 10, 0, tzinfo=UTC)   # EEST, UTC+3
@@ -37,16 +37,16 @@ def test_easter_monday_skipped_and_spring_dst_keeps_wall_time():
 
 def test_autumn_dst_keeps_wall_time():
     # Thursdays around 25.10.2026 (DST ends).
-    planned = services.plan_dates(first_date=date(2026, 10, 15), weekday=3, start=time(17, 0), minutes=60, weeks=3)
+    planned = schedule.plan_dates(first_date=date(2026, 10, 15), weekday=3, start=time(17, 0), minutes=60, weeks=3)
     assert [p.starts_at for p in planned] == [
         datetime(2026, 10, 15, 14, 0, tzinfo=UTC), datetime(2026, 10, 22, 14, 0, tzinfo=UTC),
         datetime(2026, 10, 29, 15, 0, tzinfo=UTC)]
 
 
 def test_first_date_moves_to_the_chosen_weekday_and_break_weeks_are_skipped():
-    breaks = services.parse_break_weeks("23.12.2026, 2026-12-30")
+    breaks = schedule.parse_break_weeks("23.12.2026, 2026-12-30")
     assert breaks == [date(2026, 12, 21), date(2026, 12, 28)]
-    planned = services.plan_dates(first_date=date(2026, 12, 9), weekday=2, start=time(10, 0), minutes=90, weeks=3,
+    planned = schedule.plan_dates(first_date=date(2026, 12, 9), weekday=2, start=time(10, 0), minutes=90, weeks=3,
                                   break_weeks=breaks)
     # 16.12, then two break weeks, then 6.1.2027 is Epiphany (a Wednesday), so 13.1.
     assert _days(planned) == [date(2026, 12, 9), date(2026, 12, 16), date(2027, 1, 13)]
@@ -55,12 +55,12 @@ def test_first_date_moves_to_the_chosen_weekday_and_break_weeks_are_skipped():
 @pytest.mark.parametrize("weeks", [0, 53])
 def test_weeks_out_of_range_refused(weeks):
     with pytest.raises(services.GroupError):
-        services.plan_dates(first_date=date(2027, 1, 4), weekday=0, start=time(13, 0), minutes=90, weeks=weeks)
+        schedule.plan_dates(first_date=date(2027, 1, 4), weekday=0, start=time(13, 0), minutes=90, weeks=weeks)
 
 
 def test_bad_break_week_refused():
     with pytest.raises(services.GroupError) as info:
-        services.parse_break_weeks("joulu")
+        schedule.parse_break_weeks("joulu")
     assert info.value.field == "break_weeks"
 
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, to_local
-from groups import services
+from groups import schedule
 from groups.models import Group, GroupEvaluation, GroupSession, SessionChange
 from meetings.models import Meeting, MeetingParticipant
 from tests.factories import make_client, make_user
@@ -112,7 +112,7 @@ def test_moving_onto_a_holiday_warns_then_saves_when_confirmed(auth_client, faci
 def test_stale_session_edit_refused(auth_client, facilitator):
     group = make_group(facilitator, make_user(), weeks=1)
     session = group.sessions[0]
-    services.update_session(session, starts_at=session.starts_at, ends_at=session.ends_at, topic="Toinen",
+    schedule.update_session(session, starts_at=session.starts_at, ends_at=session.ends_at, topic="Toinen",
                             room=session.room, plan_notes="")
     db.session.commit()
     response = _edit(auth_client, group, session, topic="Minun", version="1")
@@ -133,9 +133,9 @@ def test_facilitator_conflict_with_another_group_warns_before_saving(auth_client
     assert auth_client.post_form(url, {**data, "confirm": "y"}, token_from=url).status_code == 302
     assert db.session.scalar(sa.select(sa.func.count(GroupSession.id)).where(GroupSession.group_id == group.id)) == 2
     # A cancelled session does not count.
-    services.set_session_status(busy.sessions[0], "cancelled")
+    schedule.set_session_status(busy.sessions[0], "cancelled")
     db.session.commit()
-    assert services.find_conflicts(group, [(busy.sessions[0].starts_at, busy.sessions[0].ends_at)]) == []
+    assert schedule.find_conflicts(group, [(busy.sessions[0].starts_at, busy.sessions[0].ends_at)]) == []
 
 
 def test_room_conflict(facilitator, app):
@@ -143,11 +143,11 @@ def test_room_conflict(facilitator, app):
     group = make_group(facilitator, make_user(), room="sali 2 ")
     start = local_to_utc(date(2027, 2, 1), time(14, 0))
     with app.test_request_context():
-        messages = [c.message for c in services.find_conflicts(group, [(start, start + timedelta(hours=1))])]
+        messages = [c.message for c in schedule.find_conflicts(group, [(start, start + timedelta(hours=1))])]
         assert any("Sali 2" in m and "Kahviryhmä" in m for m in messages)
         # Back-to-back is no conflict.
         later = local_to_utc(date(2027, 2, 1), time(14, 30))
-        assert services.find_conflicts(group, [(later, later + timedelta(hours=1))]) == []
+        assert schedule.find_conflicts(group, [(later, later + timedelta(hours=1))]) == []
 
 
 def test_network_meeting_conflict_and_cancelled_meeting_ignored(facilitator, app):
@@ -159,10 +159,10 @@ def test_network_meeting_conflict_and_cancelled_meeting_ignored(facilitator, app
     db.session.commit()
     slot = [(start + timedelta(minutes=30), start + timedelta(minutes=120))]
     with app.test_request_context():
-        assert any("verkostopalaverissa" in c.message for c in services.find_conflicts(group, slot))
+        assert any("verkostopalaverissa" in c.message for c in schedule.find_conflicts(group, slot))
         meeting.status = "cancelled"
         db.session.commit()
-        assert services.find_conflicts(group, slot) == []
+        assert schedule.find_conflicts(group, slot) == []
 
 
 def test_copy_a_group_as_a_new_round(auth_client, facilitator):

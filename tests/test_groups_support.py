@@ -5,19 +5,19 @@ import re
 from datetime import date, time
 
 from core.extensions import db
-from groups import services
+from groups import planning, schedule
 from groups.models import Group
 
 
 def make_group(f1, f2=None, *, title: str = "Raharyhmä", room: str = "Ryhmähuone 1", capacity: int = 8,
                weeks: int = 0, first: date = date(2027, 1, 4), start: time = time(13, 0), minutes: int = 90,
                status: str | None = None, topics: list[str] | None = None) -> Group:
-    group = services.save_group(None, title=title, theme="Raha", venue="Kauppakatu 1", room=room, capacity=capacity,
+    group = planning.save_group(None, title=title, theme="Raha", venue="Kauppakatu 1", room=room, capacity=capacity,
                                 facilitator1_id=f1.id, facilitator2_id=f2.id if f2 else None, created_by=f1)
     if weeks:
-        planned = services.plan_dates(first_date=first, weekday=first.weekday(), start=start, minutes=minutes,
+        planned = schedule.plan_dates(first_date=first, weekday=first.weekday(), start=start, minutes=minutes,
                                       weeks=weeks)
-        services.generate_schedule(group, planned, topics=topics)
+        schedule.generate_schedule(group, planned, topics=topics)
     if status:
         group.status = status
     db.session.commit()

@@ -8,8 +8,8 @@ from datetime import date, time, timedelta
 
 from core.extensions import db
 from core.timeutil import local_today
-from groups import services as group_services
-from meetings import services
+from groups import finding, schedule
+from meetings import plan, services
 from tests.factories import make_user
 from tests.test_groups_support import make_group
 from tests.test_meetings_support import make_meeting, participant
@@ -28,13 +28,13 @@ def test_group_list_shows_first_and_last_session_and_count(auth_client, facilita
 
 def test_session_spans_count_every_session_including_cancelled(app, facilitator):
     group = make_group(facilitator, weeks=4, first=date(2027, 3, 1))
-    group_services.set_session_status(group.sessions[1], "cancelled", facilitator)
+    schedule.set_session_status(group.sessions[1], "cancelled", facilitator)
     db.session.commit()
-    span = group_services.session_spans([group.id])[group.id]
+    span = finding.session_spans([group.id])[group.id]
     assert span.count == 4
     assert span.first == group.sessions[0].starts_at and span.last == group.sessions[-1].starts_at
     assert span.first.tzinfo is not None
-    assert group_services.session_spans([]) == {}
+    assert finding.session_spans([]) == {}
 
 
 def test_start_page_sessions_show_number_of_total(auth_client, facilitator):
@@ -52,8 +52,8 @@ def test_start_page_task_panel_shows_first_five_and_how_many_more(auth_client, f
     me = participant(meeting, "staff", user_id=facilitator.id)
     today = local_today()
     for n in range(7):
-        services.add_item(meeting, responsible_id=me.id, what=f"Tehtävä {n}", due_date=today + timedelta(days=n - 2))
-    services.add_item(meeting, responsible_id=me.id, what="Tehtävä ilman päivää")
+        plan.add_item(meeting, responsible_id=me.id, what=f"Tehtävä {n}", due_date=today + timedelta(days=n - 2))
+    plan.add_item(meeting, responsible_id=me.id, what="Tehtävä ilman päivää")
     db.session.commit()
     page = auth_client.get("/").get_data(as_text=True)
     panel = re.search(r'id="panel-my-tasks".*?</section>', page, re.S).group(0)
@@ -62,7 +62,7 @@ def test_start_page_task_panel_shows_first_five_and_how_many_more(auth_client, f
     assert [s.strip() for s in shown] == ["Tehtävä 0", "Tehtävä 1", "Tehtävä 2", "Tehtävä 3", "Tehtävä 4"]
     assert panel.count("badge-error") == 2
     assert "3" in re.search(r"<p>[^<]*3[^<]*</p>", panel).group(0)  # "And 3 more."
-    items, total = services.first_open_items(facilitator.id, 5)
+    items, total = plan.first_open_items(facilitator.id, 5)
     assert total == 8 and len(items) == 5
 
 

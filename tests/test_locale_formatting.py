@@ -63,13 +63,13 @@ def _text(html: str) -> str:
 
 @pytest.mark.parametrize("language", ["fi", "sv", "en"])
 def test_meeting_page_dates_and_change_history_in_the_language(app, language):
-    from meetings import services
+    from meetings import arranging
 
     worker = make_user(name="Tuula Työntekijä")
     meeting = make_meeting([worker], client=make_client(name="Matti Kuusela", worker=worker), day=date(2026, 12, 14),
                            at=time(10, 0))
-    starts, ends = services.meeting_times(date(2026, 12, 15), time(14, 30), 60)
-    services.update_meeting(meeting, user=worker, purpose=meeting.purpose, starts_at=starts, ends_at=ends,
+    starts, ends = arranging.meeting_times(date(2026, 12, 15), time(14, 30), 60)
+    arranging.update_meeting(meeting, user=worker, purpose=meeting.purpose, starts_at=starts, ends_at=ends,
                             place_kind=meeting.place_kind, place=meeting.place, remote_link=meeting.remote_link or "",
                             client_identification=meeting.client_identification)
     db.session.commit()

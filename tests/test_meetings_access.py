@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from meetings import services
+from meetings import arranging, plan
 from register.models import AccessLog
 from tests.factories import login, make_client, make_user
 from tests.test_meetings_support import make_meeting
@@ -24,7 +24,7 @@ def _log_count(client_id, user_id=None):
 def test_non_participant_gets_404_everywhere(app, client, facilitator):
     outsider = make_user(name="Outsider")
     meeting = make_meeting([facilitator])
-    item = services.add_item(meeting, responsible_id=meeting.participants[0].id, what="Secret task").item
+    item = plan.add_item(meeting, responsible_id=meeting.participants[0].id, what="Secret task").item
     db.session.commit()
     login(client, outsider)
     for url in (f"/meetings/{meeting.id}", f"/meetings/{meeting.id}/edit", f"/meetings/{meeting.id}/plan",
@@ -113,20 +113,20 @@ def test_meeting_page_query_count_does_not_grow(app, client, facilitator):
 
     login(client, facilitator)
     meeting = make_meeting([facilitator], day=local_today() - timedelta(days=30))
-    services.add_item(meeting, responsible_id=meeting.participants[0].id, what="First")
-    follow = services.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=7),
+    plan.add_item(meeting, responsible_id=meeting.participants[0].id, what="First")
+    follow = plan.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=7),
                                          ends_at=meeting.ends_at + timedelta(days=7))
 
     def grow(i):
         contact = make_contact()
         relative = add_relative(meeting.client, name=f"Relative {i}")
         for m in (meeting, follow):
-            services.add_participant(m, kind="partner", person_id=contact.id)
-            services.add_participant(m, kind="relative", person_id=relative.id)
-        services.add_participant(meeting, kind="staff", person_id=make_user().id)
-        item = services.add_item(meeting, responsible_id=meeting.participants[-1].id, what=f"Task {i}").item
-        services.add_item(meeting, responsible_id=meeting.participants[0].id, what=f"Mine {i}")
-        services.review_item(follow, item, "carry", by_name="x")
+            arranging.add_participant(m, kind="partner", person_id=contact.id)
+            arranging.add_participant(m, kind="relative", person_id=relative.id)
+        arranging.add_participant(meeting, kind="staff", person_id=make_user().id)
+        item = plan.add_item(meeting, responsible_id=meeting.participants[-1].id, what=f"Task {i}").item
+        plan.add_item(meeting, responsible_id=meeting.participants[0].id, what=f"Mine {i}")
+        plan.review_item(follow, item, "carry", by_name="x")
         db.session.commit()
 
     grow(0)  # one of each kind first, so the comparison is about numbers, not kinds

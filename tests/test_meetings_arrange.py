@@ -65,7 +65,7 @@ def test_single_worker_is_flagged(auth_client, facilitator):
 
 def test_double_booking_is_warned_ignoring_cancelled(auth_client, facilitator, app):
     from groups.models import Group, GroupSession
-    from meetings import services
+    from meetings import arranging, services
 
     day = local_today() + timedelta(days=5)
     other = make_meeting([facilitator], day=day, at=time(9, 30), purpose="Earlier meeting")
@@ -93,7 +93,7 @@ def test_double_booking_is_warned_ignoring_cancelled(auth_client, facilitator, a
     assert [(c.kind, c.title) for c in conflicts] == [("meeting", "Earlier meeting"), ("group", "Raharyhmä")]
     assert conflicts[1].starts_at == start and all(c.ends_at.tzinfo is not None for c in conflicts)
     # Cancelled bookings do not count.
-    services.cancel_meeting(other, user=facilitator)
+    arranging.cancel_meeting(other, user=facilitator)
     group.sessions[0].status = "cancelled"
     db.session.commit()
     assert services.meeting_conflicts(new, viewer=facilitator) == []

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from groups import services as group_services
+from groups import enrolment
 from meetings.models import Meeting
 from tests.factories import login, make_client, make_user
 from tests.test_groups_support import make_group
@@ -68,7 +68,7 @@ def test_a_facilitator_without_a_reason_does_not_read_a_colleagues_meeting(app, 
 def test_a_passing_reason_to_see_the_client_does_not_open_its_meetings(app, facilitator):
     sanna, other_client, theirs, day = _colleague_with_a_meeting()
     group = make_group(facilitator, status="enrolling")
-    group_services.enrol(group, other_client.id)  # the facilitator may now see Pertti...
+    enrolment.enrol(group, other_client.id)  # the facilitator may now see Pertti...
     db.session.commit()
     http = app.test_client()
     login(http, facilitator)

@@ -7,7 +7,7 @@ from register.demo import seed_foundation
 
 
 def test_demo_meetings(app):
-    from meetings import demo, services
+    from meetings import demo, partner_links
 
     ctx = DemoContext()
     seed_foundation(ctx)
@@ -21,4 +21,4 @@ def test_demo_meetings(app):
     assert any(p.kind == "relative" for p in held.participants)
     assert follow.previous_meeting_id == held.id and follow.status == "planned"
     assert all(i.carried_from_id for i in follow.items) and len(follow.items) == 2
-    assert services.partner_open_items(ctx.contacts["sovatek_tiina"].id)
+    assert partner_links.partner_open_items(ctx.contacts["sovatek_tiina"].id)

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today, to_local
-from meetings import services
+from meetings import plan
 from meetings.models import ActionItem, Meeting
 from tests.factories import make_client, make_user
 from tests.test_meetings_support import add_relative, make_contact, make_meeting, participant
@@ -23,11 +23,11 @@ def _held_meeting_with_plan(facilitator):
                            day=local_today() - timedelta(days=14))
     due = local_today() + timedelta(days=3)
     items = {
-        "done": services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Apply for housing",
+        "done": plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Apply for housing",
                                   due_date=due).item,
-        "dropped": services.add_item(meeting, responsible_id=participant(meeting, "relative").id,
+        "dropped": plan.add_item(meeting, responsible_id=participant(meeting, "relative").id,
                                      what="Find a course").item,
-        "carry": services.add_item(meeting, responsible_id=participant(meeting, "partner").id,
+        "carry": plan.add_item(meeting, responsible_id=participant(meeting, "partner").id,
                                    what="Start the treatment group", with_whom="Matti", due_date=due).item,
     }
     db.session.commit()
@@ -85,11 +85,11 @@ def test_follow_up_copies_participants_and_reviews_items(auth_client, facilitato
     assert items["carry"].status == "carried"
 
     # Carrying the carried item again keeps the whole chain.
-    third = services.schedule_follow_up(nxt, user=facilitator, starts_at=nxt.starts_at + timedelta(days=30),
+    third = plan.schedule_follow_up(nxt, user=facilitator, starts_at=nxt.starts_at + timedelta(days=30),
                                         ends_at=nxt.ends_at + timedelta(days=30))
-    again = services.review_item(third, carried, "carry", by_name="x")
+    again = plan.review_item(third, carried, "carry", by_name="x")
     db.session.commit()
-    assert [i.id for i in services.item_histories([again])[again.id]] == [items["carry"].id, carried.id]
+    assert [i.id for i in plan.item_histories([again])[again.id]] == [items["carry"].id, carried.id]
 
 
 def test_review_of_an_item_from_an_unrelated_meeting_is_404(auth_client, facilitator):
@@ -107,13 +107,13 @@ def test_my_tasks_lists_open_items_overdue_first(auth_client, facilitator):
     meeting = make_meeting([facilitator, other], day=local_today() - timedelta(days=10))
     me = participant(meeting, "staff", user_id=facilitator.id)
     them = participant(meeting, "staff", user_id=other.id)
-    later = services.add_item(meeting, responsible_id=me.id, what="Later task", due_date=local_today() + timedelta(days=9)).item
-    overdue = services.add_item(meeting, responsible_id=me.id, what="Overdue task", due_date=local_today() - timedelta(days=2)).item
-    services.add_item(meeting, responsible_id=them.id, what="Colleague's task")
-    done = services.add_item(meeting, responsible_id=me.id, what="Finished task").item
-    services.set_item_status(done, "done", by_name="x")
+    later = plan.add_item(meeting, responsible_id=me.id, what="Later task", due_date=local_today() + timedelta(days=9)).item
+    overdue = plan.add_item(meeting, responsible_id=me.id, what="Overdue task", due_date=local_today() - timedelta(days=2)).item
+    plan.add_item(meeting, responsible_id=them.id, what="Colleague's task")
+    done = plan.add_item(meeting, responsible_id=me.id, what="Finished task").item
+    plan.set_item_status(done, "done", by_name="x")
     db.session.commit()
-    assert [i.id for i in services.open_items_for_user(facilitator.id)] == [overdue.id, later.id]
+    assert [i.id for i in plan.open_items_for_user(facilitator.id)] == [overdue.id, later.id]
     page = auth_client.get("/meetings/tasks").get_data(as_text=True)
     assert page.index("Overdue task") < page.index("Later task")
     assert "Colleague's task" not in page and "Finished task" not in page

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import to_local
-from meetings import services
+from meetings import arranging, plan
 from meetings.models import MeetingChange
 from register.models import AccessLog
 from tests.factories import logged, login, make_client, make_user
@@ -19,7 +19,7 @@ from tests.test_meetings_support import make_contact, make_meeting
 def _meeting_with_item(facilitator):
     meeting = make_meeting([facilitator], client=make_client(name="Matti Kuusela"), contacts=[make_contact()])
     me = next(p for p in meeting.participants if p.kind == "staff")
-    item = services.add_item(meeting, responsible_id=me.id, what="Soita vuokranantajalle",
+    item = plan.add_item(meeting, responsible_id=me.id, what="Soita vuokranantajalle",
                              due_date=to_local(meeting.starts_at).date() + timedelta(days=7)).item
     db.session.commit()
     return meeting, item
@@ -104,7 +104,7 @@ def test_stale_edit_is_refused_and_input_kept(auth_client, facilitator, fresh_db
     meeting, item = _meeting_with_item(facilitator)
     url = f"/meetings/{meeting.id}/items/{item.id}/edit"
     stale = _form(meeting, item, what="Minun versioni")
-    services.set_item_status(item, "done", by_name="Toinen")
+    plan.set_item_status(item, "done", by_name="Toinen")
     db.session.commit()
     seen = len(logged(fresh_db, meeting.client_id))
     response = auth_client.post_form(url, stale, token_from=url)
@@ -135,7 +135,7 @@ def test_carried_item_and_cancelled_meeting_are_not_edited(auth_client, facilita
     assert auth_client.post_form(url, _form(meeting, item, what="Muutettu"), token_from="/").status_code == 302
     assert "/edit" not in auth_client.get(f"/meetings/{meeting.id}").get_data(as_text=True).split("plan-heading")[1]
     item.status = "open"
-    services.cancel_meeting(meeting, user=facilitator)
+    arranging.cancel_meeting(meeting, user=facilitator)
     db.session.commit()
     assert auth_client.post_form(url, _form(meeting, item, what="Muutettu"), token_from="/").status_code == 302
     db.session.refresh(item)

@@ -9,7 +9,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from core.extensions import db
-from meetings import services
+from meetings import partner_links, plan
 from meetings.models import ItemStatusChange
 from tests.factories import make_client
 from tests.sqlcapture import captured_statements
@@ -22,7 +22,7 @@ def _status(http, meeting, item, status):
 
 def test_every_status_change_is_kept_and_shown(auth_client, facilitator, lead_client, lead, fresh_db):
     meeting = make_meeting([facilitator], client=make_client(name="Matti Kuusela", worker=facilitator))
-    item = services.add_item(meeting, responsible_id=meeting.participants[0].id, what="Soita vuokranantajalle").item
+    item = plan.add_item(meeting, responsible_id=meeting.participants[0].id, what="Soita vuokranantajalle").item
     db.session.commit()
     assert _status(auth_client, meeting, item, "done").status_code == 302
     assert _status(lead_client, meeting, item, "open").status_code == 302
@@ -53,16 +53,16 @@ def test_carrying_forward_and_a_partners_done_are_kept(auth_client, facilitator,
     contact = make_contact()
     meeting = make_meeting([facilitator], contacts=[contact], client=make_client(worker=facilitator))
     partner = next(p for p in meeting.participants if p.kind == "partner")
-    carried = services.add_item(meeting, responsible_id=meeting.participants[0].id, what="Hae tukea").item
-    partners = services.add_item(meeting, responsible_id=partner.id, what="Varaa aika").item
+    carried = plan.add_item(meeting, responsible_id=meeting.participants[0].id, what="Hae tukea").item
+    partners = plan.add_item(meeting, responsible_id=partner.id, what="Varaa aika").item
     db.session.commit()
-    nxt = services.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=14),
+    nxt = plan.schedule_follow_up(meeting, user=facilitator, starts_at=meeting.starts_at + timedelta(days=14),
                                       ends_at=meeting.ends_at + timedelta(days=14))
     db.session.commit()
     assert auth_client.post_form(f"/meetings/{nxt.id}/review/{carried.id}", {f"r{carried.id}-action": "carry"}
                                  ).status_code == 302
-    link, _token = services.create_partner_link(contact, user=facilitator)
-    services.partner_mark_done(link, partners.id)
+    link, _token = partner_links.create_partner_link(contact, user=facilitator)
+    partner_links.partner_mark_done(link, partners.id)
     db.session.commit()
     rows = {r.item_id: (r.old_status, r.new_status, r.changed_by_id, r.changed_by_name)
             for r in fresh_db.scalars(sa.select(ItemStatusChange))}
@@ -73,7 +73,7 @@ def test_carrying_forward_and_a_partners_done_are_kept(auth_client, facilitator,
 
 def test_meeting_page_reads_status_history_in_fixed_queries(auth_client, facilitator):
     meeting = make_meeting([facilitator], client=make_client(worker=facilitator))
-    items = [services.add_item(meeting, responsible_id=meeting.participants[0].id, what=f"Tehtävä {n}").item
+    items = [plan.add_item(meeting, responsible_id=meeting.participants[0].id, what=f"Tehtävä {n}").item
              for n in range(4)]
     db.session.commit()
     _status(auth_client, meeting, items[0], "done")

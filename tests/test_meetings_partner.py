@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today, to_local
-from meetings import services
+from meetings import partner_links, plan
 from meetings.models import ActionItem, PartnerLink
 from register.models import AccessLog
 from tests.factories import login, make_client
@@ -24,12 +24,12 @@ def _setup(facilitator):
     client = make_client(name="Matti Kuusela", worker=facilitator)
     mine, theirs = make_contact("Sovatek"), make_contact("TYP")
     held = make_meeting([facilitator], client=client, contacts=[mine, theirs], day=local_today() - timedelta(days=7))
-    own = services.add_item(held, responsible_id=participant(held, "partner", contact_id=mine.id).id,
+    own = plan.add_item(held, responsible_id=participant(held, "partner", contact_id=mine.id).id,
                             what="Book the assessment", due_date=local_today() + timedelta(days=5)).item
-    other = services.add_item(held, responsible_id=participant(held, "partner", contact_id=theirs.id).id,
+    other = plan.add_item(held, responsible_id=participant(held, "partner", contact_id=theirs.id).id,
                               what="Work try-out plan").item
-    staff_item = services.add_item(held, responsible_id=participant(held, "staff").id, what="Staff-only task").item
-    upcoming = services.schedule_follow_up(held, user=facilitator, starts_at=held.starts_at + timedelta(days=21),
+    staff_item = plan.add_item(held, responsible_id=participant(held, "staff").id, what="Staff-only task").item
+    upcoming = plan.schedule_follow_up(held, user=facilitator, starts_at=held.starts_at + timedelta(days=21),
                                            ends_at=held.ends_at + timedelta(days=21))
     db.session.commit()
     return held, upcoming, mine, own, other, staff_item
@@ -88,7 +88,7 @@ def test_client_identification_choice(app, client, facilitator):
     held, upcoming, mine, *_ = _setup(facilitator)
     held.client_identification = "none"
     db.session.commit()
-    _link, token = services.create_partner_link(mine, user=facilitator)
+    _link, token = partner_links.create_partner_link(mine, user=facilitator)
     db.session.commit()
     page = app.test_client().get(f"/p/{token}").get_data(as_text=True)
     assert "Book the assessment" in page and "M.K." not in page and "Matti" not in page
@@ -140,11 +140,11 @@ def test_partner_page_in_the_contacts_language(app, facilitator, fresh_db):
     held, _upcoming, mine, *_ = _setup(facilitator)
     mine.language = "sv"
     db.session.commit()
-    _link, token = services.create_partner_link(mine, user=facilitator)
+    _link, token = partner_links.create_partner_link(mine, user=facilitator)
     db.session.commit()
     page = app.test_client().get(f"/p/{token}").get_data(as_text=True)
     assert '<html lang="sv">' in page and "Dina uppgifter" in page and "Markera som klar" in page
-    own = next(i for i in services.partner_open_items(mine.id))
+    own = next(i for i in partner_links.partner_open_items(mine.id))
     partner = app.test_client()
     response = partner.post_form(f"/p/{token}/items/{own.id}/done", token_from=f"/p/{token}", follow_redirects=True)
     assert "Tack. Uppgiften är markerad som klar." in response.get_data(as_text=True)

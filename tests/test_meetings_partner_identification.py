@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from meetings import services
+from meetings import partner_links, plan
 from register.models import AccessLog
 from tests.factories import make_client
 from tests.test_meetings_support import make_contact, make_meeting, participant
@@ -22,12 +22,12 @@ def _partner_page(app, facilitator, *, held_shows: str, next_shows: str):
     client = make_client(name="Pertti Nieminen", worker=facilitator)
     contact = make_contact("Sovatek")
     held = make_meeting([facilitator], client=client, contacts=[contact], day=local_today() - timedelta(days=7))
-    services.add_item(held, responsible_id=participant(held, "partner", contact_id=contact.id).id,
+    plan.add_item(held, responsible_id=participant(held, "partner", contact_id=contact.id).id,
                       what="Varaa arviointiaika")
-    upcoming = services.schedule_follow_up(held, user=facilitator, starts_at=held.starts_at + timedelta(days=21),
+    upcoming = plan.schedule_follow_up(held, user=facilitator, starts_at=held.starts_at + timedelta(days=21),
                                            ends_at=held.ends_at + timedelta(days=21))
     held.client_identification, upcoming.client_identification = held_shows, next_shows
-    _link, token = services.create_partner_link(contact, user=facilitator)
+    _link, token = partner_links.create_partner_link(contact, user=facilitator)
     db.session.commit()
     response = app.test_client().get(f"/p/{token}")
     assert response.status_code == 200

@@ -78,10 +78,10 @@ def test_due_date_before_meeting_warns_but_saves(auth_client, facilitator):
 
 
 def test_status_change_remembers_who_and_when(auth_client, facilitator):
-    from meetings import services
+    from meetings import plan
 
     meeting = _meeting(facilitator)
-    item = services.add_item(meeting, responsible_id=meeting.participants[0].id, what="Book a doctor").item
+    item = plan.add_item(meeting, responsible_id=meeting.participants[0].id, what="Book a doctor").item
     db.session.commit()
     response = auth_client.post_form(f"/meetings/{meeting.id}/items/{item.id}/status", {f"i{item.id}-status": "done"})
     assert response.status_code == 302
@@ -141,12 +141,12 @@ def test_cancelled_meeting_cannot_be_edited(auth_client, facilitator):
 
 
 def test_printable_plan_in_the_clients_language(auth_client, facilitator):
-    from meetings import services
+    from meetings import plan
 
     client = make_client(name="Erik Berg", language="sv", worker=facilitator)
     meeting = make_meeting([facilitator], client=client)
-    services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Ringer hyresvärden",
-                      due_date=local_today() + timedelta(days=20))
+    plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Ringer hyresvärden",
+                  due_date=local_today() + timedelta(days=20))
     db.session.commit()
     page = auth_client.get(f"/meetings/{meeting.id}/plan").get_data(as_text=True)
     # Only the handout is Swedish; the page around it is in the staff member's language.

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today, to_local
-from meetings import services
+from meetings import arranging, plan, services
 from meetings.models import MeetingChange, MeetingParticipant
 from register.services import save_relative
 from reminders import services as reminders
@@ -96,7 +96,7 @@ def test_holder_of_tasks_and_last_staff_member_are_not_removed(auth_client, faci
     contact = make_contact()
     meeting = make_meeting([facilitator], contacts=[contact])
     p = participant(meeting, "partner", contact_id=contact.id)
-    services.add_item(meeting, responsible_id=p.id, what="Soita", due_date=to_local(meeting.starts_at).date())
+    plan.add_item(meeting, responsible_id=p.id, what="Soita", due_date=to_local(meeting.starts_at).date())
     db.session.commit()
     page = _remove(auth_client, meeting, p, follow_redirects=True).get_data(as_text=True)
     assert "on vastuussa suunnitelman tehtävistä" in page
@@ -133,7 +133,7 @@ def test_cancelled_meeting_foreign_ids_outsiders_and_csrf(app, auth_client, faci
     outsider = app.test_client()
     login(outsider, make_user(email="outsider@example.fi"))
     assert outsider.post_form(url, {}, token_from="/").status_code == 404
-    services.cancel_meeting(meeting, user=facilitator)
+    arranging.cancel_meeting(meeting, user=facilitator)
     db.session.commit()
     assert auth_client.post_form(url, {}, token_from="/").status_code == 302
     db.session.expire_all()

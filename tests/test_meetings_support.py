@@ -13,12 +13,12 @@ CSRF_RE = re.compile(r'name="csrf-token" content="([^"]+)"')
 
 def make_meeting(staff, *, client=None, contacts=(), relatives=(), day: date | None = None, at: time = time(10, 0),
                  minutes: int = 60, include_client: bool = True, purpose: str = "Follow-up of the activation plan"):
-    from meetings import services
+    from meetings import arranging
 
     client = client or make_client(name="Matti Kuusela")
     day = day or local_today() + timedelta(days=7)
-    starts, ends = services.meeting_times(day, at, minutes)
-    meeting = services.create_meeting(
+    starts, ends = arranging.meeting_times(day, at, minutes)
+    meeting = arranging.create_meeting(
         client=client, purpose=purpose, starts_at=starts, ends_at=ends, staff_ids=[u.id for u in staff],
         contact_ids=[c.id for c in contacts], relative_ids=[r.id for r in relatives], include_client=include_client,
         created_by=staff[0] if staff else None)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from groups import services as group_services
+from groups import enrolment
 from register.models import AccessLog, ClientWorker
 from tests.factories import login, make_client, make_user
 from tests.test_groups_support import make_group
@@ -30,7 +30,7 @@ def _group_facilitator_of(client):
 
     facilitator = make_user(name="Ryhmä Ohjaaja")
     group = make_group(facilitator, status="enrolling")
-    group_services.enrol(group, client.id)
+    enrolment.enrol(group, client.id)
     db.session.commit()
     return facilitator
 

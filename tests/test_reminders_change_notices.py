@@ -18,9 +18,9 @@ from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
 from groups.models import Group, GroupSession
-from meetings import services as meeting_services
+from meetings import arranging
 from register.services import save_relative, update_client
-from reminders import services
+from reminders import services, worker
 from reminders.models import MessageStatus, OutboxMessage
 from tests.factories import make_client, make_group_with_session
 from tests.messaging import FakeGateway, SmtpSink, free_port
@@ -173,7 +173,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     db.session.commit()
     day = local_today() + timedelta(days=10)
     starts = local_to_utc(day, time(9, 0))
-    meeting = meeting_services.create_meeting(
+    meeting = arranging.create_meeting(
         client=client, purpose="Salainen tarkoitus", starts_at=starts, ends_at=starts + timedelta(hours=1),
         place="Kauppakatu 5", staff_ids=[facilitator.id], relative_ids=[by_sms.id, by_mail.id], created_by=facilitator)
     db.session.commit()
@@ -235,13 +235,13 @@ def test_unreachable_sms_gateway_is_retried_then_shown_as_failed(app, runner, fa
     page = f"/groups/{group.id}/sessions/{session.id}"
     auth_client.post_form(f"{page}/status", {"status": "cancelled", "send_notice": "y"}, token_from=page)
     at = utcnow() + timedelta(minutes=1)
-    for attempt in range(1, services.MAX_ATTEMPTS + 1):
+    for attempt in range(1, worker.MAX_ATTEMPTS + 1):
         _run(runner, at)
         [row] = _notices(fresh_db)
         assert row.status == MessageStatus.FAILED.value and row.attempts == attempt
         assert row.last_error.startswith("SMS gateway:")
-        if attempt < services.MAX_ATTEMPTS:
-            assert row.next_attempt_at == at + services.backoff(attempt)
+        if attempt < worker.MAX_ATTEMPTS:
+            assert row.next_attempt_at == at + worker.backoff(attempt)
             at = row.next_attempt_at
     assert row.next_attempt_at is None   # given up: no more retries
     outbox = auth_client.get("/reminders/outbox?status=failed").get_data(as_text=True)

@@ -16,7 +16,7 @@ from groups.signals import attendance_recorded
 from meetings.models import Meeting, MeetingParticipant
 from meetings.signals import participant_attendance_recorded
 from register.models import AccessLog
-from reminders import services
+from reminders import follow_ups
 from reminders.models import FollowUpTask, MessageStatus, OutboxMessage, ReminderPolicy
 from tests.factories import logged, login, make_client, make_group_with_session, make_meeting, make_user
 
@@ -71,7 +71,7 @@ def test_client_absent_from_a_meeting_creates_a_task_for_the_first_staff_partici
     [task] = tasks()
     assert task.source_kind == "meeting" and task.assigned_to_id == other.id
     # Both staff participants see it; the facilitator (second participant) can open it.
-    assert services.can_see_task(facilitator, task) and services.can_see_task(other, task)
+    assert follow_ups.can_see_task(facilitator, task) and follow_ups.can_see_task(other, task)
 
 
 def test_reached_books_a_new_appointment_with_its_reminder(app, facilitator, auth_client):
@@ -207,13 +207,13 @@ def test_start_page_shows_due_follow_ups_and_failed_reminders(app, facilitator, 
 
 def test_the_groups_roll_call_service_creates_the_task_through_its_signal(app, facilitator):
     """End to end with the groups feature's own attendance service (it sends attendance_recorded)."""
-    from groups import services as group_services
+    from groups import attendance
 
     client = make_client(worker=facilitator)
     group, session = make_group_with_session(facilitator=facilitator, clients=[client], starts_at=PAST)
     db.session.commit()
     enrolment = db.session.scalar(sa.select(Enrolment).where(Enrolment.group_id == group.id))
-    group_services.record_attendance(session, {enrolment.id: "absent"}, user=facilitator)
+    attendance.record_attendance(session, {enrolment.id: "absent"}, user=facilitator)
     db.session.commit()
     [task] = tasks()
     assert task.client_id == client.id and task.assigned_to_id == facilitator.id

@@ -20,7 +20,7 @@ from flask import current_app
 from icalendar import Calendar
 
 from core.extensions import db
-from meetings import services as meeting_services
+from meetings import arranging
 from meetings.signals import meeting_changed
 from register.services import save_relative
 from reminders.models import MessageStatus, OutboxMessage
@@ -160,13 +160,13 @@ def test_a_person_taken_off_a_moved_meeting_is_sent_the_cancellation_of_their_ti
 
     # Moved to another day and place (the update is queued) and, in the same sitting, the partner
     # is taken off before the update went out.
-    meeting_services.update_meeting(meeting, user=facilitator, purpose=meeting.purpose,
+    arranging.update_meeting(meeting, user=facilitator, purpose=meeting.purpose,
                                     starts_at=MEETING_AT + timedelta(days=1),
                                     ends_at=MEETING_AT + timedelta(days=1, hours=1), place_kind="office",
                                     place="Torikatu 1", remote_link="", client_identification="initials")
     db.session.commit()
     [partner] = [p for p in meeting.participants if p.kind == "partner"]
-    meeting_services.remove_participant(meeting, partner, user=facilitator)
+    arranging.remove_participant(meeting, partner, user=facilitator)
     db.session.commit()
     run(runner, SEND_AT + timedelta(hours=1))
 
@@ -203,7 +203,7 @@ def test_received_invitations_read_alike_in_every_calendar_reader(app, runner, f
     [request] = received_calendars(smtp, "summer-request").values()
     smtp.messages.clear()
     smtp.raw.clear()
-    meeting_services.cancel_meeting(meeting, user=facilitator)   # sends meeting_changed itself
+    arranging.cancel_meeting(meeting, user=facilitator)   # sends meeting_changed itself
     db.session.commit()
     run(runner, SEND_AT + timedelta(hours=1))
     [cancel] = received_calendars(smtp, "summer-cancel").values()

@@ -13,7 +13,7 @@ from icalendar import Calendar
 from core.extensions import db
 from meetings.signals import meeting_changed
 from register.services import save_relative
-from reminders import services
+from reminders import queue, services
 from reminders.models import MessageStatus, OutboxMessage
 from tests.calendar_uids import calendar_uid
 from tests.factories import make_client, make_meeting, make_partner
@@ -112,7 +112,7 @@ def test_invitation_update_and_cancellation_apply_to_the_same_event(app, runner,
     # A reminder queued for the meeting is dropped when it is cancelled.
     services.save_policy("meeting", meeting.id, day_before=True, day_before_at=time(16, 0), same_morning=False,
                          same_morning_at=time(8, 0), by_sms=True, by_email=False)
-    services.queue_due(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
+    queue.queue_due(datetime(2026, 12, 3, 14, 5, tzinfo=UTC))
     db.session.commit()
     reminder = db.session.scalar(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder"))
     assert reminder is not None and reminder.address == "+358401234567"
@@ -156,21 +156,21 @@ def test_cancelling_a_meeting_nobody_was_invited_to_sends_nothing(app, runner, f
 
 def test_the_meetings_services_trigger_invitations_through_their_signal(app, facilitator):
     """End to end with the meetings feature's own services (they send meeting_changed)."""
-    from meetings import services as meeting_services
+    from meetings import arranging
 
     contact = make_partner().contacts[0]
     client = make_client(worker=facilitator)
     start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=10)
-    meeting = meeting_services.create_meeting(client=client, purpose="Suunnitelma", starts_at=start,
+    meeting = arranging.create_meeting(client=client, purpose="Suunnitelma", starts_at=start,
                                               ends_at=start + timedelta(hours=1), place="Kauppakatu 5",
                                               staff_ids=[facilitator.id], contact_ids=[contact.id],
                                               created_by=facilitator)
     db.session.commit()
-    meeting_services.update_meeting(meeting, user=facilitator, purpose="Suunnitelma", starts_at=start + timedelta(hours=2),
+    arranging.update_meeting(meeting, user=facilitator, purpose="Suunnitelma", starts_at=start + timedelta(hours=2),
                                     ends_at=start + timedelta(hours=3), place_kind="office", place="Kauppakatu 5",
                                     remote_link="", client_identification="initials")
     db.session.commit()
-    meeting_services.cancel_meeting(meeting, user=facilitator)
+    arranging.cancel_meeting(meeting, user=facilitator)
     db.session.commit()
     rows = db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
     assert [(r.slot, r.ics_method, r.address) for r in rows] == [

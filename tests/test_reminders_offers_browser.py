@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups import services as group_services
+from groups import enrolment
 from groups.models import Enrolment
 from reminders.models import OutboxMessage, PlaceOffer
 from reminders.notices import save_team_settings
@@ -36,8 +36,8 @@ def test_waiting_list_offer_accepted_through_its_message_link(app, page, browser
                                               starts_at=local_to_utc(local_today() + timedelta(days=9), time(10, 0)))
     group.capacity = 1
     db.session.flush()
-    group_services.enrol(group, waiting.id)
-    group_services.withdraw(next(e for e in group.enrolments if e.client_id == enrolled.id))
+    enrolment.enrol(group, waiting.id)
+    enrolment.withdraw(next(e for e in group.enrolments if e.client_id == enrolled.id))
     save_team_settings(contact_phone="09 310 12345", opening_hours="ma–pe 9–15", user=None)
     db.session.commit()
     group_id, waiting_id, email = group.id, waiting.id, facilitator.email

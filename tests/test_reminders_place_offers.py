@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups import services as group_services
+from groups import enrolment
 from groups.models import Enrolment, EnrolmentStatus
 from register.models import AccessLog
 from reminders.models import FollowUpTask, OfferStatus, OutboxMessage, PlaceOffer
@@ -40,10 +40,10 @@ def _group_with_waiting_list(facilitator, *, waiting_consent=(True, True)):
                                               starts_at=local_to_utc(local_today() + timedelta(days=9), time(10, 0)))
     group.capacity = 1
     db.session.flush()
-    group_services.enrol(group, first.id)
-    group_services.enrol(group, second.id)
+    enrolment.enrol(group, first.id)
+    enrolment.enrol(group, second.id)
     [e] = [x for x in group.enrolments if x.client_id == enrolled.id]
-    group_services.withdraw(e)
+    enrolment.withdraw(e)
     db.session.commit()
     return group, first, second
 

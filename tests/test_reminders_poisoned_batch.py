@@ -12,7 +12,7 @@ from flask import current_app
 
 from core.extensions import db
 from meetings.signals import meeting_changed
-from reminders import services
+from reminders import worker
 from reminders.models import MessageStatus, OutboxMessage
 from tests.factories import make_client, make_meeting, make_partner
 from tests.messaging import SmtpSink
@@ -101,7 +101,7 @@ def test_a_message_that_cannot_be_built_fails_alone_and_is_retried_later(app, ru
     assert rows[first].status == rows[last].status == MessageStatus.SENT.value
     poisoned = rows[bad]
     assert poisoned.status == MessageStatus.FAILED.value and poisoned.claim_token is None
-    assert poisoned.attempts == 1 and poisoned.next_attempt_at == RUN_AT + services.backoff(1)
+    assert poisoned.attempts == 1 and poisoned.next_attempt_at == RUN_AT + worker.backoff(1)
     assert poisoned.last_error.startswith("message: ValueError")
     assert not any(r.status == MessageStatus.SENDING.value for r in rows.values())
 
@@ -113,12 +113,12 @@ def test_a_message_that_cannot_be_built_fails_alone_and_is_retried_later(app, ru
     smtp.messages.clear()
     assert "failed 0" in run(runner, RUN_AT + timedelta(minutes=1)).output
     assert fresh_db.get(OutboxMessage, bad).attempts == 1
-    later = RUN_AT + services.backoff(1) + timedelta(seconds=1)
+    later = RUN_AT + worker.backoff(1) + timedelta(seconds=1)
     result = run(runner, later)
     assert result.exit_code == 0 and "failed 1" in result.output, result.output
     poisoned = fresh_db.get(OutboxMessage, bad)
     assert poisoned.attempts == 2 and poisoned.status == MessageStatus.FAILED.value
-    assert poisoned.next_attempt_at == later + services.backoff(2)
+    assert poisoned.next_attempt_at == later + worker.backoff(2)
     assert smtp.messages == []
 
 
@@ -128,18 +128,18 @@ def test_a_worker_stopped_mid_batch_gives_back_the_messages_it_did_not_try(app, 
     meeting = make_meeting(client=client, starts_at=MEETING_AT, staff=facilitator)
     ids = [_email(client, meeting, slot, f"{slot}@partner.example", slot) for slot in ("a", "bb", "ccc")]
     db.session.commit()
-    token, claimed = services.claim_batch(RUN_AT, 10)
+    token, claimed = worker.claim_batch(RUN_AT, 10)
     assert claimed == ids
-    real = services.deliver
+    real = worker.deliver
 
     def deliver(message, config, now=None):
         if message.id == ids[1]:
             raise KeyboardInterrupt        # the process is stopped while sending the second
         return real(message, config)
 
-    monkeypatch.setattr(services, "deliver", deliver)
+    monkeypatch.setattr(worker, "deliver", deliver)
     with pytest.raises(KeyboardInterrupt):
-        services.send_claimed(token, claimed, current_app.config, RUN_AT)
+        worker.send_claimed(token, claimed, current_app.config, RUN_AT)
     rows = {r.id: r for r in fresh_db.scalars(sa.select(OutboxMessage))}
     assert rows[ids[0]].status == MessageStatus.SENT.value
     # The one being sent may have gone out: left to the stale-claim recovery.

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from register.services import save_relative
-from reminders import services
+from reminders import models, queue, services, worker
 from reminders.models import MessageStatus, OutboxMessage, ReminderOptOut
 from tests.factories import make_client, make_group_with_session, make_meeting, make_user
 from tests.messaging import FakeGateway, SmtpSink
@@ -58,23 +58,23 @@ def messages():
 
 
 def test_due_slots_follow_helsinki_time_across_dst(app):
-    p = services.ReminderPolicy(day_before=True, day_before_at=time(16, 0), same_morning=True,
+    p = models.ReminderPolicy(day_before=True, day_before_at=time(16, 0), same_morning=True,
                                 same_morning_at=time(8, 0))
     # Winter: 16:00 local is 14:00 UTC.
-    assert services.due_slots(p, SESSION_AT, datetime(2026, 12, 2, 13, 59, tzinfo=UTC)) == []
-    assert services.due_slots(p, SESSION_AT, datetime(2026, 12, 2, 14, 0, tzinfo=UTC))[0].startswith("day_before@")
+    assert queue.due_slots(p, SESSION_AT, datetime(2026, 12, 2, 13, 59, tzinfo=UTC)) == []
+    assert queue.due_slots(p, SESSION_AT, datetime(2026, 12, 2, 14, 0, tzinfo=UTC))[0].startswith("day_before@")
     # Summer: 16:00 local is 13:00 UTC.
     summer = datetime(2026, 6, 11, 7, 0, tzinfo=UTC)
-    assert services.due_slots(p, summer, datetime(2026, 6, 10, 12, 59, tzinfo=UTC)) == []
-    assert services.due_slots(p, summer, datetime(2026, 6, 10, 13, 0, tzinfo=UTC))[0].startswith("day_before@")
+    assert queue.due_slots(p, summer, datetime(2026, 6, 10, 12, 59, tzinfo=UTC)) == []
+    assert queue.due_slots(p, summer, datetime(2026, 6, 10, 13, 0, tzinfo=UTC))[0].startswith("day_before@")
     # Clocks go forward on Sunday 29.3.2026: the day before is winter time, the morning summer time.
     sunday = datetime(2026, 3, 29, 7, 0, tzinfo=UTC)   # 10:00 EEST
-    assert services.due_slots(p, sunday, datetime(2026, 3, 28, 13, 59, tzinfo=UTC)) == []
-    assert services.due_slots(p, sunday, datetime(2026, 3, 28, 14, 0, tzinfo=UTC))[0].startswith("day_before@")
-    assert services.due_slots(p, sunday, datetime(2026, 3, 29, 4, 59, tzinfo=UTC))[0].startswith("day_before@")
-    assert services.due_slots(p, sunday, datetime(2026, 3, 29, 5, 0, tzinfo=UTC))[0].startswith("same_morning@")
+    assert queue.due_slots(p, sunday, datetime(2026, 3, 28, 13, 59, tzinfo=UTC)) == []
+    assert queue.due_slots(p, sunday, datetime(2026, 3, 28, 14, 0, tzinfo=UTC))[0].startswith("day_before@")
+    assert queue.due_slots(p, sunday, datetime(2026, 3, 29, 4, 59, tzinfo=UTC))[0].startswith("day_before@")
+    assert queue.due_slots(p, sunday, datetime(2026, 3, 29, 5, 0, tzinfo=UTC))[0].startswith("same_morning@")
     # Once the event has started nothing is due.
-    assert services.due_slots(p, sunday, sunday) == []
+    assert queue.due_slots(p, sunday, sunday) == []
 
 
 def test_sms_reminder_goes_out_once_through_the_gateway(app, runner, facilitator, gateway):
@@ -137,7 +137,7 @@ def test_cancelled_session_is_not_reminded(app, runner, facilitator, gateway):
     # Queued before the cancellation: dropped, not sent.
     cancelled.status = "scheduled"
     db.session.commit()
-    services.queue_due(datetime(2026, 12, 2, 14, 5, tzinfo=UTC))
+    queue.queue_due(datetime(2026, 12, 2, 14, 5, tzinfo=UTC))
     db.session.commit()
     cancelled.status = "cancelled"
     db.session.commit()
@@ -288,7 +288,7 @@ def test_interrupted_send_is_retried_and_hopeless_ones_give_up(app, runner, faci
                          claimed_at=datetime(2026, 12, 2, 14, 0, tzinfo=UTC),
                          next_attempt_at=datetime(2026, 12, 2, 13, 0, tzinfo=UTC), **common)
     # The last allowed attempt fails: no further retries, shown as failed.
-    last = OutboxMessage(slot="last", body="last", status="failed", attempts=services.MAX_ATTEMPTS - 1,
+    last = OutboxMessage(slot="last", body="last", status="failed", attempts=worker.MAX_ATTEMPTS - 1,
                          next_attempt_at=datetime(2026, 12, 2, 14, 0, tzinfo=UTC), **common)
     db.session.add_all([stale, busy, last])
     db.session.commit()
@@ -299,7 +299,7 @@ def test_interrupted_send_is_retried_and_hopeless_ones_give_up(app, runner, faci
     rows = {m.slot: m for m in messages()}
     assert rows["stale"].status == MessageStatus.SENT.value and rows["stale"].attempts == 2
     assert rows["busy"].status == MessageStatus.SENDING.value and rows["busy"].claim_token == "alive"
-    assert rows["last"].status == MessageStatus.FAILED.value and rows["last"].attempts == services.MAX_ATTEMPTS
+    assert rows["last"].status == MessageStatus.FAILED.value and rows["last"].attempts == worker.MAX_ATTEMPTS
     assert rows["last"].next_attempt_at is None and "HTTP 500" in rows["last"].last_error
     assert [p["message"] for p in gateway.delivered()] == ["stale"]
 

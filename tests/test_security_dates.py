@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_to_utc, local_today
-from groups import services as group_services
+from groups import schedule, services as group_services
 from groups.models import GroupSession
 from meetings.models import ActionItem, Meeting
 from tests.factories import logged, make_client, make_user
@@ -56,7 +56,7 @@ def test_the_schedule_service_refuses_a_first_date_it_cannot_count_weeks_from():
     from datetime import time
 
     with pytest.raises(group_services.GroupError) as info:
-        group_services.plan_dates(first_date=date(9999, 12, 31), weekday=0, start=time(13, 0), minutes=90, weeks=6)
+        schedule.plan_dates(first_date=date(9999, 12, 31), weekday=0, start=time(13, 0), minutes=90, weeks=6)
     assert info.value.field == "first_date"
 
 

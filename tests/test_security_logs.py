@@ -111,7 +111,7 @@ def _seed(app):
     """A facilitator, a client with a distinctive name and a secret of every kind."""
     from calendar_export.services import create_subscription
     from core.db import utcnow
-    from meetings import services as meetings
+    from meetings import partner_links
     from reminders.services import _from_client, new_opt_out_link
     from tests.factories import make_client, make_user
     from tests.test_feedback_factories import open_session_window
@@ -121,7 +121,7 @@ def _seed(app):
     person = make_client(name=f"{FIRST} {LAST}", worker=user)
     contact = make_contact("Sovatek")
     make_meeting([user], client=person, contacts=[contact])
-    _link, partner_token = meetings.create_partner_link(contact, user=user)
+    _link, partner_token = partner_links.create_partner_link(contact, user=user)
     _sub, feed_token = create_subscription(kind="unit", target_id=None, created_by=user)
     db.session.commit()
     window = open_session_window([user])

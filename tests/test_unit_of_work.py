@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 import core.transaction
+from app import FEATURES
 from core.extensions import db
 from groups.models import Group
 from register.models import Client
@@ -110,15 +111,28 @@ def test_a_successful_response_after_a_flush_is_committed(flushing_routes, clien
 OWN_COMMIT = re.compile(r"db\.session\.commit\(\)\s+# own commit: \S")
 
 
+# After-request hooks that write in a transaction of their own, after the request's commit
+# (docs/ARCHITECTURE.md, "The request lifecycle", step 4).
+AFTER_REQUEST_HOOKS = {"accounts/session_auth.py", "register/access.py"}
+
+
 def test_no_view_or_service_commits_except_the_commented_worker_and_cli():
+    # Every module of every feature package, not only views.py and services.py: the services
+    # and views split into modules named for their part (reminders/worker.py, meetings/plan.py,
+    # groups/enrolment.py...) are held to the same rule.
     offenders, allowed = [], []
-    for path in sorted(ROOT.glob("*/*.py")):
-        if path.name not in ("views.py", "services.py") or path.parts[-2] in (".venv", "tests"):
+    for package in FEATURES:
+        if package.__name__ == "core":  # the framework: its request commit and read-only hooks
             continue
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if "commit()" in line:
-                (allowed if OWN_COMMIT.search(line) else offenders).append(f"{path.relative_to(ROOT)}:{number}")
+        for path in sorted(Path(package.__file__).parent.rglob("*.py")):
+            name = path.relative_to(ROOT).as_posix()
+            if name in AFTER_REQUEST_HOOKS:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                if "commit()" in line:
+                    (allowed if OWN_COMMIT.search(line) else offenders).append(f"{name}:{number}")
     assert offenders == []
     # The exceptions are the reminder worker and CLI commands only.
-    assert {entry.split(":")[0] for entry in allowed} <= {"reminders/services.py", "reminders/views.py",
-                                                         "outreach/views.py"}
+    assert {entry.split(":")[0] for entry in allowed} <= {"reminders/worker.py", "reminders/views.py",
+                                                         "outreach/views.py", "calendar_export/cli.py",
+                                                         "lifecycle/cli.py"}

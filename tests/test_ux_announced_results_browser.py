@@ -175,9 +175,9 @@ def test_arrange_a_meeting_and_add_a_plan_item_by_keyboard(page, facilitator):
 def test_take_a_roll_call_by_keyboard(page, facilitator):
     group = make_group(facilitator, make_user(), weeks=1, status="running", first=local_today() + timedelta(days=7))
     person = make_client(name="Anna Aalto", worker=facilitator)
-    from groups import services as group_services
+    from groups import enrolment
 
-    group_services.enrol(group, person.id)
+    enrolment.enrol(group, person.id)
     session = group.sessions[0]
     session.starts_at = utcnow() - timedelta(hours=2)
     session.ends_at = session.starts_at + timedelta(minutes=90)

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from core.extensions import db
 from core.timeutil import local_today
-from meetings import services
+from meetings import arranging, plan
 from meetings.models import ActionItem, Meeting, MeetingParticipant
 from tests.factories import make_client, make_user
 from tests.test_meetings_support import add_relative, make_contact, make_meeting, participant
@@ -62,7 +62,7 @@ def test_a_cancelled_meeting_can_be_restored_until_its_time(auth_client, facilit
 
 def test_a_past_cancelled_meeting_cannot_be_restored(auth_client, facilitator, fresh_db):
     meeting = make_meeting([facilitator], day=local_today() - timedelta(days=2))
-    services.cancel_meeting(meeting, user=facilitator)
+    arranging.cancel_meeting(meeting, user=facilitator)
     db.session.commit()
     url = f"/meetings/{meeting.id}"
     page = auth_client.get(url).get_data(as_text=True)
@@ -110,7 +110,7 @@ def test_someone_elses_meeting_has_no_confirmation_page(app, facilitator):
 def test_the_review_decision_has_no_default(auth_client, facilitator, fresh_db):
     colleague = make_user(name="Pekka Peltonen")
     meeting = make_meeting([facilitator, colleague], day=local_today() - timedelta(days=14))
-    item = services.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
+    item = plan.add_item(meeting, responsible_id=participant(meeting, "client").id, what="Hae asuntoa").item
     db.session.commit()
     day = local_today() + timedelta(days=14)
     auth_client.post_form(f"/meetings/{meeting.id}/follow-up",
@@ -135,14 +135,14 @@ def test_the_review_decision_has_no_default(auth_client, facilitator, fresh_db):
 
 
 def test_withdrawing_a_group_participant_asks_first_and_says_who_gets_the_place(auth_client, facilitator, fresh_db):
-    from groups import services as group_services
+    from groups import enrolment
     from groups.models import Enrolment
     from tests.test_groups_support import make_group
 
     group = make_group(facilitator, make_user(), weeks=2, status="enrolling", capacity=1)
     anna, ben = make_client(name="Anna Aalto", worker=facilitator), make_client(name="Ben Berg", worker=facilitator)
-    first = group_services.enrol(group, anna.id)
-    group_services.enrol(group, ben.id)
+    first = enrolment.enrol(group, anna.id)
+    enrolment.enrol(group, ben.id)
     db.session.commit()
     participants = f"/groups/{group.id}/participants"
     url = f"/groups/{group.id}/enrolments/{first.id}/withdraw"

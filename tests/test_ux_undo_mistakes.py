@@ -9,7 +9,7 @@ from datetime import date
 import sqlalchemy as sa
 
 from core.extensions import db
-from groups import services
+from groups import enrolment
 from groups.models import Group, GroupIdea, GroupSession
 from tests.factories import make_client, make_user
 from tests.test_groups_support import make_group, text_of
@@ -33,7 +33,7 @@ def test_a_planned_group_is_deleted_after_a_question(auth_client, facilitator, f
 
 def test_a_group_past_planning_or_with_clients_is_not_deleted(auth_client, facilitator, fresh_db):
     enrolling = make_group(facilitator, make_user(), weeks=2, status="enrolling")
-    services.enrol(enrolling, make_client(name="Anna Aalto").id)
+    enrolment.enrol(enrolling, make_client(name="Anna Aalto").id)
     db.session.commit()
     url = f"/groups/{enrolling.id}"
     assert f'href="{url}/delete"' not in text_of(auth_client.get(url))
@@ -100,7 +100,7 @@ def test_a_running_group_is_cancelled_with_a_reason_and_its_clients_are_told(aut
     anna = make_client(name="Anna Aalto", consent=True, phone="040 123 4567")
     ben = make_client(name="Ben Berg")  # no consent to messages
     for person in (anna, ben):
-        services.enrol(group, person.id)
+        enrolment.enrol(group, person.id)
     db.session.commit()
     url = f"/groups/{group.id}"
     assert f'href="{url}/cancel"' in text_of(auth_client.get(url))
