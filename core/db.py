@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import enum
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -230,3 +231,13 @@ def aware_utc(value) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run with ``db.session.execute`` matched.
+
+    The session's ``execute`` is typed as returning a plain ``Result``; for a DML statement it is
+    a ``CursorResult``, the class that carries the count."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
