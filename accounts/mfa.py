@@ -27,7 +27,7 @@ from webauthn.helpers.structs import (
     UserVerificationRequirement,
 )
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.extensions import db
 
 from .models import PasskeyCredential, RecoveryCode, SecurityEvent, SecurityPolicy, TotpCredential, User
@@ -91,8 +91,9 @@ def has_second_factor(user: User) -> bool:
     """An authenticator app or a passkey."""
     if credential(user) is not None:
         return True
-    return db.session.scalar(sa.select(sa.func.count()).select_from(PasskeyCredential)
-                             .where(PasskeyCredential.user_id == user.id)) > 0
+    passkeys = db.session.scalar(sa.select(sa.func.count()).select_from(PasskeyCredential)
+                                 .where(PasskeyCredential.user_id == user.id))
+    return bool(passkeys)
 
 
 def recovery_codes_left(user: User) -> int:
@@ -207,15 +208,16 @@ def verify(user: User, code: str, address: str, now: datetime | None = None) -> 
         if step is None or step <= cred.last_step:
             return False
         # Conditional, so two requests racing with the same code cannot both succeed.
-        won = db.session.execute(sa.update(TotpCredential)
-                                 .where(TotpCredential.id == cred.id, TotpCredential.last_step < step)
-                                 .values(last_step=step)).rowcount
+        won = rowcount(db.session.execute(sa.update(TotpCredential)
+                                          .where(TotpCredential.id == cred.id, TotpCredential.last_step < step)
+                                          .values(last_step=step)))
         return bool(won)
     if len(code) == 10:
-        used = db.session.execute(sa.update(RecoveryCode)
-                                  .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _hash(code),
-                                         RecoveryCode.used_at.is_(None))
-                                  .values(used_at=now)).rowcount
+        used = rowcount(db.session.execute(sa.update(RecoveryCode)
+                                           .where(RecoveryCode.user_id == user.id,
+                                                  RecoveryCode.code_hash == _hash(code),
+                                                  RecoveryCode.used_at.is_(None))
+                                           .values(used_at=now)))
         if used:
             log(user, "recovery_code_used", actor=user, address=address)
             return True
@@ -279,8 +281,8 @@ def register_passkey(user: User, credential: dict, name: str, address: str) -> P
 
 
 def remove_passkey(user: User, passkey_id: int, address: str) -> bool:
-    removed = db.session.execute(sa.delete(PasskeyCredential).where(
-        PasskeyCredential.id == passkey_id, PasskeyCredential.user_id == user.id)).rowcount
+    removed = rowcount(db.session.execute(sa.delete(PasskeyCredential).where(
+        PasskeyCredential.id == passkey_id, PasskeyCredential.user_id == user.id)))
     if removed:
         log(user, "passkey_removed", actor=user, address=address)
     return bool(removed)

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from authlib.integrations.flask_client import OAuth
-from flask import Flask, current_app
+from flask import current_app
+from flask.sansio.app import App
 
 from core.extensions import db
 
@@ -28,11 +29,11 @@ EXTENSION = "kohtaamo.oidc"
 LEEWAY_SECONDS = 120
 
 
-def configured(app: Flask | None = None) -> bool:
+def configured(app: App | None = None) -> bool:
     return bool((app or current_app).config.get("OIDC_ISSUER"))
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: App) -> None:
     if not configured(app):
         return
     # One OAuth registry per app (not a module global): two apps in one process (tests, or two

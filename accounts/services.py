@@ -3,7 +3,7 @@ Functions change data and flush; the calling view commits once."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -38,13 +38,13 @@ class Throttle:
     retry_after: int = 0
 
 
-def _failures(since, **match) -> tuple[int, object]:
+def _failures(since, **match) -> tuple[int, datetime | None]:
     """Recent failed attempts matching ``match`` (email, address) and the latest one's time."""
     conditions = [getattr(LoginAttempt, k) == v for k, v in match.items()]
     count, latest = db.session.execute(
         sa.select(sa.func.count(LoginAttempt.id), sa.func.max(LoginAttempt.at))
         .where(*conditions, LoginAttempt.success.is_(False), LoginAttempt.at >= since)).one()
-    return count or 0, latest
+    return count or 0, aware_utc(latest)
 
 
 def _since_success(since, **match):
@@ -94,7 +94,7 @@ def check_throttle(email: str, address: str) -> Throttle:
         return Throttle(True, int(window.total_seconds()))
     if pair_latest is not None:
         account, _latest = _failures(_since_success(since, email=email), email=email)
-        wait = account_delay(account) - (now - aware_utc(pair_latest)).total_seconds()
+        wait = account_delay(account) - (now - pair_latest).total_seconds()
         if wait > 0:
             return Throttle(True, max(1, int(wait + 0.999)))
     return Throttle()
@@ -120,7 +120,7 @@ def authenticate(email: str, password: str, address: str) -> LoginResult:
     user = find_user_by_email(email)
     ok = verify_password(user.password_hash if user else None, password) and user is not None and user.active
     record_attempt(email, address, bool(ok))
-    if not ok:
+    if user is None or not ok:
         current_app.logger.info("login failed")
         return LoginResult()
     if needs_rehash(user.password_hash):

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import selectinload
 
+from core.db import rowcount
 from core.extensions import db
 from reminders import follow_ups, notices as change_notices, queue, services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
@@ -109,10 +110,9 @@ def drop_pending_reminders(appointment: Appointment) -> int:
                  OutboxMessage.kind == "reminder", OutboxMessage.status.in_(reminders.CLAIMABLE)]
     if appointment.status == AppointmentStatus.BOOKED:
         condition.append(OutboxMessage.slot.not_like(f"%{keep}"))
-    result = db.session.execute(sa.update(OutboxMessage).where(*condition).values(
+    return rowcount(db.session.execute(sa.update(OutboxMessage).where(*condition).values(
         status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
-        .execution_options(synchronize_session=False))
-    return result.rowcount
+        .execution_options(synchronize_session=False)))
 
 
 def record_attendance(appointment: Appointment):

@@ -3,6 +3,8 @@ mark held or no-show, book the next time, rebook a no-show. Every scheduling for
 saving (the one conflict check, holidays, a home visit alone) and saves only with "save anyway"."""
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -69,7 +71,7 @@ def _appointment_or_404(appointment_id) -> Appointment:
     return appointment
 
 
-def _fill_workers(form: AppointmentForm, keep: set[int] = frozenset()) -> None:
+def _fill_workers(form: AppointmentForm, keep: AbstractSet[int] = frozenset()) -> None:
     staff = db.session.execute(sa.select(User.id, User.name).where(
         sa.or_(User.active.is_(True), User.id.in_(sorted(keep)))).order_by(User.name)).all()
     form.worker1.choices = [(str(uid), name) for uid, name in staff]

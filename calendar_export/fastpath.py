@@ -65,14 +65,17 @@ class NotModifiedFeeds:
                 self.app.logger.warning("early answer of a calendar poll failed (%s); left to the view",
                                         type(error).__name__)
                 return None
-            if state is None or state.etag is None or services.needs_touch(state.found):
+            if (state is None or state.etag is None or state.last_modified is None
+                    or services.needs_touch(state.found)):
                 return None
             if not parse_etags(if_none_match).contains_weak(state.etag):  # proxies may weaken it
                 return None
             # Werkzeug leaves Last-Modified out of the view's 304s (an entity header to it).
-            return [(key, value) for key, value in validator_headers(state) if key != "Last-Modified"] + self.headers
+            return [(key, value) for key, value in validator_headers(state.etag, state.last_modified)
+                    if key != "Last-Modified"] + self.headers
 
 
 def install(app: Flask) -> None:
     if not isinstance(app.wsgi_app, NotModifiedFeeds):
-        app.wsgi_app = NotModifiedFeeds(app, app.wsgi_app)
+        # Flask's documented way to add WSGI middleware; mypy sees only the method it replaces.
+        app.wsgi_app = NotModifiedFeeds(app, app.wsgi_app)  # type: ignore[method-assign]

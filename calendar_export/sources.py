@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from flask import Flask
@@ -34,6 +34,9 @@ from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
 
 from .ical import EventRecord
+
+if TYPE_CHECKING:
+    from groups.models import GroupSession
 
 UID_DOMAIN = "kohtaamo"
 PAST = timedelta(days=60)
@@ -177,13 +180,13 @@ def session_totals(group_ids) -> dict[int, int]:
 
     if not group_ids:
         return {}
-    return dict(db.session.execute(
+    rows = db.session.execute(
         sa.select(GroupSession.group_id, sa.func.count(GroupSession.id))
-        .where(GroupSession.group_id.in_(sorted(group_ids))).group_by(GroupSession.group_id)
-    ).all())
+        .where(GroupSession.group_id.in_(sorted(group_ids))).group_by(GroupSession.group_id))
+    return {group_id: count for group_id, count in rows}
 
 
-def session_event(session, total: int) -> EventRecord:
+def session_event(session: GroupSession, total: int) -> EventRecord:
     group = session.group
     summary = f"{group.title} {session.number}/{max(total, session.number)}"
     if session.topic:
@@ -196,7 +199,7 @@ def session_event(session, total: int) -> EventRecord:
         summary=summary,
         starts_at=session.starts_at,
         ends_at=session.ends_at,
-        updated_at=_latest([session.updated_at, group.updated_at]),
+        updated_at=max(session.updated_at, group.updated_at),
         created_at=session.created_at,
         sequence=session.sequence,
         cancelled=session.is_cancelled,

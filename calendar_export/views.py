@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 import icalendar
@@ -45,6 +46,11 @@ from .ical import build_event_ics, build_feed_ics
 from .installation import uid_policy
 from .models import CalendarSubscription, FeedKind
 from .sources import Window, collect_events, latest_change, register_source, sources, untracked_version
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from register.models import PartnerContact
 
 bp = Blueprint("calendar_export", __name__, template_folder="templates", cli_group="calendar")
 register_commands(bp)
@@ -130,7 +136,7 @@ def subscribe_links(url: str, name: str = "Kohtaamo") -> dict[str, str]:
     }
 
 
-def partner_contacts_with_email(sub: CalendarSubscription) -> list:
+def partner_contacts_with_email(sub: CalendarSubscription) -> Sequence[PartnerContact]:
     """The partner organisation's active contacts that have an e-mail address (for the link's
     e-mail), for a partner feed; none for other feeds."""
     if sub.kind != FeedKind.PARTNER.value or sub.target_id is None:
@@ -210,7 +216,8 @@ def _render_fingerprint(translation_dirs: str, modules: tuple[str, ...]) -> str:
     ETags change only for feeds whose bytes did. Only file contents count, never times, so app
     instances with the same code agree. Read once."""
     digest = hashlib.sha256(icalendar.__version__.encode())
-    files = [Path(sys.modules[name].__file__) for name in modules if getattr(sys.modules.get(name), "__file__", None)]
+    module_files = (getattr(sys.modules.get(name), "__file__", None) for name in modules)
+    files = [Path(file) for file in module_files if file]
     files += [Path(d) / FEED_LOCALE / "LC_MESSAGES" / "messages.po" for d in translation_dirs.split(";") if d]
     for path in files:
         digest.update(str(path.name).encode())
@@ -270,9 +277,9 @@ def feed_state(token: str) -> FeedState | None:
                      untracked=tuple(untracked))
 
 
-def validator_headers(state: FeedState) -> list[tuple[str, str]]:
+def validator_headers(etag: str, last_modified: datetime) -> list[tuple[str, str]]:
     """The headers every answer of a feed carries, 200 or 304 (RFC 9110 15.4.5)."""
-    return [("ETag", quote_etag(state.etag)), ("Last-Modified", http_date(state.last_modified)),
+    return [("ETag", quote_etag(etag)), ("Last-Modified", http_date(last_modified)),
             ("Cache-Control", f"private, max-age={FEED_MAX_AGE}")]
 
 
@@ -309,17 +316,19 @@ def feed(token):
     found = state.found
     current = None  # the body, when it had to be found or rendered for the validators
     rendered = None
-    if state.etag is None:
+    if state.etag is None or state.last_modified is None:
         # Rendered again since the data changed somewhere (or borrowed from another subscription
         # of the same feed), then kept for this subscription with the current state key.
         current = services.stored_body(found.id, state.state_key) or _render(state)
         rendered = current
-        state = replace(state, etag=current.etag, last_modified=current.modified_at)
+        etag, last_modified = current.etag, current.modified_at
+    else:
+        etag, last_modified = state.etag, state.last_modified
 
     if request.if_none_match:
-        not_modified = request.if_none_match.contains_weak(state.etag)  # proxies may weaken it
+        not_modified = request.if_none_match.contains_weak(etag)  # proxies may weaken it
     elif request.if_modified_since is not None:
-        not_modified = state.last_modified <= request.if_modified_since
+        not_modified = last_modified <= request.if_modified_since
     else:
         not_modified = False
     if not_modified:
@@ -327,16 +336,16 @@ def feed(token):
     else:
         if current is None:
             current = services.stored_body(found.id, state.state_key)
-            if current is None or current.etag != state.etag:
+            if current is None or current.etag != etag:
                 # Replaced since the first query: render (and keep) it again.
                 current = rendered = _render(state)
-                state = replace(state, etag=current.etag, last_modified=current.modified_at)
+                etag, last_modified = current.etag, current.modified_at
         response = _ics_response(current.body)
     touch = services.needs_touch(found)
     if touch or rendered is not None:
         _write_after_read(found.id, touch=touch, rendered=rendered, state_key=state.state_key,
                           data_version=found.data_version)
-    for key, value in validator_headers(state):
+    for key, value in validator_headers(etag, last_modified):
         response.headers[key] = value
     return response
 
@@ -506,7 +515,8 @@ def _link_page(sub: CalendarSubscription, token: str | None, send_form: SendLink
         page_url = subscribe_page_url(token)
         # One ready e-mail per contact, in the contact's language; or one without an address.
         contacts = partner_contacts_with_email(sub)
-        for contact in contacts or [None]:
+        recipients: Sequence[PartnerContact | None] = contacts or [None]
+        for contact in recipients:
             language = contact.language if contact is not None else FEED_LOCALE
             subject, body = link_email(page_url, calendar, language)
             emails.append({"contact": contact, "href": mailto(contact.email if contact else "", subject, body)})

@@ -27,9 +27,11 @@ from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from functools import lru_cache
+from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import QueryableAttribute
 
 from .registry import register, registered
 from .timeutil import finnish_holiday, local_day_bounds_utc, local_today, now_utc, to_local
@@ -64,7 +66,7 @@ def register_exception_source(app: Flask, fn) -> None:
 Worker = int | sa.Select  # one worker's id, or a SELECT of the user ids of a lead's staff
 
 
-def among(worker: Worker, *columns: sa.ColumnElement) -> sa.ColumnElement[bool]:
+def among(worker: Worker, *columns: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.ColumnElement[bool]:
     """Any of ``columns`` (staff user id columns) is the worker, or one of the lead's staff."""
     if isinstance(worker, int):
         return sa.or_(*(column == worker for column in columns))

@@ -10,6 +10,7 @@ import contextlib
 import contextvars
 import enum
 from datetime import UTC, datetime
+from typing import Any, overload
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -220,9 +221,18 @@ def get_or_404(model, ident):
     return obj
 
 
-def aware_utc(value) -> datetime | None:
+@overload
+def aware_utc(value: None) -> None: ...
+
+
+@overload
+def aware_utc(value: datetime | str) -> datetime: ...
+
+
+def aware_utc(value: datetime | str | None) -> datetime | None:
     """An aggregate's datetime as aware UTC: MAX() and friends bypass UTCDateTime on SQLite
-    and come back naive or as a string."""
+    and come back naive or as a string. None (no rows) stays None, so a NOT NULL column's value
+    comes back as a datetime."""
     if value is None:
         return None
     if isinstance(value, str):
@@ -230,3 +240,13 @@ def aware_utc(value) -> datetime | None:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+def rowcount(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run with ``db.session.execute`` matched.
+
+    The session's ``execute`` is typed as returning a plain ``Result``; for a DML statement it is
+    a ``CursorResult``, the class that carries the count."""
+    if not isinstance(result, sa.CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount

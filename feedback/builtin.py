@@ -11,14 +11,25 @@ collected with a stored set its wording stays as asked (migration 2026_12_06_c4e
 the old wording under a retired key and lets the new one be stored afresh)."""
 from __future__ import annotations
 
+from typing import TypedDict
+
 from .scales import SMILEY, ZERO_TO_TEN
+
+
+class BuiltinSet(TypedDict):
+    kind: str                     # what the set is for (a window's kind)
+    scale: str
+    name: str
+    comment: dict[str, str]       # the free comment's label, by language
+    items: list[dict[str, str]]   # each question, by language
+
 
 COMMENT_ANYTHING = {"fi": "Haluatko sanoa vielä jotain? (vapaaehtoinen)",
                     "sv": "Vill du säga något mer? (frivilligt)",
                     "en": "Anything else you want to say? (optional)"}
 
 # key -> spec; "kind" is what the set is for (a window's kind).
-BUILTIN_SETS = {
+BUILTIN_SETS: dict[str, BuiltinSet] = {
     "session": {
         "kind": "session",
         "scale": ZERO_TO_TEN,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, NotRequired, TypedDict
 
 import matplotlib
 
@@ -12,6 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import AutoLocator  # noqa: E402
 
 SVG = "image/svg+xml"
 COLOURS = ["#1f5f8b", "#b35900", "#2e7d32", "#6a1b9a", "#8b1f3f", "#37474f"]
@@ -23,6 +26,38 @@ plt.rcParams["svg.fonttype"] = "path"
 VERSION = hashlib.sha256(Path(__file__).read_bytes() + matplotlib.__version__.encode()).hexdigest()[:16]
 
 
+class MeansData(TypedDict):
+    title: str
+    labels: list[str]                # one bar per question
+    values: list[float | None]       # each question's mean; None when too few answered it
+    x_label: NotRequired[str]
+    x_range: NotRequired[list[int]]  # the scale's [low, high]; 0–10 when missing
+
+
+class DistributionData(TypedDict):
+    title: str
+    scores: NotRequired[list[int]]   # the scale's values; 0–10 when missing
+    counts: list[int]                # answers per score
+    x_label: NotRequired[str]
+    y_label: NotRequired[str]
+
+
+class AttendanceLabels(TypedDict):
+    present: str
+    enrolled: str
+
+
+class AttendanceData(TypedDict):
+    title: str
+    x_labels: list[str]              # one per session
+    present: list[int]
+    enrolled: list[int]
+    labels: AttendanceLabels
+
+
+ChartData = MeansData | DistributionData | AttendanceData
+
+
 def _svg(fig: Figure) -> tuple[bytes, str]:
     out = io.BytesIO()
     fig.savefig(out, format="svg", bbox_inches="tight", metadata={"Date": None})
@@ -30,8 +65,15 @@ def _svg(fig: Figure) -> tuple[bytes, str]:
     return out.getvalue(), SVG
 
 
-def means_chart(data: dict) -> tuple[bytes, str]:
-    """data: {"title", "labels": [question], "values": [mean], "x_label"}: one bar per question."""
+def _whole_numbers() -> AutoLocator:
+    """Matplotlib's default ticks, at whole numbers only: the axis counts people or answers."""
+    locator = AutoLocator()
+    locator.set_params(integer=True)
+    return locator
+
+
+def means_chart(data: MeansData) -> tuple[bytes, str]:
+    """One bar per question."""
     fig, ax = plt.subplots(figsize=(7, 0.6 * len(data["labels"]) + 1.2))
     ys = list(range(len(data["labels"])))
     ax.barh(ys, [v if v is not None else 0 for v in data["values"]], color=COLOURS[0])
@@ -46,8 +88,8 @@ def means_chart(data: dict) -> tuple[bytes, str]:
     return _svg(fig)
 
 
-def distribution_chart(data: dict) -> tuple[bytes, str]:
-    """data: {"title", "scores": [the scale's values], "counts": [count per score], "x_label", "y_label"}."""
+def distribution_chart(data: DistributionData) -> tuple[bytes, str]:
+    """A bar per score of the scale: how many gave it."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     scores = data.get("scores") or list(range(11))
     ax.bar(scores, data["counts"], color=COLOURS[0])
@@ -55,21 +97,22 @@ def distribution_chart(data: dict) -> tuple[bytes, str]:
     ax.set_xlabel(data.get("x_label", ""))
     ax.set_ylabel(data.get("y_label", ""))
     ax.set_title(data.get("title", ""))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(_whole_numbers())
     return _svg(fig)
 
 
-def attendance_chart(data: dict) -> tuple[bytes, str]:
-    """data: {"title", "x_labels", "present": [...], "enrolled": [...], "labels": {present, enrolled}}."""
+def attendance_chart(data: AttendanceData) -> tuple[bytes, str]:
+    """Enrolled and present side by side, per session."""
     fig, ax = plt.subplots(figsize=(7, 3.2))
     xs = list(range(len(data["x_labels"])))
     ax.bar([x - .2 for x in xs], data["enrolled"], width=.4, color="#9fb8cc", label=data["labels"]["enrolled"])
     ax.bar([x + .2 for x in xs], data["present"], width=.4, color=COLOURS[0], label=data["labels"]["present"])
     ax.set_xticks(xs, data["x_labels"])
     ax.set_title(data.get("title", ""))
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(_whole_numbers())
     ax.legend(fontsize="small")
     return _svg(fig)
 
 
-RENDERERS = {"means": means_chart, "distribution": distribution_chart, "attendance": attendance_chart}
+# Each takes the data of its own kind (``feedback.summary`` builds the data by kind).
+RENDERERS: dict[str, Callable[[Any], tuple[bytes, str]]] = {"means": means_chart, "distribution": distribution_chart, "attendance": attendance_chart}

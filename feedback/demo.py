@@ -55,10 +55,13 @@ def _pick_groups(ctx) -> tuple[Group | None, Group | None]:
 
 def _present(sessions) -> dict[int, int]:
     db.session.flush()
-    return dict(db.session.execute(
+    if not sessions:
+        return {}
+    rows = db.session.execute(
         sa.select(Attendance.session_id, sa.func.count()).where(
             Attendance.session_id.in_([s.id for s in sessions]), Attendance.status == AttendanceStatus.PRESENT.value)
-        .group_by(Attendance.session_id)).all()) if sessions else {}
+        .group_by(Attendance.session_id))
+    return {session_id: present for session_id, present in rows}
 
 
 def seed(ctx) -> None:

@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import to_local
-from groups.models import Attendance, AttendanceStatus
+from groups.models import Attendance, AttendanceStatus, GroupSession
 
 from . import people as people_rule, results, scales, services
 from .models import FeedbackAnswer, FeedbackRelease, FeedbackResponse, FeedbackWindow, WindowKind
@@ -69,7 +69,7 @@ def rests_on(n: int, people: int | None) -> int:
 @dataclass
 class WindowLine:
     """One session's feedback as the results page shows it: counts only, never scores."""
-    session: object
+    session: GroupSession
     window: FeedbackWindow | None
     n: int = 0
     present: int | None = None     # None: no roll call yet
@@ -147,9 +147,10 @@ def group_state(group, *, now: datetime | None = None) -> GroupState:
     if not answered:
         state.reason = "empty"
         return state
-    ids = [line.window.id for line in answered]
+    answered_windows = [line.window for line in answered if line.window is not None]
+    ids = [w.id for w in answered_windows]
     people = _distinct_present([line.session.id for line in answered])
-    session_set = answered[0].window.item_set
+    session_set = answered_windows[0].item_set
     items = list(session_set.items)
     pooled = _pool(ids, stats, items, people=people, k=k)
     if rests_on(pooled["n"], people) < k:
@@ -160,8 +161,8 @@ def group_state(group, *, now: datetime | None = None) -> GroupState:
     distribution = None
     if overall is not None and rests_on(pooled["_answered"][overall.id], people) >= k:
         counts: dict[int, int] = {}
-        for w in ids:
-            for score, c in stats[w].distribution.get(overall.id, {}).items():
+        for wid in ids:
+            for score, c in stats[wid].distribution.get(overall.id, {}).items():
                 counts[score] = counts.get(score, 0) + c
         distribution = [counts.get(score, 0) for score in scale.values]
     end = None
@@ -205,7 +206,7 @@ def _store(release: FeedbackRelease) -> FeedbackRelease:
             db.session.add(release)
     except sa.exc.IntegrityError:
         pass
-    return db.session.scalar(sa.select(FeedbackRelease).where(target == target_id))
+    return db.session.execute(sa.select(FeedbackRelease).where(target == target_id)).scalar_one()
 
 
 # --- meetings --------------------------------------------------------------------------------

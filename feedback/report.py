@@ -3,7 +3,7 @@ theme (suppressed like every other feedback figure), network meetings held and a
 on time. A fixed number of queries whatever the period holds."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 import sqlalchemy as sa
@@ -58,6 +58,15 @@ class UnitReport:
         return round(100 * self.attendance_present / self.attendance_recorded)
 
 
+@dataclass
+class _ScalePool:
+    """Released groups' figures of one scale, summed per theme."""
+    counts: dict[str, int] = field(default_factory=dict)     # answer sheets
+    people: dict[str, int] = field(default_factory=dict)
+    sums: dict[str, float] = field(default_factory=dict)     # of each sheet's mean
+    scored: dict[str, int] = field(default_factory=dict)     # sheets with at least one answer
+
+
 def period_bounds(start: date, end: date) -> tuple[datetime, datetime]:
     """The period's [since, until) in UTC, within the dates forms accept (the ends of Python's
     calendar would overflow the conversion to UTC)."""
@@ -79,7 +88,7 @@ def unit_report(start: date, end: date, k: int, unit_ids: sa.Select | None = Non
     since, until = period_bounds(start, end)
     in_period = sa.and_(GroupSession.starts_at >= since, GroupSession.starts_at < until,
                         GroupSession.status != SessionStatus.CANCELLED.value)
-    unit_meetings = sa.true()
+    unit_meetings: sa.ColumnElement[bool] = sa.true()
     if unit_ids is not None:
         from register.models import Client
 
@@ -101,7 +110,7 @@ def unit_report(start: date, end: date, k: int, unit_ids: sa.Select | None = Non
     # groups, each already shown on its own with at least k people behind it.
     theme = sa.func.coalesce(sa.func.nullif(Group.theme, ""), Group.title)
     # Pooled per scale: a 1–5 figure never goes into a 0–10 one (feedback.scales).
-    pools = {key: ({}, {}, {}, {}) for key in scales.SCALES}    # scale -> counts, people, sums, scored
+    pools = {key: _ScalePool() for key in scales.SCALES}
     period_open = period_is_open(end)
     if not period_open:
         releases = release_rule.released_groups(start, end)
@@ -111,24 +120,24 @@ def unit_report(start: date, end: date, k: int, unit_ids: sa.Select | None = Non
             releases = [rel for rel in releases if rel.group_id in ours]
         for rel in releases:
             name = rel.theme
-            counts, people, sums, scored = pools[scales.scale(rel.data.get("scale")).key]
-            counts[name] = counts.get(name, 0) + rel.n
-            people[name] = people.get(name, 0) + rel.people
-            sums[name] = sums.get(name, 0.0) + rel.score_sum
+            pool = pools[scales.scale(rel.data.get("scale")).key]
+            pool.counts[name] = pool.counts.get(name, 0) + rel.n
+            pool.people[name] = pool.people.get(name, 0) + rel.people
+            pool.sums[name] = pool.sums.get(name, 0.0) + rel.score_sum
             # Sheets with at least one answer ("don't know" to all is none); releases from before
             # the short form had no skipped questions.
-            scored[name] = scored.get(name, 0) + rel.data.get("scored", rel.n)
-    counts, people, sums, scored = pools[scales.ZERO_TO_TEN]
+            pool.scored[name] = pool.scored.get(name, 0) + rel.data.get("scored", rel.n)
+    counts = pools[scales.ZERO_TO_TEN].counts
     short = pools[scales.SMILEY]
-    has_short = bool(short[0])
-    group_counts = dict(db.session.execute(
+    has_short = bool(short.counts)
+    group_counts: dict[str, int] = {name: count for name, count in db.session.execute(
         sa.select(theme, sa.func.count(sa.distinct(Group.id))).join(GroupSession, GroupSession.group_id == Group.id)
-        .where(in_period).group_by(theme)).all())
-    names = sorted(set(group_counts) | set(counts) | set(short[0]))
+        .where(in_period).group_by(theme))}
+    names = sorted(set(group_counts) | set(counts) | set(short.counts))
 
-    def cell(pool, name):
-        return _cell(name, pool[0].get(name, 0), pool[1].get(name, 0), pool[2].get(name, 0.0), k, period_open,
-                     scored=pool[3].get(name, 0))
+    def cell(pool: _ScalePool, name: str):
+        return _cell(name, pool.counts.get(name, 0), pool.people.get(name, 0), pool.sums.get(name, 0.0), k,
+                     period_open, scored=pool.scored.get(name, 0))
 
     themes = [ThemeLine(name, group_counts.get(name, 0), cell(pools[scales.ZERO_TO_TEN], name),
                         cell(short, name) if has_short else None)
@@ -139,10 +148,12 @@ def unit_report(start: date, end: date, k: int, unit_ids: sa.Select | None = Non
             line.row.reason = "not_released"
             if line.short is not None:
                 line.short.reason = "not_released"
-    total = _cell("total", sum(counts.values()), sum(people.values()), sum(sums.values()), k, period_open,
-                  scored=sum(scored.values()))
-    short_total = _cell("total", sum(short[0].values()), sum(short[1].values()), sum(short[2].values()), k,
-                        period_open, scored=sum(short[3].values())) if has_short else None
+    def pool_total(pool: _ScalePool):
+        return _cell("total", sum(pool.counts.values()), sum(pool.people.values()), sum(pool.sums.values()), k,
+                     period_open, scored=sum(pool.scored.values()))
+
+    total = pool_total(pools[scales.ZERO_TO_TEN])
+    short_total = pool_total(short) if has_short else None
     flagged = db.session.scalar(
         sa.select(sa.func.count(FeedbackWindow.id)).join(GroupSession, FeedbackWindow.session_id == GroupSession.id)
         .where(in_period, FeedbackWindow.overfilled.is_(True))) or 0

@@ -13,13 +13,14 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal, overload
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import joinedload, selectinload
 
-from core.db import aware_utc, utcnow
+from core.db import aware_utc, rowcount, utcnow
 from core.extensions import db
 from core.timeutil import local_today
 
@@ -69,6 +70,14 @@ def _builtin_object(key: str) -> ItemSet:
     return item_set
 
 
+@overload
+def builtin_set(key: str, *, create: Literal[True] = True) -> ItemSet: ...
+
+
+@overload
+def builtin_set(key: str, *, create: bool) -> ItemSet | None: ...
+
+
 def builtin_set(key: str, *, create: bool = True) -> ItemSet | None:
     """The built-in set with this key (a kind's default set has the kind's name as key), created
     on first use (unless ``create`` is False: read-only pages)."""
@@ -107,9 +116,10 @@ def item_sets_usage(sets: list[ItemSet]) -> tuple[set[int], set[int]]:
         return set(), set()
     in_use = set(db.session.scalars(sa.select(FeedbackWindow.item_set_id)
                                     .where(FeedbackWindow.item_set_id.in_(ids)).distinct()))
-    chosen = set()
+    chosen: set[int] = set()
     for column in (GroupFeedbackSettings.session_item_set_id, GroupFeedbackSettings.end_item_set_id):
-        chosen |= set(db.session.scalars(sa.select(column).where(column.in_(ids)).distinct()))
+        # The column is nullable; IN never matches NULL.
+        chosen |= {i for i in db.session.scalars(sa.select(column).where(column.in_(ids)).distinct()) if i is not None}
     return in_use, chosen
 
 
@@ -186,13 +196,23 @@ def group_settings(group) -> GroupFeedbackSettings | None:
     return db.session.scalar(sa.select(GroupFeedbackSettings).where(GroupFeedbackSettings.group_id == group.id))
 
 
+@overload
+def set_for_group(group, kind: str, *, create: Literal[True] = True) -> ItemSet: ...
+
+
+@overload
+def set_for_group(group, kind: str, *, create: bool) -> ItemSet | None: ...
+
+
 def set_for_group(group, kind: str, *, create: bool = True) -> ItemSet | None:
+    """The set the group's windows of ``kind`` use: the one chosen, else the kind's built-in set
+    (None when that is not stored yet and ``create`` is False)."""
     settings = group_settings(group)
     chosen = None
     if settings is not None:
         chosen = settings.session_item_set_id if kind == WindowKind.SESSION.value else settings.end_item_set_id
     if chosen:
-        return db.session.get(ItemSet, chosen)
+        return db.session.get_one(ItemSet, chosen)  # a foreign key: the chosen set is there
     return builtin_set(kind, create=create)
 
 
@@ -503,10 +523,10 @@ def _use_slip(window_id: int, code: str | None, has_slips: bool) -> None:
         if has_slips:
             raise SlipInvalid()
         return
-    used = db.session.execute(sa.update(AnswerSlip).where(
+    used = rowcount(db.session.execute(sa.update(AnswerSlip).where(
         AnswerSlip.window_id == window_id, AnswerSlip.code_hash == slip_hash(code), AnswerSlip.used.is_(False))
-        .values(used=True).execution_options(synchronize_session=False))
-    if used.rowcount != 1:
+        .values(used=True).execution_options(synchronize_session=False)))
+    if used != 1:
         raise SlipInvalid()
 
 
@@ -620,7 +640,7 @@ def window_stats(window_ids: list[int]) -> dict[int, WindowStats]:
 @functools.cache
 def _window_stats_queries() -> tuple[sa.Select, sa.Select, sa.Select]:
     """Built once (every results page and chart runs them); the window ids are bound per call."""
-    ids = sa.bindparam("window_ids", expanding=True)
+    ids: sa.BindParameter[list[int]] = sa.bindparam("window_ids", expanding=True)
     counts = (sa.select(FeedbackResponse.window_id, sa.func.count(), sa.func.min(FeedbackResponse.id),
                         sa.func.max(FeedbackResponse.id))
               .where(FeedbackResponse.window_id.in_(ids)).group_by(FeedbackResponse.window_id))

@@ -43,13 +43,13 @@ class GroupSummary:
     n: int | None
     people: int | None
     distribution: dict | None         # score -> count of the overall item (released only)
-    overall_item: object | None
+    overall_item: Item | None
     comments: list | None
     end_window: FeedbackWindow | None
     end_items: list
     end: dict | None                  # released end-of-group survey: n, means, comments
     enrolled: int = 0
-    charts: dict = field(default_factory=dict)   # kind -> chart data (only for shown figures)
+    charts: dict[str, charts.ChartData] = field(default_factory=dict)   # kind -> chart data (only for shown figures)
     chart_keys: dict = field(default_factory=dict)   # kind -> cache key of that chart (see chart_key)
     scale: scales.Scale = scales.SCALES[scales.ZERO_TO_TEN]       # of the released session questions
     answered: dict = field(default_factory=dict)  # item id -> answers to it (None when hidden)
@@ -167,38 +167,38 @@ def _chart_texts() -> dict[str, str]:
     }
 
 
-def _chart_data(summary: GroupSummary, locale: str) -> dict:
+def _chart_data(summary: GroupSummary, locale: str) -> dict[str, charts.ChartData]:
     """The data each chart would show, only when it holds released figures. Labels are part of
     the data, so a language change is a different chart (and a different cache entry)."""
     texts = _chart_texts()
-    charts = {}
+    data: dict[str, charts.ChartData] = {}
     # The scale's own texts and axis: a 1–5 mean is never drawn on a 0–10 axis.
     suffix = "" if summary.scale.key == scales.ZERO_TO_TEN else "_" + summary.scale.key
     if summary.released and any(summary.means.get(item.id) is not None for item in summary.items):
-        charts["means"] = {
-            "title": texts["means_title" + suffix],
-            "labels": [item.label(locale) for item in summary.items],
-            "values": [summary.means.get(item.id) for item in summary.items],
-            "x_label": texts["means_y" + suffix],
-            "x_range": [summary.scale.low, summary.scale.high],
-        }
+        data["means"] = charts.MeansData(
+            title=texts["means_title" + suffix],
+            labels=[item.label(locale) for item in summary.items],
+            values=[summary.means.get(item.id) for item in summary.items],
+            x_label=texts["means_y" + suffix],
+            x_range=[summary.scale.low, summary.scale.high],
+        )
     if summary.distribution is not None and summary.overall_item is not None:
-        charts["distribution"] = {
-            "title": texts["distribution_title"] % {"item": summary.overall_item.label(locale)},
-            "scores": list(summary.scale.values),
-            "counts": [summary.distribution[score] for score in summary.scale.values],
-            "x_label": texts["score" + suffix],
-            "y_label": texts["responses"],
-        }
+        data["distribution"] = charts.DistributionData(
+            title=texts["distribution_title"] % {"item": summary.overall_item.label(locale)},
+            scores=list(summary.scale.values),
+            counts=[summary.distribution[score] for score in summary.scale.values],
+            x_label=texts["score" + suffix],
+            y_label=texts["responses"],
+        )
     if summary.lines:
-        charts["attendance"] = {
-            "title": texts["attendance_title"],
-            "x_labels": [str(line.session.number) for line in summary.lines],
-            "present": [line.present or 0 for line in summary.lines],
-            "enrolled": [summary.enrolled for _line in summary.lines],
-            "labels": {"present": texts["present"], "enrolled": texts["enrolled"]},
-        }
-    return charts
+        data["attendance"] = charts.AttendanceData(
+            title=texts["attendance_title"],
+            x_labels=[str(line.session.number) for line in summary.lines],
+            present=[line.present or 0 for line in summary.lines],
+            enrolled=[summary.enrolled for _line in summary.lines],
+            labels=charts.AttendanceLabels(present=texts["present"], enrolled=texts["enrolled"]),
+        )
+    return data
 
 
 # --- chart cache keys ----------------------------------------------------------------------------

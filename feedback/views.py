@@ -16,6 +16,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from accounts.permissions import lead_required
 from accounts.units import led_unit_ids_select
@@ -80,7 +81,7 @@ def answered_windows() -> list[int]:
     return [int(v) for v in value if isinstance(v, int)] if isinstance(value, list) else []
 
 
-def _set_marker(response: Response, window_id: int) -> None:
+def _set_marker(response: WerkzeugResponse, window_id: int) -> None:
     ids = [i for i in answered_windows() if i != window_id][-(MARKER_MAX - 1):] + [window_id]
     response.set_cookie(MARKER_COOKIE, _serializer().dumps(ids), max_age=120 * 24 * 3600, path="/f",
                         httponly=True, samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
@@ -154,8 +155,12 @@ def public_form(code: str):
                     services.submit_response(window_id, scores, form.comment.data or "",
                                              address=request.remote_addr or "unknown")
             except services.WindowNotOpen:
-                # Closed in the moment since it was looked up: nothing is stored.
-                return _closed_page(db.session.get(FeedbackWindow, window_id), utcnow())
+                # Closed in the moment since it was looked up, or removed with its session,
+                # group or meeting (then the code is not there any more): nothing is stored.
+                closed = db.session.get(FeedbackWindow, window_id)
+                if closed is None:
+                    return render_template("feedback/public_unknown.html", form=CodeForm(formdata=None), code=code)
+                return _closed_page(closed, utcnow())
             except services.AddressLimited:
                 # Stores nothing (writing() rolled the count back with the answer).
                 return render_template("feedback/public_limit.html",
@@ -257,7 +262,9 @@ def _may_see_group_of(group_id: int, facilitator_ids) -> bool:
     if getattr(current_user, "id", None) in facilitator_ids:
         return True
     unit_id = db.session.scalar(sa.select(Group.unit_id).where(Group.id == group_id)) if current_user.is_lead else None
-    return group_services.can_edit(current_user, SimpleNamespace(facilitator_ids=facilitator_ids, unit_id=unit_id))
+    # can_edit reads only these two of a Group (a Protocol there would say so; groups is being split).
+    facts = SimpleNamespace(facilitator_ids=facilitator_ids, unit_id=unit_id)
+    return group_services.can_edit(current_user, facts)  # type: ignore[arg-type]
 
 
 def _group_or_404(group_id) -> Group:

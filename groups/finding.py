@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
-from typing import cast
 
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
@@ -81,7 +80,7 @@ def session_spans(group_ids) -> dict[int, SessionSpan]:
     ).all()
     # Aggregates bypass the column type on SQLite, so the instants are made aware here.
     # MIN and MAX over a group's own rows are never NULL.
-    return {gid: SessionSpan(cast(datetime, aware_utc(first)), cast(datetime, aware_utc(last)), count)
+    return {gid: SessionSpan(aware_utc(first), aware_utc(last), count)
             for gid, first, last, count in rows}
 
 

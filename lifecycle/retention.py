@@ -33,6 +33,7 @@ from accounts.models import LoginAttempt, UserSession
 from appointments.models import Appointment
 from calendar_export.models import CalendarSubscription
 from core.config import ConfigError
+from core.db import rowcount
 from core.extensions import db
 from groups.models import Enrolment, GroupSession
 from meetings.models import Meeting, PartnerLink
@@ -190,7 +191,7 @@ def _cut_access_log(cutoff: datetime, secret: str, now: datetime) -> int:
     if not cut or cut <= floor:
         return 0
     last_hash = db.session.scalar(sa.select(AccessLog.row_hash).where(AccessLog.id == cut))
-    removed = db.session.execute(sa.delete(AccessLog).where(AccessLog.id <= cut)).rowcount
+    removed = rowcount(db.session.execute(sa.delete(AccessLog).where(AccessLog.id <= cut)))
     if last_hash is None:  # rows through the cut were already gone: nothing to vouch for
         return 0
     db.session.add(AccessLogRestart(at=now, removed_through_id=cut, removed_rows=removed, last_hash=last_hash,
@@ -207,23 +208,25 @@ def apply(now: datetime, settings: Settings, idle_minutes: int, secret: str) -> 
     for client in clients:
         erasure.erase_client(client, now)
     done["clients"] = len(clients)
-    done["message_texts"] = db.session.execute(
+    done["message_texts"] = rowcount(db.session.execute(
         sa.update(OutboxMessage).where(_old_message_texts(c.message_texts))
-        .values(address="", subject="", body="", ics="", event="")).rowcount
+        .values(address="", subject="", body="", ics="", event="")))
     done["access_log_rows"] = _cut_access_log(c.access_log, secret, now)
     done["feed_use_records"] = (
-        db.session.execute(sa.delete(CalendarSubscription)
-                           .where(_old_use(CalendarSubscription.revoked_at, c.use_records))).rowcount
-        + db.session.execute(sa.update(CalendarSubscription)
-                             .where(_old_use(CalendarSubscription.last_used_at, c.use_records))
-                             .values(last_used_at=None)).rowcount)
+        rowcount(db.session.execute(sa.delete(CalendarSubscription)
+                                    .where(_old_use(CalendarSubscription.revoked_at, c.use_records))))
+        + rowcount(db.session.execute(sa.update(CalendarSubscription)
+                                      .where(_old_use(CalendarSubscription.last_used_at, c.use_records))
+                                      .values(last_used_at=None))))
     done["partner_link_use_records"] = (
-        db.session.execute(sa.delete(PartnerLink).where(_old_use(PartnerLink.revoked_at, c.use_records))).rowcount
-        + db.session.execute(sa.update(PartnerLink).where(_old_use(PartnerLink.last_used_at, c.use_records))
-                             .values(last_used_at=None)).rowcount)
-    done["login_attempts"] = db.session.execute(
-        sa.delete(LoginAttempt).where(LoginAttempt.at < c.login_attempts)).rowcount
-    done["expired_sessions"] = db.session.execute(
-        sa.delete(UserSession).where(UserSession.last_seen_at < c.sessions)).rowcount
+        rowcount(db.session.execute(sa.delete(PartnerLink)
+                                    .where(_old_use(PartnerLink.revoked_at, c.use_records))))
+        + rowcount(db.session.execute(sa.update(PartnerLink)
+                                      .where(_old_use(PartnerLink.last_used_at, c.use_records))
+                                      .values(last_used_at=None))))
+    done["login_attempts"] = rowcount(db.session.execute(
+        sa.delete(LoginAttempt).where(LoginAttempt.at < c.login_attempts)))
+    done["expired_sessions"] = rowcount(db.session.execute(
+        sa.delete(UserSession).where(UserSession.last_seen_at < c.sessions)))
     db.session.flush()
     return done

@@ -13,6 +13,14 @@ matplotlib.use("Agg")
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.ticker import AutoLocator  # noqa: E402
+
+
+def _whole_numbers() -> AutoLocator:
+    """Matplotlib's default ticks, at whole numbers only: the axis counts people or answers."""
+    locator = AutoLocator()
+    locator.set_params(integer=True)
+    return locator
 
 
 def venue_chart_png(title: str, month_labels: list[str], people_met: list[int | None],
@@ -35,7 +43,7 @@ def venue_chart_png(title: str, month_labels: list[str], people_met: list[int | 
            edgecolor="#ffffff")
     ax.set_title(title)
     ax.set_xticks(xs, month_labels, rotation=45, ha="right", fontsize=8)
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(_whole_numbers())
     top = max([1, *shown_people, *shown_appointments]) * 1.15
     ax.set_ylim(bottom=0, top=top)
     for x, people, booked in zip(xs, people_met, appointments, strict=True):
@@ -67,7 +75,7 @@ def topics_chart_png(title: str, labels: list[str], values: list[int | None], *,
     ax.set_title(title)
     right = max([1, *shown]) * 1.15
     ax.set_xlim(left=0, right=right)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(_whole_numbers())
     for y, value in zip(ys, values, strict=True):
         if value is None:
             ax.text(right * 0.01, y, hidden_label or "–", va="center", ha="left", fontsize=7, color="#333333")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable
 from datetime import date, time
+from typing import TypeVar
 
 import sqlalchemy as sa
 from flask import current_app
@@ -37,6 +38,7 @@ PEOPLE_FIELDS = ("people_met", "people_new", "people_known", *(f"topic_{t}" for 
                  "referred", "appointments_booked")
 
 Row = dict[str, int | None]   # None: hidden
+Key = TypeVar("Key", bound=Hashable)   # what ``suppressed`` sums the monthly cells into
 
 
 def threshold() -> int:
@@ -95,13 +97,13 @@ def empty_row() -> Row:
     return dict.fromkeys((*VISIT_FIELDS, *PEOPLE_FIELDS), 0)
 
 
-def suppressed(months: list[date], group: Callable[[int, date], Hashable], *,
-               venue_id: int | None = None) -> dict[Hashable, Row]:
+def suppressed(months: list[date], group: Callable[[int, date], Key], *,
+               venue_id: int | None = None) -> dict[Key, Row]:
     """The one rule (see the module's docstring): monthly cells of ``figures`` summed into the
     groups ``group(venue id, month)`` gives; a people figure is None (hidden) when any of its
     monthly cells is about 1..k-1 people. Visit counts name no one and are always shown."""
     k = threshold()
-    out: dict[Hashable, Row] = {}
+    out: dict[Key, Row] = {}
     for (venue_id_, month), cells in figures(months, venue_id=venue_id).items():
         total = out.setdefault(group(venue_id_, month), empty_row())
         for name, value in cells.items():
@@ -114,11 +116,11 @@ def suppressed(months: list[date], group: Callable[[int, date], Hashable], *,
 
 def by_period(months: list[date], by: str, *, venue_id: int | None = None) -> dict[tuple[int, date], Row]:
     """(venue id, start of the month, quarter or year) -> figures."""
-    return suppressed(months, lambda v, m: (v, period_of(m, by)), venue_id=venue_id)  # type: ignore[return-value]
+    return suppressed(months, lambda v, m: (v, period_of(m, by)), venue_id=venue_id)
 
 
 def by_venue(months: list[date], *, venue_id: int | None = None) -> dict[int, Row]:
-    return suppressed(months, lambda v, m: v, venue_id=venue_id)  # type: ignore[return-value]
+    return suppressed(months, lambda v, m: v, venue_id=venue_id)
 
 
 def overall(months: list[date]) -> Row:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -186,7 +187,7 @@ def names_in_text(client: Client, text: str) -> list[str]:
 REDACTED = "[…]"
 
 
-def redact_names(text: str, names: list[str], literals: list[str] = ()) -> str:
+def redact_names(text: str, names: Sequence[str], literals: Sequence[str] = ()) -> str:
     """``text`` with every word that is one of ``names`` (first names and surnames, inflected,
     matched as ``names_in_text`` matches them) and every literal (a phone number, an email
     address) replaced by ``REDACTED``: for erasing a client from the free text written about

@@ -14,12 +14,11 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.extensions import db
 from core.timeutil import to_local
 from groups import enrolment as groups_enrolment
@@ -153,7 +152,7 @@ def settle_closed_by_hand() -> int:
             PlaceOffer.enrolment_id.in_(sa.select(Enrolment.id).where(
                 Enrolment.status != EnrolmentStatus.OFFERED.value)))
         .values(status=OfferStatus.SETTLED.value).execution_options(synchronize_session=False))
-    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
+    return rowcount(result)
 
 
 def expire_due(now: datetime) -> int:

@@ -3,13 +3,12 @@ come go into the outbox once (an INSERT that does nothing when the row exists). 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import selectinload
 
-from core.db import utcnow
+from core.db import rowcount, utcnow
 from core.extensions import db
 from core.registry import register, registered
 from core.timeutil import local_to_utc, to_local
@@ -195,7 +194,7 @@ def drop_cancelled(now: datetime) -> int:
         .values(status=MessageStatus.CANCELLED.value, next_attempt_at=None, last_error="event cancelled")
         .execution_options(synchronize_session=False)
     )
-    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
+    return rowcount(result)
 
 
 def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> int:
@@ -211,4 +210,4 @@ def revive_reminders(target_kind: str, target_id: int, starts_at: datetime) -> i
         .values(status=MessageStatus.PENDING.value, next_attempt_at=utcnow(), last_error="")
         .execution_options(synchronize_session=False)
     )
-    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
+    return rowcount(result)

@@ -6,14 +6,13 @@ from __future__ import annotations
 import json
 import secrets
 from datetime import datetime, timedelta
-from typing import cast
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
 from core import channels
-from core.db import immediate_transactions, utcnow
+from core.db import immediate_transactions, rowcount, utcnow
 from core.extensions import db
 
 from .invitations import event_ics, organizer_of
@@ -64,7 +63,7 @@ def recover_stale_claims(now: datetime) -> int:
                 last_error="interrupted while sending")
         .execution_options(synchronize_session=False)
     )
-    return cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
+    return rowcount(result)
 
 
 def due_channels(now: datetime) -> set[str]:
@@ -103,7 +102,7 @@ def claim_batch(now: datetime, limit: int = 20) -> tuple[str, list[int]]:
                         attempts=OutboxMessage.attempts + 1)
                 .execution_options(synchronize_session=False)
             )
-            claimed = cast(sa.CursorResult, result).rowcount  # an UPDATE's CursorResult
+            claimed = rowcount(result)
         db.session.commit()  # own commit: the worker's claim is stored before anything is sent
     if not claimed:
         return token, []
