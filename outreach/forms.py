@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import DateField, Form, PhoneField, VersionedForm, no_control_chars, strip_filter
+from register.forms import UnitChoiceField
 
 from .models import LAST, REVIEW_DECISIONS, TOPICS
 
@@ -46,6 +47,7 @@ class VenueForm(VersionedForm):
     name = StringField(_l("Venue name"), validators=[DataRequired(_l("Enter the venue's name.")), Length(max=160),
                                                      no_control_chars], filters=[strip_filter],
                        description=_l("For example: Diaconia drop-in café"))
+    unit_id = UnitChoiceField(_l("Unit"))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200), no_control_chars],
                           filters=[strip_filter])
     active = BooleanField(_l("Visits continue"), default=True)

@@ -21,7 +21,7 @@ from core.timeutil import now_utc, to_local
 
 from .forms import TOPIC_LABELS, PublicNoteForm
 from .models import TOPICS, OutreachTopicNote, OutreachVenue, OutreachVisit, VisitStatus
-from .views import bp
+from .views import bp, get_venue_or_404
 
 POSTER_VISITS = 3
 PUBLIC_VISITS = 8
@@ -60,9 +60,7 @@ def _unit_phone() -> str:
 @bp.route("/venues/<venue_id>/poster")
 @read_only
 def venue_poster(venue_id):
-    from core.db import get_or_404
-
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = get_venue_or_404(venue_id)
     lang = _language("fi")
     url = public_url(venue, lang)
     # Inline SVG (paths only, no style or script), so the CSP needs no exception and no asset is fetched.
