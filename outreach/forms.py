@@ -58,6 +58,13 @@ class VenueForm(VersionedForm):
             raise ValidationError(_l("Choose the partner organisation."))
 
 
+class VenueFeedForm(Form):
+    label = StringField(_l("Name for the subscription (optional)"),
+                        description=_l("Who uses it, for example \"Tiina Toivonen's phone\"."),
+                        filters=[strip_filter], validators=[Optional(), Length(max=120), no_control_chars])
+    submit = SubmitField(_l("Create the calendar link"))
+
+
 class RuleForm(VersionedForm):
     frequency = RadioField(_l("How often"), choices=[("monthly", _l("Once a month")), ("weekly", _l("Weekly"))],
                            default="monthly", validators=[InputRequired(_l("Choose how often."))])

@@ -81,28 +81,11 @@ def _venue_or_404(token: str) -> OutreachVenue:
 
 
 @bp.route("/v/<token>/calendar.ics")
-@read_only
 def public_venue_feed(token):
-    """The venue's calendar feed: its coming (and recently cancelled) visits, built by the
-    calendar feeds' own event source and iCalendar writer (calendar_export), as a partner's feed
-    shows them but without the staff's names. Anyone with the poster may subscribe."""
-    from calendar_export.ical import build_feed_ics
-    from calendar_export.installation import uid_policy
-    from calendar_export.sources import FeedScope, Window
-
-    from .calendar_source import SOURCE, VENUE_SCOPE
-
-    venue = _venue_or_404(token)
-    window = Window.around()
-    with force_locale("fi"):   # as the partner feeds (calendar_export.views.FEED_LOCALE)
-        events = SOURCE.events(FeedScope(kind=VENUE_SCOPE, target_id=venue.id), window)
-        body = build_feed_ics(events, venue.name, uids=uid_policy(), cancelled_label=_("Cancelled"),
-                              today=window.day)
-    response = current_app.response_class(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Cache-Control"] = "public, max-age=900"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    """The venue's old feed address (the venue's page token, which could not be revoked) is gone
+    for good: a venue's calendar is now a calendar link made and revoked on the venue's page
+    (outreach.feeds). 410 Gone tells a calendar app to stop asking; nothing is read."""
+    abort(410)
 
 
 @bp.route("/v/<token>", methods=["GET", "POST"])

@@ -44,6 +44,7 @@ from .forms import (
     ReportForm,
     ReportPeriodForm,
     RuleForm,
+    VenueFeedForm,
     VenueForm,
 )
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
@@ -207,7 +208,13 @@ def venue_form(venue_id=None):
 @bp.route("/venues/<venue_id>")
 @read_only
 def venue(venue_id):
-    venue = get_venue_or_404(venue_id)
+    return render_venue(get_venue_or_404(venue_id))
+
+
+def render_venue(venue: OutreachVenue, *, feed_form=None):
+    """The venue's page; ``feed_form`` when a new calendar link's form comes back with an error."""
+    from .feeds import venue_subscriptions
+
     today_utc = services.rota_window()[0]
     visits = services.visits_between(today_utc - timedelta(days=400), today_utc + timedelta(days=400),
                                      venue_id=venue.id)
@@ -215,7 +222,9 @@ def venue(venue_id):
     past = [v for v in visits if v.starts_at < today_utc][::-1][:24]
     flags = services.visit_flags(coming)
     return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
-                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS)
+                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS,
+                           feed_form=feed_form or VenueFeedForm(formdata=None),
+                           subscriptions=venue_subscriptions(venue))
 
 
 @bp.route("/venues/<venue_id>/rule", methods=["GET", "POST"])
@@ -555,6 +564,7 @@ def _register(state) -> None:
 
 
 from . import (
+    feeds as _feed_routes,  # noqa: E402,F401  (the venue's calendar links)
     public,  # noqa: E402,F401  (the poster and the public venue page)
     venues as _venue_routes,  # noqa: E402,F401  (the venue's site details and trial review)
 )
