@@ -50,10 +50,12 @@ def _language(default: str | None = None) -> str | None:
     return lang if lang in current_app.config["LANGUAGES"] else default
 
 
-def _unit_phone() -> str:
-    from reminders.notices import team_settings  # the unit's contact settings (notices)
+def _unit_phone(venue: OutreachVenue) -> str:
+    """The phone number of the venue's unit (its own contact settings, else the installation's;
+    a shared venue has the installation's)."""
+    from reminders.notices import team_settings  # the units' contact settings (notices)
 
-    row = team_settings()
+    row = team_settings(venue.unit_id)
     return row.contact_phone if row is not None else ""
 
 
@@ -67,7 +69,7 @@ def venue_poster(venue_id):
     qr = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
     with force_locale(lang):
         return render_template("outreach/poster.html", venue=venue, lang=lang, url=url, qr=qr,
-                               visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(),
+                               visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(venue),
                                topics=HELP_TOPICS, topic_labels=TOPIC_LABELS,
                                poster_languages=current_app.config["LANGUAGES"])  # not "languages": base.html's
 
@@ -109,7 +111,7 @@ def public_venue(token):
             else:
                 flash(_("Thank you! The workers will know to expect this topic."), "success")
                 return redirect(url_for("outreach.public_venue", token=venue.public_token, lang=lang))
-        return render_template("outreach/public_venue.html", venue=venue, visits=visits, phone=_unit_phone(),
+        return render_template("outreach/public_venue.html", venue=venue, visits=visits, phone=_unit_phone(venue),
                                topics=HELP_TOPICS, topic_labels=TOPIC_LABELS, form=form, lang=lang), status
 
 

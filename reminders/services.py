@@ -341,7 +341,7 @@ def _insert_once(values: dict) -> bool:
     from .notices import with_contact
 
     # Every message ends with the unit's "call us" line (its phone number and opening hours).
-    values["body"] = with_contact(values["body"], values.get("language") or "fi")
+    values["body"] = with_contact(values["body"], values.get("language") or "fi", client_id=values.get("client_id"))
     values.setdefault("status", MessageStatus.PENDING.value)
     values.setdefault("next_attempt_at", utcnow())
     values.setdefault("created_at", utcnow())
