@@ -137,3 +137,39 @@ def test_the_venue_poster_and_public_page_show_the_venues_units_number(app, unit
     assert A_PHONE in public
     # A shared venue is every unit's: the installation's number.
     assert FALLBACK in c.get(f"/outreach/venues/{shared.id}/poster?lang=fi").get_data(as_text=True)
+
+
+def test_upgrade_gives_each_unit_the_old_rows_values_and_keeps_it_as_the_fallback(empty_database_url):
+    """The migration (venue feeds, unit contacts) on a database holding the one settings row and
+    two units: each unit gets the row's values as its own, the row stays as the fallback, and a
+    venue calendar subscription is then accepted by the database's kind check."""
+    from pathlib import Path
+
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from tests.conftest import _make_test_app
+
+    script = ScriptDirectory(str(Path(__file__).resolve().parents[1] / "migrations"))
+    [mine] = [r for r in script.walk_revisions() if r.doc.startswith("venue calendar feeds as subscriptions")]
+    app = _make_test_app(empty_database_url)
+    with app.app_context():
+        upgrade(revision=mine.down_revision)
+        with db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO unit (name, slug, created_at) VALUES "
+                                 "('Keskusta', 'keskusta', CURRENT_TIMESTAMP), ('Itä', 'ita', CURRENT_TIMESTAMP)"))
+            conn.execute(sa.text("INSERT INTO team_settings (contact_phone, opening_hours, updated_at, version) "
+                                 "VALUES ('+358931012345', 'ma–pe 9–15', CURRENT_TIMESTAMP, 3)"))
+        upgrade(revision=mine.revision)
+        with db.engine.begin() as conn:
+            got = conn.execute(sa.text("SELECT u.slug, t.contact_phone, t.opening_hours FROM team_settings t "
+                                       "LEFT JOIN unit u ON u.id = t.unit_id ORDER BY t.id")).all()
+            assert [tuple(r) for r in got] == [(None, "+358931012345", "ma–pe 9–15"),
+                                               ("keskusta", "+358931012345", "ma–pe 9–15"),
+                                               ("ita", "+358931012345", "ma–pe 9–15")]
+            conn.execute(sa.text("INSERT INTO calendar_subscription (kind, target_id, label, token_hash, created_at) "
+                                 "VALUES ('outreach_venue', 1, '', 'h', CURRENT_TIMESTAMP)"))
+        with pytest.raises(sa.exc.IntegrityError), db.engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO calendar_subscription (kind, target_id, label, token_hash, created_at) "
+                                 "VALUES ('venue', 1, '', 'h2', CURRENT_TIMESTAMP)"))
+        db.session.remove()
