@@ -12,10 +12,12 @@ from datetime import timedelta
 
 import segno
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_pgettext, pgettext
 
 from core.extensions import db
+from core.formatting import format_locale, local_time
 from core.security import read_only
 from core.timeutil import now_utc, to_local
 
@@ -59,19 +61,50 @@ def _unit_phone(venue: OutreachVenue) -> str:
     return row.contact_phone if row is not None else ""
 
 
+# The poster's languages: the app's, and plain Finnish (selkosuomi) for readers of Finnish as a
+# second language or with reading difficulties. "fi-selko" is not a locale: it is the Finnish
+# locale with the plain texts (pgettext "plain-language poster"), written by the rules of the
+# plain-language SMS texts (reminders/texts.py): short sentences, common words, one thing per
+# sentence, the reader addressed as "you", the weekday and "kello" written out.
+PLAIN = "fi-selko"
+POSTER_LANGUAGE_NAMES = {"fi": "suomeksi", PLAIN: "selkosuomeksi", "sv": "på svenska", "en": "in English"}
+PLAIN_TOPIC_LABELS = {
+    "money": lazy_pgettext("plain-language poster", "money and debts"),
+    "housing": lazy_pgettext("plain-language poster", "a place to live"),
+    "benefits": lazy_pgettext("plain-language poster", "money from Kela"),
+    "work": lazy_pgettext("plain-language poster", "work and study"),
+    "health": lazy_pgettext("plain-language poster", "health"),
+    "substance": lazy_pgettext("plain-language poster", "alcohol and drugs"),
+    "loneliness": lazy_pgettext("plain-language poster", "being alone"),
+}
+
+
+def plain_visit_text(visit: OutreachVisit) -> str:
+    """"tiistaina 3.12. kello 13.00–15.00": the weekday and "kello" written out (no "ti", no "klo")."""
+    day = format_date(to_local(visit.starts_at).date(), "EEEE d.M.", locale=format_locale("fi"))
+    return pgettext("plain-language poster", "%(day)s at %(start)s–%(end)s", day=day,
+                    start=local_time(visit.starts_at, locale="fi"), end=local_time(visit.ends_at, locale="fi"))
+
+
 @bp.route("/venues/<venue_id>/poster")
 @read_only
 def venue_poster(venue_id):
     venue = get_venue_or_404(venue_id)
-    lang = _language("fi")
-    url = public_url(venue, lang)
+    lang = request.args.get("lang") if request.args.get("lang") in POSTER_LANGUAGE_NAMES else "fi"
+    plain = lang == PLAIN
+    locale = "fi" if plain else lang
+    # The QR code opens the public page in the poster's language (plain Finnish: the Finnish page).
+    url = public_url(venue, locale)
     # Inline SVG (paths only, no style or script), so the CSP needs no exception and no asset is fetched.
     qr = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
-    with force_locale(lang):
-        return render_template("outreach/poster.html", venue=venue, lang=lang, url=url, qr=qr,
-                               visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(venue),
-                               topics=HELP_TOPICS, topic_labels=TOPIC_LABELS,
-                               poster_languages=current_app.config["LANGUAGES"])  # not "languages": base.html's
+    visits = coming_visits(venue, POSTER_VISITS)
+    with force_locale(locale):
+        return render_template("outreach/poster.html", venue=venue, lang=lang, plain=plain, url=url, qr=qr,
+                               visits=visits, phone=_unit_phone(venue), topics=HELP_TOPICS,
+                               topic_labels=PLAIN_TOPIC_LABELS if plain else TOPIC_LABELS,
+                               plain_visits=[plain_visit_text(v) for v in visits] if plain else [],
+                               # not "languages": base.html's
+                               poster_languages=POSTER_LANGUAGE_NAMES)
 
 
 def _venue_or_404(token: str) -> OutreachVenue:

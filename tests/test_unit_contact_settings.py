@@ -92,10 +92,10 @@ def test_the_county_admin_edits_any_units_and_the_fallback(app, units, fresh_db)
 
 
 def test_each_clients_message_ends_with_their_own_units_line(app, units, fresh_db):
-    from reminders.models import OutboxMessage
-    from reminders.notices import save_team_settings
     from register.models import Client
     from register.services import create_client
+    from reminders.models import OutboxMessage
+    from reminders.notices import save_team_settings
 
     save_team_settings(contact_phone=A_PHONE, opening_hours="ma–pe 9–15", user=units["lead_a"], unit_id=units["a"])
     worker = units["worker_a"]
