@@ -168,3 +168,14 @@ def test_the_public_token_never_reaches_the_logs():
     token = "Zq3v0cD-x_Yk2mN8pQ4rT1"
     for path in (f"/outreach/v/{token}", f"/outreach/v/{token}/calendar.ics", f"/outreach/v/{token}?lang=sv"):
         assert token not in redact(f"GET {path} 200"), path
+
+
+def test_a_deleted_venue_takes_its_calendar_links_along(app, fresh_db):
+    from calendar_export.services import create_subscription
+
+    venue_id, _visits = venue_with_visits()
+    create_subscription(kind="outreach_venue", target_id=venue_id, label="", created_by=None)
+    db.session.commit()
+    db.session.delete(db.session.get(OutreachVenue, venue_id))
+    db.session.commit()
+    assert fresh_db.scalar(sa.select(sa.func.count(CalendarSubscription.id))) == 0
