@@ -142,3 +142,18 @@ def unit_for_new_record(user, unit_id=None) -> int:
     if own:
         return own[0]
     return default_unit().id
+
+
+def shared_or_own_unit(user, unit_id) -> int | None:
+    """The unit a record that may be shared (a partner organisation, an outreach venue) is saved
+    to: None (shared by every unit) or one of ``user``'s own units; any other unit (a forged form)
+    raises UnitChoiceError."""
+    if unit_id in (None, "", 0):
+        return None
+    try:
+        chosen = int(unit_id)
+    except (TypeError, ValueError):
+        raise UnitChoiceError(unit_id) from None
+    if chosen not in member_unit_ids(user):
+        raise UnitChoiceError(unit_id)
+    return chosen

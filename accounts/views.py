@@ -446,12 +446,16 @@ def security():
         mfa.set_requirement(bool(form.require_second_factor.data), current_user, client_address())
         flash(_("Changes saved."), "success")
         return redirect(url_for("accounts.security"))
-    events = paginate(sa.select(SecurityEvent).order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()),
-                      per_page=50)
-    enrolled = db.session.scalars(
+    # A lead sees the staff of the units they lead and the log rows about them (the staff list's
+    # rule, _staff_scope); a county administrator everyone's.
+    events_stmt = sa.select(SecurityEvent)
+    if not current_user.is_county_admin:
+        events_stmt = events_stmt.where(SecurityEvent.user_id.in_(_staff_scope(sa.select(User.id))))
+    events = paginate(events_stmt.order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc()), per_page=50)
+    enrolled = db.session.scalars(_staff_scope(
         sa.select(User).where(sa.or_(sa.exists().where(TotpCredential.user_id == User.id),
-                                     sa.exists().where(PasskeyCredential.user_id == User.id)))
-        .order_by(User.name)).all()
+                                     sa.exists().where(PasskeyCredential.user_id == User.id))))
+        .order_by(User.name, User.id)).all()
     return render_template("accounts/security.html", form=form, events=events, enrolled=enrolled,
                            reset_form=ConfirmForm())
 

@@ -14,6 +14,7 @@ KIND_LABELS = {
     "group": _l("A group's sessions"),
     "partner": _l("A partner organisation (its network meetings and co-hosted groups)"),
     "unit": _l("The whole unit (everything)"),
+    "outreach_venue": _l("An outreach venue (its visits)"),   # made on the venue's page
 }
 
 

@@ -16,6 +16,9 @@ class FeedKind(enum.StrEnum):
     GROUP = "group"
     PARTNER = "partner"
     UNIT = "unit"
+    # An outreach venue's visits, without the staff's names (outreach.calendar_source.VENUE_SCOPE):
+    # made and revoked on the venue's page; subscribed by the venue's own staff.
+    VENUE = "outreach_venue"
 
 
 class CalendarSubscription(db.Model):
@@ -23,7 +26,7 @@ class CalendarSubscription(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(str_enum(FeedKind, "kind", 20))
-    # Id of the user, group or partner organisation the feed is about; None for the unit feed.
+    # Id of the user, group, partner organisation or outreach venue the feed is about; None for the unit feed.
     # No foreign key: the column points at a different table per kind.
     target_id: Mapped[int | None] = mapped_column(nullable=True, index=True)
     label: Mapped[str] = mapped_column(sa.String(120), default="")

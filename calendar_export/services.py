@@ -104,6 +104,10 @@ def _active_feed_statement() -> sa.Select:
     sub, version, cache = CalendarSubscription.__table__, CalendarDataVersion.__table__, CalendarFeedCache.__table__
     user, group, org = User.__table__, Group.__table__, PartnerOrganisation.__table__
 
+    # The outreach venue by its table name: outreach is a layer above (core.layers), and the feed
+    # only needs to know whether the venue is still visited.
+    venue = sa.table("outreach_venue", sa.column("id", sa.Integer), sa.column("active", sa.Boolean))
+
     def target(table, kind):
         return sa.and_(sub.c.kind == const(kind), table.c.id == sub.c.target_id)
 
@@ -113,6 +117,7 @@ def _active_feed_statement() -> sa.Select:
         (sub.c.kind == const(FeedKind.STAFF.value), sa.func.coalesce(user.c.active, sa.false())),
         (sub.c.kind == const(FeedKind.GROUP.value), group.c.id.is_not(None)),
         (sub.c.kind == const(FeedKind.PARTNER.value), sa.func.coalesce(org.c.active, sa.false())),
+        (sub.c.kind == const(FeedKind.VENUE.value), sa.func.coalesce(venue.c.active, sa.false())),
         else_=sub.c.kind == const(FeedKind.UNIT.value))
     return (sa.select(sub.c.id, sub.c.kind, sub.c.target_id, sub.c.created_at, sub.c.last_used_at,
                       version.c.value, version.c.changed_at, target_active, sub.c.created_by_id,
@@ -121,7 +126,8 @@ def _active_feed_statement() -> sa.Select:
                          .outerjoin(cache, cache.c.subscription_id == sub.c.id)
                          .outerjoin(user, target(user, FeedKind.STAFF.value))
                          .outerjoin(group, target(group, FeedKind.GROUP.value))
-                         .outerjoin(org, target(org, FeedKind.PARTNER.value)))
+                         .outerjoin(org, target(org, FeedKind.PARTNER.value))
+                         .outerjoin(venue, target(venue, FeedKind.VENUE.value)))
             .where(sub.c.token_hash == sa.bindparam("token_hash"), sub.c.revoked_at.is_(None)))
 
 
@@ -219,7 +225,17 @@ def target_of(kind: str, target_id: int | None):
         org = db.session.get(PartnerOrganisation, target_id) if target_id else None
         # When the cooperation ends (organisation deactivated), its feeds stop too.
         return org if org is not None and org.active else None
+    if kind == FeedKind.VENUE.value:
+        # A row with .name (outreach is a layer above); a venue no longer visited has no feed.
+        venue = _VENUE_TABLE
+        row = db.session.execute(sa.select(venue.c.id, venue.c.name).where(
+            venue.c.id == (target_id or 0), venue.c.active.is_(True))).first()
+        return row
     return None
+
+
+_VENUE_TABLE = sa.table("outreach_venue", sa.column("id", sa.Integer), sa.column("name", sa.String),
+                        sa.column("active", sa.Boolean))
 
 
 def target_names(subs) -> dict[tuple[str, int], str]:
@@ -233,6 +249,12 @@ def target_names(subs) -> dict[tuple[str, int], str]:
         if sub.target_id is not None:
             wanted.setdefault(sub.kind, set()).add(sub.target_id)
     names: dict[tuple[str, int], str] = {}
+    venue_ids = wanted.get(FeedKind.VENUE.value)
+    if venue_ids:
+        venue = _VENUE_TABLE
+        for ident, name in db.session.execute(sa.select(venue.c.id, venue.c.name)
+                                              .where(venue.c.id.in_(sorted(venue_ids)))):
+            names[(FeedKind.VENUE.value, ident)] = name
     for kind, model, column in ((FeedKind.STAFF.value, User, User.name),
                                 (FeedKind.GROUP.value, Group, Group.title),
                                 (FeedKind.PARTNER.value, PartnerOrganisation, PartnerOrganisation.name),

@@ -174,7 +174,7 @@ def feed_name(kind: str, target) -> str:
         return _("Kohtaamo: %(name)s", name=target.name)
     if kind == FeedKind.GROUP.value:
         return _("Kohtaamo: %(name)s", name=target.title)
-    if kind == FeedKind.PARTNER.value:
+    if kind in (FeedKind.PARTNER.value, FeedKind.VENUE.value):
         return _("Kohtaamo: %(name)s", name=target.name)
     return _("Kohtaamo: the whole unit")
 

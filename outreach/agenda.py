@@ -8,12 +8,14 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
 
 from .models import OutreachVenue, OutreachVisit, VisitStatus
+from .services import visible_venue_ids
 
 SINGLE_WORKER_AHEAD = timedelta(days=14)
 
@@ -47,7 +49,8 @@ def exception_source() -> list[dict]:
         .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id)
         .where(OutreachVisit.status == VisitStatus.SCHEDULED.value, OutreachVisit.starts_at >= now,
                OutreachVisit.starts_at < now + SINGLE_WORKER_AHEAD,
-               sa.or_(OutreachVisit.staff1_id.is_(None), OutreachVisit.staff2_id.is_(None)))
+               sa.or_(OutreachVisit.staff1_id.is_(None), OutreachVisit.staff2_id.is_(None)),
+               OutreachVisit.venue_id.in_(visible_venue_ids(current_user)))  # the lead's units' and shared
         .order_by(OutreachVisit.starts_at, OutreachVisit.id)).all()
     return [{"text": _("Outreach visit with fewer than two workers: %(venue)s", venue=row.name),
              "when": row.starts_at, "url": url_for("outreach.visit", visit_id=row.id)} for row in rows]

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, Email, InputRequired, Length, Numbe
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from core.forms import DateField, Form, PhoneField, VersionedForm, no_control_chars, strip_filter
+from register.forms import UnitChoiceField
 
 from .models import LAST, REVIEW_DECISIONS, TOPICS
 
@@ -46,6 +47,7 @@ class VenueForm(VersionedForm):
     name = StringField(_l("Venue name"), validators=[DataRequired(_l("Enter the venue's name.")), Length(max=160),
                                                      no_control_chars], filters=[strip_filter],
                        description=_l("For example: Diaconia drop-in café"))
+    unit_id = UnitChoiceField(_l("Unit"))
     address = StringField(_l("Address"), validators=[Optional(), Length(max=200), no_control_chars],
                           filters=[strip_filter])
     active = BooleanField(_l("Visits continue"), default=True)
@@ -54,6 +56,13 @@ class VenueForm(VersionedForm):
     def validate_partner_id(self, field):
         if field.data not in {value for value, _label in self.partner_id.choices}:
             raise ValidationError(_l("Choose the partner organisation."))
+
+
+class VenueFeedForm(Form):
+    label = StringField(_l("Name for the subscription (optional)"),
+                        description=_l("Who uses it, for example \"Tiina Toivonen's phone\"."),
+                        filters=[strip_filter], validators=[Optional(), Length(max=120), no_control_chars])
+    submit = SubmitField(_l("Create the calendar link"))
 
 
 class RuleForm(VersionedForm):

@@ -222,3 +222,16 @@ class OutreachTopicNote(db.Model):
     topic: Mapped[str] = mapped_column(sa.String(20))
     address_key: Mapped[str] = mapped_column(sa.String(32))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+def _remove_venue_subscriptions(_mapper, connection, target) -> None:
+    """A venue's calendar subscriptions (calendar_export, kind "outreach_venue", no foreign key)
+    go with the venue in the same flush, as calendar_export.links does for its own kinds: a
+    reused id must never show another venue to an old link."""
+    from calendar_export.models import CalendarSubscription, FeedKind
+
+    table = CalendarSubscription.__table__
+    connection.execute(sa.delete(table).where(table.c.kind == FeedKind.VENUE.value, table.c.target_id == target.id))
+
+
+sa.event.listen(OutreachVenue, "after_delete", _remove_venue_subscriptions)

@@ -12,16 +12,18 @@ from datetime import timedelta
 
 import segno
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale, gettext as _
+from flask_babel import force_locale, gettext as _, lazy_pgettext, pgettext
 
 from core.extensions import db
+from core.formatting import format_locale, local_time
 from core.security import read_only
 from core.timeutil import now_utc, to_local
 
 from .forms import TOPIC_LABELS, PublicNoteForm
 from .models import TOPICS, OutreachTopicNote, OutreachVenue, OutreachVisit, VisitStatus
-from .views import bp
+from .views import bp, get_venue_or_404
 
 POSTER_VISITS = 3
 PUBLIC_VISITS = 8
@@ -50,28 +52,59 @@ def _language(default: str | None = None) -> str | None:
     return lang if lang in current_app.config["LANGUAGES"] else default
 
 
-def _unit_phone() -> str:
-    from reminders.notices import team_settings  # the unit's contact settings (notices)
+def _unit_phone(venue: OutreachVenue) -> str:
+    """The phone number of the venue's unit (its own contact settings, else the installation's;
+    a shared venue has the installation's)."""
+    from reminders.notices import team_settings  # the units' contact settings (notices)
 
-    row = team_settings()
+    row = team_settings(venue.unit_id)
     return row.contact_phone if row is not None else ""
+
+
+# The poster's languages: the app's, and plain Finnish (selkosuomi) for readers of Finnish as a
+# second language or with reading difficulties. "fi-selko" is not a locale: it is the Finnish
+# locale with the plain texts (pgettext "plain-language poster"), written by the rules of the
+# plain-language SMS texts (reminders/texts.py): short sentences, common words, one thing per
+# sentence, the reader addressed as "you", the weekday and "kello" written out.
+PLAIN = "fi-selko"
+POSTER_LANGUAGE_NAMES = {"fi": "suomeksi", PLAIN: "selkosuomeksi", "sv": "på svenska", "en": "in English"}
+PLAIN_TOPIC_LABELS = {
+    "money": lazy_pgettext("plain-language poster", "money and debts"),
+    "housing": lazy_pgettext("plain-language poster", "a place to live"),
+    "benefits": lazy_pgettext("plain-language poster", "money from Kela"),
+    "work": lazy_pgettext("plain-language poster", "work and study"),
+    "health": lazy_pgettext("plain-language poster", "health"),
+    "substance": lazy_pgettext("plain-language poster", "alcohol and drugs"),
+    "loneliness": lazy_pgettext("plain-language poster", "being alone"),
+}
+
+
+def plain_visit_text(visit: OutreachVisit) -> str:
+    """"tiistaina 3.12. kello 13.00–15.00": the weekday and "kello" written out (no "ti", no "klo")."""
+    day = format_date(to_local(visit.starts_at).date(), "EEEE d.M.", locale=format_locale("fi"))
+    return pgettext("plain-language poster", "%(day)s at %(start)s–%(end)s", day=day,
+                    start=local_time(visit.starts_at, locale="fi"), end=local_time(visit.ends_at, locale="fi"))
 
 
 @bp.route("/venues/<venue_id>/poster")
 @read_only
 def venue_poster(venue_id):
-    from core.db import get_or_404
-
-    venue = get_or_404(OutreachVenue, venue_id)
-    lang = _language("fi")
-    url = public_url(venue, lang)
+    venue = get_venue_or_404(venue_id)
+    lang = request.args.get("lang") if request.args.get("lang") in POSTER_LANGUAGE_NAMES else "fi"
+    plain = lang == PLAIN
+    locale = "fi" if plain else lang
+    # The QR code opens the public page in the poster's language (plain Finnish: the Finnish page).
+    url = public_url(venue, locale)
     # Inline SVG (paths only, no style or script), so the CSP needs no exception and no asset is fetched.
     qr = segno.make(url, error="m").svg_inline(scale=4, border=2, dark="#000", light="#fff")
-    with force_locale(lang):
-        return render_template("outreach/poster.html", venue=venue, lang=lang, url=url, qr=qr,
-                               visits=coming_visits(venue, POSTER_VISITS), phone=_unit_phone(),
-                               topics=HELP_TOPICS, topic_labels=TOPIC_LABELS,
-                               poster_languages=current_app.config["LANGUAGES"])  # not "languages": base.html's
+    visits = coming_visits(venue, POSTER_VISITS)
+    with force_locale(locale):
+        return render_template("outreach/poster.html", venue=venue, lang=lang, plain=plain, url=url, qr=qr,
+                               visits=visits, phone=_unit_phone(venue), topics=HELP_TOPICS,
+                               topic_labels=PLAIN_TOPIC_LABELS if plain else TOPIC_LABELS,
+                               plain_visits=[plain_visit_text(v) for v in visits] if plain else [],
+                               # not "languages": base.html's
+                               poster_languages=POSTER_LANGUAGE_NAMES)
 
 
 def _venue_or_404(token: str) -> OutreachVenue:
@@ -83,28 +116,11 @@ def _venue_or_404(token: str) -> OutreachVenue:
 
 
 @bp.route("/v/<token>/calendar.ics")
-@read_only
 def public_venue_feed(token):
-    """The venue's calendar feed: its coming (and recently cancelled) visits, built by the
-    calendar feeds' own event source and iCalendar writer (calendar_export), as a partner's feed
-    shows them but without the staff's names. Anyone with the poster may subscribe."""
-    from calendar_export.ical import build_feed_ics
-    from calendar_export.installation import uid_policy
-    from calendar_export.sources import FeedScope, Window
-
-    from .calendar_source import SOURCE, VENUE_SCOPE
-
-    venue = _venue_or_404(token)
-    window = Window.around()
-    with force_locale("fi"):   # as the partner feeds (calendar_export.views.FEED_LOCALE)
-        events = SOURCE.events(FeedScope(kind=VENUE_SCOPE, target_id=venue.id), window)
-        body = build_feed_ics(events, venue.name, uids=uid_policy(), cancelled_label=_("Cancelled"),
-                              today=window.day)
-    response = current_app.response_class(body, mimetype="text/calendar")
-    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Cache-Control"] = "public, max-age=900"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    """The venue's old feed address (the venue's page token, which could not be revoked) is gone
+    for good: a venue's calendar is now a calendar link made and revoked on the venue's page
+    (outreach.feeds). 410 Gone tells a calendar app to stop asking; nothing is read."""
+    abort(410)
 
 
 @bp.route("/v/<token>", methods=["GET", "POST"])
@@ -128,7 +144,7 @@ def public_venue(token):
             else:
                 flash(_("Thank you! The workers will know to expect this topic."), "success")
                 return redirect(url_for("outreach.public_venue", token=venue.public_token, lang=lang))
-        return render_template("outreach/public_venue.html", venue=venue, visits=visits, phone=_unit_phone(),
+        return render_template("outreach/public_venue.html", venue=venue, visits=visits, phone=_unit_phone(venue),
                                topics=HELP_TOPICS, topic_labels=TOPIC_LABELS, form=form, lang=lang), status
 
 

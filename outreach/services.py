@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
-from accounts.units import led_unit_ids_select
+from accounts.units import member_unit_ids, member_unit_ids_select, shared_or_own_unit
 from core.conflicts import LONGEST_BOOKING, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
@@ -126,13 +126,47 @@ def horizon_end(today: date) -> date:
     return add_months(date(today.year, today.month, 1), HORIZON_MONTHS + 1)
 
 
+# --- who may see a venue (the one rule) --------------------------------------------------------
+
+def venue_visible_condition(user):
+    """The one rule for outreach venues (and so their visits, schedules, reviews and figures), as
+    SQL: shared venues (no unit) and those of the units the user is a member of. Another unit's
+    venue is not found (404), as another unit's partner organisation (register.access)."""
+    return sa.or_(OutreachVenue.unit_id.is_(None),
+                  OutreachVenue.unit_id.in_(member_unit_ids_select(getattr(user, "id", None) or 0)))
+
+
+def visible_venue_ids(user) -> sa.Select:
+    """``venue_visible_condition`` as a SELECT of venue ids, for lists of visits."""
+    return sa.select(OutreachVenue.id).where(venue_visible_condition(user))
+
+
+def can_see_venue(user, venue: OutreachVenue) -> bool:
+    """``venue_visible_condition`` for one loaded venue."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    return venue.unit_id is None or venue.unit_id in member_unit_ids(user)
+
+
 # --- venues and rules ---------------------------------------------------------------------------
 
-def save_venue(venue: OutreachVenue | None, *, partner_id: int, name: str, address: str, active: bool) -> OutreachVenue:
+KEEP_UNIT = object()  # save_venue's unit_id when the venue keeps its unit
+
+
+def save_venue(venue: OutreachVenue | None, *, partner_id: int, name: str, address: str, active: bool,
+               unit_id=KEEP_UNIT, user=None) -> OutreachVenue:
+    """Create or change a venue. ``unit_id`` (with the ``user`` choosing it): None for a venue
+    shared by every unit, or one of the user's own units (accounts.units.shared_or_own_unit
+    raises UnitChoiceError for any other, before anything changes)."""
+    if unit_id is not KEEP_UNIT:
+        unit_id = shared_or_own_unit(user, unit_id)
     if venue is None:
-        venue = OutreachVenue(partner_id=partner_id, name=name, address=address, active=active)
+        venue = OutreachVenue(partner_id=partner_id, name=name, address=address, active=active,
+                              unit_id=None if unit_id is KEEP_UNIT else unit_id)
         db.session.add(venue)
     else:
+        if unit_id is not KEEP_UNIT and venue.unit_id != unit_id:
+            venue.unit_id = unit_id
         place_changed = (venue.name, venue.address, venue.partner_id) != (name, address, partner_id)
         stopped = venue.active and not active
         venue.partner_id, venue.name, venue.address, venue.active = partner_id, name, address, active
@@ -321,8 +355,10 @@ def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: date
     return report
 
 
-def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | None = None) -> list[OutreachVisit]:
-    """Visits in a window with venue, partner, staff and report loaded up front (no query per row)."""
+def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | None = None,
+                   user=None) -> list[OutreachVisit]:
+    """Visits in a window with venue, partner, staff and report loaded up front (no query per row);
+    with ``user``, only those at the venues the user may see."""
     stmt = (
         sa.select(OutreachVisit)
         .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc)
@@ -333,6 +369,8 @@ def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | No
     )
     if venue_id is not None:
         stmt = stmt.where(OutreachVisit.venue_id == venue_id)
+    if user is not None:
+        stmt = stmt.where(OutreachVisit.venue_id.in_(visible_venue_ids(user)))
     return list(db.session.scalars(stmt))
 
 
@@ -398,10 +436,9 @@ def report_months(end_month: date, count: int) -> list[date]:
 
 
 def reported_venue_ids(user) -> sa.Select:
-    """The venues whose figures ``user`` (a lead) reports: those of the units they lead and the
-    shared ones (a shared venue's visits are every unit's)."""
-    return sa.select(OutreachVenue.id).where(sa.or_(OutreachVenue.unit_id.is_(None),
-                                                    OutreachVenue.unit_id.in_(led_unit_ids_select(user))))
+    """The venues whose figures ``user`` (a lead) reports: the venues they may see
+    (``venue_visible_condition``; a lead leads every unit they are a member of)."""
+    return sa.select(OutreachVenue.id).where(venue_visible_condition(user))
 
 
 # --- the one conflict check -----------------------------------------------------------------------

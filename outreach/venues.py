@@ -7,20 +7,19 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from accounts.permissions import lead_required
-from core.db import get_or_404
 from core.extensions import db
 from core.formatting import number
 from core.timeutil import local_today
 
 from . import report, services
 from .forms import TOPIC_LABELS, VenueReviewForm, VenueSiteForm
-from .models import TOPICS, OutreachVenue
-from .views import bp
+from .models import TOPICS
+from .views import bp, get_venue_or_404
 
 
 @bp.route("/venues/<venue_id>/site", methods=["GET", "POST"])
 def venue_site(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = get_venue_or_404(venue_id)
     form = VenueSiteForm(obj=venue)
     if request.method == "GET":
         form.version.data = str(venue.version)
@@ -34,7 +33,7 @@ def venue_site(venue_id):
 @bp.route("/venues/<venue_id>/review", methods=["GET", "POST"])
 @lead_required
 def venue_review(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = get_venue_or_404(venue_id)
     form = VenueReviewForm()
     if request.method == "GET":
         form.version.data = str(venue.version)

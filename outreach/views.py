@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 
 from accounts.models import User
 from accounts.permissions import lead_required
+from accounts.units import UnitChoiceError
 from calendar_export.sources import register_source
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import find_conflicts, register_busy_source
@@ -25,6 +26,8 @@ from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
 from core.transaction import writing
+from register.access import partner_visible_condition
+from register.forms import NO_SUCH_UNIT, unit_choices
 from register.models import PartnerOrganisation
 
 from . import agenda, calendar_source, demo, report as outreach_report, services
@@ -41,6 +44,7 @@ from .forms import (
     ReportForm,
     ReportPeriodForm,
     RuleForm,
+    VenueFeedForm,
     VenueForm,
 )
 from .models import TOPICS, OutreachVenue, OutreachVisit, RuleFrequency, VisitStatus
@@ -107,10 +111,21 @@ def _rule_summary_global(rule):
     return rule_summary(rule)
 
 
-def _visit_or_404(visit_id) -> OutreachVisit:
-    # Visits carry no client data and every staff member may work on any venue, so loading by
-    # id is the whole check; malformed ids are 404 through get_or_404.
-    return get_or_404(OutreachVisit, visit_id)
+def get_venue_or_404(venue_id) -> OutreachVenue:
+    """A venue the current user may see (``services.can_see_venue``, the one rule); another
+    unit's venue is a 404, as a malformed or unknown id is, so ids cannot be probed."""
+    venue = get_or_404(OutreachVenue, venue_id)
+    if not services.can_see_venue(current_user, venue):
+        abort(404)
+    return venue
+
+
+def get_visit_or_404(visit_id) -> OutreachVisit:
+    """A visit at a venue the current user may see (the venue's rule: a visit follows its venue)."""
+    visit = get_or_404(OutreachVisit, visit_id)
+    if not services.can_see_venue(current_user, visit.venue):
+        abort(404)
+    return visit
 
 
 # --- rota ---------------------------------------------------------------------------------------
@@ -121,7 +136,7 @@ def index():
     start_utc, end_utc = services.rota_window()
     now = now_utc()
     # One load for the rota and for the recent visits still waiting for counts.
-    loaded = services.visits_between(min(start_utc, now - timedelta(days=60)), max(end_utc, now))
+    loaded = services.visits_between(min(start_utc, now - timedelta(days=60)), max(end_utc, now), user=current_user)
     visits = [v for v in loaded if start_utc <= v.starts_at < end_utc]
     flags = services.visit_flags(visits)
     mine = request.args.get("mine") == "1"
@@ -147,14 +162,17 @@ def index():
 @read_only
 def venues():
     rows = db.session.scalars(
-        sa.select(OutreachVenue).order_by(OutreachVenue.active.desc(), OutreachVenue.name)
+        sa.select(OutreachVenue).where(services.venue_visible_condition(current_user))
+        .order_by(OutreachVenue.active.desc(), OutreachVenue.name, OutreachVenue.id)
         .options(selectinload(OutreachVenue.partner), selectinload(OutreachVenue.rule))
     ).all()
     return render_template("outreach/venues.html", venues=rows)
 
 
 def _partner_choices(current_id: int | None = None):
-    stmt = sa.select(PartnerOrganisation).order_by(PartnerOrganisation.name)
+    stmt = (sa.select(PartnerOrganisation).where(sa.or_(partner_visible_condition(current_user),
+                                                        PartnerOrganisation.id == (current_id or 0)))
+            .order_by(PartnerOrganisation.name, PartnerOrganisation.id))
     orgs = [o for o in db.session.scalars(stmt) if o.active or o.id == current_id]
     return [("", _("— choose —"))] + [(o.id, o.name) for o in orgs]
 
@@ -162,26 +180,41 @@ def _partner_choices(current_id: int | None = None):
 @bp.route("/venues/new", methods=["GET", "POST"])
 @bp.route("/venues/<venue_id>/edit", methods=["GET", "POST"])
 def venue_form(venue_id=None):
-    venue = get_or_404(OutreachVenue, venue_id) if venue_id is not None else None
+    venue = get_venue_or_404(venue_id) if venue_id is not None else None
     form = VenueForm(obj=venue)
     form.partner_id.choices = _partner_choices(venue.partner_id if venue else None)
+    form.unit_id.choices = unit_choices(current_user)
     if request.method == "GET" and venue is not None:
         form.version.data = str(venue.version)
+    elif request.method == "GET":
+        # A new venue is the user's own unit's unless they choose "shared".
+        form.unit_id.data = next((value for value, _label in form.unit_id.choices[1:2]), None)
     if form.validate_on_submit() and (venue is None or form.check_version(venue.version)):
         partner = db.session.get(PartnerOrganisation, form.partner_id.data)
-        venue = services.save_venue(venue, partner_id=partner.id, name=form.name.data,
-                                    address=form.address.data or partner.address or "", active=form.active.data)
-        flash(_("Venue saved."), "success")
-        if venue.rule is None:
-            return redirect(url_for("outreach.rule_form", venue_id=venue.id))
-        return redirect(url_for("outreach.venue", venue_id=venue.id))
+        try:
+            venue = services.save_venue(venue, partner_id=partner.id, name=form.name.data,
+                                        address=form.address.data or partner.address or "", active=form.active.data,
+                                        unit_id=form.unit_id.data, user=current_user)
+        except UnitChoiceError:
+            form.unit_id.errors.append(str(NO_SUCH_UNIT))
+        else:
+            flash(_("Venue saved."), "success")
+            if venue.rule is None:
+                return redirect(url_for("outreach.rule_form", venue_id=venue.id))
+            return redirect(url_for("outreach.venue", venue_id=venue.id))
     return render_template("outreach/venue_form.html", form=form, venue=venue)
 
 
 @bp.route("/venues/<venue_id>")
 @read_only
 def venue(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    return render_venue(get_venue_or_404(venue_id))
+
+
+def render_venue(venue: OutreachVenue, *, feed_form=None):
+    """The venue's page; ``feed_form`` when a new calendar link's form comes back with an error."""
+    from .feeds import venue_subscriptions
+
     today_utc = services.rota_window()[0]
     visits = services.visits_between(today_utc - timedelta(days=400), today_utc + timedelta(days=400),
                                      venue_id=venue.id)
@@ -189,12 +222,14 @@ def venue(venue_id):
     past = [v for v in visits if v.starts_at < today_utc][::-1][:24]
     flags = services.visit_flags(coming)
     return render_template("outreach/venue.html", venue=venue, coming=coming, past=past, flags=flags,
-                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS)
+                           confirm=ConfirmForm(), review_labels=REVIEW_LABELS,
+                           feed_form=feed_form or VenueFeedForm(formdata=None),
+                           subscriptions=venue_subscriptions(venue))
 
 
 @bp.route("/venues/<venue_id>/rule", methods=["GET", "POST"])
 def rule_form(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = get_venue_or_404(venue_id)
     rule = venue.rule
     # The form's break_month_list reads the rule's property of the same name (a list of ints).
     form = RuleForm(obj=rule)
@@ -228,7 +263,7 @@ def rule_form(venue_id):
 
 @bp.route("/venues/<venue_id>/generate", methods=["POST"])
 def generate(venue_id):
-    venue = get_or_404(OutreachVenue, venue_id)
+    venue = get_venue_or_404(venue_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     created = services.generate_visits(venue)
@@ -267,12 +302,12 @@ def _render_visit(visit, pair_form=None, status=200, warnings=()):
 @bp.route("/visits/<visit_id>")
 @read_only
 def visit(visit_id):
-    return _render_visit(_visit_or_404(visit_id))
+    return _render_visit(get_visit_or_404(visit_id))
 
 
 @bp.route("/visits/<visit_id>/pair", methods=["POST"])
 def visit_pair(visit_id):
-    visit = _visit_or_404(visit_id)
+    visit = get_visit_or_404(visit_id)
     form = PairForm()
     form.staff1_id.choices = form.staff2_id.choices = _staff_choices()
     warnings: list[str] = []
@@ -296,7 +331,7 @@ def visit_pair(visit_id):
 
 @bp.route("/visits/<visit_id>/move", methods=["GET", "POST"])
 def visit_move(visit_id):
-    visit = _visit_or_404(visit_id)
+    visit = get_visit_or_404(visit_id)
     if visit.status == VisitStatus.DONE.value:
         flash(_("A visit that has taken place cannot be moved."), "error")
         return redirect(url_for("outreach.visit", visit_id=visit.id))
@@ -329,7 +364,7 @@ def visit_move(visit_id):
 
 @bp.route("/visits/<visit_id>/cancel", methods=["POST"])
 def visit_cancel(visit_id):
-    visit = _visit_or_404(visit_id)
+    visit = get_visit_or_404(visit_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     try:
@@ -343,7 +378,7 @@ def visit_cancel(visit_id):
 
 @bp.route("/visits/<visit_id>/restore", methods=["POST"])
 def visit_restore(visit_id):
-    visit = _visit_or_404(visit_id)
+    visit = get_visit_or_404(visit_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
     services.restore_visit(visit)
@@ -353,7 +388,7 @@ def visit_restore(visit_id):
 
 @bp.route("/visits/<visit_id>/counts", methods=["GET", "POST"])
 def visit_report(visit_id):
-    visit = _visit_or_404(visit_id)
+    visit = get_visit_or_404(visit_id)
     report = visit.report
     form = ReportForm(obj=report)
     if request.method == "GET":
@@ -401,7 +436,8 @@ def _month_label(month: date) -> str:
 
 def _report_venues(ids) -> list[OutreachVenue]:
     """The venues a report lists: active ones, and any with visits in the period."""
-    stmt = sa.select(OutreachVenue).where(sa.or_(OutreachVenue.active, OutreachVenue.id.in_(ids or [0])))
+    stmt = sa.select(OutreachVenue).where(sa.or_(OutreachVenue.active, OutreachVenue.id.in_(ids or [0])),
+                                          services.venue_visible_condition(current_user))
     return list(db.session.scalars(stmt.order_by(OutreachVenue.name, OutreachVenue.id)))
 
 
@@ -483,21 +519,11 @@ def _chart(parts: list, render) -> Response:
     return response
 
 
-def _reported_venue_or_404(venue_id) -> OutreachVenue:
-    """A venue whose figures the lead reports (their units' and the shared ones); another unit's
-    venue is a 404, so its name (in the chart's title) is not shown either."""
-    venue = get_or_404(OutreachVenue, venue_id)
-    reported = services.reported_venue_ids(current_user).subquery()
-    if not db.session.scalar(sa.select(sa.exists().where(reported.c.id == venue.id))):
-        abort(404)
-    return venue
-
-
 @bp.route("/report/venues/<venue_id>/chart.png")
 @lead_required
 @read_only
 def report_chart(venue_id):
-    venue = _reported_venue_or_404(venue_id)
+    venue = get_venue_or_404(venue_id)
     _form, months = _period_months()
     # The same suppressed monthly figures as the table beside it: a hidden month has no bar.
     series = outreach_report.by_period(months, "month", venue_id=venue.id)
@@ -514,7 +540,7 @@ def report_chart(venue_id):
 @lead_required
 @read_only
 def report_topics_chart(venue_id):
-    venue = _reported_venue_or_404(venue_id)
+    venue = get_venue_or_404(venue_id)
     _form, months = _period_months()
     row = outreach_report.by_venue(months, venue_id=venue.id).get(venue.id) or outreach_report.empty_row()
     labels = [str(TOPIC_LABELS[t]) for t in TOPICS]
@@ -538,6 +564,7 @@ def _register(state) -> None:
 
 
 from . import (
+    feeds as _feed_routes,  # noqa: E402,F401  (the venue's calendar links)
     public,  # noqa: E402,F401  (the poster and the public venue page)
     venues as _venue_routes,  # noqa: E402,F401  (the venue's site details and trial review)
 )

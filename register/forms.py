@@ -15,6 +15,42 @@ def language_choices():
     return [("fi", _l("Finnish")), ("sv", _l("Swedish")), ("en", _l("English"))]
 
 
+SHARED_UNIT_LABEL = _l("Shared by every unit (county-wide)")
+NO_SUCH_UNIT = _l("Choose shared, or one of your own units.")
+
+
+def _unit_id(value):
+    """A unit choice's value: None for the shared choice, -1 (no unit has it) for anything that is
+    not a number, so a forged value reaches the field's own message instead of a coercion error."""
+    if value in (None, "", "None"):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return -1
+
+
+def unit_choices(user) -> list[tuple]:
+    """The choices of a ``UnitChoiceField``: shared (no unit) and the user's own units."""
+    from accounts.units import units_of
+
+    return [("", SHARED_UNIT_LABEL)] + [(u.id, u.name) for u in units_of(user)]
+
+
+class UnitChoiceField(SelectField):
+    """Whose record this is: shared by every unit (None) or one of the user's own units. The view
+    fills ``choices`` with ``unit_choices(current_user)``; a value outside them (a forged POST) is
+    an error at the field, and the services check the unit again (``accounts.units``)."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("description", _l("A shared record is seen by the staff of every unit."))
+        super().__init__(label, validators, coerce=_unit_id, validate_choice=False, **kwargs)
+
+    def pre_validate(self, form):
+        if self.data not in {_unit_id(value) for value, _label in self.choices}:
+            raise ValidationError(NO_SUCH_UNIT)
+
+
 def partner_kind_choices():
     labels = {
         PartnerKind.SUBSTANCE_ABUSE: _l("Substance-abuse treatment"),
@@ -70,6 +106,7 @@ class RelativeForm(Form):
 
 
 class PartnerForm(VersionedForm):
+    unit_id = UnitChoiceField(_l("Unit"))
     name = StringField(_l("Organisation name"), validators=[DataRequired(_l("Enter the organisation's name.")),
                                                            Length(max=160), no_control_chars], filters=[strip_filter])
     kind = SelectField(_l("Kind"), choices=partner_kind_choices)

@@ -110,8 +110,18 @@ def partner_name_taken(name: str, exclude_id: int | None = None) -> bool:
     return db.session.scalar(stmt) is not None
 
 
+_KEEP_UNIT = object()  # save_partner's unit_id when the organisation keeps its unit
+
+
 def save_partner(partner: PartnerOrganisation | None, *, name: str, kind: str, address: str = "", phone: str = "",
-                 notes: str = "") -> PartnerOrganisation:
+                 notes: str = "", unit_id=_KEEP_UNIT, user=None) -> PartnerOrganisation:
+    """``unit_id`` (chosen by ``user``): None for an organisation shared by every unit, or one of
+    the user's own units (accounts.units.shared_or_own_unit raises UnitChoiceError otherwise,
+    before anything changes)."""
+    from accounts.units import shared_or_own_unit
+
+    if unit_id is not _KEEP_UNIT:
+        unit_id = shared_or_own_unit(user, unit_id)
     if partner is None:
         partner = PartnerOrganisation()
         db.session.add(partner)
@@ -122,6 +132,8 @@ def save_partner(partner: PartnerOrganisation | None, *, name: str, kind: str, a
     partner.address = address.strip()
     partner.phone = phone or ""
     partner.notes = notes.strip()
+    if unit_id is not _KEEP_UNIT:
+        partner.unit_id = unit_id
     db.session.flush()
     return partner
 

@@ -8,7 +8,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import User
 from accounts.permissions import lead_required
-from accounts.units import leads_unit, units_of
+from accounts.units import UnitChoiceError, leads_unit, units_of
 from core.db import get_or_404
 from core.demo import register_demo
 from core.extensions import db
@@ -25,7 +25,16 @@ from .access import (
     log_access_many,
     partner_visible_condition,
 )
-from .forms import ClientForm, ContactForm, NewClientForm, PartnerForm, RelativeForm, partner_kind_label
+from .forms import (
+    NO_SUCH_UNIT,
+    ClientForm,
+    ContactForm,
+    NewClientForm,
+    PartnerForm,
+    RelativeForm,
+    partner_kind_label,
+    unit_choices,
+)
 from .models import AccessLog, Client, ClientWorker, PartnerContact, PartnerOrganisation, Relative
 from .sections import sections_for
 
@@ -218,17 +227,25 @@ def partners():
 def partner_form(partner_id=None):
     partner = get_partner_or_404(partner_id) if partner_id is not None else None
     form = PartnerForm(obj=partner)
+    form.unit_id.choices = unit_choices(current_user)
     if request.method == "GET" and partner is not None:
         form.version.data = str(partner.version)
+    elif request.method == "GET":
+        form.unit_id.data = next((value for value, _label in form.unit_id.choices[1:2]), None)
     if form.validate_on_submit() and (partner is None or form.check_version(partner.version)):
         if services.partner_name_taken(form.name.data, exclude_id=partner.id if partner else None):
             form.name.errors.append(_("An organisation with this name already exists."))
         else:
-            partner = services.save_partner(partner, name=form.name.data, kind=form.kind.data,
-                                            address=form.address.data or "", phone=form.phone.data,
-                                            notes=form.notes.data or "")
-            flash(_("Organisation saved."), "success")
-            return redirect(url_for("register.partner", partner_id=partner.id))
+            try:
+                partner = services.save_partner(partner, name=form.name.data, kind=form.kind.data,
+                                                address=form.address.data or "", phone=form.phone.data,
+                                                notes=form.notes.data or "", unit_id=form.unit_id.data,
+                                                user=current_user)
+            except UnitChoiceError:
+                form.unit_id.errors.append(str(NO_SUCH_UNIT))
+            else:
+                flash(_("Organisation saved."), "success")
+                return redirect(url_for("register.partner", partner_id=partner.id))
     return render_template("register/partner_form.html", form=form, partner=partner)
 
 

@@ -199,12 +199,15 @@ class FollowUpTask(db.Model):
 
 
 class TeamSettings(db.Model):
-    """The unit's contact details shown in every message and letter ("call us" gets the number).
-    One row for the team until units exist (issue #23): ``team_settings()`` reads or creates it."""
+    """A unit's contact details shown in every message and letter ("call us" gets the number) and
+    on the outreach poster: one row per unit that has saved its own, and the installation's row
+    (``unit_id`` None) that a unit without one falls back to (``notices.team_settings``)."""
 
     __tablename__ = "team_settings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(sa.ForeignKey("unit.id", ondelete="CASCADE"), nullable=True,
+                                                unique=True)
     contact_phone: Mapped[str] = mapped_column(sa.String(32), default="")
     opening_hours: Mapped[str] = mapped_column(sa.String(120), default="")
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)

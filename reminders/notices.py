@@ -31,15 +31,29 @@ from .models import Channel, RecipientKind, TargetKind, TeamSettings
 # --- the unit's contact settings ---------------------------------------------------------------
 
 
-def team_settings() -> TeamSettings | None:
-    """The team's one settings row, or None before a lead has saved it."""
-    return db.session.scalar(sa.select(TeamSettings).order_by(TeamSettings.id).limit(1))
+def team_settings(unit_id: int | None = None) -> TeamSettings | None:
+    """The contact settings of the unit ``unit_id``: its own row, else the installation's (the
+    row with no unit), or None before anyone has saved either."""
+    if unit_id is not None:
+        own = unit_settings(unit_id)
+        if own is not None:
+            return own
+    return unit_settings(None)
 
 
-def save_team_settings(*, contact_phone: str, opening_hours: str, user) -> TeamSettings:
-    row = team_settings()
+def unit_settings(unit_id: int | None) -> TeamSettings | None:
+    """Exactly the row of ``unit_id`` (None: the installation's fallback row), with no fallback."""
+    column = TeamSettings.unit_id
+    return db.session.scalar(sa.select(TeamSettings).where(column.is_(None) if unit_id is None else column == unit_id)
+                             .order_by(TeamSettings.id).limit(1))
+
+
+def save_team_settings(*, contact_phone: str, opening_hours: str, user, unit_id: int | None = None) -> TeamSettings:
+    """Save the contact settings of the unit ``unit_id`` (None: the installation's fallback row).
+    Who may edit which is the view's rule (``reminders.views.contact_settings``)."""
+    row = unit_settings(unit_id)
     if row is None:
-        row = TeamSettings()
+        row = TeamSettings(unit_id=unit_id)
         db.session.add(row)
     else:
         row.version += 1
@@ -50,14 +64,20 @@ def save_team_settings(*, contact_phone: str, opening_hours: str, user) -> TeamS
     return row
 
 
-def contact_line(language: str) -> str:
-    row = team_settings()
+def client_unit_id(client_id: int | None) -> int | None:
+    from register.models import Client
+
+    return db.session.scalar(sa.select(Client.unit_id).where(Client.id == client_id)) if client_id else None
+
+
+def contact_line(language: str, unit_id: int | None = None) -> str:
+    row = team_settings(unit_id)
     return texts.contact_line(row.contact_phone, row.opening_hours, language) if row is not None else ""
 
 
-def with_contact(body: str, language: str) -> str:
-    """The message body with the unit's "call us" line at its end (once)."""
-    line = contact_line(language)
+def with_contact(body: str, language: str, *, client_id: int | None = None) -> str:
+    """The message body with the "call us" line of the client's unit at its end (once)."""
+    line = contact_line(language, client_unit_id(client_id))
     if not line or body.endswith(line):
         return body
     return f"{body} {line}"

@@ -50,7 +50,7 @@ def _insert_once(values: dict) -> bool:
     insert = postgresql.insert if db.session.get_bind().dialect.name == "postgresql" else sqlite.insert
 
     # Every message ends with the unit's "call us" line (its phone number and opening hours).
-    values["body"] = with_contact(values["body"], values.get("language") or "fi")
+    values["body"] = with_contact(values["body"], values.get("language") or "fi", client_id=values.get("client_id"))
     values.setdefault("status", MessageStatus.PENDING.value)
     values.setdefault("next_attempt_at", utcnow())
     values.setdefault("created_at", utcnow())

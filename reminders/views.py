@@ -13,7 +13,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy.orm import selectinload
 
-from accounts.permissions import lead_required
+from accounts.permissions import staff_admin_required
 from core import channels
 from core.agenda import register_agenda_annotator, register_exception_source
 from core.dashboard import register_panel
@@ -25,7 +25,7 @@ from core.forms import ConfirmForm
 from core.registry import register
 from core.security import read_only
 from core.timeutil import finnish_holiday, local_to_utc, local_today
-from core.web import paginate
+from core.web import id_arg, paginate
 from groups import signals as group_signals
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
@@ -406,32 +406,61 @@ def offer_answer(token):
             if not offers.answer(offer, accept, now):
                 db.session.rollback()
                 return _private(make_response(render_template("reminders/offer_answer.html", state="invalid",
-                                                              contact=notices.team_settings()), 404))
+                                                              contact=notices.team_settings(offer.client.unit_id)),
+                                                              404))
             # The client answered for themselves: logged without a staff user.
             log_access(offer.client_id, "offer_answer_link", "accepted" if accept else "declined",
                        user=SimpleNamespace(id=None, name=""))
             state = "accepted" if accept else "declined"
         html = render_template("reminders/offer_answer.html", form=form, state=state, token=token, offer=offer,
                                first=offers._next_session_start(offer.group_id, now),
-                               contact=notices.team_settings(), language=language)
+                               contact=notices.team_settings(offer.client.unit_id), language=language)
     return _private(make_response(html))
 
 
 # --- the unit's contact settings ---------------------------------------------------------------
 
+def _contact_units() -> list:
+    """The units whose contact settings the user edits: a county administrator every unit, a lead
+    the units they lead (a lead leads every unit they are a member of)."""
+    from accounts.units import all_units, units_of
+
+    if current_user.is_county_admin:
+        return all_units()
+    return units_of(current_user) if current_user.is_lead else []
+
+
 @bp.route("/contact", methods=["GET", "POST"])
-@lead_required
+@staff_admin_required
 def contact_settings():
-    row = notices.team_settings()
-    form = TeamSettingsForm(obj=row)
+    """A unit's contact details in messages and on the outreach poster (``?unit=<id>``): a lead
+    edits those of the units they lead, a county administrator any unit's and the installation's
+    (no ``unit``), which a unit without its own falls back to. Another unit is a 404."""
+    units = _contact_units()
+    chosen = id_arg("unit")
+    if chosen:
+        unit = next((u for u in units if u.id == chosen), None)
+        if unit is None:
+            abort(404)
+    elif current_user.is_county_admin:
+        unit = None   # the installation's row
+    elif units:
+        unit = units[0]
+    else:
+        abort(404)
+    unit_id = unit.id if unit is not None else None
+    row = notices.unit_settings(unit_id)
+    fallback = notices.unit_settings(None) if unit_id is not None and row is None else None
+    form = TeamSettingsForm(obj=row or fallback)
     if request.method == "GET":
         form.version.data = str(row.version if row else 0)
     elif form.validate_on_submit() and form.check_version(row.version if row else 0):
         notices.save_team_settings(contact_phone=form.contact_phone.data or "",
-                                   opening_hours=form.opening_hours.data or "", user=current_user)
+                                   opening_hours=form.opening_hours.data or "", user=current_user, unit_id=unit_id)
         flash(_("Contact details saved. They are shown in every message and letter from now on."), "success")
-        return redirect(url_for("reminders.contact_settings"))
-    return render_template("reminders/contact.html", form=form, row=row)
+        return redirect(url_for("reminders.contact_settings", unit=unit_id))
+    return render_template("reminders/contact.html", form=form, row=row, unit=unit, units=units,
+                           uses_fallback=unit is not None and row is None)
 
 
 # --- follow-ups --------------------------------------------------------------------------------
@@ -513,7 +542,7 @@ def letter(task_id):
     with force_locale(task.client.language if task.client.language in ("fi", "sv", "en") else "fi"):
         body = render_template("reminders/letter_body.html", task=task, meeting=task.new_booking,
                                staff=current_user, today=local_today(),
-                               contact_line=notices.contact_line(task.client.language))
+                               contact_line=notices.contact_line(task.client.language, task.client.unit_id))
     # The body is our own autoescaped template, rendered in the client's language.
     return render_template("reminders/letter.html", task=task, body=Markup(body))
 
