@@ -117,7 +117,7 @@ def test_a_bad_margin_or_contact_is_refused_at_the_field(client, fresh_db, pair,
     base = f"/safety/home_visit/{home_visit.id}"
     for data in ({"margin": "7", "contact": str(lead.id)}, {"margin": "abc", "contact": "0"},
                  {"margin": "30", "contact": str(pair[1].id)},  # the pair is not its own contact
-                , {"margin": "30", "contact": "99999"}):
+                 {"margin": "30", "contact": "99999"}):
         response = client.post_form(f"{base}/arrived", data, token_from=base)
         assert response.status_code == 200
         assert 'aria-invalid="true"' in response.get_data(as_text=True)
