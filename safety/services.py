@@ -59,8 +59,11 @@ def _unit_ids(checks: list[FieldCheck]) -> dict[int, set[int]]:
     """Per check, the units whose lead is told: a home visit's client's unit; an outreach visit's
     venue's unit, or for a venue shared by every unit, the units of the pair. Two queries."""
     client_ids = {c.appointment.client_id for c in checks if c.kind == CheckKind.HOME_VISIT}
-    client_units = dict(db.session.execute(sa.select(Client.id, Client.unit_id).where(
-        Client.id.in_(sorted(client_ids)))).all()) if client_ids else {}
+    client_units: dict[int, int | None] = {}
+    if client_ids:
+        for client_id, unit_id in db.session.execute(sa.select(Client.id, Client.unit_id)
+                                                     .where(Client.id.in_(sorted(client_ids)))):
+            client_units[client_id] = unit_id
     shared_pair = {uid for c in checks if c.kind == CheckKind.OUTREACH and c.outreach_visit.venue.unit_id is None
                    for uid in c.outreach_visit.staff_ids}
     member_units: dict[int, set[int]] = {}
