@@ -24,8 +24,12 @@ def seed(ctx) -> None:
         Appointment.worker2_id.is_not(None), Appointment.starts_at >= start, Appointment.starts_at < end)
         .order_by(Appointment.starts_at).limit(1))
     if home is not None:
-        db.session.add(FieldCheck(kind=CheckKind.HOME_VISIT.value, appointment_id=home.id, margin_minutes=30,
-                                  contact_id=lead.id, arrived_at=min(now, home.starts_at), arrived_by_id=ohjaaja.id))
+        check = FieldCheck(kind=CheckKind.HOME_VISIT.value, appointment_id=home.id, margin_minutes=30,
+                           contact_id=lead.id, arrived_at=min(now, home.starts_at), arrived_by_id=ohjaaja.id)
+        if home.ends_at < now:
+            # Loaded after the visit: the pair also said "we are done", so this one does not alert.
+            check.done_at, check.done_by_id = home.ends_at, ohjaaja.id
+        db.session.add(check)
     venue = db.session.scalar(sa.select(OutreachVenue).order_by(OutreachVenue.id).limit(1))
     if venue is not None:
         # Ended two hours ago: with a 30-minute margin, long overdue when the demo opens.
