@@ -19,7 +19,7 @@ SAFETY_KINDS = ("safety_arrived", "safety_done", "safety_alerted", "safety_resol
 
 @pytest.fixture
 def pair(app):
-    return make_user(name="Paula Pari", email="paula@example.fi"), make_user(name="Kalle Kaveri",
+    return make_user(name="Paula Pari", email="paula@example.fi", language="en"), make_user(name="Kalle Kaveri", language="en",
                                                                               email="kalle@example.fi")
 
 
