@@ -24,6 +24,8 @@ class FieldCheck(db.Model):
         # Exactly one visit: one real foreign key per kind, one of them set.
         sa.CheckConstraint("(appointment_id IS NULL) <> (outreach_visit_id IS NULL)", name="one_visit"),
         sa.CheckConstraint("margin_minutes > 0", name="margin_positive"),
+        # The start page reads the open checks (not done, not resolved) on every load.
+        sa.Index("ix_safety_check_open", "done_at", "resolved_at", "arrived_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -72,10 +72,12 @@ def upgrade():
         sa.UniqueConstraint('appointment_id', name=op.f('uq_safety_check_appointment_id')),
         sa.UniqueConstraint('outreach_visit_id', name=op.f('uq_safety_check_outreach_visit_id')),
     )
+    op.create_index('ix_safety_check_open', 'safety_check', ['done_at', 'resolved_at', 'arrived_at'], unique=False)
     _security_kinds(SECURITY_KINDS + SAFETY_KINDS)
 
 
 def downgrade():
     op.execute(sa.text(f"DELETE FROM security_event WHERE kind IN ({_in_list(SAFETY_KINDS)})"))
     _security_kinds(SECURITY_KINDS)
+    op.drop_index('ix_safety_check_open', table_name='safety_check')
     op.drop_table('safety_check')
