@@ -257,35 +257,50 @@ def alert_email(alert: Alert, user: User) -> tuple[str, str]:
     return subject, "\n\n".join(lines)
 
 
+def _claim(check_id: int, value: datetime | None, *, unclaim: bool = False) -> bool:
+    """Set (or, ``unclaim``, clear) the check's ``alerted_at`` only if nobody else did: two runs
+    at the same time cannot both own one alert."""
+    cond = FieldCheck.alerted_at.is_not(None) if unclaim else FieldCheck.alerted_at.is_(None)
+    result = db.session.execute(sa.update(FieldCheck).where(FieldCheck.id == check_id, cond)
+                                .values(alerted_at=value, version=FieldCheck.version + 1)
+                                .execution_options(synchronize_session=False))
+    return bool(getattr(result, "rowcount", 0))
+
+
 def send_alerts(now: datetime | None = None, config=None) -> int:
-    """E-mail each overdue check's leads and contact person once. Commits check by check: an
-    alert sent is marked at once, so a crash or a second run never sends it again; a check whose
-    every e-mail failed stays unmarked and is tried again by the next run."""
+    """E-mail each overdue check's leads and contact person once. Commits check by check, as the
+    reminder worker does: the alert is claimed (``alerted_at``) and committed before it is sent,
+    so a crash or a second run, even one at the same time, never sends it again; a check whose
+    every e-mail failed is released and tried again by the next run."""
     config = config if config is not None else current_app.config
+    if channels.missing_email_settings(config):
+        current_app.logger.warning("safety: overdue alerts not e-mailed: mail settings missing")
+        return 0
     sent = 0
     for alert in overdue(now):
         if alert.check.alerted_at is not None:
             continue
+        check_id, kind = alert.check.id, alert.kind
         people = [u for u in recipients(alert) if u.email]
-        if channels.missing_email_settings(config):
-            current_app.logger.warning("safety: alert %s not e-mailed: mail settings missing", alert.check.id)
-            people = []
-        delivered = 0
-        for person in people:
-            subject, body = alert_email(alert, person)
-            try:
-                channels.send_email(config, to=person.email, subject=subject, body=body)
-            except (channels.SendError, ValueError) as exc:
-                current_app.logger.warning("safety: alert %s to user %s failed: %s", alert.check.id, person.id, exc)
-                continue
-            delivered += 1
-        if people and not delivered:
+        messages = [(person.id, person.email, *alert_email(alert, person)) for person in people]
+        pair = pair_ids(kind, alert.check.visit)
+        if not _claim(check_id, utcnow()):
             db.session.rollback()
             continue
-        alert.check.alerted_at = utcnow()
-        pair = pair_ids(alert.kind, alert.check.visit)
-        log(db.session.get(User, pair[0]) if pair else None, "safety_alerted")
-        db.session.commit()  # own commit: an alert sent is marked at once, so it is never sent twice
+        db.session.commit()  # own commit: the alert is claimed before it is sent, so it is never sent twice
+        delivered = 0
+        for user_id, address, subject, body in messages:
+            try:
+                channels.send_email(config, to=address, subject=subject, body=body)
+            except (channels.SendError, ValueError) as exc:
+                current_app.logger.warning("safety: alert %s to user %s failed: %s", check_id, user_id, exc)
+                continue
+            delivered += 1
+        if messages and not delivered:
+            _claim(check_id, None, unclaim=True)
+        else:
+            log(db.session.get(User, pair[0]) if pair else None, "safety_alerted")
+        db.session.commit()  # own commit: the alert's outcome, before the next alert is sent
         sent += delivered
     return sent
 

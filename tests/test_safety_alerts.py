@@ -155,3 +155,25 @@ def test_a_shared_venue_alerts_the_lead_of_the_pairs_unit_only(app, runner, fres
     assert ALERT not in start_page(_client_for(app, people["other_lead"]))
     assert runner.invoke(args=["send-reminders"]).exit_code == 0
     assert [r for rcpts, _ in smtp.messages for r in rcpts] == ["liisa@example.fi"]
+
+
+def test_an_alert_whose_mail_failed_is_sent_by_the_next_run(app, runner, fresh_db, frozen_time, smtp, people):
+    from tests.messaging import free_port
+
+    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
+    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
+    worker = _client_for(app, people["worker"])
+    base = f"/safety/outreach/{visit.id}"
+    frozen_time.shift(minutes=35)
+    assert worker.post_form(f"{base}/arrived", {"margin": "30", "contact": "0"}, token_from=base).status_code == 302
+    frozen_time(datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
+    app.config["MAIL_PORT"] = free_port()    # nothing listens there: the mail fails
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    assert smtp.messages == []
+    assert fresh_db.scalar(sa.select(FieldCheck.alerted_at)) is None
+    assert safety_events(fresh_db) == ["safety_arrived"]
+    app.config["MAIL_PORT"] = smtp.port
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    assert [r for rcpts, _ in smtp.messages for r in rcpts] == ["liisa@example.fi"]
+    assert fresh_db.scalar(sa.select(FieldCheck.alerted_at)) is not None
+    assert safety_events(fresh_db) == ["safety_arrived", "safety_alerted"]
