@@ -208,7 +208,8 @@ def overdue(now: datetime | None = None) -> list[Alert]:
     for check in _open_checks():
         visit = check.visit
         due = visit.ends_at + timedelta(minutes=check.margin_minutes)
-        if due > now:
+        # A visit cancelled or marked "did not come" after the pair arrived has no tap page left.
+        if due > now or not is_open_visit(check.kind, visit):
             continue
         workers = visit.workers if check.kind == CheckKind.HOME_VISIT else visit.staff
         alerts.append(Alert(check=check, kind=check.kind, starts_at=visit.starts_at, ends_at=visit.ends_at,
