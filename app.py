@@ -17,6 +17,7 @@ import meetings.views
 import outreach.views
 import register.views
 import reminders.views
+import safety.views
 from accounts.session_auth import configure_login
 from core import config
 from core.setup import (
@@ -46,6 +47,7 @@ FEATURES: tuple[ModuleType, ...] = (
     reminders,
     outreach,
     appointments,
+    safety,
     lifecycle,
 )
 

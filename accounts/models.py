@@ -63,6 +63,11 @@ class SecurityEventKind(enum.StrEnum):
     PASSKEY_REMOVED = "passkey_removed"
     REQUIREMENT_ON = "requirement_on"
     REQUIREMENT_OFF = "requirement_off"
+    # Pair safety (safety/): a tap, an overdue alert, a lead's "reached them, all fine".
+    SAFETY_ARRIVED = "safety_arrived"
+    SAFETY_DONE = "safety_done"
+    SAFETY_ALERTED = "safety_alerted"
+    SAFETY_RESOLVED = "safety_resolved"
 
 
 class User(UserMixin, db.Model):
@@ -171,7 +176,8 @@ class RecoveryCode(db.Model):
 
 class SecurityEvent(db.Model):
     """The security log a lead reads: second factors enrolled, removed and reset, recovery codes
-    used, the second-factor requirement switched. Names no client; ``detail`` is fixed text."""
+    used, the second-factor requirement switched, pair safety's taps, alerts and resolutions.
+    Names no client; ``detail`` is fixed text."""
 
     __tablename__ = "security_event"
     __table_args__ = (sa.Index("ix_security_event_at", "at"),)

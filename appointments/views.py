@@ -58,7 +58,7 @@ def _labels():
                                    "status": translated_labels(STATUS_LABELS)}}
 
 
-def _appointment_or_404(appointment_id) -> Appointment:
+def get_appointment_or_404(appointment_id) -> Appointment:
     try:
         key = int(appointment_id)
     except (TypeError, ValueError):
@@ -136,7 +136,7 @@ def new(client_id):
     # Rebooking: the earlier appointment (a no-show) gives the settings and the link.
     previous = None
     if request.args.get("after"):
-        previous = _appointment_or_404(request.args.get("after"))
+        previous = get_appointment_or_404(request.args.get("after"))
         if previous.client_id != client.id:
             abort(404)
     form = AppointmentForm()
@@ -177,7 +177,7 @@ def new(client_id):
 @login_required
 @read_only
 def show(appointment_id):
-    appointment = _appointment_or_404(appointment_id)
+    appointment = get_appointment_or_404(appointment_id)
     log_access(appointment.client_id, "view", f"appointment {appointment.id}")
     return render_template("appointments/show.html", appointment=appointment, cancel_form=CancelForm(),
                            confirm=ConfirmForm(), now=utcnow())
@@ -186,7 +186,7 @@ def show(appointment_id):
 @bp.route("/appointments/<appointment_id>/move", methods=["GET", "POST"])
 @login_required
 def move(appointment_id):
-    appointment = _appointment_or_404(appointment_id)
+    appointment = get_appointment_or_404(appointment_id)
     if appointment.status != AppointmentStatus.BOOKED:
         flash(_("This appointment is no longer booked and cannot be changed."), "error")
         return redirect(url_for("appointments.show", appointment_id=appointment.id))
@@ -237,7 +237,7 @@ def _notice_flash(reason: str | None) -> None:
 @bp.route("/appointments/<appointment_id>/cancel", methods=["POST"])
 @login_required
 def cancel(appointment_id):
-    appointment = _appointment_or_404(appointment_id)
+    appointment = get_appointment_or_404(appointment_id)
     form = CancelForm()
     if not form.validate_on_submit():
         abort(400)
@@ -257,7 +257,7 @@ def cancel(appointment_id):
 @bp.route("/appointments/<appointment_id>/status", methods=["POST"])
 @login_required
 def status(appointment_id):
-    appointment = _appointment_or_404(appointment_id)
+    appointment = get_appointment_or_404(appointment_id)
     form = StatusForm()
     if not form.validate_on_submit():
         abort(400)
@@ -275,7 +275,7 @@ def status(appointment_id):
 @bp.route("/appointments/<appointment_id>/next", methods=["POST"])
 @login_required
 def book_next(appointment_id):
-    appointment = _appointment_or_404(appointment_id)
+    appointment = get_appointment_or_404(appointment_id)
     form = NextForm()
     if not form.validate_on_submit():
         abort(400)

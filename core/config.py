@@ -66,6 +66,7 @@ def from_environment(instance_path: str) -> dict:
         "MAIL_TIMEOUT": float(os.environ.get("MAIL_TIMEOUT", "20") or 20),
         "SESSION_IDLE_MINUTES": int(os.environ.get("SESSION_IDLE_MINUTES", "30") or 30),
         "FEEDBACK_PER_ADDRESS_LIMIT": int(os.environ.get("FEEDBACK_PER_ADDRESS_LIMIT", "2") or 2),
+        "SAFETY_MARGIN_MINUTES": int(os.environ.get("SAFETY_MARGIN_MINUTES", "30") or 30),
         # Retention periods as given (lifecycle.retention checks them when the app starts) and
         # the key that encrypts backups (core.backup); unset means the default / unencrypted.
         **{key: os.environ[key] for key in RETENTION_KEYS if os.environ.get(key, "").strip()},
@@ -100,6 +101,8 @@ DEFAULTS = {
     "LANGUAGES": ("fi", "sv", "en"),
     # A login also ends after this many minutes without a request (accounts.session_auth).
     "SESSION_IDLE_MINUTES": 30,
+    # Pair safety (safety/): minutes after a visit's planned end before a missing "we are done" alerts.
+    "SAFETY_MARGIN_MINUTES": 30,
     # Login throttling (accounts.services.check_throttle), counted over the window: failures one
     # address may make at one account, and at all accounts, before it is refused; failures an
     # account may have from anywhere before each address waits a growing delay (never a lock).

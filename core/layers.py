@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("calendar_export", "feedback"),    # feeds of sessions and meetings; feedback on them
     ("reminders",),                     # the outbox: reminders, notices, follow-ups
     ("appointments", "outreach"),       # one-to-one appointments; outreach visits
+    ("safety",),                        # pair safety on home visits and outreach visits
     ("lifecycle",),                     # retention and erasure across everything
 )
 

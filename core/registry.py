@@ -14,7 +14,8 @@ see only what was registered on them.
 Names in use (docs/ARCHITECTURE.md, "The registries"): "panels" (``core.dashboard``),
 "client_sections" (``register.sections``), "access_rules" (``register.access``), "busy_sources"
 (``core.conflicts``), "calendar_sources" (``calendar_export.sources``), "reminder_sources" and
-"reminder_targets" (``reminders.services``), "group_cancel_audience" (``groups.services``), "demo"
+"reminder_targets" (``reminders.services``), "group_cancel_audience" (``groups.services``),
+"send_reminders_jobs" (``reminders.views``, the timed work of features above it), "demo"
 (``core.demo``), "agenda", "annotators", "to_record", "exceptions" (``core.agenda``),
 "session_listeners" (``calendar_export.changes``), "features" (``core.setup``).
 """

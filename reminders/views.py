@@ -22,7 +22,7 @@ from core.demo import register_demo
 from core.extensions import db, login_manager
 from core.formatting import local_date
 from core.forms import ConfirmForm
-from core.registry import register
+from core.registry import register, registered
 from core.security import read_only
 from core.timeutil import finnish_holiday, local_to_utc, local_today
 from core.web import id_arg, paginate
@@ -594,6 +594,10 @@ def send_reminders(now_text: str | None, batch: int) -> None:
             totals[key] += value
     click.echo(f"queued {created}, sent {totals['sent']}, waiting for manual sending {totals['manual']}, "
                f"failed {totals['failed']}")
+    # Timed work of the features above (pair safety's overdue alerts), handed over through the
+    # registry: this layer does not import them (core.layers).
+    for job in registered("send_reminders_jobs"):
+        click.echo(job(now))
 
 
 @bp.record_once

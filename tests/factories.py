@@ -119,3 +119,33 @@ def login_sessions(fresh_db, user_id: int) -> int:
     from accounts.models import UserSession
 
     return fresh_db.scalar(sa.select(sa.func.count()).select_from(UserSession).where(UserSession.user_id == user_id))
+
+
+# Pair safety (tests/test_safety_*.py): a home visit and an outreach visit with their pairs.
+def make_home_visit(*, client, worker1, worker2=None, starts_at: datetime, minutes: int = 60, kind: str = "home_visit"):
+    from appointments.models import Appointment, AppointmentKind
+    from core.extensions import db
+
+    appointment = Appointment(client_id=client.id, worker1_id=worker1.id, worker2_id=worker2.id if worker2 else None,
+                              kind=AppointmentKind(kind), starts_at=starts_at,
+                              ends_at=starts_at + timedelta(minutes=minutes), place="Kotikatu 1 A 2")
+    db.session.add(appointment)
+    db.session.commit()
+    return appointment
+
+
+def make_outreach_visit(*, staff, starts_at: datetime, hours: int = 2, unit_id: int | None = None):
+    from core.extensions import db
+    from outreach import services
+    from outreach.models import OutreachVisit
+
+    partner = make_partner(name=f"Seurakunta {_next()}", kind="parish")
+    venue = services.save_venue(None, partner_id=partner.id, name=f"Kahvila {_next()}", address="Kirkkotie 1",
+                                active=True)
+    venue.unit_id = unit_id
+    visit = OutreachVisit(venue=venue, starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours))
+    db.session.add(visit)
+    db.session.flush()
+    services.assign_pair(visit, staff[0].id, staff[1].id if len(staff) > 1 else None)
+    db.session.commit()
+    return visit
