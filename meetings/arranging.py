@@ -196,7 +196,9 @@ def restore_meeting(meeting: Meeting, *, user) -> None:
         raise MeetingError(_l("A cancelled meeting can be restored only before its time."))
     _set_status(meeting, MeetingStatus.PLANNED.value, user)
     db.session.flush()
-    _send(meeting, "updated")
+    # "restored": the calendar invitation is sent again, and those told of the cancellation by
+    # SMS are told it takes place after all (reminders.notices.meeting_changed).
+    _send(meeting, "restored", old_starts_at=meeting.starts_at)
 
 
 def held_refusal(meeting: Meeting) -> str | None:

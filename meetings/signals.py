@@ -2,7 +2,7 @@
 
 ``meeting_changed`` is sent after a service has changed a meeting (the change is flushed, not yet
 committed) with ``sender=current_app._get_current_object()``, ``meeting=...`` and
-``change="created"|"moved"|"cancelled"|"updated"`` (an edit or a cancellation also carries
+``change="created"|"moved"|"cancelled"|"updated"|"restored"`` (an edit, a cancellation or a restore also carries
 ``old_starts_at``, ``place_changed`` for an edit, and ``notify``: False when staff unticked
 "send notice" for the change). ``participant_attendance_recorded`` is sent
 with ``participant=...`` when attendance is recorded. ``participant_removed`` is sent with

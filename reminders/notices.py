@@ -130,17 +130,21 @@ def session_changed(session, change: str, old_start: datetime, notify: bool) -> 
 
 
 def meeting_changed(meeting, change: str, old_start: datetime | None, notify: bool) -> int:
-    """A network meeting moved or cancelled: the client (when taking part) and the relatives
-    invited are told. Relatives with e-mail get the calendar update instead (queue_invitations),
-    so only their SMS is queued here."""
-    if not notify or change not in ("moved", "cancelled") or old_start is None or old_start <= utcnow():
+    """A network meeting moved, cancelled or restored (a cancellation undone): the client (when
+    taking part) and the relatives invited are told. Relatives with e-mail get the calendar update
+    instead (queue_invitations), so only their SMS is queued here. A restored meeting's reminders,
+    stopped by the cancellation, go out after all."""
+    if change == "restored" and meeting.starts_at > utcnow():
+        queue.revive_reminders(TargetKind.MEETING.value, meeting.id, meeting.starts_at)
+    if not notify or change not in ("moved", "cancelled", "restored") or old_start is None or old_start <= utcnow():
         return 0
     recipients = [r for r in services.meeting_recipients(meeting)
                   if r.kind == RecipientKind.CLIENT.value or not (r.email or "").strip()]
     new_start = None if change == "cancelled" else meeting.starts_at
     return queue_change_notice(recipients, what="meeting", target_kind=TargetKind.MEETING.value,
                                target_id=meeting.id, sequence=meeting.sequence, old_start=old_start,
-                               new_start=new_start, place=lambda lang: queue.meeting_place(meeting, lang))
+                               new_start=new_start, place=lambda lang: queue.meeting_place(meeting, lang),
+                               restored=change == "restored")
 
 
 # --- relatives' invitations by SMS -------------------------------------------------------------

@@ -131,7 +131,7 @@ def contact_line(phone: str, hours: str, language: str) -> str:
 
 def change_notice_text(what: str, old_start: datetime, new_start: datetime | None, place: str,
                        language: str, restored: bool = False) -> tuple[str, str]:
-    """(subject, body) telling that an appointment or a group meeting moved (new time and place),
+    """(subject, body) telling that an appointment, a group session or a network meeting moved (new time and place),
     was cancelled (new_start None) or takes place after all (``restored``: a cancellation undone).
     Names nothing but the times and the place."""
     with force_locale(_lang(language)):
@@ -141,6 +141,8 @@ def change_notice_text(what: str, old_start: datetime, new_start: datetime | Non
             when = when_text(new_start, language)
             if what == "session":
                 held = _("Your group session %(when)s takes place after all.", when=when)
+            elif what == "meeting":
+                held = _("Your network meeting %(when)s takes place after all.", when=when)
             else:
                 held = _("Your appointment %(when)s takes place after all.", when=when)
             body = _join(held, place_sentence(place))
@@ -148,12 +150,16 @@ def change_notice_text(what: str, old_start: datetime, new_start: datetime | Non
             subject = _("Cancelled appointment")
             if what == "session":
                 body = _("Your group session %(when)s is cancelled.", when=old)
+            elif what == "meeting":
+                body = _("The network meeting %(when)s is cancelled.", when=old)
             else:
                 body = _("Your appointment %(when)s is cancelled.", when=old)
         else:
             subject = _("Changed appointment")
             if what == "session":
                 moved = _("Your group session %(when)s has moved.", when=old)
+            elif what == "meeting":
+                moved = _("Your network meeting %(when)s has moved.", when=old)
             else:
                 moved = _("Your appointment %(when)s has moved.", when=old)
             body = _join(moved, _("The new time is %(when)s.", when=when_text(new_start, language)),

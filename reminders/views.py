@@ -70,9 +70,10 @@ def _require_login():
 
 def _on_meeting_changed(sender, meeting=None, change=None, old_starts_at=None, place_changed=False, notify=True,
                         **_kw):
-    if meeting is not None and change in ("created", "moved", "cancelled", "updated"):
-        invitations.queue_invitations(meeting, change)
-        notices.relative_sms_invitations(meeting, change)
+    if meeting is not None and change in ("created", "moved", "cancelled", "updated", "restored"):
+        # A restored meeting's invitation is an update of the event (SEQUENCE raised).
+        invitations.queue_invitations(meeting, "updated" if change == "restored" else change)
+        notices.relative_sms_invitations(meeting, "updated" if change == "restored" else change)
         # A new place is news for the client as a new time is.
         notices.meeting_changed(meeting, "moved" if place_changed and change == "updated" else change,
                                 old_starts_at, notify)

@@ -196,7 +196,8 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     assert sorted((r.recipient_kind, r.recipient_id, r.channel) for r in moved) == sorted(
         [("client", client.id, "sms"), ("relative", by_sms.id, "sms")])
     assert all("11.30" in r.body and "9.00" in r.body for r in moved)
-    assert any(r.body.startswith("Ditt besök ") and "har flyttats." in r.body for r in moved)
+    # The glossary's word: a network meeting, not an appointment ("besök").
+    assert any(r.body.startswith("Ditt nätverksmöte ") and "har flyttats." in r.body for r in moved)
 
     show = f"/meetings/{meeting.id}"
     # Cancelling asks first, on its own page, which carries the "send notice" box (ticked).
@@ -205,7 +206,7 @@ def test_meeting_move_and_cancel_tell_the_client_and_the_relative_without_email(
     cancelled = [r for r in _notices(fresh_db) if r.slot.startswith("notice-cancel")]
     assert sorted((r.recipient_kind, r.recipient_id) for r in cancelled) == sorted(
         [("client", client.id), ("relative", by_sms.id)])
-    assert any(r.body.startswith("Tapaamisesi ") and r.body.endswith("on peruttu.") for r in cancelled)
+    assert any(r.body.startswith("Verkostopalaveri ") and "on peruttu." in r.body for r in cancelled)
 
 
 def test_queue_change_notice_is_generic_and_exactly_once(app, facilitator):
@@ -262,3 +263,44 @@ def test_contact_settings_are_for_the_lead_and_refuse_a_bad_number(app, auth_cli
     assert response.status_code == 302
     assert fresh_db.execute(sa.text("SELECT contact_phone, opening_hours FROM team_settings")) == [
         ("+358931012345", "ma–pe 9–15")]
+
+
+def test_a_restored_meeting_tells_those_told_of_the_cancellation_and_revives_its_reminders(app, facilitator,
+                                                                                          auth_client, fresh_db):
+    """Undoing a meeting's cancellation (before its time): the client and the relative without
+    e-mail, told by SMS that it was cancelled, are told it takes place after all, and the reminder
+    the cancellation stopped goes out after all (as a restored group session's does). Before, the
+    restore sent only the calendar update: the client kept believing the meeting was off."""
+    from reminders import queue
+    from reminders.services import save_policy
+
+    client = make_client(name="Kaisa Asiakas", worker=facilitator, phone="040 555 6666", consent=True)
+    by_sms = save_relative(client, None, name="Sisko Sms", relation="sisar", phone="040 777 8888", email="",
+                           language="sv", reminder_consent=True)
+    db.session.commit()
+    day = local_today() + timedelta(days=10)
+    starts = local_to_utc(day, time(9, 0))
+    meeting = arranging.create_meeting(
+        client=client, purpose="Salainen tarkoitus", starts_at=starts, ends_at=starts + timedelta(hours=1),
+        place="Kauppakatu 5", staff_ids=[facilitator.id], relative_ids=[by_sms.id], created_by=facilitator)
+    save_policy("meeting", meeting.id, day_before=True, day_before_at=time(16, 0), same_morning=False,
+                same_morning_at=time(8, 0), by_sms=True, by_email=False)
+    db.session.commit()
+    assert queue.queue_due(local_to_utc(day - timedelta(days=1), time(16, 5))) >= 1
+    db.session.commit()
+
+    show = f"/meetings/{meeting.id}"
+    assert auth_client.post_form(f"{show}/cancel", {"send_notice": "y"}, token_from=f"{show}/cancel").status_code == 302
+    reminders = list(fresh_db.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder")))
+    assert reminders and all(r.status == "cancelled" for r in reminders)
+
+    assert auth_client.post_form(f"{show}/restore", {}, token_from=show).status_code == 302
+    restored = [r for r in _notices(fresh_db) if r.slot.startswith("notice-restore")]
+    assert sorted((r.recipient_kind, r.recipient_id, r.channel) for r in restored) == sorted(
+        [("client", client.id, "sms"), ("relative", by_sms.id, "sms")])
+    by_language = {r.language: r.body for r in restored}
+    assert by_language["fi"].startswith("Verkostopalaverisi ") and "pidetään sittenkin." in by_language["fi"]
+    assert by_language["sv"].startswith("Ditt nätverksmöte ") and "blir av ändå." in by_language["sv"]
+    assert all("9.00" in r.body and "Salainen" not in r.body and "Kaisa" not in r.body for r in restored)
+    reminders = list(fresh_db.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "reminder")))
+    assert reminders and all(r.status == "pending" and r.last_error == "" for r in reminders)
