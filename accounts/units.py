@@ -30,6 +30,13 @@ def member_unit_ids_select(user_id: int) -> sa.Select:
     return sa.select(UnitMembership.unit_id).where(UnitMembership.user_id == user_id)
 
 
+def colleague_ids_select(user_id: int) -> sa.Select:
+    """A SELECT of the ids of the staff of the units the user is a member of (the user too):
+    whom the user picks as a co-worker or filters by. A county's 500 staff in every chooser was
+    a list no one could use, and a cost that grew with every unit."""
+    return sa.select(UnitMembership.user_id).where(UnitMembership.unit_id.in_(member_unit_ids_select(user_id)))
+
+
 def led_unit_ids_select(user) -> sa.Select:
     """A SELECT of the ids of the units ``user`` leads: a lead's memberships, else none."""
     if not getattr(user, "is_lead", False):

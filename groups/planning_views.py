@@ -41,8 +41,8 @@ from .views import _apply_error, _editable_group, _group_or_404, _staff_choices,
 
 def _group_form(group: Group | None) -> GroupForm:
     form = GroupForm(obj=group)
-    form.facilitator1_id.choices = _staff_choices()
-    form.facilitator2_id.choices = _staff_choices()
+    current = (group.facilitator1_id, group.facilitator2_id) if group is not None else ()
+    form.facilitator1_id.choices = form.facilitator2_id.choices = _staff_choices(current)
     partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True),
                                                                       partner_visible_condition(current_user))
                                   .order_by(PartnerOrganisation.name)).all()

@@ -6,6 +6,8 @@ and ideas; the rest are in ``planning_views``, ``schedule_views``, ``enrolment_v
 ``attendance_views``, all on ``bp``."""
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,6 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, load_only
 
 from accounts.models import User
+from accounts.units import colleague_ids_select
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import register_busy_source
 from core.db import get_or_404
@@ -122,8 +125,15 @@ def _apply_error(form, error: GroupError) -> None:
         form.form_errors.append(error.message)
 
 
-def _staff_choices():
-    users = db.session.execute(sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
+def _staff_choices(keep: Iterable[int | None] = ()):
+    """The active staff of the user's units, and whoever already facilitates the group (``keep``),
+    even from another unit, so that saving the group does not drop them."""
+    kept = sorted(i for i in keep if i)
+    users = db.session.execute(
+        sa.select(User.id, User.name)
+        .where(User.active.is_(True),
+               sa.or_(User.id.in_(colleague_ids_select(current_user.id)), User.id.in_(kept)))
+        .order_by(User.name)).all()
     return [(0, _("– Choose –"))] + [(uid, name) for uid, name in users]
 
 

@@ -322,3 +322,27 @@ def test_start_page_exceptions_of_pair_work_are_the_leads_units_only(app, world)
     mine = signed_in(app, world["lead_a"]).get("/").get_data(as_text=True)
     assert 'id="unit-heading"' in mine
     assert not any(link in mine for link in links)
+
+
+def test_staff_choosers_on_the_group_pages_list_the_users_units(app, world):
+    """The group list's facilitator filter and the group form's facilitator choosers offer the
+    staff of the user's own units (they listed every staff member of the county), and a group
+    whose facilitator is from another unit keeps them when edited."""
+    from groups.models import Group
+
+    worker_b = world["worker_b"]
+    lead_a = signed_in(app, world["lead_a"])
+    for url in ("/groups/", "/groups/new"):
+        page = lead_a.get(url).get_data(as_text=True)
+        assert world["lead_a"].name in page, url  # the chooser is there, with the user's own unit
+        assert worker_b.name not in page, url
+    theirs = signed_in(app, world["lead_b"]).get("/groups/").get_data(as_text=True)
+    assert f'<option value="{worker_b.id}"' in theirs
+
+    # A unit-A group co-facilitated by unit B's worker: the edit form keeps them.
+    shared = Group(title="Yhteinen ryhmä", status="planning", facilitator1_id=world["lead_a"].id,
+                   facilitator2_id=worker_b.id, unit_id=world["unit_a"])
+    db.session.add(shared)
+    db.session.commit()
+    form = lead_a.get(f"/groups/{shared.id}/edit").get_data(as_text=True)
+    assert f'<option selected value="{worker_b.id}"' in form or f'<option value="{worker_b.id}" selected' in form
