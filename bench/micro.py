@@ -221,27 +221,3 @@ def session_signer(repeat: int = 20000) -> dict:
     return {"library_us": round(best / repeat * 1e6, 1), "kept_us": 0.2}
 
 
-def babel_domain(repeat: int = 20000) -> dict:
-    """One gettext in a request: with core.i18n.RememberingDomain (the catalogue remembered for the
-    context's locale) and with Flask-Babel's own Domain.get_translations, and how many gettext
-    calls the measured meeting page makes."""
-    import timeit
-
-    import flask_babel
-
-    from core import i18n
-
-    app = _app("sqlite://")
-    out = {}
-    with app.test_request_context("/"):
-        flask_babel.refresh()
-        ours = i18n.RememberingDomain.get_translations
-        for name, impl in (("kept_us", ours), ("library_us", flask_babel.Domain.get_translations)):
-            i18n.RememberingDomain.get_translations = impl
-            try:
-                flask_babel.gettext("Save")
-                best = min(timeit.repeat(lambda: flask_babel.gettext("Save"), number=repeat, repeat=5))
-            finally:
-                i18n.RememberingDomain.get_translations = ours
-            out[name] = round(best / repeat * 1e6, 2)
-    return out

@@ -21,8 +21,7 @@ import time
 from .server import ROOT
 
 # variant -> the page it is measured on
-PAGES = {"no_fastpath": "feed_304", "orm_reads": "feed_304", "orm_inserts": "client_page",
-         "library_domain": "meeting_page"}
+PAGES = {"no_fastpath": "feed_304", "orm_reads": "feed_304"}
 
 
 def _time(fn, repeat: int) -> float:

@@ -403,8 +403,6 @@ def _guard_value(fn, *a):
 SPECIAL_PATHS = [
     ("no_fastpath", "feed_304"),
     ("orm_reads", "feed_304"),
-    ("orm_inserts", "client_page"),
-    ("library_domain", "meeting_page"),
 ]
 
 

@@ -19,15 +19,6 @@ def _no_fastpath() -> None:
     fastpath.install = lambda app: None
 
 
-def _library_domain() -> None:
-    """Flask-Babel's own Domain.get_translations (looks the catalogue up on every gettext)."""
-    import flask_babel
-
-    import core.i18n as i18n
-
-    i18n.RememberingDomain.get_translations = flask_babel.Domain.get_translations
-
-
 def _orm_reads() -> None:
     """The calendar poll's one lookup through the ORM session (a transaction, the result
     processing) instead of core.db.read_row's raw autocommit cursor."""
@@ -42,30 +33,10 @@ def _orm_reads() -> None:
     services.read_row = read_row
 
 
-def _orm_inserts() -> None:
-    """A read-only page's access-log rows written in an ordinary ORM write transaction (what the
-    app already does for a page of more than 500 clients) instead of register.chain.append_raw's
-    raw multi-row INSERT."""
-    from flask import g
-
-    import register.chain as chain
-    from core.extensions import db
-
-    def append_raw(rows):
-        g.read_only = False  # on SQLite BEGIN IMMEDIATE, as a writing request
-        chain.append_in_session(rows)
-        db.session.commit()
-
-    chain.append_raw = append_raw
-
-
 VARIANTS: dict[str, tuple[Callable[[], None], str, str]] = {
     # name: (how, what is taken out, the special path's place in the code)
     "no_fastpath": (_no_fastpath, "the WSGI fast path for 304s", "calendar_export/fastpath.py"),
     "orm_reads": (_orm_reads, "the raw-driver read (core.db.read_row)", "core/db.py read_row"),
-    "orm_inserts": (_orm_inserts, "the raw-driver insert (register.chain.append_raw)",
-                    "core/db.py insert_rows, register/chain.py append_raw"),
-    "library_domain": (_library_domain, "the Babel Domain subclass", "core/i18n.py RememberingDomain"),
 }
 
 

@@ -154,49 +154,6 @@ def read_row(statement: sa.Select, params: dict) -> tuple | None:
         return cursor.fetchone()
 
 
-INSERT_ROWS_MAX = 500  # rows per insert_rows statement (SQLite allows 32,766 parameters)
-_insert_sql: dict[tuple, tuple[str, tuple]] = {}
-
-
-def insert_rows(table: sa.Table, rows: list[dict]) -> None:
-    """Insert rows (dicts with the same keys) with one multi-row INSERT statement in autocommit
-    mode on a pooled DBAPI connection: on SQLite the statement takes the write lock for the
-    moment it runs (waiting for it as any write does), on PostgreSQL it is one round trip; it
-    is atomic on both. Column types convert the values as in the ORM.
-
-    For the access log of pages with client data: through the ORM session the same row cost a
-    connection checkout with BEGIN IMMEDIATE, the session's unit of work and a COMMIT, a tenth
-    of a page's time. Up to INSERT_ROWS_MAX rows; callers with more use the session."""
-    if not rows:
-        return
-    sql, arguments = insert_sql(table, rows)
-    with _raw_cursor() as cursor:
-        _execute_raw(cursor, sql, arguments)
-
-
-def insert_sql(table: sa.Table, rows: list[dict]) -> tuple[str, tuple]:
-    """The multi-row INSERT of ``insert_rows`` and its DBAPI arguments (for a caller that runs it
-    inside a raw transaction of its own, as the access log's hash chain does)."""
-    if len(rows) > INSERT_ROWS_MAX:
-        raise ValueError(f"insert_rows takes at most {INSERT_ROWS_MAX} rows")
-    dialect = db.engine.dialect
-    names = tuple(rows[0])
-    key = (table.name, names, len(rows), dialect.name)
-    cached = _insert_sql.get(key)
-    if cached is None:
-        quote = dialect.identifier_preparer
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
-        group = "(" + ", ".join([mark] * len(names)) + ")"
-        sql = (f"INSERT INTO {quote.format_table(table)} ({', '.join(quote.format_column(table.c[n]) for n in names)}) "
-               f"VALUES {', '.join([group] * len(rows))}")
-        processors = tuple(table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names)
-        cached = _insert_sql[key] = (sql, processors)
-    sql, processors = cached
-    arguments = tuple(proc(row[n]) if proc is not None else row[n]
-                      for row in rows for n, proc in zip(names, processors, strict=True))
-    return sql, arguments
-
-
 def positive_id_or_404(ident) -> int:
     """A record id from a URL: anything that is not a positive integer that fits the database's
     BIGINT is a 404, never a 500."""

@@ -1,3 +1,5 @@
+from flask_babel import Babel
+
 """Extensions are created unbound here and bound to the app in ``create_app``."""
 from flask_login import LoginManager
 from flask_migrate import Migrate
@@ -5,8 +7,6 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
-
-from .i18n import Babel
 
 # Named constraints make Alembic's batch mode on SQLite and drops on PostgreSQL predictable.
 NAMING_CONVENTION = {
@@ -26,4 +26,4 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-babel = Babel()
+babel = Babel()  # Flask-Babel's own: its Domain subclass paid nothing measurable (bench/RESULTS.md)

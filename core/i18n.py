@@ -2,11 +2,11 @@
 session, else the browser's preference among fi/sv/en, else Finnish."""
 from __future__ import annotations
 
-from functools import cache, cached_property
+from functools import cache
 
 import flask_babel
 from babel import support
-from flask import Flask, current_app, g, request, session
+from flask import Flask, current_app, request, session
 from flask_login import current_user
 from wtforms.i18n import messages_path
 
@@ -21,36 +21,6 @@ def select_locale() -> str:
     if isinstance(lang, str) and lang in languages:
         return lang
     return request.accept_languages.best_match(languages) or current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
-class RememberingDomain(flask_babel.Domain):
-    """Flask-Babel's message domain, with the catalogue remembered for the context's locale.
-
-    Every gettext (templates, views, the lazy labels of forms) asks the domain for the current
-    catalogue, which looked up the context, the locale and its name again each time; a page
-    made a hundred such calls. Flask-Babel keeps the context's locale in
-    ``g._flask_babel.babel_locale`` and puts a new Locale object there under force_locale (and
-    removes it on refresh), so the remembered catalogue is used only while the very same locale
-    object is in place."""
-
-    def get_translations(self):
-        state = g.get("_flask_babel") if g else None
-        locale = getattr(state, "babel_locale", None)
-        remembered = getattr(state, "kohtaamo_translations", None)
-        if locale is not None and remembered is not None and remembered[0] is locale and remembered[1] is self:
-            return remembered[2]
-        translations = super().get_translations()
-        state = g.get("_flask_babel") if g else None
-        locale = getattr(state, "babel_locale", None)
-        if locale is not None:
-            state.kohtaamo_translations = (locale, self, translations)
-        return translations
-
-
-class Babel(flask_babel.Babel):
-    @cached_property
-    def domain_instance(self):
-        return RememberingDomain(domain=self.domain)
 
 
 def init_i18n(app: Flask, babel) -> None:

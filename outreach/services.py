@@ -92,9 +92,9 @@ def _candidates(spec: RuleSpec, start: date, end: date):
     else:
         month = date(start.year, start.month, 1)
         while month < end:
-            day = nth_weekday(month.year, month.month, spec.weekday, spec.nth)
-            if day is not None:
-                yield day
+            nth = nth_weekday(month.year, month.month, spec.weekday, spec.nth)
+            if nth is not None:
+                yield nth
             month = add_months(month, 1)
 
 
@@ -222,7 +222,10 @@ def _reconcile_visits(venue: OutreachVenue, spec: RuleSpec, old_times, new_times
                                        OutreachVisit.status == VisitStatus.SCHEDULED.value))]
     if not coming:
         return
-    keep = set(rule_dates(spec, today, max(v.rule_date for v in coming) + timedelta(days=1)))
+    # The query asked for rule_date >= today, so every visit here has one; the column is nullable
+    # (visits added by hand have none).
+    last = max(v.rule_date for v in coming if v.rule_date is not None)
+    keep = set(rule_dates(spec, today, last + timedelta(days=1)))
     for visit in coming:
         day = visit.rule_date
         if day not in keep:

@@ -16,9 +16,10 @@ from flask import Flask, abort, g, has_request_context
 from flask_login import current_user
 
 from accounts.units import leads_unit, led_unit_ids, led_unit_ids_select, member_unit_ids, member_unit_ids_select
-from core.db import INSERT_ROWS_MAX, utcnow
+from core.db import utcnow
 from core.extensions import db
 from core.registry import register, registered
+from core.transaction import writing
 
 from . import chain
 from .models import Client, ClientWorker, PartnerOrganisation
@@ -163,8 +164,8 @@ def log_access_many(client_ids, action: str, detail: str = "", user=None) -> Non
 
 
 def write_deferred(response):
-    """After a read-only view: write the access-log rows it collected, in a short transaction
-    of their own (register.chain.append_raw) after the view's read transaction has ended. Runs before
+    """After a read-only view: write the access-log rows it collected, in a short write
+    transaction of their own (core.transaction.writing) after the view's read transaction has ended. Runs before
     the response leaves the app, so a page with client data is never sent unless its log rows
     are stored (if this fails, the error page is sent instead). Error responses log nothing, as
     a rolled-back view would."""
@@ -175,12 +176,9 @@ def write_deferred(response):
     # in this context (a test's) then see the rows.
     if db.session().in_transaction():
         db.session.rollback()
-    if len(rows) <= INSERT_ROWS_MAX:
-        # A short raw transaction: lock, the previous hash, one INSERT (register.chain).
-        chain.append_raw(rows)
-    else:
-        # A page listing more clients than one statement takes: one ordinary write transaction.
-        g.read_only = False  # on SQLite BEGIN IMMEDIATE
+    # Through the session, as a writing request's rows are (the chain's lock, the previous hash,
+    # the rows). A raw multi-row INSERT on a connection of its own was measured against this and
+    # gained nothing (bench/RESULTS.md, "Special paths": 0.99x on the client page), so it went.
+    with writing():
         chain.append_in_session(rows)
-        db.session.commit()  # an after-request hook's own transaction, after the request's reads
     return response

@@ -9,7 +9,6 @@ in a transaction holding the write lock (BEGIN IMMEDIATE) from before it reads t
 hash; on PostgreSQL it takes a transaction-level advisory lock first."""
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
 import json
@@ -18,7 +17,6 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from core.db import _execute_raw, _raw_cursor  # noqa: PLC2701 - the raw insert path of core.db
 from core.extensions import db
 
 GENESIS = "0" * 64
@@ -78,34 +76,6 @@ def append_in_session(rows: list[dict]) -> None:
     session.execute(sa.insert(AccessLog), _chain(rows, prev))
     session.info["access_log_chain"] = (session.get_nested_transaction() or session.get_transaction(),
                                         rows[-1]["row_hash"])
-
-
-def append_raw(rows: list[dict]) -> None:
-    """Append rows in a short transaction of their own on a pooled connection, outside the ORM
-    session (a read-only view's log rows, after its reads): lock, read the last hash, one
-    multi-row INSERT, commit."""
-    from core.db import insert_sql
-
-    from .models import AccessLog
-
-    dialect = db.engine.dialect
-    postgres = dialect.name == "postgresql"
-    with _raw_cursor() as cursor:
-        _execute_raw(cursor, "BEGIN" if postgres else "BEGIN IMMEDIATE", ())
-        try:
-            if postgres:
-                _execute_raw(cursor, f"SELECT pg_advisory_xact_lock({LOCK_KEY})", ())
-            _execute_raw(cursor, _LAST, ())
-            last = cursor.fetchone()
-            _chain(rows, last[0] if last else None)
-            sql, arguments = insert_sql(AccessLog.__table__, rows)
-            _execute_raw(cursor, sql, arguments)
-            _execute_raw(cursor, "COMMIT", ())
-        except BaseException:
-            # The connection may be gone; the error re-raised below says why.
-            with contextlib.suppress(Exception):
-                cursor.execute("ROLLBACK")
-            raise
 
 
 @dataclass

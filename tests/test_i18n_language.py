@@ -75,7 +75,7 @@ def test_date_filters_follow_the_page_language_and_helsinki_time(app):
 
 
 def test_the_remembered_catalogue_follows_the_locale(app):
-    # core.i18n.RememberingDomain keeps the catalogue for the context's locale object; a
+    # Flask-Babel looks the catalogue up for the context's locale; a
     # force_locale (messages in the recipient's language) and a refresh must still switch it,
     # in templates, in views and in lazy labels alike.
     from flask import render_template_string

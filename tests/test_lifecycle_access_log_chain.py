@@ -47,7 +47,7 @@ def _seed_log(app, auth_client, lead_client, facilitator, n_clients=3):
     clients = [make_client(name=f"Ketju Asiakas {i}", worker=facilitator) for i in range(n_clients)]
     db.session.commit()
     for c in clients:
-        assert auth_client.get(f"/clients/{c.id}").status_code == 200      # read-only: raw append
+        assert auth_client.get(f"/clients/{c.id}").status_code == 200      # read-only: its own write transaction after the reads
         assert auth_client.get(f"/clients/{c.id}/edit").status_code == 200  # writing view: in session
     assert lead_client.get("/clients").status_code == 200                    # many rows at once
     log_access_many([c.id for c in clients], "export", "test", user=facilitator)
@@ -209,10 +209,12 @@ WRITER = textwrap.dedent("""
             with immediate_transactions():   # as a writing request: BEGIN IMMEDIATE on SQLite
                 log_access(1, "view", f"{name} session {i}", user=Who())
                 db.session.commit()
-            chain.append_raw([{"user_id": None, "user_name": name, "client_id": 1, "action": "list",
-                               "detail": f"{name} raw {i}", "at": utcnow()},
-                              {"user_id": None, "user_name": name, "client_id": 2, "action": "list",
-                               "detail": f"{name} raw {i}", "at": utcnow()}])
+            with immediate_transactions():   # a read-only page's rows, written after its reads
+                chain.append_in_session([{"user_id": None, "user_name": name, "client_id": 1, "action": "list",
+                                          "detail": f"{name} list {i}", "at": utcnow()},
+                                         {"user_id": None, "user_name": name, "client_id": 2, "action": "list",
+                                          "detail": f"{name} list {i}", "at": utcnow()}])
+                db.session.commit()
             # Requests are not back to back: without a pause SQLite's busy handler (it sleeps and
             # retries) lets one writer take the lock again and again, and no overlap is tested.
             time.sleep(0.003)
