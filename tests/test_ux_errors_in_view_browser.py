@@ -58,8 +58,10 @@ def assert_summary_in_view(page, context: str) -> None:
     state = summary_state(page)
     assert state is not None, f"no error summary after an empty submit: {context} ({page.url})"
     assert state["focused"], f"error summary not focused {state}: {context}"
-    # Its top is on screen (a long summary may continue below the fold).
-    assert 0 <= state["top"] < state["height"], f"error summary out of view {state}: {context}"
+    # Its top is on screen (a long summary may continue below the fold). Scrolling to a focused
+    # element can land a fraction of a CSS pixel past it on a phone-sized viewport (top -0.31 at
+    # 360 px): less than a device pixel is not out of view.
+    assert -1 < state["top"] < state["height"], f"error summary out of view {state}: {context}"
     assert state["title"].startswith("Virhe:"), f"title does not say so: {state['title']!r}: {context}"
 
 
