@@ -62,7 +62,15 @@ def to_record_source(worker: Worker, before: datetime) -> list[dict]:
             .join(Group, Group.id == GroupSession.group_id)
             .where(GroupSession.status == SessionStatus.SCHEDULED.value, GroupSession.ends_at <= before,
                    GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS), ~has_roll_call, has_participants))
-    stmt = stmt.where(among(worker, Group.facilitator1_id, Group.facilitator2_id))
+    if isinstance(worker, int):
+        stmt = stmt.where(among(worker, Group.facilitator1_id, Group.facilitator2_id))
+    else:
+        # A lead's staff: their groups by each facilitator column's own index. "f1 IN (staff) OR
+        # f2 IN (staff)" was planned by PostgreSQL as a walk of every group with the two lists
+        # as a filter (tests/test_query_plans.py).
+        stmt = stmt.where(GroupSession.group_id.in_(sa.union(
+            sa.select(Group.id).where(Group.facilitator1_id.in_(worker)),
+            sa.select(Group.id).where(Group.facilitator2_id.in_(worker)))))
     rows = db.session.execute(stmt.order_by(GroupSession.starts_at, GroupSession.id)).all()
     spans = session_spans(row.group_id for row in rows)
     return [{"start": row.starts_at, "kind": "session",

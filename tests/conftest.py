@@ -103,6 +103,24 @@ def _make_test_app(uri: str, extra: dict | None = None):
     return create_app(config)
 
 
+def drop_database(admin: sa.Engine, name: str) -> None:
+    """DROP DATABASE ... WITH (FORCE), again after a moment when PostgreSQL refuses to end a
+    connection of another role: an autovacuum worker (a superuser's) that started on the freshly
+    seeded database (the error was "must be a member of the role whose process is being
+    terminated", now and then, after the query-plan test's ANALYZE)."""
+    import time
+
+    for attempt in range(10):
+        try:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            return
+        except sa.exc.ProgrammingError as error:
+            if "InsufficientPrivilege" not in type(error.orig).__name__ or attempt == 9:
+                raise
+            time.sleep(0.5)
+
+
 @pytest.fixture(scope="session")
 def _sqlite_template(tmp_path_factory) -> Path:
     from core.extensions import db
@@ -136,8 +154,7 @@ def _postgres_url():
         db.create_all()
         db.engine.dispose()
     yield url
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(engine, name)
     engine.dispose()
 
 
@@ -157,8 +174,7 @@ def empty_database_url(tmp_path):
             pytest.fail(f"PostgreSQL not reachable: {exc}")
         pytest.skip(f"PostgreSQL not reachable: {exc}")
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)
     admin.dispose()
 
 

@@ -25,7 +25,7 @@ import pytest
 import sqlalchemy as sa
 
 from bench import queryplans, seed as bench_seed
-from tests.conftest import BACKEND, PG_ADMIN_URL
+from tests.conftest import BACKEND, PG_ADMIN_URL, drop_database
 
 # Both databases plan as if every table were large (SQLite without statistics, PostgreSQL with
 # sequential scans priced out), so the scale only has to give every page rows to show.
@@ -45,8 +45,7 @@ def seeded_url(tmp_path_factory):
     except Exception as exc:  # noqa: BLE001 - any connection failure means "no server"
         pytest.skip(f"PostgreSQL not reachable: {exc}")
     yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as conn:
-        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    drop_database(admin, name)
     admin.dispose()
 
 

@@ -173,3 +173,6 @@ def test_upgrade_gives_each_unit_the_old_rows_values_and_keeps_it_as_the_fallbac
             conn.execute(sa.text("INSERT INTO calendar_subscription (kind, target_id, label, token_hash, created_at) "
                                  "VALUES ('venue', 1, '', 'h2', CURRENT_TIMESTAMP)"))
         db.session.remove()
+        # The pool's connections closed here: the fixture drops the database WITH (FORCE), and a
+        # connection left open was reported (ResourceWarning) in whichever test ran next.
+        db.engine.dispose()
