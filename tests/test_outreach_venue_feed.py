@@ -179,3 +179,17 @@ def test_a_deleted_venue_takes_its_calendar_links_along(app, fresh_db):
     db.session.delete(db.session.get(OutreachVenue, venue_id))
     db.session.commit()
     assert fresh_db.scalar(sa.select(sa.func.count(CalendarSubscription.id))) == 0
+
+
+def test_the_venue_page_has_one_calendar_links_section_and_a_plain_title(app):
+    """The calendar-links section was pasted into the page's title block too: the browser tab and
+    a screen reader's page name read a whole form's markup as text."""
+    from bs4 import BeautifulSoup
+
+    venue_id, _visits = venue_with_visits()
+    staff_client = app.test_client()
+    login(staff_client, make_user(name="Ville Vastaava"))
+    page = BeautifulSoup(staff_client.get(f"/outreach/venues/{venue_id}").get_data(as_text=True), "html.parser")
+    title = page.title.get_text()
+    assert title.startswith("Diakoniakahvila") and "<" not in title and "feeds-heading" not in title, title
+    assert len(page.select("#feeds-heading")) == 1
