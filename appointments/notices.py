@@ -8,9 +8,9 @@ from datetime import UTC, time
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
-from core.db import rowcount
+from core.db import exists_per_row, rowcount
 from core.extensions import db
 from reminders import follow_ups, notices as change_notices, queue, services as reminders
 from reminders.models import Channel, MessageStatus, OutboxMessage, ReminderPolicy
@@ -59,8 +59,9 @@ class AppointmentTarget:
         appointment = db.session.get(Appointment, target_id)
         return appointment is not None and services.can_open(user, appointment)
 
-    def openable_ids(self, user) -> sa.CompoundSelect:
-        return services.openable_appointment_ids(user)
+    def openable_condition(self, user, id_column) -> sa.ColumnElement[bool]:
+        appointment = aliased(Appointment)
+        return exists_per_row(appointment.id == id_column, services.open_rule(user, appointment))
 
     def load(self, target_id: int) -> Appointment | None:
         return db.session.get(Appointment, target_id)

@@ -54,6 +54,17 @@ def openable_appointment_ids(user) -> sa.CompoundSelect:
     return sa.union(*branches)
 
 
+def open_rule(user, appointment) -> sa.ColumnElement[bool]:
+    """``can_open`` as a condition on a row of ``appointment`` (the entity or an alias), for a
+    check per row where a list reaches appointments through another table (a reminder's
+    target): by the row's own columns and the client's primary key."""
+    branches = [appointment.worker1_id == user.id, appointment.worker2_id == user.id]
+    if user.is_lead:
+        branches.append(sa.exists().where(Client.id == appointment.client_id,
+                                          Client.unit_id.in_(led_unit_ids_select(user))))
+    return sa.or_(*branches)
+
+
 def openable_condition(user):
     """``can_open`` as a WHERE condition, for lists."""
     return Appointment.id.in_(openable_appointment_ids(user))

@@ -508,6 +508,7 @@ def _seed_meetings(ctx: SeedContext) -> None:
     series_ends: list[dict] = []  # meetings that have no follow-up yet
     parts_of: dict[int, list[dict]] = {}
     items_of: dict[int, list[dict]] = {}
+    unit_of = {c["id"]: c["unit_id"] for c in ctx.clients}
     for m in range(1, sizes.meetings + 1):
         client = rng.choice(client_ids)
         day = first_day + timedelta(days=rng.randrange(span))
@@ -525,7 +526,7 @@ def _seed_meetings(ctx: SeedContext) -> None:
         cancelled = rng.random() < 0.04
         status = "cancelled" if cancelled else ("held" if past else "planned")
         creator = rng.choice(workers_of[client])
-        meeting = {"id": m, "client_id": client, "purpose": rng.choice(PURPOSES), "starts_at": starts,
+        meeting = {"id": m, "client_id": client, "unit_id": unit_of[client], "purpose": rng.choice(PURPOSES), "starts_at": starts,
                    "ends_at": starts + timedelta(minutes=rng.choice([60, 90])),
                    "place_kind": rng.choice(["office", "office", "partner_venue", "remote", "home_visit"]),
                    "place": "Sosiaaliasema", "remote_link": "", "status": status,

@@ -199,6 +199,15 @@ def aware_utc(value: datetime | str | None) -> datetime | None:
     return value.astimezone(UTC)
 
 
+def exists_per_row(*conditions: sa.ColumnElement[bool]) -> sa.Exists:
+    """``EXISTS (SELECT 1 ... WHERE conditions)``, correlated to the outer row, that PostgreSQL
+    checks row by row through the inner table's keys. An EXISTS under an OR is otherwise turned
+    into a hashed set of every row the subquery could match (every session of the county's
+    groups, to test a few hundred reminders); the ``OFFSET 0`` is PostgreSQL's documented fence
+    that keeps a subquery as written. SQLite plans it the same either way."""
+    return sa.select(sa.literal(1)).where(*conditions).offset(0).exists()
+
+
 def rowcount(result: sa.Result[Any]) -> int:
     """How many rows an UPDATE or DELETE run with ``db.session.execute`` matched.
 

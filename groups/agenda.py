@@ -60,8 +60,11 @@ def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     stmt = (sa.select(GroupSession.id, GroupSession.group_id, GroupSession.number, GroupSession.starts_at,
                       Group.title, Group.facilitator1_id, Group.facilitator2_id)
             .join(Group, Group.id == GroupSession.group_id)
+            # starts_at < before is implied by ends_at <= before, and closes the index range (the
+            # county's coming sessions were read too).
             .where(GroupSession.status == SessionStatus.SCHEDULED.value, GroupSession.ends_at <= before,
-                   GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS), ~has_roll_call, has_participants))
+                   GroupSession.starts_at < before, GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS),
+                   ~has_roll_call, has_participants))
     if isinstance(worker, int):
         stmt = stmt.where(among(worker, Group.facilitator1_id, Group.facilitator2_id))
     else:

@@ -110,6 +110,17 @@ def editable_group_ids(user) -> sa.CompoundSelect:
     return sa.union(*branches)
 
 
+def editable_condition(user, group) -> sa.ColumnElement[bool]:
+    """``can_edit`` as a condition on a row of ``group`` (the Group entity or an alias), for
+    checking per row where a list reaches groups through another table (a reminder's session or
+    place offer): the SELECT of every group a lead may edit was materialised for a handful of
+    rows."""
+    branches = [group.facilitator1_id == user.id, group.facilitator2_id == user.id]
+    if user.is_lead:
+        branches.append(group.unit_id.in_(led_unit_ids_select(user)))
+    return sa.or_(*branches)
+
+
 def _facilitated(user) -> list[sa.Select]:
     """The groups ``user`` facilitates, as one SELECT per facilitator column: a UNION of these
     (and of the unit's groups) lets each branch use its own index, where one OR with a subquery

@@ -14,7 +14,6 @@ from accounts.units import led_unit_ids_select
 from core.agenda import TO_RECORD_DAYS, Worker, among
 from core.extensions import db
 from core.timeutil import now_utc
-from register.models import Client
 
 from .models import Meeting, MeetingParticipant, MeetingStatus, ParticipantKind, PlaceKind
 
@@ -51,13 +50,17 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
 
 def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     """Meetings over but still "planned": neither marked held (with the record) nor cancelled.
-    Two queries: the meetings by time (the starts_at index), then their staff by meeting."""
+    Two queries: the planned meetings by time, then their staff by meeting."""
+    # The planned meetings of the 90 days by the (status, starts_at) index (starts_at < before is
+    # implied by ends_at <= before and bounds that range), each checked for a staff participant
+    # of the worker's per row. "id IN (the staff's participations)" read every meeting the
+    # lead's staff ever had, five years of them.
     stmt = (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
             .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.ends_at <= before,
-                   Meeting.starts_at >= before - timedelta(days=TO_RECORD_DAYS)))
-    stmt = stmt.where(Meeting.id.in_(
-        sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
-                                                       among(worker, MeetingParticipant.user_id))))
+                   Meeting.starts_at < before, Meeting.starts_at >= before - timedelta(days=TO_RECORD_DAYS),
+                   sa.exists().where(MeetingParticipant.meeting_id == Meeting.id,
+                                     MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                                     among(worker, MeetingParticipant.user_id))))
     rows = db.session.execute(stmt.order_by(Meeting.starts_at, Meeting.id)).all()
     staff: dict[int, list[int]] = {}
     for meeting_id, staff_id in db.session.execute(
@@ -79,12 +82,10 @@ def exception_source() -> list[dict]:
              .correlate(Meeting).scalar_subquery())
     rows = db.session.execute(
         sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
-        # The lead's units' clients, joined per meeting of the two weeks: the meetings the lead
-        # may open were materialised whole (every meeting of the unit's clients) on each start page.
-        .join(Client, Client.id == Meeting.client_id)
-        .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.starts_at >= now,
-               Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2,
-               Client.unit_id.in_(led_unit_ids_select(current_user)))
+        # The lead's units' meetings of the two weeks, by the (unit_id, starts_at) index: not
+        # every unit's planned meetings joined to their clients.
+        .where(Meeting.unit_id.in_(led_unit_ids_select(current_user)), Meeting.status == MeetingStatus.PLANNED.value,
+               Meeting.starts_at >= now, Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2)
         .order_by(Meeting.starts_at, Meeting.id)).all()
     return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
                       else _("Network meeting with fewer than two workers")),

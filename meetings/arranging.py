@@ -41,7 +41,7 @@ def create_meeting(*, client, purpose: str, starts_at: datetime, ends_at: dateti
                    place_kind: str = PlaceKind.OFFICE.value, place: str = "", remote_link: str = "",
                    staff_ids=(), contact_ids=(), relative_ids=(), include_client: bool = True,
                    client_identification: str = "initials", created_by=None, previous: Meeting | None = None) -> Meeting:
-    meeting = Meeting(client_id=client.id, client=client, purpose=purpose, starts_at=starts_at, ends_at=ends_at,
+    meeting = Meeting(client_id=client.id, client=client, unit_id=client.unit_id, purpose=purpose, starts_at=starts_at, ends_at=ends_at,
                       place_kind=place_kind, place=place, remote_link=remote_link,
                       client_identification=client_identification,
                       created_by_id=getattr(created_by, "id", None),

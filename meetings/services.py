@@ -13,12 +13,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.orm import Load, joinedload, load_only, noload, selectinload
+from sqlalchemy.orm import Load, QueryableAttribute, aliased, joinedload, load_only, noload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.units import leads_unit, led_unit_ids_select
 from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts
-from core.db import utcnow
+from core.db import exists_per_row, utcnow
 from core.extensions import db
 from register.models import Client, PartnerContact
 
@@ -68,16 +68,44 @@ def can_open(user, meeting: Meeting) -> bool:
     return user.id in staff_user_ids(meeting) or leads_unit(user, meeting.client.unit_id)
 
 
-def openable_meeting_ids(user) -> sa.Select | sa.CompoundSelect:
-    """``can_open`` as SQL for lists: a SELECT of the ids of the meetings ``user`` may open, or
-    never None: a lead's are those of the clients of the units they lead."""
-    own = sa.select(MeetingParticipant.meeting_id).where(
-        MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id == user.id)
+def openable_condition(user, meeting_id: sa.ColumnElement[int] | QueryableAttribute[int]) -> sa.ColumnElement[bool]:
+    """``can_open`` as SQL, checked per row of whatever carries ``meeting_id`` (a meeting, a
+    reminder's target): the meeting's staff participant by the participant index, or a lead of
+    the meeting's unit (its client's). Per row, so that a list walks its own index (the meetings
+    by time, the failed messages) and stops at its limit: a SELECT of every meeting a lead may
+    open (a UNION) was materialised whole first, every meeting of the unit's five years, on
+    every list and start page (bench/RESULTS.md)."""
+    own = exists_per_row(MeetingParticipant.meeting_id == meeting_id,
+                         MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                         MeetingParticipant.user_id == user.id)
     if not user.is_lead:
         return own
-    led = (sa.select(Meeting.id).join(Client, Client.id == Meeting.client_id)
-           .where(Client.unit_id.in_(led_unit_ids_select(user))))
-    return sa.union(own, led)
+    units = led_unit_ids_select(user)
+    if meeting_id is Meeting.id:  # the row is the meeting
+        return sa.or_(Meeting.unit_id.in_(units), own)
+    meeting = aliased(Meeting)
+    return sa.or_(exists_per_row(meeting.id == meeting_id, meeting.unit_id.in_(units)), own)
+
+
+def openable_ids_between(user, lo: datetime | None, hi: datetime | None) -> sa.CompoundSelect | sa.Select:
+    """The ids of the meetings ``user`` may open that start in [lo, hi) (None: unbounded), each
+    branch by its own index: the lead's units' meetings by (unit_id, starts_at), the user's own
+    by the participant index. For counting a list: a per-row rule (``openable_condition``) over
+    a county's meetings of the range would read every unit's."""
+    def between(stmt):
+        if lo is not None:
+            stmt = stmt.where(Meeting.starts_at >= lo)
+        if hi is not None:
+            stmt = stmt.where(Meeting.starts_at < hi)
+        return stmt
+
+    own = between(sa.select(MeetingParticipant.meeting_id)
+                  .join(Meeting, Meeting.id == MeetingParticipant.meeting_id)
+                  .where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                         MeetingParticipant.user_id == user.id))
+    if not user.is_lead:
+        return own
+    return sa.union(between(sa.select(Meeting.id).where(Meeting.unit_id.in_(led_unit_ids_select(user)))), own)
 
 
 def openable_among(user, meeting_ids) -> set[int]:
@@ -87,8 +115,8 @@ def openable_among(user, meeting_ids) -> set[int]:
     ids = {int(i) for i in meeting_ids}
     if not ids or not getattr(user, "is_authenticated", False):
         return set()
-    rule = openable_meeting_ids(user).subquery()
-    return set(db.session.scalars(sa.select(rule.c[0]).where(rule.c[0].in_(sorted(ids)))))
+    return set(db.session.scalars(sa.select(Meeting.id).where(Meeting.id.in_(sorted(ids)),
+                                                              openable_condition(user, Meeting.id))))
 
 
 def is_single_worker(meeting: Meeting) -> bool:
@@ -181,24 +209,8 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
 
 
 
-def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int | None = None) -> sa.Select:
-    """Upcoming (not yet ended, soonest first) or past (latest first) meetings the user takes
-    part in as staff; leads see all. ``search`` narrows to meetings whose client's name or
-    purpose contains it, ``client_id`` to one client's. The list pages the statement.
+def _list_filters(stmt, user, *, upcoming: bool, search: str, client_id: int | None, now: datetime):
 
-    Only the meetings and their clients are loaded: a list needs the number of staff per
-    meeting (``staff_counts``), not every participant with their person."""
-    now = utcnow()
-    from register.models import Client
-
-    # Only what the list shows: a meeting row also carries its notes (worries, summary).
-    stmt = sa.select(Meeting).options(
-        load_only(Meeting.client_id, Meeting.purpose, Meeting.starts_at, Meeting.ends_at, Meeting.place_kind,
-                  Meeting.place, Meeting.status),
-        selectinload(Meeting.client).load_only(Client.name))
-    mine = openable_meeting_ids(user)
-    if mine is not None:
-        stmt = stmt.where(Meeting.id.in_(mine))
     if client_id:
         stmt = stmt.where(Meeting.client_id == client_id)
     if search:
@@ -206,12 +218,43 @@ def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int
         stmt = stmt.where(sa.or_(Meeting.client_id.in_(by_client), Meeting.purpose.icontains(search, autoescape=True)))
     # The starts_at bounds are implied by the ends_at ones (a meeting lasts at most a few
     # hours) and let the database walk the starts_at index from now instead of from five
-    # years back. The id breaks ties so that pages neither repeat nor skip a meeting.
+    # years back.
     if upcoming:
-        return (stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_BOOKING)
-                .order_by(Meeting.starts_at, Meeting.id))
-    return stmt.where(Meeting.ends_at < now, Meeting.starts_at < now).order_by(Meeting.starts_at.desc(),
-                                                                                 Meeting.id.desc())
+        return stmt.where(Meeting.ends_at >= now, Meeting.starts_at >= now - LONGEST_BOOKING)
+    return stmt.where(Meeting.ends_at < now, Meeting.starts_at < now)
+
+
+def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int | None = None) -> sa.Select:
+    """Upcoming (not yet ended, soonest first) or past (latest first) meetings the user may open
+    (``can_open``). ``search`` narrows to meetings whose client's name or purpose contains it,
+    ``client_id`` to one client's. The list pages the statement, counting with
+    ``meetings_count_statement``.
+
+    Only the meetings and their clients are loaded: a list needs the number of staff per
+    meeting (``staff_counts``), not every participant with their person."""
+
+    # Only what the list shows: a meeting row also carries its notes (worries, summary).
+    stmt = sa.select(Meeting).options(
+        load_only(Meeting.client_id, Meeting.purpose, Meeting.starts_at, Meeting.ends_at, Meeting.place_kind,
+                  Meeting.place, Meeting.status),
+        selectinload(Meeting.client).load_only(Client.name))
+    # The rule per row: the list walks the starts_at index from now and stops at its page.
+    stmt = _list_filters(stmt.where(openable_condition(user, Meeting.id)), user, upcoming=upcoming, search=search,
+                         client_id=client_id, now=utcnow())
+    # The id breaks ties so that pages neither repeat nor skip a meeting.
+    if upcoming:
+        return stmt.order_by(Meeting.starts_at, Meeting.id)
+    return stmt.order_by(Meeting.starts_at.desc(), Meeting.id.desc())
+
+
+def meetings_count_statement(user, *, upcoming: bool, search: str = "", client_id: int | None = None) -> sa.Select:
+    """How many rows ``meetings_statement`` has: the meetings the user may open in the range,
+    found branch by branch (``openable_ids_between``), then filtered. Counting with the per-row
+    rule read every unit's meetings of the range, a cost that grew with the county."""
+    now = utcnow()
+    lo, hi = (now - LONGEST_BOOKING, None) if upcoming else (None, now)
+    stmt = sa.select(sa.func.count()).select_from(Meeting).where(Meeting.id.in_(openable_ids_between(user, lo, hi)))
+    return _list_filters(stmt, user, upcoming=upcoming, search=search, client_id=client_id, now=now)
 
 
 def client_meetings(client_id: int, user, *, upcoming_limit: int, past_limit: int):

@@ -16,16 +16,17 @@ import phonenumbers
 import sqlalchemy as sa
 from flask import Flask, current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import aliased, selectinload
 
+from core.db import exists_per_row
 from core.extensions import db
 from core.forms import normalise_phone
 from core.registry import register, registered
 from groups.models import Enrolment, EnrolmentStatus, Group, GroupSession
-from groups.services import can_edit as can_edit_group, editable_group_ids
+from groups.services import can_edit as can_edit_group, editable_condition as group_editable
 from meetings.models import Meeting, MeetingParticipant, ParticipantKind
 from meetings.partner_links import hash_token
-from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from meetings.services import can_open as can_open_meeting, openable_condition as meeting_openable
 from register.models import Client, Relative
 
 from .models import (
@@ -92,15 +93,23 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
 
 
 def target_visible_condition(user, kind_column, id_column):
-    """``can_see_target`` as SQL over a (session | meeting, id) pair of columns, for lists."""
-    meetings, groups = openable_meeting_ids(user), editable_group_ids(user)
-    sessions = sa.select(GroupSession.id).where(GroupSession.group_id.in_(groups))
-    offers = sa.select(PlaceOffer.id).where(PlaceOffer.group_id.in_(groups))
-    return sa.or_(sa.and_(kind_column == TargetKind.MEETING.value, id_column.in_(meetings)),
-                  sa.and_(kind_column == TargetKind.SESSION.value, id_column.in_(sessions)),
-                  *(sa.and_(kind_column == kind, id_column.in_(target.openable_ids(user)))
-                    for kind, target in _targets().items()),
-                  sa.and_(kind_column == TargetKind.OFFER.value, id_column.in_(offers)))
+    """``can_see_target`` as SQL over a (kind, id) pair of columns, for lists. Each kind's rule is
+    checked per row, through primary keys (``core.db.exists_per_row``): a list of messages or
+    follow-ups walks its own index and asks of each row. A SELECT of every meeting, group
+    session and client a lead may see, materialised for a few hundred messages, grew with the
+    county."""
+    session, session_group = aliased(GroupSession), aliased(Group)
+    offer, offer_group = aliased(PlaceOffer), aliased(Group)
+    return sa.or_(
+        sa.and_(kind_column == TargetKind.MEETING.value, meeting_openable(user, id_column)),
+        sa.and_(kind_column == TargetKind.SESSION.value,
+                exists_per_row(session.id == id_column, session_group.id == session.group_id,
+                               group_editable(user, session_group))),
+        *(sa.and_(kind_column == kind, target.openable_condition(user, id_column))
+          for kind, target in _targets().items()),
+        sa.and_(kind_column == TargetKind.OFFER.value,
+                exists_per_row(offer.id == id_column, offer_group.id == offer.group_id,
+                               group_editable(user, offer_group))))
 
 
 def message_visible_condition(user):
@@ -108,8 +117,11 @@ def message_visible_condition(user):
     from accounts.units import led_unit_ids_select
     from register.models import Client
 
-    to_led_clients = OutboxMessage.client_id.in_(sa.select(Client.id).where(Client.unit_id.in_(led_unit_ids_select(user))))
-    return sa.or_(target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id), to_led_clients)
+    conditions = [target_visible_condition(user, OutboxMessage.target_kind, OutboxMessage.target_id)]
+    if user.is_lead:
+        conditions.append(exists_per_row(Client.id == OutboxMessage.client_id,
+                                         Client.unit_id.in_(led_unit_ids_select(user))))
+    return sa.or_(*conditions)
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -308,7 +320,9 @@ class ReminderTarget(Protocol):
 
     def can_open(self, user, target_id: int) -> bool: ...
 
-    def openable_ids(self, user) -> sa.Select | sa.CompoundSelect: ...
+    def openable_condition(self, user, id_column) -> sa.ColumnElement[bool]:
+        """``can_open`` per row of whatever carries the target's id in ``id_column``."""
+        ...
 
     def load(self, target_id: int): ...
 

@@ -31,7 +31,7 @@ from groups.models import Enrolment, EnrolmentStatus, Group, GroupStatus
 from groups.services import can_edit as can_edit_group, editable_group_ids
 from meetings import signals as meeting_signals
 from meetings.models import Meeting, MeetingStatus
-from meetings.services import can_open as can_open_meeting, openable_meeting_ids
+from meetings.services import can_open as can_open_meeting, openable_condition as meeting_openable
 from register.access import log_access, log_access_many
 
 from . import (
@@ -213,9 +213,8 @@ def settings():
                                                               GroupStatus.EVALUATED.value))).order_by(Group.title)
     meetings_stmt = (sa.select(Meeting).where(Meeting.status == MeetingStatus.PLANNED.value,
                                               Meeting.starts_at >= utcnow()).order_by(Meeting.starts_at).limit(100))
-    groups, meetings = editable_group_ids(current_user), openable_meeting_ids(current_user)
-    groups_stmt = groups_stmt.where(Group.id.in_(groups))
-    meetings_stmt = meetings_stmt.where(Meeting.id.in_(meetings))
+    groups_stmt = groups_stmt.where(Group.id.in_(editable_group_ids(current_user)))
+    meetings_stmt = meetings_stmt.where(meeting_openable(current_user, Meeting.id))
     return render_template("reminders/settings.html", groups=db.session.scalars(groups_stmt).all(),
                            meetings=db.session.scalars(meetings_stmt).all())
 
