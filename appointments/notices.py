@@ -4,6 +4,7 @@ announced: exactly once per change, in the client's language, by every consented
 appointment reminders, and the no-show follow-up."""
 from __future__ import annotations
 
+import functools
 from datetime import UTC, time
 
 import sqlalchemy as sa
@@ -49,6 +50,12 @@ def tell_client(appointment: Appointment, change: str, old_start) -> str | None:
             "foreign_phone": _("only Finnish numbers get text messages")}.get(reason or "", _("no channel"))
 
 
+@functools.cache
+def _appointment_alias():
+    """Made once per process: an alias adapts each column the first time it is used."""
+    return aliased(Appointment)
+
+
 class AppointmentTarget:
     """Appointments as a kind of reminder target (``reminders.services.ReminderTarget``): who may
     see their messages and follow-ups, and how a no-show's new time is booked."""
@@ -60,7 +67,7 @@ class AppointmentTarget:
         return appointment is not None and services.can_open(user, appointment)
 
     def openable_condition(self, user, id_column) -> sa.ColumnElement[bool]:
-        appointment = aliased(Appointment)
+        appointment = _appointment_alias()
         return exists_per_row(appointment.id == id_column, services.open_rule(user, appointment))
 
     def load(self, target_id: int) -> Appointment | None:

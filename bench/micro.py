@@ -121,9 +121,12 @@ def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
     closed_window = closed[-1][1]
 
     def new_chart_state():
-        """One more answer in a closed window and no stored charts: the next request draws
-        afresh in whichever worker takes it (each worker also keeps the charts it served last,
-        under their keys, which the new answer changes)."""
+        """One more answer in a closed window, no stored charts and no release: the next request
+        draws afresh in whichever worker takes it (each worker also keeps the charts it served
+        last, under their keys). A finished group's figures are frozen by its release
+        (feedback.release), so a late answer alone leaves its key, and a worker's copy, as they
+        were: the scale-10 run measured a worker's copy as the "first render". Without the
+        release row the next view releases the figures anew, under a new key."""
         with store.begin() as conn:
             response_id = secrets.token_hex(16)
             conn.execute(sa.text("INSERT INTO feedback_response (id, window_id, answered_on, comment) "
@@ -132,6 +135,7 @@ def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
             conn.execute(sa.text("INSERT INTO feedback_answer (response_id, item_id, value) VALUES (:r, :i, :v)"),
                          [{"r": response_id, "i": item, "v": 7} for item in state["session_item_ids"]])
             conn.execute(sa.delete(ChartCache))
+            conn.execute(sa.text("DELETE FROM feedback_release WHERE group_id = :g"), {"g": group_id})
 
     browser = Browser(port)
     assert browser.login(state["lead_email"], state["password"]) == 302

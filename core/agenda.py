@@ -151,4 +151,11 @@ def lead_overview(staff: sa.Select, today: date | None = None) -> dict:
                 overdue_counts[worker_id] += 1
     exceptions = [e for fn in _functions("exceptions") for e in fn()]
     return {"exceptions": exceptions, "open_counts": open_counts, "overdue_counts": overdue_counts,
-            "overdue_total": sum(1 for item in pending if is_overdue(item, today))}
+            "overdue_total": sum(1 for item in pending if is_overdue(item, today)), "pending": pending}
+
+
+def own_of(pending: list[dict], worker_id: int) -> list[dict]:
+    """``to_record(worker_id)`` taken from the staff's list that includes the worker: every source
+    selects a worker's records by the same ids it lists as ``worker_ids``, so the lead's start
+    page asks the features once, not twice."""
+    return [item for item in pending if worker_id in item["worker_ids"]]

@@ -47,7 +47,7 @@ def index():
     for item in items:
         local_day = to_local(item["start"]).date()
         by_day.setdefault(max(first, min(last, local_day)), []).append(item)
-    pending = agenda_.to_record(current_user.id)
+    pending = None
     overview = None
     if current_user.is_lead:
         # The staff of the units the lead leads (a lead leads the units they are a member of,
@@ -58,8 +58,15 @@ def index():
         overview = agenda_.lead_overview(staff)
         # A record shared with another unit's worker counts for the lead's own staff only.
         own = set(db.session.scalars(staff))
+        # A lead is one of the staff of the units they lead: their own list is part of the staff's
+        # (a lead of no unit yet is asked for their own).
+        staff_pending = overview.pop("pending")
+        if current_user.id in own:
+            pending = agenda_.own_of(staff_pending, current_user.id)
         for key in ("open_counts", "overdue_counts"):
             overview[key] = type(overview[key])({k: v for k, v in overview[key].items() if k in own})
+    if pending is None:
+        pending = agenda_.to_record(current_user.id)
     names = {}
     if overview and overview["open_counts"]:
         # The staff table by name: core does not import the features' models (core.layers).

@@ -68,6 +68,12 @@ def can_open(user, meeting: Meeting) -> bool:
     return user.id in staff_user_ids(meeting) or leads_unit(user, meeting.client.unit_id)
 
 
+@functools.cache
+def _other_meeting():
+    """Made once per process: an alias adapts each column the first time it is used."""
+    return aliased(Meeting)
+
+
 def openable_condition(user, meeting_id: sa.ColumnElement[int] | QueryableAttribute[int]) -> sa.ColumnElement[bool]:
     """``can_open`` as SQL, checked per row of whatever carries ``meeting_id`` (a meeting, a
     reminder's target): the meeting's staff participant by the participant index, or a lead of
@@ -83,7 +89,7 @@ def openable_condition(user, meeting_id: sa.ColumnElement[int] | QueryableAttrib
     units = led_unit_ids_select(user)
     if meeting_id is Meeting.id:  # the row is the meeting
         return sa.or_(Meeting.unit_id.in_(units), own)
-    meeting = aliased(Meeting)
+    meeting = _other_meeting()
     return sa.or_(exists_per_row(meeting.id == meeting_id, meeting.unit_id.in_(units)), own)
 
 

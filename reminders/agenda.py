@@ -10,7 +10,7 @@ from flask_login import current_user
 from core.extensions import db
 
 from .models import MessageStatus, OutboxMessage
-from .services import message_visible_condition
+from .services import problem_counts
 
 
 def annotate(items: list[dict]) -> None:
@@ -28,9 +28,7 @@ def annotate(items: list[dict]) -> None:
 
 
 def exception_source() -> list[dict]:
-    failed = db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))
-                               .where(OutboxMessage.status == MessageStatus.FAILED.value,
-                                      message_visible_condition(current_user))) or 0
+    failed = problem_counts(current_user).get(MessageStatus.FAILED.value, 0)
     if not failed:
         return []
     return [{"text": _("%(n)s messages could not be sent", n=failed), "url": url_for("reminders.outbox")}]

@@ -11,8 +11,8 @@ from core.extensions import db
 from register.access import log_access_many
 
 from .follow_ups import task_visible_condition
-from .models import FollowUpStatus, FollowUpTask, MessageStatus, OutboxMessage
-from .services import message_visible_condition
+from .models import FollowUpStatus, FollowUpTask, MessageStatus
+from .services import problem_counts
 
 
 def reminders_panel(user):
@@ -21,10 +21,7 @@ def reminders_panel(user):
         .options(joinedload(FollowUpTask.client)).order_by(FollowUpTask.due_on, FollowUpTask.id).limit(20)
     ).all()
     # Counted as the outbox page lists them: messages of the groups and meetings the user may see.
-    counts_stmt = sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id)).where(
-        OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
-        message_visible_condition(user)).group_by(OutboxMessage.status)
-    counts = dict(db.session.execute(counts_stmt).all())
+    counts = problem_counts(user)
     failed, manual = counts.get(MessageStatus.FAILED.value, 0), counts.get(MessageStatus.MANUAL.value, 0)
     if not (tasks or failed or manual):
         return None

@@ -6,6 +6,7 @@ The rest of the outbox is in modules named for their part: ``queue`` (queuing wh
 ``invitations`` (calendar invitations to meetings) and ``follow_ups`` (no-show follow-ups)."""
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from typing import Protocol
 
 import phonenumbers
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, selectinload
 
@@ -92,14 +93,20 @@ def can_see_target(user, target_kind: str, target_id: int) -> bool:
     return False
 
 
+@functools.cache
+def _aliases():
+    """Made once per process (after the mappers are configured): an alias adapts each column the
+    first time it is used, and that was paid on every start page when they were made per call."""
+    return aliased(GroupSession), aliased(Group), aliased(PlaceOffer), aliased(Group)
+
+
 def target_visible_condition(user, kind_column, id_column):
     """``can_see_target`` as SQL over a (kind, id) pair of columns, for lists. Each kind's rule is
     checked per row, through primary keys (``core.db.exists_per_row``): a list of messages or
     follow-ups walks its own index and asks of each row. A SELECT of every meeting, group
     session and client a lead may see, materialised for a few hundred messages, grew with the
     county."""
-    session, session_group = aliased(GroupSession), aliased(Group)
-    offer, offer_group = aliased(PlaceOffer), aliased(Group)
+    session, session_group, offer, offer_group = _aliases()
     return sa.or_(
         sa.and_(kind_column == TargetKind.MEETING.value, meeting_openable(user, id_column)),
         sa.and_(kind_column == TargetKind.SESSION.value,
@@ -122,6 +129,19 @@ def message_visible_condition(user):
         conditions.append(exists_per_row(Client.id == OutboxMessage.client_id,
                                          Client.unit_id.in_(led_unit_ids_select(user))))
     return sa.or_(*conditions)
+
+
+def problem_counts(user) -> dict[str, int]:
+    """How many failed and manual (to send by hand) messages ``user`` may see, by status. Read
+    once per request: the start page's panel and a lead's exceptions both show them."""
+    cache = g.setdefault("reminder_problem_counts", {})
+    if user.id not in cache:
+        cache[user.id] = dict(db.session.execute(
+            sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id))
+            .where(OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
+                   message_visible_condition(user))
+            .group_by(OutboxMessage.status)).all())
+    return cache[user.id]
 
 
 # --- recipients --------------------------------------------------------------------------------
