@@ -136,11 +136,12 @@ def problem_counts(user) -> dict[str, int]:
     once per request: the start page's panel and a lead's exceptions both show them."""
     cache = g.setdefault("reminder_problem_counts", {})
     if user.id not in cache:
-        cache[user.id] = dict(db.session.execute(
+        rows = db.session.execute(
             sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id))
             .where(OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
                    message_visible_condition(user))
-            .group_by(OutboxMessage.status)).all())
+            .group_by(OutboxMessage.status)).all()
+        cache[user.id] = {status: count for status, count in rows}
     return cache[user.id]
 
 
