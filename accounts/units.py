@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import sqlalchemy as sa
 from flask import g, has_app_context
 
 from core.extensions import db
 
-from .models import Unit, UnitMembership
+from .models import Unit, UnitMembership, User
 
 DEFAULT_UNIT_SLUG = "default"
 # Data, not interface text: an administrator renames it on the units page.
@@ -35,6 +36,20 @@ def colleague_ids_select(user_id: int) -> sa.Select:
     whom the user picks as a co-worker or filters by. A county's 500 staff in every chooser was
     a list no one could use, and a cost that grew with every unit."""
     return sa.select(UnitMembership.user_id).where(UnitMembership.unit_id.in_(member_unit_ids_select(user_id)))
+
+
+def staff_choices(user_id: int, keep: Iterable[int | None] = ()) -> list[tuple[int, str]]:
+    """(id, name) by name for a staff chooser: the active staff of the units ``user_id`` is a
+    member of, and ``keep`` (already chosen: a co-worker from another unit, or one who has left,
+    stays choosable, so saving the form does not drop them). The one rule of every staff
+    chooser: a county's 500 staff in each was a list no one could use, and a page cost that grew
+    with every unit (the client page listed them all for "add a worker")."""
+    kept = sorted({i for i in keep if i})
+    chosen = sa.and_(User.active.is_(True), User.id.in_(colleague_ids_select(user_id)))
+    if kept:
+        chosen = sa.or_(chosen, User.id.in_(kept))
+    return [(uid, name) for uid, name in db.session.execute(
+        sa.select(User.id, User.name).where(chosen).order_by(User.name, User.id))]
 
 
 def led_unit_ids_select(user) -> sa.Select:

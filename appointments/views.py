@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts.models import User
+from accounts.units import staff_choices
 from calendar_export.sources import register_source
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import register_busy_source
@@ -72,8 +72,7 @@ def get_appointment_or_404(appointment_id) -> Appointment:
 
 
 def _fill_workers(form: AppointmentForm, keep: AbstractSet[int] = frozenset()) -> None:
-    staff = db.session.execute(sa.select(User.id, User.name).where(
-        sa.or_(User.active.is_(True), User.id.in_(sorted(keep)))).order_by(User.name)).all()
+    staff = staff_choices(current_user.id, keep)
     form.worker1.choices = [(str(uid), name) for uid, name in staff]
     form.worker2.choices = [("", _("No second worker"))] + [(str(uid), name) for uid, name in staff]
 

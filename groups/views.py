@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm import joinedload, load_only
 
 from accounts.models import User
-from accounts.units import colleague_ids_select
+from accounts.units import staff_choices
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import register_busy_source
 from core.db import get_or_404
@@ -128,13 +128,7 @@ def _apply_error(form, error: GroupError) -> None:
 def _staff_choices(keep: Iterable[int | None] = ()):
     """The active staff of the user's units, and whoever already facilitates the group (``keep``),
     even from another unit, so that saving the group does not drop them."""
-    kept = sorted(i for i in keep if i)
-    users = db.session.execute(
-        sa.select(User.id, User.name)
-        .where(User.active.is_(True),
-               sa.or_(User.id.in_(colleague_ids_select(current_user.id)), User.id.in_(kept)))
-        .order_by(User.name)).all()
-    return [(0, _("– Choose –"))] + [(uid, name) for uid, name in users]
+    return [(0, _("– Choose –"))] + staff_choices(current_user.id, keep)
 
 
 # --- finding groups -----------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from accounts.models import User
+from accounts.units import staff_choices
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import register_busy_source
 from core.dashboard import register_panel
@@ -22,7 +22,14 @@ from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today
 from core.web import paginate, search_arg
-from register.access import accessible_client_ids, get_client_or_404, log_access, log_access_many, register_access_rule
+from register.access import (
+    accessible_client_ids,
+    get_client_or_404,
+    log_access,
+    log_access_many,
+    partner_visible_condition,
+    register_access_rule,
+)
 from register.models import Client, PartnerContact, PartnerOrganisation
 from register.sections import register_client_section
 from register.services import names_in_text
@@ -217,16 +224,16 @@ def choose_client():
 
 
 def _people_choices() -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
-    """Active staff and partner contacts as (id, label) rows: only the columns the choices need,
-    not whole ORM objects (the lists hold every staff member and contact of the unit)."""
-    staff = db.session.execute(
-        sa.select(User.id, User.name).where(User.active.is_(True)).order_by(User.name)).all()
+    """The staff of the user's units (accounts.units.staff_choices) and the active contacts of
+    the partners the user may see (shared ones and their units', register.access), as (id,
+    label) rows: only the columns the choices need."""
     contacts = db.session.execute(
         sa.select(PartnerContact.id, PartnerContact.name, PartnerOrganisation.name)
         .join(PartnerOrganisation, PartnerContact.organisation_id == PartnerOrganisation.id)
-        .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True))
+        .where(PartnerContact.active.is_(True), PartnerOrganisation.active.is_(True),
+               partner_visible_condition(current_user))
         .order_by(PartnerOrganisation.name, PartnerContact.name)).all()
-    return [(uid, name) for uid, name in staff], [(cid, f"{name} ({org})") for cid, name, org in contacts]
+    return staff_choices(current_user.id), [(cid, f"{name} ({org})") for cid, name, org in contacts]
 
 
 def _fill_participant_choices(form: MeetingForm, client: Client) -> None:

@@ -12,9 +12,8 @@ from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy.orm import selectinload
 
-from accounts.models import User
 from accounts.permissions import lead_required
-from accounts.units import UnitChoiceError
+from accounts.units import UnitChoiceError, staff_choices
 from calendar_export.sources import register_source
 from core.agenda import register_agenda_source, register_exception_source, register_to_record_source
 from core.conflicts import find_conflicts, register_busy_source
@@ -79,10 +78,10 @@ def _require_login():
     return login_required(lambda: None)()
 
 
-def _staff_choices():
-    users = db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
+def _staff_choices(keep=()):
+    """The staff of the user's units, and the visit's pair (``keep``) whatever their unit."""
     # "" not None: WTForms would write value="None" (a dead end for anyone reading the form).
-    return [("", _("— nobody yet —"))] + [(u.id, u.name) for u in users]
+    return [("", _("— nobody yet —"))] + staff_choices(current_user.id, keep)
 
 
 def rule_summary(rule) -> str:
@@ -288,7 +287,7 @@ def _clashes(form, visit, starts, ends, staff_ids) -> list[str]:
 def _render_visit(visit, pair_form=None, status=200, warnings=()):
     if pair_form is None:
         pair_form = PairForm(data={"staff1_id": visit.staff1_id, "staff2_id": visit.staff2_id})
-        pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices()
+        pair_form.staff1_id.choices = pair_form.staff2_id.choices = _staff_choices((visit.staff1_id, visit.staff2_id))
     flags = services.visit_flags([visit])[visit.id]
     holiday = holiday_label(to_local(visit.starts_at).date())
     from .public import expected_topics
@@ -309,7 +308,7 @@ def visit(visit_id):
 def visit_pair(visit_id):
     visit = get_visit_or_404(visit_id)
     form = PairForm()
-    form.staff1_id.choices = form.staff2_id.choices = _staff_choices()
+    form.staff1_id.choices = form.staff2_id.choices = _staff_choices((visit.staff1_id, visit.staff2_id))
     warnings: list[str] = []
     if form.validate_on_submit() and not (warnings := _clashes(form, visit, visit.starts_at, visit.ends_at,
                                                                [form.staff1_id.data, form.staff2_id.data])):

@@ -1,6 +1,8 @@
 """Clients, relatives and partner organisations."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -8,7 +10,7 @@ from flask_login import current_user, login_required
 
 from accounts.models import User
 from accounts.permissions import lead_required
-from accounts.units import UnitChoiceError, leads_unit, units_of
+from accounts.units import UnitChoiceError, leads_unit, staff_choices, units_of
 from core.db import get_or_404
 from core.demo import register_demo
 from core.extensions import db
@@ -108,8 +110,7 @@ def client(client_id):
     ).all()
     # Only those who may grant a lasting reason see the form (and the list of staff it needs).
     may_grant = access.can_grant_client_access(current_user, client.id)
-    staff = (db.session.scalars(sa.select(User).where(User.active.is_(True)).order_by(User.name)).all()
-             if may_grant else [])
+    staff = [SimpleNamespace(id=uid, name=name) for uid, name in staff_choices(current_user.id)] if may_grant else []
     # Rendered before the commit (which writes the access-log row): a commit first would expire
     # the sections' meetings, and the page would reload them one by one.
     return render_template("register/client.html", client=client, workers=workers, confirm=ConfirmForm(),
