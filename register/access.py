@@ -57,6 +57,33 @@ def accessible_client_ids(user) -> sa.CompoundSelect:
     return sa.union(*reasons)
 
 
+def accessible_condition(user) -> sa.ColumnElement[bool]:
+    """``can_access_client`` as a condition on a row of Client, for lists: a lead's units by the
+    row's own column, the reasons (each a person's few clients) as one set. A list walks its own
+    index (the clients by name) and stops at its page: ``accessible_client_ids`` made a set of
+    every client of the lead's units first."""
+    reasons = Client.id.in_(sa.union(*_reasons(user.id)))
+    if user.is_lead:
+        return sa.or_(Client.unit_id.in_(led_unit_ids_select(user)), reasons)
+    return reasons
+
+
+def accessible_count(user, *conditions: sa.ColumnElement[bool]) -> int:
+    """How many clients meet ``conditions`` and ``accessible_condition``: a lead's units' clients
+    counted by the unit index, then the clients of the reasons outside those units, so neither
+    count reads another unit's clients."""
+    reasons = sa.union(*_reasons(user.id))
+    if not user.is_lead:
+        return db.session.scalar(sa.select(sa.func.count()).select_from(Client)
+                                 .where(Client.id.in_(reasons), *conditions)) or 0
+    units = led_unit_ids_select(user)
+    in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
+                                 .where(Client.unit_id.in_(units), *conditions)) or 0
+    elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
+                                  .where(Client.id.in_(reasons), Client.unit_id.not_in(units), *conditions)) or 0
+    return in_units + elsewhere
+
+
 def can_access_client(user, client_id: int) -> bool:
     if not getattr(user, "is_authenticated", False):
         return False

@@ -28,7 +28,9 @@ class PartnerKind(enum.StrEnum):
 class Client(db.Model):
     __tablename__ = "client"
     # The client list: active clients in name order, a page at a time (tests/test_query_plans.py).
-    __table_args__ = (sa.Index("ix_client_active_name", "active", "name"),)
+    __table_args__ = (sa.Index("ix_client_active_name", "active", "name"),
+                      # A unit's active clients (a lead's client list counts them by this index).
+                      sa.Index("ix_client_unit_id_active", "unit_id", "active"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A name or initials: whatever the work needs, nothing more.
@@ -44,7 +46,7 @@ class Client(db.Model):
     postal_consent_date: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     # The unit whose client this is: its leads see the client (register.access).
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), index=True,
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"),
                                          default=first_unit_default())
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

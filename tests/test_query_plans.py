@@ -126,9 +126,9 @@ def test_no_statement_reads_all_history(planned):
 
 
 # (page, index, table): an index each page relies on, from the migrations, and the growing table
-# the page would scan without it.
+# the page would scan without it. (The client and meeting lists check their rule per row while
+# walking an index; without that index each database finds another one, so neither list is here.)
 NEEDED_INDEXES = [
-    ("client list", "ix_client_unit_id", "client"),  # a lead's list: the clients of the units they lead
     ("my tasks", "ix_action_item_responsible_status", "action_item"),
     ("meeting page", "ix_meeting_participant_meeting_id", "meeting_participant"),
 ]

@@ -2,7 +2,8 @@
 meeting (a client's unit never changes), so that a lead's lists find the unit's meetings by time
 in one index; and (status, starts_at), so that the "to record" list of a lead's staff reads the
 planned meetings of the last 90 days (few: most are marked held) instead of every meeting the
-staff ever took part in
+staff ever took part in; and a client's unit with its active flag, so that a lead's client list
+counts the unit's active clients in the index, not every active client of the county
 
 Revision ID: b83d5f1e9a47
 Revises: 7a1f3c9e5b20
@@ -30,9 +31,16 @@ def upgrade():
         batch_op.drop_index('ix_meeting_status')
         batch_op.create_index('ix_meeting_status_starts_at', ['status', 'starts_at'])
         batch_op.create_index('ix_meeting_unit_id_starts_at', ['unit_id', 'starts_at'])
+    # (unit_id, active) serves every lookup the unit_id index served.
+    with op.batch_alter_table('client') as batch_op:
+        batch_op.drop_index('ix_client_unit_id')
+        batch_op.create_index('ix_client_unit_id_active', ['unit_id', 'active'])
 
 
 def downgrade():
+    with op.batch_alter_table('client') as batch_op:
+        batch_op.drop_index('ix_client_unit_id_active')
+        batch_op.create_index('ix_client_unit_id', ['unit_id'])
     with op.batch_alter_table('meeting') as batch_op:
         batch_op.drop_index('ix_meeting_unit_id_starts_at')
         batch_op.drop_index('ix_meeting_status_starts_at')
