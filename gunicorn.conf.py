@@ -27,12 +27,7 @@ def post_fork(server, worker):
 
 
 def post_worker_init(worker):
-    # The app is imported by now. Freezing moves its ~200,000 long-lived objects (modules,
-    # metadata, translations) out of the collector's view, and a larger first generation
-    # means fewer collections during a request that loads many ORM rows; about 5% less time
-    # per page in the benchmark's in-process measurements.
-    import gc
+    # The app is imported by now (core.setup.freeze_long_lived_objects says why).
+    from core.setup import freeze_long_lived_objects
 
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(50_000, 20, 20)
+    freeze_long_lived_objects()

@@ -161,12 +161,15 @@ class ActionItem(db.Model):
     # "My open tasks" finds a person's participations, then their items by status. With the
     # status in the index that path is always the cheaper one, so the planner never walks every
     # open item of the unit instead (as SQLite did with approximate statistics).
-    # due_date: the feedback report counts a period's items (tests/test_query_plans.py).
+    # due_date: the county's report counts a period's items (tests/test_query_plans.py); a lead's
+    # report reads its units' meetings, then each one's items of the period by (meeting_id,
+    # due_date), not every item of the county's period.
     __table_args__ = (sa.Index("ix_action_item_responsible_status", "responsible_id", "status"),
-                      sa.Index("ix_action_item_due_date", "due_date"))
+                      sa.Index("ix_action_item_due_date", "due_date"),
+                      sa.Index("ix_action_item_meeting_id_due_date", "meeting_id", "due_date"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"), index=True)
+    meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"))
     responsible_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_participant.id", ondelete="RESTRICT"))
     what: Mapped[str] = mapped_column(sa.String(500))
     with_whom: Mapped[str] = mapped_column(sa.String(300), default="")

@@ -28,7 +28,7 @@ def world(app):
     db.session.commit()
     lead = create_staff(email="lead.a@example.fi", name="Lea Lead", password=PASSWORD, role="lead",
                         unit_ids=[unit_a.id])
-    colleague = create_staff(email="kalle@example.fi", name=COLLEAGUE_NAME, password=PASSWORD, role="facilitator",
+    create_staff(email="kalle@example.fi", name=COLLEAGUE_NAME, password=PASSWORD, role="facilitator",
                              unit_ids=[unit_a.id])
     other = create_staff(email="ulla@example.fi", name=OTHER_UNIT_NAME, password=PASSWORD, role="facilitator",
                          unit_ids=[unit_b.id])

@@ -3,7 +3,8 @@ meeting (a client's unit never changes), so that a lead's lists find the unit's 
 in one index; and (status, starts_at), so that the "to record" list of a lead's staff reads the
 planned meetings of the last 90 days (few: most are marked held) instead of every meeting the
 staff ever took part in; and a client's unit with its active flag, so that a lead's client list
-counts the unit's active clients in the index, not every active client of the county
+counts the unit's active clients in the index, not every active client of the county; and a
+meeting's action items by due date, for a lead's report of a period
 
 Revision ID: b83d5f1e9a47
 Revises: 7a1f3c9e5b20
@@ -35,9 +36,16 @@ def upgrade():
     with op.batch_alter_table('client') as batch_op:
         batch_op.drop_index('ix_client_unit_id')
         batch_op.create_index('ix_client_unit_id_active', ['unit_id', 'active'])
+    # (meeting_id, due_date) serves every lookup the meeting_id index served.
+    with op.batch_alter_table('action_item') as batch_op:
+        batch_op.drop_index('ix_action_item_meeting_id')
+        batch_op.create_index('ix_action_item_meeting_id_due_date', ['meeting_id', 'due_date'])
 
 
 def downgrade():
+    with op.batch_alter_table('action_item') as batch_op:
+        batch_op.drop_index('ix_action_item_meeting_id_due_date')
+        batch_op.create_index('ix_action_item_meeting_id', ['meeting_id'])
     with op.batch_alter_table('client') as batch_op:
         batch_op.drop_index('ix_client_unit_id_active')
         batch_op.create_index('ix_client_unit_id', ['unit_id'])
