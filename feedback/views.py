@@ -685,12 +685,12 @@ def _report_from_args():
         start, end = unit_report.default_period(local_today())
         form = PeriodForm(formdata=None, start=start, end=end)
         return form, unit_report.unit_report(start, end, services.threshold(),
-                                             unit_ids=led_unit_ids_select(current_user))
+                                             units=led_unit_ids_select(current_user))
     if not form.validate():
         return form, None
     _release_due_groups(form.start.data, form.end.data)
     return form, unit_report.unit_report(form.start.data, form.end.data, services.threshold(),
-                                         unit_ids=led_unit_ids_select(current_user))
+                                         units=led_unit_ids_select(current_user))
 
 
 def _release_due_groups(start, end) -> None:
