@@ -101,6 +101,32 @@ def visible_group_ids(user) -> sa.CompoundSelect:
     return sa.union(*branches)
 
 
+def visible_condition(user) -> sa.ColumnElement[bool]:
+    """``can_see_group`` as a condition on a Group row, for a list that walks its own index (the
+    groups by creation, newest first) and stops at its page. The units as a list of ids: a
+    planner knows what "unit_id IN (1, 2)" selects. ``visible_group_ids`` made a set of every
+    group of the user's units first, and PostgreSQL read every group of the county to join it."""
+    branches = [Group.facilitator1_id == user.id, Group.facilitator2_id == user.id]
+    if not user.is_county_admin:
+        branches.append(Group.unit_id.in_(member_unit_ids(user)))
+    return sa.or_(*branches)
+
+
+def visible_count(user, *conditions: sa.ColumnElement[bool]) -> int:
+    """How many groups meet ``conditions`` and ``visible_condition``: the user's units' groups by
+    the unit index, then the groups they facilitate in other units by the facilitator indexes."""
+    units = [] if user.is_county_admin else member_unit_ids(user)
+    in_units = 0
+    if units:
+        in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Group)
+                                     .where(Group.unit_id.in_(units), *conditions)) or 0
+    elsewhere = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Group)
+        .where(Group.id.in_(sa.union(*_facilitated(user))), *conditions,
+               *([Group.unit_id.not_in(units)] if units else []))) or 0
+    return in_units + elsewhere
+
+
 def editable_group_ids(user) -> sa.CompoundSelect:
     """``can_edit`` as SQL for lists: a SELECT of the ids of the groups ``user`` may change and
     see the participants of (never None: a lead sees the groups of the units they lead)."""

@@ -146,15 +146,17 @@ def index():
                                Group.created_at),
                      joinedload(Group.facilitator1).load_only(User.name),
                      joinedload(Group.facilitator2).load_only(User.name)))
-    stmt = stmt.where(Group.id.in_(services.visible_group_ids(current_user)))
+    conditions = []
     if when:
-        stmt = stmt.where(Group.status.in_(WHEN_STATUSES[when]))
+        conditions.append(Group.status.in_(WHEN_STATUSES[when]))
     if facilitator:
-        stmt = stmt.where(sa.or_(Group.facilitator1_id == facilitator, Group.facilitator2_id == facilitator))
+        conditions.append(sa.or_(Group.facilitator1_id == facilitator, Group.facilitator2_id == facilitator))
     if theme:
-        stmt = stmt.where(sa.or_(Group.theme.icontains(theme, autoescape=True),
+        conditions.append(sa.or_(Group.theme.icontains(theme, autoescape=True),
                                  Group.title.icontains(theme, autoescape=True)))
-    page = paginate(stmt, per_page=50)
+    # The rows newest first with the rule per row; the total unit by unit (services.visible_count).
+    stmt = stmt.where(services.visible_condition(current_user), *conditions)
+    page = paginate(stmt, per_page=50, total=lambda: services.visible_count(current_user, *conditions))
     return render_template("groups/index.html", page=page, when=when, theme=theme, facilitator=facilitator,
                            staff=_staff_choices()[1:], spans=finding.session_spans(g.id for g in page.items))
 

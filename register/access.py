@@ -61,26 +61,28 @@ def accessible_condition(user) -> sa.ColumnElement[bool]:
     """``can_access_client`` as a condition on a row of Client, for lists: a lead's units by the
     row's own column, the reasons (each a person's few clients) as one set. A list walks its own
     index (the clients by name) and stops at its page: ``accessible_client_ids`` made a set of
-    every client of the lead's units first."""
+    every client of the lead's units first. The units as a list of ids: a planner knows what
+    "unit_id IN (1)" selects, not what a subquery gives."""
     reasons = Client.id.in_(sa.union(*_reasons(user.id)))
     if user.is_lead:
-        return sa.or_(Client.unit_id.in_(led_unit_ids_select(user)), reasons)
+        return sa.or_(Client.unit_id.in_(sorted(led_unit_ids(user))), reasons)
     return reasons
 
 
 def accessible_count(user, *conditions: sa.ColumnElement[bool]) -> int:
     """How many clients meet ``conditions`` and ``accessible_condition``: a lead's units' clients
-    counted by the unit index, then the clients of the reasons outside those units, so neither
-    count reads another unit's clients."""
-    reasons = sa.union(*_reasons(user.id))
-    if not user.is_lead:
-        return db.session.scalar(sa.select(sa.func.count()).select_from(Client)
-                                 .where(Client.id.in_(reasons), *conditions)) or 0
-    units = led_unit_ids_select(user)
-    in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
-                                 .where(Client.unit_id.in_(units), *conditions)) or 0
-    elsewhere = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
-                                  .where(Client.id.in_(reasons), Client.unit_id.not_in(units), *conditions)) or 0
+    counted by the unit index, then the clients of the reasons outside those units, from the
+    reasons (a person's few clients) to the client rows, so neither count reads another unit's
+    clients."""
+    reasons = sa.union(*_reasons(user.id)).subquery()
+    units = sorted(led_unit_ids(user)) if user.is_lead else []
+    in_units = 0
+    if units:
+        in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
+                                     .where(Client.unit_id.in_(units), *conditions)) or 0
+    elsewhere = db.session.scalar(
+        sa.select(sa.func.count()).select_from(reasons).join(Client, Client.id == reasons.c[0])
+        .where(*conditions, *([Client.unit_id.not_in(units)] if units else []))) or 0
     return in_units + elsewhere
 
 
