@@ -458,11 +458,11 @@ def subscriptions():
 
 def _choices():
     from groups.models import Group
-    from groups.services import visible_group_ids
+    from groups.services import visible_condition
     from register.access import partner_visible_condition
     from register.models import PartnerOrganisation
 
-    groups = db.session.scalars(sa.select(Group).where(Group.id.in_(visible_group_ids(current_user)))
+    groups = db.session.scalars(sa.select(Group).where(visible_condition(current_user))
                                 .order_by(Group.title, Group.id)).all()
     partners = db.session.scalars(sa.select(PartnerOrganisation).where(PartnerOrganisation.active.is_(True),
                                                                       partner_visible_condition(current_user))

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from flask import request
 
 from .extensions import db
@@ -13,20 +12,18 @@ from .extensions import db
 LAST_PAGE_ASKED = 1_000_000
 
 
-def paginate(stmt, *, per_page: int, count: sa.Select | None = None, total: Callable[[], int] | None = None):
+def paginate(stmt, *, per_page: int, total: Callable[[], int] | None = None):
     """``db.paginate`` on the URL's ``page`` argument, whatever it holds: not a number or
-    below 1 is the first page, a page past the end is empty (lists show "no more"). ``count``
-    (a statement) or ``total`` (a function) gives the total, for a list whose rows and total
-    are found best in different ways (the library counts the rows' statement as a subquery)."""
+    below 1 is the first page, a page past the end is empty (lists show "no more"). ``total``
+    counts the rows, for a list whose rows and total are found best in different ways (the
+    library counts the rows' statement as a subquery)."""
     try:
         page = int(request.args.get("page", 1))
     except (TypeError, ValueError):
         page = 1
     pagination = db.paginate(stmt, page=min(max(page, 1), LAST_PAGE_ASKED), per_page=per_page, error_out=False,
-                             count=count is None and total is None)
-    if count is not None:
-        pagination.total = db.session.scalar(count) or 0
-    elif total is not None:
+                             count=total is None)
+    if total is not None:
         pagination.total = total()
     return pagination
 

@@ -19,7 +19,6 @@ from accounts.units import (
     leads_unit,
     led_unit_ids_select,
     member_unit_ids,
-    member_unit_ids_select,
     unit_for_new_record,
 )
 from core.extensions import db
@@ -93,19 +92,12 @@ def can_see_group(user, group: Group) -> bool:
     return not user.is_county_admin and group.unit_id in member_unit_ids(user)
 
 
-def visible_group_ids(user) -> sa.CompoundSelect:
-    """``can_see_group`` as SQL for lists."""
-    branches = _facilitated(user)
-    if not user.is_county_admin:
-        branches.append(sa.select(Group.id).where(Group.unit_id.in_(member_unit_ids_select(user.id))))
-    return sa.union(*branches)
-
-
 def visible_condition(user) -> sa.ColumnElement[bool]:
-    """``can_see_group`` as a condition on a Group row, for a list that walks its own index (the
-    groups by creation, newest first) and stops at its page. The units as a list of ids: a
-    planner knows what "unit_id IN (1, 2)" selects. ``visible_group_ids`` made a set of every
-    group of the user's units first, and PostgreSQL read every group of the county to join it."""
+    """``can_see_group`` as SQL, a condition on a Group row: each branch is indexed, so a list
+    walks its own index (the group list, newest first) and stops at its page, or the database
+    joins the three indexes (the calendar's choice of groups). The units as a list of ids: a
+    planner knows what "unit_id IN (1, 2)" selects. A SELECT of every group of the user's units
+    was made first, and PostgreSQL read every group of the county to join it."""
     branches = [Group.facilitator1_id == user.id, Group.facilitator2_id == user.id]
     if not user.is_county_admin:
         branches.append(Group.unit_id.in_(member_unit_ids(user)))

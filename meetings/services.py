@@ -215,7 +215,7 @@ def meetings_for_user(user_id: int, start_utc: datetime, end_utc: datetime, *,
 
 
 
-def _list_filters(stmt, user, *, upcoming: bool, search: str, client_id: int | None, now: datetime):
+def _list_filters(stmt, *, upcoming: bool, search: str, client_id: int | None, now: datetime):
 
     if client_id:
         stmt = stmt.where(Meeting.client_id == client_id)
@@ -245,7 +245,7 @@ def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int
                   Meeting.place, Meeting.status),
         selectinload(Meeting.client).load_only(Client.name))
     # The rule per row: the list walks the starts_at index from now and stops at its page.
-    stmt = _list_filters(stmt.where(openable_condition(user, Meeting.id)), user, upcoming=upcoming, search=search,
+    stmt = _list_filters(stmt.where(openable_condition(user, Meeting.id)), upcoming=upcoming, search=search,
                          client_id=client_id, now=utcnow())
     # The id breaks ties so that pages neither repeat nor skip a meeting.
     if upcoming:
@@ -260,7 +260,7 @@ def meetings_count_statement(user, *, upcoming: bool, search: str = "", client_i
     now = utcnow()
     lo, hi = (now - LONGEST_BOOKING, None) if upcoming else (None, now)
     stmt = sa.select(sa.func.count()).select_from(Meeting).where(Meeting.id.in_(openable_ids_between(user, lo, hi)))
-    return _list_filters(stmt, user, upcoming=upcoming, search=search, client_id=client_id, now=now)
+    return _list_filters(stmt, upcoming=upcoming, search=search, client_id=client_id, now=now)
 
 
 def client_meetings(client_id: int, user, *, upcoming_limit: int, past_limit: int):

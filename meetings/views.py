@@ -179,8 +179,8 @@ def index():
     def paged(upcoming: bool):
         return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q, client_id=client_id),
                         per_page=LIST_PAGE,
-                        count=services.meetings_count_statement(current_user, upcoming=upcoming, search=q,
-                                                                client_id=client_id))
+                        total=lambda: db.session.scalar(services.meetings_count_statement(
+                            current_user, upcoming=upcoming, search=q, client_id=client_id)) or 0)
 
     # The default view pages the upcoming meetings and shows the latest past ones below them.
     upcoming = paged(True) if show != "past" else None

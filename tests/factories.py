@@ -149,3 +149,32 @@ def make_outreach_visit(*, staff, starts_at: datetime, hours: int = 2, unit_id: 
     services.assign_pair(visit, staff[0].id, staff[1].id if len(staff) > 1 else None)
     db.session.commit()
     return visit
+
+
+# Units (issue #23): two units and their staff, for the tests of one unit's user meeting another's
+# records; and the ids a page links to, to compare what a list shows.
+def make_two_units() -> tuple[int, int]:
+    """Units A (Keskusta) and B (Itä), committed: their ids."""
+    from accounts.units import create_unit
+    from core.extensions import db
+
+    unit_a, unit_b = create_unit("Keskusta", "keskusta"), create_unit("Itä", "ita")
+    db.session.commit()
+    return unit_a.id, unit_b.id
+
+
+def make_member(*, email: str, name: str, role: str, unit_id: int, language: str = "fi"):
+    """A staff member of one unit, committed (signs in with PASSWORD)."""
+    from accounts.services import create_staff
+    from core.extensions import db
+
+    user = create_staff(email=email, name=name, password=PASSWORD, role=role, unit_ids=[unit_id], language=language)
+    db.session.commit()
+    return user
+
+
+def linked_ids(html: str, prefix: str) -> set[int]:
+    """The record ids of the links to ``prefix`` + id on a page, e.g. prefix "/clients/"."""
+    import re
+
+    return {int(i) for i in re.findall(rf'href="{re.escape(prefix)}(\d+)"', html)}

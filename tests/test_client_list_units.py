@@ -4,27 +4,20 @@ The two must agree: a client both of the lead's unit and the lead's own counts o
 unit's client the lead works with counts, another unit's client without a reason never shows."""
 from __future__ import annotations
 
-import re
-
 from core.extensions import db
-from tests.factories import PASSWORD, login
+from tests.factories import linked_ids, login, make_member, make_two_units
 
 
 def _ids(html: str) -> set[int]:
-    return {int(i) for i in re.findall(r'href="/clients/(\d+)"', html)}
+    return linked_ids(html, "/clients/")
 
 
 def test_the_leads_client_list_and_its_page_count_agree(app):
-    from accounts.services import create_staff
-    from accounts.units import create_unit
     from register.services import add_worker, create_client
 
-    unit_a, unit_b = create_unit("Keskusta", "keskusta"), create_unit("Itä", "ita")
-    db.session.commit()
-    lead = create_staff(email="lead.a@example.fi", name="Lea Lead", password=PASSWORD, role="lead",
-                        unit_ids=[unit_a.id], language="en")
-    worker_b = create_staff(email="worker.b@example.fi", name="Ville Worker", password=PASSWORD, role="facilitator",
-                            unit_ids=[unit_b.id])
+    unit_a, unit_b = make_two_units()
+    lead = make_member(email="lead.a@example.fi", name="Lea Lead", role="lead", unit_id=unit_a, language="en")
+    worker_b = make_member(email="worker.b@example.fi", name="Ville Worker", role="facilitator", unit_id=unit_b)
     ours = [create_client(name=f"Asiakas {n:02}", created_by=lead) for n in range(49)]
     add_worker(ours[0], lead.id)  # the unit's and the lead's own: once
     theirs_mine = create_client(name="Bertta Bee", created_by=worker_b)

@@ -4,29 +4,23 @@ facilitator indexes (visible_count). They must agree: the user's units' groups a
 they facilitate in another unit, each once; another unit's other groups never."""
 from __future__ import annotations
 
-import re
-
 from core.extensions import db
-from tests.factories import PASSWORD, login
+from tests.factories import linked_ids, login, make_member, make_two_units
 
 
 def _ids(html: str) -> set[int]:
-    return {int(i) for i in re.findall(r'href="/groups/(\d+)"', html)}
+    return linked_ids(html, "/groups/")
 
 
 def test_the_group_list_and_its_page_count_agree(app):
-    from accounts.services import create_staff
-    from accounts.units import create_unit
     from groups.models import Group
 
-    unit_a, unit_b = create_unit("Keskusta", "keskusta"), create_unit("Itä", "ita")
-    db.session.commit()
-    me = create_staff(email="fiia@example.fi", name="Fiia Facilitator", password=PASSWORD, role="facilitator",
-                      unit_ids=[unit_a.id], language="en")
-    ours = [Group(title=f"Ryhmä {n:02}", unit_id=unit_a.id) for n in range(48)]
-    ours.append(Group(title="Oma ryhmä", unit_id=unit_a.id, facilitator1_id=me.id))  # both reasons: once
-    theirs_mine = Group(title="Idän ryhmä, minä ohjaan", unit_id=unit_b.id, facilitator2_id=me.id)
-    theirs = Group(title="Idän ryhmä", unit_id=unit_b.id)
+    unit_a, unit_b = make_two_units()
+    me = make_member(email="fiia@example.fi", name="Fiia Facilitator", role="facilitator", unit_id=unit_a, language="en")
+    ours = [Group(title=f"Ryhmä {n:02}", unit_id=unit_a) for n in range(48)]
+    ours.append(Group(title="Oma ryhmä", unit_id=unit_a, facilitator1_id=me.id))  # both reasons: once
+    theirs_mine = Group(title="Idän ryhmä, minä ohjaan", unit_id=unit_b, facilitator2_id=me.id)
+    theirs = Group(title="Idän ryhmä", unit_id=unit_b)
     db.session.add_all([*ours, theirs_mine, theirs])
     db.session.commit()
     c = app.test_client()
@@ -37,7 +31,7 @@ def test_the_group_list_and_its_page_count_agree(app):
     assert "Page 1 of" not in html  # 50 groups: one page, not a second for a group counted twice
     assert theirs.id not in _ids(html)
 
-    last = Group(title="Uusin ryhmä", unit_id=unit_a.id)
+    last = Group(title="Uusin ryhmä", unit_id=unit_a)
     db.session.add(last)
     db.session.commit()
     assert "Page 1 of 2" in c.get("/groups/").get_data(as_text=True)

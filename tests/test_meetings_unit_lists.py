@@ -4,31 +4,25 @@ and the meeting list's rows and its count ("Meetings found") follow the same rul
 unit's meetings and the lead's own, each once."""
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import sqlalchemy as sa
 
 from core.db import utcnow
 from core.extensions import db
-from tests.factories import PASSWORD, login, make_meeting
+from tests.factories import linked_ids, login, make_meeting, make_member, make_two_units
 
 
 def _world(app):
-    from accounts.services import create_staff
-    from accounts.units import create_unit
     from register.services import create_client
 
-    unit_a, unit_b = create_unit("Keskusta", "keskusta"), create_unit("Itä", "ita")
-    db.session.commit()
-    lead = create_staff(email="lead.a@example.fi", name="Lea Lead", password=PASSWORD, role="lead",
-                        unit_ids=[unit_a.id], language="en")
-    worker_b = create_staff(email="worker.b@example.fi", name="Ville Worker", password=PASSWORD, role="facilitator",
-                            unit_ids=[unit_b.id])
+    unit_a, unit_b = make_two_units()
+    lead = make_member(email="lead.a@example.fi", name="Lea Lead", role="lead", unit_id=unit_a, language="en")
+    worker_b = make_member(email="worker.b@example.fi", name="Ville Worker", role="facilitator", unit_id=unit_b)
     client_a = create_client(name="Aino Aa", created_by=lead)
     client_b = create_client(name="Bertta Bee", created_by=worker_b)
     db.session.commit()
-    return unit_a.id, unit_b.id, lead, worker_b, client_a, client_b
+    return unit_a, unit_b, lead, worker_b, client_a, client_b
 
 
 def test_a_meeting_carries_its_clients_unit_however_it_is_stored(app, fresh_db):
@@ -60,12 +54,12 @@ def test_the_leads_meeting_list_has_the_units_meetings_and_the_leads_own_each_on
 
     html = c.get("/meetings/").get_data(as_text=True)
     upcoming = html.split('id="upcoming-heading"', 1)[1].split("</section>", 1)[0]
-    shown = {int(i) for i in re.findall(r'href="/meetings/(\d+)"', upcoming)}
+    shown = linked_ids(upcoming, "/meetings/")
     assert shown == {ours.id, ours_and_mine.id, theirs_with_me.id}
     assert "Meetings found: 3" in upcoming
-    assert str(theirs.id) not in re.findall(r'href="/meetings/(\d+)"', html)
+    assert theirs.id not in linked_ids(html, "/meetings/")
 
     past = c.get("/meetings/?show=past").get_data(as_text=True)
-    assert {int(i) for i in re.findall(r'href="/meetings/(\d+)"', past)} >= {past_ours.id}
-    assert past_theirs.id not in {int(i) for i in re.findall(r'href="/meetings/(\d+)"', past)}
+    assert linked_ids(past, "/meetings/") >= {past_ours.id}
+    assert past_theirs.id not in linked_ids(past, "/meetings/")
     assert "Meetings found: 1" in past

@@ -12,7 +12,7 @@ import pytest
 
 from core.db import utcnow
 from core.extensions import db
-from tests.factories import PASSWORD, login, make_meeting, make_outreach_visit
+from tests.factories import login, make_meeting, make_member, make_outreach_visit, make_two_units
 
 OTHER_UNIT_NAME = "Ulla Ulkopuolinen"
 COLLEAGUE_NAME = "Kalle Kollega"
@@ -20,20 +20,14 @@ COLLEAGUE_NAME = "Kalle Kollega"
 
 @pytest.fixture
 def world(app):
-    from accounts.services import create_staff
-    from accounts.units import create_unit
     from register.services import create_client, save_contact, save_partner
 
-    unit_a, unit_b = create_unit("Keskusta", "keskusta"), create_unit("Itä", "ita")
-    db.session.commit()
-    lead = create_staff(email="lead.a@example.fi", name="Lea Lead", password=PASSWORD, role="lead",
-                        unit_ids=[unit_a.id])
-    create_staff(email="kalle@example.fi", name=COLLEAGUE_NAME, password=PASSWORD, role="facilitator",
-                             unit_ids=[unit_a.id])
-    other = create_staff(email="ulla@example.fi", name=OTHER_UNIT_NAME, password=PASSWORD, role="facilitator",
-                         unit_ids=[unit_b.id])
+    unit_a, unit_b = make_two_units()
+    lead = make_member(email="lead.a@example.fi", name="Lea Lead", role="lead", unit_id=unit_a)
+    make_member(email="kalle@example.fi", name=COLLEAGUE_NAME, role="facilitator", unit_id=unit_a)
+    other = make_member(email="ulla@example.fi", name=OTHER_UNIT_NAME, role="facilitator", unit_id=unit_b)
     client = create_client(name="Aino Aa", created_by=lead)
-    partner_b = save_partner(None, name="Idän oma kumppani", kind="employment", unit_id=unit_b.id, user=other)
+    partner_b = save_partner(None, name="Idän oma kumppani", kind="employment", unit_id=unit_b, user=other)
     save_contact(partner_b, None, name="Idän Yhteyshenkilö", email="ita@partner.example")
     shared = save_partner(None, name="Yhteinen kumppani", kind="employment")
     save_contact(shared, None, name="Yhteinen Yhteyshenkilö", email="yht@partner.example")
@@ -43,7 +37,7 @@ def world(app):
     db.session.commit()
     c = app.test_client()
     login(c, lead)
-    return {"c": c, "lead": lead, "other": other, "client": client.id, "meeting": meeting.id, "unit_a": unit_a.id,
+    return {"c": c, "lead": lead, "other": other, "client": client.id, "meeting": meeting.id, "unit_a": unit_a,
             "soon": soon}
 
 
