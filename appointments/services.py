@@ -13,7 +13,7 @@ from flask_babel import gettext as _, lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from accounts.units import leads_unit, led_unit_ids_select
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts, room_key
+from core.conflicts import BUSY_PARAMS, Conflict, find_conflicts
 from core.db import utcnow
 from core.extensions import db
 from core.timeutil import local_to_utc, to_local
@@ -204,21 +204,21 @@ def book_next(appointment: Appointment, *, weeks: int, user) -> Appointment:
 class AppointmentBusy:
     kind = "appointment"
 
-    def busy(self, user_ids, room, lo, hi):
-        live = sa.and_(Appointment.status != AppointmentStatus.CANCELLED, Appointment.starts_at < hi,
-                       Appointment.ends_at > lo, Appointment.starts_at > lo - LONGEST_BOOKING)
+    def busy(self, people, room):
+        live = sa.and_(Appointment.status != AppointmentStatus.CANCELLED, Appointment.starts_at < BUSY_PARAMS.hi,
+                       Appointment.ends_at > BUSY_PARAMS.lo, Appointment.starts_at > BUSY_PARAMS.earliest_start)
         # The title is the kind only: never the client.
         parts = []
         for column in (Appointment.worker1_id, Appointment.worker2_id):
-            if user_ids:
+            if people:
                 parts.append(sa.select(Appointment.id, column.label("user_id"), Appointment.place,
                                        sa.type_coerce(Appointment.kind, sa.String(20)).label("title"), Appointment.starts_at, Appointment.ends_at)
-                             .where(live, column.in_(user_ids)))
+                             .where(live, column.in_(BUSY_PARAMS.user_ids)))
         if room:
             parts.append(sa.select(Appointment.id, sa.cast(sa.null(), sa.Integer).label("user_id"), Appointment.place,
                                    sa.type_coerce(Appointment.kind, sa.String(20)).label("title"), Appointment.starts_at, Appointment.ends_at)
                          .where(live, Appointment.kind == AppointmentKind.OFFICE,
-                                sa.func.lower(sa.func.trim(Appointment.place)) == room_key(room)))
+                                sa.func.lower(sa.func.trim(Appointment.place)) == BUSY_PARAMS.room))
         return parts
 
     def openable(self, viewer, record_ids):

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 from flask_babel import gettext as _, lazy_gettext as _l
 
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts as core_find_conflicts
+from core.conflicts import BUSY_PARAMS, Conflict, find_conflicts as core_find_conflicts
 from core.db import utcnow
 from core.extensions import db
 from core.forms import date_in_range, date_range_message
@@ -237,21 +237,21 @@ class GroupBusy:
 
     kind = "group"
 
-    def busy(self, user_ids, room, lo, hi):
-        live = sa.and_(GroupSession.status != SessionStatus.CANCELLED.value, GroupSession.starts_at < hi,
-                       GroupSession.ends_at > lo, GroupSession.starts_at > lo - LONGEST_BOOKING)
+    def busy(self, people, room):
+        live = sa.and_(GroupSession.status != SessionStatus.CANCELLED.value, GroupSession.starts_at < BUSY_PARAMS.hi,
+                       GroupSession.ends_at > BUSY_PARAMS.lo, GroupSession.starts_at > BUSY_PARAMS.earliest_start)
         session_room = sa.func.coalesce(sa.func.nullif(GroupSession.room, ""), Group.room, "")
         parts = []
         for column in (Group.facilitator1_id, Group.facilitator2_id):
-            if user_ids:
+            if people:
                 parts.append(sa.select(GroupSession.id, column, session_room, Group.title, GroupSession.starts_at,
                                        GroupSession.ends_at)
-                             .join(Group, Group.id == GroupSession.group_id).where(live, column.in_(user_ids)))
+                             .join(Group, Group.id == GroupSession.group_id).where(live, column.in_(BUSY_PARAMS.user_ids)))
         if room:
             parts.append(sa.select(GroupSession.id, sa.cast(sa.null(), sa.Integer), session_room, Group.title,
                                    GroupSession.starts_at, GroupSession.ends_at)
                          .join(Group, Group.id == GroupSession.group_id)
-                         .where(live, sa.func.lower(sa.func.trim(session_room)) == room))
+                         .where(live, sa.func.lower(sa.func.trim(session_room)) == BUSY_PARAMS.room))
         return parts
 
     def openable(self, viewer, record_ids):

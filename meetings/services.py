@@ -17,7 +17,7 @@ from sqlalchemy.orm import Load, QueryableAttribute, aliased, joinedload, load_o
 from sqlalchemy.orm.attributes import set_committed_value
 
 from accounts.units import leads_unit, led_unit_ids_select
-from core.conflicts import LONGEST_BOOKING, Conflict, find_conflicts
+from core.conflicts import BUSY_PARAMS, LONGEST_BOOKING, Conflict, find_conflicts
 from core.db import exists_per_row, utcnow
 from core.extensions import db
 from register.models import Client, PartnerContact
@@ -283,23 +283,24 @@ class MeetingBusy:
 
     kind = "meeting"
 
-    def busy(self, user_ids, room, lo, hi):
-        live = sa.and_(Meeting.status != MeetingStatus.CANCELLED.value, Meeting.starts_at < hi, Meeting.ends_at > lo,
+    def busy(self, people, room):
+        live = sa.and_(Meeting.status != MeetingStatus.CANCELLED.value, Meeting.starts_at < BUSY_PARAMS.hi,
+                       Meeting.ends_at > BUSY_PARAMS.lo,
                        # Implied by the line above (no booking lasts a day); lets the database use
                        # the starts_at index instead of every meeting the staff ever had.
-                       Meeting.starts_at > lo - LONGEST_BOOKING)
+                       Meeting.starts_at > BUSY_PARAMS.earliest_start)
         parts = []
-        if user_ids:
+        if people:
             parts.append(sa.select(Meeting.id, MeetingParticipant.user_id, Meeting.place, Meeting.purpose,
                                    Meeting.starts_at, Meeting.ends_at)
                          .join(MeetingParticipant, MeetingParticipant.meeting_id == Meeting.id)
                          .where(live, MeetingParticipant.kind == ParticipantKind.STAFF.value,
-                                MeetingParticipant.user_id.in_(user_ids)))
+                                MeetingParticipant.user_id.in_(BUSY_PARAMS.user_ids)))
         if room:
             parts.append(sa.select(Meeting.id, sa.cast(sa.null(), sa.Integer), Meeting.place, Meeting.purpose,
                                    Meeting.starts_at, Meeting.ends_at)
                          .where(live, Meeting.place_kind == PlaceKind.OFFICE.value,
-                                sa.func.lower(sa.func.trim(Meeting.place)) == room))
+                                sa.func.lower(sa.func.trim(Meeting.place)) == BUSY_PARAMS.room))
         return parts
 
     def openable(self, viewer, record_ids):

@@ -14,7 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import selectinload
 
 from accounts.units import member_unit_ids, member_unit_ids_select, shared_or_own_unit
-from core.conflicts import LONGEST_BOOKING, Conflict
+from core.conflicts import BUSY_PARAMS, Conflict
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
@@ -452,14 +452,14 @@ class OutreachBusy:
 
     kind = "outreach"
 
-    def busy(self, user_ids, room, lo, hi):
-        if not user_ids:
+    def busy(self, people, room):
+        if not people:
             return []
-        live = sa.and_(OutreachVisit.status != VisitStatus.CANCELLED.value, OutreachVisit.starts_at < hi,
-                       OutreachVisit.ends_at > lo, OutreachVisit.starts_at > lo - LONGEST_BOOKING)
+        live = sa.and_(OutreachVisit.status != VisitStatus.CANCELLED.value, OutreachVisit.starts_at < BUSY_PARAMS.hi,
+                       OutreachVisit.ends_at > BUSY_PARAMS.lo, OutreachVisit.starts_at > BUSY_PARAMS.earliest_start)
         return [sa.select(OutreachVisit.id, column, sa.literal("", sa.String), OutreachVenue.name,
                           OutreachVisit.starts_at, OutreachVisit.ends_at)
-                .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id).where(live, column.in_(user_ids))
+                .join(OutreachVenue, OutreachVenue.id == OutreachVisit.venue_id).where(live, column.in_(BUSY_PARAMS.user_ids))
                 for column in (OutreachVisit.staff1_id, OutreachVisit.staff2_id)]
 
     def openable(self, viewer, record_ids):
