@@ -8,7 +8,7 @@
 """
 from __future__ import annotations
 
-import secrets
+import itertools
 import statistics
 import time
 
@@ -94,7 +94,7 @@ def feed_vs_icalendar(port: int, state: dict, url: str) -> dict:
 
 
 def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
-    from core.db import aware_utc, utcnow
+    from core.db import utcnow
     from core.extensions import db
     from feedback import charts, services, summary
     from feedback.models import ChartCache
@@ -108,32 +108,38 @@ def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
     app = _app(url)
     store = sa.create_engine(url)
 
-    # A closed window of the group, to add answers to: a new answer in a closed window is a new
-    # chart (a new key), as when late feedback arrives.
+    # The chart measured is drawn from the group's roll calls (the attendance chart) or its
+    # answers. Each timed first render needs data no worker has drawn yet: a key (summary.chart_key)
+    # that no worker's in-memory copy and no stored row has. Deleting the stored charts alone does
+    # not do it (a worker keeps the charts it served last), nor does a late answer (it changes
+    # neither the roll calls nor a released group's figures): two of four runs timed a worker's
+    # copy as the "first render". So each sample changes the roll call of one more session (its
+    # present count is in the key, so the counts together are a key not seen before): an absent
+    # participant marked present, or, in a session without absences, one present marked absent,
+    # taken from the fullest sessions so that no count falls under the k threshold. The group's
+    # release is dropped too: a finished group's figures would otherwise stay as they were.
     with store.connect() as conn:
-        windows = conn.execute(sa.text(
-            "SELECT w.id, w.closes_at FROM feedback_window w JOIN group_session s ON s.id = w.session_id "
-            "WHERE s.group_id = :g"), {"g": group_id}).all()
-    closed = sorted((aware_utc(closes_at), wid) for wid, closes_at in windows if aware_utc(closes_at) < utcnow())
-    if not closed:
+        rows = conn.execute(sa.text(
+            "SELECT a.id, a.session_id, a.status FROM attendance a JOIN group_session s ON s.id = a.session_id "
+            "WHERE s.group_id = :g AND s.status <> 'cancelled' ORDER BY a.id"), {"g": group_id}).all()
+    by_session: dict[int, list] = {}
+    for row in rows:
+        by_session.setdefault(row.session_id, []).append(row)
+    fullest = sorted(by_session.values(), key=lambda rs: -sum(r.status == "present" for r in rs))
+    # Round robin over the sessions; a session's count moves one way only, so no two samples
+    # give the same counts.
+    per_session = [[(r.id, "present") for r in rs if r.status != "present"]
+                   or [(r.id, "absent") for r in rs if r.status == "present"][:2] for rs in fullest]
+    changes = [change for round_ in itertools.zip_longest(*per_session) for change in round_ if change]
+    samples = 5
+    if len(changes) < samples:
         store.dispose()
-        return {"skipped": "the chart's group has no closed window to add an answer to"}
-    closed_window = closed[-1][1]
+        return {"skipped": f"the chart's group has {len(changes)} roll-call changes to make, {samples} needed"}
 
-    def new_chart_state():
-        """One more answer in a closed window, no stored charts and no release: the next request
-        draws afresh in whichever worker takes it (each worker also keeps the charts it served
-        last, under their keys). A finished group's figures are frozen by its release
-        (feedback.release), so a late answer alone leaves its key, and a worker's copy, as they
-        were: the scale-10 run measured a worker's copy as the "first render". Without the
-        release row the next view releases the figures anew, under a new key."""
+    def new_chart_state(sample: int):
         with store.begin() as conn:
-            response_id = secrets.token_hex(16)
-            conn.execute(sa.text("INSERT INTO feedback_response (id, window_id, answered_on, comment) "
-                                 "VALUES (:id, :w, :d, '')"), {"id": response_id, "w": closed_window,
-                                                                "d": utcnow().date()})
-            conn.execute(sa.text("INSERT INTO feedback_answer (response_id, item_id, value) VALUES (:r, :i, :v)"),
-                         [{"r": response_id, "i": item, "v": 7} for item in state["session_item_ids"]])
+            attendance_id, status = changes[sample]
+            conn.execute(sa.text("UPDATE attendance SET status = :s WHERE id = :a"), {"s": status, "a": attendance_id})
             conn.execute(sa.delete(ChartCache))
             conn.execute(sa.text("DELETE FROM feedback_release WHERE group_id = :g"), {"g": group_id})
 
@@ -143,13 +149,16 @@ def chart_cache(port: int, state: dict, url: str, workers: int = 5) -> dict:
     browser.request("GET", f"/feedback/groups/{group_id}")
     # The first render is timed several times (each after a new answer, outside the timing) and
     # the median kept: one sample on a shared machine moves the ratio by half.
-    firsts = []
-    for _ in range(5):
-        new_chart_state()
+    firsts, keys = [], set()
+    for sample in range(samples):
+        new_chart_state(sample)
         t0 = time.perf_counter()
-        status, _h, first_body = browser.request("GET", path)
+        status, headers, first_body = browser.request("GET", path)
         firsts.append(time.perf_counter() - t0)
         assert status == 200, status
+        keys.add(headers.get("etag"))
+    # Each sample drew a chart of its own: had one been served from a copy, two would share a key.
+    assert len(keys) == samples, f"{len(keys)} distinct chart keys in {samples} first renders"
     first_ms = round(statistics.median(firsts) * 1000, 2)
     store.dispose()
 

@@ -264,7 +264,7 @@ def _facts_query() -> sa.Select:
                 .scalar_subquery())
     return (sa.select(group.c.facilitator1_id, group.c.facilitator2_id,
                       session.c.id, session.c.number, session.c.ends_at, session.c.status, present, enrolled,
-                      release.c.id, release.c.released_at)
+                      release.c.id, release.c.released_at, group.c.unit_id)
             .select_from(group.outerjoin(session, session.c.group_id == group.c.id)
                          .outerjoin(release, release.c.group_id == group.c.id))
             .where(group.c.id == sa.bindparam("group_id"))
@@ -274,18 +274,19 @@ def _facts_query() -> sa.Select:
 @dataclass(frozen=True)
 class ChartState:
     facilitator_ids: frozenset[int]  # who may see the group besides leads (as Group.facilitator_ids)
+    unit_id: int | None  # whose leads may see it (as Group.unit_id)
     key: str
 
 
 def current_chart_state(group_id: int, kind: str, *, now: datetime) -> ChartState | None:
-    """The group's facilitators and the key of its chart as the database stands, in one query
+    """The group's facilitators, its unit and the key of its chart as the database stands, in one query
     (whatever the number of sessions or responses), without loading the summary; None when
     there is no such group."""
     rows = db.session.execute(_facts_query(), {"group_id": group_id}).all()
     if not rows:
         return None
     sessions = []
-    for _f1, _f2, sid, number, ends_at, status, n_present, _enrolled, _rid, _rat in rows:
+    for _f1, _f2, sid, number, ends_at, status, n_present, _enrolled, _rid, _rat, _unit in rows:
         if sid is None:
             continue  # the group has no sessions: its one row carries the facilitators only
         sessions.append(SessionFacts(sid, number, aware_utc(ends_at), status == SessionStatus.CANCELLED.value,
@@ -294,7 +295,7 @@ def current_chart_state(group_id: int, kind: str, *, now: datetime) -> ChartStat
     facts = ChartFacts(sessions=sessions, release=(rid, aware_utc(rat).isoformat()) if rid is not None else None,
                        enrolled=rows[0][7] if sessions else 0)
     key = chart_key(kind, group_id, facts, now=now, k=services.threshold(), locale=_locale())
-    return ChartState(frozenset(i for i in rows[0][:2] if i is not None), key)
+    return ChartState(frozenset(i for i in rows[0][:2] if i is not None), rows[0][10], key)
 
 
 def chart_alt(kind: str, data: dict) -> str:

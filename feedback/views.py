@@ -11,7 +11,6 @@ import io
 from types import SimpleNamespace
 
 import segno
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import get_locale, gettext as _
 from flask_login import current_user, login_required
@@ -256,14 +255,10 @@ def _may_see_group(group: Group) -> bool:
     return group_services.can_edit(current_user, group)
 
 
-def _may_see_group_of(group_id: int, facilitator_ids) -> bool:
-    # The chart route has only the facilitator ids from its one query; same rule as can_edit. The
-    # group's unit is read only when that rule needs it (a lead who is not a facilitator).
-    if getattr(current_user, "id", None) in facilitator_ids:
-        return True
-    unit_id = db.session.scalar(sa.select(Group.unit_id).where(Group.id == group_id)) if current_user.is_lead else None
-    # can_edit reads only these two of a Group (a Protocol there would say so; groups is being split).
-    facts = SimpleNamespace(facilitator_ids=facilitator_ids, unit_id=unit_id)
+def _may_see_group_of(state: summaries.ChartState) -> bool:
+    # The chart route has only the facilitators and the unit from its one query; same rule as
+    # can_edit, which reads only these two of a Group (a Protocol there would say so).
+    facts = SimpleNamespace(facilitator_ids=state.facilitator_ids, unit_id=state.unit_id)
     return group_services.can_edit(current_user, facts)  # type: ignore[arg-type]
 
 
@@ -497,7 +492,7 @@ def group_chart(group_id, kind):
     # chart stored under it was allowed and drawn from this very state: serve it without the
     # summary.
     state = summaries.current_chart_state(group_id, kind, now=now)
-    if state is None or not _may_see_group_of(group_id, state.facilitator_ids):
+    if state is None or not _may_see_group_of(state):
         abort(404)
     key = state.key
     if request.if_none_match.contains(key) and services.chart_is_cached(key):

@@ -258,3 +258,29 @@ def test_chart_keys_name_the_drawing_code(monkeypatch):
     monkeypatch.setattr(charts, "VERSION", "another")
     assert summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts=texts) != key
     assert summary.chart_key("means", 1, facts, now=now, k=5, locale="fi", texts={"any": "teksti"}) != key
+
+
+def test_a_chart_follows_its_groups_unit_cached_or_not(app, group):
+    """The chart's one query gives the group's unit too (no second read): the leads of the group's
+    unit get the chart, drawn or from the cache, with or without its ETag; another unit's lead gets
+    404 either way, even once the chart is cached."""
+    from tests.factories import make_member, make_two_units
+
+    with_answers(group)
+    unit_a, unit_b = make_two_units()
+    db.session.execute(sa.update(type(group)).where(type(group).id == group.id).values(unit_id=unit_a))
+    db.session.commit()
+    make_member(email="lead.a@example.org", name="Liisa A", role="lead", unit_id=unit_a)
+    make_member(email="lead.b@example.org", name="Leo B", role="lead", unit_id=unit_b)
+    lead_a, lead_b = app.test_client(), app.test_client()
+    login(lead_a, "lead.a@example.org")
+    login(lead_b, "lead.b@example.org")
+
+    assert lead_b.get(chart_url(group)).status_code == 404  # before anything is cached
+    drawn = lead_a.get(chart_url(group))
+    assert drawn.status_code == 200 and drawn.data.startswith(b"<?xml")
+    etag = drawn.headers["ETag"]
+    assert lead_a.get(chart_url(group)).data == drawn.data  # from the cache
+    assert lead_a.get(chart_url(group), headers={"If-None-Match": etag}).status_code == 304
+    assert lead_b.get(chart_url(group)).status_code == 404
+    assert lead_b.get(chart_url(group), headers={"If-None-Match": etag}).status_code == 404
