@@ -427,7 +427,7 @@ def _seed_groups(ctx: SeedContext) -> None:
             day = start_day + timedelta(weeks=n - 1)
             starts = _local(day, starts_at_local)
             cancelled = rng.random() < 0.03
-            s = {"id": len(sessions) + 1, "group_id": g, "number": n, "starts_at": starts,
+            s = {"id": len(sessions) + 1, "group_id": g, "unit_id": ctx.unit_of[f1], "number": n, "starts_at": starts,
                  "ends_at": starts + timedelta(minutes=minutes), "topic": rng.choice(TOPICS), "room": "",
                  "plan_notes": "", "status": "cancelled" if cancelled else "scheduled",
                  "sequence": 1 if cancelled else 0, "created_at": stamp, "updated_at": stamp, "version": 1}
@@ -570,7 +570,8 @@ def _seed_meetings(ctx: SeedContext) -> None:
                 item_status = rng.choices(["done", "dropped", "carried"], [8, 1, 1])[0]
             else:
                 item_status = rng.choices(["open", "done"], [3, 1])[0]
-            items.append({"id": len(items) + 1, "meeting_id": m, "responsible_id": pid, "what": rng.choice(TASKS),
+            items.append({"id": len(items) + 1, "meeting_id": m, "unit_id": meeting["unit_id"], "responsible_id": pid,
+                          "what": rng.choice(TASKS),
                           "with_whom": "", "due_date": due, "status": item_status,
                           "status_changed_by": "", "status_changed_at": None, "carried_from_id": None,
                           "created_at": starts, "updated_at": stamp, "version": 1})
@@ -728,7 +729,8 @@ def _review(rng: random.Random, previous: dict, meeting: dict, parts_of: dict[in
         due = _local_date(meeting["starts_at"]) + timedelta(days=rng.randint(7, 60))
         status = (rng.choices(["done", "dropped"], [9, 1])[0] if due < today - timedelta(days=60)
                   else rng.choices(["open", "done"], [3, 1])[0])
-        new = {**item, "id": len(items) + 1, "meeting_id": meeting["id"], "responsible_id": match["id"],
+        new = {**item, "id": len(items) + 1, "meeting_id": meeting["id"], "unit_id": meeting["unit_id"],
+               "responsible_id": match["id"],
                "due_date": due, "status": status, "status_changed_by": "", "status_changed_at": None,
                "carried_from_id": item["id"], "created_at": meeting["starts_at"], "version": 1}
         items.append(new)
@@ -763,7 +765,8 @@ def _lead_open_tasks(meetings: list[dict], participants: list[dict], items: list
             chosen.append(m)
     for n in range(missing if chosen else 0):
         m = chosen[n % len(chosen)]
-        items.append({"id": len(items) + 1, "meeting_id": m["id"], "responsible_id": lead_part[m["id"]]["id"],
+        items.append({"id": len(items) + 1, "meeting_id": m["id"], "unit_id": m["unit_id"],
+                      "responsible_id": lead_part[m["id"]]["id"],
                       "what": TASKS[n % len(TASKS)], "with_whom": "",
                       "due_date": max(_local_date(m["starts_at"]), today) + timedelta(days=7 * (n + 1)),
                       "status": "open", "status_changed_by": "", "status_changed_at": None, "carried_from_id": None,

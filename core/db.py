@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import enum
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -251,3 +252,16 @@ def rowcount(result: sa.Result[Any]) -> int:
     if not isinstance(result, sa.CursorResult):
         raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
     return result.rowcount
+
+
+def keep_copies(source: type, column: str, updates: Callable[[Any], list[sa.Update]]) -> None:
+    """Keep the copies of a source row's ``column`` right when it changes through the ORM: the
+    ``updates(source_row)`` statements run in the same flush, right after the source's UPDATE.
+    A copy (a meeting's unit, copied from its client) lets a list read one index instead of a
+    join; the app never changes the source, but a copy must not silently disagree if it does."""
+
+    @sa.event.listens_for(source, "after_update")
+    def _follow(_mapper, connection, target) -> None:
+        if sa.inspect(target).attrs[column].history.has_changes():
+            for statement in updates(target):
+                connection.execute(statement)

@@ -94,12 +94,10 @@ def unit_report(start: date, end: date, k: int, units: sa.Select | None = None) 
                         GroupSession.status != SessionStatus.CANCELLED.value)
     unit_meetings: sa.ColumnElement[bool] = sa.true()
     if unit_ids is not None:
-        # The units' groups, then each one's sessions of the period by (group_id, starts_at):
-        # SQLite is told the period is broad (core.db.broad), or it walks the county's sessions
-        # of the period by time, ten times the rows at ten units.
-        in_period = sa.and_(broad(GroupSession.starts_at >= since), broad(GroupSession.starts_at < until),
-                            GroupSession.status != SessionStatus.CANCELLED.value,
-                            GroupSession.group_id.in_(sa.select(Group.id).where(Group.unit_id.in_(unit_ids))))
+        # A session carries its group's unit: the units' sessions of the period by the
+        # (unit_id, starts_at) index, not the county's sessions of the period (ten times the rows
+        # at ten units) joined to their groups.
+        in_period = sa.and_(in_period, GroupSession.unit_id.in_(unit_ids))
         # A meeting carries its client's unit: the units' meetings by the (unit_id, starts_at)
         # index, not every meeting of the county's period joined to its client.
         unit_meetings = Meeting.unit_id.in_(unit_ids)
@@ -141,7 +139,9 @@ def unit_report(start: date, end: date, k: int, units: sa.Select | None = None) 
     has_short = bool(short.counts)
     group_counts: dict[str, int] = {name: count for name, count in db.session.execute(
         sa.select(theme, sa.func.count(sa.distinct(Group.id))).join(GroupSession, GroupSession.group_id == Group.id)
-        .where(in_period).group_by(theme))}
+        # The group has its sessions' unit: said of both, the groups are read by their unit's
+        # index too, not all of the county's.
+        .where(in_period, *([Group.unit_id.in_(unit_ids)] if unit_ids is not None else [])).group_by(theme))}
     names = sorted(set(group_counts) | set(counts) | set(short.counts))
 
     def cell(pool: _ScalePool, name: str):
@@ -173,15 +173,12 @@ def unit_report(start: date, end: date, k: int, units: sa.Select | None = None) 
         # meetings are held: the status narrows nothing).
         held = [broad(condition) for condition in held]
     meetings_held = db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(*held, unit_meetings)) or 0
-    due = [ActionItem.due_date >= start, ActionItem.due_date <= end]
-    if unit_ids is not None:
-        # The units' meetings, then each one's items of the period by (meeting_id, due_date): a
-        # year of the county's items by due date is ten times the rows at ten units.
-        due = [broad(condition) for condition in due]
+    # A lead's units' items of the period by (unit_id, due_date): the item carries its meeting's
+    # unit, so no join to the meetings.
     items = db.session.execute(
         sa.select(ActionItem.status, ActionItem.status_changed_at, ActionItem.due_date)
-        .join(Meeting, Meeting.id == ActionItem.meeting_id)
-        .where(*due, ActionItem.status != ItemStatus.DROPPED.value, unit_meetings)).all()
+        .where(ActionItem.due_date >= start, ActionItem.due_date <= end, ActionItem.status != ItemStatus.DROPPED.value,
+               *([ActionItem.unit_id.in_(unit_ids)] if unit_ids is not None else []))).all()
     # Done on time: marked done on or before the due date (Helsinki calendar day).
     on_time = sum(1 for status, changed, due in items
                   if status == ItemStatus.DONE.value and changed is not None and to_local(changed).date() <= due)

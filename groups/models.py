@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import first_unit_default
-from core.db import UTCDateTime, str_enum, utcnow
+from core.db import UTCDateTime, keep_copies, str_enum, utcnow
 from core.extensions import db
 
 
@@ -133,6 +133,12 @@ class GroupPartner(db.Model):
     partner = relationship("PartnerOrganisation")
 
 
+def _group_unit(context) -> int | None:
+    """The unit of the session's group, for an insert that does not give it."""
+    group_id = context.get_current_parameters()["group_id"]
+    return context.connection.scalar(sa.text("SELECT unit_id FROM client_group WHERE id = :id"), {"id": group_id})
+
+
 class GroupSession(db.Model):
     """One weekly meeting of a group. Calendar feeds read starts_at/ends_at (UTC), room/venue,
     status, sequence (raised on every change of time, place or status) and updated_at."""
@@ -140,11 +146,17 @@ class GroupSession(db.Model):
     __tablename__ = "group_session"
     # (group_id, starts_at): a group's sessions, and its recent ones (the lead's overview reads
     # the unit staff's groups, then each one's last 90 days).
+    # (unit_id, starts_at): a lead's report reads the units' sessions of a period.
     __table_args__ = (sa.Index("ix_group_session_starts_at", "starts_at"),
-                      sa.Index("ix_group_session_group_id_starts_at", "group_id", "starts_at"))
+                      sa.Index("ix_group_session_group_id_starts_at", "group_id", "starts_at"),
+                      sa.Index("ix_group_session_unit_id_starts_at", "unit_id", "starts_at"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"))
+    # The group's unit, copied (a group keeps its unit, and a session its group): a lead's report
+    # reads the units' sessions of a period in one index, instead of the county's sessions of
+    # the period (ten times the rows at ten units) joined to their groups.
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), default=_group_unit)
     number: Mapped[int] = mapped_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -268,3 +280,8 @@ class Referral(db.Model):
     idea = relationship("GroupIdea")
     referred_by = relationship("User", foreign_keys=[referred_by_id])
     decided_by = relationship("User", foreign_keys=[decided_by_id])
+
+
+# A session carries its group's unit (GroupSession.unit_id).
+keep_copies(Group, "unit_id", lambda group: [
+    sa.update(GroupSession.__table__).where(GroupSession.__table__.c.group_id == group.id).values(unit_id=group.unit_id)])

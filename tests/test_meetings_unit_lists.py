@@ -63,3 +63,63 @@ def test_the_leads_meeting_list_has_the_units_meetings_and_the_leads_own_each_on
     assert linked_ids(past, "/meetings/") >= {past_ours.id}
     assert past_theirs.id not in linked_ids(past, "/meetings/")
     assert "Meetings found: 1" in past
+
+
+def test_an_action_item_carries_its_meetings_unit_and_the_report_counts_the_units_items(app, fresh_db):
+    """An item is stored with its meeting's unit (added through the plan or built on the model),
+    read back through a fresh connection; a lead's report counts the
+    items due in the period of the lead's unit only, the county's report all of them."""
+    from datetime import date
+
+    from feedback.report import unit_report
+    from meetings import plan
+    from meetings.models import ActionItem, MeetingParticipant
+
+    unit_a, unit_b, lead, worker_b, client_a, client_b = _world(app)
+    when = utcnow() - timedelta(days=20)
+    ours, theirs = make_meeting(client=client_a, starts_at=when, staff=lead), make_meeting(client=client_b,
+                                                                                        starts_at=when, staff=worker_b)
+    db.session.commit()
+    due = (when + timedelta(days=7)).date()
+    staff_of = {m.id: db.session.scalar(sa.select(MeetingParticipant.id).where(MeetingParticipant.meeting_id == m.id))
+                for m in (ours, theirs)}
+    added = plan.add_item(ours, responsible_id=staff_of[ours.id], what="Soita", due_date=due).item
+    built = ActionItem(meeting_id=theirs.id, responsible_id=staff_of[theirs.id], what="Varaa aika", due_date=due)
+    db.session.add(built)
+    db.session.commit()
+    stored = dict(fresh_db.execute(sa.text("SELECT id, unit_id FROM action_item")))
+    assert stored == {added.id: unit_a, built.id: unit_b}
+
+    from accounts.units import led_unit_ids_select
+
+    with app.test_request_context():
+        period = (date(due.year, 1, 1), date(due.year, 12, 31))
+        assert unit_report(*period, 5, units=led_unit_ids_select(lead)).items_due == 1
+        assert unit_report(*period, 5).items_due == 2
+
+
+def test_the_copies_of_a_unit_follow_their_source_if_it_ever_changes(app, fresh_db):
+    """The app never moves a client or a group to another unit, but the copies must not silently
+    disagree if something does: changing the source through the ORM updates its meetings, their
+    items and its sessions in the same commit (read back through a fresh connection)."""
+    from groups.models import Group
+    from meetings.models import ActionItem, MeetingParticipant
+    from register.models import Client
+    from tests.factories import make_group_with_session
+
+    unit_a, unit_b, lead, worker_b, client_a, client_b = _world(app)
+    meeting = make_meeting(client=client_a, starts_at=utcnow(), staff=lead)
+    db.session.flush()
+    staff = db.session.scalar(sa.select(MeetingParticipant.id).where(MeetingParticipant.meeting_id == meeting.id))
+    db.session.add(ActionItem(meeting_id=meeting.id, responsible_id=staff, what="Soita"))
+    group, session = make_group_with_session(facilitator=lead, clients=[client_a], starts_at=utcnow())
+    group.unit_id = unit_a
+    db.session.commit()
+    units = {"meeting": "SELECT unit_id FROM meeting", "item": "SELECT unit_id FROM action_item",
+             "session": "SELECT unit_id FROM group_session"}
+    assert {k: set(fresh_db.scalars(sa.text(q))) for k, q in units.items()} == {k: {unit_a} for k in units}
+
+    db.session.get(Client, client_a.id).unit_id = unit_b
+    db.session.get(Group, group.id).unit_id = unit_b
+    db.session.commit()
+    assert {k: set(fresh_db.scalars(sa.text(q))) for k, q in units.items()} == {k: {unit_b} for k in units}

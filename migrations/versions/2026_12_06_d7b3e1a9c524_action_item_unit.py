@@ -1,0 +1,42 @@
+"""an action item's unit: the unit of its meeting copied onto the item (a meeting's unit never
+changes, nor an item's meeting), with (unit_id, due_date), so that a lead's report counts the
+unit's items of a period in one index instead of joining every item of the county's period to
+its meeting
+
+Revision ID: d7b3e1a9c524
+Revises: b83d5f1e9a47
+Create Date: 2026-12-06 20:20:00
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = 'd7b3e1a9c524'
+down_revision = 'b83d5f1e9a47'
+branch_labels = None
+depends_on = None
+
+COPIES = (  # (table, its parent, the link column, the index's time column)
+    ("action_item", "meeting", "meeting_id", "due_date"),
+)
+
+
+def upgrade():
+    for table, parent, link, when in COPIES:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
+        op.execute(f"UPDATE {table} SET unit_id = (SELECT {parent}.unit_id FROM {parent} "
+                   f"WHERE {parent}.id = {table}.{link})")
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.alter_column('unit_id', existing_type=sa.Integer(), nullable=False)
+            batch_op.create_foreign_key(f'fk_{table}_unit_id_unit', 'unit', ['unit_id'], ['id'], ondelete='RESTRICT')
+            batch_op.create_index(f'ix_{table}_unit_id_{when}', ['unit_id', when])
+
+
+def downgrade():
+    for table, _parent, _link, when in COPIES:
+        with op.batch_alter_table(table) as batch_op:
+            batch_op.drop_index(f'ix_{table}_unit_id_{when}')
+            batch_op.drop_constraint(f'fk_{table}_unit_id_unit', type_='foreignkey')
+            batch_op.drop_column('unit_id')
