@@ -239,6 +239,13 @@ class SeedContext:
     def stamp(self) -> datetime:
         return self.now
 
+    def staff_by_unit(self) -> dict[int, list[int]]:
+        """The workers of each unit, in the order of ``workers``."""
+        staff: dict[int, list[int]] = {}
+        for worker in self.workers:
+            staff.setdefault(self.unit_of[worker], []).append(worker)
+        return staff
+
     @property
     def lead_share(self) -> float:
         """How often the lead (user 1) is among a record's workers: a unit lead's share at scale
@@ -362,6 +369,7 @@ def _seed_clients(ctx: SeedContext) -> None:
     from register.models import Client, ClientWorker, Relative
 
     rng, stamp, workers = ctx.rng, ctx.stamp, ctx.workers
+    staff_of = ctx.staff_by_unit()
     relatives, client_workers = [], []
     for c in range(1, ctx.sizes.clients + 1):
         ctx.clients.append({"id": c, "name": f"{rng.choice(FIRST)} {rng.choice(LAST)}",
@@ -370,10 +378,17 @@ def _seed_clients(ctx: SeedContext) -> None:
                             "language": "sv" if rng.random() < 0.06 else "fi", "active": rng.random() < 0.85,
                             "created_by_id": rng.choice(workers), "created_at": stamp, "updated_at": stamp,
                             "version": 1})
-        ctx.clients[-1]["unit_id"] = ctx.unit_of[ctx.clients[-1]["created_by_id"]]
-        chosen = rng.sample(workers, k=min(len(workers), 1 + (rng.random() < 0.3)))
-        # The lead works with a share of clients too (so "my tasks" and feeds have data).
-        if rng.random() < 0.05 * ctx.lead_share:
+        unit = ctx.clients[-1]["unit_id"] = ctx.unit_of[ctx.clients[-1]["created_by_id"]]
+        # A client's workers are of the client's unit (the county's staff were drawn at random
+        # before, so nine in ten of a worker's clients were another unit's at scale 10); now and
+        # then a worker of another unit is named too (a specialist), so that path has data.
+        team = staff_of[unit]
+        chosen = rng.sample(team, k=min(len(team), 1 + (rng.random() < 0.3)))
+        if len(staff_of) > 1 and rng.random() < 0.02:
+            chosen = sorted(set(chosen) | {rng.choice(workers)})
+        # The lead (of unit 1) works with a share of the unit's clients too (so "my tasks" and
+        # feeds have data): the same number at every scale.
+        if rng.random() < (0.05 if unit == 1 else 0.0):
             chosen = sorted(set(chosen) | {1})
         ctx.workers_of[c] = chosen
         for w in chosen:
@@ -400,6 +415,10 @@ def _seed_groups(ctx: SeedContext) -> None:
     sizes, first_day, span = ctx.sizes, ctx.first_day, ctx.span
     groups, sessions, group_partners, evaluations = ctx.groups, ctx.sessions, ctx.group_partners, ctx.evaluations
     enrolments, attendance = [], []
+    staff_of = ctx.staff_by_unit()
+    clients_of: dict[int, list[int]] = {}
+    for client in ctx.clients:
+        clients_of.setdefault(client["unit_id"], []).append(client["id"])
     sessions_of: dict[int, list[dict]] = {}
     spans: dict[int, tuple[datetime, datetime]] = {}
     per_group = 15000 / 2000  # sessions per group, at any scale
@@ -420,7 +439,12 @@ def _seed_groups(ctx: SeedContext) -> None:
         f1, f2 = rng.sample(workers, 2) if len(workers) >= 2 else (workers[0], None)
         if rng.random() < 0.04 * ctx.lead_share or g in lead_groups:
             f1 = 1  # the lead facilitates now and then
-            f2 = f2 if f2 != 1 else None
+        # The group is its first facilitator's unit's, and so are the second and the participants
+        # (at scale 1, with one unit, the same draws as before units existed).
+        unit = ctx.unit_of[f1]
+        if f2 is not None and (f2 == f1 or ctx.unit_of[f2] != unit):
+            pair = [w for w in staff_of[unit] if w != f1]
+            f2 = rng.choice(pair) if pair else None
         theme = rng.choice(THEMES)
         group_sessions = []
         for n in range(1, n_sessions + 1):
@@ -458,7 +482,7 @@ def _seed_groups(ctx: SeedContext) -> None:
             hosts.add(rng.choice(ctx.partner_ids))
         for p in sorted(hosts):
             group_partners.append({"id": len(group_partners) + 1, "group_id": g, "partner_id": p})
-        members = rng.sample(ctx.client_ids, k=min(len(ctx.client_ids), rng.randint(4, 8)))
+        members = rng.sample(clients_of[unit], k=min(len(clients_of[unit]), rng.randint(4, 8)))
         for idx, c in enumerate(members):
             eid = len(enrolments) + 1
             state = "enrolled" if idx < 7 else "waiting"

@@ -276,3 +276,29 @@ def test_statement_shapes_ignore_parameters_and_name_what_differs():
     small = [querycount.listing("SELECT x FROM t WHERE id = ?", (1,))]
     large = small + [querycount.listing("SELECT y FROM u WHERE id IN (?, ?)", (1, 2))] * 2
     assert querycount.differences(small, large) == {"small": [], "large": ["SELECT y FROM u WHERE id IN (…) ×2"]}
+
+
+def test_a_county_seed_keeps_each_units_work_in_the_unit(fresh_url):
+    """At two units (scale 1.1: 55 staff), a client's workers, a group's facilitators and its
+    participants are of one unit, as in a county where each team works with its own clients: but
+    for a few specialists named from another unit (the cross-unit path of the access rules has
+    data) and the lead, whose clients are all of the lead's unit. Drawn from the whole county,
+    nine in ten of the lead's clients had been another unit's at scale 10, which made a lead's
+    client list measure the seed rather than the code."""
+    url = fresh_url("county")
+    bench_seed.seed(url, scale=1.1, seed_value=7, progress=False, today=DAY)
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+        assert _scalar(conn, "SELECT count(*) FROM unit") == 2
+        links, cross = conn.execute(sa.text(
+            "SELECT count(*), count(*) FILTER (WHERE m.unit_id <> c.unit_id) FROM client_worker w "
+            "JOIN client c ON c.id = w.client_id JOIN unit_membership m ON m.user_id = w.user_id")).one()
+        assert 0 < cross < 0.05 * links
+        assert _scalar(conn, "SELECT count(*) FROM client_worker w JOIN client c ON c.id = w.client_id "
+                             "WHERE w.user_id = 1 AND c.unit_id <> 1") == 0
+        assert _scalar(conn, "SELECT count(*) FROM client_worker WHERE user_id = 1") > 0
+        assert _scalar(conn, "SELECT count(*) FROM client_group g JOIN unit_membership m "
+                             "ON m.user_id IN (g.facilitator1_id, g.facilitator2_id) WHERE m.unit_id <> g.unit_id") == 0
+        assert _scalar(conn, "SELECT count(*) FROM enrolment e JOIN client_group g ON g.id = e.group_id "
+                             "JOIN client c ON c.id = e.client_id WHERE c.unit_id <> g.unit_id") == 0
+    engine.dispose()
