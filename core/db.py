@@ -254,6 +254,18 @@ def rowcount(result: sa.Result[Any]) -> int:
     return result.rowcount
 
 
+def copied_from(parent: str, link: str, column: str = "unit_id") -> Callable[[Any], Any]:
+    """A column default that copies ``column`` of the ``parent`` row the inserted row links to by
+    ``link`` (a meeting's unit from its client), for an insert that does not give it. With
+    ``keep_copies`` on the parent, the copy stays right if the parent's value ever changes."""
+    statement = sa.text(f"SELECT {column} FROM {parent} WHERE id = :id")  # names from code, not input
+
+    def default(context) -> Any:
+        return context.connection.scalar(statement, {"id": context.get_current_parameters()[link]})
+
+    return default
+
+
 def keep_copies(source: type, column: str, updates: Callable[[Any], list[sa.Update]]) -> None:
     """Keep the copies of a source row's ``column`` right when it changes through the ORM: the
     ``updates(source_row)`` statements run in the same flush, right after the source's UPDATE.

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from accounts.models import first_unit_default
-from core.db import UTCDateTime, keep_copies, str_enum, utcnow
+from core.db import UTCDateTime, copied_from, keep_copies, str_enum, utcnow
 from core.extensions import db
 
 
@@ -133,12 +133,6 @@ class GroupPartner(db.Model):
     partner = relationship("PartnerOrganisation")
 
 
-def _group_unit(context) -> int | None:
-    """The unit of the session's group, for an insert that does not give it."""
-    group_id = context.get_current_parameters()["group_id"]
-    return context.connection.scalar(sa.text("SELECT unit_id FROM client_group WHERE id = :id"), {"id": group_id})
-
-
 class GroupSession(db.Model):
     """One weekly meeting of a group. Calendar feeds read starts_at/ends_at (UTC), room/venue,
     status, sequence (raised on every change of time, place or status) and updated_at."""
@@ -153,10 +147,12 @@ class GroupSession(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     group_id: Mapped[int] = mapped_column(sa.ForeignKey("client_group.id", ondelete="CASCADE"))
-    # The group's unit, copied (a group keeps its unit, and a session its group): a lead's report
-    # reads the units' sessions of a period in one index, instead of the county's sessions of
-    # the period (ten times the rows at ten units) joined to their groups.
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), default=_group_unit)
+    # The group's unit, copied (a group keeps its unit, core.db.keep_copies follows if it ever
+    # does not, and a session keeps its group): a lead's report reads the units' sessions of a
+    # period in one index, instead of the county's sessions of the period (ten times the rows at
+    # ten units) joined to their groups.
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"),
+                                         default=copied_from("client_group", "group_id"))
     number: Mapped[int] = mapped_column()
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -7,7 +7,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import UTCDateTime, keep_copies, str_enum, utcnow
+from core.db import UTCDateTime, copied_from, keep_copies, str_enum, utcnow
 from core.extensions import db
 from register.models import Client
 
@@ -53,12 +53,6 @@ class ClientIdentification(enum.StrEnum):
     NONE = "none"
 
 
-def _client_unit(context) -> int | None:
-    """The unit of the meeting's client, for an insert that does not give it."""
-    client_id = context.get_current_parameters()["client_id"]
-    return context.connection.scalar(sa.text("SELECT unit_id FROM client WHERE id = :id"), {"id": client_id})
-
-
 class Meeting(db.Model):
     __tablename__ = "meeting"
     __table_args__ = (sa.Index("ix_meeting_starts_at", "starts_at"),
@@ -69,10 +63,12 @@ class Meeting(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     client_id: Mapped[int] = mapped_column(sa.ForeignKey("client.id", ondelete="CASCADE"), index=True)
-    # The client's unit, copied (a client's unit never changes, nor a meeting's client): the
+    # The client's unit, copied (the app never moves a client to another unit, and
+    # core.db.keep_copies would follow if something did; a meeting keeps its client): the
     # leads of that unit may open the meeting, and a county's lists find a unit's meetings by
     # time in one index instead of joining every meeting to its client.
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), default=_client_unit)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"),
+                                         default=copied_from("client", "client_id"))
     purpose: Mapped[str] = mapped_column(sa.String(300), default="")
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -155,12 +151,6 @@ class MeetingParticipant(db.Model):
                 and self.relative_id == other.relative_id)
 
 
-def _meeting_unit(context) -> int | None:
-    """The unit of the item's meeting, for an insert that does not give it."""
-    meeting_id = context.get_current_parameters()["meeting_id"]
-    return context.connection.scalar(sa.text("SELECT unit_id FROM meeting WHERE id = :id"), {"id": meeting_id})
-
-
 class ActionItem(db.Model):
     """Who does what, with whom, by when. One responsible participant per item."""
 
@@ -178,11 +168,12 @@ class ActionItem(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     meeting_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting.id", ondelete="CASCADE"))
-    # The meeting's unit, copied (a meeting's unit never changes, nor an item's meeting): a
+    # The meeting's unit, copied (as the meeting's is; an item keeps its meeting): a
     # lead's report counts the unit's items of a period in one index, instead of joining every
     # item of the county's period to its meeting (PostgreSQL hash-joined 108,000 items at ten
     # units to keep 10,000).
-    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"), default=_meeting_unit)
+    unit_id: Mapped[int] = mapped_column(sa.ForeignKey("unit.id", ondelete="RESTRICT"),
+                                         default=copied_from("meeting", "meeting_id"))
     responsible_id: Mapped[int] = mapped_column(sa.ForeignKey("meeting_participant.id", ondelete="RESTRICT"))
     what: Mapped[str] = mapped_column(sa.String(500))
     with_whom: Mapped[str] = mapped_column(sa.String(300), default="")
