@@ -2,13 +2,13 @@
 phone width; axe-core finds no WCAG 2.1 AA violations on any group page reached."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 import sqlalchemy as sa
 
-from core.db import utcnow
 from core.extensions import db
+from core.timeutil import local_to_utc, local_today
 from groups.models import Attendance, Enrolment, Group, GroupSession
 from tests.browser import assert_accessible, browser_login, click_through
 from tests.factories import PASSWORD, make_client, make_user
@@ -72,7 +72,9 @@ def test_idea_to_enrolment_and_roll_call_at_phone_width(page, app, facilitator):
     assert page.locator("form.roll-call").count() == 0
     assert_accessible(page, context="roll call not yet")
     first_session = db.session.scalar(sa.select(GroupSession).order_by(GroupSession.starts_at))
-    first_session.starts_at = utcnow() - timedelta(days=1)
+    # Yesterday at 10.00 Helsinki time: "now less a day" ended after midnight when the suite ran
+    # late in the evening, and the session form below then refused its end as before its start.
+    first_session.starts_at = local_to_utc(local_today() - timedelta(days=1), time(10, 0))
     first_session.ends_at = first_session.starts_at + timedelta(minutes=90)
     db.session.commit()
     db.session.close()
