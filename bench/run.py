@@ -103,6 +103,9 @@ def seed(url: str, scale: float, name: str, reuse: bool = False) -> dict:
         state = json.loads(state_path.read_text())
         if state.get("scale") == scale and state.get("today") == datetime.now(UTC).date().isoformat():
             log(f"{name}: reusing the database seeded at scale {scale} ({state_path.name}, --reuse-seed)")
+            # Seeded by earlier code, perhaps: its migrations run first (they fill new columns).
+            subprocess.run([sys.executable, "-m", "bench.seed", "--database-url", url, "--upgrade"], cwd=ROOT,
+                           check=True, stdout=subprocess.DEVNULL)
             state["seed_seconds"] = state.get("seconds", "–")
             state["reused"] = True
             return state

@@ -182,12 +182,7 @@ def seed(url: str, *, scale: float = 1.0, seed_value: int = 2026, progress: bool
             # bits, and autovacuum starts on the new tables, both during the first pages measured.
             started = _time.perf_counter()
             shown.phase("gathering planner statistics (ANALYZE)")
-            if db.engine.dialect.name == "postgresql":
-                with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                    conn.exec_driver_sql("VACUUM (ANALYZE)")
-            else:
-                with db.engine.begin() as conn:
-                    conn.exec_driver_sql("ANALYZE")
+            _gather_statistics(db.engine)
             state["analyze_seconds"] = round(_time.perf_counter() - started, 1)
         finally:
             # Also when refusing a database with data: no connection is left for the GC to close.
@@ -195,6 +190,42 @@ def seed(url: str, *, scale: float = 1.0, seed_value: int = 2026, progress: bool
             db.engine.dispose()
         state["schema"] = schema
     return state
+
+
+def _gather_statistics(engine) -> None:
+    if engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM (ANALYZE)")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+def upgrade_seeded(url: str) -> bool:
+    """Bring a database seeded earlier (``--reuse-seed``) to the code's schema: its migrations fill
+    any new column (a copied unit) from the seeded rows. Statistics are gathered again when a
+    migration ran, as after a seed (a new index has none). Returns whether one ran."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from flask_migrate import upgrade
+
+    from app import create_app
+    from core.extensions import db
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "bench-seed", "TESTING": False})
+    with app.app_context():
+        try:
+            head = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config()).get_current_head()
+            with db.engine.connect() as conn:
+                current = MigrationContext.configure(conn).get_current_revision()
+            if current == head:
+                return False
+            upgrade()
+            _gather_statistics(db.engine)
+            return True
+        finally:
+            db.session.remove()
+            db.engine.dispose()
 
 
 @dataclass
@@ -1197,7 +1228,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--state", help="write the state (ids, tokens) as JSON here")
     parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--upgrade", action="store_true",
+                        help="only bring a database seeded earlier to the code's schema (its migrations)")
     args = parser.parse_args(argv)
+    if args.upgrade:
+        print("migrated" if upgrade_seeded(args.database_url) else "already at the code's schema")
+        return
     started = _time.monotonic()
     state = seed(args.database_url, scale=args.scale, seed_value=args.seed, progress=not args.quiet)
     state["seconds"] = round(_time.monotonic() - started, 1)

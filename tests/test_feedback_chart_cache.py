@@ -264,11 +264,12 @@ def test_a_chart_follows_its_groups_unit_cached_or_not(app, group):
     """The chart's one query gives the group's unit too (no second read): the leads of the group's
     unit get the chart, drawn or from the cache, with or without its ETag; another unit's lead gets
     404 either way, even once the chart is cached."""
+    from groups.models import Group
     from tests.factories import make_member, make_two_units
 
     with_answers(group)
     unit_a, unit_b = make_two_units()
-    db.session.execute(sa.update(type(group)).where(type(group).id == group.id).values(unit_id=unit_a))
+    db.session.execute(sa.update(Group).where(Group.id == group.id).values(unit_id=unit_a))
     db.session.commit()
     make_member(email="lead.a@example.org", name="Liisa A", role="lead", unit_id=unit_a)
     make_member(email="lead.b@example.org", name="Leo B", role="lead", unit_id=unit_b)

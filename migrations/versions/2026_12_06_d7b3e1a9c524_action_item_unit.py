@@ -17,26 +17,20 @@ down_revision = 'b83d5f1e9a47'
 branch_labels = None
 depends_on = None
 
-COPIES = (  # (table, its parent, the link column, the index's time column)
-    ("action_item", "meeting", "meeting_id", "due_date"),
-)
-
 
 def upgrade():
-    for table, parent, link, when in COPIES:
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
-        op.execute(f"UPDATE {table} SET unit_id = (SELECT {parent}.unit_id FROM {parent} "
-                   f"WHERE {parent}.id = {table}.{link})")
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.alter_column('unit_id', existing_type=sa.Integer(), nullable=False)
-            batch_op.create_foreign_key(f'fk_{table}_unit_id_unit', 'unit', ['unit_id'], ['id'], ondelete='RESTRICT')
-            batch_op.create_index(f'ix_{table}_unit_id_{when}', ['unit_id', when])
+    with op.batch_alter_table('action_item') as batch_op:
+        batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
+    op.execute("UPDATE action_item SET unit_id = (SELECT meeting.unit_id FROM meeting "
+               "WHERE meeting.id = action_item.meeting_id)")
+    with op.batch_alter_table('action_item') as batch_op:
+        batch_op.alter_column('unit_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key('fk_action_item_unit_id_unit', 'unit', ['unit_id'], ['id'], ondelete='RESTRICT')
+        batch_op.create_index('ix_action_item_unit_id_due_date', ['unit_id', 'due_date'])
 
 
 def downgrade():
-    for table, _parent, _link, when in COPIES:
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_index(f'ix_{table}_unit_id_{when}')
-            batch_op.drop_constraint(f'fk_{table}_unit_id_unit', type_='foreignkey')
-            batch_op.drop_column('unit_id')
+    with op.batch_alter_table('action_item') as batch_op:
+        batch_op.drop_index('ix_action_item_unit_id_due_date')
+        batch_op.drop_constraint('fk_action_item_unit_id_unit', type_='foreignkey')
+        batch_op.drop_column('unit_id')

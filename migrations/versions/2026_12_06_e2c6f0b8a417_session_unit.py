@@ -17,26 +17,20 @@ down_revision = 'd7b3e1a9c524'
 branch_labels = None
 depends_on = None
 
-COPIES = (  # (table, its parent, the link column, the index's time column)
-    ("group_session", "client_group", "group_id", "starts_at"),
-)
-
 
 def upgrade():
-    for table, parent, link, when in COPIES:
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
-        op.execute(f"UPDATE {table} SET unit_id = (SELECT {parent}.unit_id FROM {parent} "
-                   f"WHERE {parent}.id = {table}.{link})")
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.alter_column('unit_id', existing_type=sa.Integer(), nullable=False)
-            batch_op.create_foreign_key(f'fk_{table}_unit_id_unit', 'unit', ['unit_id'], ['id'], ondelete='RESTRICT')
-            batch_op.create_index(f'ix_{table}_unit_id_{when}', ['unit_id', when])
+    with op.batch_alter_table('group_session') as batch_op:
+        batch_op.add_column(sa.Column('unit_id', sa.Integer(), nullable=True))
+    op.execute("UPDATE group_session SET unit_id = (SELECT client_group.unit_id FROM client_group "
+               "WHERE client_group.id = group_session.group_id)")
+    with op.batch_alter_table('group_session') as batch_op:
+        batch_op.alter_column('unit_id', existing_type=sa.Integer(), nullable=False)
+        batch_op.create_foreign_key('fk_group_session_unit_id_unit', 'unit', ['unit_id'], ['id'], ondelete='RESTRICT')
+        batch_op.create_index('ix_group_session_unit_id_starts_at', ['unit_id', 'starts_at'])
 
 
 def downgrade():
-    for table, _parent, _link, when in COPIES:
-        with op.batch_alter_table(table) as batch_op:
-            batch_op.drop_index(f'ix_{table}_unit_id_{when}')
-            batch_op.drop_constraint(f'fk_{table}_unit_id_unit', type_='foreignkey')
-            batch_op.drop_column('unit_id')
+    with op.batch_alter_table('group_session') as batch_op:
+        batch_op.drop_index('ix_group_session_unit_id_starts_at')
+        batch_op.drop_constraint('fk_group_session_unit_id_unit', type_='foreignkey')
+        batch_op.drop_column('unit_id')
