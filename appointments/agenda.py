@@ -4,6 +4,7 @@ lead the coming home visits booked with one worker. Titles carry the client's in
 fixed number of queries."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -13,8 +14,8 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.units import led_unit_ids_select
-from core.agenda import TO_RECORD_DAYS, Worker, among
-from core.db import utcnow
+from core.agenda import AGENDA, Worker, among, is_staff, to_record_values
+from core.db import Viewer, utcnow
 from core.extensions import db
 from register.access import log_access_many
 from register.models import Client
@@ -49,13 +50,18 @@ def _item(a: Appointment, now: datetime, failed: set[int]) -> dict:
             "url": url_for("appointments.show", appointment_id=a.id), "needs": needs}
 
 
+@functools.cache
+def _agenda_statement() -> sa.Select:
+    return (sa.select(Appointment).where(_mine(Viewer()), Appointment.status != AppointmentStatus.CANCELLED,
+                                         Appointment.starts_at < AGENDA.end, Appointment.ends_at > AGENDA.start)
+            .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id))
+
+
 def agenda_items(user, start_utc: datetime, end_utc: datetime) -> list[dict]:
     """The user's appointments (not cancelled) overlapping [start_utc, end_utc), in time order:
     three queries (appointments, their clients, failed messages)."""
-    rows = db.session.scalars(
-        sa.select(Appointment).where(_mine(user), Appointment.status != AppointmentStatus.CANCELLED,
-                                     Appointment.starts_at < end_utc, Appointment.ends_at > start_utc)
-        .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id)).all()
+    rows = db.session.scalars(_agenda_statement(),
+                              {"viewer_id": user.id, "agenda_start": start_utc, "agenda_end": end_utc}).all()
     now = utcnow()
     failed = _failed_ids([a.id for a in rows])
     # The titles carry the clients' initials: showing them is processing their data.
@@ -74,15 +80,18 @@ def unrecorded_for(user) -> list[dict]:
     return [_item(a, now, failed) for a in rows]
 
 
+@functools.cache
+def _to_record_statement(staff: bool) -> sa.Select:
+    return (sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
+                                         Appointment.ends_at <= AGENDA.before, Appointment.starts_at >= AGENDA.since,
+                                         among(staff, Appointment.worker1_id, Appointment.worker2_id))
+            .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id))
+
+
 def to_record_source(worker: Worker, before: datetime) -> list[dict]:
     """core.agenda's "to record": appointments over but still "booked", of one worker or a lead's staff."""
-    stmt = (sa.select(Appointment).where(Appointment.status == AppointmentStatus.BOOKED,
-                                         Appointment.ends_at <= before,
-                                         Appointment.starts_at >= before - timedelta(days=TO_RECORD_DAYS))
-            .options(selectinload(Appointment.client)).order_by(Appointment.starts_at, Appointment.id))
-    stmt = stmt.where(among(worker, Appointment.worker1_id, Appointment.worker2_id))
-    rows = db.session.scalars(stmt).all()
-    if isinstance(worker, int):  # the worker's own list shows initials; the lead's counts show nothing
+    rows = db.session.scalars(_to_record_statement(is_staff(worker)), to_record_values(worker, before)).all()
+    if not is_staff(worker):  # the worker's own list shows initials; the lead's counts show nothing
         log_access_many([a.client_id for a in rows], "agenda")
     items = []
     for a in rows:
@@ -95,16 +104,21 @@ def to_record_source(worker: Worker, before: datetime) -> list[dict]:
 SINGLE_WORKER_AHEAD = timedelta(days=14)
 
 
+@functools.cache
+def _exception_statement(viewer: Viewer) -> sa.Select:
+    return (sa.select(Appointment.id, Appointment.starts_at)
+            .join(Client, Client.id == Appointment.client_id)  # the lead's units' clients, per appointment
+            .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.kind == AppointmentKind.HOME_VISIT,
+                   Appointment.worker2_id.is_(None), Appointment.starts_at >= AGENDA.now,
+                   Appointment.starts_at < AGENDA.soon, Client.unit_id.in_(led_unit_ids_select(viewer)))
+            .order_by(Appointment.starts_at, Appointment.id))
+
+
 def exception_source() -> list[dict]:
     """Home visits in the next two weeks booked with one worker (work safety, seed 003)."""
     now = utcnow()
-    rows = db.session.execute(
-        sa.select(Appointment.id, Appointment.starts_at)
-        .join(Client, Client.id == Appointment.client_id)  # the lead's units' clients, per appointment
-        .where(Appointment.status == AppointmentStatus.BOOKED, Appointment.kind == AppointmentKind.HOME_VISIT,
-               Appointment.worker2_id.is_(None), Appointment.starts_at >= now,
-               Appointment.starts_at < now + SINGLE_WORKER_AHEAD,
-               Client.unit_id.in_(led_unit_ids_select(current_user)))
-        .order_by(Appointment.starts_at, Appointment.id)).all()
+    rows = db.session.execute(_exception_statement(Viewer.of(current_user)),
+                              {"viewer_id": current_user.id, "agenda_now": now,
+                               "agenda_soon": now + SINGLE_WORKER_AHEAD}).all()
     return [{"text": _("Home visit with one worker"), "when": row.starts_at,
              "url": url_for("appointments.show", appointment_id=row.id)} for row in rows]

@@ -13,26 +13,30 @@ blueprint is registered (``bp.record_once``), kept per app (``core.registry``):
   items (the reminders feature marks the events whose reminder failed).
 - ``register_to_record_source(app, fn)``: ``fn(worker, before_utc) -> list[dict]`` with
   keys start, kind, title, url, needs and worker_ids (the staff responsible): the past events
-  still to record, of one worker (an id) or of a lead's staff (a SELECT of user ids: the
-  overview's scope, so its cost is that of one unit, not of the county). ``among(worker, *cols)``
-  writes the filter.
+  still to record, of one worker (an id) or of a lead's staff (``Staff``: the overview's scope,
+  so its cost is that of one unit, not of the county). ``among(is_staff(worker), *cols)`` writes
+  the filter and ``to_record_values(worker, before)`` gives its values.
 - ``register_exception_source(app, fn)``: ``fn() -> list[dict]`` with keys text (translated) and
   url: the unit's exceptions a lead sees.
 
 Every function reads a fixed number of times whatever the data (tests/test_query_counts.py).
+Each builds its statements once per shape (``functools.cache``) on the bind parameters of
+``AGENDA`` and ``core.db.Viewer``, and runs them with their values (docs/DEVELOPING.md).
 """
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import QueryableAttribute
 
+from .db import VIEWER_ID
 from .registry import register, registered
 from .timeutil import finnish_holiday, local_day_bounds_utc, local_today, now_utc, to_local
 
@@ -63,14 +67,62 @@ def register_exception_source(app: Flask, fn) -> None:
     _register(app, "exceptions", fn)
 
 
-Worker = int | sa.Select  # one worker's id, or a SELECT of the user ids of a lead's staff
+class AgendaParameters:
+    """The bind parameters of the agenda's statements (times in UTC). Untyped: each takes the
+    type of the column it is compared with."""
+
+    start: sa.BindParameter = sa.bindparam("agenda_start")    # the period shown
+    end: sa.BindParameter = sa.bindparam("agenda_end")
+    before: sa.BindParameter = sa.bindparam("agenda_before")  # "to record": over before this
+    since: sa.BindParameter = sa.bindparam("agenda_since")    # ... and started since this (TO_RECORD_DAYS earlier)
+    now: sa.BindParameter = sa.bindparam("agenda_now")        # exceptions: from now
+    soon: sa.BindParameter = sa.bindparam("agenda_soon")      # ... to this
+    worker_id: sa.BindParameter = sa.bindparam("agenda_worker_id", type_=sa.Integer)
 
 
-def among(worker: Worker, *columns: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.ColumnElement[bool]:
-    """Any of ``columns`` (staff user id columns) is the worker, or one of the lead's staff."""
-    if isinstance(worker, int):
-        return sa.or_(*(column == worker for column in columns))
-    return sa.or_(*(column.in_(worker) for column in columns))
+AGENDA = AgendaParameters()
+
+
+@dataclass(frozen=True)
+class Staff:
+    """The staff of the units ``lead_id`` leads (a lead leads the units they are a member of,
+    accounts.units): the lead overview's scope."""
+
+    lead_id: int
+
+
+Worker = int | Staff  # one worker's id, or a lead's staff
+
+
+def is_staff(worker: Worker) -> bool:
+    return isinstance(worker, Staff)
+
+
+@cache
+def staff_select() -> sa.Select:
+    """The user ids of the staff of the units the viewer (``viewer_id``) leads. By table: core
+    does not import accounts."""
+    membership = sa.table("unit_membership", sa.column("user_id"), sa.column("unit_id"))
+    led = sa.select(membership.c.unit_id).where(membership.c.user_id == VIEWER_ID)
+    return sa.select(membership.c.user_id).where(membership.c.unit_id.in_(led))
+
+
+def among(staff: bool, *columns: sa.ColumnElement[Any] | QueryableAttribute[Any]) -> sa.ColumnElement[bool]:
+    """Any of ``columns`` (staff user id columns) is the worker (``AGENDA.worker_id``), or one of
+    the lead's staff (``staff``)."""
+    if staff:
+        return sa.or_(*(column.in_(staff_select()) for column in columns))
+    return sa.or_(*(column == AGENDA.worker_id for column in columns))
+
+
+def to_record_values(worker: Worker, before: datetime) -> dict[str, Any]:
+    """The values of a "to record" statement's parameters."""
+    values: dict[str, Any] = {"agenda_before": before, "agenda_since": before - timedelta(days=TO_RECORD_DAYS)}
+    if isinstance(worker, Staff):
+        values["viewer_id"] = worker.lead_id
+    else:
+        values["agenda_worker_id"] = worker
+    return values
 
 
 def _functions(kind: str) -> list:
@@ -96,8 +148,7 @@ def agenda(user, first: date, last: date) -> list[dict]:
 
 
 def to_record(worker: Worker, before: datetime | None = None) -> list[dict]:
-    """Past events still to record, oldest first: one worker's, or (a SELECT of user ids) those
-    of a lead's staff."""
+    """Past events still to record, oldest first: one worker's, or those of a lead's staff."""
     before = before or now_utc()
     items = [item for fn in _functions("to_record") for item in fn(worker, before)]
     return sorted(items, key=lambda i: (i["start"], i["kind"], i["url"]))
@@ -134,11 +185,11 @@ def is_overdue(item: dict, today: date | None = None) -> bool:
     return to_local(item["start"]).date() < overdue_before(today or local_today())
 
 
-def lead_overview(staff: sa.Select, today: date | None = None) -> dict:
+def lead_overview(staff: Staff, today: date | None = None) -> dict:
     """What a lead sees of the unit: the features' exceptions, and per worker how many records
-    are open and how many of them are overdue (counts only, never the content). ``staff``
-    selects the user ids of the staff of the units the lead leads: only their records are read
-    (the county's were read and filtered here once, a cost that grew with every unit added)."""
+    are open and how many of them are overdue (counts only, never the content). Only the records
+    of the staff of the units the lead leads are read (the county's were read and filtered here
+    once, a cost that grew with every unit added)."""
     today = today or local_today()
     pending = to_record(staff)
     open_counts: Counter = Counter()

@@ -1,6 +1,7 @@
 """Start page, language switch and health check."""
 from __future__ import annotations
 
+import functools
 from datetime import date, timedelta
 
 import sqlalchemy as sa
@@ -23,6 +24,13 @@ class LanguageForm(Form):
     language = SelectField(_l("Language"), choices=[("fi", "suomi"), ("sv", "svenska"), ("en", "English")])
     next = HiddenField()
     submit = SubmitField(lazy_pgettext("switch language", "Change"))
+
+
+@functools.cache
+def _names_statement() -> sa.Select:
+    # The staff table by name: core does not import the features' models (core.layers).
+    user = sa.table("user", sa.column("id"), sa.column("name"))
+    return sa.select(user.c.id, user.c.name).where(user.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 @bp.route("/")
@@ -50,14 +58,9 @@ def index():
     pending = None
     overview = None
     if current_user.is_lead:
-        # The staff of the units the lead leads (a lead leads the units they are a member of,
-        # accounts.units). By table: core does not import accounts.
-        membership = sa.table("unit_membership", sa.column("user_id"), sa.column("unit_id"))
-        led = sa.select(membership.c.unit_id).where(membership.c.user_id == current_user.id)
-        staff = sa.select(membership.c.user_id).where(membership.c.unit_id.in_(led))
-        overview = agenda_.lead_overview(staff)
+        overview = agenda_.lead_overview(agenda_.Staff(current_user.id))
         # A record shared with another unit's worker counts for the lead's own staff only.
-        own = set(db.session.scalars(staff))
+        own = set(db.session.scalars(agenda_.staff_select(), {"viewer_id": current_user.id}))
         # A lead is one of the staff of the units they lead: their own list is part of the staff's
         # (a lead of no unit yet is asked for their own).
         staff_pending = overview.pop("pending")
@@ -69,10 +72,7 @@ def index():
         pending = agenda_.to_record(current_user.id)
     names = {}
     if overview and overview["open_counts"]:
-        # The staff table by name: core does not import the features' models (core.layers).
-        user = sa.table("user", sa.column("id"), sa.column("name"))
-        names = dict(db.session.execute(sa.select(user.c.id, user.c.name)
-                                        .where(user.c.id.in_(sorted(overview["open_counts"])))).all())
+        names = dict(db.session.execute(_names_statement(), {"ids": sorted(overview["open_counts"])}).all())
     return render_template("core/index.html", panels=panels_for(current_user), view=view, day=day,
                            first=first, last=last, by_day=by_day, today=local_today(),
                            previous_day=day - step, next_day=day + step,

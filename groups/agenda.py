@@ -3,7 +3,8 @@ a session is over), past sessions still to record, and for a lead the groups who
 could fill a free place."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import functools
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import url_for
@@ -11,7 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts.units import led_unit_ids_select
-from core.agenda import TO_RECORD_DAYS, Worker, among
+from core.agenda import AGENDA, Worker, among, is_staff, to_record_values
+from core.db import Viewer
 from core.extensions import db
 from core.timeutil import now_utc
 
@@ -52,8 +54,8 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
     return items
 
 
-def to_record_source(worker: Worker, before: datetime) -> list[dict]:
-    """Held sessions (not cancelled, of groups with participants) without a roll call."""
+@functools.cache
+def _to_record_statement(staff: bool) -> sa.Select:
     has_roll_call = sa.exists().where(Attendance.session_id == GroupSession.id)
     has_participants = sa.exists().where(Enrolment.group_id == GroupSession.group_id,
                                          Enrolment.status == EnrolmentStatus.ENROLLED.value)
@@ -62,19 +64,24 @@ def to_record_source(worker: Worker, before: datetime) -> list[dict]:
             .join(Group, Group.id == GroupSession.group_id)
             # starts_at < before is implied by ends_at <= before, and closes the index range (the
             # county's coming sessions were read too).
-            .where(GroupSession.status == SessionStatus.SCHEDULED.value, GroupSession.ends_at <= before,
-                   GroupSession.starts_at < before, GroupSession.starts_at >= before - timedelta(days=TO_RECORD_DAYS),
+            .where(GroupSession.status == SessionStatus.SCHEDULED.value, GroupSession.ends_at <= AGENDA.before,
+                   GroupSession.starts_at < AGENDA.before, GroupSession.starts_at >= AGENDA.since,
                    ~has_roll_call, has_participants))
-    if isinstance(worker, int):
-        stmt = stmt.where(among(worker, Group.facilitator1_id, Group.facilitator2_id))
+    if not staff:
+        stmt = stmt.where(among(False, Group.facilitator1_id, Group.facilitator2_id))
     else:
         # A lead's staff: their groups by each facilitator column's own index. "f1 IN (staff) OR
         # f2 IN (staff)" was planned by PostgreSQL as a walk of every group with the two lists
         # as a filter (tests/test_query_plans.py).
         stmt = stmt.where(GroupSession.group_id.in_(sa.union(
-            sa.select(Group.id).where(Group.facilitator1_id.in_(worker)),
-            sa.select(Group.id).where(Group.facilitator2_id.in_(worker)))))
-    rows = db.session.execute(stmt.order_by(GroupSession.starts_at, GroupSession.id)).all()
+            sa.select(Group.id).where(among(True, Group.facilitator1_id)),
+            sa.select(Group.id).where(among(True, Group.facilitator2_id)))))
+    return stmt.order_by(GroupSession.starts_at, GroupSession.id)
+
+
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
+    """Held sessions (not cancelled, of groups with participants) without a roll call."""
+    rows = db.session.execute(_to_record_statement(is_staff(worker)), to_record_values(worker, before)).all()
     spans = session_spans(row.group_id for row in rows)
     return [{"start": row.starts_at, "kind": "session",
              "title": _title(row.title, row.number, spans, row.group_id),
@@ -84,20 +91,24 @@ def to_record_source(worker: Worker, before: datetime) -> list[dict]:
             for row in rows]
 
 
-def exception_source() -> list[dict]:
-    """The lead's units' groups still taking participants with a free place and someone waiting
-    for it (another unit's group titles are not the lead's to see)."""
+@functools.cache
+def _exception_statement(viewer: Viewer) -> sa.Select:
     active = (sa.select(sa.func.count(Enrolment.id)).where(Enrolment.group_id == Group.id,
                                                            Enrolment.status.in_(ACTIVE_ENROLMENT))
               .correlate(Group).scalar_subquery())
     waiting = (sa.select(sa.func.count(Enrolment.id)).where(Enrolment.group_id == Group.id,
                                                             Enrolment.status == EnrolmentStatus.WAITING.value)
                .correlate(Group).scalar_subquery())
-    rows = db.session.execute(
-        sa.select(Group.id, Group.title, Group.capacity - active, waiting)
-        .where(Group.status.in_((GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)),
-               Group.unit_id.in_(led_unit_ids_select(current_user)), active < Group.capacity, waiting > 0)
-        .order_by(Group.title, Group.id)).all()
+    return (sa.select(Group.id, Group.title, Group.capacity - active, waiting)
+            .where(Group.status.in_((GroupStatus.ENROLLING.value, GroupStatus.RUNNING.value)),
+                   Group.unit_id.in_(led_unit_ids_select(viewer)), active < Group.capacity, waiting > 0)
+            .order_by(Group.title, Group.id))
+
+
+def exception_source() -> list[dict]:
+    """The lead's units' groups still taking participants with a free place and someone waiting
+    for it (another unit's group titles are not the lead's to see)."""
+    rows = db.session.execute(_exception_statement(Viewer.of(current_user)), {"viewer_id": current_user.id}).all()
     return [{"text": _("%(group)s: %(free)s free places, %(waiting)s on the waiting list",
                        group=title, free=free, waiting=n),
              "url": url_for("groups.participants", group_id=gid)} for gid, title, free, n in rows]

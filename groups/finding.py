@@ -2,6 +2,7 @@
 of each group's sessions and the labels of group choices. Reads only."""
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, time
@@ -24,18 +25,24 @@ from .models import (
 
 # --- finding sessions ---------------------------------------------------------------------------
 
+@functools.cache
+def _sessions_for_user_statement() -> sa.Select:
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    return (sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
+            .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id),
+                   GroupSession.starts_at < sa.bindparam("end"), GroupSession.ends_at > sa.bindparam("start"))
+            .options(contains_eager(GroupSession.group))
+            .order_by(GroupSession.starts_at))
+
+
 def sessions_for_user(user_id: int, start_utc: datetime, end_utc: datetime) -> Sequence[GroupSession]:
     """Sessions (cancelled ones included, marked) that ``user_id`` facilitates between the two instants.
 
     Lists show "3/6", so each group's number of sessions is loaded as ``session_spans`` (one
-    aggregate query), not by loading every session of every group."""
-    return db.session.scalars(
-        sa.select(GroupSession).join(Group, Group.id == GroupSession.group_id)
-        .where(sa.or_(Group.facilitator1_id == user_id, Group.facilitator2_id == user_id),
-               GroupSession.starts_at < end_utc, GroupSession.ends_at > start_utc)
-        .options(contains_eager(GroupSession.group))
-        .order_by(GroupSession.starts_at)
-    ).all()
+    aggregate query), not by loading every session of every group. The statement is built once
+    (the start page's)."""
+    return db.session.scalars(_sessions_for_user_statement(),
+                              {"user_id": user_id, "start": start_utc, "end": end_utc}).all()
 
 
 @dataclass(frozen=True)
@@ -67,17 +74,21 @@ def client_groups(client_id: int, limit: int) -> tuple[list[sa.Row], bool]:
     return list(rows[:limit]), len(rows) > limit
 
 
+@functools.cache
+def _spans_statement() -> sa.Select:
+    return (sa.select(GroupSession.group_id, sa.func.min(GroupSession.starts_at), sa.func.max(GroupSession.starts_at),
+                      sa.func.count(GroupSession.id))
+            .where(GroupSession.group_id.in_(sa.bindparam("group_ids", expanding=True)))
+            .group_by(GroupSession.group_id))
+
+
 def session_spans(group_ids) -> dict[int, SessionSpan]:
     """First and last session start and the number of sessions per group, in one query (lists
     of groups show these without loading every session)."""
     ids = sorted(set(group_ids))
     if not ids:
         return {}
-    rows = db.session.execute(
-        sa.select(GroupSession.group_id, sa.func.min(GroupSession.starts_at), sa.func.max(GroupSession.starts_at),
-                  sa.func.count(GroupSession.id))
-        .where(GroupSession.group_id.in_(ids)).group_by(GroupSession.group_id)
-    ).all()
+    rows = db.session.execute(_spans_statement(), {"group_ids": ids}).all()
     # Aggregates bypass the column type on SQLite, so the instants are made aware here.
     # MIN and MAX over a group's own rows are never NULL.
     return {gid: SessionSpan(aware_utc(first), aware_utc(last), count)

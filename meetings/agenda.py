@@ -3,6 +3,7 @@ meeting is over and not marked held), past meetings still to record, and for a l
 meetings and home visits with fewer than two workers. Titles never name the client."""
 from __future__ import annotations
 
+import functools
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts.units import led_unit_ids_select
-from core.agenda import TO_RECORD_DAYS, Worker, among
+from core.agenda import AGENDA, Worker, among, is_staff, to_record_values
+from core.db import VIEWER_ID, Viewer
 from core.extensions import db
 from core.timeutil import now_utc
 
@@ -24,16 +26,21 @@ def _title(place_kind: str) -> str:
     return _("Home visit (network meeting)") if place_kind == PlaceKind.HOME_VISIT.value else _("Network meeting")
 
 
-def _staff_of(user_id: int):
+def _staff_of(user_id):
     return sa.select(MeetingParticipant.meeting_id).where(MeetingParticipant.kind == ParticipantKind.STAFF.value,
                                                           MeetingParticipant.user_id == user_id)
 
 
+@functools.cache
+def _agenda_statement() -> sa.Select:
+    return (sa.select(Meeting.id, Meeting.starts_at, Meeting.ends_at, Meeting.status, Meeting.place_kind)
+            .where(Meeting.id.in_(_staff_of(VIEWER_ID)), Meeting.starts_at < AGENDA.end, Meeting.ends_at > AGENDA.start)
+            .order_by(Meeting.starts_at, Meeting.id))
+
+
 def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
-    rows = db.session.execute(
-        sa.select(Meeting.id, Meeting.starts_at, Meeting.ends_at, Meeting.status, Meeting.place_kind)
-        .where(Meeting.id.in_(_staff_of(user.id)), Meeting.starts_at < end, Meeting.ends_at > start)
-        .order_by(Meeting.starts_at, Meeting.id)).all()
+    rows = db.session.execute(_agenda_statement(),
+                              {"viewer_id": user.id, "agenda_start": start, "agenda_end": end}).all()
     now = now_utc()
     items = []
     for row in rows:
@@ -48,45 +55,60 @@ def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
     return items
 
 
-def to_record_source(worker: Worker, before: datetime) -> list[dict]:
-    """Meetings over but still "planned": neither marked held (with the record) nor cancelled.
-    Two queries: the planned meetings by time, then their staff by meeting."""
+@functools.cache
+def _to_record_statements(staff: bool) -> tuple[sa.Select, sa.Select]:
     # The planned meetings of the 90 days by the (status, starts_at) index (starts_at < before is
     # implied by ends_at <= before and bounds that range), each checked for a staff participant
     # of the worker's per row. "id IN (the staff's participations)" read every meeting the
     # lead's staff ever had, five years of them.
-    stmt = (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
-            .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.ends_at <= before,
-                   Meeting.starts_at < before, Meeting.starts_at >= before - timedelta(days=TO_RECORD_DAYS),
-                   sa.exists().where(MeetingParticipant.meeting_id == Meeting.id,
-                                     MeetingParticipant.kind == ParticipantKind.STAFF.value,
-                                     among(worker, MeetingParticipant.user_id))))
-    rows = db.session.execute(stmt.order_by(Meeting.starts_at, Meeting.id)).all()
+    meetings = (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
+                .where(Meeting.status == MeetingStatus.PLANNED.value, Meeting.ends_at <= AGENDA.before,
+                       Meeting.starts_at < AGENDA.before, Meeting.starts_at >= AGENDA.since,
+                       sa.exists().where(MeetingParticipant.meeting_id == Meeting.id,
+                                         MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                                         among(staff, MeetingParticipant.user_id)))
+                .order_by(Meeting.starts_at, Meeting.id))
+    participants = (sa.select(MeetingParticipant.meeting_id, MeetingParticipant.user_id)
+                    .where(MeetingParticipant.meeting_id.in_(sa.bindparam("meeting_ids", expanding=True)),
+                           MeetingParticipant.kind == ParticipantKind.STAFF.value,
+                           MeetingParticipant.user_id.is_not(None))
+                    .order_by(MeetingParticipant.id))
+    return meetings, participants
+
+
+def to_record_source(worker: Worker, before: datetime) -> list[dict]:
+    """Meetings over but still "planned": neither marked held (with the record) nor cancelled.
+    Two queries: the planned meetings by time, then their staff by meeting."""
+    meetings, participants = _to_record_statements(is_staff(worker))
+    rows = db.session.execute(meetings, to_record_values(worker, before)).all()
     staff: dict[int, list[int]] = {}
-    for meeting_id, staff_id in db.session.execute(
-            sa.select(MeetingParticipant.meeting_id, MeetingParticipant.user_id)
-            .where(MeetingParticipant.meeting_id.in_([row.id for row in rows]),
-                   MeetingParticipant.kind == ParticipantKind.STAFF.value, MeetingParticipant.user_id.is_not(None))
-            .order_by(MeetingParticipant.id)):
-        staff.setdefault(meeting_id, []).append(staff_id)
+    if rows:
+        for meeting_id, staff_id in db.session.execute(participants, {"meeting_ids": [row.id for row in rows]}):
+            staff.setdefault(meeting_id, []).append(staff_id)
     return [{"start": row.starts_at, "kind": "meeting", "title": _title(row.place_kind),
              "url": url_for("meetings.show", meeting_id=row.id) + "#record-heading",
              "needs": [_("Record to write: was it held?")], "worker_ids": staff.get(row.id, [])} for row in rows]
 
 
-def exception_source() -> list[dict]:
-    """Coming meetings and home visits with fewer than two workers (pair work is the norm)."""
-    now = now_utc()
+@functools.cache
+def _exception_statement(viewer: Viewer) -> sa.Select:
     staff = (sa.select(sa.func.count(sa.distinct(MeetingParticipant.user_id)))
              .where(MeetingParticipant.meeting_id == Meeting.id, MeetingParticipant.kind == ParticipantKind.STAFF.value)
              .correlate(Meeting).scalar_subquery())
-    rows = db.session.execute(
-        sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
-        # The lead's units' meetings of the two weeks, by the (unit_id, starts_at) index: not
-        # every unit's planned meetings joined to their clients.
-        .where(Meeting.unit_id.in_(led_unit_ids_select(current_user)), Meeting.status == MeetingStatus.PLANNED.value,
-               Meeting.starts_at >= now, Meeting.starts_at < now + SINGLE_WORKER_AHEAD, staff < 2)
-        .order_by(Meeting.starts_at, Meeting.id)).all()
+    # The lead's units' meetings of the two weeks, by the (unit_id, starts_at) index: not every
+    # unit's planned meetings joined to their clients.
+    return (sa.select(Meeting.id, Meeting.starts_at, Meeting.place_kind)
+            .where(Meeting.unit_id.in_(led_unit_ids_select(viewer)),
+                   Meeting.status == MeetingStatus.PLANNED.value,
+                   Meeting.starts_at >= AGENDA.now, Meeting.starts_at < AGENDA.soon, staff < 2)
+            .order_by(Meeting.starts_at, Meeting.id))
+
+
+def exception_source() -> list[dict]:
+    """Coming meetings and home visits with fewer than two workers (pair work is the norm)."""
+    now = now_utc()
+    rows = db.session.execute(_exception_statement(Viewer.of(current_user)), {"viewer_id": current_user.id, "agenda_now": now,
+                                                       "agenda_soon": now + SINGLE_WORKER_AHEAD}).all()
     return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
                       else _("Network meeting with fewer than two workers")),
              "when": row.starts_at, "url": url_for("meetings.show", meeting_id=row.id)} for row in rows]

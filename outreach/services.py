@@ -132,8 +132,8 @@ def venue_visible_condition(user):
     """The one rule for outreach venues (and so their visits, schedules, reviews and figures), as
     SQL: shared venues (no unit) and those of the units the user is a member of. Another unit's
     venue is not found (404), as another unit's partner organisation (register.access)."""
-    return sa.or_(OutreachVenue.unit_id.is_(None),
-                  OutreachVenue.unit_id.in_(member_unit_ids_select(getattr(user, "id", None) or 0)))
+    user_id = user.id if getattr(user, "is_authenticated", False) else 0
+    return sa.or_(OutreachVenue.unit_id.is_(None), OutreachVenue.unit_id.in_(member_unit_ids_select(user_id)))
 
 
 def visible_venue_ids(user) -> sa.Select:

@@ -19,7 +19,7 @@ from flask import Flask, current_app, g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import aliased, selectinload
 
-from core.db import exists_per_row
+from core.db import Viewer, exists_per_row
 from core.extensions import db
 from core.forms import normalise_phone
 from core.registry import register, registered
@@ -136,13 +136,19 @@ def problem_counts(user) -> dict[str, int]:
     once per request: the start page's panel and a lead's exceptions both show them."""
     cache = g.setdefault("reminder_problem_counts", {})
     if user.id not in cache:
-        rows = db.session.execute(
-            sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id))
-            .where(OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
-                   message_visible_condition(user))
-            .group_by(OutboxMessage.status)).all()
+        statement = _problem_counts_statement(Viewer.of(user), reminder_targets_key())
+        rows = db.session.execute(statement, {"viewer_id": user.id}).all()
         cache[user.id] = {status: count for status, count in rows}
     return cache[user.id]
+
+
+@functools.cache
+def _problem_counts_statement(viewer: Viewer, _targets_key: tuple) -> sa.Select:
+    """Built once per role (and set of registered targets): every start page asks it."""
+    return (sa.select(OutboxMessage.status, sa.func.count(OutboxMessage.id))
+            .where(OutboxMessage.status.in_((MessageStatus.FAILED.value, MessageStatus.MANUAL.value)),
+                   message_visible_condition(viewer))
+            .group_by(OutboxMessage.status))
 
 
 # --- recipients --------------------------------------------------------------------------------
@@ -356,6 +362,12 @@ def register_reminder_target(app: Flask, target: ReminderTarget) -> ReminderTarg
 
 def _targets() -> dict[str, ReminderTarget]:
     return {target.kind: target for target in registered("reminder_targets")}
+
+
+def reminder_targets_key() -> tuple:
+    """The current app's registered targets, as part of the key of a statement built once per
+    role: their rules are part of it."""
+    return tuple(_targets().values())
 
 
 def reminder_target(kind: str) -> ReminderTarget:

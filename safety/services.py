@@ -9,6 +9,7 @@ views.py) narrowed to the pair. No client's name, id or address is read into any
 sent: a home visit's unit is read as the bare ``client.unit_id``."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -21,7 +22,7 @@ from accounts.mfa import log
 from accounts.models import Role, UnitMembership, User
 from accounts.units import led_unit_ids
 from appointments.models import Appointment, AppointmentKind, AppointmentStatus
-from core.db import utcnow
+from core.db import VIEWER_ID, utcnow
 from core.extensions import db
 from core.timeutil import local_day_bounds_utc, local_today
 from outreach.models import OutreachVisit, VisitStatus
@@ -185,18 +186,23 @@ class Alert:
         return str(KIND_LABELS[self.kind])
 
 
+@functools.cache
+def _open_checks_statement() -> sa.Select:
+    """Built once: every start page asks it (its loader options cost more to build than to run)."""
+    return (sa.select(FieldCheck).where(FieldCheck.arrived_at.is_not(None), FieldCheck.done_at.is_(None),
+                                        FieldCheck.resolved_at.is_(None))
+            .options(selectinload(FieldCheck.appointment).selectinload(Appointment.worker1),
+                     selectinload(FieldCheck.appointment).selectinload(Appointment.worker2),
+                     selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.venue),
+                     selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.staff1),
+                     selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.staff2),
+                     selectinload(FieldCheck.contact))
+            .order_by(FieldCheck.arrived_at, FieldCheck.id))
+
+
 def _open_checks() -> list[FieldCheck]:
     # Arrived, not done, not resolved: only the visits under way and the forgotten ones (few rows).
-    return list(db.session.scalars(
-        sa.select(FieldCheck).where(FieldCheck.arrived_at.is_not(None), FieldCheck.done_at.is_(None),
-                                    FieldCheck.resolved_at.is_(None))
-        .options(selectinload(FieldCheck.appointment).selectinload(Appointment.worker1),
-                 selectinload(FieldCheck.appointment).selectinload(Appointment.worker2),
-                 selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.venue),
-                 selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.staff1),
-                 selectinload(FieldCheck.outreach_visit).selectinload(OutreachVisit.staff2),
-                 selectinload(FieldCheck.contact))
-        .order_by(FieldCheck.arrived_at, FieldCheck.id)))
+    return list(db.session.scalars(_open_checks_statement()))
 
 
 def overdue(now: datetime | None = None) -> list[Alert]:
@@ -252,23 +258,37 @@ class MyVisit:
         return str(KIND_LABELS[self.kind])
 
 
+@functools.cache
+def _my_visits_statements() -> tuple[sa.Select, sa.Select, sa.Select]:
+    """Built once: every start page asks them."""
+    start: sa.BindParameter = sa.bindparam("day_start")
+    end: sa.BindParameter = sa.bindparam("day_end")
+    appointments = sa.select(Appointment).where(
+        sa.or_(Appointment.worker1_id == VIEWER_ID, Appointment.worker2_id == VIEWER_ID),
+        Appointment.kind == AppointmentKind.HOME_VISIT,
+        Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.HELD)),
+        Appointment.starts_at < end, Appointment.ends_at > start)
+    visits = sa.select(OutreachVisit).where(
+        sa.or_(OutreachVisit.staff1_id == VIEWER_ID, OutreachVisit.staff2_id == VIEWER_ID),
+        OutreachVisit.status != VisitStatus.CANCELLED.value,
+        OutreachVisit.starts_at < end, OutreachVisit.ends_at > start)
+    checks = sa.select(FieldCheck).where(sa.or_(
+        FieldCheck.appointment_id.in_(sa.bindparam("appointment_ids", expanding=True)),
+        FieldCheck.outreach_visit_id.in_(sa.bindparam("visit_ids", expanding=True))))
+    return appointments, visits, checks
+
+
 def my_visits_today(user) -> list[MyVisit]:
     """The signed-in worker's home visits and outreach visits today, with their checks (3 queries)."""
     start, end = local_day_bounds_utc(local_today())
-    appointments = db.session.scalars(sa.select(Appointment).where(
-        sa.or_(Appointment.worker1_id == user.id, Appointment.worker2_id == user.id),
-        Appointment.kind == AppointmentKind.HOME_VISIT,
-        Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.HELD)),
-        Appointment.starts_at < end, Appointment.ends_at > start)).all()
-    visits = db.session.scalars(sa.select(OutreachVisit).where(
-        sa.or_(OutreachVisit.staff1_id == user.id, OutreachVisit.staff2_id == user.id),
-        OutreachVisit.status != VisitStatus.CANCELLED.value,
-        OutreachVisit.starts_at < end, OutreachVisit.ends_at > start)).all()
+    appointments_statement, visits_statement, checks_statement = _my_visits_statements()
+    values = {"viewer_id": user.id, "day_start": start, "day_end": end}
+    appointments = db.session.scalars(appointments_statement, values).all()
+    visits = db.session.scalars(visits_statement, values).all()
     if not appointments and not visits:
         return []
-    checks = db.session.scalars(sa.select(FieldCheck).where(sa.or_(
-        FieldCheck.appointment_id.in_([a.id for a in appointments]),
-        FieldCheck.outreach_visit_id.in_([v.id for v in visits])))).all()
+    checks = db.session.scalars(checks_statement, {"appointment_ids": [a.id for a in appointments],
+                                                   "visit_ids": [v.id for v in visits]}).all()
     by_appointment = {c.appointment_id: c for c in checks if c.appointment_id}
     by_visit = {c.outreach_visit_id: c for c in checks if c.outreach_visit_id}
     rows = [MyVisit(CheckKind.HOME_VISIT.value, a.id, a.starts_at, a.ends_at, by_appointment.get(a.id))
