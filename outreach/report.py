@@ -16,10 +16,9 @@ from datetime import date, time
 from typing import TypeVar
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, g, has_request_context
 from flask_babel import format_decimal, format_percent, gettext as _
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
 
 from core.csvfile import csv_bytes
 from core.extensions import db
@@ -28,7 +27,7 @@ from feedback import suppression
 from outreach.services import reported_venue_ids
 
 from .forms import TOPIC_LABELS
-from .models import TOPICS, OutreachVenue, OutreachVisit, VisitStatus
+from .models import TOPICS, OutreachVenue, OutreachVisit, VisitReport, VisitStatus
 from .services import add_months
 
 VISIT_FIELDS = ("held", "cancelled")
@@ -58,38 +57,54 @@ def period_label(start: date, by: str) -> str:
     return f"{start:%Y-%m}" if by == "month" else f"{start.year} Q{(start.month - 1) // 3 + 1}"
 
 
+_COUNTED = ("people_met", "people_new", *(f"topic_{t}" for t in TOPICS), "errands_sorted", "appointments_booked")
+
+
 def figures(months: list[date], *, venue_id: int | None = None) -> dict[tuple[int, date], dict[str, int]]:
     """The raw counts, (venue id, month start) -> held and cancelled visits and the people fields.
-    Never shown as such: every page goes through ``suppressed``. One query."""
+    Never shown as such: every page goes through ``suppressed``. One query, once per request
+    for the same months and venue (the report page sums them three ways)."""
+    if not has_request_context():  # a shell's or test's long app context may change the data between calls
+        return _figures(months, venue_id)
+    key = (tuple(months), venue_id, getattr(current_user, "id", None))
+    memo = g.setdefault("outreach_figures", {})
+    if key not in memo:
+        memo[key] = _figures(months, venue_id)
+    return {cell: dict(row) for cell, row in memo[key].items()}
+
+
+def _figures(months: list[date], venue_id: int | None) -> dict[tuple[int, date], dict[str, int]]:
     start_utc = local_to_utc(months[0], time(0, 0))
     end_utc = local_to_utc(add_months(months[-1], 1), time(0, 0))
-    stmt = (sa.select(OutreachVisit)
+    # Columns, not ORM objects: a county lead's year is thousands of visits, each loaded with its
+    # report and tracked by the session only to be summed.
+    stmt = (sa.select(OutreachVisit.venue_id, OutreachVisit.starts_at, OutreachVisit.status, VisitReport.held,
+                      *(getattr(VisitReport, name) for name in _COUNTED),
+                      VisitReport.referred_office, VisitReport.referred_kela, VisitReport.guided_onward)
+            .outerjoin(VisitReport, VisitReport.visit_id == OutreachVisit.id)
             .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc,
                    OutreachVisit.status != VisitStatus.SCHEDULED.value,
-                   OutreachVisit.venue_id.in_(reported_venue_ids(current_user)))  # the lead's units'
-            # One row per visit: joined, so a long period stays one query.
-            .options(joinedload(OutreachVisit.report)))
+                   OutreachVisit.venue_id.in_(reported_venue_ids(current_user))))  # the lead's units'
     if venue_id is not None:
         stmt = stmt.where(OutreachVisit.venue_id == venue_id)
     out: dict[tuple[int, date], dict[str, int]] = {}
-    for visit in db.session.scalars(stmt):
-        local = to_local(visit.starts_at).date()
-        row = out.setdefault((visit.venue_id, date(local.year, local.month, 1)),
+    for visit in db.session.execute(stmt).mappings():
+        local = to_local(visit["starts_at"]).date()
+        row = out.setdefault((visit["venue_id"], date(local.year, local.month, 1)),
                              dict.fromkeys((*VISIT_FIELDS, *PEOPLE_FIELDS), 0))
-        report = visit.report
+        reported = visit["held"] is not None  # the outer join found a report
         # A visit recorded as not held counts as cancelled.
-        if visit.status == VisitStatus.CANCELLED.value or (report is not None and not report.held):
+        if visit["status"] == VisitStatus.CANCELLED.value or (reported and not visit["held"]):
             row["cancelled"] += 1
             continue
         row["held"] += 1
-        if report is None:
+        if not reported:
             continue
-        for name in ("people_met", "people_new", *(f"topic_{t}" for t in TOPICS), "errands_sorted",
-                     "appointments_booked"):
-            row[name] += getattr(report, name)
-        row["people_known"] += report.people_met - report.people_new
+        for name in _COUNTED:
+            row[name] += visit[name]
+        row["people_known"] += visit["people_met"] - visit["people_new"]
         # Referred on anywhere: the office, Kela or a partner.
-        row["referred"] += report.referred_office + report.referred_kela + report.guided_onward
+        row["referred"] += visit["referred_office"] + visit["referred_kela"] + visit["guided_onward"]
     return out
 
 

@@ -20,7 +20,7 @@ from core.conflicts import find_conflicts, register_busy_source
 from core.db import get_or_404
 from core.demo import register_demo
 from core.extensions import db
-from core.formatting import local_date, month_year, number, time_range
+from core.formatting import format_locale, local_date, month_year, number, time_range
 from core.forms import ConfirmForm
 from core.security import read_only
 from core.timeutil import holiday_label, local_to_utc, local_today, now_utc, to_local
@@ -429,10 +429,6 @@ def _period_months():
     return form, services.report_months(local_today(), form.months.data)
 
 
-def _month_label(month: date) -> str:
-    return month_year(month, start=True)
-
-
 def _report_venues(ids) -> list[OutreachVenue]:
     """The venues a report lists: active ones, and any with visits in the period."""
     stmt = sa.select(OutreachVenue).where(sa.or_(OutreachVenue.active, OutreachVenue.id.in_(ids or [0])),
@@ -453,17 +449,19 @@ def report():
     k = outreach_report.threshold()
     hidden = outreach_report.hidden_text(k)
 
+    locale = format_locale()  # once, not per cell: the page has a thousand
+
     def cell(value):
-        return hidden if value is None else number(value, 0)
+        return hidden if value is None else number(value, 0, locale=locale)
 
     def ratio(value):
-        return hidden if value is None else number(value, 1)
+        return hidden if value is None else number(value, 1, locale=locale)
 
     return render_template("outreach/report.html", form=form, months=months, venues=venues, k=k,
                            per_venue={v.id: per_venue.get(v.id, empty) for v in venues},
                            per_month={(v.id, m): per_month.get((v.id, m), empty) for v in venues for m in months},
                            totals=outreach_report.overall(months), per_visit=outreach_report.per_visit,
-                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_label=_month_label, cell=cell,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_labels={m: month_year(m, start=True, locale=locale) for m in months}, cell=cell,
                            ratio=ratio)
 
 
