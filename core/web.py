@@ -17,15 +17,20 @@ def paginate(stmt, *, per_page: int, total: Callable[[], int] | None = None):
     below 1 is the first page, a page past the end is empty (lists show "no more"). ``total``
     counts the rows, for a list whose rows and total are found best in different ways (the
     library counts the rows' statement as a subquery)."""
+    pagination = db.paginate(stmt, page=page_arg(), per_page=per_page, error_out=False, count=total is None)
+    if total is not None:
+        pagination.total = total()
+    return pagination
+
+
+def page_arg() -> int:
+    """The page ``paginate`` shows: the URL's ``page``, or 1 when it is not a number or below 1.
+    For a statement that must know how many rows the pages up to it take (``page * per_page``)."""
     try:
         page = int(request.args.get("page", 1))
     except (TypeError, ValueError):
         page = 1
-    pagination = db.paginate(stmt, page=min(max(page, 1), LAST_PAGE_ASKED), per_page=per_page, error_out=False,
-                             count=total is None)
-    if total is not None:
-        pagination.total = total()
-    return pagination
+    return min(max(page, 1), LAST_PAGE_ASKED)
 
 
 def search_arg(name: str, *, limit: int = 120) -> str:

@@ -21,7 +21,7 @@ from core.formatting import local_date, local_time
 from core.security import read_only
 from core.templating import translated_labels
 from core.timeutil import finnish_holiday, local_today
-from core.web import paginate, search_arg
+from core.web import page_arg, paginate, search_arg
 from register.access import (
     accessible_client_ids,
     get_client_or_404,
@@ -177,7 +177,8 @@ def index():
     client_id = client.id if client else None
 
     def paged(upcoming: bool):
-        return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q, client_id=client_id),
+        return paginate(services.meetings_statement(current_user, upcoming=upcoming, search=q, client_id=client_id,
+                                                    first=page_arg() * LIST_PAGE),
                         per_page=LIST_PAGE,
                         total=lambda: db.session.scalar(services.meetings_count_statement(
                             current_user, upcoming=upcoming, search=q, client_id=client_id)) or 0)
@@ -186,7 +187,8 @@ def index():
     upcoming = paged(True) if show != "past" else None
     past = paged(False) if show == "past" else None
     recent = (list(db.session.scalars(services.meetings_statement(current_user, upcoming=False, search=q,
-                                                                  client_id=client_id).limit(RECENT_PAST)))
+                                                                  client_id=client_id, first=RECENT_PAST)
+                                      .limit(RECENT_PAST)))
               if not show else [])
     rows = [*(upcoming.items if upcoming else ()), *(past.items if past else ()), *recent]
     log_access_many([m.client_id for m in rows], "list", "meetings")

@@ -3,7 +3,7 @@ and every paged list answering any ``page`` a URL can carry."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 
@@ -156,3 +156,46 @@ def test_group_search_answers_any_text(app, lead_client, facilitator, query):
     assert response.status_code == 200
     listed = "Rahat haltuun" in response.get_data(as_text=True)
     assert listed is query.startswith(("facilitator", "when"))
+
+
+def test_a_leads_pages_merge_the_units_meetings_with_their_own_elsewhere_in_time_order(app, small_pages):
+    """A lead's list is the units' meetings and the lead's own ones in other units, each read by
+    its own index up to the page shown (meetings.services._first_openable_ids): the pages
+    together hold each of them once, in time order, and no other unit's meeting. Upcoming and
+    past, with the pages small enough that both kinds fall on every page."""
+    from tests.factories import make_member, make_two_units
+
+    unit_a, unit_b = make_two_units()
+    lead = make_member(email="lead.a@example.fi", name="Liisa Lead", role="lead", unit_id=unit_a)
+    worker_a = make_member(email="worker.a@example.fi", name="Aku A", role="facilitator", unit_id=unit_a)
+    worker_b = make_member(email="worker.b@example.fi", name="Bea B", role="facilitator", unit_id=unit_b)
+    ours, theirs = make_client(name="Aino Aa", worker=worker_a), make_client(name="Bertta Bee", worker=worker_b)
+    today = local_today()
+    expected: dict[str, list[str]] = {"upcoming": [], "past": []}
+    for n in range(1, 9):
+        for section, day in (("upcoming", today + timedelta(days=n)), ("past", today - timedelta(days=n))):
+            # Days 1, 4, 7: the lead in another unit's meeting; days 3, 6: another unit's without them.
+            day_order = [f"Kokous {section} {n}"]  # the unit's meeting at 10.00
+            make_meeting([worker_a], client=ours, purpose=day_order[0], day=day)
+            if n % 3 == 1:  # at 9.00: before the unit's when coming, after it when past (newest first)
+                make_meeting([worker_b, lead], client=theirs, purpose=f"Kokous {section} {n} muualla", day=day,
+                             at=time(9, 0))
+                day_order.insert(0 if section == "upcoming" else 1, f"Kokous {section} {n} muualla")
+            elif n % 3 == 0:
+                make_meeting([worker_b], client=theirs, purpose=f"Kokous {section} {n} ei näy", day=day)
+            expected[section] += day_order
+    c = app.test_client()
+    login(c, lead)
+
+    def pages(section: str, show: str) -> list[str]:
+        listed: list[str] = []
+        for page in range(1, 6):
+            listed += shown(c.get(f"/meetings/?show={show}&page={page}").get_data(as_text=True), section)
+        return listed
+
+    assert pages("upcoming", "upcoming") == expected["upcoming"]
+    assert pages("past", "past") == expected["past"]  # newest first: day 1 back, then day 2 ...
+    for show in ("upcoming", "past"):  # the count: each meeting once, the lead's own elsewhere too
+        assert f"Verkostopalavereja löytyi: {len(expected[show])}" in c.get(f"/meetings/?show={show}").get_data(
+            as_text=True)
+    assert shown(c.get("/meetings/").get_data(as_text=True), "past") == expected["past"][:2]  # the latest past
