@@ -6,6 +6,7 @@ Services change data and flush; views commit once.
 from __future__ import annotations
 
 import calendar
+import functools
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -15,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from accounts.units import member_unit_ids, member_unit_ids_select, shared_or_own_unit
 from core.conflicts import BUSY_PARAMS, Conflict
+from core.db import Viewer
 from core.extensions import db
 from core.timeutil import finnish_holiday, local_to_utc, local_today, now_utc, to_local
 
@@ -358,23 +360,36 @@ def save_report(visit: OutreachVisit, user, counts: dict[str, int], *, now: date
     return report
 
 
-def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | None = None,
-                   user=None) -> list[OutreachVisit]:
-    """Visits in a window with venue, partner, staff and report loaded up front (no query per row);
-    with ``user``, only those at the venues the user may see."""
+@functools.cache
+def _visits_statement(by_venue: bool, viewer: Viewer | None, by_status: bool, reports: bool) -> sa.Select:
+    """Built once per shape: the rota, every worker's outreach page, asks it."""
     stmt = (
         sa.select(OutreachVisit)
-        .where(OutreachVisit.starts_at >= start_utc, OutreachVisit.starts_at < end_utc)
+        .where(OutreachVisit.starts_at >= sa.bindparam("lo"), OutreachVisit.starts_at < sa.bindparam("hi"))
         .order_by(OutreachVisit.starts_at, OutreachVisit.id)
         .options(selectinload(OutreachVisit.venue).selectinload(OutreachVenue.partner),
-                 selectinload(OutreachVisit.staff1), selectinload(OutreachVisit.staff2),
-                 selectinload(OutreachVisit.report))
+                 selectinload(OutreachVisit.staff1), selectinload(OutreachVisit.staff2))
     )
-    if venue_id is not None:
-        stmt = stmt.where(OutreachVisit.venue_id == venue_id)
-    if user is not None:
-        stmt = stmt.where(OutreachVisit.venue_id.in_(visible_venue_ids(user)))
-    return list(db.session.scalars(stmt))
+    if reports:
+        stmt = stmt.options(selectinload(OutreachVisit.report))
+    if by_venue:
+        stmt = stmt.where(OutreachVisit.venue_id == sa.bindparam("venue_id"))
+    if by_status:
+        stmt = stmt.where(OutreachVisit.status == sa.bindparam("status"))
+    if viewer is not None:
+        stmt = stmt.where(OutreachVisit.venue_id.in_(visible_venue_ids(viewer)))
+    return stmt
+
+
+def visits_between(start_utc: datetime, end_utc: datetime, *, venue_id: int | None = None,
+                   user=None, status: str | None = None, reports: bool = True) -> list[OutreachVisit]:
+    """Visits in a window with venue, partner, staff and (unless ``reports`` is false) report
+    loaded up front (no query per row); with ``user``, only those at the venues the user may
+    see; with ``status``, only those of that status."""
+    statement = _visits_statement(venue_id is not None, Viewer.of(user) if user is not None else None,
+                                  status is not None, reports)
+    return list(db.session.scalars(statement, {"lo": start_utc, "hi": end_utc, "venue_id": venue_id,
+                                               "status": status, "viewer_id": getattr(user, "id", None)}))
 
 
 @dataclass

@@ -134,9 +134,10 @@ def get_visit_or_404(visit_id) -> OutreachVisit:
 def index():
     start_utc, end_utc = services.rota_window()
     now = now_utc()
-    # One load for the rota and for the recent visits still waiting for counts.
-    loaded = services.visits_between(min(start_utc, now - timedelta(days=60)), max(end_utc, now), user=current_user)
-    visits = [v for v in loaded if start_utc <= v.starts_at < end_utc]
+    # The rota without the counts (the page does not show them); the recent visits still
+    # waiting for counts on their own: loading every visit of the last 60 days for the few
+    # still waiting was most of the page's rows.
+    visits = services.visits_between(start_utc, end_utc, user=current_user, reports=False)
     flags = services.visit_flags(visits)
     mine = request.args.get("mine") == "1"
     if mine:
@@ -149,8 +150,8 @@ def index():
             months.append((key, local.date().replace(day=1), []))
         months[-1][2].append(visit)
     # Visits that have started (today's too) and still wait for their counts.
-    past = [v for v in loaded if now - timedelta(days=60) <= v.starts_at < now]
-    needs_counts = [v for v in past if v.status == VisitStatus.SCHEDULED.value]
+    needs_counts = services.visits_between(now - timedelta(days=60), now, user=current_user,
+                                           status=VisitStatus.SCHEDULED.value, reports=False)
     return render_template("outreach/index.html", months=months, flags=flags, mine=mine, needs_counts=needs_counts,
                            holiday=lambda v: holiday_label(to_local(v.starts_at).date()))
 

@@ -333,6 +333,7 @@ def test_start_page_and_rota_show_visits_waiting_for_counts(auth_client, facilit
     waiting = make_visit(venue, now_utc() - timedelta(days=2), staff=(facilitator, other))
     coming = make_visit(venue, now_utc() + timedelta(days=3), staff=(facilitator, other))
     make_visit(venue, now_utc() + timedelta(days=4), staff=(other,))  # not Fiia's
+    long_ago = make_visit(venue, now_utc() - timedelta(days=70), staff=(facilitator, other))  # past the 60 days
     # The start page's agenda (tests/test_agenda.py): the visit waiting for counts is to record,
     # the coming one is on its day.
     start = auth_client.get("/").get_data(as_text=True)
@@ -342,11 +343,13 @@ def test_start_page_and_rota_show_visits_waiting_for_counts(auth_client, facilit
     assert f"/outreach/visits/{coming.id}\"" in day_part and day_part.count("Outreach: Olohuone") == 1
     rota = auth_client.get("/outreach/").get_data(as_text=True)
     assert "Visits waiting for counts" in rota and f"/outreach/visits/{waiting.id}/counts" in rota
+    assert f"/outreach/visits/{long_ago.id}/counts" not in rota
     mine = auth_client.get("/outreach/?mine=1").get_data(as_text=True)
     assert mine.count("Fiia Facilitator &amp; Pekka Peltonen") == 1 and "Only one worker" not in mine
     services.save_report(waiting, facilitator, {name: 1 for name in services.COUNT_FIELDS})
     db.session.commit()
     assert f"/outreach/visits/{waiting.id}/counts" not in auth_client.get("/").get_data(as_text=True)
+    assert "Visits waiting for counts" not in auth_client.get("/outreach/").get_data(as_text=True)
 
 
 def test_editing_a_venue_raises_coming_visits_sequence_and_refuses_stale_saves(auth_client):
