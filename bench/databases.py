@@ -24,14 +24,6 @@ SHARED_ADMIN_URL = os.environ.get("BENCH_POSTGRES_ADMIN_URL",
                                   "postgresql+psycopg://kohtaamo:kohtaamo@127.0.0.1:5432/postgres")
 
 
-# The planner's price of a random page read against a sequential one. PostgreSQL's default of 4
-# dates from spinning disks; PostgreSQL's documentation advises lowering it where reads are
-# cached or on SSDs, as a county's server is (docs/SCALING.md, "How a county deploys"). At 4,
-# the lead's client count read the whole enrolment and meeting tables to hash a few hundred of
-# the lead's own rows (8 ms at scale 1, 3 ms at 1.1). Set on each benchmark database.
-RANDOM_PAGE_COST = 1.1
-
-
 @dataclass
 class Postgres:
     admin_url: str
@@ -44,13 +36,6 @@ class Postgres:
             conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
         engine.dispose()
-        return self._tuned(name)
-
-    def _tuned(self, name: str) -> str:
-        engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET random_page_cost = {RANDOM_PAGE_COST}')
-        engine.dispose()
         return self.admin_url.rsplit("/", 1)[0] + "/" + name
 
     def database(self, name: str, *, fresh: bool = True) -> str:
@@ -61,7 +46,7 @@ class Postgres:
         with engine.connect() as conn:
             exists = conn.exec_driver_sql("SELECT 1 FROM pg_database WHERE datname = %(n)s", {"n": name}).scalar()
         engine.dispose()
-        return self._tuned(name) if exists else self.fresh_database(name)
+        return self.admin_url.rsplit("/", 1)[0] + "/" + name if exists else self.fresh_database(name)
 
     def drop_database(self, name: str) -> None:
         engine = sa.create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
@@ -114,12 +99,10 @@ def postgres(allow_shared_restart: bool = False) -> Postgres | None:
                         f"PASSWORD 'kohtaamo' CREATEDB; END IF; END \\$\\$\""], capture_output=True)
         if _answers(url):
             return Postgres(url, ["pg_ctlcluster", version, name, "restart"],
-                            f"PostgreSQL cluster {version}/{name} on port {BENCH_PORT} (the benchmark's own; "
-                            f"random_page_cost {RANDOM_PAGE_COST} on its databases)")
+                            f"PostgreSQL cluster {version}/{name} on port {BENCH_PORT} (the benchmark's own)")
     if _answers(SHARED_ADMIN_URL):
         restart = ["service", "postgresql", "restart"] if allow_shared_restart else None
-        return Postgres(SHARED_ADMIN_URL, restart, "the shared PostgreSQL server on port 5432 "
-                        f"(random_page_cost {RANDOM_PAGE_COST} on the benchmark's databases)")
+        return Postgres(SHARED_ADMIN_URL, restart, "the shared PostgreSQL server on port 5432")
     return None
 
 
