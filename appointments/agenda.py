@@ -14,7 +14,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from accounts.units import led_unit_ids_select
-from core.agenda import AGENDA, Worker, among, is_staff, to_record_values
+from core.agenda import AGENDA, Worker, agenda_values, among, exception_values, is_staff, to_record_values
 from core.db import Viewer, utcnow
 from core.extensions import db
 from register.access import log_access_many
@@ -60,8 +60,7 @@ def _agenda_statement() -> sa.Select:
 def agenda_items(user, start_utc: datetime, end_utc: datetime) -> list[dict]:
     """The user's appointments (not cancelled) overlapping [start_utc, end_utc), in time order:
     three queries (appointments, their clients, failed messages)."""
-    rows = db.session.scalars(_agenda_statement(),
-                              {"viewer_id": user.id, "agenda_start": start_utc, "agenda_end": end_utc}).all()
+    rows = db.session.scalars(_agenda_statement(), agenda_values(user, start_utc, end_utc)).all()
     now = utcnow()
     failed = _failed_ids([a.id for a in rows])
     # The titles carry the clients' initials: showing them is processing their data.
@@ -116,9 +115,7 @@ def _exception_statement(viewer: Viewer) -> sa.Select:
 
 def exception_source() -> list[dict]:
     """Home visits in the next two weeks booked with one worker (work safety, seed 003)."""
-    now = utcnow()
     rows = db.session.execute(_exception_statement(Viewer.of(current_user)),
-                              {"viewer_id": current_user.id, "agenda_now": now,
-                               "agenda_soon": now + SINGLE_WORKER_AHEAD}).all()
+                              exception_values(current_user, SINGLE_WORKER_AHEAD)).all()
     return [{"text": _("Home visit with one worker"), "when": row.starts_at,
              "url": url_for("appointments.show", appointment_id=row.id)} for row in rows]

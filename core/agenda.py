@@ -115,6 +115,18 @@ def among(staff: bool, *columns: sa.ColumnElement[Any] | QueryableAttribute[Any]
     return sa.or_(*(column == AGENDA.worker_id for column in columns))
 
 
+def agenda_values(user, start: datetime, end: datetime) -> dict[str, Any]:
+    """The values of an agenda statement's parameters: the user's events in [start, end)."""
+    return {"viewer_id": user.id, "agenda_start": start, "agenda_end": end}
+
+
+def exception_values(user, ahead: timedelta) -> dict[str, Any]:
+    """The values of an exception statement's parameters: the lead's units' events from now to
+    ``ahead`` from now."""
+    now = now_utc()
+    return {"viewer_id": user.id, "agenda_now": now, "agenda_soon": now + ahead}
+
+
 def to_record_values(worker: Worker, before: datetime) -> dict[str, Any]:
     """The values of a "to record" statement's parameters."""
     values: dict[str, Any] = {"agenda_before": before, "agenda_since": before - timedelta(days=TO_RECORD_DAYS)}

@@ -301,4 +301,7 @@ class Viewer:
 
     @classmethod
     def of(cls, user) -> Viewer:
-        return cls(is_lead=bool(user.is_lead), is_county_admin=bool(user.is_county_admin))
+        # An anonymous user has no role: the rules then select nothing of theirs, as before.
+        return cls(is_lead=bool(getattr(user, "is_lead", False)),
+                   is_county_admin=bool(getattr(user, "is_county_admin", False)),
+                   is_authenticated=bool(getattr(user, "is_authenticated", False)))

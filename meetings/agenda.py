@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from accounts.units import led_unit_ids_select
-from core.agenda import AGENDA, Worker, among, is_staff, to_record_values
+from core.agenda import AGENDA, Worker, agenda_values, among, exception_values, is_staff, to_record_values
 from core.db import VIEWER_ID, Viewer
 from core.extensions import db
 from core.timeutil import now_utc
@@ -39,8 +39,7 @@ def _agenda_statement() -> sa.Select:
 
 
 def agenda_source(user, start: datetime, end: datetime) -> list[dict]:
-    rows = db.session.execute(_agenda_statement(),
-                              {"viewer_id": user.id, "agenda_start": start, "agenda_end": end}).all()
+    rows = db.session.execute(_agenda_statement(), agenda_values(user, start, end)).all()
     now = now_utc()
     items = []
     for row in rows:
@@ -106,9 +105,8 @@ def _exception_statement(viewer: Viewer) -> sa.Select:
 
 def exception_source() -> list[dict]:
     """Coming meetings and home visits with fewer than two workers (pair work is the norm)."""
-    now = now_utc()
-    rows = db.session.execute(_exception_statement(Viewer.of(current_user)), {"viewer_id": current_user.id, "agenda_now": now,
-                                                       "agenda_soon": now + SINGLE_WORKER_AHEAD}).all()
+    rows = db.session.execute(_exception_statement(Viewer.of(current_user)),
+                              exception_values(current_user, SINGLE_WORKER_AHEAD)).all()
     return [{"text": (_("Home visit with fewer than two workers") if row.place_kind == PlaceKind.HOME_VISIT.value
                       else _("Network meeting with fewer than two workers")),
              "when": row.starts_at, "url": url_for("meetings.show", meeting_id=row.id)} for row in rows]

@@ -230,18 +230,18 @@ def meetings_statement(user, *, upcoming: bool, search: str = "", client_id: int
                   Meeting.place, Meeting.status),
         selectinload(Meeting.client).load_only(Client.name))
     now = utcnow()
-    rule: sa.ColumnElement[bool]
     if first is not None and client_id is None:
-        # The rule branch by branch, each cut at its first rows: the rule per row walked the
-        # county's meetings by time and asked of each; at ten units it read ten times the rows
-        # for a page of the lead's (bench/RESULTS.md), and a worker's, a few among the county's
-        # thousands, many times more.
-        rule = Meeting.id.in_(sa.union_all(*_openable_branches(user, upcoming=upcoming, search=search, client_id=None,
-                                                               now=now, first=first)))
+        # The rule branch by branch, each filtered and cut at its first rows: the rule per row
+        # walked the county's meetings by time and asked of each; at ten units it read ten times
+        # the rows for a page of the lead's (bench/RESULTS.md), and a worker's, a few among the
+        # county's thousands, many times more.
+        ids = sa.union_all(*_openable_branches(user, upcoming=upcoming, search=search, client_id=None, now=now,
+                                               first=first))
+        stmt = stmt.where(Meeting.id.in_(ids))
     else:
         # The rule per row: one client's meetings are few, found by the client's index.
-        rule = openable_condition(user, Meeting.id)
-    stmt = _list_filters(stmt.where(rule), upcoming=upcoming, search=search, client_id=client_id, now=now)
+        stmt = _list_filters(stmt.where(openable_condition(user, Meeting.id)), upcoming=upcoming, search=search,
+                             client_id=client_id, now=now)
     return stmt.order_by(*_list_order(upcoming))
 
 

@@ -462,7 +462,8 @@ def report():
                            per_venue={v.id: per_venue.get(v.id, empty) for v in venues},
                            per_month={(v.id, m): per_month.get((v.id, m), empty) for v in venues for m in months},
                            totals=outreach_report.overall(months), per_visit=outreach_report.per_visit,
-                           topics=TOPICS, topic_labels=TOPIC_LABELS, month_labels={m: month_year(m, start=True, locale=locale) for m in months}, cell=cell,
+                           topics=TOPICS, topic_labels=TOPIC_LABELS, cell=cell,
+                           month_labels={m: month_year(m, start=True, locale=locale) for m in months},
                            ratio=ratio)
 
 
