@@ -16,7 +16,7 @@ from flask import Flask, abort, g, has_request_context
 from flask_login import current_user
 
 from accounts.units import leads_unit, led_unit_ids, led_unit_ids_select, member_unit_ids, member_unit_ids_select
-from core.db import utcnow
+from core.db import exists_per_row, utcnow
 from core.extensions import db
 from core.registry import register, registered
 from core.transaction import writing
@@ -57,33 +57,40 @@ def accessible_client_ids(user) -> sa.CompoundSelect:
     return sa.union(*reasons)
 
 
-def accessible_condition(user) -> sa.ColumnElement[bool]:
-    """``can_access_client`` as a condition on a row of Client, for lists: a lead's units by the
-    row's own column, the reasons (each a person's few clients) as one set. A list walks its own
-    index (the clients by name) and stops at its page: ``accessible_client_ids`` made a set of
-    every client of the lead's units first. The units as a list of ids: a planner knows what
-    "unit_id IN (1)" selects, not what a subquery gives."""
-    reasons = Client.id.in_(sa.union(*_reasons(user.id)))
-    if user.is_lead:
-        return sa.or_(Client.unit_id.in_(sorted(led_unit_ids(user))), reasons)
-    return reasons
+def client_list(user, *conditions: sa.ColumnElement[bool], first: int) -> tuple[sa.Select, Callable[[], int]]:
+    """The client list of ``user``: a statement of the clients meeting ``conditions`` that
+    ``can_access_client`` allows, in name order, and a function that counts them all.
 
-
-def accessible_count(user, *conditions: sa.ColumnElement[bool]) -> int:
-    """How many clients meet ``conditions`` and ``accessible_condition``: a lead's units' clients
-    counted by the unit index, then the clients of the reasons outside those units, from the
-    reasons (a person's few clients) to the client rows, so neither count reads another unit's
-    clients."""
-    reasons = sa.union(*_reasons(user.id)).subquery()
+    Each way in is read by its own index. A lead's units' clients come by (unit_id, active,
+    name), cut at their first ``first`` rows (the pages up to the one shown, among which are the
+    list's first ``first``). The clients the user has a reason for (a worker, a group, a meeting,
+    an appointment) outside those units are read once per request as ids, from the reasons to the
+    clients' keys: for a lead the few clients of other units they work with, for anyone else their
+    own case load. The rule per row walked the county's clients by name past every other unit's,
+    and PostgreSQL's count hashed the county's active clients against the reasons: both grew with
+    the county (docs/SCALING.md)."""
     units = sorted(led_unit_ids(user)) if user.is_lead else []
-    in_units = 0
+    reasons = sa.union(*_reasons(user.id)).subquery()
+    # From the reasons to each client's key (core.db.exists_per_row): PostgreSQL otherwise hashed
+    # the county's active clients outside the lead's units against the reasons.
+    outside = list(db.session.scalars(sa.select(reasons.c[0]).where(exists_per_row(
+        Client.id == reasons.c[0], *conditions, *([Client.unit_id.not_in(units)] if units else [])))))
+    branches = [sa.select(Client.id).where(Client.id.in_(outside))] if outside else []
     if units:
-        in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
-                                     .where(Client.unit_id.in_(units), *conditions)) or 0
-    elsewhere = db.session.scalar(
-        sa.select(sa.func.count()).select_from(reasons).join(Client, Client.id == reasons.c[0])
-        .where(*conditions, *([Client.unit_id.not_in(units)] if units else []))) or 0
-    return in_units + elsewhere
+        in_units = (sa.select(Client.id).where(Client.unit_id.in_(units), *conditions)
+                    .order_by(Client.name, Client.id).limit(first).subquery())
+        branches.append(sa.select(in_units.c.id))
+    rows = sa.select(Client).order_by(Client.name, Client.id)
+    rows = rows.where(Client.id.in_(sa.union_all(*branches)) if branches else sa.false())
+
+    def total() -> int:
+        in_units = 0
+        if units:
+            in_units = db.session.scalar(sa.select(sa.func.count()).select_from(Client)
+                                         .where(Client.unit_id.in_(units), *conditions)) or 0
+        return in_units + len(outside)
+
+    return rows, total
 
 
 def can_access_client(user, client_id: int) -> bool:

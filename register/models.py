@@ -29,8 +29,9 @@ class Client(db.Model):
     __tablename__ = "client"
     # The client list: active clients in name order, a page at a time (tests/test_query_plans.py).
     __table_args__ = (sa.Index("ix_client_active_name", "active", "name"),
-                      # A unit's active clients (a lead's client list counts them by this index).
-                      sa.Index("ix_client_unit_id_active", "unit_id", "active"))
+                      # A unit's active clients in name order: a lead's client list reads its
+                      # units' rows a page at a time, and counts them, by this index.
+                      sa.Index("ix_client_unit_active_name", "unit_id", "active", "name"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # A name or initials: whatever the work needs, nothing more.
