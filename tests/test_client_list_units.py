@@ -150,4 +150,9 @@ def test_a_leads_client_list_reads_the_units_clients_by_the_unit_index(app):
             rows = conn.exec_driver_sql(explain + statement, parameters).all()
             plans.append(" ".join(str(row[-1]) for row in rows))
     assert any("ix_client_unit_active_name" in plan for plan in plans), plans
-    assert not any("ix_client_active_name" in plan for plan in plans), plans
+    if BACKEND != "postgres":
+        # SQLite plans without statistics, the same way every time. PostgreSQL's plans of the
+        # few rows here follow whatever autovacuum last sampled of this worker's database: the
+        # probe of each reason's client once came out as a bitmap of the active clients, which
+        # at county scale (with statistics) is a key lookup (docs/SCALING.md).
+        assert not any("ix_client_active_name" in plan for plan in plans), plans
