@@ -209,9 +209,7 @@ def wrk_request(scenario: str, state: dict) -> tuple[list[str], dict[str, str], 
         return [path], {"If-None-Match": headers["etag"]}, 304
     if scenario == "hello":
         return ["/"], {}, 200
-    if scenario == "floor_layout":
-        return ["/f/thanks"], {}, 200
-    if scenario == "floor_signed_in":
+    if scenario in FLOOR:  # one page, with and without the session cookie (SIGNED_OUT)
         return ["/f/thanks"], {}, 200
     raise ValueError(scenario)
 
