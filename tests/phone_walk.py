@@ -21,12 +21,6 @@ from tests.test_site_crawl import _endpoint_of, _seed, crawl
 DEMO_PASSWORD = "kohtaamo-demo"
 STAFF = ("ohjaaja@example.fi", "vastaava@example.fi")
 
-# WCAG 2.1 success criterion 1.4.12's test values, as a user's style sheet would set them.
-TEXT_SPACING_CSS = """
-* { line-height: 1.5 !important; letter-spacing: 0.12em !important; word-spacing: 0.16em !important; }
-p { margin-bottom: 2em !important; }
-"""
-
 # Document and every table's scroll region: how much wider the content is than the box.
 OVERFLOW_JS = """() => {
   const out = [];
@@ -128,20 +122,6 @@ def sign_in(page, user: str) -> None:
     page.context.clear_cookies()
     if user in STAFF:
         browser_login(page, user, DEMO_PASSWORD)
-
-
-def walk(page, pages: dict[str, list[str]], measure) -> dict[str, list[str]]:
-    """Open every page as its user and collect ``measure(page)``'s findings: url -> problems."""
-    problems: dict[str, list[str]] = {}
-    for user, urls in pages.items():
-        sign_in(page, user)
-        for url in urls:
-            response = page.goto(url)
-            assert response is not None and response.status == 200, f"{url} as {user}: {response and response.status}"
-            found = measure(page)
-            if found:
-                problems[f"{url} ({user})"] = found
-    return problems
 
 
 @pytest.fixture
