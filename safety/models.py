@@ -42,8 +42,11 @@ class FieldCheck(db.Model):
     arrived_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     done_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     done_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
-    # When the overdue e-mail went out (once), and when someone reached the pair.
+    # The overdue e-mail: when a run claimed it (cleared again if every message failed), and when
+    # it went out (safety.worker: a claim never marked sent is taken over after ALERT_LEASE).
     alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    alert_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # When someone reached the pair.
     resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("user.id", ondelete="SET NULL"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

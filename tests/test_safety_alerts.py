@@ -177,3 +177,48 @@ def test_an_alert_whose_mail_failed_is_sent_by_the_next_run(app, runner, fresh_d
     assert [r for rcpts, _ in smtp.messages for r in rcpts] == ["liisa@example.fi"]
     assert fresh_db.scalar(sa.select(FieldCheck.alerted_at)) is not None
     assert safety_events(fresh_db) == ["safety_arrived", "safety_alerted"]
+
+
+def test_an_alert_claimed_by_a_run_that_died_is_sent_after_the_lease(app, runner, fresh_db, frozen_time, smtp,
+                                                                     people, monkeypatch):
+    """A run that dies between claiming an alert and e-mailing it (a restart, the OOM killer: here
+    the mail call raises what the worker does not catch) leaves the claim committed and nothing
+    sent. A run while the claim is fresh leaves it to its owner; the first run after the lease
+    sends it, once, and marks it sent (safety.worker.ALERT_LEASE)."""
+    from core import channels
+    from safety.worker import ALERT_LEASE
+
+    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
+    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
+    worker = _client_for(app, people["worker"])
+    base = f"/safety/outreach/{visit.id}"
+    frozen_time.shift(minutes=35)
+    assert worker.post_form(f"{base}/arrived", {"margin": "30", "contact": "0"}, token_from=base).status_code == 302
+    frozen_time(datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
+
+    real_send = channels.send_email
+
+    def killed(*args, **kwargs):
+        raise SystemExit("killed between the claim and the e-mail")
+
+    monkeypatch.setattr(channels, "send_email", killed)
+    assert runner.invoke(args=["send-reminders"]).exit_code != 0
+    assert smtp.messages == []
+    [(claimed, sent)] = fresh_db.execute(sa.select(FieldCheck.alerted_at, FieldCheck.alert_sent_at))
+    assert claimed is not None and sent is None
+    monkeypatch.setattr(channels, "send_email", real_send)
+
+    frozen_time.shift(minutes=5)     # the claim may still be a live run's, sending now
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    assert smtp.messages == []
+
+    frozen_time.shift(seconds=ALERT_LEASE.total_seconds())
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    assert [r for rcpts, _ in smtp.messages for r in rcpts] == ["liisa@example.fi"]
+    assert fresh_db.scalar(sa.select(FieldCheck.alert_sent_at)) is not None
+    assert safety_events(fresh_db) == ["safety_arrived", "safety_alerted"]
+
+    frozen_time.shift(minutes=30)
+    assert runner.invoke(args=["send-reminders"]).exit_code == 0
+    assert len(smtp.messages) == 1   # sent, so never again
+    assert ALERT in start_page(_client_for(app, people["lead"]))   # still shown until someone resolves it
