@@ -176,3 +176,24 @@ def test_upgrade_gives_each_unit_the_old_rows_values_and_keeps_it_as_the_fallbac
         # The pool's connections closed here: the fixture drops the database WITH (FORCE), and a
         # connection left open was reported (ResourceWarning) in whichever test ran next.
         db.engine.dispose()
+
+
+def test_the_county_admin_reaches_every_units_contact_details_by_links(app, units):
+    """From the start page by links alone: the menu's Staff, its Units, then each unit's contact
+    details and the fallback's (before, the county administrator had to type the address)."""
+    admin = signed_in(app, units["admin"])
+
+    def follow(html: str, text: str) -> str:
+        found = re.search(rf'<a href="([^"]+)"[^>]*>{re.escape(text)}', html)
+        assert found, text
+        return found.group(1).replace("&amp;", "&")
+
+    staff_page = admin.get(follow(admin.get("/").get_data(as_text=True), "Staff")).get_data(as_text=True)
+    units_page = admin.get(follow(staff_page, "Units")).get_data(as_text=True)
+    links = set(re.findall(r'<a href="([^"]+)">Contact details in messages', units_page))
+    assert {link.replace("&amp;", "&") for link in links} == {
+        "/reminders/contact", f"/reminders/contact?unit={units['a']}", f"/reminders/contact?unit={units['b']}"}
+    for link, heading in (("/reminders/contact", "Contact details in messages</h1>"),
+                          (f"/reminders/contact?unit={units['b']}", "Contact details in messages: Aikuissosiaalityö Itä")):
+        response = admin.get(link)
+        assert response.status_code == 200 and heading in response.get_data(as_text=True)
