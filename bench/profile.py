@@ -38,13 +38,15 @@ def main() -> None:
         "chart": (state.get("chart_paths") or [f"/feedback/groups/{state['group_ids'][0]}/charts/means.svg"])[0],
         "feedback_form": f"/f/{state['open_windows'][0]['code']}",
         "feed_full": feed,
+        "feedback_report": "/feedback/report",
+        "outreach_report": "/outreach/report",
     }
     etag = client.get(feed).headers.get("ETag")
     anonymous = app.test_client()
     for name, path in pages.items():
         if args.page and name not in args.page:
             continue
-        c = anonymous if name.startswith(("feed", "feedback_form")) else client
+        c = anonymous if name.startswith("feed_") or name == "feedback_form" else client
         c.get(path)
         repeat = 3 if name == "feed_full" else args.repeat
         started = time.perf_counter()

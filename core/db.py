@@ -11,7 +11,7 @@ import contextvars
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, overload
 
 import sqlalchemy as sa
@@ -225,6 +225,35 @@ def _likely_default(element: _Likely, compiler, **kw) -> str:
 @compiles(_Likely, "sqlite")
 def _likely_sqlite(element: _Likely, compiler, **kw) -> str:
     return f"likelihood({compiler.process(element.condition, **kw)}, {float(element.probability)!r})"
+
+
+class _HourOfDay(sa.sql.expression.ColumnElement[datetime]):
+    _traverse_internals = [("day", InternalTraversal.dp_clauseelement), ("hour", InternalTraversal.dp_plain_obj)]
+    inherit_cache = True
+    type = UTCDateTime()
+
+    def __init__(self, day: sa.ColumnElement[date], hour: int):
+        if not 0 <= hour <= 23:
+            raise ValueError(hour)
+        self.day = day
+        self.hour = hour
+
+
+@compiles(_HourOfDay, "sqlite")
+def _hour_of_day_sqlite(element: _HourOfDay, compiler, **kw) -> str:
+    # 'YYYY-MM-DD HH:00:00', compared as text with UTCDateTime's 'YYYY-MM-DD HH:MM:SS.ffffff'.
+    return f"datetime({compiler.process(element.day, **kw)}, '+{element.hour} hours')"
+
+
+@compiles(_HourOfDay, "postgresql")
+def _hour_of_day_postgresql(element: _HourOfDay, compiler, **kw) -> str:
+    return f"(({compiler.process(element.day, **kw)} + time '{element.hour:02}:00') AT TIME ZONE 'UTC')"
+
+
+def utc_hour_of(day: sa.ColumnExpressionArgument[date | None], hour: int) -> sa.ColumnElement[datetime]:
+    """The UTC instant ``hour``:00 on a date column's day, to compare a UTCDateTime column with
+    per row in SQL (the date arithmetic is each database's own)."""
+    return _HourOfDay(sa.type_coerce(day, sa.Date()), hour)
 
 
 def broad(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[bool]:

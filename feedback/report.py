@@ -9,7 +9,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from core.csvfile import csv_bytes
-from core.db import broad
+from core.db import broad, utc_hour_of
 from core.extensions import db
 from core.formatting import local_date
 from core.forms import EARLIEST_DATE, latest_date
@@ -175,17 +175,27 @@ def unit_report(start: date, end: date, k: int, units: sa.Select | None = None) 
     meetings_held = db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(*held, unit_meetings)) or 0
     # A lead's units' items of the period by (unit_id, due_date): the item carries its meeting's
     # unit, so no join to the meetings.
-    items = db.session.execute(
-        sa.select(ActionItem.status, ActionItem.status_changed_at, ActionItem.due_date)
-        .where(ActionItem.due_date >= start, ActionItem.due_date <= end, ActionItem.status != ItemStatus.DROPPED.value,
-               *([ActionItem.unit_id.in_(unit_ids)] if unit_ids is not None else []))).all()
-    # Done on time: marked done on or before the due date (Helsinki calendar day).
-    on_time = sum(1 for status, changed, due in items
-                  if status == ItemStatus.DONE.value and changed is not None and to_local(changed).date() <= due)
+    of_period = [ActionItem.due_date >= start, ActionItem.due_date <= end, ActionItem.status != ItemStatus.DROPPED.value,
+                 *([ActionItem.unit_id.in_(unit_ids)] if unit_ids is not None else [])]
+    # Done on time: marked done on or before the due date, a Helsinki calendar day. Helsinki is
+    # two or three hours ahead of UTC, so the due day ends at 21.00 or 22.00 UTC: an item done
+    # before 20.00 UTC on its due day is on time, one done from 23.00 on is late, and only the
+    # few done in between are read and judged by their Helsinki day. Counted in SQL, a year's
+    # 11,500 items of a county's unit no longer come to Python (44 ms of the report's CPU).
+    done = sa.and_(ActionItem.status == ItemStatus.DONE.value, ActionItem.status_changed_at.is_not(None))
+    items_due, on_time = db.session.execute(
+        sa.select(sa.func.count(),
+                  sa.func.count().filter(done, ActionItem.status_changed_at < utc_hour_of(ActionItem.due_date, 20)))
+        .where(*of_period)).one()
+    in_doubt = db.session.execute(
+        sa.select(ActionItem.status_changed_at, ActionItem.due_date)
+        .where(*of_period, done, ActionItem.status_changed_at >= utc_hour_of(ActionItem.due_date, 20),
+               ActionItem.status_changed_at < utc_hour_of(ActionItem.due_date, 23)))
+    on_time += sum(1 for changed, due in in_doubt if to_local(changed).date() <= due)
     return UnitReport(start=start, end=end, k=k, groups_held=groups_held, sessions_held=sessions_held,
                       participants=participants, attendance_present=present, attendance_recorded=recorded,
                       themes=themes, total=total, meetings_held=meetings_held,
-                      items_due=len(items), items_on_time=on_time, flagged_windows=flagged, short_total=short_total)
+                      items_due=items_due, items_on_time=on_time, flagged_windows=flagged, short_total=short_total)
 
 
 def _cell(key, n: int, people: int, score_sum: float, k: int, period_open: bool, *, scored: int | None = None) \

@@ -149,3 +149,49 @@ def test_overlapping_periods_never_differ_by_fewer_than_k(app, facilitator):
             assert abs(a - b) == 0 or abs(a - b) >= k, ((s1, e1, a), (s2, e2, b))
     # Every figure is made of whole groups; the April group (3 responses) is in none of them.
     assert {n for _p, n in shown} <= {0, 6, 5, 11}
+
+
+def test_done_on_time_is_judged_by_the_helsinki_day_in_summer_and_winter(lead_client):
+    """An item is done on time when it is marked done on or before its due date, a Helsinki
+    calendar day: the day ends at 21.00 UTC in summer and at 22.00 UTC in winter, and on the
+    nights the clocks change by the offset of that midnight. Counted by the database, with only
+    the evening hours in doubt judged in Python (feedback.report)."""
+    from meetings.models import ActionItem, Meeting, MeetingParticipant
+    from tests.factories import make_client
+
+    start = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    meeting = Meeting(client_id=make_client().id, starts_at=start, ends_at=start + timedelta(hours=1), status="held")
+    db.session.add(meeting)
+    db.session.flush()
+    who = MeetingParticipant(meeting_id=meeting.id, kind="client")
+    db.session.add(who)
+    db.session.flush()
+    items = [  # (due, done at UTC, on time?)
+        (date(2026, 6, 10), datetime(2026, 6, 10, 19, 59, tzinfo=UTC), True),    # 22.59 local
+        (date(2026, 6, 10), datetime(2026, 6, 10, 20, 30, tzinfo=UTC), True),    # 23.30 local
+        (date(2026, 6, 10), datetime(2026, 6, 10, 21, 0, tzinfo=UTC), False),    # 00.00 the next day
+        (date(2026, 6, 10), datetime(2026, 6, 10, 21, 30, tzinfo=UTC), False),   # 00.30 the next day
+        (date(2026, 6, 10), datetime(2026, 6, 11, 8, 0, tzinfo=UTC), False),
+        (date(2026, 11, 10), datetime(2026, 11, 10, 21, 30, tzinfo=UTC), True),  # 23.30 local
+        (date(2026, 11, 10), datetime(2026, 11, 10, 21, 59, 59, tzinfo=UTC), True),
+        (date(2026, 11, 10), datetime(2026, 11, 10, 22, 0, tzinfo=UTC), False),  # 00.00 the next day
+        (date(2026, 11, 10), datetime(2026, 11, 10, 23, 0, tzinfo=UTC), False),
+        # Summer time starts at 03.00 on 29 March: the midnight before is still winter's.
+        (date(2026, 3, 28), datetime(2026, 3, 28, 21, 30, tzinfo=UTC), True),    # 23.30 local
+        # Summer time ends at 04.00 on 25 October: the midnight before is still summer's.
+        (date(2026, 10, 24), datetime(2026, 10, 24, 21, 30, tzinfo=UTC), False),  # 00.30 the next day
+        (date(2026, 10, 24), datetime(2026, 10, 20, 12, 0, tzinfo=UTC), True),
+    ]
+    for due, changed, _on_time in items:
+        db.session.add(ActionItem(meeting_id=meeting.id, responsible_id=who.id, what="Tehtävä", due_date=due,
+                                  status="done", status_changed_at=changed))
+    db.session.add(ActionItem(meeting_id=meeting.id, responsible_id=who.id, what="Auki", due_date=date(2026, 6, 10)))
+    db.session.add(ActionItem(meeting_id=meeting.id, responsible_id=who.id, what="Pois", due_date=date(2026, 6, 10),
+                              status="dropped", status_changed_at=datetime(2026, 6, 1, tzinfo=UTC)))
+    db.session.commit()
+
+    html = lead_client.get("/feedback/report", query_string={"start": "2026-03-01", "end": "2026-11-30"}) \
+        .get_data(as_text=True)
+    on_time = sum(1 for *_item, yes in items if yes)
+    assert on_time == 6
+    assert f"{on_time} / {len(items) + 1} jaksolla erääntynyttä tehtävää" in html
