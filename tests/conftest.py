@@ -187,10 +187,10 @@ def _empty_postgres(conn, metadata: sa.MetaData) -> None:
     rows (test_client_list_units.py analyses a county-shaped table of its own)."""
     # The installation's calendar identity is set up with the schema, like alembic_version.
     tables = [t.name for t in reversed(metadata.sorted_tables) if t.name != "calendar_installation"]
-    probe = " UNION ALL ".join(f'SELECT {i} WHERE EXISTS (SELECT FROM "{name}")' for i, name in enumerate(tables))
-    written = {i for (i,) in conn.exec_driver_sql(probe)}
-    for i, name in enumerate(tables):
-        if i in written:
+    probe = " UNION ALL ".join(f"SELECT '{name}' WHERE EXISTS (SELECT FROM \"{name}\")" for name in tables)
+    written = set(conn.exec_driver_sql(probe).scalars())
+    for name in tables:
+        if name in written:
             conn.exec_driver_sql(f'DELETE FROM "{name}"')
     # A sequence moves on with a rolled-back insert too, so every table's is set back.
     conn.exec_driver_sql(

@@ -55,6 +55,18 @@ def _client_for(app, user):
     return c
 
 
+def arrived_at_venue(app, frozen_time, people, margin: str = "30"):
+    """An outreach visit of the pair 10.00-11.00 local on 8 December; the worker taps "we are
+    there" at 10.05 with ``margin`` minutes. (The worker's signed-in client, the visit's tap page.)"""
+    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
+    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
+    worker = _client_for(app, people["worker"])
+    base = f"/safety/outreach/{visit.id}"
+    frozen_time.shift(minutes=35)
+    assert worker.post_form(f"{base}/arrived", {"margin": margin, "contact": "0"}, token_from=base).status_code == 302
+    return worker, base
+
+
 def start_page(c) -> str:
     return c.get("/").get_data(as_text=True)
 
@@ -127,13 +139,8 @@ def test_overdue_visit_alerts_the_lead_and_contact_once(app, runner, fresh_db, f
 
 
 def test_done_in_time_alerts_nobody(app, runner, fresh_db, frozen_time, smtp, people):
-    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
-    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
-    worker = _client_for(app, people["worker"])
+    worker, base = arrived_at_venue(app, frozen_time, people)
     lead = _client_for(app, people["lead"])
-    base = f"/safety/outreach/{visit.id}"
-    frozen_time.shift(minutes=35)
-    assert worker.post_form(f"{base}/arrived", {"margin": "30", "contact": "0"}, token_from=base).status_code == 302
     frozen_time(datetime(2026, 12, 8, 9, 10, tzinfo=UTC))
     assert worker.post_form(f"{base}/done", {}, token_from=base).status_code == 302
     frozen_time(datetime(2026, 12, 8, 12, 0, tzinfo=UTC))
@@ -144,12 +151,7 @@ def test_done_in_time_alerts_nobody(app, runner, fresh_db, frozen_time, smtp, pe
 
 
 def test_a_shared_venue_alerts_the_lead_of_the_pairs_unit_only(app, runner, fresh_db, frozen_time, smtp, people):
-    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
-    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
-    worker = _client_for(app, people["worker"])
-    base = f"/safety/outreach/{visit.id}"
-    frozen_time.shift(minutes=35)
-    assert worker.post_form(f"{base}/arrived", {"margin": "15", "contact": "0"}, token_from=base).status_code == 302
+    arrived_at_venue(app, frozen_time, people, margin="15")
     frozen_time(datetime(2026, 12, 8, 9, 16, tzinfo=UTC))
     assert ALERT in start_page(_client_for(app, people["lead"]))
     assert ALERT not in start_page(_client_for(app, people["other_lead"]))
@@ -160,12 +162,7 @@ def test_a_shared_venue_alerts_the_lead_of_the_pairs_unit_only(app, runner, fres
 def test_an_alert_whose_mail_failed_is_sent_by_the_next_run(app, runner, fresh_db, frozen_time, smtp, people):
     from tests.messaging import free_port
 
-    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
-    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
-    worker = _client_for(app, people["worker"])
-    base = f"/safety/outreach/{visit.id}"
-    frozen_time.shift(minutes=35)
-    assert worker.post_form(f"{base}/arrived", {"margin": "30", "contact": "0"}, token_from=base).status_code == 302
+    arrived_at_venue(app, frozen_time, people)
     frozen_time(datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
     app.config["MAIL_PORT"] = free_port()    # nothing listens there: the mail fails
     assert runner.invoke(args=["send-reminders"]).exit_code == 0
@@ -188,12 +185,7 @@ def test_an_alert_claimed_by_a_run_that_died_is_sent_after_the_lease(app, runner
     from core import channels
     from safety.worker import ALERT_LEASE
 
-    frozen_time(datetime(2026, 12, 8, 7, 30, tzinfo=UTC))
-    visit = make_outreach_visit(staff=[people["worker"], people["second"]], starts_at=STARTS, hours=1)
-    worker = _client_for(app, people["worker"])
-    base = f"/safety/outreach/{visit.id}"
-    frozen_time.shift(minutes=35)
-    assert worker.post_form(f"{base}/arrived", {"margin": "30", "contact": "0"}, token_from=base).status_code == 302
+    arrived_at_venue(app, frozen_time, people)
     frozen_time(datetime(2026, 12, 8, 10, 0, tzinfo=UTC))
 
     real_send = channels.send_email
